@@ -15,7 +15,7 @@ use crate::time::{Date, Timestamp};
 use crate::value::{Object, Value};
 
 /// The deepest nesting of arrays and objects the decoder accepts.
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 128;
 
 /// URL-safe alphabet, padding optional: what the server accepts for `@bytes` input after
 /// mapping `+`→`-` and `/`→`_`.
@@ -32,14 +32,40 @@ const LENIENT_URL_SAFE: GeneralPurpose = GeneralPurpose::new(
 /// assert_eq!(v, Value::Ref(Ref::document("foo", "1")));
 /// ```
 pub fn decode(input: &[u8]) -> Result<Value, DecodeError> {
-    let mut r = Reader { s: input, i: 0 };
-    r.ws();
-    let v = r.value(0)?;
-    r.ws();
-    if r.i != r.s.len() {
-        return Err(r.err(K::Syntax("trailing characters after the value")));
+    Reader::new(input, false).document()
+}
+
+/// Decodes a request body. Unlike [`decode`], only an object with exactly one key that is a
+/// known tag (`@ref`, `@ts`, `@date`, `@bytes`, `@query`, `@set`, `@obj`) is a tagged value;
+/// any other object is plain, even with keys starting with `@` — as in
+/// `{"object":{"@name":"John"}}`, a literal object the server accepts. An unknown tag such as
+/// `{"@foo":1}` thus decodes to a plain object, which a server then rejects as an unknown form.
+///
+/// ```
+/// use fauna_wire::{decode_request, Value};
+/// let v = decode_request(br#"{"object":{"@name":"John"}}"#).unwrap();
+/// let inner = v.as_object().unwrap()["object"].as_object().unwrap();
+/// assert_eq!(inner["@name"], Value::from("John"));
+/// ```
+pub fn decode_request(input: &[u8]) -> Result<Value, DecodeError> {
+    Reader::new(input, true).document()
+}
+
+impl<'a> Reader<'a> {
+    fn new(s: &'a [u8], request: bool) -> Self {
+        Reader { s, i: 0, request }
     }
-    Ok(v)
+
+    fn document(mut self) -> Result<Value, DecodeError> {
+        let r = &mut self;
+        r.ws();
+        let v = r.value(0)?;
+        r.ws();
+        if r.i != r.s.len() {
+            return Err(r.err(K::Syntax("trailing characters after the value")));
+        }
+        Ok(v)
+    }
 }
 
 /// Decodes `@bytes` text: standard or URL-safe alphabet, padding optional.
@@ -84,6 +110,8 @@ pub(crate) fn minify(json: &[u8]) -> String {
 struct Reader<'a> {
     s: &'a [u8],
     i: usize,
+    /// Request mode: see [`decode_request`].
+    request: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -335,7 +363,7 @@ impl<'a> Reader<'a> {
         let first = self.string()?;
         self.expect(b':', "expected ':' after key")?;
         self.ws();
-        if first.starts_with('@') {
+        if first.starts_with('@') && (!self.request || self.single_known_tag(&first, depth)?) {
             let v = self.tagged(&first, key_at, depth)?;
             self.ws();
             if self.peek() != Some(b'}') {
@@ -355,6 +383,82 @@ impl<'a> Reader<'a> {
         obj.insert(first, v);
         self.fields(&mut obj, depth)?;
         Ok(Value::Object(obj))
+    }
+
+    /// In request mode: is the field at the cursor a known tag and the object's only field?
+    /// Looks ahead without consuming (a linear skip over the value).
+    fn single_known_tag(&mut self, key: &str, depth: usize) -> Result<bool, DecodeError> {
+        if !matches!(
+            key,
+            "@ref" | "@ts" | "@date" | "@bytes" | "@query" | "@set" | "@obj"
+        ) {
+            return Ok(false);
+        }
+        let at = self.i;
+        self.skip(depth)?;
+        self.ws();
+        let single = self.peek() == Some(b'}');
+        self.i = at;
+        Ok(single)
+    }
+
+    /// Skips one JSON value, validating its syntax and depth.
+    fn skip(&mut self, depth: usize) -> Result<(), DecodeError> {
+        match self.peek() {
+            Some(b'{') | Some(b'[') => {
+                let close = if self.peek() == Some(b'{') {
+                    b'}'
+                } else {
+                    b']'
+                };
+                self.enter(depth + 1)?;
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(close) {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    if close == b'}' {
+                        if self.peek() != Some(b'"') {
+                            return Err(self.err(K::Syntax("expected a string key")));
+                        }
+                        self.skip_string()?;
+                        self.expect(b':', "expected ':' after key")?;
+                        self.ws();
+                    }
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b) if b == close => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.err(K::Syntax("expected ',' or a closing bracket"))),
+                    }
+                }
+            }
+            Some(b'"') => self.skip_string(),
+            _ => self.value(depth).map(drop),
+        }
+    }
+
+    fn skip_string(&mut self) -> Result<(), DecodeError> {
+        let start = self.i;
+        self.i += 1;
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => self.i += 2,
+                Some(_) => self.i += 1,
+                None => return Err(self.err_at(start, K::Syntax("unterminated string"))),
+            }
+        }
     }
 
     /// Reads `(, "key": value)* }` into `obj`, after a first field was read.

@@ -82,7 +82,15 @@ mod tests {
 
     #[test]
     fn round_trips_through_parse() {
-        for x in [1.5e300, 7.0e-300, 0.1, 2.0 / 3.0, 12345.0, 1e-3, 6.02214076e23] {
+        for x in [
+            1.5e300,
+            7.0e-300,
+            0.1,
+            2.0 / 3.0,
+            12345.0,
+            1e-3,
+            6.02214076e23,
+        ] {
             let s = java_double(x);
             assert_eq!(s.parse::<f64>().unwrap(), x, "{s}");
             assert!(s.contains('.') || s.contains('E'));

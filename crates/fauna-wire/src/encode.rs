@@ -134,9 +134,7 @@ fn write_value(out: &mut String, value: &Value, form: Form) {
         Value::Object(fields) => {
             let wrap = match form {
                 Form::Literal => Some(r#"{"object":"#),
-                Form::Response if fields.keys().any(|k| k.starts_with('@')) => {
-                    Some(r#"{"@obj":"#)
-                }
+                Form::Response if fields.keys().any(|k| k.starts_with('@')) => Some(r#"{"@obj":"#),
                 Form::Response => None,
             };
             if let Some(w) = wrap {

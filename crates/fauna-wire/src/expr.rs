@@ -88,7 +88,10 @@ impl Expr {
     }
 
     fn form2(k1: &'static str, a1: impl Into<Expr>, k2: &'static str, a2: impl Into<Expr>) -> Expr {
-        Expr::Form(vec![(Cow::Borrowed(k1), a1.into()), (Cow::Borrowed(k2), a2.into())])
+        Expr::Form(vec![
+            (Cow::Borrowed(k1), a1.into()),
+            (Cow::Borrowed(k2), a2.into()),
+        ])
     }
 
     /// An object literal whose values are expressions.

@@ -19,7 +19,7 @@ mod reference;
 mod time;
 mod value;
 
-pub use decode::{decode, decode_bytes, MAX_DEPTH};
+pub use decode::{decode, decode_bytes, decode_request, MAX_DEPTH};
 pub use double::java_double;
 pub use encode::{
     encode, encode_into, encode_literal, encode_literal_into, encode_ref, write_double, write_str,

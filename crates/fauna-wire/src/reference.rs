@@ -161,7 +161,10 @@ mod tests {
         assert_eq!(Ref::collection("foo").kind(), RefKind::Collection);
         assert_eq!(Ref::index("ts").kind(), RefKind::Index);
         assert_eq!(Ref::in_native("keys", "12").kind(), RefKind::Key);
-        assert_eq!(Ref::in_native("access_providers", "p").kind(), RefKind::AccessProvider);
+        assert_eq!(
+            Ref::in_native("access_providers", "p").kind(),
+            RefKind::AccessProvider
+        );
         assert_eq!(Ref::native("collections").kind(), RefKind::Unknown);
         assert_eq!(Ref::in_native("widgets", "1").kind(), RefKind::Unknown);
         let deep = Ref {

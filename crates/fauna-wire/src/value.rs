@@ -200,7 +200,10 @@ mod tests {
         let get = |p: &[PathStep]| doc.select(p).map(Selected::into_owned);
         use PathStep::{Index, Key};
         assert_eq!(get(&[Key("data"), Key("tags"), Index(1)]), Some("b".into()));
-        assert_eq!(get(&[Key("data"), Key("parent"), Key("id")]), Some("7".into()));
+        assert_eq!(
+            get(&[Key("data"), Key("parent"), Key("id")]),
+            Some("7".into())
+        );
         assert_eq!(
             get(&[Key("data"), Key("parent"), Key("collection"), Key("id")]),
             Some("players".into())

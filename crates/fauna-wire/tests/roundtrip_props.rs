@@ -1,0 +1,121 @@
+//! Property tests: `decode(encode(v)) == v` for generated values of every kind.
+
+use fauna_wire::{decode, encode, java_double, Date, Object, Ref, Timestamp, Value};
+use proptest::prelude::*;
+
+fn arb_ref() -> impl Strategy<Value = Ref> {
+    let native =
+        prop::sample::select(fauna_wire::NATIVE_COLLECTIONS.to_vec()).prop_map(Ref::native);
+    let id = "[0-9]{1,19}|[a-z_]{1,12}";
+    native.prop_recursive(3, 8, 2, move |inner| {
+        (id, inner.clone(), prop::option::of(inner)).prop_map(|(id, coll, db)| Ref {
+            id,
+            collection: Some(Box::new(coll)),
+            database: db.map(Box::new),
+        })
+    })
+}
+
+fn arb_timestamp() -> impl Strategy<Value = Timestamp> {
+    prop_oneof![
+        // Around now, microsecond-aligned like real document ts.
+        (1_500_000_000_000_000i64..2_000_000_000_000_000).prop_map(Timestamp::from_micros),
+        // Anywhere in Java's Instant range, nanosecond precision.
+        (
+            -31_557_014_167_219_200i64..=31_556_889_864_403_199,
+            0u32..1_000_000_000
+        )
+            .prop_filter_map("in range", |(s, n)| Timestamp::new(s, n).ok()),
+    ]
+}
+
+fn arb_date() -> impl Strategy<Value = Date> {
+    (-365_243_219_162i64..=365_241_780_471)
+        .prop_filter_map("in range", |d| Date::from_days_since_epoch(d).ok())
+}
+
+fn arb_key() -> impl Strategy<Value = String> {
+    prop_oneof!["[a-z]{1,8}", "@[a-z]{0,6}", any::<String>(),]
+}
+
+fn arb_plain_object() -> impl Strategy<Value = Value> {
+    prop::collection::vec(("[a-z]{1,5}", any::<i64>()), 0..4).prop_map(|fields| {
+        Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, Value::Int(v)))
+                .collect::<Object>(),
+        )
+    })
+}
+
+fn arb_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        any::<f64>()
+            .prop_filter("finite", |d| d.is_finite())
+            .prop_map(Value::Double),
+        any::<String>().prop_map(Value::String),
+        arb_ref().prop_map(Value::Ref),
+        arb_timestamp().prop_map(Value::Timestamp),
+        arb_date().prop_map(Value::Date),
+        prop::collection::vec(any::<u8>(), 0..40).prop_map(Value::Bytes),
+        arb_plain_object().prop_map(|o| Value::Query(encode(&o))),
+        arb_plain_object().prop_map(|o| Value::Set(encode(&o))),
+    ];
+    leaf.prop_recursive(5, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((arb_key(), inner), 0..6)
+                .prop_map(|fields| { Value::Object(fields.into_iter().collect::<Object>()) }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn decode_inverts_encode(v in arb_value()) {
+        let wire = encode(&v);
+        prop_assert_eq!(decode(wire.as_bytes()), Ok(v), "wire: {}", wire);
+    }
+
+    #[test]
+    fn encoding_is_stable(v in arb_value()) {
+        let wire = encode(&v);
+        let again = decode(wire.as_bytes()).map(|v| encode(&v));
+        prop_assert_eq!(again, Ok(wire));
+    }
+
+    #[test]
+    fn timestamps_parse_what_they_render(t in arb_timestamp()) {
+        prop_assert_eq!(Timestamp::parse(&t.to_string()), Ok(t));
+    }
+
+    #[test]
+    fn java_doubles_round_trip_and_stay_doubles(d in any::<f64>().prop_filter("finite", |d| d.is_finite())) {
+        let s = java_double(d);
+        prop_assert!(s.contains('.') || s.contains('E'), "{}", s);
+        prop_assert_eq!(s.parse::<f64>().ok(), Some(d));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(input in prop::collection::vec(any::<u8>(), 0..200)) {
+        let _ = decode(&input);
+    }
+
+    #[test]
+    fn mutated_wire_never_panics(v in arb_value(), cut in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let mut wire = encode(&v).into_bytes();
+        if !wire.is_empty() {
+            let i = cut.index(wire.len());
+            wire[i] = byte;
+            let _ = decode(&wire);
+            wire.truncate(i);
+            let _ = decode(&wire);
+        }
+    }
+}
