@@ -232,9 +232,10 @@ impl<'a> Reader<'a> {
         // Only ASCII digits, signs, '.', 'e' were consumed.
         let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
         if float {
-            text.parse::<f64>()
-                .map(Value::Double)
-                .map_err(|_| self.err_at(start, K::Syntax("invalid number")))
+            match text.parse::<f64>() {
+                Ok(d) if d.is_finite() => Ok(Value::Double(d)),
+                _ => Err(self.err_at(start, K::DoubleOutOfRange(text.to_string()))),
+            }
         } else {
             text.parse::<i64>()
                 .map(Value::Int)

@@ -35,6 +35,9 @@ pub enum DecodeErrorKind {
     /// An integer literal outside the signed 64-bit range Fauna uses.
     #[error("integer {0} is outside the 64-bit range Fauna supports")]
     IntegerOutOfRange(String),
+    /// A number with a fraction or exponent too large for a double.
+    #[error("number {0} is too large for a double")]
+    DoubleOutOfRange(String),
     /// Nesting deeper than [`crate::MAX_DEPTH`].
     #[error("nesting deeper than {0} levels")]
     TooDeep(usize),

@@ -141,9 +141,9 @@ impl fmt::Display for Timestamp {
             sod % 60
         )?;
         if self.nanos != 0 {
-            if self.nanos % 1_000_000 == 0 {
+            if self.nanos.is_multiple_of(1_000_000) {
                 write!(f, ".{:03}", self.nanos / 1_000_000)?;
-            } else if self.nanos % 1000 == 0 {
+            } else if self.nanos.is_multiple_of(1000) {
                 write!(f, ".{:06}", self.nanos / 1000)?;
             } else {
                 write!(f, ".{:09}", self.nanos)?;

@@ -29,7 +29,7 @@ const FOO: &str = r#"{"@ref":{"id":"foo","collection":{"@ref":{"id":"collections
 fn scalars_keep_the_int_double_distinction() {
     pin("1", Value::Int(1));
     pin("1.0", Value::Double(1.0));
-    pin("3.14", Value::Double(3.14));
+    pin("3.25", Value::Double(3.25));
     pin("1.0E10", Value::Double(1e10));
     pin("1.0E-5", Value::Double(1e-5));
     pin("-9223372036854775808", Value::Int(i64::MIN));
@@ -319,6 +319,9 @@ fn malformed_input_is_a_clear_error_not_a_panic() {
         kind(b"-99999999999999999999"),
         K::IntegerOutOfRange("-99999999999999999999".into())
     );
+    assert_eq!(kind(b"1e999999"), K::DoubleOutOfRange("1e999999".into()));
+    assert_eq!(kind(b"-1.5E400"), K::DoubleOutOfRange("-1.5E400".into()));
+    assert_eq!(decode(b"1e-999999"), Ok(Value::Double(0.0)));
     assert!(matches!(kind(b"[1,]"), K::Syntax(_)));
     assert!(matches!(kind(b"{\"a\":1"), K::Syntax(_)));
     assert!(matches!(kind(b"01"), K::Syntax(_)));
