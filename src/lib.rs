@@ -1,1 +1,8 @@
+//! fauna-sync: exports Fauna collections to JSONL and Parquet, fully or incrementally, with
+//! checkpointed resume.
+//!
+//! Data flows one way: Fauna pages ([`fauna`]) → typed values → export records ([`export`]) →
+//! sinks → committed state.
 
+pub mod export;
+pub mod fauna;
