@@ -1,0 +1,2 @@
+//! Pagination throughput benchmark (written below).
+fn main() {}

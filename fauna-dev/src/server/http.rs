@@ -1,0 +1,220 @@
+//! One HTTP request: routing, validation, auth, faults, evaluation, response headers.
+//!
+//! Order of checks, as on the real server: body size (413), request headers (400), path (404),
+//! `Authorization` (401), method (405); then injected faults, then the engine.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH};
+use hyper::{Method, Request, Response};
+
+use super::faults::{Fault, FaultInjector};
+use super::headers::{self, RequestParams};
+use super::response::{finish, Finish, Reply};
+use super::{auth, gzip, query_string};
+use crate::engine::{self, Engine};
+
+/// State shared by every connection.
+pub(crate) struct Shared {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) latency: Duration,
+    pub(crate) faults: Option<FaultInjector>,
+    pub(crate) gzip: bool,
+    pub(crate) max_body: usize,
+    /// The latest `x-txn-time` the engine reported, for transport-made responses.
+    pub(crate) last_txn_time: AtomicI64,
+}
+
+impl Shared {
+    fn txn_time(&self, reply: &Reply) -> i64 {
+        if let Some(t) = reply.txn_time.filter(|t| *t > 0) {
+            self.last_txn_time.fetch_max(t, Ordering::Relaxed);
+            return t;
+        }
+        match self.last_txn_time.load(Ordering::Relaxed) {
+            0 => now_micros(),
+            t => t,
+        }
+    }
+}
+
+/// The request must be answered by closing the connection (an injected `drop` fault or a
+/// client that went away mid-body).
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped")]
+pub(crate) struct Dropped;
+
+/// Serves one request.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let gzip = shared.gzip && gzip::accepted(req.headers());
+    let (reply, bytes_in) = route(&shared, req).await?;
+    tracing::debug!(%method, status = reply.status, ms = started.elapsed().as_millis() as u64, "request");
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
+    let ctx = Finish {
+        txn_time: shared.txn_time(&reply),
+        query_time_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        bytes_in,
+        gzip,
+    };
+    Ok(finish(reply, &ctx))
+}
+
+/// Where a path leads.
+enum Route {
+    Query { post_only: bool },
+    Ping,
+    NotFound,
+}
+
+async fn route(shared: &Shared, req: Request<Incoming>) -> Result<(Reply, usize), Dropped> {
+    let (parts, body) = req.into_parts();
+    let body = match read_body(&parts.headers, body, shared.max_body).await? {
+        Ok(body) => body,
+        Err(too_large) => return Ok((too_large, 0)),
+    };
+    let bytes_in = body.len();
+    let params = match headers::parse(&parts.headers) {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok((
+                Reply::plain_error(400, "bad request", &e.to_string()),
+                bytes_in,
+            ))
+        }
+    };
+    let route = match parts.uri.path() {
+        "/" | "" => Route::Query { post_only: false },
+        "/linearized" => Route::Query { post_only: true },
+        "/ping" => Route::Ping,
+        _ => Route::NotFound,
+    };
+    let reply = match route {
+        Route::NotFound => Reply::not_found(),
+        Route::Ping => ping(&parts.method, parts.uri.query()),
+        Route::Query { post_only } => {
+            let secret = auth::secret(parts.headers.get(AUTHORIZATION));
+            let allowed = parts.method == Method::POST || !post_only && parts.method == Method::GET;
+            match secret {
+                None => Reply::unauthorized(),
+                Some(secret) if !allowed => {
+                    // Like the server: an unknown secret is a 401 before the method is judged.
+                    let probe =
+                        evaluate(shared, secret, Bytes::from_static(b"null"), &params).await;
+                    match probe.status {
+                        401 => probe,
+                        _ if post_only => Reply::method_not_allowed("POST"),
+                        _ => Reply::method_not_allowed("GET, POST"),
+                    }
+                }
+                Some(secret) => {
+                    let query = if parts.method == Method::GET {
+                        Bytes::from(query_string::param(parts.uri.query(), "q").unwrap_or_default())
+                    } else {
+                        body
+                    };
+                    match shared.faults.as_ref().and_then(FaultInjector::draw) {
+                        Some(Fault::Dropped) => return Err(Dropped),
+                        Some(fault) => injected(fault),
+                        None => evaluate(shared, secret, query, &params).await,
+                    }
+                }
+            }
+        }
+    };
+    Ok((reply, bytes_in))
+}
+
+/// Reads the whole body, or answers 413 when it exceeds `limit`.
+async fn read_body(
+    headers: &hyper::HeaderMap,
+    body: Incoming,
+    limit: usize,
+) -> Result<Result<Bytes, Reply>, Dropped> {
+    let too_large = || Reply::plain_error(413, "request too large", "Request entity is too large");
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Ok(Err(too_large()));
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(Ok(collected.to_bytes())),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Ok(Err(too_large())),
+        Err(_) => Err(Dropped),
+    }
+}
+
+/// `GET /ping[?scope=…]`: always healthy.
+fn ping(method: &Method, query: Option<&str>) -> Reply {
+    if method != Method::GET && method != Method::HEAD {
+        return Reply::method_not_allowed("GET");
+    }
+    let scope = query_string::param(query, "scope");
+    let scope = match scope.as_deref().unwrap_or(b"write") {
+        b"all" => "all",
+        b"write" | b"global" => "write",
+        b"read" | b"local" => "read",
+        _ => "node",
+    };
+    Reply::resource_str(&format!("Scope {scope} is OK"))
+}
+
+/// The response to an injected fault (other than a dropped connection).
+fn injected(fault: Fault) -> Reply {
+    match fault {
+        Fault::RateLimited => {
+            Reply::plain_error(429, "too many requests", "Rate limit for read exceeded")
+                .with_header(
+                    HeaderName::from_static("x-rate-limited-ops"),
+                    HeaderValue::from_static("read"),
+                )
+        }
+        Fault::TimedOut | Fault::Dropped => Reply::plain_error(503, "time out", "Read timed out"),
+    }
+}
+
+/// Runs the query on the blocking pool.
+async fn evaluate(shared: &Shared, secret: String, body: Bytes, params: &RequestParams) -> Reply {
+    let engine = Arc::clone(&shared.engine);
+    let api_version = params.api_version;
+    let last_seen_txn = params.last_seen_txn;
+    let task = tokio::task::spawn_blocking(move || {
+        engine.execute(&engine::Request {
+            secret: Some(&secret),
+            body: &body,
+            last_seen_txn,
+            api_version,
+        })
+    });
+    match task.await {
+        Ok(res) => Reply::engine(res.status, res.body, res.txn_time, res.metrics),
+        Err(e) => {
+            tracing::error!(error = %e, "the engine failed while evaluating a query");
+            Reply::plain_error(
+                500,
+                "internal server error",
+                "The query failed inside fauna-dev.",
+            )
+        }
+    }
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
