@@ -105,8 +105,14 @@ mod tests {
         assert_eq!(export("1.0E10"), "10000000000.0");
         assert_eq!(export(r#""NaN""#), r#""NaN""#);
         assert_eq!(to_export_json(&Value::Double(f64::NAN)), r#""NaN""#);
-        assert_eq!(to_export_json(&Value::Double(f64::INFINITY)), r#""Infinity""#);
-        assert_eq!(to_export_json(&Value::Double(f64::NEG_INFINITY)), r#""-Infinity""#);
+        assert_eq!(
+            to_export_json(&Value::Double(f64::INFINITY)),
+            r#""Infinity""#
+        );
+        assert_eq!(
+            to_export_json(&Value::Double(f64::NEG_INFINITY)),
+            r#""-Infinity""#
+        );
     }
 
     #[test]
@@ -115,27 +121,48 @@ mod tests {
             export(r#"{"@obj":{"@name":"John","t":[{"@date":"2012-02-01"}]}}"#),
             r#"{"@name":"John","t":["2012-02-01"]}"#
         );
-        assert_eq!(export(r#"{"z":1,"a":{"b":[1,2.5]}}"#), r#"{"z":1,"a":{"b":[1,2.5]}}"#);
+        assert_eq!(
+            export(r#"{"z":1,"a":{"b":[1,2.5]}}"#),
+            r#"{"z":1,"a":{"b":[1,2.5]}}"#
+        );
     }
 
     #[test]
     fn refs_become_typed_objects() {
         let doc = format!(r#"{{"@ref":{{"id":"123","collection":{FOO}}}}}"#);
-        assert_eq!(export(&doc), r#"{"id":"123","collection":"foo","type":"document"}"#);
+        assert_eq!(
+            export(&doc),
+            r#"{"id":"123","collection":"foo","type":"document"}"#
+        );
         let cases = [
             (FOO.to_string(), r#"{"id":"foo","type":"collection"}"#),
             (
                 r#"{"@ref":{"id":"ts","collection":{"@ref":{"id":"indexes"}}}}"#.into(),
                 r#"{"id":"ts","type":"index"}"#,
             ),
-            (native_child("databases", "d"), r#"{"id":"d","type":"database"}"#),
-            (native_child("functions", "f"), r#"{"id":"f","type":"function"}"#),
+            (
+                native_child("databases", "d"),
+                r#"{"id":"d","type":"database"}"#,
+            ),
+            (
+                native_child("functions", "f"),
+                r#"{"id":"f","type":"function"}"#,
+            ),
             (native_child("roles", "r"), r#"{"id":"r","type":"role"}"#),
-            (native_child("access_providers", "p"), r#"{"id":"p","type":"access_provider"}"#),
+            (
+                native_child("access_providers", "p"),
+                r#"{"id":"p","type":"access_provider"}"#,
+            ),
             (native_child("keys", "1"), r#"{"id":"1","type":"key"}"#),
             (native_child("tokens", "2"), r#"{"id":"2","type":"token"}"#),
-            (native_child("credentials", "3"), r#"{"id":"3","type":"credential"}"#),
-            (native_child("widgets", "4"), r#"{"id":"4","type":"unknown"}"#),
+            (
+                native_child("credentials", "3"),
+                r#"{"id":"3","type":"credential"}"#,
+            ),
+            (
+                native_child("widgets", "4"),
+                r#"{"id":"4","type":"unknown"}"#,
+            ),
             (
                 r#"{"@ref":{"id":"collections"}}"#.into(),
                 r#"{"id":"collections","type":"unknown"}"#,
@@ -164,13 +191,19 @@ mod tests {
 
     #[test]
     fn bytes_times_dates_queries_and_sets() {
-        assert_eq!(export(r#"{"@bytes":"aGVsbG8gd29ybGQ="}"#), r#""aGVsbG8gd29ybGQ=""#);
+        assert_eq!(
+            export(r#"{"@bytes":"aGVsbG8gd29ybGQ="}"#),
+            r#""aGVsbG8gd29ybGQ=""#
+        );
         assert_eq!(export(r#"{"@bytes":"+/8="}"#), r#""-_8=""#);
         assert_eq!(
             export(r#"{"@ts":"2022-07-18T23:58:03.585Z"}"#),
             r#""2022-07-18T23:58:03.585Z""#
         );
-        assert_eq!(export(r#"{"@ts":"2022-07-18T23:58:03Z"}"#), r#""2022-07-18T23:58:03Z""#);
+        assert_eq!(
+            export(r#"{"@ts":"2022-07-18T23:58:03Z"}"#),
+            r#""2022-07-18T23:58:03Z""#
+        );
         assert_eq!(export(r#"{"@date":"2012-02-01"}"#), r#""2012-02-01""#);
         assert_eq!(
             export(r#"{"@query":{"api_version":"4","lambda":"x","expr":{"var":"x"}}}"#),

@@ -1,0 +1,176 @@
+//! Export records: what one Fauna document (or deletion) becomes, ready for any sink.
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use super::value::ExportValue;
+use crate::fauna::Value;
+
+/// The JSON-schema type declared for an additional column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    /// Text (Parquet `utf8`).
+    String,
+    /// 64-bit integer (Parquet `int64`).
+    Integer,
+    /// Double (Parquet `float64`).
+    Number,
+    /// Boolean (Parquet `bool`).
+    Boolean,
+    /// JSON object, stored as JSON text in Parquet.
+    Object,
+    /// JSON array, stored as JSON text in Parquet.
+    Array,
+}
+
+/// The columns every record of one stream has, in order: `ref`, `ts`, then `data` (unless
+/// turned off), the additional columns, and the deletion column (if deletions are tracked).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordSchema {
+    /// Whether records carry the `data` column.
+    pub data_column: bool,
+    /// Additional columns: name and declared type.
+    pub columns: Vec<(String, ColumnType)>,
+    /// The deletion column's name, when deletions are tracked.
+    pub deletion_column: Option<String>,
+}
+
+/// One exported row. Values are Fauna values; sinks render them with [`ExportValue`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// The document id (the ref's id only; the collection is the stream).
+    pub id: String,
+    /// The version's (or deletion's) ts, microseconds since the epoch.
+    pub ts: i64,
+    /// The document's `data` object; `None` when the column is off, absent, or on deletions.
+    pub data: Option<Value>,
+    /// Additional column values in schema order; `Value::Null` when an optional path is missing.
+    pub columns: Vec<Value>,
+    /// Set on deletion records: the deletion time as ISO-8601 (UTC).
+    pub deleted_at: Option<String>,
+}
+
+/// A record paired with its schema, serializing as one JSON object (a JSONL line).
+///
+/// ```
+/// use fauna_sync::export::{Record, RecordSchema, RecordJson};
+/// use fauna_sync::fauna::Value;
+/// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None };
+/// let rec = Record { id: "1".into(), ts: 5, data: Some(Value::Null), columns: vec![], deleted_at: None };
+/// assert_eq!(serde_json::to_string(&RecordJson { schema: &schema, record: &rec }).unwrap(),
+///            r#"{"ref":"1","ts":5,"data":null}"#);
+/// ```
+pub struct RecordJson<'a> {
+    /// The stream's columns.
+    pub schema: &'a RecordSchema,
+    /// The row.
+    pub record: &'a Record,
+}
+
+impl Serialize for RecordJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (schema, rec) = (self.schema, self.record);
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("ref", &rec.id)?;
+        map.serialize_entry("ts", &rec.ts)?;
+        if schema.data_column {
+            match &rec.data {
+                Some(d) => map.serialize_entry("data", &ExportValue(d))?,
+                None => map.serialize_entry("data", &())?,
+            }
+        }
+        for (i, (name, _)) in schema.columns.iter().enumerate() {
+            let v = rec.columns.get(i).unwrap_or(&Value::Null);
+            map.serialize_entry(name, &ExportValue(v))?;
+        }
+        if let Some(col) = &schema.deletion_column {
+            map.serialize_entry(col, &rec.deleted_at)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fauna::decode;
+
+    #[test]
+    fn worked_example_of_the_export_format_as_a_whole_record() {
+        let doc = decode(concat!(
+            r#"{"ref":{"@ref":{"id":"101","collection":{"@ref":{"id":"foo","collection":{"@ref":{"id":"collections"}}}}}},"ts":1658188683585000,"#,
+            r#""data":{"owner":{"@ref":{"id":"7","collection":{"@ref":{"id":"players","collection":{"@ref":{"id":"collections"}}}}}},"#,
+            r#""blob":{"@bytes":"aGVsbG8gd29ybGQ="},"seen":{"@ts":"2022-07-18T23:58:03.585Z"},"born":{"@date":"2012-02-01"},"#,
+            r#""fn":{"@query":{"api_version":"4","lambda":"x","expr":{"var":"x"}}},"all":{"@ref":{"id":"collections"}}}}"#
+        ).as_bytes())
+        .unwrap();
+        let fields = doc.as_object().unwrap();
+        let rec = Record {
+            id: fields["ref"].as_ref().unwrap().id.clone(),
+            ts: fields["ts"].as_i64().unwrap(),
+            data: fields.get("data").cloned(),
+            columns: vec![],
+            deleted_at: None,
+        };
+        let schema = RecordSchema {
+            data_column: true,
+            columns: vec![],
+            deletion_column: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&RecordJson {
+                schema: &schema,
+                record: &rec
+            })
+            .unwrap(),
+            concat!(
+                r#"{"ref":"101","ts":1658188683585000,"data":{"owner":{"id":"7","collection":"players","type":"document"},"#,
+                r#""blob":"aGVsbG8gd29ybGQ=","seen":"2022-07-18T23:58:03.585Z","born":"2012-02-01","#,
+                r#""fn":"{\"@query\":{\"api_version\":\"4\",\"lambda\":\"x\",\"expr\":{\"var\":\"x\"}}}","#,
+                r#""all":{"id":"collections","type":"unknown"}}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn columns_and_deletions_follow_the_schema() {
+        let schema = RecordSchema {
+            data_column: false,
+            columns: vec![
+                ("zip".into(), ColumnType::String),
+                ("n".into(), ColumnType::Integer),
+            ],
+            deletion_column: Some("deleted_at".into()),
+        };
+        let live = Record {
+            id: "1".into(),
+            ts: 10,
+            data: None,
+            columns: vec![Value::from("02134"), Value::Null],
+            deleted_at: None,
+        };
+        let gone = Record {
+            id: "2".into(),
+            ts: 11,
+            data: None,
+            columns: vec![],
+            deleted_at: Some("1970-01-01T00:00:00.000011Z".into()),
+        };
+        let line = |r: &Record| {
+            serde_json::to_string(&RecordJson {
+                schema: &schema,
+                record: r,
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            line(&live),
+            r#"{"ref":"1","ts":10,"zip":"02134","n":null,"deleted_at":null}"#
+        );
+        assert_eq!(
+            line(&gone),
+            r#"{"ref":"2","ts":11,"zip":null,"n":null,"deleted_at":"1970-01-01T00:00:00.000011Z"}"#
+        );
+    }
+}
