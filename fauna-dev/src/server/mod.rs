@@ -37,3 +37,6 @@ pub use config::{ServerConfig, DEFAULT_PORT, MAX_BODY_BYTES};
 pub use error::ServerError;
 pub use faults::{Fault, FaultConfig};
 pub use serve::{serve, RunningServer};
+
+#[cfg(test)]
+mod tests;
