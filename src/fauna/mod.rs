@@ -1,4 +1,11 @@
-//! Talking to Fauna: the value model and wire codec (from the shared `fauna-wire` crate) and,
-//! later, the HTTP client.
+//! Talking to Fauna: the value model and wire codec (from the shared `fauna-wire` crate), the
+//! HTTP client, its errors, and secrets that never print themselves.
 
+mod client;
+mod error;
+mod secret;
+
+pub use client::{ClientOptions, FaunaClient, RetryPolicy};
+pub use error::{ErrorDetail, FaunaError};
 pub use fauna_wire::*;
+pub use secret::Secret;

@@ -1,0 +1,273 @@
+//! The FQL v4 HTTP client: one `POST /` per query, with Fauna's headers, typed errors and
+//! bounded, jittered exponential retries for transient failures.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use fauna_wire::{decode, Expr, Value};
+
+use super::error::{ErrorDetail, FaunaError};
+use super::secret::Secret;
+
+/// How transient failures are retried.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 = no retry).
+    pub max_retries: usize,
+    /// Delay before the first retry; doubles each time, with jitter.
+    pub min_delay: Duration,
+    /// Upper bound of one delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 8,
+            min_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Where and how to connect.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Base URL, e.g. `https://db.fauna.com:443`.
+    pub endpoint: String,
+    /// The secret (Bearer auth).
+    pub secret: Secret,
+    /// Sent as `X-Query-Timeout`; the HTTP request itself times out a little later.
+    pub query_timeout: Duration,
+    /// Retries of transient failures.
+    pub retry: RetryPolicy,
+}
+
+/// An FQL v4 client. Cheap to share by reference across tasks.
+pub struct FaunaClient {
+    http: reqwest::Client,
+    opts: ClientOptions,
+    last_txn: AtomicI64,
+    retries: AtomicU64,
+}
+
+impl FaunaClient {
+    /// Builds a client (no network traffic yet).
+    pub fn new(opts: ClientOptions) -> Result<Self, FaunaError> {
+        let http = reqwest::Client::builder()
+            .timeout(opts.query_timeout + Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| FaunaError::Transport {
+                endpoint: opts.endpoint.clone(),
+                message: format!("cannot set up the HTTP client: {e}"),
+            })?;
+        Ok(FaunaClient {
+            http,
+            opts,
+            last_txn: AtomicI64::new(0),
+            retries: AtomicU64::new(0),
+        })
+    }
+
+    /// The endpoint this client talks to.
+    pub fn endpoint(&self) -> &str {
+        &self.opts.endpoint
+    }
+
+    /// Retries made so far (for the run summary).
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// The highest `x-txn-time` seen, in microseconds.
+    pub fn last_txn_time(&self) -> Option<i64> {
+        match self.last_txn.load(Ordering::Relaxed) {
+            0 => None,
+            t => Some(t),
+        }
+    }
+
+    /// Evaluates `expr` and returns the `resource` of the response, retrying transient failures.
+    pub async fn query(&self, expr: &Expr) -> Result<Value, FaunaError> {
+        let body = expr.to_json();
+        let policy = ExponentialBuilder::default()
+            .with_min_delay(self.opts.retry.min_delay)
+            .with_max_delay(self.opts.retry.max_delay)
+            .with_max_times(self.opts.retry.max_retries)
+            .with_jitter();
+        (|| self.query_once(&body))
+            .retry(policy)
+            .when(FaunaError::is_retryable)
+            .notify(|err: &FaunaError, delay: Duration| {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%err, delay_ms = delay.as_millis() as u64, "Retrying query.");
+            })
+            .await
+    }
+
+    /// One attempt, no retries.
+    pub async fn query_once(&self, body: &str) -> Result<Value, FaunaError> {
+        let transport = |e: reqwest::Error| FaunaError::Transport {
+            endpoint: self.opts.endpoint.clone(),
+            message: transport_message(&e),
+        };
+        let mut req = self
+            .http
+            .post(&self.opts.endpoint)
+            .bearer_auth(self.opts.secret.expose())
+            .header("X-FaunaDB-API-Version", "4")
+            .header(
+                "X-Query-Timeout",
+                self.opts
+                    .query_timeout
+                    .as_millis()
+                    .clamp(1, 600_000)
+                    .to_string(),
+            )
+            .header("X-Fauna-Driver", "fauna-sync")
+            .body(body.to_string());
+        let last = self.last_txn.load(Ordering::Relaxed);
+        if last > 0 {
+            req = req.header("X-Last-Seen-Txn", last.to_string());
+        }
+        let resp = req.send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        if let Some(t) = resp
+            .headers()
+            .get("x-txn-time")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+        {
+            self.last_txn.fetch_max(t, Ordering::Relaxed);
+        }
+        let bytes = resp.bytes().await.map_err(transport)?;
+        if (200..300).contains(&status) {
+            let v = decode(&bytes).map_err(|e| FaunaError::InvalidResponse(e.to_string()))?;
+            match v {
+                Value::Object(mut o) => o.swap_remove("resource").ok_or_else(|| {
+                    FaunaError::InvalidResponse("no \"resource\" in the response".into())
+                }),
+                _ => Err(FaunaError::InvalidResponse(
+                    "the response is not a JSON object".into(),
+                )),
+            }
+        } else {
+            Err(FaunaError::Status {
+                status,
+                details: error_details(&bytes),
+            })
+        }
+    }
+}
+
+/// reqwest's message plus its sources (without the URL's query, which never holds secrets).
+fn transport_message(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+/// Reads `{"errors":[{code, description, position?}…]}`; other bodies yield one detail with
+/// the body's text (cut short) so nothing the server said is lost.
+fn error_details(body: &[u8]) -> Vec<ErrorDetail> {
+    let parsed = decode(body).ok();
+    let errors = parsed
+        .as_ref()
+        .and_then(Value::as_object)
+        .and_then(|o| o.get("errors"))
+        .and_then(Value::as_array);
+    match errors {
+        Some(list) => list
+            .iter()
+            .filter_map(Value::as_object)
+            .map(|e| ErrorDetail {
+                code: e
+                    .get("code")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                description: e
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                position: e.get("position").and_then(Value::as_array).map(|p| {
+                    p.iter()
+                        .map(|step| match step {
+                            Value::String(s) => s.clone(),
+                            Value::Int(i) => i.to_string(),
+                            other => format!("{other:?}"),
+                        })
+                        .collect()
+                }),
+            })
+            .collect(),
+        None => {
+            let text = String::from_utf8_lossy(body);
+            let text: String = text.chars().take(200).collect();
+            vec![ErrorDetail {
+                code: "unexpected response".into(),
+                description: text,
+                position: None,
+            }]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_fauna_error_envelopes_and_odd_bodies() {
+        let d = error_details(
+            br#"{"errors":[{"position":["paginate",0],"code":"invalid ref","description":"Ref refers to undefined collection 'foo'"}]}"#,
+        );
+        assert_eq!(
+            d,
+            vec![ErrorDetail {
+                code: "invalid ref".into(),
+                description: "Ref refers to undefined collection 'foo'".into(),
+                position: Some(vec!["paginate".into(), "0".into()]),
+            }]
+        );
+        let d = error_details(br#"{"error":"internal server error"}"#);
+        assert_eq!(d[0].code, "unexpected response");
+        assert_eq!(d[0].description, r#"{"error":"internal server error"}"#);
+        let err = FaunaError::Status { status: 400, details: error_details(br#"{"errors":[{"position":["paginate","documents"],"code":"invalid ref","description":"x"}]}"#) };
+        assert_eq!(
+            err.to_string(),
+            "Fauna answered HTTP 400: invalid ref: x (at paginate.documents)"
+        );
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        let status = |s| {
+            FaunaError::Status {
+                status: s,
+                details: vec![],
+            }
+            .is_retryable()
+        };
+        for s in [408, 409, 429, 500, 502, 503, 504] {
+            assert!(status(s), "{s}");
+        }
+        for s in [400, 401, 403, 404, 405, 413] {
+            assert!(!status(s), "{s}");
+        }
+    }
+}

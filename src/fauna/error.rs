@@ -1,0 +1,84 @@
+//! Errors of the Fauna client, typed by what a caller can do about them.
+
+use thiserror::Error;
+
+/// One entry of a Fauna `{"errors":[…]}` body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorDetail {
+    /// Fauna's error code, e.g. `invalid ref`, `permission denied`.
+    pub code: String,
+    /// Fauna's description.
+    pub description: String,
+    /// Path to the failing sub-expression, for query errors (`["paginate","documents"]`).
+    pub position: Option<Vec<String>>,
+}
+
+/// Why a query did not produce a result.
+#[derive(Debug, Error)]
+pub enum FaunaError {
+    /// The server answered with an error status and body.
+    #[error("Fauna answered HTTP {status}: {}", describe(.details))]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// The errors in the body (empty if the body was not Fauna's envelope).
+        details: Vec<ErrorDetail>,
+    },
+    /// The request did not complete (connection refused/reset, timeout, TLS…).
+    #[error("could not reach Fauna at {endpoint}: {message}")]
+    Transport {
+        /// The endpoint (no secret in it).
+        endpoint: String,
+        /// What happened.
+        message: String,
+    },
+    /// A success response whose body was not a Fauna response.
+    #[error("Fauna's response could not be read: {0}")]
+    InvalidResponse(String),
+}
+
+fn describe(details: &[ErrorDetail]) -> String {
+    if details.is_empty() {
+        return "no error details".into();
+    }
+    details
+        .iter()
+        .map(|d| match &d.position {
+            Some(p) if !p.is_empty() => {
+                format!("{}: {} (at {})", d.code, d.description, p.join("."))
+            }
+            _ => format!("{}: {}", d.code, d.description),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl FaunaError {
+    /// Whether retrying the same read may succeed: 408, 409, 429, 500, 502, 503, 504 and
+    /// transport failures. 400, 401, 403 and 404 are final.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            FaunaError::Status { status, .. } => {
+                matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
+            }
+            FaunaError::Transport { .. } => true,
+            FaunaError::InvalidResponse(_) => false,
+        }
+    }
+
+    /// The HTTP status, if the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            FaunaError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The first error code, if the server sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            FaunaError::Status { details, .. } => details.first().map(|d| d.code.as_str()),
+            _ => None,
+        }
+    }
+}
