@@ -6,3 +6,4 @@
 
 pub mod export;
 pub mod fauna;
+pub mod sink;

@@ -1,0 +1,2 @@
+//! Sink throughput benchmark (placeholder while the sink module is written).
+fn main() {}

@@ -1,0 +1,182 @@
+//! The batch writer: one call writes one batch file and commits it atomically.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::export::{Record, RecordSchema};
+
+use super::atomic::{create_dir_durable, AtomicFile};
+use super::jsonl::write_jsonl;
+use super::layout::{part_file_name, stream_dir_name};
+use super::parquet::write_parquet;
+use super::{FileFormat, SinkError, WriteOptions};
+
+/// A batch file that is complete and durable under its final name. Stored in the state file
+/// and, one per line, in the manifest (where `path` is spelled `file`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommittedFile {
+    /// Path relative to the output root, `/`-separated: `<stream dir>/part-<seq>.<ext>`.
+    #[serde(rename = "file")]
+    pub path: String,
+    /// The stream (collection) name, unescaped.
+    pub stream: String,
+    /// The batch sequence number.
+    pub seq: u64,
+    /// Records in the file.
+    pub rows: u64,
+    /// Size of the file in bytes.
+    pub bytes: u64,
+    /// Lowercase hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// Smallest record `ts` (microseconds since the epoch).
+    pub min_ts: i64,
+    /// Largest record `ts`.
+    pub max_ts: i64,
+    /// The file's format.
+    pub format: FileFormat,
+}
+
+impl CommittedFile {
+    /// The file name within its stream directory (`part-00000001.jsonl`).
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+}
+
+/// Writes batch files of one format under one output root.
+///
+/// ```
+/// use fauna_sync::export::{Record, RecordSchema};
+/// use fauna_sync::fauna::Value;
+/// use fauna_sync::sink::{BatchWriter, Compression, FileFormat};
+///
+/// let root = tempfile::tempdir().unwrap();
+/// let sink = BatchWriter::new(root.path(), FileFormat::Jsonl { compression: Compression::None }).unwrap();
+/// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None };
+/// let records = vec![Record { id: "1".into(), ts: 5, data: Some(Value::Null), columns: vec![], deleted_at: None }];
+/// let file = sink.write_batch("users", 1, &schema, &records).unwrap();
+/// assert_eq!(file.path, "users/part-00000001.jsonl");
+/// assert_eq!((file.rows, file.min_ts, file.max_ts), (1, 5, 5));
+/// assert_eq!(std::fs::read_to_string(root.path().join(&file.path)).unwrap(),
+///            "{\"ref\":\"1\",\"ts\":5,\"data\":null}\n");
+/// ```
+#[derive(Clone, Debug)]
+pub struct BatchWriter {
+    root: PathBuf,
+    format: FileFormat,
+    options: WriteOptions,
+}
+
+impl BatchWriter {
+    /// A writer with the default [`WriteOptions`].
+    pub fn new(root: impl Into<PathBuf>, format: FileFormat) -> Result<Self, SinkError> {
+        Self::with_options(root, format, WriteOptions::default())
+    }
+
+    /// A writer with explicit options (validated here).
+    pub fn with_options(
+        root: impl Into<PathBuf>,
+        format: FileFormat,
+        options: WriteOptions,
+    ) -> Result<Self, SinkError> {
+        options.validate()?;
+        Ok(BatchWriter {
+            root: root.into(),
+            format,
+            options,
+        })
+    }
+
+    /// The output root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The format of the files written.
+    pub fn format(&self) -> FileFormat {
+        self.format
+    }
+
+    /// Writes `records` as `<root>/<stream dir>/part-<seq:08>.<ext>`: under a temporary name
+    /// first, then `fsync`, rename into place, `fsync` of the directory. Rewriting the same
+    /// `seq` with the same records yields identical bytes. On error no temporary file is left
+    /// and an existing file of that name is untouched.
+    pub fn write_batch(
+        &self,
+        stream: &str,
+        seq: u64,
+        schema: &RecordSchema,
+        records: &[Record],
+    ) -> Result<CommittedFile, SinkError> {
+        let dir_name = stream_dir_name(stream)?;
+        let name = part_file_name(seq, self.format);
+        let dir = self.root.join(&dir_name);
+        let target = dir.join(&name);
+        let (min_ts, max_ts) = ts_range(records).ok_or_else(|| SinkError::EmptyBatch {
+            stream: stream.to_string(),
+            seq,
+        })?;
+        check_schema(schema, &target)?;
+
+        create_dir_durable(&dir)?;
+        let mut file = AtomicFile::create(&target)?;
+        let temp = file.temp_path().to_path_buf();
+        match self.format {
+            FileFormat::Jsonl { compression } => write_jsonl(
+                file.writer(),
+                &temp,
+                compression,
+                &self.options,
+                schema,
+                records,
+            )?,
+            FileFormat::Parquet => {
+                write_parquet(file.writer(), &temp, &self.options, schema, records)?
+            }
+        }
+        let digest = file.commit()?;
+        Ok(CommittedFile {
+            path: format!("{dir_name}/{name}"),
+            stream: stream.to_string(),
+            seq,
+            rows: records.len() as u64,
+            bytes: digest.bytes,
+            sha256: digest.sha256,
+            min_ts,
+            max_ts,
+            format: self.format,
+        })
+    }
+}
+
+fn ts_range(records: &[Record]) -> Option<(i64, i64)> {
+    records.iter().fold(None, |acc, r| match acc {
+        None => Some((r.ts, r.ts)),
+        Some((lo, hi)) => Some((lo.min(r.ts), hi.max(r.ts))),
+    })
+}
+
+/// Rejects schemas whose column names collide (they would make duplicate JSON keys or
+/// Parquet columns).
+fn check_schema(schema: &RecordSchema, target: &Path) -> Result<(), SinkError> {
+    let mut seen: HashSet<&str> = HashSet::from(["ref", "ts"]);
+    if schema.data_column {
+        seen.insert("data");
+    }
+    let names = schema
+        .columns
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .chain(schema.deletion_column.as_deref());
+    for name in names {
+        if !seen.insert(name) {
+            return Err(SinkError::Schema {
+                path: target.to_path_buf(),
+                reason: format!("column name `{name}` is used twice"),
+            });
+        }
+    }
+    Ok(())
+}
