@@ -4,8 +4,38 @@
 //! `Engine::new(EngineOptions)`, `Engine::execute(&Request) -> Response`,
 //! `Engine::load_dataset(&Path)`, `Engine::save_snapshot(&Path)`, `Engine::load_snapshot(&Path)`.
 
+mod clock;
+mod cursor;
+mod dataset;
+mod error;
+mod eval;
+mod events;
+mod forms;
+mod ids;
+mod index;
+mod order;
+mod paginate;
+mod parse;
+mod render;
+mod schema;
+mod security;
+mod sets;
+mod snapshot;
+mod store;
+mod val;
+
 use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
+
+use clock::Clock;
+use error::{At, Failure, QueryError};
+use eval::{Ev, St};
+use ids::IdSource;
+use schema::KeyRole;
+use security::Identity;
+use store::State;
+use val::{Env, Val};
 
 /// Settings of an engine.
 #[derive(Clone, Debug)]
@@ -69,29 +99,209 @@ pub struct Metrics {
     pub storage_bytes_write: u64,
 }
 
-/// Placeholder so the crate compiles until the engine lands.
+/// The database engine: in-memory state behind a read/write lock, the clock and id source.
 pub struct Engine {
-    _opts: EngineOptions,
+    opts: EngineOptions,
+    state: RwLock<State>,
+    clock: Clock,
+    ids: IdSource,
+}
+
+const UNAUTHORIZED: &str = r#"{"errors":[{"code":"unauthorized","description":"Unauthorized"}]}"#;
+
+fn identify(opts: &EngineOptions, st: &State, secret: Option<&str>) -> Option<Identity> {
+    let secret = secret?;
+    if secret == opts.root_secret {
+        return Some(Identity(KeyRole::Admin));
+    }
+    st.keys
+        .iter()
+        .find(|k| k.secret == secret)
+        .map(|k| Identity(k.role.clone()))
+}
+
+fn metrics(body: &str, writes: bool) -> Metrics {
+    let bytes = body.len() as u64;
+    Metrics {
+        compute_ops: 1,
+        byte_read_ops: bytes / 4096 + 1,
+        byte_write_ops: u64::from(writes),
+        storage_bytes_read: bytes,
+        storage_bytes_write: 0,
+    }
 }
 
 impl Engine {
     /// A fresh, empty engine.
     pub fn new(opts: EngineOptions) -> Self {
-        Engine { _opts: opts }
+        Engine {
+            opts,
+            state: RwLock::new(State::default()),
+            clock: Clock::default(),
+            ids: IdSource::default(),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Evaluates one query.
-    pub fn execute(&self, _req: &Request<'_>) -> Response {
+    pub fn execute(&self, req: &Request<'_>) -> Response {
+        let legacy = matches!(req.api_version, "2.0" | "2.1");
+        let parsed = if req.body.iter().all(u8::is_ascii_whitespace) {
+            Err(query_failure("No query provided."))
+        } else {
+            match fauna_wire::decode(req.body) {
+                Ok(v) => parse::parse(&v),
+                Err(_) => Err(query_failure("Request body is not valid JSON.")),
+            }
+        };
+        let ast = match parsed {
+            Ok(a) => a,
+            Err(f) => {
+                // Authentication still comes first.
+                let st = self.read();
+                if identify(&self.opts, &st, req.secret).is_none() {
+                    return self.unauthorized();
+                }
+                let ts = self.clock.read_time();
+                return self.failure(&f, None, ts);
+            }
+        };
+        if ast.has_writes {
+            let mut guard = self.write();
+            let Some(ident) = identify(&self.opts, &guard, req.secret) else {
+                return self.unauthorized();
+            };
+            let ts = self.clock.write_time();
+            let mut ev = self.ev(&ast, St::W(&mut guard), &ident, ts, legacy);
+            let res = ev.eval(0, &Env::None);
+            match res {
+                Ok(v) => {
+                    let wrote = !ev.undo.is_empty();
+                    drop(ev);
+                    if wrote {
+                        self.clock.commit(ts);
+                    }
+                    self.success(&v, ts, legacy, wrote)
+                }
+                Err(f) => {
+                    ev.rollback();
+                    drop(ev);
+                    self.failure(&f, Some(&ast), ts)
+                }
+            }
+        } else {
+            let guard = self.read();
+            let Some(ident) = identify(&self.opts, &guard, req.secret) else {
+                return self.unauthorized();
+            };
+            let ts = self.clock.read_time();
+            let mut ev = self.ev(&ast, St::R(&guard), &ident, ts, legacy);
+            match ev.eval(0, &Env::None) {
+                Ok(v) => self.success(&v, ts, legacy, false),
+                Err(f) => self.failure(&f, Some(&ast), ts),
+            }
+        }
+    }
+
+    fn ev<'a>(
+        &'a self,
+        ast: &'a parse::Ast,
+        st: St<'a>,
+        ident: &'a Identity,
+        ts: i64,
+        legacy: bool,
+    ) -> Ev<'a> {
+        Ev {
+            ast,
+            st,
+            opts: &self.opts,
+            ids: &self.ids,
+            ident,
+            txn_ts: ts,
+            valid_ts: None,
+            legacy,
+            undo: Vec::new(),
+            last_missing_kind: None,
+        }
+    }
+
+    fn unauthorized(&self) -> Response {
         Response {
-            status: 500,
-            body: r#"{"errors":[{"code":"internal server error","description":"not implemented"}]}"#.into(),
-            txn_time: 0,
+            status: 401,
+            body: UNAUTHORIZED.to_string(),
+            txn_time: self.clock.last_write(),
             metrics: Metrics::default(),
         }
     }
 
-    /// Loads a dataset folder (see `spec/fauna-dev-dataset.md`).
-    pub fn load_dataset(&self, _dir: &Path) -> anyhow::Result<()> {
-        anyhow::bail!("not implemented")
+    fn success(&self, v: &Val, ts: i64, legacy: bool, wrote: bool) -> Response {
+        let mut body = String::with_capacity(256);
+        body.push_str(r#"{"resource":"#);
+        render::render(&mut body, v, legacy);
+        body.push('}');
+        let status = match v {
+            Val::Doc(d) if d.created => 201,
+            _ => 200,
+        };
+        let metrics = metrics(&body, wrote);
+        Response {
+            status,
+            body,
+            txn_time: ts,
+            metrics,
+        }
     }
+
+    fn failure(&self, f: &Failure, ast: Option<&parse::Ast>, ts: i64) -> Response {
+        let body = f.render(ast);
+        Response {
+            status: f.status(),
+            metrics: metrics(&body, false),
+            body,
+            txn_time: ts,
+        }
+    }
+
+    /// Loads a dataset folder (see `spec/fauna-dev-dataset.md`).
+    pub fn load_dataset(&self, dir: &Path) -> anyhow::Result<()> {
+        let mut guard = self.write();
+        let now = clock::now_micros().max(self.clock.last_write());
+        let mut st = guard.clone();
+        let max_ts = dataset::load_dir(&mut st, dir, now)?;
+        *guard = st;
+        self.clock.commit(max_ts.max(self.clock.last_write()));
+        Ok(())
+    }
+
+    /// Saves the whole state (schema, keys, every version, the clock) to a snapshot file.
+    pub fn save_snapshot(&self, path: &Path) -> anyhow::Result<()> {
+        let guard = self.read();
+        snapshot::save(&guard, self.clock.last_write(), path)?;
+        Ok(())
+    }
+
+    /// Replaces the state with a snapshot file's.
+    pub fn load_snapshot(&self, path: &Path) -> anyhow::Result<()> {
+        let (st, clock) = snapshot::load(path)?;
+        let mut guard = self.write();
+        *guard = st;
+        self.clock.commit(clock);
+        Ok(())
+    }
+}
+
+fn query_failure(description: &str) -> Failure {
+    Failure::Query(vec![QueryError {
+        code: "invalid expression",
+        description: description.to_string(),
+        at: At::Path(Vec::new()),
+        parse: true,
+    }])
 }

@@ -1,0 +1,8 @@
+//! Function forms, grouped by concern; each file adds methods to the evaluator.
+
+mod count;
+mod read;
+mod refs;
+mod schema_write;
+mod time;
+mod write;

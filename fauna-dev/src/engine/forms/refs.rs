@@ -1,0 +1,105 @@
+//! Ref constructors: `Collection`, `Index`, native collections, `Ref`, `NewId`.
+
+use fauna_wire::{Ref, Value};
+
+use crate::engine::error::{err, expected, R};
+use crate::engine::eval::{to_str, Ev};
+use crate::engine::parse::{Ast, NodeId, F};
+use crate::engine::val::{Env, Val};
+
+impl Ev<'_> {
+    /// Evaluates the ref forms.
+    pub fn ref_form(
+        &mut self,
+        n: NodeId,
+        f: F,
+        args: &[(&'static str, NodeId)],
+        env: &Env,
+    ) -> R<Val> {
+        let native = |name: &str| Ok(Val::V(Value::Ref(Ref::native(name))));
+        let named = |ev: &mut Self, key: &str, parent: &str| -> R<Val> {
+            let v = ev.arg(args, key, env)?;
+            let s = to_str(&v, Ast::arg(args, key).unwrap_or(n))?;
+            Ok(Val::V(Value::Ref(Ref::in_native(parent, &s))))
+        };
+        match f {
+            F::Collection => named(self, "collection", "collections"),
+            F::Index => named(self, "index", "indexes"),
+            F::Database => named(self, "database", "databases"),
+            F::Role => named(self, "role", "roles"),
+            F::Function => named(self, "function", "functions"),
+            F::Collections => native("collections"),
+            F::Indexes => native("indexes"),
+            F::Databases => native("databases"),
+            F::Keys => native("keys"),
+            F::Tokens => native("tokens"),
+            F::Credentials => native("credentials"),
+            F::Functions => native("functions"),
+            F::Roles => native("roles"),
+            F::AccessProviders => native("access_providers"),
+            F::NewId => Ok(Val::V(Value::String(self.ids.next().to_string()))),
+            _ => {
+                let c = self.arg(args, "ref", env)?;
+                let cnode = Ast::arg(args, "ref").unwrap_or(n);
+                let Some(idn) = Ast::arg(args, "id") else {
+                    return match c {
+                        Val::V(Value::String(s)) => legacy_ref(&s)
+                            .map(|r| Val::V(Value::Ref(r)))
+                            .ok_or_else(|| {
+                                crate::engine::error::fail(
+                                    cnode,
+                                    "invalid expression",
+                                    "Invalid ref.",
+                                )
+                            }),
+                        other => expected(cnode, "String", other.type_name()),
+                    };
+                };
+                let idv = self.arg(args, "id", env)?;
+                let id = match &idv {
+                    Val::V(Value::Int(i)) => i.to_string(),
+                    Val::V(Value::String(s)) => {
+                        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                            return err(
+                                idn,
+                                "invalid argument",
+                                format!("Number or numeric String expected, non-numeric '{s}' provided."),
+                            );
+                        }
+                        match s.parse::<i64>() {
+                            Ok(i) => i.to_string(),
+                            Err(_) => {
+                                return err(
+                                    idn,
+                                    "invalid argument",
+                                    format!("The id provided is too large: '{s}'"),
+                                )
+                            }
+                        }
+                    }
+                    other => return expected(idn, "Number or numeric String", other.type_name()),
+                };
+                match c {
+                    Val::V(Value::Ref(parent)) => Ok(Val::V(Value::Ref(Ref {
+                        id,
+                        collection: Some(Box::new(parent)),
+                        database: None,
+                    }))),
+                    other => expected(cnode, "Ref", other.type_name()),
+                }
+            }
+        }
+    }
+}
+
+/// Parses the legacy string ref form `classes/c/1`, `collections/c/1`, `indexes/i`.
+fn legacy_ref(s: &str) -> Option<Ref> {
+    let parts: Vec<&str> = s.split('/').collect();
+    match parts.as_slice() {
+        ["classes" | "collections", c, id] => Some(Ref::document(c, id)),
+        ["classes" | "collections", c] => Some(Ref::collection(c)),
+        ["indexes", i] => Some(Ref::index(i)),
+        [native] => Some(Ref::native(native)),
+        _ => None,
+    }
+}

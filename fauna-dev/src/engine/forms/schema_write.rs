@@ -1,0 +1,256 @@
+//! Schema writes: `CreateCollection`, `CreateIndex`, `CreateRole`, `CreateKey` (admin only).
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use fauna_wire::{Object, Ref, Value};
+
+use crate::engine::error::{denied, err, expected, R};
+use crate::engine::eval::{Ev, Undo};
+use crate::engine::parse::{value_type, Ast, NodeId, F};
+use crate::engine::schema::{
+    parse_fields, parse_privileges, CollDef, IndexDef, KeyDef, KeyRole, RoleDef,
+};
+use crate::engine::store::{Action, Version};
+use crate::engine::val::{DocV, Env, Val};
+
+/// Makes a key secret the way the server does: `fn` + url-safe base64 of a tagged id and
+/// random bytes.
+pub fn make_secret(id: i64) -> (String, String) {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let mut bytes = vec![126u8, 112];
+    bytes.extend_from_slice(&id.to_be_bytes());
+    let rnd: [u8; 20] = rand::random();
+    bytes.extend_from_slice(&rnd);
+    let secret = URL_SAFE_NO_PAD.encode(&bytes);
+    let salt: [u8; 16] = rand::random();
+    let hashed = format!("$2a$05${}", STANDARD_NO_PAD.encode(salt));
+    (secret, hashed)
+}
+
+fn name_of(p: &Object, node: NodeId) -> R<String> {
+    match p.get("name") {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(other) => expected(node, "String", value_type(other)),
+        None => err(node, "validation failed", "document data is not valid."),
+    }
+}
+
+impl Ev<'_> {
+    /// Evaluates the schema write forms.
+    pub fn schema_write(
+        &mut self,
+        n: NodeId,
+        f: F,
+        args: &[(&'static str, NodeId)],
+        env: &Env,
+    ) -> R<Val> {
+        let key = match f {
+            F::CreateCollection => "create_collection",
+            F::CreateIndex => "create_index",
+            F::CreateRole => "create_role",
+            _ => "create_key",
+        };
+        let pv = self.arg(args, key, env)?.to_value();
+        let pnode = Ast::arg(args, key).unwrap_or(n);
+        let Value::Object(p) = pv else {
+            return expected(pnode, "Object", value_type(&pv));
+        };
+        if !self.ident.can_write_schema() {
+            return Err(denied(n));
+        }
+        let ts = self.txn_ts;
+        let data = p.get("data").filter(|d| **d != Value::Null).cloned();
+        let (r, fields, extra) = match f {
+            F::CreateCollection => {
+                let name = name_of(&p, n)?;
+                if self.st().coll(&name).is_some() {
+                    return err(n, "instance already exists", "Collection already exists.");
+                }
+                let def = CollDef {
+                    name: name.clone(),
+                    ts,
+                    history_days: match p.get("history_days") {
+                        Some(Value::Null) => None,
+                        Some(v) => Some(v.as_i64().unwrap_or(0)),
+                        None => Some(0),
+                    },
+                    ttl_days: p.get("ttl_days").and_then(Value::as_i64),
+                    data,
+                };
+                let fields = def.fields();
+                self.st_mut(n)?.add_collection(def);
+                self.push_undo(Undo::PopColl);
+                (Ref::collection(&name), fields, None)
+            }
+            F::CreateIndex => {
+                let name = name_of(&p, n)?;
+                if self.st().index(&name).is_some() {
+                    return err(n, "instance already exists", "Index already exists.");
+                }
+                let source_raw = p.get("source").cloned().unwrap_or(Value::Null);
+                let refs: Vec<&Value> = match &source_raw {
+                    Value::Array(a) => a.iter().collect(),
+                    other => vec![other],
+                };
+                let mut source = Vec::new();
+                for s in refs {
+                    match s {
+                        Value::Ref(r) if r.native_parent() == Some("collections") => {
+                            if self.st().coll(&r.id).is_none() {
+                                return err(
+                                    n,
+                                    "invalid ref",
+                                    format!("Ref refers to undefined collection '{}'", r.id),
+                                );
+                            }
+                            source.push(r.id.clone());
+                        }
+                        Value::Object(o) if o.contains_key("collection") => {
+                            match o.get("collection") {
+                                Some(Value::Ref(r)) => source.push(r.id.clone()),
+                                _ => {
+                                    return err(
+                                        n,
+                                        "validation failed",
+                                        "document data is not valid.",
+                                    )
+                                }
+                            }
+                        }
+                        _ => return err(n, "validation failed", "document data is not valid."),
+                    }
+                }
+                let parse = |k: &str| -> R<(Vec<_>, Option<Value>)> {
+                    match p.get(k) {
+                        None | Some(Value::Null) => Ok((Vec::new(), None)),
+                        Some(v) => match parse_fields(v) {
+                            Some((s, raw)) => Ok((s, Some(raw))),
+                            None => err(n, "validation failed", "document data is not valid."),
+                        },
+                    }
+                };
+                let (terms, terms_raw) = parse("terms")?;
+                let (values, values_raw) = parse("values")?;
+                let def = IndexDef {
+                    name: name.clone(),
+                    ts,
+                    source,
+                    source_raw,
+                    terms,
+                    values,
+                    terms_raw,
+                    values_raw,
+                    unique: match p.get("unique") {
+                        Some(Value::Bool(b)) => Some(*b),
+                        _ => None,
+                    },
+                    serialized: !matches!(p.get("serialized"), Some(Value::Bool(false))),
+                    data,
+                };
+                let fields = def.fields();
+                self.st_mut(n)?.add_index(def);
+                self.push_undo(Undo::PopIndex);
+                (Ref::index(&name), fields, None)
+            }
+            F::CreateRole => {
+                let name = name_of(&p, n)?;
+                if self.st().roles.iter().any(|r| r.name == name) {
+                    return err(n, "instance already exists", "Role already exists.");
+                }
+                let raw = p
+                    .get("privileges")
+                    .cloned()
+                    .unwrap_or(Value::Array(Vec::new()));
+                let Some(privileges) = parse_privileges(&raw) else {
+                    return err(n, "validation failed", "document data is not valid.");
+                };
+                let def = RoleDef {
+                    name: name.clone(),
+                    ts,
+                    privileges,
+                    privileges_raw: raw,
+                    membership: p.get("membership").cloned(),
+                    data,
+                };
+                let fields = def.fields();
+                self.st_mut(n)?.roles.push(def);
+                self.push_undo(Undo::PopRole);
+                (Ref::in_native("roles", &name), fields, None)
+            }
+            _ => {
+                let role = match p.get("role") {
+                    Some(Value::String(s)) => match KeyRole::builtin(s) {
+                        Some(r) => r,
+                        None => return err(n, "validation failed", "document data is not valid."),
+                    },
+                    Some(Value::Ref(r)) if r.native_parent() == Some("roles") => {
+                        self.check_ref_defined(r, pnode)?;
+                        KeyRole::Roles(vec![r.id.clone()])
+                    }
+                    Some(Value::Array(a)) => {
+                        let mut names = Vec::new();
+                        for x in a {
+                            match x {
+                                Value::Ref(r) if r.native_parent() == Some("roles") => {
+                                    self.check_ref_defined(r, pnode)?;
+                                    names.push(r.id.clone());
+                                }
+                                _ => {
+                                    return err(
+                                        n,
+                                        "validation failed",
+                                        "document data is not valid.",
+                                    )
+                                }
+                            }
+                        }
+                        KeyRole::Roles(names)
+                    }
+                    _ => return err(n, "validation failed", "document data is not valid."),
+                };
+                let id = self.ids.next();
+                let (secret, hashed_secret) = make_secret(id);
+                let def = KeyDef {
+                    id,
+                    ts,
+                    role,
+                    secret: secret.clone(),
+                    hashed_secret,
+                    data,
+                };
+                let fields = def.fields();
+                self.st_mut(n)?.keys.push(def);
+                self.push_undo(Undo::PopKey);
+                (
+                    Ref::in_native("keys", &id.to_string()),
+                    fields,
+                    Some(secret),
+                )
+            }
+        };
+        let mut fields = fields;
+        if let Some(secret) = extra {
+            // The secret is shown once, right after `role`.
+            let mut with = Object::new();
+            for (k, v) in fields {
+                let is_role = k == "role";
+                with.insert(k, v);
+                if is_role {
+                    with.insert("secret".into(), Value::String(secret.clone()));
+                }
+            }
+            fields = with;
+        }
+        Ok(Val::Doc(Rc::new(DocV {
+            r,
+            v: Arc::new(Version {
+                ts,
+                action: Action::Create,
+                fields,
+            }),
+            created: true,
+        })))
+    }
+}

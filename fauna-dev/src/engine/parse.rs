@@ -1,0 +1,462 @@
+//! Request `Value` tree → expression tree. Forms are recognised by their exact key set.
+
+use fauna_wire::{encode, write_str, Object, Value};
+
+use super::error::{At, Failure, QueryError, Seg};
+
+/// Index of a node in [`Ast::nodes`].
+pub type NodeId = u32;
+
+macro_rules! forms {
+    ($($v:ident = $p:literal [$($req:literal),*] [$($opt:literal),*] $w:literal;)*) => {
+        /// A function form, named by its primary key.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum F { $(#[doc = $p] $v),* }
+        /// (form, primary key, required keys, optional keys, writes?).
+        const FORMS: &[(F, &str, &[&str], &[&str], bool)] =
+            &[$((F::$v, $p, &[$($req),*], &[$($opt),*], $w)),*];
+    };
+}
+
+forms! {
+    Collection = "collection" [] ["scope"] false;
+    Index = "index" [] ["scope"] false;
+    Database = "database" [] ["scope"] false;
+    Role = "role" [] ["scope"] false;
+    Function = "function" [] ["scope"] false;
+    Collections = "collections" [] [] false;
+    Indexes = "indexes" [] [] false;
+    Databases = "databases" [] [] false;
+    Keys = "keys" [] [] false;
+    Tokens = "tokens" [] [] false;
+    Credentials = "credentials" [] [] false;
+    Functions = "functions" [] [] false;
+    Roles = "roles" [] [] false;
+    AccessProviders = "access_providers" [] [] false;
+    Ref = "ref" [] ["id", "scope"] false;
+    Documents = "documents" [] [] false;
+    Match = "match" [] ["terms", "index"] false;
+    Range = "range" ["from", "to"] [] false;
+    Events = "events" [] [] false;
+    Singleton = "singleton" [] [] false;
+    Paginate = "paginate" [] ["size", "after", "before", "cursor", "ts", "events", "sources"] false;
+    Get = "get" [] ["ts"] false;
+    Exists = "exists" [] ["ts"] false;
+    At = "at" ["expr"] [] false;
+    Map = "map" ["collection"] [] false;
+    Filter = "filter" ["collection"] [] false;
+    Foreach = "foreach" ["collection"] [] false;
+    Select = "select" ["from"] ["default", "all"] false;
+    If = "if" ["then", "else"] [] false;
+    Do = "do" [] [] false;
+    Equals = "equals" [] [] false;
+    And = "and" [] [] false;
+    Or = "or" [] [] false;
+    Not = "not" [] [] false;
+    Abort = "abort" [] [] false;
+    Format = "format" [] ["values"] false;
+    Now = "now" [] [] false;
+    ToMicros = "to_micros" [] [] false;
+    Time = "time" [] [] false;
+    Date = "date" [] [] false;
+    Epoch = "epoch" ["unit"] [] false;
+    NewId = "new_id" [] [] false;
+    Count = "count" [] [] false;
+    IsEmpty = "is_empty" [] [] false;
+    IsNonEmpty = "is_nonempty" [] [] false;
+    Query = "query" [] [] false;
+    CreateCollection = "create_collection" [] [] true;
+    CreateIndex = "create_index" [] [] true;
+    CreateRole = "create_role" [] [] true;
+    CreateKey = "create_key" [] [] true;
+    Create = "create" [] ["params"] true;
+    Update = "update" ["params"] [] true;
+    Replace = "replace" ["params"] [] true;
+    Delete = "delete" [] [] true;
+    Insert = "insert" ["ts", "action"] ["params"] true;
+    Remove = "remove" ["ts", "action"] [] true;
+}
+
+/// A lambda parameter pattern.
+#[derive(Clone, Debug)]
+pub enum Pat {
+    /// Binds a name.
+    Name(String),
+    /// `_`: ignores the value.
+    Ignore,
+    /// Destructures an array.
+    Arr(Vec<Pat>),
+}
+
+/// What a node is.
+#[derive(Debug)]
+pub enum Kind {
+    /// A literal (scalars, tagged literals, `quote`).
+    Lit(Value),
+    /// An array, evaluated element-wise.
+    Arr(Vec<NodeId>),
+    /// `{"object": {…}}`.
+    Obj(Vec<(String, NodeId)>),
+    /// A function form with its arguments by key.
+    Call(F, Vec<(&'static str, NodeId)>),
+    /// `Let(bindings, in)`.
+    Let(Vec<(String, NodeId)>, NodeId),
+    /// `Var(name)`.
+    Var(String),
+    /// `Lambda(params, expr)`; the string is the `@query` body rendering.
+    Lambda(Pat, NodeId, std::rc::Rc<str>),
+}
+
+/// One parsed node with its place in the tree.
+#[derive(Debug)]
+pub struct Node {
+    /// What it is.
+    pub kind: Kind,
+    /// The parent node (`NodeId::MAX` for the root).
+    pub parent: NodeId,
+    /// The step from the parent.
+    pub seg: Option<Seg>,
+}
+
+/// A parsed request.
+#[derive(Debug, Default)]
+pub struct Ast {
+    /// All nodes; children come after their parents.
+    pub nodes: Vec<Node>,
+    /// True when the tree contains a write form.
+    pub has_writes: bool,
+}
+
+impl Ast {
+    /// The node.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    /// The argument `key` of a call node.
+    pub fn arg(args: &[(&'static str, NodeId)], key: &str) -> Option<NodeId> {
+        args.iter().find(|(k, _)| *k == key).map(|(_, n)| *n)
+    }
+
+    /// The position path of a node.
+    pub fn position(&self, mut id: NodeId) -> Vec<Seg> {
+        let mut out = Vec::new();
+        while let Some(n) = self.nodes.get(id as usize) {
+            if let Some(s) = &n.seg {
+                out.push(s.clone());
+            }
+            id = n.parent;
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// Parses a decoded request body.
+pub fn parse(v: &Value) -> Result<Ast, Failure> {
+    let mut p = Parser {
+        ast: Ast::default(),
+        path: Vec::new(),
+    };
+    p.expr(v, NodeId::MAX, None)?;
+    Ok(p.ast)
+}
+
+struct Parser {
+    ast: Ast,
+    path: Vec<Seg>,
+}
+
+fn invalid_form(keys: &Object, path: &[Seg]) -> Failure {
+    let list: Vec<&str> = keys.keys().map(String::as_str).collect();
+    parse_error(
+        path,
+        format!(
+            "No form/function found, or invalid argument keys: {{ {} }}.",
+            list.join(", ")
+        ),
+    )
+}
+
+fn parse_error(path: &[Seg], description: String) -> Failure {
+    Failure::Query(vec![QueryError {
+        code: "invalid expression",
+        description,
+        at: At::Path(path.to_vec()),
+        parse: true,
+    }])
+}
+
+impl Parser {
+    fn push(&mut self, kind: Kind, parent: NodeId, seg: Option<Seg>) -> NodeId {
+        let id = self.ast.nodes.len() as NodeId;
+        self.ast.nodes.push(Node { kind, parent, seg });
+        id
+    }
+
+    /// A placeholder node that only contributes a position step.
+    fn virt(&mut self, parent: NodeId, seg: Seg) -> NodeId {
+        self.push(Kind::Lit(Value::Null), parent, Some(seg))
+    }
+
+    /// Reserves a node so children get larger ids and can point at it.
+    fn reserve(&mut self, parent: NodeId, seg: Option<Seg>) -> NodeId {
+        self.push(Kind::Lit(Value::Null), parent, seg)
+    }
+
+    fn child(&mut self, v: &Value, parent: NodeId, seg: Seg) -> Result<NodeId, Failure> {
+        self.path.push(seg.clone());
+        let r = self.expr(v, parent, Some(seg));
+        self.path.pop();
+        r
+    }
+
+    fn expr(&mut self, v: &Value, parent: NodeId, seg: Option<Seg>) -> Result<NodeId, Failure> {
+        match v {
+            Value::Array(items) => {
+                let id = self.reserve(parent, seg);
+                let mut kids = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    kids.push(self.child(item, id, Seg::Idx(i))?);
+                }
+                self.ast.nodes[id as usize].kind = Kind::Arr(kids);
+                Ok(id)
+            }
+            Value::Object(o) => self.form(o, parent, seg),
+            other => Ok(self.push(Kind::Lit(other.clone()), parent, seg)),
+        }
+    }
+
+    fn form(&mut self, o: &Object, parent: NodeId, seg: Option<Seg>) -> Result<NodeId, Failure> {
+        let has = |k: &str| o.contains_key(k);
+        let only = |ks: &[&str]| o.len() == ks.len() && ks.iter().all(|k| o.contains_key(*k));
+        if only(&["object"]) {
+            let id = self.reserve(parent, seg);
+            let Some(Value::Object(fields)) = o.get("object") else {
+                return Err(parse_error(&self.path, "Invalid object.".into()));
+            };
+            self.path.push(Seg::Key("object".into()));
+            let holder = self.virt(id, Seg::Key("object".into()));
+            let mut kids = Vec::with_capacity(fields.len());
+            for (k, fv) in fields {
+                let c = self.child(fv, holder, Seg::Key(k.clone()));
+                match c {
+                    Ok(c) => kids.push((k.clone(), c)),
+                    Err(e) => {
+                        self.path.pop();
+                        return Err(e);
+                    }
+                }
+            }
+            self.path.pop();
+            self.ast.nodes[id as usize].kind = Kind::Obj(kids);
+            return Ok(id);
+        }
+        if only(&["quote"]) {
+            let q = o.get("quote").cloned().unwrap_or(Value::Null);
+            return Ok(self.push(Kind::Lit(q), parent, seg));
+        }
+        if only(&["var"]) {
+            return match o.get("var") {
+                Some(Value::String(s)) => Ok(self.push(Kind::Var(s.clone()), parent, seg)),
+                _ => Err(self.type_error("var", "String", o.get("var"))),
+            };
+        }
+        if only(&["let", "in"]) {
+            return self.let_form(o, parent, seg);
+        }
+        if only(&["lambda", "expr"]) {
+            let params = o.get("lambda").unwrap_or(&Value::Null);
+            let pat = match lambda_pat(params) {
+                Some(p) => p,
+                None => {
+                    self.path.push(Seg::Key("lambda".into()));
+                    let e = parse_error(&self.path, "Invalid lambda.".into());
+                    self.path.pop();
+                    return Err(e);
+                }
+            };
+            let id = self.reserve(parent, seg);
+            let body_v = o.get("expr").unwrap_or(&Value::Null);
+            let body = self.child(body_v, id, Seg::Key("expr".into()))?;
+            let mut raw = String::from(r#"{"api_version":"4","lambda":"#);
+            raw.push_str(&encode(params));
+            raw.push_str(r#","expr":"#);
+            raw.push_str(&encode_expr(body_v));
+            raw.push('}');
+            self.ast.nodes[id as usize].kind = Kind::Lambda(pat, body, raw.into());
+            return Ok(id);
+        }
+        for (f, primary, req, opt, writes) in FORMS {
+            if !has(primary) || !req.iter().all(|k| has(k)) {
+                continue;
+            }
+            if !o
+                .keys()
+                .all(|k| k == primary || req.contains(&k.as_str()) || opt.contains(&k.as_str()))
+            {
+                continue;
+            }
+            if *f == F::Paginate
+                && [has("after"), has("before"), has("cursor")]
+                    .iter()
+                    .filter(|b| **b)
+                    .count()
+                    > 1
+            {
+                continue;
+            }
+            let id = self.reserve(parent, seg);
+            let mut args = Vec::with_capacity(o.len());
+            let keys = std::iter::once(*primary)
+                .chain(req.iter().copied())
+                .chain(opt.iter().copied().filter(|k| has(k)));
+            for k in keys {
+                if let Some(av) = o.get(k) {
+                    let c = self.child(av, id, Seg::Key(k.to_string()))?;
+                    args.push((k, c));
+                }
+            }
+            self.ast.has_writes |= *writes;
+            self.ast.nodes[id as usize].kind = Kind::Call(*f, args);
+            return Ok(id);
+        }
+        Err(invalid_form(o, &self.path))
+    }
+
+    fn type_error(&mut self, key: &str, expected: &str, got: Option<&Value>) -> Failure {
+        self.path.push(Seg::Key(key.into()));
+        let e = Failure::Query(vec![QueryError {
+            code: "invalid expression",
+            description: format!(
+                "{expected} expected, {} provided.",
+                got.map_or("Null", value_type)
+            ),
+            at: At::Path(self.path.clone()),
+            parse: true,
+        }]);
+        self.path.pop();
+        e
+    }
+
+    fn let_form(
+        &mut self,
+        o: &Object,
+        parent: NodeId,
+        seg: Option<Seg>,
+    ) -> Result<NodeId, Failure> {
+        let id = self.reserve(parent, seg);
+        let mut binds = Vec::new();
+        self.path.push(Seg::Key("let".into()));
+        let holder = self.virt(id, Seg::Key("let".into()));
+        let res = (|| {
+            match o.get("let") {
+                Some(Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let Value::Object(b) = item else {
+                            return Err(parse_error(&self.path, "Invalid object.".into()));
+                        };
+                        self.path.push(Seg::Idx(i));
+                        let slot = self.virt(holder, Seg::Idx(i));
+                        for (k, bv) in b {
+                            let c = self.child(bv, slot, Seg::Key(k.clone()));
+                            match c {
+                                Ok(c) => {
+                                    // Position of a binding is ["let", i, name].
+                                    binds.push((k.clone(), c));
+                                }
+                                Err(e) => {
+                                    self.path.pop();
+                                    return Err(e);
+                                }
+                            }
+                        }
+                        self.path.pop();
+                    }
+                    Ok(())
+                }
+                Some(Value::Object(b)) => {
+                    for (k, bv) in b {
+                        let c = self.child(bv, holder, Seg::Key(k.clone()))?;
+                        binds.push((k.clone(), c));
+                    }
+                    Ok(())
+                }
+                _ => Err(parse_error(&self.path, "Invalid object.".into())),
+            }
+        })();
+        self.path.pop();
+        res?;
+        let body_v = o.get("in").unwrap_or(&Value::Null);
+        let body = self.child(body_v, id, Seg::Key("in".into()))?;
+        self.ast.nodes[id as usize].kind = Kind::Let(binds, body);
+        Ok(id)
+    }
+}
+
+/// Renders a request expression back as compact JSON (objects stay forms).
+fn encode_expr(v: &Value) -> String {
+    let mut out = String::new();
+    write_expr(&mut out, v);
+    out
+}
+
+fn write_expr(out: &mut String, v: &Value) {
+    match v {
+        Value::Object(o) => {
+            out.push('{');
+            for (n, (k, x)) in o.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                write_str(out, k);
+                out.push(':');
+                write_expr(out, x);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (n, x) in a.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                write_expr(out, x);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&encode(other)),
+    }
+}
+
+fn lambda_pat(v: &Value) -> Option<Pat> {
+    match v {
+        Value::String(s) if s == "_" => Some(Pat::Ignore),
+        Value::String(s) => Some(Pat::Name(s.clone())),
+        Value::Array(items) => items
+            .iter()
+            .map(lambda_pat)
+            .collect::<Option<Vec<_>>>()
+            .map(Pat::Arr),
+        _ => None,
+    }
+}
+
+/// The server's type name of a plain value.
+pub fn value_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "Null",
+        Value::Bool(_) => "Boolean",
+        Value::Int(_) => "Integer",
+        Value::Double(_) => "Double",
+        Value::String(_) => "String",
+        Value::Array(_) => "Array",
+        Value::Object(_) => "Object",
+        Value::Ref(_) => "Ref",
+        Value::Timestamp(_) => "Time",
+        Value::Date(_) => "Date",
+        Value::Bytes(_) => "Bytes",
+        Value::Query(_) => "Query",
+        Value::Set(_) => "Set",
+    }
+}

@@ -1,0 +1,94 @@
+//! Who is asking and what they may do: the root secret, keys with built-in roles, and custom
+//! roles with static privileges.
+
+use super::schema::{KeyRole, Resource};
+use super::store::State;
+
+/// An action checked against a resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Act {
+    /// Read a document / index entries.
+    Read,
+    /// Read without per-document checks.
+    UnrestrictedRead,
+    /// Read a document's history.
+    HistoryRead,
+    /// Update/replace.
+    Write,
+    /// Create with a generated id.
+    Create,
+    /// Create with a chosen id.
+    CreateWithId,
+    /// Delete.
+    Delete,
+    /// Insert/remove history.
+    HistoryWrite,
+}
+
+impl Act {
+    fn name(self) -> &'static str {
+        match self {
+            Act::Read => "read",
+            Act::UnrestrictedRead => "unrestricted_read",
+            Act::HistoryRead => "history_read",
+            Act::Write => "write",
+            Act::Create => "create",
+            Act::CreateWithId => "create_with_id",
+            Act::Delete => "delete",
+            Act::HistoryWrite => "history_write",
+        }
+    }
+
+    fn is_read(self) -> bool {
+        matches!(self, Act::Read | Act::UnrestrictedRead | Act::HistoryRead)
+    }
+}
+
+/// The authenticated identity of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity(pub KeyRole);
+
+impl Identity {
+    /// True for admin keys (and the root secret).
+    pub fn is_admin(&self) -> bool {
+        self.0 == KeyRole::Admin
+    }
+
+    /// May write schema (collections, indexes, roles, keys).
+    pub fn can_write_schema(&self) -> bool {
+        self.is_admin()
+    }
+
+    /// Checks `act` on `res`.
+    pub fn allows(&self, st: &State, res: &Resource, act: Act) -> bool {
+        match &self.0 {
+            KeyRole::Admin => true,
+            KeyRole::Client => false,
+            KeyRole::Server | KeyRole::ServerReadOnly => {
+                let protected = matches!(res, Resource::Native(n)
+                    if matches!(n.as_str(), "keys" | "roles" | "databases" | "access_providers" | "tokens" | "credentials"));
+                if protected {
+                    return false;
+                }
+                if act == Act::UnrestrictedRead {
+                    // Built-in roles pass every per-document check anyway.
+                    return true;
+                }
+                act.is_read() || self.0 == KeyRole::Server
+            }
+            KeyRole::Roles(names) => names.iter().any(|n| {
+                st.roles.iter().filter(|r| &r.name == n).any(|r| {
+                    r.privileges.iter().any(|p| {
+                        &p.resource == res && p.actions.iter().any(|(a, ok)| *ok && a == act.name())
+                    })
+                })
+            }),
+        }
+    }
+
+    /// May read documents of collection `c` (read or unrestricted read).
+    pub fn can_read_coll(&self, st: &State, c: &str) -> bool {
+        let r = Resource::Coll(c.to_string());
+        self.allows(st, &r, Act::Read) || self.allows(st, &r, Act::UnrestrictedRead)
+    }
+}

@@ -1,0 +1,178 @@
+//! Set constructors: `Documents`, `Match`, `Range`, `Events`, `Singleton`, and turning a
+//! value into a set for `Paginate`/`Count`.
+
+use std::rc::Rc;
+
+use fauna_wire::{Ref, Value};
+
+use super::error::{denied, err, expected, fail, R};
+use super::eval::Ev;
+use super::parse::{Ast, NodeId, F};
+use super::schema::Resource;
+use super::security::Act;
+use super::val::{Env, SetV, Val};
+
+/// `invalid argument` "Set does not support events history.".
+pub fn no_events<T>(node: NodeId) -> R<T> {
+    err(
+        node,
+        "invalid argument",
+        "Set does not support events history.",
+    )
+}
+
+impl Ev<'_> {
+    /// Evaluates the set forms.
+    pub fn set_form(
+        &mut self,
+        n: NodeId,
+        f: F,
+        args: &[(&'static str, NodeId)],
+        env: &Env,
+    ) -> R<Val> {
+        match f {
+            F::Documents => {
+                let v = self.arg(args, "documents", env)?;
+                let node = Ast::arg(args, "documents").unwrap_or(n);
+                let c = self.coll_of(&v, node)?;
+                Ok(Val::Set(Rc::new(SetV::Documents(
+                    self.coll_def(c).name.clone(),
+                ))))
+            }
+            F::Match => {
+                let (idx_key, terms_key) = if Ast::arg(args, "index").is_some() {
+                    ("index", Some("match"))
+                } else {
+                    ("match", Ast::arg(args, "terms").map(|_| "terms"))
+                };
+                let iv = self.arg(args, idx_key, env)?;
+                let inode = Ast::arg(args, idx_key).unwrap_or(n);
+                let name = match &iv {
+                    Val::V(Value::Ref(r)) if r.native_parent() == Some("indexes") => r.id.clone(),
+                    Val::V(Value::String(s)) => s.clone(),
+                    other => return expected(inode, "Index Ref", other.type_name()),
+                };
+                if self.st().index(&name).is_none() {
+                    return err(
+                        inode,
+                        "invalid ref",
+                        format!("Ref refers to undefined index '{name}'"),
+                    );
+                }
+                let res = Resource::Index(name.clone());
+                let st = self.st();
+                if !self.ident.allows(st, &res, Act::Read)
+                    && !self.ident.allows(st, &res, Act::UnrestrictedRead)
+                {
+                    return Err(denied(n));
+                }
+                let (terms, raw) = match terms_key {
+                    Some(k) => {
+                        let tv = self.arg(args, k, env)?.to_value();
+                        let terms = match &tv {
+                            Value::Array(a) => a.clone(),
+                            other => vec![other.clone()],
+                        };
+                        (terms, Some(tv))
+                    }
+                    None => (Vec::new(), None),
+                };
+                Ok(Val::Set(Rc::new(SetV::Match {
+                    index: name,
+                    terms,
+                    raw,
+                })))
+            }
+            F::Range => {
+                let s = self.arg(args, "range", env)?;
+                let snode = Ast::arg(args, "range").unwrap_or(n);
+                let set = match s {
+                    Val::Set(s) => s,
+                    other => return expected(snode, "Set", other.type_name()),
+                };
+                if matches!(&*set, SetV::Events(_)) {
+                    return no_events(snode);
+                }
+                let from = self.arg(args, "from", env)?.to_value();
+                let to = self.arg(args, "to", env)?.to_value();
+                let vec = |v: &Value| match v {
+                    Value::Array(a) => a.clone(),
+                    other => vec![other.clone()],
+                };
+                Ok(Val::Set(Rc::new(SetV::Range {
+                    set,
+                    from: vec(&from),
+                    to: vec(&to),
+                    raw: (from, to),
+                })))
+            }
+            F::Events => {
+                let v = self.arg(args, "events", env)?;
+                let node = Ast::arg(args, "events").unwrap_or(n);
+                let set = self.as_set(v, node)?;
+                self.events_of(set, n).map(Val::Set)
+            }
+            _ => {
+                let v = self.arg(args, "singleton", env)?;
+                let node = Ast::arg(args, "singleton").unwrap_or(n);
+                match v {
+                    Val::V(Value::Ref(r)) => Ok(Val::Set(Rc::new(SetV::Singleton(r)))),
+                    other => expected(node, "Ref", other.type_name()),
+                }
+            }
+        }
+    }
+
+    /// Wraps a set in `Events`, rejecting sets without history.
+    pub fn events_of(&self, set: Rc<SetV>, node: NodeId) -> R<Rc<SetV>> {
+        match &*set {
+            SetV::Range { .. } | SetV::Events(_) | SetV::Native(_) => no_events(node),
+            _ => Ok(Rc::new(SetV::Events(set))),
+        }
+    }
+
+    /// A value used where a set is expected: sets, document refs, native collection refs.
+    pub fn as_set(&self, v: Val, node: NodeId) -> R<Rc<SetV>> {
+        match v {
+            Val::Set(s) => Ok(s),
+            Val::V(Value::Ref(r)) => {
+                if r.is_native() {
+                    return Ok(Rc::new(SetV::Native(r.id)));
+                }
+                self.check_ref_defined(&r, node)?;
+                Ok(Rc::new(SetV::Doc(r)))
+            }
+            other => expected(node, "Set or Ref", other.type_name()),
+        }
+    }
+
+    /// `invalid ref` when a document ref's collection (or a schema ref) is undefined.
+    pub fn check_ref_defined(&self, r: &Ref, node: NodeId) -> R<()> {
+        let undefined = |kind: &str, name: &str| {
+            Err(fail(
+                node,
+                "invalid ref",
+                format!("Ref refers to undefined {kind} '{name}'"),
+            ))
+        };
+        match r.native_parent() {
+            Some("collections") if self.st().coll(&r.id).is_none() => {
+                undefined("collection", &r.id)
+            }
+            Some("indexes") if self.st().index(&r.id).is_none() => undefined("index", &r.id),
+            Some("roles") if !self.st().roles.iter().any(|x| x.name == r.id) => {
+                undefined("role", &r.id)
+            }
+            Some(_) => Ok(()),
+            None => match r.collection.as_deref() {
+                Some(c)
+                    if c.native_parent() == Some("collections")
+                        && self.st().coll(&c.id).is_none() =>
+                {
+                    undefined("collection", &c.id)
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Engine tests through `Engine::execute`.
+
+mod basics;
+mod support;
