@@ -4,6 +4,7 @@
 //! Data flows one way: Fauna pages ([`fauna`]) → typed values → export records ([`export`]) →
 //! sinks → committed state.
 
+pub mod config;
 pub mod export;
 pub mod fauna;
 pub mod sink;

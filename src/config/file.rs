@@ -1,0 +1,112 @@
+//! The configuration file as written (`spec/config.schema.json`), before defaults and checks.
+
+use serde::Deserialize;
+
+use crate::export::ColumnType;
+use crate::fauna::Secret;
+
+/// The whole file. Unknown top-level keys are allowed (Airbyte adds its own).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ConfigFile {
+    /// Host name.
+    pub domain: Option<String>,
+    /// Port.
+    pub port: Option<u16>,
+    /// `http` or `https`.
+    pub scheme: Option<String>,
+    /// The secret.
+    pub secret: Option<Secret>,
+    /// One collection (Airbyte form).
+    pub collection: Option<CollectionFile>,
+    /// Several collections.
+    #[serde(default)]
+    pub collections: Vec<CollectionFile>,
+    /// Defaults for every collection.
+    #[serde(default)]
+    pub defaults: DefaultsFile,
+    /// Query timeout in milliseconds.
+    pub query_timeout_ms: Option<u64>,
+    /// Retries per query.
+    pub max_retries: Option<usize>,
+    /// Output settings.
+    #[serde(default)]
+    pub output: OutputFile,
+}
+
+/// Settings of one collection.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionFile {
+    /// Collection name.
+    pub name: String,
+    /// The `[ts, ref]` index.
+    pub index: Option<String>,
+    /// Whether to export the `data` column.
+    pub data_column: Option<bool>,
+    /// Additional columns.
+    pub additional_columns: Option<Vec<ColumnFile>>,
+    /// Page size.
+    pub page_size: Option<u32>,
+    /// Deletion tracking.
+    pub deletions: Option<DeletionsFile>,
+}
+
+/// Defaults applied to collections.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultsFile {
+    /// Whether to export the `data` column.
+    pub data_column: Option<bool>,
+    /// Page size.
+    pub page_size: Option<u32>,
+    /// Deletion tracking.
+    pub deletions: Option<DeletionsFile>,
+}
+
+/// Airbyte's deletion-mode object.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(tag = "deletion_mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DeletionsFile {
+    /// Deleted documents are not reported.
+    Ignore,
+    /// Deleted documents are reported with a deletion-time column.
+    DeletedField {
+        /// The column's name (default `deleted_at`).
+        column: Option<String>,
+    },
+}
+
+/// An additional column.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnFile {
+    /// Column name.
+    pub name: String,
+    /// Path into the document.
+    pub path: Vec<String>,
+    /// Declared type.
+    #[serde(rename = "type")]
+    pub column_type: ColumnType,
+    /// JSON-schema format (kept for the Airbyte catalog).
+    pub format: Option<String>,
+    /// Airbyte type (kept for the Airbyte catalog).
+    pub airbyte_type: Option<String>,
+    /// Whether a missing path fails the export (default true, as in Airbyte).
+    pub required: Option<bool>,
+}
+
+/// Output settings.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputFile {
+    /// Output root.
+    pub dir: Option<String>,
+    /// `jsonl` or `parquet`.
+    pub format: Option<String>,
+    /// `none`, `gzip` or `zstd`.
+    pub compression: Option<String>,
+    /// Rows per batch file.
+    pub batch_rows: Option<u64>,
+    /// State file path.
+    pub state: Option<String>,
+}

@@ -1,0 +1,458 @@
+//! Resolved settings: the file plus defaults, overrides and checks.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::ConfigError;
+use super::file::{CollectionFile, ColumnFile, ConfigFile, DeletionsFile};
+use crate::export::ColumnType;
+use crate::fauna::Secret;
+
+/// Default page size (Airbyte's connector used 64; larger pages export much faster).
+pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+/// Default rows per batch file.
+pub const DEFAULT_BATCH_ROWS: u64 = 100_000;
+const RESERVED: [&str; 3] = ["ref", "ts", "data"];
+
+/// Output file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// JSON lines.
+    Jsonl,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// JSONL compression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain text.
+    None,
+    /// gzip.
+    Gzip,
+    /// zstd.
+    Zstd,
+}
+
+/// An additional column, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnSpec {
+    /// Column name.
+    pub name: String,
+    /// Path from the top of the document.
+    pub path: Vec<String>,
+    /// Declared type.
+    pub column_type: ColumnType,
+    /// JSON-schema format, if given.
+    pub format: Option<String>,
+    /// Airbyte type, if given.
+    pub airbyte_type: Option<String>,
+    /// Whether a missing value fails the export.
+    pub required: bool,
+}
+
+/// Everything about one collection's export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectionSettings {
+    /// Collection name.
+    pub name: String,
+    /// The `[ts, ref]` index, if any.
+    pub index: Option<String>,
+    /// Whether records carry `data`.
+    pub data_column: bool,
+    /// Additional columns.
+    pub columns: Vec<ColumnSpec>,
+    /// Documents per page.
+    pub page_size: u32,
+    /// The deletion column, when deletions are tracked.
+    pub deletion_column: Option<String>,
+}
+
+/// Output settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputSettings {
+    /// Output root.
+    pub dir: PathBuf,
+    /// File format.
+    pub format: OutputFormat,
+    /// JSONL compression.
+    pub compression: Compression,
+    /// Rows per batch file.
+    pub batch_rows: u64,
+    /// Checkpoint state file.
+    pub state: PathBuf,
+}
+
+/// Everything a run needs, checked.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Base URL of the Fauna endpoint.
+    pub endpoint: String,
+    /// The secret.
+    pub secret: Secret,
+    /// Per-query timeout.
+    pub query_timeout: Duration,
+    /// Retries per query.
+    pub max_retries: usize,
+    /// The collections to export; `None` = every collection the key can read, with defaults.
+    pub collections: Option<Vec<CollectionSettings>>,
+    /// Defaults for collections not configured explicitly.
+    pub defaults: CollectionSettings,
+    /// Output settings.
+    pub output: OutputSettings,
+}
+
+/// Command-line values that override the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--secret` or `FAUNA_SECRET`.
+    pub secret: Option<Secret>,
+    /// `--endpoint` (e.g. `http://127.0.0.1:8443`).
+    pub endpoint: Option<String>,
+    /// `--collection` (repeatable).
+    pub collections: Vec<String>,
+    /// `--format`.
+    pub format: Option<String>,
+    /// `--out`.
+    pub out: Option<PathBuf>,
+    /// `--page-size`.
+    pub page_size: Option<u32>,
+    /// `--batch-rows`.
+    pub batch_rows: Option<u64>,
+    /// `--compression`.
+    pub compression: Option<String>,
+    /// `--state`.
+    pub state: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Reads and checks the configuration file (if any) and applies the overrides.
+    pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Settings, ConfigError> {
+        let file = match path {
+            Some(p) => {
+                let bytes = std::fs::read(p).map_err(|e| {
+                    ConfigError::new(
+                        "--config",
+                        format!("cannot read {}: {e}", p.display()),
+                        "Check the path given to --config.",
+                    )
+                })?;
+                parse(&bytes)?
+            }
+            None => ConfigFile::default(),
+        };
+        resolve(file, overrides)
+    }
+}
+
+/// Parses the file's JSON, naming the field of any type error.
+pub fn parse(bytes: &[u8]) -> Result<ConfigFile, ConfigError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." || field == "?" {
+            "(file)".to_string()
+        } else {
+            field
+        };
+        ConfigError::new(
+            field,
+            e.inner().to_string(),
+            "See spec/config.schema.json for the expected shape.",
+        )
+    })
+}
+
+fn parse_format(s: &str, field: &str) -> Result<OutputFormat, ConfigError> {
+    match s {
+        "jsonl" => Ok(OutputFormat::Jsonl),
+        "parquet" => Ok(OutputFormat::Parquet),
+        other => Err(ConfigError::new(
+            field,
+            format!("unknown format '{other}'"),
+            "Use \"jsonl\" or \"parquet\".",
+        )),
+    }
+}
+
+fn parse_compression(s: &str, field: &str) -> Result<Compression, ConfigError> {
+    match s {
+        "none" => Ok(Compression::None),
+        "gzip" => Ok(Compression::Gzip),
+        "zstd" => Ok(Compression::Zstd),
+        other => Err(ConfigError::new(
+            field,
+            format!("unknown compression '{other}'"),
+            "Use \"none\", \"gzip\" or \"zstd\".",
+        )),
+    }
+}
+
+fn check_page_size(size: u32, field: &str) -> Result<u32, ConfigError> {
+    if (1..=100_000).contains(&size) {
+        Ok(size)
+    } else {
+        Err(ConfigError::new(
+            field,
+            format!("page size {size} is outside 1..=100000"),
+            "Fauna pages hold 1 to 100000 elements; 1000 is a good start.",
+        ))
+    }
+}
+
+fn deletion_column(d: &Option<DeletionsFile>) -> Option<String> {
+    match d {
+        Some(DeletionsFile::DeletedField { column }) => {
+            Some(column.clone().unwrap_or_else(|| "deleted_at".into()))
+        }
+        _ => None,
+    }
+}
+
+fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
+    let secret = o.secret.or(file.secret).unwrap_or_else(|| Secret::new(""));
+    if secret.is_empty() {
+        return Err(ConfigError::new(
+            "secret",
+            "no Fauna secret was given",
+            "Set \"secret\" in the config file, the FAUNA_SECRET environment variable, or --secret.",
+        ));
+    }
+    let endpoint = match o.endpoint {
+        Some(e) => e.trim_end_matches('/').to_string(),
+        None => {
+            let scheme = file.scheme.unwrap_or_else(|| "https".into());
+            if scheme != "http" && scheme != "https" {
+                return Err(ConfigError::new(
+                    "scheme",
+                    format!("unknown scheme '{scheme}'"),
+                    "Use \"https\" (or \"http\" for a local fauna-dev).",
+                ));
+            }
+            let domain = file.domain.unwrap_or_else(|| "db.fauna.com".into());
+            if domain.is_empty() || domain.contains('/') || domain.contains(' ') {
+                return Err(ConfigError::new(
+                    "domain",
+                    format!("'{domain}' is not a host name"),
+                    "Give only the host, e.g. \"db.fauna.com\" or \"127.0.0.1\".",
+                ));
+            }
+            let port = file.port.unwrap_or(443);
+            if port == 0 {
+                return Err(ConfigError::new(
+                    "port",
+                    "port 0",
+                    "Use the endpoint's port, e.g. 443.",
+                ));
+            }
+            format!("{scheme}://{domain}:{port}")
+        }
+    };
+    let query_timeout_ms = file.query_timeout_ms.unwrap_or(60_000);
+    if !(1..=600_000).contains(&query_timeout_ms) {
+        return Err(ConfigError::new(
+            "query_timeout_ms",
+            format!("{query_timeout_ms} is outside 1..=600000"),
+            "Fauna accepts query timeouts up to 600000 ms.",
+        ));
+    }
+
+    let default_page = check_page_size(
+        o.page_size
+            .or(file.defaults.page_size)
+            .unwrap_or(DEFAULT_PAGE_SIZE),
+        if o.page_size.is_some() {
+            "--page-size"
+        } else {
+            "defaults.page_size"
+        },
+    )?;
+    let defaults = CollectionSettings {
+        name: String::new(),
+        index: None,
+        data_column: file.defaults.data_column.unwrap_or(true),
+        columns: vec![],
+        page_size: default_page,
+        deletion_column: deletion_column(&file.defaults.deletions),
+    };
+
+    let mut configured: Vec<(String, CollectionFile)> = Vec::new();
+    if let Some(c) = file.collection {
+        configured.push(("collection".into(), c));
+    }
+    for (i, c) in file.collections.into_iter().enumerate() {
+        configured.push((format!("collections[{i}]"), c));
+    }
+    let mut seen = HashSet::new();
+    let mut resolved = Vec::new();
+    for (field, c) in configured {
+        if c.name.is_empty() {
+            return Err(ConfigError::new(
+                format!("{field}.name"),
+                "empty collection name",
+                "Name the collection to export.",
+            ));
+        }
+        if !seen.insert(c.name.clone()) {
+            return Err(ConfigError::new(
+                format!("{field}.name"),
+                format!("collection '{}' is listed twice", c.name),
+                "List each collection once.",
+            ));
+        }
+        resolved.push(resolve_collection(&field, c, &defaults, o.page_size)?);
+    }
+    let collections = if o.collections.is_empty() {
+        (!resolved.is_empty()).then_some(resolved)
+    } else {
+        let mut chosen = Vec::new();
+        for name in &o.collections {
+            match resolved.iter().find(|c| &c.name == name) {
+                Some(c) => chosen.push(c.clone()),
+                None => chosen.push(CollectionSettings {
+                    name: name.clone(),
+                    ..defaults.clone()
+                }),
+            }
+        }
+        Some(chosen)
+    };
+
+    let out = &file.output;
+    let dir = o
+        .out
+        .or_else(|| out.dir.as_ref().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("fauna-export"));
+    let format = match (&o.format, &out.format) {
+        (Some(f), _) => parse_format(f, "--format")?,
+        (None, Some(f)) => parse_format(f, "output.format")?,
+        (None, None) => OutputFormat::Jsonl,
+    };
+    let compression = match (&o.compression, &out.compression) {
+        (Some(c), _) => parse_compression(c, "--compression")?,
+        (None, Some(c)) => parse_compression(c, "output.compression")?,
+        (None, None) => Compression::None,
+    };
+    if format == OutputFormat::Parquet && compression != Compression::None {
+        return Err(ConfigError::new(
+            "compression",
+            "compression applies to JSONL only",
+            "Parquet files are always zstd-compressed; drop --compression or use --format jsonl.",
+        ));
+    }
+    let batch_rows = o
+        .batch_rows
+        .or(out.batch_rows)
+        .unwrap_or(DEFAULT_BATCH_ROWS);
+    if batch_rows == 0 {
+        return Err(ConfigError::new(
+            "batch_rows",
+            "0 rows per batch",
+            "Use a positive number, e.g. 100000.",
+        ));
+    }
+    let state = o
+        .state
+        .or_else(|| out.state.as_ref().map(PathBuf::from))
+        .unwrap_or_else(|| dir.join("_state.json"));
+    Ok(Settings {
+        endpoint,
+        secret,
+        query_timeout: Duration::from_millis(query_timeout_ms),
+        max_retries: file.max_retries.unwrap_or(8),
+        collections,
+        defaults,
+        output: OutputSettings {
+            dir,
+            format,
+            compression,
+            batch_rows,
+            state,
+        },
+    })
+}
+
+fn resolve_collection(
+    field: &str,
+    c: CollectionFile,
+    defaults: &CollectionSettings,
+    page_override: Option<u32>,
+) -> Result<CollectionSettings, ConfigError> {
+    let page_size = match (page_override, c.page_size) {
+        (Some(p), _) => check_page_size(p, "--page-size")?,
+        (None, Some(p)) => check_page_size(p, &format!("{field}.page_size"))?,
+        (None, None) => defaults.page_size,
+    };
+    let deletion_column = match &c.deletions {
+        Some(_) => deletion_column(&c.deletions),
+        None => defaults.deletion_column.clone(),
+    };
+    let mut names: HashSet<String> = HashSet::new();
+    let mut columns = Vec::new();
+    for (i, col) in c
+        .additional_columns
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        columns.push(check_column(
+            &format!("{field}.additional_columns[{i}]"),
+            col,
+            &mut names,
+        )?);
+    }
+    if let Some(d) = &deletion_column {
+        if RESERVED.contains(&d.as_str()) || names.contains(d) {
+            return Err(ConfigError::new(
+                format!("{field}.deletions.column"),
+                format!("the deletion column '{d}' clashes with another column"),
+                "Pick a name that is not ref, ts, data or an additional column.",
+            ));
+        }
+    }
+    Ok(CollectionSettings {
+        name: c.name,
+        index: c.index.filter(|i| !i.is_empty()),
+        data_column: c.data_column.unwrap_or(defaults.data_column),
+        columns,
+        page_size,
+        deletion_column,
+    })
+}
+
+fn check_column(
+    field: &str,
+    c: ColumnFile,
+    names: &mut HashSet<String>,
+) -> Result<ColumnSpec, ConfigError> {
+    if c.name.is_empty() || RESERVED.contains(&c.name.as_str()) {
+        return Err(ConfigError::new(
+            format!("{field}.name"),
+            format!("'{}' is reserved or empty", c.name),
+            "Additional columns cannot be named ref, ts or data.",
+        ));
+    }
+    if !names.insert(c.name.clone()) {
+        return Err(ConfigError::new(
+            format!("{field}.name"),
+            format!("column '{}' is declared twice", c.name),
+            "Give each additional column a distinct name.",
+        ));
+    }
+    if c.path.is_empty() {
+        return Err(ConfigError::new(
+            format!("{field}.path"),
+            "empty path",
+            "Give a path from the top of the document, e.g. [\"data\", \"customer\", \"zip\"].",
+        ));
+    }
+    Ok(ColumnSpec {
+        name: c.name,
+        path: c.path,
+        column_type: c.column_type,
+        format: c.format,
+        airbyte_type: c.airbyte_type,
+        required: c.required.unwrap_or(true),
+    })
+}
