@@ -316,7 +316,7 @@ impl Ev<'_> {
             }
         };
         let (mut evs, _) = self.gather(set, node, &lo, &hi)?;
-        evs.sort_by(|a, b| a.pos.cmp(&b.pos));
+        evs.sort_by_key(|e| e.pos);
         if size == 0 {
             page.before = echo.clone();
             page.after = echo;

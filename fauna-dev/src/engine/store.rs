@@ -190,9 +190,7 @@ impl State {
     /// Replaces a document's whole history (`None` removes it), maintaining events and index
     /// entries. Returns the previous history.
     pub fn set_history(&mut self, coll: u32, id: i64, new: Option<DocHist>) -> Option<DocHist> {
-        let Some(cd) = self.colls.get_mut(coll as usize) else {
-            return None;
-        };
+        let cd = self.colls.get_mut(coll as usize)?;
         let r = Ref::document(&cd.def.name, &id.to_string());
         let old = cd.docs.remove(&id);
         let old_v: &[Arc<Version>] = old.as_ref().map_or(&[], |h| &h.versions);

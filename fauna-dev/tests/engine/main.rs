@@ -2,5 +2,6 @@
 
 mod airbyte;
 mod basics;
+mod perf;
 mod security_dataset;
 mod support;
