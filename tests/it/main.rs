@@ -1,0 +1,3 @@
+//! Integration tests of fauna-sync's public API, one module per layer.
+
+mod sink;
