@@ -1,13 +1,14 @@
-//! The listener: accepts connections, serves each on its own task, shuts down gracefully.
+//! The listener: accepts connections (HTTP/1.1 and h2c), serves each on its own task, shuts
+//! down gracefully.
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
@@ -111,9 +112,9 @@ async fn connection(
 ) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |req| handle(Arc::clone(&shared), req));
-    let conn = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
+    // HTTP/1.1, or HTTP/2 with prior knowledge (h2c) as the JavaScript and Go drivers speak it.
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,

@@ -336,3 +336,32 @@ async fn shutdown_releases_the_port() {
     server.shutdown().await;
     assert!(TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn http2_with_prior_knowledge() {
+    let server = start(ServerConfig::new()).await;
+    let stream = TcpStream::connect(server.addr()).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .expect("handshake");
+    tokio::spawn(conn);
+    for path in ["/ping", "/nope"] {
+        let req = Request::get(format!("http://localhost{path}"))
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let res = sender.send_request(req).await.expect("response");
+        let status = res.status();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        match path {
+            "/ping" => {
+                assert_eq!(status, StatusCode::OK);
+                assert_eq!(&body[..], br#"{"resource":"Scope write is OK"}"#);
+            }
+            _ => assert_eq!(status, StatusCode::NOT_FOUND),
+        }
+    }
+    server.shutdown().await;
+}
