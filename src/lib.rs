@@ -8,3 +8,4 @@ pub mod config;
 pub mod export;
 pub mod fauna;
 pub mod sink;
+pub mod sync;

@@ -1,0 +1,148 @@
+//! A Fauna document (as `Get` returns it) → an export [`Record`].
+
+use thiserror::Error;
+
+use crate::config::CollectionSettings;
+use crate::export::Record;
+use crate::fauna::{PathStep, Value};
+
+/// A document that cannot become a record.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum RecordError {
+    /// A required additional column's path is missing.
+    #[error("the path {path:?} does not exist in document {id} of collection '{collection}' (column '{column}' is required; mark it \"required\": false to export null instead)")]
+    MissingRequired {
+        /// The collection.
+        collection: String,
+        /// The document id.
+        id: String,
+        /// The column.
+        column: String,
+        /// Its path.
+        path: Vec<String>,
+    },
+    /// The page held something that is not a document.
+    #[error("collection '{collection}': expected a document with ref and ts, got {found}")]
+    NotADocument {
+        /// The collection.
+        collection: String,
+        /// What was found (shortened).
+        found: String,
+    },
+}
+
+/// Builds the record of one document version.
+pub fn document_record(doc: Value, settings: &CollectionSettings) -> Result<Record, RecordError> {
+    let not_doc = |v: &Value| RecordError::NotADocument {
+        collection: settings.name.clone(),
+        found: format!("{v:?}").chars().take(120).collect(),
+    };
+    let fields = doc.as_object().ok_or_else(|| not_doc(&doc))?;
+    let id = fields
+        .get("ref")
+        .and_then(Value::as_ref)
+        .map(|r| r.id.clone())
+        .ok_or_else(|| not_doc(&doc))?;
+    let ts = fields
+        .get("ts")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| not_doc(&doc))?;
+    let mut columns = Vec::with_capacity(settings.columns.len());
+    for col in &settings.columns {
+        let steps: Vec<PathStep<'_>> = col.path.iter().map(|k| PathStep::Key(k)).collect();
+        match doc.select(&steps) {
+            Some(v) => columns.push(v.into_owned()),
+            None if col.required => {
+                return Err(RecordError::MissingRequired {
+                    collection: settings.name.clone(),
+                    id,
+                    column: col.name.clone(),
+                    path: col.path.clone(),
+                })
+            }
+            None => columns.push(Value::Null),
+        }
+    }
+    let data = if settings.data_column {
+        match doc {
+            Value::Object(mut o) => o.swap_remove("data"),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    Ok(Record {
+        id,
+        ts,
+        data,
+        columns,
+        deleted_at: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ColumnSpec;
+    use crate::export::ColumnType;
+    use crate::fauna::{decode, Ref};
+
+    fn settings(columns: Vec<ColumnSpec>, data_column: bool) -> CollectionSettings {
+        CollectionSettings {
+            name: "foo".into(),
+            index: None,
+            data_column,
+            columns,
+            page_size: 10,
+            deletion_column: None,
+        }
+    }
+
+    fn col(name: &str, path: &[&str], required: bool) -> ColumnSpec {
+        ColumnSpec {
+            name: name.into(),
+            path: path.iter().map(|s| s.to_string()).collect(),
+            column_type: ColumnType::String,
+            format: None,
+            airbyte_type: None,
+            required,
+        }
+    }
+
+    const DOC: &str = r#"{"ref":{"@ref":{"id":"101","collection":{"@ref":{"id":"foo","collection":{"@ref":{"id":"collections"}}}}}},"ts":5,"data":{"a":1,"owner":{"@ref":{"id":"7","collection":{"@ref":{"id":"players","collection":{"@ref":{"id":"collections"}}}}}}}}"#;
+
+    #[test]
+    fn selects_columns_like_fql_select() {
+        let s = settings(
+            vec![
+                col("a", &["data", "a"], true),
+                col("owner_id", &["data", "owner", "id"], true),
+                col("owner_coll", &["data", "owner", "collection", "id"], true),
+                col("ttl", &["ttl"], false),
+            ],
+            false,
+        );
+        let r = document_record(decode(DOC.as_bytes()).unwrap(), &s).unwrap();
+        assert_eq!((r.id.as_str(), r.ts, r.data.is_none()), ("101", 5, true));
+        assert_eq!(
+            r.columns,
+            vec![
+                Value::Int(1),
+                Value::from("7"),
+                Value::from("players"),
+                Value::Null
+            ]
+        );
+        let _ = Ref::native("collections");
+    }
+
+    #[test]
+    fn a_missing_required_path_names_path_document_and_collection() {
+        let s = settings(vec![col("zip", &["data", "address", "zip"], true)], true);
+        let e = document_record(decode(DOC.as_bytes()).unwrap(), &s).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"the path ["data", "address", "zip"] does not exist in document 101 of collection 'foo' (column 'zip' is required; mark it "required": false to export null instead)"#
+        );
+    }
+}

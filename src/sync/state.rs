@@ -1,0 +1,146 @@
+//! The checkpoint state: per collection, where the export stands and which files are committed.
+//! Written atomically after every committed batch (`spec/state-format.md`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::sink::{write_file_atomically, CommittedFile, SinkError};
+
+/// The state file's format version.
+pub const STATE_VERSION: u32 = 1;
+
+/// Where a stream's read stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "at", rename_all = "snake_case")]
+pub enum Position {
+    /// Nothing read yet.
+    Start,
+    /// Continue with this `after` cursor (wire JSON text, inclusive).
+    After {
+        /// The cursor, as Fauna wire JSON.
+        cursor: String,
+    },
+    /// Every document was exported.
+    Done,
+}
+
+/// One collection's progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamState {
+    /// The snapshot every page is read at (`At(snapshot_ts, …)`), microseconds.
+    pub snapshot_ts: i64,
+    /// The read position after the last committed batch.
+    pub position: Position,
+    /// The next batch file's sequence number.
+    pub next_seq: u64,
+    /// Records committed so far.
+    pub rows: u64,
+    /// The output format the files were written in (`jsonl`, `parquet`, …).
+    pub format: String,
+    /// Committed files, in order.
+    pub files: Vec<CommittedFile>,
+}
+
+/// The whole state file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Format version ([`STATE_VERSION`]).
+    pub version: u32,
+    /// Progress per collection.
+    pub streams: BTreeMap<String, StreamState>,
+}
+
+/// A state file that cannot be used.
+#[derive(Debug, Error)]
+pub enum StateError {
+    /// Reading failed.
+    #[error("cannot read the state file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not a state file of this version.
+    #[error("the state file {path} is not usable: {reason}. Delete it (and the output it describes) to start over")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing failed.
+    #[error(transparent)]
+    Write(#[from] SinkError),
+}
+
+impl State {
+    /// An empty state.
+    pub fn new() -> Self {
+        State {
+            version: STATE_VERSION,
+            streams: BTreeMap::new(),
+        }
+    }
+
+    /// Loads the state, or an empty one when the file does not exist.
+    pub fn load(path: &Path) -> Result<State, StateError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
+        };
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| StateError::Invalid {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        if state.version != STATE_VERSION {
+            return Err(StateError::Invalid {
+                path: path.display().to_string(),
+                reason: format!("version {} (expected {STATE_VERSION})", state.version),
+            });
+        }
+        Ok(state)
+    }
+
+    /// Writes the state atomically (temporary file, fsync, rename, fsync of the directory).
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| StateError::Invalid {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        bytes.push(b'\n');
+        if crate::sync::crash_point_armed("state-write") {
+            // Simulate a crash in the middle of writing: half the bytes in a temporary file,
+            // never renamed. The previous state must survive untouched.
+            let mut torn = path.as_os_str().to_owned();
+            torn.push(".torn.tmp");
+            let _ = std::fs::write(&torn, &bytes[..bytes.len() / 2]);
+            std::process::abort();
+        }
+        write_file_atomically(path, &bytes)?;
+        Ok(())
+    }
+
+    /// Every committed file of every stream, in stream order.
+    pub fn committed_files(&self) -> Vec<CommittedFile> {
+        self.streams
+            .values()
+            .flat_map(|s| s.files.iter().cloned())
+            .collect()
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new()
+    }
+}
