@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal as _, Write as _};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -157,18 +157,25 @@ fn announce(url: &str) {
     let _ = writeln!(out, "fauna-dev listening on {url}").and_then(|()| out.flush());
 }
 
-fn load_state(_engine: &Engine, path: &std::path::Path) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "cannot load the state {}: snapshots are not supported by this engine yet",
-        path.display()
-    )
+fn load_state(engine: &Engine, path: &Path) -> anyhow::Result<()> {
+    engine
+        .load_snapshot(path)
+        .with_context(|| format!("cannot load the state {}", path.display()))?;
+    tracing::info!(state = %path.display(), "state loaded");
+    Ok(())
 }
 
-fn save_state(_engine: &Engine, path: &std::path::Path) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "cannot save the state {}: snapshots are not supported by this engine yet",
-        path.display()
-    )
+/// Writes the snapshot next to `path` first, then renames it, so a crash never leaves half a file.
+fn save_state(engine: &Engine, path: &Path) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    engine
+        .save_snapshot(&tmp)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(anyhow::Error::from))
+        .with_context(|| format!("cannot save the state {}", path.display()))?;
+    tracing::info!(state = %path.display(), "state saved");
+    Ok(())
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {
