@@ -88,10 +88,10 @@ def test_basic_auth_is_accepted(fauna):
     b64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
     for header in [f"Basic {b64('secret:')}", f"Basic {b64('secret')}",
                    f"Basic {b64('secret:')}:"]:
-        res = requests.post(fauna.url + "/", data=b'{"add":[1,2]}',
+        res = requests.post(fauna.url + "/", data=b'[1,"two"]',
                             headers={"Authorization": header, "X-FaunaDB-API-Version": "4"})
         assert res.status_code == 200, res.text
-        assert res.json() == {"resource": 3}
+        assert res.json() == {"resource": [1, "two"]}
 
 
 def test_instance_not_found(client, uid):

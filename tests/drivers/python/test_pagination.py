@@ -97,9 +97,13 @@ def test_cursor_forms(client, letters):
     last = client.query(raw({"paginate": docs, "size": 3, "before": None}))
     assert last["data"] == [r(8), r(9), r(10)]
     assert last["before"] == [r(8)]
-    # A cursor between documents (id 45 does not exist).
-    assert client.query(q.paginate(docs, size=2, after=[ref(letters, 45)]))["data"] == [
-        r(5), r(6)
+    # Cursors need not name an existing document.
+    assert client.query(q.paginate(docs, size=2, after=[ref(letters, 0)]))["data"] == [
+        r(1), r(2)
+    ]
+    assert client.query(q.paginate(docs, size=2, after=[ref(letters, 45)]))["data"] == []
+    assert client.query(q.paginate(docs, size=2, before=[ref(letters, 45)]))["data"] == [
+        r(9), r(10)
     ]
 
 

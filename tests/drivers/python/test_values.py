@@ -39,13 +39,19 @@ def test_every_value_type_round_trips(fauna, uid):
     coll = f"vals_{uid}"
     client.query(q.create_collection({"name": coll}))
     data = sample(coll)
-    data["query"] = q.query(q.lambda_("x", q.add(q.var("x"), 1)))
+    data["query"] = q.query(q.lambda_("x", q.select(["data", "a"], q.get(q.var("x")))))
     data["set"] = q.documents(q.collection(coll))
     created = client.query(q.create(q.collection(coll), {"data": data}))
     assert rec.last.status_code == 201
 
     expected = sample(coll)
-    expected["query"] = Query({"api_version": "4", "lambda": "x", "expr": {"add": [{"var": "x"}, 1]}})
+    # Fauna drops object fields set to null when writing (nulls inside arrays stay).
+    del expected["null"]
+    expected["query"] = Query({
+        "api_version": "4",
+        "lambda": "x",
+        "expr": {"select": ["data", "a"], "from": {"get": {"var": "x"}}},
+    })
     expected["set"] = SetRef({"documents": Ref(coll, Native.COLLECTIONS)})
     assert created["data"] == expected
 
