@@ -4,7 +4,9 @@
 //! Data flows one way: Fauna pages ([`fauna`]) → typed values → export records ([`export`]) →
 //! sinks → committed state.
 
+pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod export;
 pub mod fauna;
 pub mod sink;
