@@ -40,7 +40,7 @@
 //!
 //! # Memory usage
 //! A batch's records are held by the caller. JSONL writing adds a 256 KiB buffer plus the
-//! encoder's state (gzip: ~300 KiB; zstd: a few MiB at level 3). Parquet writing adds the Arrow
+//! encoder's state (gzip: ~300 KiB; zstd: ~1–3 MiB at levels 1–3). Parquet writing adds the Arrow
 //! arrays of one chunk of [`WriteOptions::parquet_chunk_rows`] records (about the export JSON
 //! size of those records) and the encoded pages of the open row group, bounded by about
 //! [`WriteOptions::parquet_row_group_bytes`].
