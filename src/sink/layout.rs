@@ -49,7 +49,7 @@ pub fn part_file_name(seq: u64, format: FileFormat) -> String {
 }
 
 /// The temporary name a file is written under before it is renamed to `final_name`.
-pub(crate) fn temp_file_name(final_name: &str) -> String {
+pub fn temp_file_name(final_name: &str) -> String {
     format!(".{final_name}.tmp")
 }
 

@@ -63,7 +63,7 @@ pub use self::batch::{BatchWriter, CommittedFile};
 pub use self::cleanup::cleanup;
 pub use self::error::SinkError;
 pub use self::format::{Compression, FileFormat, UnknownFormat, WriteOptions};
-pub use self::layout::{parse_part_file_name, part_file_name, stream_dir_name};
+pub use self::layout::{parse_part_file_name, part_file_name, stream_dir_name, temp_file_name};
 pub use self::manifest::{read_manifest, write_manifest, MANIFEST_FILE};
 pub use self::parquet::{
     arrow_schema, schema_json, FORMAT_VERSION, FORMAT_VERSION_KEY, SCHEMA_KEY,

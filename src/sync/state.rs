@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::sink::{write_file_atomically, CommittedFile, SinkError};
+use crate::sink::{temp_file_name, write_file_atomically, CommittedFile, SinkError};
 
 /// The state file's format version.
 pub const STATE_VERSION: u32 = 1;
@@ -86,8 +86,17 @@ impl State {
         }
     }
 
-    /// Loads the state, or an empty one when the file does not exist.
+    /// Loads the state, or an empty one when the file does not exist. A temporary file left
+    /// by a crash during an earlier save is removed: the last complete state is the one in force.
     pub fn load(path: &Path) -> Result<State, StateError> {
+        let temp = temp_path(path);
+        if temp.exists() {
+            tracing::info!(path = %temp.display(), "Removed a state file an interrupted save left half-written.");
+            std::fs::remove_file(&temp).map_err(|source| StateError::Read {
+                path: temp.display().to_string(),
+                source,
+            })?;
+        }
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
@@ -121,9 +130,7 @@ impl State {
         if crate::sync::crash_point_armed("state-write") {
             // Simulate a crash in the middle of writing: half the bytes in a temporary file,
             // never renamed. The previous state must survive untouched.
-            let mut torn = path.as_os_str().to_owned();
-            torn.push(".torn.tmp");
-            let _ = std::fs::write(&torn, &bytes[..bytes.len() / 2]);
+            let _ = std::fs::write(temp_path(path), &bytes[..bytes.len() / 2]);
             std::process::abort();
         }
         write_file_atomically(path, &bytes)?;
@@ -137,6 +144,15 @@ impl State {
             .flat_map(|s| s.files.iter().cloned())
             .collect()
     }
+}
+
+/// Where [`write_file_atomically`] writes `path` before renaming it.
+fn temp_path(path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(temp_file_name(&name))
 }
 
 impl Default for State {

@@ -1,3 +1,5 @@
 //! Integration tests of fauna-sync's public API, one module per layer.
 
+mod export;
 mod sink;
+mod support;

@@ -1,0 +1,67 @@
+//! Test support: an in-process fauna-dev seeded from a dataset written on the fly.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use fauna_dev::engine::{Engine, EngineOptions};
+use fauna_dev::server::{serve, RunningServer, ServerConfig};
+
+/// A running fauna-dev and the temporary folders of one test.
+pub struct Fixture {
+    pub server: RunningServer,
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// Starts fauna-dev with `schema` (schema.json text) and `documents` (collection, jsonl text).
+    pub async fn start(schema: &str, documents: &[(&str, String)]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("dataset");
+        std::fs::create_dir_all(data.join("documents")).unwrap();
+        std::fs::write(data.join("schema.json"), schema).unwrap();
+        for (coll, lines) in documents {
+            std::fs::write(data.join("documents").join(format!("{coll}.jsonl")), lines).unwrap();
+        }
+        let engine = Engine::new(EngineOptions::default());
+        engine.load_dataset(&data).unwrap();
+        let server = serve(ServerConfig::new().port(0), Arc::new(engine))
+            .await
+            .unwrap();
+        Fixture { server, dir }
+    }
+
+    /// A fresh output directory under the test's temporary folder.
+    pub fn out(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// The wire JSON of a document ref.
+pub fn wire_ref(coll: &str, id: &str) -> String {
+    format!(
+        r#"{{"@ref":{{"id":"{id}","collection":{{"@ref":{{"id":"{coll}","collection":{{"@ref":{{"id":"collections"}}}}}}}}}}}}"#
+    )
+}
+
+/// Every file below `dir`, relative, sorted.
+pub fn files_below(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(
+                    p.strip_prefix(base)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
