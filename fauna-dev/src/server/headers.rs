@@ -1,13 +1,15 @@
 //! Validation of the FQL v4 request headers, with the real server's exact error texts.
 //!
 //! Checked in the server's order: `X-FaunaDB-API-Version`, `X-Last-Seen-Txn`,
-//! `X-Query-Timeout`, `X-Max-Retries-On-Contention`; the first invalid one is reported as
-//! `400 bad request` "Invalid header '<name>': <reason>".
+//! `X-Query-Timeout`, `X-Max-Retries-On-Contention`, `x-fauna-tags`; the first invalid one is
+//! reported as `400 bad request` "Invalid header '<name>': <reason>".
 
 use std::fmt;
 use std::time::Duration;
 
 use hyper::header::HeaderMap;
+
+use super::tags;
 
 /// API versions the server accepts, spelled exactly as in the header.
 pub const API_VERSIONS: [&str; 8] = ["2.0", "2.1", "2.7", "2.12", "3", "4", "5", "UNSTABLE"];
@@ -34,6 +36,8 @@ pub struct RequestParams {
     pub query_timeout: Option<Duration>,
     /// `X-Max-Retries-On-Contention`.
     pub max_retries_on_contention: Option<u8>,
+    /// `x-fauna-tags` as the response echoes it.
+    pub tags: Option<String>,
 }
 
 /// A header that failed validation; `Display` gives the server's description.
@@ -78,11 +82,16 @@ pub fn parse(headers: &HeaderMap) -> Result<RequestParams, InvalidHeader> {
     let max_retries_on_contention = text(headers, MAX_RETRIES)
         .map(|v| retries(&v))
         .transpose()?;
+    let tags = match text(headers, tags::HEADER) {
+        None => None,
+        Some(v) => tags::parse(&v).map_err(|e| invalid(tags::HEADER, e.into()))?,
+    };
     Ok(RequestParams {
         api_version,
         last_seen_txn,
         query_timeout,
         max_retries_on_contention,
+        tags,
     })
 }
 
@@ -152,6 +161,7 @@ mod tests {
                 last_seen_txn: None,
                 query_timeout: None,
                 max_retries_on_contention: None,
+                tags: None,
             })
         );
     }
@@ -168,6 +178,7 @@ mod tests {
             ("x-last-seen-txn", "1658188683585000"),
             ("x-query-timeout", "600000"),
             ("x-max-retries-on-contention", "7"),
+            ("x-fauna-tags", "a=1,b_2=x"),
         ]));
         assert_eq!(
             p,
@@ -176,6 +187,7 @@ mod tests {
                 last_seen_txn: Some(1_658_188_683_585_000),
                 query_timeout: Some(Duration::from_millis(600_000)),
                 max_retries_on_contention: Some(7),
+                tags: Some("b_2=x,a=1".into()),
             })
         );
     }
@@ -213,6 +225,10 @@ mod tests {
         assert_eq!(
             err(&[("x-max-retries-on-contention", "-1")]),
             "Invalid header 'x-max-retries-on-contention': Must be between 0 and 7."
+        );
+        assert_eq!(
+            err(&[("x-fauna-tags", "a=1,b")]),
+            "Invalid header 'x-fauna-tags': invalid tags"
         );
         assert_eq!(
             err(&[("x-max-retries-on-contention", "lots")]),

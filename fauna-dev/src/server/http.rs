@@ -100,7 +100,7 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<(Reply, usize)
         "/ping" => Route::Ping,
         _ => Route::NotFound,
     };
-    let reply = match route {
+    let mut reply = match route {
         Route::NotFound => Reply::not_found(),
         Route::Ping => ping(&parts.method, parts.uri.query()),
         Route::Query { post_only } => {
@@ -133,6 +133,9 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<(Reply, usize)
             }
         }
     };
+    if let Some(value) = params.tags.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        reply = reply.with_header(HeaderName::from_static(super::tags::HEADER), value);
+    }
     Ok((reply, bytes_in))
 }
 

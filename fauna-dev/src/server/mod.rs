@@ -32,6 +32,7 @@ mod http;
 mod query_string;
 mod response;
 mod serve;
+mod tags;
 
 pub use config::{ServerConfig, DEFAULT_PORT, MAX_BODY_BYTES};
 pub use error::ServerError;

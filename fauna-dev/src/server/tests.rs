@@ -365,3 +365,18 @@ async fn http2_with_prior_knowledge() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn query_tags_are_validated_and_echoed() {
+    let server = start(ServerConfig::new()).await;
+    let r = get(&server, "/ping", &[("x-fauna-tags", "team=sync,run=7")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(header(&r, "x-fauna-tags"), Some("run=7,team=sync"));
+    let r = get(&server, "/ping", &[("x-fauna-tags", "team=a b")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.body,
+        r#"{"errors":[{"code":"bad request","description":"Invalid header 'x-fauna-tags': invalid tags"}]}"#
+    );
+    server.shutdown().await;
+}

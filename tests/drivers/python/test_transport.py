@@ -48,3 +48,11 @@ def test_driver_echoes_the_txn_time(fauna, uid):
     client.query(q.get(created["ref"]))
     assert rec.last.status_code == 200
     assert int(rec.last.response_headers["x-txn-time"]) >= created["ts"]
+
+
+def test_query_tags_are_echoed(fauna):
+    rec = Recorder()
+    client = fauna.client(observer=rec)
+    client.query(q.now(), tags={"team": "sync", "run": "7"})
+    # The server folds the pairs from the right, so they come back reversed.
+    assert rec.last.response_headers["x-fauna-tags"] == "run=7,team=sync"
