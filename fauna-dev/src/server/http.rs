@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use bytes::BytesMut;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH};
 use hyper::{Method, Request, Response};
@@ -18,6 +19,9 @@ use super::headers::{self, RequestParams};
 use super::response::{finish, Finish, Reply};
 use super::{auth, gzip, query_string};
 use crate::engine::{self, Engine};
+
+/// How much of an oversized body is read and discarded before answering 413.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 /// State shared by every connection.
 pub(crate) struct Shared {
@@ -140,24 +144,39 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<(Reply, usize)
 }
 
 /// Reads the whole body, or answers 413 when it exceeds `limit`.
+///
+/// An oversized body is still read (and discarded, up to [`DRAIN_LIMIT`]) so that the client
+/// receives the 413 instead of a connection reset while it is still sending.
 async fn read_body(
     headers: &hyper::HeaderMap,
-    body: Incoming,
+    mut body: Incoming,
     limit: usize,
 ) -> Result<Result<Bytes, Reply>, Dropped> {
-    let too_large = || Reply::plain_error(413, "request too large", "Request entity is too large");
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Ok(Err(too_large()));
+    let mut buf = BytesMut::with_capacity(declared.map_or(0, |n| n.min(limit as u64) as usize));
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Dropped)?;
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen <= limit {
+                buf.extend_from_slice(&data);
+            } else if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(Ok(collected.to_bytes())),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Ok(Err(too_large())),
-        Err(_) => Err(Dropped),
+    if seen > limit {
+        return Ok(Err(Reply::plain_error(
+            413,
+            "request too large",
+            "Request entity is too large",
+        )));
     }
+    Ok(Ok(buf.freeze()))
 }
 
 /// `GET /ping[?scope=…]`: always healthy.

@@ -108,3 +108,30 @@ test('429 and 503 from fault injection', async () => {
     await timedOut.stop()
   }
 })
+
+test('404 path, 405 method and 413 body, over plain HTTP/1.1', async () => {
+  const headers = { authorization: 'Bearer secret', 'x-faunadb-api-version': '4' }
+  let res = await fetch(`${instance.url}/nope`, { headers })
+  assert.equal(res.status, 404)
+  assert.deepEqual(await res.json(), { errors: [{ code: 'not found', description: 'Not Found' }] })
+  res = await fetch(`${instance.url}/`, { method: 'DELETE', headers })
+  assert.equal(res.status, 405)
+  assert.equal(res.headers.get('allow'), 'GET, POST')
+  assert.deepEqual(await res.json(), {
+    errors: [{ code: 'method not allowed', description: 'Method Not Allowed' }],
+  })
+  res = await fetch(`${instance.url}/`, {
+    method: 'POST',
+    headers,
+    body: Buffer.alloc(8 * 1024 * 1024 + 1, 32),
+  })
+  assert.equal(res.status, 413)
+  assert.deepEqual(await res.json(), {
+    errors: [{ code: 'request too large', description: 'Request entity is too large' }],
+  })
+})
+
+test('405 through the driver', async () => {
+  await expectError(fauna._execute('DELETE', '', undefined, null), errors.MethodNotAllowed, 405,
+    'method not allowed', 'Method Not Allowed')
+})

@@ -121,8 +121,8 @@ def fauna(start_instance):
 
 @pytest.fixture(scope="session")
 def short_history(start_instance):
-    """An instance whose minimum valid time trails `now` by one second."""
-    return start_instance("--mvt-offset-secs", "1", "--day-secs", "1", name="short-history")
+    """An instance whose minimum valid time trails `now` by two seconds."""
+    return start_instance("--mvt-offset-secs", "2", "--day-secs", "1", name="short-history")
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def test_reads_below_the_window_fail(short_history, uid):
     v2 = client.query(q.update(v1["ref"], {"data": {"v": 2}}))
     # Inside the window the old version is readable, and the history is complete.
     assert client.query(q.at(v1["ts"], q.get(v1["ref"])))["data"] == {"v": 1}
-    time.sleep(2.5)
+    time.sleep(4)
     err = expect_error(lambda: client.query(q.at(v1["ts"], q.get(v1["ref"]))),
                        BadRequest, 400, "bad request", None)
     match = MVT_ERROR.fullmatch(err.errors[0].description)
