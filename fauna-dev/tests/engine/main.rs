@@ -28,5 +28,9 @@ fn literal_objects_with_at_keys_are_accepted_and_escaped_on_the_way_out() {
         api_version: "4",
     });
     assert_eq!(resp.status, 400, "{}", resp.body);
-    assert!(resp.body.contains(r#""code":"invalid expression""#), "{}", resp.body);
+    assert!(
+        resp.body.contains(r#""code":"invalid expression""#),
+        "{}",
+        resp.body
+    );
 }
