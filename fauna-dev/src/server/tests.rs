@@ -380,3 +380,37 @@ async fn query_tags_are_validated_and_echoed() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn latency_delays_every_response() {
+    let latency = std::time::Duration::from_millis(60);
+    let server = start(ServerConfig::new().latency(latency)).await;
+    for path in ["/ping", "/nope"] {
+        let started = std::time::Instant::now();
+        let r = get(&server, path, &[]).await;
+        assert!(started.elapsed() >= latency, "{path} answered early");
+        assert_common_headers(&r, true);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_in_flight_finish_during_shutdown() {
+    let latency = std::time::Duration::from_millis(200);
+    let server = start(ServerConfig::new().latency(latency)).await;
+    let addr = server.addr();
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let req = Request::get("/ping")
+        .header("host", "localhost")
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let pending = tokio::spawn(sender.send_request(req));
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    server.shutdown().await;
+    let res = pending.await.expect("task").expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+}
