@@ -52,6 +52,14 @@ def test_transaction_aborted_writes_nothing(client, uid):
     assert client.query(q.exists(q.ref(q.collection(coll), "1"))) is False
 
 
+def test_select_default_is_lazy(client):
+    """Since API 3 the default is evaluated only when the path is missing (BasicFunctionsSpec
+    "default value is lazy"; API 2.7 evaluated it eagerly)."""
+    assert client.query(q.select("x", {"x": True}, q.abort("msg"))) is True
+    expect_error(lambda: client.query(q.select("y", {"x": True}, q.abort("msg"))),
+                 BadRequest, 400, "transaction aborted", "msg", ["default"])
+
+
 def test_instance_already_exists(client, uid):
     coll = f"dupdoc_{uid}"
     client.query(q.create_collection({"name": coll}))

@@ -48,14 +48,15 @@ def test_role_gets_403_where_the_server_denies(connect):
                  PermissionDenied, 403, "permission denied", DENIED, [])
     expect_error(lambda: connect.query(q.paginate(q.match(q.index("seed_private_by_ts")))),
                  PermissionDenied, 403, "permission denied", DENIED, ["paginate"])
+    # Create is denied at its own position (WritePermissionsSpec); update and delete at the root.
     expect_error(lambda: connect.query(q.create(q.collection("seed_letters"), {"data": {}})),
-                 PermissionDenied, 403, "permission denied", DENIED, [])
+                 PermissionDenied, 403, "permission denied", DENIED, ["create"])
     expect_error(lambda: connect.query(q.update(letters(101), {"data": {"x": 1}})),
                  PermissionDenied, 403, "permission denied", DENIED, [])
     expect_error(lambda: connect.query(q.delete(letters(101))),
                  PermissionDenied, 403, "permission denied", DENIED, [])
     expect_error(lambda: connect.query(q.create_collection({"name": "nope"})),
-                 PermissionDenied, 403, "permission denied", DENIED, [])
+                 PermissionDenied, 403, "permission denied", DENIED, ["create_collection"])
     # History is a separate privilege.
     expect_error(lambda: connect.query(q.paginate(letters(101), events=True)),
                  PermissionDenied, 403, "permission denied", DENIED, ["paginate"])
@@ -66,7 +67,7 @@ def test_server_readonly_key(fauna, uid):
     assert ro.query(q.get(private(201)))["data"] == {"secret_value": "s1"}
     assert len(ro.query(q.paginate(q.documents(q.collection("seed_letters"))))["data"]) == 6
     expect_error(lambda: ro.query(q.create(q.collection("seed_letters"), {"data": {}})),
-                 PermissionDenied, 403, "permission denied", DENIED, [])
+                 PermissionDenied, 403, "permission denied", DENIED, ["create"])
 
 
 def test_server_key_writes_documents_but_not_schema(fauna, uid):
@@ -75,7 +76,7 @@ def test_server_key_writes_documents_but_not_schema(fauna, uid):
     assert server.query(q.get(doc["ref"]))["data"] == {"by": uid}
     server.query(q.delete(doc["ref"]))
     expect_error(lambda: server.query(q.create_collection({"name": f"srv_{uid}"})),
-                 PermissionDenied, 403, "permission denied", DENIED, [])
+                 PermissionDenied, 403, "permission denied", DENIED, ["create_collection"])
     expect_error(lambda: server.query(q.paginate(q.keys())),
                  PermissionDenied, 403, "permission denied", DENIED, ["paginate"])
 
