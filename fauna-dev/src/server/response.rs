@@ -64,10 +64,14 @@ impl Reply {
         Self::plain_error(401, "unauthorized", "Unauthorized")
     }
 
-    /// `405 method not allowed` with `Allow`.
+    /// `405 method not allowed` "Allowed methods are GET, POST." with `Allow: GET, POST`.
     pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
-        Self::plain_error(405, "method not allowed", "Method Not Allowed")
-            .with_header(hyper::header::ALLOW, HeaderValue::from_static(allow))
+        Self::plain_error(
+            405,
+            "method not allowed",
+            &format!("Allowed methods are {allow}."),
+        )
+        .with_header(hyper::header::ALLOW, HeaderValue::from_static(allow))
     }
 
     /// Adds a header.

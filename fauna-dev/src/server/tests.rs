@@ -110,6 +110,10 @@ async fn ping_answers_without_auth() {
         .expect("response");
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(header(&r, "allow"), Some("GET"));
+    assert_eq!(
+        r.body,
+        r#"{"errors":[{"code":"method not allowed","description":"Allowed methods are GET."}]}"#
+    );
     server.shutdown().await;
 }
 
@@ -172,7 +176,7 @@ async fn other_methods_on_root_are_405() {
         assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
         assert_eq!(
             r.body,
-            r#"{"errors":[{"code":"method not allowed","description":"Method Not Allowed"}]}"#
+            r#"{"errors":[{"code":"method not allowed","description":"Allowed methods are GET, POST."}]}"#
         );
         assert_eq!(header(&r, "allow"), Some("GET, POST"));
         assert_common_headers(&r, true);

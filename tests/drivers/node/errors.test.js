@@ -118,7 +118,7 @@ test('404 path, 405 method and 413 body, over plain HTTP/1.1', async () => {
   assert.equal(res.status, 405)
   assert.equal(res.headers.get('allow'), 'GET, POST')
   assert.deepEqual(await res.json(), {
-    errors: [{ code: 'method not allowed', description: 'Method Not Allowed' }],
+    errors: [{ code: 'method not allowed', description: 'Allowed methods are GET, POST.' }],
   })
   res = await fetch(`${instance.url}/`, {
     method: 'POST',
@@ -133,5 +133,5 @@ test('404 path, 405 method and 413 body, over plain HTTP/1.1', async () => {
 
 test('405 through the driver', async () => {
   await expectError(fauna._execute('DELETE', '', undefined, null), errors.MethodNotAllowed, 405,
-    'method not allowed', 'Method Not Allowed')
+    'method not allowed', 'Allowed methods are GET, POST.')
 })

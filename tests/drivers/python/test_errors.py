@@ -124,7 +124,7 @@ def test_not_found_path(fauna, client):
 
 def test_method_not_allowed(fauna, client):
     err = expect_error(lambda: client._execute("DELETE", ""), UnexpectedError, 405,
-                       "method not allowed", "Method Not Allowed")
+                       "method not allowed", "Allowed methods are GET, POST.")
     assert err.request_result.response_headers["allow"] == "GET, POST"
 
 
