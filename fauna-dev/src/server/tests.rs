@@ -120,7 +120,7 @@ async fn ping_answers_without_auth() {
 #[tokio::test]
 async fn unknown_path_is_404_before_auth() {
     let server = start(ServerConfig::new()).await;
-    let r = get(&server, "/classes/foo", &[]).await;
+    let r = get(&server, "/nope/deeper", &[]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(
         r.body,
