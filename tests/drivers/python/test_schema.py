@@ -63,8 +63,12 @@ def test_create_get_and_list_an_index(client, uid):
     assert created["values"] == values
     assert created["active"] is True
     assert created["serialized"] is True
-    assert "terms" not in created
-    assert {"ref", "ts", "active", "serialized", "name", "source", "values"} <= set(created)
+    # Only stored fields are rendered; term-less indexes get 8 partitions (Index.scala
+    # DefaultPartitionPolicy), indexes with terms 1 (IndexSpec "creates an index").
+    assert set(created) == {
+        "ref", "ts", "active", "serialized", "name", "source", "values", "partitions"
+    }
+    assert created["partitions"] == 8
 
     assert client.query(q.get(q.index(f"{coll}_by_ts"))) == created
     assert client.query(q.select("source", q.get(q.index(f"{coll}_by_ts")))) == Ref(
@@ -77,7 +81,10 @@ def test_create_get_and_list_an_index(client, uid):
         q.create_index({"name": f"{coll}_by_letter", "source": q.collection(coll), "terms": terms})
     )
     assert by_letter["terms"] == terms
-    assert "values" not in by_letter
+    assert set(by_letter) == {
+        "ref", "ts", "active", "serialized", "name", "source", "terms", "partitions"
+    }
+    assert by_letter["partitions"] == 1
 
 
 def test_create_get_and_list_a_role(client, uid):
