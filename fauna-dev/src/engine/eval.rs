@@ -267,6 +267,32 @@ impl<'a> Ev<'a> {
                     vs.iter().skip(1).all(|v| Some(v.to_value()) == first),
                 )))
             }
+            F::Add => {
+                let node = Ast::arg(args, "add").unwrap_or(n);
+                let vs = self.varargs(args, "add", env)?;
+                let (mut int, mut double, mut is_double) = (0i64, 0f64, false);
+                for (i, v) in vs.iter().enumerate() {
+                    match v.to_value() {
+                        Value::Int(x) => {
+                            int = int.wrapping_add(x);
+                            double += x as f64;
+                        }
+                        Value::Double(x) => {
+                            is_double = true;
+                            double += x;
+                        }
+                        other => {
+                            let at = self.ast.element(node, i).unwrap_or(node);
+                            return expected(at, "Number", super::parse::value_type(&other));
+                        }
+                    }
+                }
+                Ok(Val::V(if is_double {
+                    Value::Double(double)
+                } else {
+                    Value::Int(int)
+                }))
+            }
             F::And | F::Or => {
                 let key = if f == F::And { "and" } else { "or" };
                 let node = Ast::arg(args, key).unwrap_or(n);
@@ -405,7 +431,7 @@ impl<'a> Ev<'a> {
             })
             .collect();
         err(
-            n,
+            Ast::arg(args, "from").unwrap_or(n),
             "value not found",
             format!("Value not found at path [{}].", shown.join(",")),
         )

@@ -50,6 +50,7 @@ forms! {
     If = "if" ["then", "else"] [] false;
     Do = "do" [] [] false;
     Equals = "equals" [] [] false;
+    Add = "add" [] [] false;
     And = "and" [] [] false;
     Or = "or" [] [] false;
     Not = "not" [] [] false;
@@ -131,6 +132,14 @@ impl Ast {
     /// The node.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id as usize]
+    }
+
+    /// The node of element `index` of the array node `parent`, if it was written as an array.
+    pub fn element(&self, parent: NodeId, index: usize) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .position(|n| n.parent == parent && n.seg == Some(Seg::Idx(index)))
+            .map(|i| i as NodeId)
     }
 
     /// The argument `key` of a call node.

@@ -112,7 +112,16 @@ impl IndexDef {
         if let Some(d) = &self.data {
             o.insert("data".into(), d.clone());
         }
-        o.insert("partitions".into(), Value::Int(1));
+        // The real server spreads an index without terms over 8 partitions.
+        let termless = match &self.terms_raw {
+            None => true,
+            Some(Value::Array(t)) => t.is_empty(),
+            Some(_) => false,
+        };
+        o.insert(
+            "partitions".into(),
+            Value::Int(if termless { 8 } else { 1 }),
+        );
         o
     }
 }

@@ -29,7 +29,7 @@ fn let_var_lambda_select() {
     assert_eq!(r.status, 404);
     assert_eq!(
         r.body,
-        r#"{"errors":[{"position":[],"code":"value not found","description":"Value not found at path [data,foo]."}]}"#
+        r#"{"errors":[{"position":["from"],"code":"value not found","description":"Value not found at path [data,foo]."}]}"#
     );
     let q = r#"{"select":"a","from":{"object":{"a":1}},"default":{"abort":"lazy"}}"#;
     assert_eq!(ok(&e, q), r#"{"resource":1}"#);
@@ -130,7 +130,7 @@ fn crud_and_documents_pages() {
     );
     assert_eq!(
         r.body,
-        r#"{"errors":[{"position":[],"code":"instance already exists","description":"Document already exists."}]}"#
+        r#"{"errors":[{"position":["create"],"code":"instance already exists","description":"Document already exists."}]}"#
     );
     create_doc(&e, "foo", "103", r#"{"a":3}"#);
     create_doc(&e, "foo", "20", r#"{"a":0}"#);

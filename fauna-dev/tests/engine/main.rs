@@ -34,3 +34,26 @@ fn literal_objects_with_at_keys_are_accepted_and_escaped_on_the_way_out() {
         resp.body
     );
 }
+
+/// `Add` sums integers (staying an integer) or doubles; a non-number is positioned at its
+/// element, as the real server does.
+#[test]
+fn add_sums_numbers_and_positions_type_errors_at_the_element() {
+    let engine = fauna_dev::engine::Engine::new(fauna_dev::engine::EngineOptions::default());
+    let run = |body: &str| {
+        engine.execute(&fauna_dev::engine::Request {
+            secret: Some("secret"),
+            body: body.as_bytes(),
+            last_seen_txn: None,
+            api_version: "4",
+        })
+    };
+    assert_eq!(run(r#"{"add":[1,2,3]}"#).body, r#"{"resource":6}"#);
+    assert_eq!(run(r#"{"add":[1,2.5]}"#).body, r#"{"resource":3.5}"#);
+    let r = run(r#"{"add":[1,"two"]}"#);
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body,
+        r#"{"errors":[{"position":["add",1],"code":"invalid argument","description":"Number expected, String provided."}]}"#
+    );
+}

@@ -97,7 +97,7 @@ fn builtin_and_custom_roles() {
     assert_eq!(r.status, 403);
     assert_eq!(
         r.body,
-        r#"{"errors":[{"position":[],"code":"permission denied","description":"Insufficient privileges to perform the action."}]}"#
+        r#"{"errors":[{"position":["create"],"code":"permission denied","description":"Insufficient privileges to perform the action."}]}"#
     );
     assert_eq!(
         run_as(

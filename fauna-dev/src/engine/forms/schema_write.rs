@@ -58,7 +58,7 @@ impl Ev<'_> {
             return expected(pnode, "Object", value_type(&pv));
         };
         if !self.ident.can_write_schema() {
-            return Err(denied(n));
+            return Err(denied(pnode));
         }
         let ts = self.txn_ts;
         let data = p.get("data").filter(|d| **d != Value::Null).cloned();
@@ -66,7 +66,11 @@ impl Ev<'_> {
             F::CreateCollection => {
                 let name = name_of(&p, n)?;
                 if self.st().coll(&name).is_some() {
-                    return err(n, "instance already exists", "Collection already exists.");
+                    return err(
+                        pnode,
+                        "instance already exists",
+                        "Collection already exists.",
+                    );
                 }
                 let def = CollDef {
                     name: name.clone(),
@@ -87,7 +91,7 @@ impl Ev<'_> {
             F::CreateIndex => {
                 let name = name_of(&p, n)?;
                 if self.st().index(&name).is_some() {
-                    return err(n, "instance already exists", "Index already exists.");
+                    return err(pnode, "instance already exists", "Index already exists.");
                 }
                 let source_raw = p.get("source").cloned().unwrap_or(Value::Null);
                 let refs: Vec<&Value> = match &source_raw {
@@ -157,7 +161,7 @@ impl Ev<'_> {
             F::CreateRole => {
                 let name = name_of(&p, n)?;
                 if self.st().roles.iter().any(|r| r.name == name) {
-                    return err(n, "instance already exists", "Role already exists.");
+                    return err(pnode, "instance already exists", "Role already exists.");
                 }
                 let raw = p
                     .get("privileges")

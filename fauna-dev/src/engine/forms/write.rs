@@ -181,13 +181,17 @@ impl Ev<'_> {
                     }
                 };
                 if !ok {
-                    return Err(denied(n));
+                    return Err(denied(tnode));
                 }
                 let p = self.params(args, env, n)?;
                 let id = match id {
                     Some(id) => {
                         if self.current(c, id).is_some() {
-                            return err(n, "instance already exists", "Document already exists.");
+                            return err(
+                                tnode,
+                                "instance already exists",
+                                "Document already exists.",
+                            );
                         }
                         id
                     }
