@@ -52,17 +52,40 @@ pub fn encode_literal_into(out: &mut String, value: &Value) {
     write_value(out, value, Form::Literal);
 }
 
+/// Appends the response form as API versions before 2.7 render it: refs say `class` instead
+/// of `collection`, and the native `collections` is `classes`. Everything else is unchanged.
+pub fn encode_legacy_into(out: &mut String, value: &Value) {
+    write_value(out, value, Form::Legacy);
+}
+
 /// Renders a ref as `{"@ref":{…}}`.
 pub fn encode_ref(out: &mut String, r: &Ref) {
+    write_ref(out, r, false);
+}
+
+/// Renders a ref as API versions before 2.7 do (`class`, `classes`).
+pub fn encode_ref_legacy(out: &mut String, r: &Ref) {
+    write_ref(out, r, true);
+}
+
+fn write_ref(out: &mut String, r: &Ref, legacy: bool) {
     out.push_str(r#"{"@ref":{"id":"#);
-    write_str(out, &r.id);
+    if legacy && r.is_native() && r.id == "collections" {
+        write_str(out, "classes");
+    } else {
+        write_str(out, &r.id);
+    }
     if let Some(c) = &r.collection {
-        out.push_str(r#","collection":"#);
-        encode_ref(out, c);
+        out.push_str(if legacy {
+            r#","class":"#
+        } else {
+            r#","collection":"#
+        });
+        write_ref(out, c, legacy);
     }
     if let Some(d) = &r.database {
         out.push_str(r#","database":"#);
-        encode_ref(out, d);
+        write_ref(out, d, legacy);
     }
     out.push_str("}}");
 }
@@ -110,6 +133,8 @@ pub fn write_double(out: &mut String, d: f64) {
 #[derive(Clone, Copy, PartialEq)]
 enum Form {
     Response,
+    /// The response form of API versions before 2.7.
+    Legacy,
     Literal,
 }
 
@@ -134,8 +159,10 @@ fn write_value(out: &mut String, value: &Value, form: Form) {
         Value::Object(fields) => {
             let wrap = match form {
                 Form::Literal => Some(r#"{"object":"#),
-                Form::Response if fields.keys().any(|k| k.starts_with('@')) => Some(r#"{"@obj":"#),
-                Form::Response => None,
+                Form::Response | Form::Legacy if fields.keys().any(|k| k.starts_with('@')) => {
+                    Some(r#"{"@obj":"#)
+                }
+                Form::Response | Form::Legacy => None,
             };
             if let Some(w) = wrap {
                 out.push_str(w);
@@ -154,7 +181,7 @@ fn write_value(out: &mut String, value: &Value, form: Form) {
                 out.push('}');
             }
         }
-        Value::Ref(r) => encode_ref(out, r),
+        Value::Ref(r) => write_ref(out, r, form == Form::Legacy),
         Value::Timestamp(t) => {
             out.push_str(r#"{"@ts":""#);
             out.push_str(&t.to_string());

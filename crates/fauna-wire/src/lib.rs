@@ -22,7 +22,8 @@ mod value;
 pub use decode::{decode, decode_bytes, decode_request, MAX_DEPTH};
 pub use double::java_double;
 pub use encode::{
-    encode, encode_into, encode_literal, encode_literal_into, encode_ref, write_double, write_str,
+    encode, encode_into, encode_legacy_into, encode_literal, encode_literal_into, encode_ref,
+    encode_ref_legacy, write_double, write_str,
 };
 pub use error::{DecodeError, DecodeErrorKind, TimeError};
 pub use expr::Expr;

@@ -396,3 +396,23 @@ fn request_bodies_treat_only_single_known_tags_as_tags() {
         Err(DecodeErrorKind::TooDeep(fauna_wire::MAX_DEPTH))
     );
 }
+
+#[test]
+fn legacy_response_form_spells_class_and_classes() {
+    let mut out = String::new();
+    fauna_wire::encode_legacy_into(
+        &mut out,
+        &Value::Array(vec![
+            Value::Ref(Ref::document("foo", "1")),
+            obj(&[("@x", Value::Ref(Ref::native("collections")))]),
+            Value::Ref(Ref::native("indexes")),
+        ]),
+    );
+    assert_eq!(
+        out,
+        concat!(
+            r#"[{"@ref":{"id":"1","class":{"@ref":{"id":"foo","class":{"@ref":{"id":"classes"}}}}}},"#,
+            r#"{"@obj":{"@x":{"@ref":{"id":"classes"}}}},{"@ref":{"id":"indexes"}}]"#
+        )
+    );
+}

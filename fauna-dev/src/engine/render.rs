@@ -1,9 +1,7 @@
 //! Rendering of runtime values in the response form, straight into one `String`.
 //! `legacy` renders refs the API 2.0/2.1 way (`class`, `classes`).
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use fauna_wire::{encode_into, write_double, write_str, Ref, Value};
+use fauna_wire::{encode_into, write_str, Ref, Value};
 
 use super::val::{SetV, Val};
 
@@ -150,68 +148,18 @@ fn set_body(out: &mut String, s: &SetV, legacy: bool) {
 
 /// Appends a plain value.
 pub fn value(out: &mut String, v: &Value, legacy: bool) {
-    if !legacy {
-        return encode_into(out, v);
-    }
-    match v {
-        Value::Ref(r) => write_ref(out, r, true),
-        Value::Array(a) => {
-            out.push('[');
-            for (n, x) in a.iter().enumerate() {
-                if n > 0 {
-                    out.push(',');
-                }
-                value(out, x, true);
-            }
-            out.push(']');
-        }
-        Value::Object(o) => {
-            let esc = o.keys().any(|k| k.starts_with('@'));
-            if esc {
-                out.push_str(r#"{"@obj":"#);
-            }
-            out.push('{');
-            for (n, (k, x)) in o.iter().enumerate() {
-                if n > 0 {
-                    out.push(',');
-                }
-                write_str(out, k);
-                out.push(':');
-                value(out, x, true);
-            }
-            out.push('}');
-            if esc {
-                out.push('}');
-            }
-        }
-        Value::Double(d) => write_double(out, *d),
-        Value::Bytes(b) => {
-            out.push_str(r#"{"@bytes":""#);
-            out.push_str(&STANDARD.encode(b));
-            out.push_str("\"}");
-        }
-        other => encode_into(out, other),
+    if legacy {
+        fauna_wire::encode_legacy_into(out, v);
+    } else {
+        encode_into(out, v);
     }
 }
 
 /// Appends a ref.
 pub fn write_ref(out: &mut String, r: &Ref, legacy: bool) {
-    if !legacy {
-        return fauna_wire::encode_ref(out, r);
-    }
-    out.push_str(r#"{"@ref":{"id":"#);
-    if r.is_native() && r.id == "collections" {
-        write_str(out, "classes");
+    if legacy {
+        fauna_wire::encode_ref_legacy(out, r);
     } else {
-        write_str(out, &r.id);
+        fauna_wire::encode_ref(out, r);
     }
-    if let Some(c) = &r.collection {
-        out.push_str(r#","class":"#);
-        write_ref(out, c, true);
-    }
-    if let Some(d) = &r.database {
-        out.push_str(r#","database":"#);
-        write_ref(out, d, true);
-    }
-    out.push_str("}}");
 }
