@@ -8,7 +8,7 @@ use std::sync::Arc;
 use fauna_wire::{decode, Object, Timestamp, Value};
 use thiserror::Error;
 
-use super::schema::{parse_fields, parse_privileges, CollDef, IndexDef, KeyDef, KeyRole, RoleDef};
+use super::schema::{parse_privileges, CollDef, IndexDef, KeyDef, KeyRole, RoleDef};
 use super::store::{Action, DocHist, State, Version};
 
 /// Why a dataset could not be loaded.
@@ -190,32 +190,16 @@ pub fn load_indexes(
                 format!("index '{name}': unknown source collection"),
             ));
         }
-        let fields = |k: &str| -> Result<(Vec<_>, Option<Value>), DatasetError> {
-            match o.get(k) {
-                None | Some(Value::Null) => Ok((Vec::new(), None)),
-                Some(v) => parse_fields(v)
-                    .map(|(s, r)| (s, Some(r)))
-                    .ok_or_else(|| invalid(file, format!("index '{name}': bad {k}"))),
-            }
-        };
-        let (terms, terms_raw) = fields("terms")?;
-        let (values, values_raw) = fields("values")?;
-        st.add_index(IndexDef {
-            name: name.to_string(),
-            ts: ts_of(o, ts),
+        let def = IndexDef::from_params(
+            name.to_string(),
+            ts_of(o, ts),
             source,
             source_raw,
-            terms,
-            values,
-            terms_raw,
-            values_raw,
-            unique: match o.get("unique") {
-                Some(Value::Bool(b)) => Some(*b),
-                _ => None,
-            },
-            serialized: !matches!(o.get("serialized"), Some(Value::Bool(false))),
-            data: opt_data(o),
-        });
+            o,
+            opt_data(o),
+        )
+        .map_err(|k| invalid(file, format!("index '{name}': bad {k}")))?;
+        st.add_index(def);
     }
     Ok(())
 }

@@ -294,7 +294,7 @@ impl<'a> Ev<'a> {
                 }))
             }
             F::And | F::Or => {
-                let key = if f == F::And { "and" } else { "or" };
+                let key = f.key();
                 let node = Ast::arg(args, key).unwrap_or(n);
                 let vs = self.varargs(args, key, env)?;
                 let mut acc = f == F::And;
@@ -481,11 +481,7 @@ impl<'a> Ev<'a> {
     }
 
     fn map_like(&mut self, n: NodeId, f: F, args: &[(&'static str, NodeId)], env: &Env) -> R<Val> {
-        let key = match f {
-            F::Map => "map",
-            F::Filter => "filter",
-            _ => "foreach",
-        };
+        let key = f.key();
         let lam = self.arg(args, key, env)?;
         let lnode = Ast::arg(args, key).unwrap_or(n);
         if !matches!(lam, Val::Lambda(_)) {

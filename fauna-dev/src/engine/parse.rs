@@ -12,6 +12,12 @@ macro_rules! forms {
         /// A function form, named by its primary key.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum F { $(#[doc = $p] $v),* }
+        impl F {
+            /// The form's primary key (`"create"`, `"paginate"` …).
+            pub fn key(self) -> &'static str {
+                match self { $(F::$v => $p),* }
+            }
+        }
         /// (form, primary key, required keys, optional keys, writes?).
         const FORMS: &[(F, &str, &[&str], &[&str], bool)] =
             &[$((F::$v, $p, &[$($req),*], &[$($opt),*], $w)),*];

@@ -93,6 +93,40 @@ pub struct IndexDef {
 }
 
 impl IndexDef {
+    /// Builds a definition from its parameters (`terms`, `values`, `unique`, `serialized`),
+    /// as `CreateIndex` and datasets give them. `Err` names the malformed parameter.
+    pub fn from_params(
+        name: String,
+        ts: i64,
+        source: Vec<String>,
+        source_raw: Value,
+        params: &Object,
+        data: Option<Value>,
+    ) -> Result<IndexDef, &'static str> {
+        let fields = |k: &'static str| match params.get(k) {
+            None | Some(Value::Null) => Ok((Vec::new(), None)),
+            Some(v) => parse_fields(v).map(|(s, raw)| (s, Some(raw))).ok_or(k),
+        };
+        let (terms, terms_raw) = fields("terms")?;
+        let (values, values_raw) = fields("values")?;
+        Ok(IndexDef {
+            name,
+            ts,
+            source,
+            source_raw,
+            terms,
+            values,
+            terms_raw,
+            values_raw,
+            unique: match params.get("unique") {
+                Some(Value::Bool(b)) => Some(*b),
+                _ => None,
+            },
+            serialized: !matches!(params.get("serialized"), Some(Value::Bool(false))),
+            data,
+        })
+    }
+
     /// The stored fields, in render order.
     pub fn fields(&self) -> Object {
         let mut o = Object::new();

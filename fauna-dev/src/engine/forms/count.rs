@@ -16,11 +16,7 @@ impl Ev<'_> {
         args: &[(&'static str, NodeId)],
         env: &Env,
     ) -> R<Val> {
-        let key = match f {
-            F::Count => "count",
-            F::IsEmpty => "is_empty",
-            _ => "is_nonempty",
-        };
+        let key = f.key();
         let v = self.arg(args, key, env)?;
         let node = Ast::arg(args, key).unwrap_or(n);
         let limit = if f == F::Count { usize::MAX } else { 1 };

@@ -33,7 +33,7 @@ impl Ev<'_> {
         args: &[(&'static str, NodeId)],
         env: &Env,
     ) -> R<Val> {
-        let key = if f == F::Get { "get" } else { "exists" };
+        let key = f.key();
         let v = self.arg(args, key, env)?;
         let anode = Ast::arg(args, key).unwrap_or(n);
         let saved = self.valid_ts;

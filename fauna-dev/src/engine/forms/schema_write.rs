@@ -8,9 +8,7 @@ use fauna_wire::{Object, Ref, Value};
 use crate::engine::error::{denied, err, expected, R};
 use crate::engine::eval::{Ev, Undo};
 use crate::engine::parse::{value_type, Ast, NodeId, F};
-use crate::engine::schema::{
-    parse_fields, parse_privileges, CollDef, IndexDef, KeyDef, KeyRole, RoleDef,
-};
+use crate::engine::schema::{parse_privileges, CollDef, IndexDef, KeyDef, KeyRole, RoleDef};
 use crate::engine::store::{Action, Version};
 use crate::engine::val::{DocV, Env, Val};
 
@@ -46,12 +44,7 @@ impl Ev<'_> {
         args: &[(&'static str, NodeId)],
         env: &Env,
     ) -> R<Val> {
-        let key = match f {
-            F::CreateCollection => "create_collection",
-            F::CreateIndex => "create_index",
-            F::CreateRole => "create_role",
-            _ => "create_key",
-        };
+        let key = f.key();
         let pv = self.arg(args, key, env)?.to_value();
         let pnode = Ast::arg(args, key).unwrap_or(n);
         let Value::Object(p) = pv else {
@@ -126,32 +119,9 @@ impl Ev<'_> {
                         _ => return err(n, "validation failed", "document data is not valid."),
                     }
                 }
-                let parse = |k: &str| -> R<(Vec<_>, Option<Value>)> {
-                    match p.get(k) {
-                        None | Some(Value::Null) => Ok((Vec::new(), None)),
-                        Some(v) => match parse_fields(v) {
-                            Some((s, raw)) => Ok((s, Some(raw))),
-                            None => err(n, "validation failed", "document data is not valid."),
-                        },
-                    }
-                };
-                let (terms, terms_raw) = parse("terms")?;
-                let (values, values_raw) = parse("values")?;
-                let def = IndexDef {
-                    name: name.clone(),
-                    ts,
-                    source,
-                    source_raw,
-                    terms,
-                    values,
-                    terms_raw,
-                    values_raw,
-                    unique: match p.get("unique") {
-                        Some(Value::Bool(b)) => Some(*b),
-                        _ => None,
-                    },
-                    serialized: !matches!(p.get("serialized"), Some(Value::Bool(false))),
-                    data,
+                let Ok(def) = IndexDef::from_params(name.clone(), ts, source, source_raw, &p, data)
+                else {
+                    return err(n, "validation failed", "document data is not valid.");
                 };
                 let fields = def.fields();
                 self.st_mut(n)?.add_index(def);

@@ -136,14 +136,7 @@ impl Ev<'_> {
         args: &[(&'static str, NodeId)],
         env: &Env,
     ) -> R<Val> {
-        let key = match f {
-            F::Create => "create",
-            F::Update => "update",
-            F::Replace => "replace",
-            F::Delete => "delete",
-            F::Insert => "insert",
-            _ => "remove",
-        };
+        let key = f.key();
         let target = self.arg(args, key, env)?;
         let tnode = Ast::arg(args, key).unwrap_or(n);
         let Val::V(Value::Ref(r)) = target else {
