@@ -1,6 +1,6 @@
 //! Cursor and range-bound parsing for snapshot sets: values, then the document.
 
-use std::ops::Bound;
+use std::ops::{Bound, RangeBounds};
 
 use fauna_wire::{Ref, Value};
 
@@ -87,18 +87,8 @@ pub fn min_upper(a: Bound<PosKey>, b: Bound<PosKey>) -> Bound<PosKey> {
 }
 
 /// True when `k` lies within the bounds.
-pub fn within(k: &PosKey, lo: &Bound<PosKey>, hi: &Bound<PosKey>) -> bool {
-    let lo_ok = match lo {
-        Bound::Unbounded => true,
-        Bound::Included(x) => k >= x,
-        Bound::Excluded(x) => k > x,
-    };
-    let hi_ok = match hi {
-        Bound::Unbounded => true,
-        Bound::Included(x) => k <= x,
-        Bound::Excluded(x) => k < x,
-    };
-    lo_ok && hi_ok
+pub fn within<T: Ord>(k: &T, lo: &Bound<T>, hi: &Bound<T>) -> bool {
+    (lo.as_ref(), hi.as_ref()).contains(k)
 }
 
 /// True when no key can satisfy both bounds.
@@ -109,19 +99,4 @@ pub fn empty_range<T: Ord>(lo: &Bound<T>, hi: &Bound<T>) -> bool {
         | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
         _ => false,
     }
-}
-
-/// True when an event position lies within the bounds.
-pub fn within_ev<T: Ord>(k: &T, lo: &Bound<T>, hi: &Bound<T>) -> bool {
-    let lo_ok = match lo {
-        Bound::Unbounded => true,
-        Bound::Included(x) => k >= x,
-        Bound::Excluded(x) => k > x,
-    };
-    let hi_ok = match hi {
-        Bound::Unbounded => true,
-        Bound::Included(x) => k <= x,
-        Bound::Excluded(x) => k < x,
-    };
-    lo_ok && hi_ok
 }

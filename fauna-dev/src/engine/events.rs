@@ -156,7 +156,7 @@ impl Ev<'_> {
     ) -> R<(Vec<Event>, bool)> {
         let st = self.st();
         let mut out = Vec::new();
-        let in_range = |p: &EvPos| super::cursor::within_ev(p, lo, hi);
+        let in_range = |p: &EvPos| super::cursor::within(p, lo, hi);
         match set {
             SetV::Documents(name) => {
                 let Some(c) = st.coll(name) else {
