@@ -79,6 +79,17 @@ pub fn record_schema(settings: &CollectionSettings) -> RecordSchema {
     }
 }
 
+/// The state of `name`, which [`FullExport::run`] found there when it started.
+fn stream_mut<'s>(state: &'s mut State, name: &str) -> Result<&'s mut StreamState, ExportError> {
+    state
+        .streams
+        .get_mut(name)
+        .ok_or_else(|| ExportError::BadPage {
+            collection: name.to_string(),
+            detail: "the stream vanished from the state".into(),
+        })
+}
+
 /// Everything one collection's export needs.
 pub struct FullExport<'a> {
     /// The client.
@@ -101,10 +112,10 @@ impl FullExport<'_> {
     pub async fn run(&self, state: &mut State) -> Result<(), ExportError> {
         let name = self.settings.name.clone();
         let schema = record_schema(self.settings);
-        let Some(stream) = state.streams.get(&name).cloned() else {
+        let Some(stream) = state.streams.get(&name) else {
             return Ok(());
         };
-        let mut stream: StreamState = stream;
+        let snapshot_ts = stream.snapshot_ts;
         let mut cursor: Option<Value> = match &stream.position {
             Position::Done => return Ok(()),
             Position::Start => None,
@@ -117,23 +128,24 @@ impl FullExport<'_> {
         };
         let mut buf: Vec<Record> = Vec::new();
         loop {
-            let (docs, next) = self.fetch_page(stream.snapshot_ts, cursor.as_ref()).await?;
+            let (docs, next) = self.fetch_page(snapshot_ts, cursor.as_ref()).await?;
             self.observer.page_read(&name, docs.len() as u64);
             for doc in docs {
                 buf.push(document_record(doc, self.settings)?);
             }
             let batch = self.batch_rows as usize;
             while buf.len() >= batch || (next.is_none() && !buf.is_empty()) {
-                let take = buf.len().min(batch);
-                let rest = buf.split_off(take);
+                let rest = buf.split_off(buf.len().min(batch));
+                let stream = stream_mut(state, &name)?;
                 let file = self
                     .sink
                     .write_batch(&name, stream.next_seq, &schema, &buf)?;
                 self.observer.batch_committed(&name, file.rows, file.bytes);
+                buf = rest;
                 stream.next_seq += 1;
                 stream.rows += file.rows;
                 stream.files.push(file);
-                buf = rest;
+                // The position is the first document not yet committed.
                 stream.position = match (buf.first(), &next) {
                     (Some(first), _) => Position::After {
                         cursor: encode(&Value::Array(vec![Value::Ref(Ref::document(
@@ -143,7 +155,6 @@ impl FullExport<'_> {
                     (None, Some(n)) => Position::After { cursor: encode(n) },
                     (None, None) => Position::Done,
                 };
-                state.streams.insert(name.clone(), stream.clone());
                 crate::sync::crash_point("after-batch-rename");
                 state.save(self.state_path)?;
                 write_manifest(self.sink.root(), &state.committed_files())?;
@@ -151,9 +162,10 @@ impl FullExport<'_> {
             match next {
                 Some(n) => cursor = Some(n),
                 None => {
+                    // An empty last page commits no batch; mark the stream done all the same.
+                    let stream = stream_mut(state, &name)?;
                     if stream.position != Position::Done {
                         stream.position = Position::Done;
-                        state.streams.insert(name.clone(), stream.clone());
                         state.save(self.state_path)?;
                     }
                     return Ok(());

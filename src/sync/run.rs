@@ -196,7 +196,6 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
         }
         summary.collections += 1;
     }
-    write_manifest(&settings.output.dir, &state.committed_files())?;
     summary.retries = client.retries();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
