@@ -318,7 +318,7 @@ impl<'a> Ev<'a> {
                 err(n, "transaction aborted", msg)
             }
             F::Format => self.format(n, args, env),
-            F::Select => self.select(n, args, env),
+            F::Select | F::SelectAll => self.select(n, f, args, env),
             F::Map | F::Filter | F::Foreach => self.map_like(n, f, args, env),
             F::Count | F::IsEmpty | F::IsNonEmpty => self.count_like(n, f, args, env),
             F::Query => {
@@ -388,10 +388,12 @@ impl<'a> Ev<'a> {
         })
     }
 
-    fn select(&mut self, n: NodeId, args: &[(&'static str, NodeId)], env: &Env) -> R<Val> {
-        let path_v = self.arg(args, "select", env)?;
-        let pnode = Ast::arg(args, "select").unwrap_or(n);
+    fn select(&mut self, n: NodeId, f: F, args: &[(&'static str, NodeId)], env: &Env) -> R<Val> {
+        let key = f.key();
+        let path_v = self.arg(args, key, env)?;
+        let pnode = Ast::arg(args, key).unwrap_or(n);
         let from = self.arg(args, "from", env)?;
+        let all_v = self.opt(args, "all", env)?;
         let mut keys: Vec<Value> = Vec::new();
         match path_v {
             Val::V(v @ (Value::String(_) | Value::Int(_))) => keys.push(v),
@@ -416,7 +418,14 @@ impl<'a> Ev<'a> {
                 _ => PathStep::Index(-1),
             })
             .collect();
-        if let Some(v) = from.select(&steps) {
+        let all = match all_v {
+            Some((v, node)) => to_bool(&v, node)?,
+            None => f == F::SelectAll,
+        };
+        if all {
+            return Ok(super::select::select_all(&from, &steps));
+        }
+        if let Some(v) = super::select::value_at_path(&from, &steps, false) {
             return Ok(v);
         }
         if let Some(d) = Ast::arg(args, "default") {

@@ -19,6 +19,7 @@ mod parse;
 mod render;
 mod schema;
 mod security;
+mod select;
 mod sets;
 mod snapshot;
 mod store;

@@ -53,6 +53,7 @@ forms! {
     Filter = "filter" ["collection"] [] false;
     Foreach = "foreach" ["collection"] [] false;
     Select = "select" ["from"] ["default", "all"] false;
+    SelectAll = "select_all" ["from"] ["default"] false;
     If = "if" ["then", "else"] [] false;
     Do = "do" [] [] false;
     Equals = "equals" [] [] false;

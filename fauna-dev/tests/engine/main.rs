@@ -4,6 +4,7 @@ mod airbyte;
 mod basics;
 mod perf;
 mod security_dataset;
+mod select_all;
 mod support;
 
 /// Literal objects may hold keys starting with `@`; they come back `@obj`-escaped.
