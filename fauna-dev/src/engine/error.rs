@@ -70,6 +70,21 @@ pub fn fail(node: NodeId, code: &'static str, description: impl Into<String>) ->
     }])
 }
 
+/// Adds `next` to the errors gathered so far, as the real server accumulates the errors of
+/// array elements, object fields and `Range` bounds. A plain failure (a thrown exception on the
+/// real server: MVT, timeout) ends the evaluation: it comes back as `Err`.
+pub fn accumulate(gathered: Option<Failure>, next: Failure) -> Result<Failure, Failure> {
+    match (gathered, next) {
+        (_, plain @ Failure::Plain { .. }) => Err(plain),
+        (Some(Failure::Query(mut a)), Failure::Query(b)) => {
+            a.extend(b);
+            Ok(Failure::Query(a))
+        }
+        (Some(plain @ Failure::Plain { .. }), _) => Err(plain),
+        (None, f) => Ok(f),
+    }
+}
+
 /// A plain `400 bad request`.
 pub fn bad_request(description: impl Into<String>) -> Failure {
     Failure::Plain {

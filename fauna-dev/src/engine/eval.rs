@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use fauna_wire::{PathStep, Value};
 
-use super::error::{err, expected, fail, R};
+use super::error::{accumulate, err, expected, fail, R};
 use super::ids::IdSource;
 use super::parse::{Ast, Kind, NodeId, Pat, F};
 use super::schema::CollDef;
@@ -130,18 +130,27 @@ impl<'a> Ev<'a> {
         match &ast.node(n).kind {
             Kind::Lit(v) => Ok(Val::V(v.clone())),
             Kind::Arr(items) => {
+                // Like the server's `evalList`: every element is evaluated, errors accumulate.
                 let mut out = Vec::with_capacity(items.len());
+                let mut failed = None;
                 for i in items {
-                    out.push(self.eval(*i, env)?);
+                    match self.eval(*i, env) {
+                        Ok(v) => out.push(v),
+                        Err(f) => failed = Some(accumulate(failed, f)?),
+                    }
                 }
-                Ok(Val::Arr(out))
+                failed.map_or(Ok(Val::Arr(out)), Err)
             }
             Kind::Obj(fields) => {
                 let mut out = Vec::with_capacity(fields.len());
+                let mut failed = None;
                 for (k, i) in fields {
-                    out.push((k.clone(), self.eval(*i, env)?));
+                    match self.eval(*i, env) {
+                        Ok(v) => out.push((k.clone(), v)),
+                        Err(f) => failed = Some(accumulate(failed, f)?),
+                    }
                 }
-                Ok(Val::Obj(out))
+                failed.map_or(Ok(Val::Obj(out)), Err)
             }
             Kind::Var(name) => lookup(env, name).cloned().ok_or_else(|| {
                 fail(

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use fauna_wire::{Ref, Value};
 
-use super::error::{denied, err, expected, fail, R};
+use super::error::{accumulate, denied, err, expected, fail, R};
 use super::eval::Ev;
 use super::parse::{Ast, NodeId, F};
 use super::schema::Resource;
@@ -86,15 +86,26 @@ impl Ev<'_> {
             F::Range => {
                 let s = self.arg(args, "range", env)?;
                 let snode = Ast::arg(args, "range").unwrap_or(n);
-                let set = match s {
-                    Val::Set(s) => s,
-                    other => return expected(snode, "Set", other.type_name()),
-                };
+                let set = self.as_set(s, snode)?;
                 if matches!(&*set, SetV::Events(_)) {
                     return no_events(snode);
                 }
                 let from = self.arg(args, "from", env)?.to_value();
                 let to = self.arg(args, "to", env)?.to_value();
+                // Both bounds are parsed as cursors and their errors reported together
+                // (`FunctionAdapters.Range`): a ref to an undefined collection is `invalid ref`.
+                let mut failed = None;
+                for (bound, key) in [(&from, "from"), (&to, "to")] {
+                    if let Value::Ref(r) = bound {
+                        let node = Ast::arg(args, key).unwrap_or(n);
+                        if let Err(f) = self.check_ref_defined(r, node) {
+                            failed = Some(accumulate(failed, f)?);
+                        }
+                    }
+                }
+                if let Some(f) = failed {
+                    return Err(f);
+                }
                 let vec = |v: &Value| match v {
                     Value::Array(a) => a.clone(),
                     other => vec![other.clone()],

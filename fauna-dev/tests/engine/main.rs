@@ -2,6 +2,7 @@
 
 mod airbyte;
 mod basics;
+mod multiple_errors;
 mod perf;
 mod security_dataset;
 mod select_all;

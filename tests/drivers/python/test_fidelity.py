@@ -1,7 +1,9 @@
 """Fidelity details checked through the official driver: Select all, multiple errors, Filter
 over sets, query timeouts, read-only GET, role predicates, collation order, TTL, metrics."""
 
+import pytest
 from faunadb import query as q
+from faunadb.errors import BadRequest
 
 from helpers import raw
 
@@ -14,3 +16,25 @@ def test_select_all_selects_from_every_element(client):
     assert client.query(raw({"select": "a", "from": {"a": [[1, [2]], 3]}, "all": True})) == [1, 2, 3]
     missing = raw({"select": "nope", "from": {"a": 1}, "all": True, "default": q.abort("never")})
     assert client.query(missing) == []
+
+
+def test_range_reports_both_undefined_bounds(client):
+    with pytest.raises(BadRequest) as info:
+        client.query(q.paginate(q.range(q.collections(), q.collection("foo"), q.collection("bar"))))
+    errors = info.value.request_result.response_content["errors"]
+    assert errors == [
+        {"position": ["paginate", "from"], "code": "invalid ref",
+         "description": "Ref refers to undefined collection 'foo'"},
+        {"position": ["paginate", "to"], "code": "invalid ref",
+         "description": "Ref refers to undefined collection 'bar'"},
+    ]
+    assert info.value.request_result.status_code == 400
+
+
+def test_array_elements_report_every_error(client):
+    with pytest.raises(BadRequest) as info:
+        client.query([1, q.abort("a"), q.abort("b")])
+    assert info.value.request_result.response_content["errors"] == [
+        {"position": [1], "code": "transaction aborted", "description": "a"},
+        {"position": [2], "code": "transaction aborted", "description": "b"},
+    ]

@@ -2,7 +2,7 @@
 
 use fauna_wire::{Ref, Value};
 
-use crate::engine::error::{err, expected, R};
+use crate::engine::error::{accumulate, err, expected, R};
 use crate::engine::eval::{to_str, Ev};
 use crate::engine::parse::{Ast, NodeId, F};
 use crate::engine::val::{Env, Val};
@@ -56,39 +56,48 @@ impl Ev<'_> {
                     };
                 };
                 let idv = self.arg(args, "id", env)?;
-                let id = match &idv {
-                    Val::V(Value::Int(i)) => i.to_string(),
-                    Val::V(Value::String(s)) => {
-                        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-                            return err(
-                                idn,
-                                "invalid argument",
-                                format!("Number or numeric String expected, non-numeric '{s}' provided."),
-                            );
-                        }
-                        match s.parse::<i64>() {
-                            Ok(i) => i.to_string(),
-                            Err(_) => {
-                                return err(
-                                    idn,
-                                    "invalid argument",
-                                    format!("The id provided is too large: '{s}'"),
-                                )
-                            }
-                        }
-                    }
-                    other => return expected(idn, "Number or numeric String", other.type_name()),
+                let id = ref_id(&idv, idn);
+                // The collection and the id are checked together (`RefFunction`).
+                let parent = match c {
+                    Val::V(Value::Ref(parent)) => Ok(parent),
+                    other => expected(cnode, "Collection Ref", other.type_name()),
                 };
-                match c {
-                    Val::V(Value::Ref(parent)) => Ok(Val::V(Value::Ref(Ref {
+                match (parent, id) {
+                    (Ok(parent), Ok(id)) => Ok(Val::V(Value::Ref(Ref {
                         id,
                         collection: Some(Box::new(parent)),
                         database: None,
                     }))),
-                    other => expected(cnode, "Ref", other.type_name()),
+                    (Err(a), Err(b)) => Err(accumulate(Some(a), b).unwrap_or_else(|e| e)),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
                 }
             }
         }
+    }
+}
+
+/// The id argument of `Ref(collection, id)`: an integer or a numeric string.
+fn ref_id(idv: &Val, idn: NodeId) -> R<String> {
+    match idv {
+        Val::V(Value::Int(i)) => Ok(i.to_string()),
+        Val::V(Value::String(s)) => {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return err(
+                    idn,
+                    "invalid argument",
+                    format!("Number or numeric String expected, non-numeric '{s}' provided."),
+                );
+            }
+            match s.parse::<i64>() {
+                Ok(i) => Ok(i.to_string()),
+                Err(_) => err(
+                    idn,
+                    "invalid argument",
+                    format!("The id provided is too large: '{s}'"),
+                ),
+            }
+        }
+        other => expected(idn, "Number or numeric String", other.type_name()),
     }
 }
 
