@@ -512,6 +512,7 @@ impl<'a> Ev<'a> {
         let coll = self.arg(args, "collection", env)?;
         let cnode = Ast::arg(args, "collection").unwrap_or(n);
         let (items, page) = match coll {
+            Val::Set(s) if f == F::Filter => return self.filter_set(s, lam, lnode),
             Val::Page(p) => {
                 let p = Rc::try_unwrap(p).unwrap_or_else(|rc| (*rc).clone());
                 let mut p = p;

@@ -10,6 +10,7 @@ mod dataset;
 mod error;
 mod eval;
 mod events;
+mod filter;
 mod forms;
 mod ids;
 mod index;

@@ -311,6 +311,7 @@ impl Ev<'_> {
                     Bound::Unbounded,
                 )
             }
+            SetV::Filter { set, .. } => return self.source_of(set, node),
             SetV::Events(_) => return expected(node, "Set", "Set"),
         })
     }
@@ -485,6 +486,7 @@ impl Ev<'_> {
     fn snapshot_page(&mut self, set: &SetV, dir: Dir, size: usize, node: NodeId) -> R<PageV> {
         let (src, revs, lo, hi) = self.source_of(set, node)?;
         let k = revs.len();
+        let preds = super::filter::predicates(set);
         let echo = |c: &Value| -> Val {
             match c {
                 Value::Array(_) => Val::V(c.clone()),
@@ -506,7 +508,8 @@ impl Ev<'_> {
                     page.after = page.before.clone();
                     return Ok(page);
                 }
-                let mut elems = self.collect(&src, &lo, &hi, false, size + 1)?;
+                let mut elems =
+                    self.collect_filtered(&src, &lo, &hi, false, size + 1, &preds, k)?;
                 if elems.len() > size {
                     page.after = elems.pop().map(|e| e.cursor());
                 }
@@ -523,7 +526,7 @@ impl Ev<'_> {
                     page.after = page.before.clone();
                     return Ok(page);
                 }
-                let mut elems = self.collect(&src, &lo, &hi, true, size + 1)?;
+                let mut elems = self.collect_filtered(&src, &lo, &hi, true, size + 1, &preds, k)?;
                 let more = elems.len() > size;
                 elems.truncate(size);
                 elems.reverse();
@@ -538,9 +541,19 @@ impl Ev<'_> {
     }
 
     /// All elements of a snapshot set (for `Count`, `Get` of a set, …), up to `limit`.
-    pub fn set_elements(&self, set: &SetV, node: NodeId, limit: usize) -> R<(Vec<Elem>, usize)> {
+    pub fn set_elements(
+        &mut self,
+        set: &SetV,
+        node: NodeId,
+        limit: usize,
+    ) -> R<(Vec<Elem>, usize)> {
         let (src, revs, lo, hi) = self.source_of(set, node)?;
-        Ok((self.collect(&src, &lo, &hi, false, limit)?, revs.len()))
+        let preds = super::filter::predicates(set);
+        let k = revs.len();
+        Ok((
+            self.collect_filtered(&src, &lo, &hi, false, limit, &preds, k)?,
+            k,
+        ))
     }
 }
 

@@ -17,6 +17,10 @@ macro_rules! forms {
             pub fn key(self) -> &'static str {
                 match self { $(F::$v => $p),* }
             }
+            /// True for forms that write.
+            pub fn writes(self) -> bool {
+                match self { $(F::$v => $w),* }
+            }
         }
         /// (form, primary key, required keys, optional keys, writes?).
         const FORMS: &[(F, &str, &[&str], &[&str], bool)] =

@@ -136,6 +136,23 @@ fn set_body(out: &mut String, s: &SetV, legacy: bool) {
             }
             out.push('}');
         }
+        SetV::Filter {
+            set: inner, lambda, ..
+        } => {
+            // Like the server, the lambda is rendered as an expression, not a `@query`.
+            out.push_str(r#"{"filter":"#);
+            if let Val::Lambda(l) = lambda {
+                out.push('{');
+                out.push_str(
+                    l.raw
+                        .strip_prefix(r#"{"api_version":"4","#)
+                        .unwrap_or(&l.raw),
+                );
+            }
+            out.push_str(r#","collection":"#);
+            set(out, inner, legacy);
+            out.push('}');
+        }
         SetV::Singleton(r) => {
             out.push_str(r#"{"singleton":"#);
             write_ref(out, r, legacy);

@@ -137,7 +137,9 @@ impl Ev<'_> {
     /// Wraps a set in `Events`, rejecting sets without history.
     pub fn events_of(&self, set: Rc<SetV>, node: NodeId) -> R<Rc<SetV>> {
         match &*set {
-            SetV::Range { .. } | SetV::Events(_) | SetV::Native(_) => no_events(node),
+            SetV::Range { .. } | SetV::Events(_) | SetV::Native(_) | SetV::Filter { .. } => {
+                no_events(node)
+            }
             _ => Ok(Rc::new(SetV::Events(set))),
         }
     }

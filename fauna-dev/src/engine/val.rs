@@ -128,6 +128,15 @@ pub enum SetV {
     Doc(Ref),
     /// A native collection (`Collections()` …) used as a set of its members.
     Native(String),
+    /// `Filter(lambda, set)`.
+    Filter {
+        /// The filtered set.
+        set: Rc<SetV>,
+        /// The predicate.
+        lambda: Val,
+        /// Where predicate errors are reported (the `filter` argument).
+        node: NodeId,
+    },
 }
 
 impl Val {

@@ -2,6 +2,7 @@
 
 mod airbyte;
 mod basics;
+mod filter_sets;
 mod multiple_errors;
 mod perf;
 mod security_dataset;

@@ -5,7 +5,9 @@ import pytest
 from faunadb import query as q
 from faunadb.errors import BadRequest
 
-from helpers import raw
+from faunadb.objects import Native, Ref
+
+from helpers import raw, walk_forward
 
 DOCS = [{"data": {"x": 1}}, {"data": {"x": [2, 3]}}, {"data": {}}]
 
@@ -38,3 +40,19 @@ def test_array_elements_report_every_error(client):
         {"position": [1], "code": "transaction aborted", "description": "a"},
         {"position": [2], "code": "transaction aborted", "description": "b"},
     ]
+
+
+def letters(i):
+    return Ref(str(i), Ref("seed_letters", Native.COLLECTIONS))
+
+
+def test_filter_over_a_set_is_a_set_with_full_pages(client):
+    vowel = q.lambda_("r", q.let(
+        {"l": q.select(["data", "letter"], q.get(q.var("r")))},
+        q.or_(*[q.equals(q.var("l"), x) for x in ("A", "C", "E")])))
+    odd = q.filter_(vowel, q.documents(q.collection("seed_letters")))
+    elems, pages = walk_forward(client, odd, 2)
+    assert elems == [letters(101), letters(103), letters(105)]
+    assert pages[0] == {"after": [letters(105)], "data": [letters(101), letters(103)]}
+    assert pages[1] == {"before": [letters(105)], "data": [letters(105)]}
+    assert client.query(q.count(odd)) == 3
