@@ -1,10 +1,11 @@
 //! The evaluator: walks the expression tree against one consistent state.
 
 use std::rc::Rc;
+use std::time::Instant;
 
 use fauna_wire::{PathStep, Value};
 
-use super::error::{accumulate, err, expected, fail, R};
+use super::error::{accumulate, err, expected, fail, Failure, R};
 use super::ids::IdSource;
 use super::parse::{Ast, Kind, NodeId, Pat, F};
 use super::schema::CollDef;
@@ -59,6 +60,25 @@ pub struct Ev<'a> {
     pub undo: Vec<Undo>,
     /// What the last failed lookup was looking for ("Set", "Key"; default "Document").
     pub last_missing_kind: Option<String>,
+    /// A `GET /?q=` query: write forms fail.
+    pub read_only: bool,
+    /// When evaluation times out.
+    pub deadline: Option<Instant>,
+    /// Evaluation steps so far (the deadline is checked every [`DEADLINE_EVERY`] steps).
+    pub steps: u32,
+}
+
+/// How many evaluation steps pass between two deadline checks.
+const DEADLINE_EVERY: u32 = 64;
+
+/// `503 time out`: the query ran past its `X-Query-Timeout` (the real server's
+/// `TimeoutException("Query eval has timed out.")` rendered by `exceptionToResponse`).
+pub fn timed_out() -> Failure {
+    Failure::Plain {
+        status: 503,
+        code: "time out",
+        description: "Read timed out (Query eval has timed out.)".into(),
+    }
 }
 
 impl<'a> Ev<'a> {
@@ -124,8 +144,20 @@ impl<'a> Ev<'a> {
         }
     }
 
+    /// Fails with [`timed_out`] once the deadline has passed.
+    pub fn check_deadline(&self) -> R<()> {
+        match self.deadline {
+            Some(d) if Instant::now() >= d => Err(timed_out()),
+            _ => Ok(()),
+        }
+    }
+
     /// Evaluates a node.
     pub fn eval(&mut self, n: NodeId, env: &Env) -> R<Val> {
+        if self.steps % DEADLINE_EVERY == 0 {
+            self.check_deadline()?;
+        }
+        self.steps = self.steps.wrapping_add(1);
         let ast = self.ast;
         match &ast.node(n).kind {
             Kind::Lit(v) => Ok(Val::V(v.clone())),
@@ -247,6 +279,14 @@ impl<'a> Ev<'a> {
     }
 
     fn call(&mut self, n: NodeId, f: F, args: &[(&'static str, NodeId)], env: &Env) -> R<Val> {
+        if self.read_only && f.writes() {
+            // The real server's effect check (`InvalidEffect`) before the call runs.
+            return err(
+                n,
+                "invalid expression",
+                "Call performs a write, which is not allowed in get requests.",
+            );
+        }
         match f {
             F::If => {
                 let c = self.arg(args, "if", env)?;

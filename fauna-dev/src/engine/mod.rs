@@ -28,7 +28,7 @@ mod val;
 
 use std::path::Path;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clock::Clock;
 use error::{At, Failure, QueryError};
@@ -48,6 +48,9 @@ pub struct EngineOptions {
     pub mvt_offset: Duration,
     /// The length of one `history_days` day (real server: 24 hours); tests shrink it.
     pub day_length: Duration,
+    /// Time every query spends evaluating before it runs: counted against `X-Query-Timeout`
+    /// (and in `x-query-time`), so timeouts can be reproduced without slow queries.
+    pub eval_delay: Duration,
 }
 
 impl Default for EngineOptions {
@@ -56,6 +59,7 @@ impl Default for EngineOptions {
             root_secret: "secret".into(),
             mvt_offset: Duration::from_secs(15 * 60),
             day_length: Duration::from_secs(86_400),
+            eval_delay: Duration::ZERO,
         }
     }
 }
@@ -71,6 +75,10 @@ pub struct Request<'a> {
     pub last_seen_txn: Option<i64>,
     /// `X-FaunaDB-API-Version`, validated by the transport (`"4"`, `"2.1"`, …).
     pub api_version: &'a str,
+    /// Evaluate in a read-only context (`GET /?q=`): writes fail with `invalid expression`.
+    pub read_only: bool,
+    /// When the query times out (`X-Query-Timeout` after the request arrived); `None`: never.
+    pub deadline: Option<Instant>,
 }
 
 /// The engine's answer.
@@ -163,6 +171,9 @@ impl Engine {
                 Err(_) => Err(query_failure("Request body is not valid JSON.")),
             }
         };
+        if !self.opts.eval_delay.is_zero() {
+            std::thread::sleep(self.opts.eval_delay);
+        }
         let ast = match parsed {
             Ok(a) => a,
             Err(f) => {
@@ -175,14 +186,18 @@ impl Engine {
                 return self.failure(&f, None, ts);
             }
         };
-        if ast.has_writes {
+        if ast.has_writes && !req.read_only {
             let mut guard = self.write();
             let Some(ident) = identify(&self.opts, &guard, req.secret) else {
                 return self.unauthorized();
             };
             let ts = self.clock.write_time();
             let mut ev = self.ev(&ast, St::W(&mut guard), &ident, ts, legacy);
-            let res = ev.eval(0, &Env::None);
+            ev.deadline = req.deadline;
+            // A write that ran out of time is not committed.
+            let res = ev
+                .eval(0, &Env::None)
+                .and_then(|v| ev.check_deadline().map(|()| v));
             match res {
                 Ok(v) => {
                     let wrote = !ev.undo.is_empty();
@@ -205,6 +220,8 @@ impl Engine {
             };
             let ts = self.clock.read_time();
             let mut ev = self.ev(&ast, St::R(&guard), &ident, ts, legacy);
+            ev.deadline = req.deadline;
+            ev.read_only = req.read_only;
             match ev.eval(0, &Env::None) {
                 Ok(v) => self.success(&v, ts, legacy, false),
                 Err(f) => self.failure(&f, Some(&ast), ts),
@@ -231,6 +248,9 @@ impl Engine {
             legacy,
             undo: Vec::new(),
             last_missing_kind: None,
+            read_only: false,
+            deadline: None,
+            steps: 0,
         }
     }
 

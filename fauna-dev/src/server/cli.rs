@@ -48,6 +48,11 @@ pub struct Args {
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency: u64,
 
+    /// Milliseconds every query spends evaluating: counted in `x-query-time` and against
+    /// `X-Query-Timeout` (unlike `--latency`), to reproduce query timeouts.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub eval_delay: u64,
+
     /// Probability (0..1) that a query request fails with an injected fault instead of being
     /// evaluated (so nothing is written).
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_rate)]
@@ -95,6 +100,7 @@ impl Args {
             root_secret: self.root_secret.clone(),
             mvt_offset: Duration::from_secs(self.mvt_offset_secs),
             day_length: Duration::from_secs(self.day_secs),
+            eval_delay: Duration::from_millis(self.eval_delay),
         }
     }
 

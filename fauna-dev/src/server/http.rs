@@ -61,7 +61,7 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let method = req.method().clone();
     let gzip = shared.gzip && gzip::accepted(req.headers());
-    let (reply, bytes_in) = route(&shared, req).await?;
+    let (reply, bytes_in) = route(&shared, req, started).await?;
     tracing::debug!(%method, status = reply.status, ms = started.elapsed().as_millis() as u64, "request");
     let ctx = Finish {
         txn_time: shared.txn_time(&reply),
@@ -83,7 +83,11 @@ enum Route {
     NotFound,
 }
 
-async fn route(shared: &Shared, req: Request<Incoming>) -> Result<(Reply, usize), Dropped> {
+async fn route(
+    shared: &Shared,
+    req: Request<Incoming>,
+    started: Instant,
+) -> Result<(Reply, usize), Dropped> {
     let (parts, body) = req.into_parts();
     let body = match read_body(&parts.headers, body, shared.max_body).await? {
         Ok(body) => body,
@@ -115,8 +119,12 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<(Reply, usize)
                 None => Reply::unauthorized(),
                 Some(secret) if !allowed => {
                     // Like the server: an unknown secret is a 401 before the method is judged.
+                    let run = Run {
+                        started,
+                        read_only: true,
+                    };
                     let probe =
-                        evaluate(shared, secret, Bytes::from_static(b"null"), &params).await;
+                        evaluate(shared, secret, Bytes::from_static(b"null"), &params, run).await;
                     match probe.status {
                         401 => probe,
                         _ if post_only => Reply::method_not_allowed("POST"),
@@ -124,7 +132,9 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<(Reply, usize)
                     }
                 }
                 Some(secret) => {
-                    let query = if parts.method == Method::GET {
+                    let read_only = parts.method == Method::GET;
+                    let run = Run { started, read_only };
+                    let query = if read_only {
                         Bytes::from(query_string::param(parts.uri.query(), "q").unwrap_or_default())
                     } else {
                         body
@@ -132,7 +142,7 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<(Reply, usize)
                     match shared.faults.as_ref().and_then(FaultInjector::draw) {
                         Some(Fault::Dropped) => return Err(Dropped),
                         Some(fault) => injected(fault),
-                        None => evaluate(shared, secret, query, &params).await,
+                        None => evaluate(shared, secret, query, &params, run).await,
                     }
                 }
             }
@@ -209,17 +219,38 @@ fn injected(fault: Fault) -> Reply {
     }
 }
 
+/// The real server's query timeout when `X-Query-Timeout` is absent (`DefaultQueryTimeout`).
+const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How a query is run: its arrival (the timeout counts from there) and whether it came by GET.
+#[derive(Clone, Copy)]
+struct Run {
+    started: Instant,
+    read_only: bool,
+}
+
 /// Runs the query on the blocking pool.
-async fn evaluate(shared: &Shared, secret: String, body: Bytes, params: &RequestParams) -> Reply {
+async fn evaluate(
+    shared: &Shared,
+    secret: String,
+    body: Bytes,
+    params: &RequestParams,
+    run: Run,
+) -> Reply {
     let engine = Arc::clone(&shared.engine);
     let api_version = params.api_version;
     let last_seen_txn = params.last_seen_txn;
+    let deadline = run
+        .started
+        .checked_add(params.query_timeout.unwrap_or(DEFAULT_QUERY_TIMEOUT));
     let task = tokio::task::spawn_blocking(move || {
         engine.execute(&engine::Request {
             secret: Some(&secret),
             body: &body,
             last_seen_txn,
             api_version,
+            read_only: run.read_only,
+            deadline,
         })
     });
     match task.await {

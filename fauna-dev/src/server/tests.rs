@@ -418,3 +418,68 @@ async fn requests_in_flight_finish_during_shutdown() {
     let res = pending.await.expect("task").expect("response");
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn queries_past_x_query_timeout_are_503() {
+    let engine = Arc::new(Engine::new(EngineOptions {
+        eval_delay: std::time::Duration::from_millis(20),
+        ..EngineOptions::default()
+    }));
+    let server = serve(ServerConfig::new().port(0), engine)
+        .await
+        .expect("server starts");
+    let auth = ("authorization", "Bearer secret");
+    let version = ("x-faunadb-api-version", "4");
+    let r = send(
+        &server,
+        "POST",
+        "/",
+        &[auth, version, ("x-query-timeout", "1")],
+        b"1".to_vec(),
+    )
+    .await
+    .expect("response");
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        r.body,
+        r#"{"errors":[{"code":"time out","description":"Read timed out (Query eval has timed out.)"}]}"#
+    );
+    assert_common_headers(&r, true);
+    // Ten minutes is more than the 20 ms of evaluation.
+    let r = send(
+        &server,
+        "POST",
+        "/",
+        &[auth, version, ("x-query-timeout", "600000")],
+        b"1".to_vec(),
+    )
+    .await
+    .expect("response");
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::OK, r#"{"resource":1}"#)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_queries_are_read_only() {
+    let server = start(ServerConfig::new()).await;
+    let auth = ("authorization", "Bearer secret");
+    let version = ("x-faunadb-api-version", "4");
+    let create =
+        "/?q=%7B%22create_collection%22%3A%7B%22object%22%3A%7B%22name%22%3A%22c%22%7D%7D%7D";
+    let r = get(&server, create, &[auth, version]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.body,
+        r#"{"errors":[{"position":[],"code":"invalid expression","description":"Call performs a write, which is not allowed in get requests."}]}"#
+    );
+    let exists = "/?q=%7B%22exists%22%3A%7B%22collection%22%3A%22c%22%7D%7D";
+    let r = get(&server, exists, &[auth, version]).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::OK, r#"{"resource":false}"#)
+    );
+    server.shutdown().await;
+}

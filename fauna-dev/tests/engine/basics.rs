@@ -85,6 +85,8 @@ fn auth_rejects_unknown_secrets() {
         body: b"1",
         last_seen_txn: None,
         api_version: "4",
+        read_only: false,
+        deadline: None,
     });
     assert_eq!(r.status, 401);
 }

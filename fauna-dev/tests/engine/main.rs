@@ -8,6 +8,7 @@ mod perf;
 mod security_dataset;
 mod select_all;
 mod support;
+mod timeouts_and_get;
 
 /// Literal objects may hold keys starting with `@`; they come back `@obj`-escaped.
 #[test]
@@ -18,6 +19,8 @@ fn literal_objects_with_at_keys_are_accepted_and_escaped_on_the_way_out() {
         body: br#"{"object":{"@name":"John","n":{"@ts":"1970-01-01T00:00:00Z"}}}"#,
         last_seen_txn: None,
         api_version: "4",
+        read_only: false,
+        deadline: None,
     });
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert_eq!(
@@ -29,6 +32,8 @@ fn literal_objects_with_at_keys_are_accepted_and_escaped_on_the_way_out() {
         body: br#"{"@foo":1}"#,
         last_seen_txn: None,
         api_version: "4",
+        read_only: false,
+        deadline: None,
     });
     assert_eq!(resp.status, 400, "{}", resp.body);
     assert!(
@@ -49,6 +54,8 @@ fn add_sums_numbers_and_positions_type_errors_at_the_element() {
             body: body.as_bytes(),
             last_seen_txn: None,
             api_version: "4",
+            read_only: false,
+            deadline: None,
         })
     };
     assert_eq!(run(r#"{"add":[1,2,3]}"#).body, r#"{"resource":6}"#);

@@ -230,6 +230,8 @@ fn legacy_api_renders_class() {
         body: br#"{"collection":"foo"}"#,
         last_seen_txn: None,
         api_version: "2.1",
+        read_only: false,
+        deadline: None,
     });
     assert_eq!(
         r.body,

@@ -15,6 +15,7 @@ pub fn engine_with(mvt_offset: Duration, day_length: Duration) -> Engine {
         root_secret: ROOT.into(),
         mvt_offset,
         day_length,
+        ..EngineOptions::default()
     })
 }
 
@@ -24,6 +25,8 @@ pub fn run_as(e: &Engine, secret: &str, body: &str) -> Response {
         body: body.as_bytes(),
         last_seen_txn: None,
         api_version: "4",
+        read_only: false,
+        deadline: None,
     })
 }
 

@@ -3,11 +3,12 @@ over sets, query timeouts, read-only GET, role predicates, collation order, TTL,
 
 import pytest
 from faunadb import query as q
-from faunadb.errors import BadRequest
+from faunadb._json import to_json
+from faunadb.errors import BadRequest, UnavailableError
 
 from faunadb.objects import Native, Ref
 
-from helpers import raw, walk_forward
+from helpers import expect_error, raw, walk_forward
 
 DOCS = [{"data": {"x": 1}}, {"data": {"x": [2, 3]}}, {"data": {}}]
 
@@ -56,3 +57,28 @@ def test_filter_over_a_set_is_a_set_with_full_pages(client):
     assert pages[0] == {"after": [letters(105)], "data": [letters(101), letters(103)]}
     assert pages[1] == {"before": [letters(105)], "data": [letters(105)]}
     assert client.query(q.count(odd)) == 3
+
+
+TIMED_OUT = [{"code": "time out", "description": "Read timed out (Query eval has timed out.)"}]
+GET_WRITE = ("Call performs a write, which is not allowed in get requests.")
+
+
+def test_queries_past_x_query_timeout_get_503(start_instance):
+    slow = start_instance("--eval-delay", "20", name="eval-delay")
+    client = slow.client()
+    # Every query evaluates for at least 20 ms, so a 1 ms timeout always expires.
+    with pytest.raises(UnavailableError) as info:
+        client.query(1, timeout_millis=1)
+    assert info.value.request_result.status_code == 503
+    assert info.value.request_result.response_content["errors"] == TIMED_OUT
+    assert client.query(1, timeout_millis=600000) == 1
+
+
+def test_get_queries_are_read_only(client, uid):
+    def get(expr):
+        return client._execute("GET", "", None, query={"q": to_json(expr)})
+
+    expect_error(lambda: get(q.create_collection({"name": f"get_{uid}"})),
+                 BadRequest, 400, "invalid expression", GET_WRITE, [])
+    assert get(q.exists(q.collection(f"get_{uid}"))) is False
+    assert get(q.add(1, 2)) == 3
