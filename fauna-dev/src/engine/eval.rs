@@ -154,7 +154,7 @@ impl<'a> Ev<'a> {
 
     /// Evaluates a node.
     pub fn eval(&mut self, n: NodeId, env: &Env) -> R<Val> {
-        if self.steps % DEADLINE_EVERY == 0 {
+        if self.steps.is_multiple_of(DEADLINE_EVERY) {
             self.check_deadline()?;
         }
         self.steps = self.steps.wrapping_add(1);
