@@ -72,6 +72,9 @@ pub struct ExportArgs {
     /// Rows per batch file.
     #[arg(long, value_name = "N")]
     pub batch_rows: Option<u64>,
+    /// Also close a batch file once its records reach this many bytes as uncompressed JSONL.
+    #[arg(long, value_name = "BYTES")]
+    pub batch_bytes: Option<u64>,
     /// JSONL compression.
     #[arg(long, value_parser = ["none", "gzip", "zstd"])]
     pub compression: Option<String>,
@@ -103,6 +106,7 @@ pub async fn main(cli: Cli) -> i32 {
                 out: args.out,
                 page_size: args.page_size,
                 batch_rows: args.batch_rows,
+                batch_bytes: args.batch_bytes,
                 compression: args.compression,
                 state: args.state,
             };

@@ -68,6 +68,7 @@ pub async fn run(args: DemoArgs) -> i32 {
                 format: Some(format.into()),
                 out: Some(out),
                 batch_rows: Some(2000),
+                batch_bytes: None,
                 ..Overrides::default()
             },
         );

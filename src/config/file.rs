@@ -107,6 +107,8 @@ pub struct OutputFile {
     pub compression: Option<String>,
     /// Rows per batch file.
     pub batch_rows: Option<u64>,
+    /// Uncompressed JSONL bytes per batch file.
+    pub batch_bytes: Option<u64>,
     /// State file path.
     pub state: Option<String>,
 }

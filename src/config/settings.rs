@@ -80,6 +80,8 @@ pub struct OutputSettings {
     pub compression: Compression,
     /// Rows per batch file.
     pub batch_rows: u64,
+    /// A batch file is also closed once its records' uncompressed JSONL size reaches this.
+    pub batch_bytes: Option<u64>,
     /// Checkpoint state file.
     pub state: PathBuf,
 }
@@ -120,6 +122,8 @@ pub struct Overrides {
     pub page_size: Option<u32>,
     /// `--batch-rows`.
     pub batch_rows: Option<u64>,
+    /// `--batch-bytes`.
+    pub batch_bytes: Option<u64>,
     /// `--compression`.
     pub compression: Option<String>,
     /// `--state`.
@@ -352,6 +356,14 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             "Use a positive number, e.g. 100000.",
         ));
     }
+    let batch_bytes = o.batch_bytes.or(out.batch_bytes);
+    if batch_bytes == Some(0) {
+        return Err(ConfigError::new(
+            "batch_bytes",
+            "0 bytes per batch",
+            "Use a positive number of bytes, e.g. 268435456 (256 MiB), or leave it out.",
+        ));
+    }
     let state = o
         .state
         .or_else(|| out.state.as_ref().map(PathBuf::from))
@@ -368,6 +380,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             format,
             compression,
             batch_rows,
+            batch_bytes,
             state,
         },
     })

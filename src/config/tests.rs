@@ -61,6 +61,7 @@ fn extends_with_collections_defaults_output_and_overrides() {
         secret: Some(Secret::new("from-env")),
         collections: vec!["items".into(), "other".into()],
         batch_rows: Some(7),
+        batch_bytes: None,
         ..Overrides::default()
     };
     let s = Settings::load(Some(&fixture("multi-collection.json")), o).unwrap();

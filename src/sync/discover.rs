@@ -61,3 +61,82 @@ pub async fn retention(client: &FaunaClient, collection: &str) -> Result<Retenti
         Err(e) => Err(e),
     }
 }
+
+/// Whether an index document (as `Get(Index(x))` returns it) serves `collection` with no
+/// terms and values exactly `[ts, ref]`, and is active.
+pub fn is_ts_ref_index(index: &Value, collection: &str) -> bool {
+    let Some(o) = index.as_object() else {
+        return false;
+    };
+    let source_ok = o.get("source").and_then(Value::as_ref).is_some_and(|r| {
+        r.id == collection && r.collection.as_deref().map(|c| c.id.as_str()) == Some("collections")
+    });
+    let no_terms = match o.get("terms") {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(t)) => t.is_empty(),
+        _ => false,
+    };
+    let field = |v: &Value| -> Option<String> {
+        match v.as_object()?.get("field")? {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(a) if a.len() == 1 => a[0].as_str().map(str::to_string),
+            _ => None,
+        }
+    };
+    let values_ok = match o.get("values").and_then(Value::as_array) {
+        Some([ts, r]) => {
+            field(ts).as_deref() == Some("ts")
+                && field(r).as_deref() == Some("ref")
+                && [ts, r].iter().all(|v| {
+                    v.as_object()
+                        .and_then(|o| o.get("reverse"))
+                        .is_none_or(|r| *r == Value::Bool(false))
+                })
+        }
+        _ => false,
+    };
+    let active = o.get("active").is_none_or(|a| *a == Value::Bool(true));
+    source_ok && no_terms && values_ok && active
+}
+
+/// The `[ts, ref]` index to read `collection`'s changes through: `configured` when given (an
+/// error explains why it does not fit), otherwise the first fitting index the key can read.
+pub async fn ts_ref_index(
+    client: &FaunaClient,
+    collection: &str,
+    configured: Option<&str>,
+) -> Result<Option<String>, FaunaError> {
+    if let Some(name) = configured {
+        let doc = client.query(&Expr::get(Expr::index(name))).await?;
+        return Ok(is_ts_ref_index(&doc, collection).then(|| name.to_string()));
+    }
+    let mut after: Option<Value> = None;
+    loop {
+        let mut page = Expr::paginate(Expr::indexes()).with("size", 1000);
+        if let Some(a) = after.take() {
+            page = page.with("after", a);
+        }
+        let q = Expr::map(Expr::lambda("i", Expr::get(Expr::var("i"))), page);
+        let page = match client.query(&q).await {
+            Ok(p) => p,
+            Err(e) if e.status() == Some(403) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let page = page.as_object().cloned().unwrap_or_default();
+        for index in page.get("data").and_then(Value::as_array).unwrap_or(&[]) {
+            if is_ts_ref_index(index, collection) {
+                if let Some(name) = index
+                    .as_object()
+                    .and_then(|o| o.get("name"))
+                    .and_then(Value::as_str)
+                {
+                    return Ok(Some(name.to_string()));
+                }
+            }
+        }
+        match page.get("after") {
+            Some(a) => after = Some(a.clone()),
+            None => return Ok(None),
+        }
+    }
+}

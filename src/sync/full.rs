@@ -7,12 +7,13 @@ use std::path::Path;
 
 use thiserror::Error;
 
+use super::batches::{BatchLimits, Batches, Item, Page};
 use super::document::{document_record, RecordError};
-use super::state::{Position, State, StateError, StreamState};
+use super::state::{Position, State, StateError};
 use crate::config::CollectionSettings;
-use crate::export::{Record, RecordSchema};
+use crate::export::RecordSchema;
 use crate::fauna::{decode, encode, Expr, FaunaClient, FaunaError, Ref, Value};
-use crate::sink::{write_manifest, BatchWriter, SinkError};
+use crate::sink::{BatchWriter, SinkError};
 
 /// What can stop a collection's export.
 #[derive(Debug, Error)]
@@ -79,17 +80,6 @@ pub fn record_schema(settings: &CollectionSettings) -> RecordSchema {
     }
 }
 
-/// The state of `name`, which [`FullExport::run`] found there when it started.
-fn stream_mut<'s>(state: &'s mut State, name: &str) -> Result<&'s mut StreamState, ExportError> {
-    state
-        .streams
-        .get_mut(name)
-        .ok_or_else(|| ExportError::BadPage {
-            collection: name.to_string(),
-            detail: "the stream vanished from the state".into(),
-        })
-}
-
 /// Everything one collection's export needs.
 pub struct FullExport<'a> {
     /// The client.
@@ -98,127 +88,158 @@ pub struct FullExport<'a> {
     pub settings: &'a CollectionSettings,
     /// The sink.
     pub sink: &'a BatchWriter,
-    /// Rows per batch file.
-    pub batch_rows: u64,
+    /// When a batch file is full.
+    pub limits: BatchLimits,
     /// The state file path.
     pub state_path: &'a Path,
     /// Progress hooks.
     pub observer: &'a dyn Observer,
 }
 
+/// Decodes a cursor stored in the state.
+pub(crate) fn stored_cursor(collection: &str, cursor: &str) -> Result<Value, ExportError> {
+    decode(cursor.as_bytes()).map_err(|e| ExportError::BadPage {
+        collection: collection.to_string(),
+        detail: format!("stored cursor unreadable: {e}"),
+    })
+}
+
 impl FullExport<'_> {
     /// Exports the collection from wherever `state` says it stands; updates and saves `state`
     /// after every committed batch.
     pub async fn run(&self, state: &mut State) -> Result<(), ExportError> {
-        let name = self.settings.name.clone();
+        let name = self.settings.name.as_str();
         let schema = record_schema(self.settings);
-        let Some(stream) = state.streams.get(&name) else {
+        let Some(stream) = state.streams.get(name) else {
             return Ok(());
         };
         let snapshot_ts = stream.snapshot_ts;
-        let mut cursor: Option<Value> = match &stream.position {
-            Position::Done => return Ok(()),
+        let cursor = match &stream.position {
             Position::Start => None,
-            Position::After { cursor } => {
-                Some(decode(cursor.as_bytes()).map_err(|e| ExportError::BadPage {
-                    collection: name.clone(),
-                    detail: format!("stored cursor unreadable: {e}"),
-                })?)
-            }
+            Position::After { cursor } => Some(stored_cursor(name, cursor)?),
+            _ => return Ok(()),
         };
-        let mut buf: Vec<Record> = Vec::new();
-        loop {
-            let (docs, next) = self.fetch_page(snapshot_ts, cursor.as_ref()).await?;
-            self.observer.page_read(&name, docs.len() as u64);
-            for doc in docs {
-                buf.push(document_record(doc, self.settings)?);
-            }
-            let batch = self.batch_rows as usize;
-            while buf.len() >= batch || (next.is_none() && !buf.is_empty()) {
-                let rest = buf.split_off(buf.len().min(batch));
-                let stream = stream_mut(state, &name)?;
-                let file = self
-                    .sink
-                    .write_batch(&name, stream.next_seq, &schema, &buf)?;
-                self.observer.batch_committed(&name, file.rows, file.bytes);
-                buf = rest;
-                stream.next_seq += 1;
-                stream.rows += file.rows;
-                stream.files.push(file);
-                // The position is the first document not yet committed.
-                stream.position = match (buf.first(), &next) {
-                    (Some(first), _) => Position::After {
-                        cursor: encode(&Value::Array(vec![Value::Ref(Ref::document(
-                            &name, &first.id,
-                        ))])),
-                    },
-                    (None, Some(n)) => Position::After { cursor: encode(n) },
-                    (None, None) => Position::Done,
-                };
-                crate::sync::crash_point("after-batch-rename");
-                state.save(self.state_path)?;
-                write_manifest(self.sink.root(), &state.committed_files())?;
-            }
-            match next {
-                Some(n) => cursor = Some(n),
-                None => {
-                    // An empty last page commits no batch; mark the stream done all the same.
-                    let stream = stream_mut(state, &name)?;
-                    if stream.position != Position::Done {
-                        stream.position = Position::Done;
-                        state.save(self.state_path)?;
-                    }
-                    return Ok(());
-                }
-            }
-        }
+        let mut batches = Batches {
+            name,
+            schema: &schema,
+            sink: self.sink,
+            limits: self.limits,
+            state_path: self.state_path,
+            observer: self.observer,
+            emitted: None,
+        };
+        let scan = DocumentScan {
+            client: self.client,
+            settings: self.settings,
+            at: Some(snapshot_ts),
+            before_ts: None,
+        };
+        batches
+            .drain(
+                state,
+                cursor,
+                |c| scan.page(c),
+                |c| match c {
+                    Some(c) => Position::After { cursor: encode(c) },
+                    None => Position::Done,
+                },
+            )
+            .await
     }
+}
 
-    /// One page at the snapshot: the documents and the next cursor.
-    async fn fetch_page(
-        &self,
-        snapshot_ts: i64,
-        after: Option<&Value>,
-    ) -> Result<(Vec<Value>, Option<Value>), ExportError> {
+/// Pages of `Map(Paginate(Documents(c)), Lambda(x, Get(x)))`, pinned at a snapshot or not.
+pub(crate) struct DocumentScan<'a> {
+    /// The client.
+    pub client: &'a FaunaClient,
+    /// The collection's settings.
+    pub settings: &'a CollectionSettings,
+    /// Read every page `At` this time; `None` = each page at the time it is read.
+    pub at: Option<i64>,
+    /// Export only versions older than this `ts` (the others are read but skipped).
+    pub before_ts: Option<i64>,
+}
+
+impl DocumentScan<'_> {
+    /// One page from `after` on.
+    pub async fn page(&self, after: Option<Value>) -> Result<Page, ExportError> {
         let name = &self.settings.name;
         let mut page = Expr::paginate(Expr::documents(Expr::collection(name)))
             .with("size", i64::from(self.settings.page_size));
         if let Some(a) = after {
-            page = page.with("after", a.clone());
+            page = page.with("after", a);
         }
-        let q = Expr::at(
-            snapshot_ts,
-            Expr::map(Expr::lambda("x", Expr::get(Expr::var("x"))), page),
-        );
-        let resp = self.client.query(&q).await.map_err(|e| {
-            let expired = e.status() == Some(400)
-                && e.code() == Some("bad request")
-                && e.to_string()
-                    .contains("less than minimum allowed timestamp");
-            if expired {
-                ExportError::SnapshotExpired {
-                    collection: name.clone(),
-                    snapshot_ts,
-                    detail: e.to_string(),
-                }
-            } else {
-                ExportError::Fauna {
-                    collection: name.clone(),
-                    source: e,
-                }
-            }
-        })?;
-        let bad = |detail: &str| ExportError::BadPage {
-            collection: name.clone(),
-            detail: detail.to_string(),
-        };
-        let Value::Object(mut page) = resp else {
-            return Err(bad("not an object"));
-        };
-        let docs = match page.swap_remove("data") {
-            Some(Value::Array(d)) => d,
-            _ => return Err(bad("no data array")),
-        };
-        Ok((docs, page.swap_remove("after")))
+        let mut q = Expr::map(Expr::lambda("x", Expr::get(Expr::var("x"))), page);
+        if let Some(at) = self.at {
+            q = Expr::at(at, q);
+        }
+        let resp = query(self.client, name, self.at, &q).await?;
+        let (docs, next) = page_parts(name, resp)?;
+        let mut items = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let ts = doc
+                .as_object()
+                .and_then(|o| o.get("ts"))
+                .and_then(Value::as_i64);
+            let record = document_record(doc, self.settings)?;
+            let cursor = Value::Array(vec![Value::Ref(Ref::document(name, &record.id))]);
+            let keep = match (self.before_ts, ts) {
+                (Some(limit), Some(ts)) => ts < limit,
+                _ => true,
+            };
+            items.push(Item {
+                record: keep.then_some(record),
+                cursor,
+            });
+        }
+        Ok(Page { items, next })
     }
+}
+
+/// Runs a read query; a read below the collection's minimum valid time at `at` becomes
+/// [`ExportError::SnapshotExpired`].
+pub(crate) async fn query(
+    client: &FaunaClient,
+    collection: &str,
+    at: Option<i64>,
+    q: &Expr,
+) -> Result<Value, ExportError> {
+    client.query(q).await.map_err(|e| match at {
+        Some(snapshot_ts) if is_expired(&e) => ExportError::SnapshotExpired {
+            collection: collection.to_string(),
+            snapshot_ts,
+            detail: e.to_string(),
+        },
+        _ => ExportError::Fauna {
+            collection: collection.to_string(),
+            source: e,
+        },
+    })
+}
+
+/// Whether Fauna refused a read below the minimum valid time.
+fn is_expired(e: &FaunaError) -> bool {
+    e.status() == Some(400)
+        && e.code() == Some("bad request")
+        && e.to_string()
+            .contains("less than minimum allowed timestamp")
+}
+
+/// A page's `data` array and `after` cursor.
+pub(crate) fn page_parts(
+    collection: &str,
+    resp: Value,
+) -> Result<(Vec<Value>, Option<Value>), ExportError> {
+    let bad = |detail: &str| ExportError::BadPage {
+        collection: collection.to_string(),
+        detail: detail.to_string(),
+    };
+    let Value::Object(mut page) = resp else {
+        return Err(bad("not an object"));
+    };
+    let docs = match page.swap_remove("data") {
+        Some(Value::Array(d)) => d,
+        _ => return Err(bad("no data array")),
+    };
+    Ok((docs, page.swap_remove("after")))
 }

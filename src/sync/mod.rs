@@ -1,20 +1,27 @@
-//! Reading Fauna into committed batches: full exports at a pinned snapshot with checkpointed
-//! resume (incremental and deletion readers come next).
+//! Reading Fauna into committed batches with checkpointed resume: full exports at a pinned
+//! snapshot, or — for collections that keep history too briefly — a scan, a catch-up and a
+//! reconciliation of deletions (incremental readers come next).
 
+mod batches;
 mod discover;
 mod document;
+mod emitted;
 mod full;
 mod run;
+mod scan_catch_up;
 mod state;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+pub use batches::BatchLimits;
 pub use discover::{list_collections, retention, Retention, MVT_OFFSET_SECS};
 pub use document::{document_record, RecordError};
+pub use emitted::{emitted_ids_path, EmittedIds};
 pub use full::{record_schema, ExportError, FullExport, Observer, Quiet};
 pub use run::{run_export, RunError, Summary};
-pub use state::{Position, State, StateError, StreamState, STATE_VERSION};
+pub use scan_catch_up::ScanCatchUp;
+pub use state::{Position, State, StateError, Strategy, StreamState, STATE_VERSION};
 
 /// The test hook `FAUNA_SYNC_TEST_CRASH_AT=<point>:<n>` aborts the process (like SIGKILL: no
 /// cleanup, no flush) the `n`-th time the named point is reached. Points: `after-batch-rename`

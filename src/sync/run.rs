@@ -5,9 +5,11 @@ use std::time::Instant;
 
 use thiserror::Error;
 
-use super::discover::{list_collections, retention, Retention};
+use super::batches::BatchLimits;
+use super::discover::{list_collections, retention, ts_ref_index, Retention};
 use super::full::{ExportError, FullExport, Observer};
-use super::state::{Position, State, StateError, StreamState};
+use super::scan_catch_up::ScanCatchUp;
+use super::state::{State, StateError, Strategy, StreamState};
 use crate::config::{CollectionSettings, Compression, OutputFormat, Settings};
 use crate::fauna::{ClientOptions, Expr, FaunaClient, FaunaError, RetryPolicy, Value};
 use crate::sink::{self, cleanup, write_manifest, BatchWriter, FileFormat, SinkError};
@@ -51,6 +53,14 @@ pub enum RunError {
     /// The output could not be prepared.
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// The configured index cannot serve the short-retention strategy.
+    #[error("collection '{collection}' keeps history too briefly for one pinned snapshot, and its configured index '{index}' is not an active index of that collection with no terms and values [ts, ref]; name such an index in \"index\" (or leave it out to find one), or raise history_days")]
+    BadIndex {
+        /// The collection.
+        collection: String,
+        /// The configured index.
+        index: String,
+    },
     /// The state does not match this run's settings.
     #[error("collection '{collection}' was exported as {was} by an earlier run but this run asks for {now}; use another --out/--state, or delete the old output and state")]
     FormatChanged {
@@ -142,17 +152,12 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
             }
             Some(_) => {}
             None => {
-                state.streams.insert(
-                    c.name.clone(),
-                    StreamState {
-                        snapshot_ts,
-                        position: Position::Start,
-                        next_seq: 1,
-                        rows: 0,
-                        format: format.name().to_string(),
-                        files: vec![],
-                    },
-                );
+                let mut stream = StreamState::new(snapshot_ts, format.name());
+                if let Some(index) = short_retention_index(&client, c, snapshot_ts).await? {
+                    stream.strategy = Strategy::ScanCatchUp;
+                    stream.index = Some(index);
+                }
+                state.streams.insert(c.name.clone(), stream);
             }
         }
         // Files a crash left behind (temporary, or renamed but never recorded) go first.
@@ -170,21 +175,39 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
     state.save(&settings.output.state)?;
     write_manifest(&settings.output.dir, &state.committed_files())?;
 
+    let limits = BatchLimits {
+        rows: settings.output.batch_rows,
+        bytes: settings.output.batch_bytes,
+    };
     for c in &collections {
         let before = state.streams.get(&c.name).cloned();
-        if before.as_ref().map(|s| &s.position) != Some(&Position::Done) {
-            warn_on_short_retention(&client, c, snapshot_ts).await;
+        match before.as_ref().map(|s| (s.strategy, s.index.as_deref())) {
+            Some((Strategy::ScanCatchUp, Some(index))) => {
+                ScanCatchUp {
+                    client: &client,
+                    settings: c,
+                    index,
+                    sink: &sink,
+                    limits,
+                    state_path: &settings.output.state,
+                    observer,
+                }
+                .run(&mut state)
+                .await?
+            }
+            _ => {
+                FullExport {
+                    client: &client,
+                    settings: c,
+                    sink: &sink,
+                    limits,
+                    state_path: &settings.output.state,
+                    observer,
+                }
+                .run(&mut state)
+                .await?
+            }
         }
-        FullExport {
-            client: &client,
-            settings: c,
-            sink: &sink,
-            batch_rows: settings.output.batch_rows,
-            state_path: &settings.output.state,
-            observer,
-        }
-        .run(&mut state)
-        .await?;
         let after = state.streams.get(&c.name);
         let old_files = before.map(|s| s.files.len()).unwrap_or(0);
         if let Some(s) = after {
@@ -201,22 +224,65 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
     Ok(summary)
 }
 
-/// Says up front when a collection keeps history too briefly for a long pinned export.
-async fn warn_on_short_retention(client: &FaunaClient, c: &CollectionSettings, snapshot_ts: i64) {
-    match retention(client, &c.name).await {
-        Ok(r @ (Retention::Days(_) | Retention::Unknown)) => {
-            let window = r.window_secs().unwrap_or(i64::MAX);
-            if window < 24 * 3600 {
-                tracing::warn!(
-                    collection = %c.name,
-                    snapshot_ts,
-                    window_secs = window,
-                    "The collection keeps history for only {} minutes: every page is read at the run's snapshot, so the export must finish within that window (resumes included). Raise history_days for long exports.",
-                    window / 60
-                );
-            }
+/// Chooses how a new stream is read. A collection that keeps history for less than a day is
+/// read with the short-retention strategy through its `[ts, ref]` index (returned here); without
+/// such an index it is read at a pinned snapshot, with a warning that names the fix.
+async fn short_retention_index(
+    client: &FaunaClient,
+    c: &CollectionSettings,
+    snapshot_ts: i64,
+) -> Result<Option<String>, RunError> {
+    let r = match retention(client, &c.name).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!(collection = %c.name, %e, "Could not read history_days.");
+            Retention::Unknown
         }
-        Ok(Retention::Forever) => {}
-        Err(e) => tracing::debug!(collection = %c.name, %e, "Could not read history_days."),
+    };
+    let window = match r.window_secs() {
+        Some(w) if w < 24 * 3600 => w,
+        _ => return Ok(None),
+    };
+    let index = match ts_ref_index(client, &c.name, c.index.as_deref()).await {
+        Ok(found) => found,
+        Err(e) if c.index.is_some() => {
+            return Err(RunError::Fauna {
+                context: format!(
+                    "reading the index '{}' of collection '{}'",
+                    c.index.as_deref().unwrap_or_default(),
+                    c.name
+                ),
+                source: e,
+            })
+        }
+        Err(e) => {
+            tracing::debug!(collection = %c.name, %e, "Could not list indexes.");
+            None
+        }
+    };
+    match (&index, &c.index) {
+        (Some(index), _) => tracing::info!(
+            collection = %c.name,
+            index = %index,
+            window_secs = window,
+            "The collection keeps history for only {} minutes: exporting with a scan, a catch-up through the index and a reconciliation of deletions instead of one pinned snapshot (spec/export-format.md).",
+            window / 60
+        ),
+        (None, Some(configured)) => {
+            return Err(RunError::BadIndex {
+                collection: c.name.clone(),
+                index: configured.clone(),
+            })
+        }
+        (None, None) => tracing::warn!(
+            collection = %c.name,
+            snapshot_ts,
+            window_secs = window,
+            "The collection keeps history for only {} minutes and has no index with values [ts, ref]: every page is read at the run's snapshot, so the export must finish within that window (resumes included). Create one — CreateIndex({{name: \"{}_by_ts\", source: Collection(\"{}\"), values: [{{field: [\"ts\"]}}, {{field: [\"ref\"]}}]}}) — or raise history_days.",
+            window / 60,
+            c.name,
+            c.name
+        ),
     }
+    Ok(index)
 }

@@ -23,8 +23,44 @@ pub enum Position {
         /// The cursor, as Fauna wire JSON.
         cursor: String,
     },
+    /// Short-retention strategy, second phase: reading the `[ts, ref]` index for documents
+    /// changed since `since`, pinned at `at`, from `cursor` (inclusive; `None` = from `since`).
+    CatchUp {
+        /// The lowest `ts` this phase reads (microseconds).
+        since: i64,
+        /// The snapshot the phase reads at; `None` until the phase starts (it is then taken
+        /// from `Now()`, and again whenever it falls out of the history window).
+        #[serde(default, rename = "pinned", skip_serializing_if = "Option::is_none")]
+        at: Option<i64>,
+        /// Where to continue, as Fauna wire JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cursor: Option<String>,
+    },
+    /// Short-retention strategy, last phase: exported documents missing at `at` become
+    /// deletion records, in id order from `cursor`.
+    Reconcile {
+        /// The snapshot the phase (and the catch-up before it) read at.
+        #[serde(rename = "pinned")]
+        at: i64,
+        /// Where to continue, as Fauna wire JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cursor: Option<String>,
+    },
     /// Every document was exported.
     Done,
+}
+
+/// How a stream is read (`spec/export-format.md`, "Consistency").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Every page at one pinned snapshot: each document exactly once, as of `snapshot_ts`.
+    #[default]
+    Snapshot,
+    /// For collections that keep history too briefly: a scan, a catch-up through the
+    /// `[ts, ref]` index and a reconciliation of deletions; every version exactly once,
+    /// consistent as of `consistent_at` once deduplicated by ref.
+    ScanCatchUp,
 }
 
 /// One collection's progress.
@@ -42,6 +78,40 @@ pub struct StreamState {
     pub format: String,
     /// Committed files, in order.
     pub files: Vec<CommittedFile>,
+    /// How the stream is read.
+    #[serde(default, skip_serializing_if = "is_snapshot")]
+    pub strategy: Strategy,
+    /// The `[ts, ref]` index the catch-up reads (short-retention strategy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    /// The committed length in bytes of the stream's exported-id log (short-retention strategy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids_len: Option<u64>,
+    /// Once done with the short-retention strategy: the time the output is consistent at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistent_at: Option<i64>,
+}
+
+fn is_snapshot(s: &Strategy) -> bool {
+    *s == Strategy::Snapshot
+}
+
+impl StreamState {
+    /// A stream about to start.
+    pub fn new(snapshot_ts: i64, format: &str) -> Self {
+        StreamState {
+            snapshot_ts,
+            position: Position::Start,
+            next_seq: 1,
+            rows: 0,
+            format: format.to_string(),
+            files: vec![],
+            strategy: Strategy::Snapshot,
+            index: None,
+            ids_len: None,
+            consistent_at: None,
+        }
+    }
 }
 
 /// The whole state file.

@@ -252,3 +252,43 @@ async fn parquet_exports_resume_exactly_once_too() {
         String::from_utf8_lossy(&r.stderr).contains("was exported as parquet by an earlier run")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bytes_limit_closes_a_batch_at_the_first_record_that_reaches_it() {
+    let fx = Fixture::start(SCHEMA, &[("things", many(30))]).await;
+    let out = fx.out("bytes");
+    let config = r#"{"collection": {"name": "things", "page_size": 4},
+                     "output": {"batch_rows": 1000, "batch_bytes": 300}}"#;
+    let summary = run_export(&settings(&fx.server.url(), &out, config), &Quiet)
+        .await
+        .unwrap();
+    let files = read_manifest(&out).unwrap();
+    assert_eq!(summary.docs, 30);
+    assert_eq!(summary.files, files.len() as u64);
+    let mut ids = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let text = std::fs::read_to_string(out.join(&f.path)).unwrap();
+        let last_line = text.lines().last().unwrap().len() as u64 + 1;
+        let size = text.len() as u64;
+        if i + 1 < files.len() {
+            // Full: the last record reached the limit, the ones before did not.
+            assert!(
+                size >= 300 && size - last_line < 300,
+                "{}: {size} bytes",
+                f.path
+            );
+        } else {
+            assert!(size - last_line < 300, "{}: {size} bytes", f.path);
+        }
+        ids.extend(text.lines().map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["ref"].as_str().unwrap().to_string()
+        }));
+    }
+    // Lines are 79–81 bytes: four reach 300, so 7 files of 4 and one of 2.
+    assert_eq!(files.len(), 8);
+    assert_eq!(
+        ids,
+        (1001..=1030).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
+}

@@ -1,5 +1,6 @@
 //! Integration tests of fauna-sync's public API, one module per layer.
 
 mod export;
+mod short_retention;
 mod sink;
 mod support;

@@ -3,18 +3,35 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fauna_dev::engine::{Engine, EngineOptions};
+use fauna_dev::engine::{Engine, EngineOptions, Request};
 use fauna_dev::server::{serve, RunningServer, ServerConfig};
 
 /// A running fauna-dev and the temporary folders of one test.
 pub struct Fixture {
     pub server: RunningServer,
     pub dir: tempfile::TempDir,
+    pub engine: Arc<Engine>,
 }
 
 impl Fixture {
     /// Starts fauna-dev with `schema` (schema.json text) and `documents` (collection, jsonl text).
     pub async fn start(schema: &str, documents: &[(&str, String)]) -> Fixture {
+        Self::start_with(
+            schema,
+            documents,
+            EngineOptions::default(),
+            ServerConfig::new(),
+        )
+        .await
+    }
+
+    /// [`Fixture::start`] with explicit engine options and server settings (its port is 0).
+    pub async fn start_with(
+        schema: &str,
+        documents: &[(&str, String)],
+        options: EngineOptions,
+        config: ServerConfig,
+    ) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("dataset");
         std::fs::create_dir_all(data.join("documents")).unwrap();
@@ -22,18 +39,34 @@ impl Fixture {
         for (coll, lines) in documents {
             std::fs::write(data.join("documents").join(format!("{coll}.jsonl")), lines).unwrap();
         }
-        let engine = Engine::new(EngineOptions::default());
+        let engine = Engine::new(options);
         engine.load_dataset(&data).unwrap();
-        let server = serve(ServerConfig::new().port(0), Arc::new(engine))
-            .await
-            .unwrap();
-        Fixture { server, dir }
+        let engine = Arc::new(engine);
+        let server = serve(config.port(0), engine.clone()).await.unwrap();
+        Fixture {
+            server,
+            dir,
+            engine,
+        }
     }
 
     /// A fresh output directory under the test's temporary folder.
     pub fn out(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+}
+
+/// Runs `query` (wire JSON) on the engine with `secret`; the status and the response body.
+pub fn query(engine: &Engine, secret: &str, query: &str) -> (u16, serde_json::Value) {
+    let resp = engine.execute(&Request {
+        secret: Some(secret),
+        body: query.as_bytes(),
+        last_seen_txn: None,
+        api_version: "4",
+        read_only: false,
+        deadline: None,
+    });
+    (resp.status, serde_json::from_str(&resp.body).unwrap())
 }
 
 /// The wire JSON of a document ref.

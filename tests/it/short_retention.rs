@@ -1,0 +1,272 @@
+//! The short-retention strategy (`spec/export-format.md`, "Consistency"): a collection with
+//! `history_days` 0 whose export outlives the (scaled) history window while documents are
+//! created, updated and deleted concurrently.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fauna_dev::engine::{Engine, EngineOptions, Request};
+use fauna_dev::server::ServerConfig;
+use fauna_sync::config::{Overrides, Settings};
+use fauna_sync::fauna::Secret;
+use fauna_sync::sink::read_manifest;
+use fauna_sync::sync::{emitted_ids_path, run_export, Position, Quiet, State, Strategy};
+use serde_json::{json, Value};
+
+use crate::support::{files_below, Fixture};
+
+const SCHEMA: &str = r#"{
+  "collections": [{"name": "events", "history_days": 0}],
+  "indexes": [{"name": "events_by_ts", "source": "events", "values": [{"field": "ts"}, {"field": "ref"}]}],
+  "keys": [{"secret": "fnTestServer", "role": "server"}]
+}"#;
+
+const SEEDED: u64 = 300;
+
+fn seed() -> String {
+    (1..=SEEDED)
+        .map(|i| {
+            format!(
+                r#"{{"id":"{}","ts":{},"data":{{"n":{i},"v":0}}}}"#,
+                1000 + i,
+                1_658_188_683_000_000 + i
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// One write the concurrent writer made: its transaction time, the id, and the data after it
+/// (`None` = deleted).
+type Write = (i64, String, Option<Value>);
+
+fn write(engine: &Engine, query: Value) -> i64 {
+    let body = query.to_string();
+    let resp = engine.execute(&Request {
+        secret: Some("secret"),
+        body: body.as_bytes(),
+        last_seen_txn: None,
+        api_version: "4",
+        read_only: false,
+        deadline: None,
+    });
+    assert!(matches!(resp.status, 200 | 201), "{body} → {}", resp.body);
+    resp.txn_time
+}
+
+fn doc_ref(id: &str) -> Value {
+    json!({"ref": {"collection": "events"}, "id": id})
+}
+
+/// Creates, updates and deletes documents (a fixed, seeded sequence) until told to stop or
+/// `max` writes are done; returns the log.
+fn writer(engine: Arc<Engine>, stop: Arc<AtomicBool>, max: usize) -> Vec<Write> {
+    let mut live: Vec<String> = (1..=SEEDED).map(|i| (1000 + i).to_string()).collect();
+    let mut next_new = 5000u64;
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut log = Vec::new();
+    while log.len() < max && !stop.load(Ordering::SeqCst) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let pick = (rng % live.len() as u64) as usize;
+        match rng % 5 {
+            0 | 1 => {
+                let id = live[pick].clone();
+                let data = json!({"n": id.parse::<i64>().unwrap(), "v": log.len()});
+                let ts = write(
+                    &engine,
+                    json!({"update": doc_ref(&id), "params": {"object": {"data": {"object": data}}}}),
+                );
+                // Update merges: the data is the new object (same keys).
+                log.push((ts, id, Some(data)));
+            }
+            2 => {
+                let id = live.swap_remove(pick);
+                let ts = write(&engine, json!({"delete": doc_ref(&id)}));
+                log.push((ts, id, None));
+            }
+            _ => {
+                next_new += 1;
+                let id = next_new.to_string();
+                let data = json!({"n": next_new, "v": log.len()});
+                let ts = write(
+                    &engine,
+                    json!({"create": doc_ref(&id), "params": {"object": {"data": {"object": data}}}}),
+                );
+                live.push(id.clone());
+                log.push((ts, id, Some(data)));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(4));
+    }
+    log
+}
+
+/// The collection as of `at`: the seed with every logged write up to `at` applied.
+fn expected_at(log: &[Write], at: i64) -> BTreeMap<String, Value> {
+    let mut docs: BTreeMap<String, Value> = (1..=SEEDED)
+        .map(|i| ((1000 + i).to_string(), json!({"n": i, "v": 0})))
+        .collect();
+    for (ts, id, data) in log.iter().filter(|(ts, ..)| *ts <= at) {
+        let _ = ts;
+        match data {
+            Some(d) => docs.insert(id.clone(), d.clone()),
+            None => docs.remove(id),
+        };
+    }
+    docs
+}
+
+/// Every committed row (JSONL), in file order.
+fn rows(out: &Path) -> Vec<Value> {
+    read_manifest(out)
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(out.join(&f.path))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn settings(endpoint: &str, out: &Path) -> Settings {
+    let config = out.with_extension("config.json");
+    std::fs::write(
+        &config,
+        r#"{"collection": {"name": "events", "page_size": 10, "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}},
+            "output": {"batch_rows": 25}}"#,
+    )
+    .unwrap();
+    Settings::load(
+        Some(&config),
+        Overrides {
+            secret: Some(Secret::new("fnTestServer")),
+            endpoint: Some(endpoint.to_string()),
+            out: Some(out.to_path_buf()),
+            ..Overrides::default()
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_outliving_the_history_window_under_concurrent_writes_is_consistent_once_deduplicated(
+) {
+    // History is kept for 300 ms; every response takes at least 30 ms, so the scan alone
+    // (30 pages) outlives the window many times over.
+    let fx = Fixture::start_with(
+        SCHEMA,
+        &[("events", seed())],
+        EngineOptions {
+            mvt_offset: Duration::from_millis(300),
+            ..EngineOptions::default()
+        },
+        ServerConfig::new().latency(Duration::from_millis(30)),
+    )
+    .await;
+    let out = fx.out("out");
+    let settings = settings(&fx.server.url(), &out);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = {
+        let (engine, stop) = (fx.engine.clone(), stop.clone());
+        std::thread::spawn(move || writer(engine, stop, 400))
+    };
+    let summary = run_export(&settings, &Quiet).await;
+    stop.store(true, Ordering::SeqCst);
+    let log = handle.join().unwrap();
+    let summary = summary.unwrap();
+    assert!(
+        log.len() >= 20,
+        "the writer ran concurrently: {} writes",
+        log.len()
+    );
+
+    let state = State::load(&out.join("_state.json")).unwrap();
+    let stream = &state.streams["events"];
+    assert_eq!(stream.strategy, Strategy::ScanCatchUp);
+    assert_eq!(stream.index.as_deref(), Some("events_by_ts"));
+    assert_eq!(stream.position, Position::Done);
+    let consistent_at = stream.consistent_at.expect("a consistent time once done");
+    assert!(consistent_at > stream.snapshot_ts);
+
+    // The export outlived the window: its start can no longer be read.
+    let (status, body) = crate::support::query(
+        &fx.engine,
+        "fnTestServer",
+        &format!(
+            r#"{{"at": {}, "expr": {{"paginate": {{"documents": {{"collection": "events"}}}}}}}}"#,
+            stream.snapshot_ts
+        ),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string()
+            .contains("less than minimum allowed timestamp"),
+        "{body}"
+    );
+
+    // Every row is a distinct version.
+    let rows = rows(&out);
+    let mut versions = BTreeSet::new();
+    for r in &rows {
+        let key = (
+            r["ref"].as_str().unwrap().to_string(),
+            r["ts"].as_i64().unwrap(),
+        );
+        assert!(
+            versions.insert(key.clone()),
+            "version {key:?} exported twice"
+        );
+    }
+    assert_eq!(summary.docs, rows.len() as u64);
+
+    // Keep the newest row per ref, drop deletions: exactly the collection at consistent_at.
+    let mut newest: BTreeMap<String, &Value> = BTreeMap::new();
+    for r in &rows {
+        let id = r["ref"].as_str().unwrap().to_string();
+        match newest.get(&id) {
+            Some(old) if old["ts"].as_i64() > r["ts"].as_i64() => {}
+            _ => {
+                newest.insert(id, r);
+            }
+        }
+    }
+    let got: BTreeMap<String, Value> = newest
+        .into_iter()
+        .filter(|(_, r)| r["deleted_at"].is_null())
+        .map(|(id, r)| (id, r["data"].clone()))
+        .collect();
+    let want = expected_at(&log, consistent_at);
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
+
+    // Deletion rows only for documents that were exported and then deleted, with a ts after
+    // every exported version of that document.
+    let deletions: Vec<&Value> = rows.iter().filter(|r| !r["deleted_at"].is_null()).collect();
+    for d in &deletions {
+        let id = d["ref"].as_str().unwrap();
+        assert!(d["data"].is_null());
+        assert!(rows
+            .iter()
+            .filter(|r| r["ref"] == d["ref"] && r["deleted_at"].is_null())
+            .all(|r| r["ts"].as_i64() < d["ts"].as_i64()));
+        assert!(!want.contains_key(id));
+    }
+    // The id log beside the state holds exactly the exported (non-deletion) rows' ids.
+    let logged =
+        std::fs::read_to_string(emitted_ids_path(&out.join("_state.json"), "events")).unwrap();
+    assert_eq!(
+        logged.lines().count(),
+        rows.iter().filter(|r| r["deleted_at"].is_null()).count()
+    );
+    assert!(files_below(&out).iter().all(|f| !f.contains(".tmp")));
+}
