@@ -11,6 +11,7 @@ use super::eval::Ev;
 use super::order::K;
 use super::paginate::{doc_coll, Dir};
 use super::parse::{value_type, NodeId};
+use super::predicates::Reader;
 use super::schema::Resource;
 use super::security::Act;
 use super::sets::no_events;
@@ -167,7 +168,8 @@ impl Ev<'_> {
                     );
                 };
                 let cd = &st.colls[c as usize];
-                if !self.ident.can_read_coll(st, name) {
+                let reader = self.reader(name);
+                if reader == Reader::Nothing {
                     return Ok((out, false));
                 }
                 let l = match lo {
@@ -187,10 +189,14 @@ impl Ev<'_> {
                     if !self.above_mvt(c, *ts, *a == 1) {
                         continue;
                     }
+                    let doc = Ref::document(name, &id.to_string());
+                    if !self.reads(reader, name, &doc) {
+                        continue;
+                    }
                     out.push(Event {
                         pos: (*ts, *a, *id, c),
                         action: if *a == 1 { "add" } else { "remove" },
-                        doc: Ref::document(name, &id.to_string()),
+                        doc,
                         data: None,
                         data_in_cursor: false,
                     });
@@ -206,7 +212,20 @@ impl Ev<'_> {
                     );
                 };
                 let res = Resource::Index(index.clone());
-                let unrestricted = self.ident.allows(st, &res, Act::UnrestrictedRead);
+                let unrestricted = self.permits(&res, Act::UnrestrictedRead, &|_| {
+                    Val::V(Value::Array(terms.clone()))
+                });
+                let readers: Vec<Reader> = st
+                    .colls
+                    .iter()
+                    .map(|c| {
+                        if unrestricted {
+                            Reader::All
+                        } else {
+                            self.reader(&c.def.name)
+                        }
+                    })
+                    .collect();
                 let tk: Vec<K> = terms.iter().map(|v| K::V(v.clone(), false)).collect();
                 let with_vals = !idx.def.values.is_empty();
                 if let Some(ts) = idx.store.terms.get(&tk) {
@@ -216,13 +235,15 @@ impl Ev<'_> {
                             continue;
                         }
                         let cname = &st.colls[e.coll as usize].def.name;
-                        if !unrestricted && !self.ident.can_read_coll(st, cname) {
+                        let doc = Ref::document(cname, &e.id.to_string());
+                        let reader = readers.get(e.coll as usize).copied();
+                        if !self.reads(reader.unwrap_or(Reader::Nothing), cname, &doc) {
                             continue;
                         }
                         out.push(Event {
                             pos,
                             action: if e.action == 1 { "add" } else { "remove" },
-                            doc: Ref::document(cname, &e.id.to_string()),
+                            doc,
                             data: with_vals.then(|| {
                                 Value::Array(
                                     e.vals.iter().filter_map(|k| k.value().cloned()).collect(),
@@ -247,10 +268,11 @@ impl Ev<'_> {
                     );
                 };
                 let res = Resource::Coll(cname.to_string());
-                if doc_events && !self.ident.allows(st, &res, Act::HistoryRead) {
+                let doc_ref = |_| Val::V(Value::Ref(r.clone()));
+                if doc_events && !self.permits(&res, Act::HistoryRead, &doc_ref) {
                     return Err(denied(node));
                 }
-                if !doc_events && !self.ident.can_read_coll(st, cname) {
+                if !doc_events && !self.reads(self.reader(cname), cname, r) {
                     return Ok((out, false));
                 }
                 let Some(h) = st.colls[c as usize].docs.get(&id) else {

@@ -17,6 +17,7 @@ mod index;
 mod order;
 mod paginate;
 mod parse;
+mod predicates;
 mod render;
 mod schema;
 mod security;

@@ -11,6 +11,7 @@ use super::error::{bad_request, denied, err, expected, R};
 use super::eval::{to_bool, to_int, to_micros, Ev};
 use super::index::EKey;
 use super::parse::{Ast, NodeId};
+use super::predicates::Reader;
 use super::schema::Resource;
 use super::security::Act;
 use super::val::{Env, PageV, SetV, Val};
@@ -226,11 +227,9 @@ impl Ev<'_> {
             SetV::Singleton(r) | SetV::Doc(r) => {
                 if matches!(set, SetV::Doc(_)) {
                     if let Some(cname) = doc_coll(r) {
-                        if !self.ident.allows(
-                            st,
-                            &Resource::Coll(cname.to_string()),
-                            Act::HistoryRead,
-                        ) {
+                        let res = Resource::Coll(cname.to_string());
+                        if !self.permits(&res, Act::HistoryRead, &|_| Val::V(Value::Ref(r.clone())))
+                        {
                             return Err(denied(node));
                         }
                     }
@@ -245,8 +244,8 @@ impl Ev<'_> {
                                 .get(&id)
                                 .and_then(|h| h.live_at(t, snap))
                                 .is_some();
-                            let readable =
-                                matches!(set, SetV::Doc(_)) || self.ident.can_read_coll(st, cname);
+                            let readable = matches!(set, SetV::Doc(_))
+                                || self.reads(self.reader(cname), cname, r);
                             if live && readable {
                                 list.push(Elem {
                                     key: (Vec::new(), id, c),
@@ -352,7 +351,8 @@ impl Ev<'_> {
             Source::Docs(c) => {
                 self.check_mvt(*c, t)?;
                 let cd = &st.colls[*c as usize];
-                if !self.ident.can_read_coll(st, &cd.def.name) {
+                let reader = self.reader(&cd.def.name);
+                if reader == Reader::Nothing {
                     return Ok(out);
                 }
                 let conv = |b: &Bound<PosKey>| match b {
@@ -366,11 +366,14 @@ impl Ev<'_> {
                 }
                 let mut push = |id: &i64, h: &super::store::DocHist| {
                     if h.live_at(t, snap).is_some() {
-                        out.push(Elem {
-                            key: (Vec::new(), *id, *c),
-                            vals: Vec::new(),
-                            r: Ref::document(&cd.def.name, itoa::Buffer::new().format(*id)),
-                        });
+                        let r = Ref::document(&cd.def.name, itoa::Buffer::new().format(*id));
+                        if self.reads(reader, &cd.def.name, &r) {
+                            out.push(Elem {
+                                key: (Vec::new(), *id, *c),
+                                vals: Vec::new(),
+                                r,
+                            });
+                        }
                     }
                     out.len() < limit
                 };
@@ -395,11 +398,19 @@ impl Ev<'_> {
                     self.check_mvt(*c, t)?;
                 }
                 let res = Resource::Index(idx.def.name.clone());
-                let unrestricted = self.ident.allows(st, &res, Act::UnrestrictedRead);
-                let readable: Vec<bool> = st
+                let unrestricted = self.permits(&res, Act::UnrestrictedRead, &|_| {
+                    Val::V(Value::Array(terms.clone()))
+                });
+                let readers: Vec<Reader> = st
                     .colls
                     .iter()
-                    .map(|c| unrestricted || self.ident.can_read_coll(st, &c.def.name))
+                    .map(|c| {
+                        if unrestricted {
+                            Reader::All
+                        } else {
+                            self.reader(&c.def.name)
+                        }
+                    })
                     .collect();
                 let tk: Vec<super::order::K> = terms
                     .iter()
@@ -429,9 +440,10 @@ impl Ev<'_> {
                 }
                 let mut push = |k: &EKey, end: &Option<i64>| {
                     let cd = &st.colls[k.coll as usize];
+                    let reader = readers.get(k.coll as usize).copied();
                     let visible = k.start <= t
                         && end.is_none_or(|e| t < e)
-                        && readable.get(k.coll as usize).copied().unwrap_or(false)
+                        && reader.is_some_and(|r| r != Reader::Nothing)
                         && (!cd.has_ttl
                             || cd
                                 .docs
@@ -439,11 +451,14 @@ impl Ev<'_> {
                                 .and_then(|h| h.live_at(t, snap))
                                 .is_some());
                     if visible {
-                        out.push(Elem {
-                            key: (k.vals.clone(), k.id, k.coll),
-                            vals: k.vals.iter().filter_map(|x| x.value().cloned()).collect(),
-                            r: Ref::document(&cd.def.name, itoa::Buffer::new().format(k.id)),
-                        });
+                        let r = Ref::document(&cd.def.name, itoa::Buffer::new().format(k.id));
+                        if self.reads(reader.unwrap_or(Reader::Nothing), &cd.def.name, &r) {
+                            out.push(Elem {
+                                key: (k.vals.clone(), k.id, k.coll),
+                                vals: k.vals.iter().filter_map(|x| x.value().cloned()).collect(),
+                                r,
+                            });
+                        }
                     }
                     out.len() < limit
                 };

@@ -171,13 +171,22 @@ pub enum Resource {
     Native(String),
 }
 
+/// What a role grants for one action.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Grant {
+    /// `true` or `false`.
+    Static(bool),
+    /// A `Query(Lambda(…))` predicate (its `@query` JSON): grants when it returns `true`.
+    Predicate(String),
+}
+
 /// One privilege of a role.
 #[derive(Clone, Debug)]
 pub struct Privilege {
     /// The resource.
     pub resource: Resource,
-    /// Actions granted statically (`true`); lambdas and `false` grant nothing.
-    pub actions: Vec<(String, bool)>,
+    /// The actions by name.
+    pub actions: Vec<(String, Grant)>,
 }
 
 /// A custom role.
@@ -381,7 +390,12 @@ pub fn parse_privileges(v: &Value) -> Option<Vec<Privilege>> {
         let mut actions = Vec::new();
         if let Some(Value::Object(a)) = o.get("actions") {
             for (k, x) in a {
-                actions.push((k.clone(), matches!(x, Value::Bool(true))));
+                let grant = match x {
+                    Value::Bool(b) => Grant::Static(*b),
+                    Value::Query(q) => Grant::Predicate(q.clone()),
+                    _ => Grant::Static(false),
+                };
+                actions.push((k.clone(), grant));
             }
         }
         out.push(Privilege { resource, actions });

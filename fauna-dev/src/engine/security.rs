@@ -1,7 +1,7 @@
 //! Who is asking and what they may do: the root secret, keys with built-in roles, and custom
 //! roles with static privileges.
 
-use super::schema::{KeyRole, Resource};
+use super::schema::{Grant, KeyRole, Resource};
 use super::store::State;
 
 /// An action checked against a resource.
@@ -76,19 +76,38 @@ impl Identity {
                 }
                 act.is_read() || self.0 == KeyRole::Server
             }
-            KeyRole::Roles(names) => names.iter().any(|n| {
-                st.roles.iter().filter(|r| &r.name == n).any(|r| {
-                    r.privileges.iter().any(|p| {
-                        &p.resource == res && p.actions.iter().any(|(a, ok)| *ok && a == act.name())
-                    })
-                })
-            }),
+            KeyRole::Roles(_) => self.grants(st, res, act).any(|g| *g == Grant::Static(true)),
         }
     }
 
-    /// May read documents of collection `c` (read or unrestricted read).
-    pub fn can_read_coll(&self, st: &State, c: &str) -> bool {
-        let r = Resource::Coll(c.to_string());
-        self.allows(st, &r, Act::Read) || self.allows(st, &r, Act::UnrestrictedRead)
+    /// The predicates (`@query` JSON) custom roles attach to `act` on `res`.
+    pub fn predicates<'s>(&self, st: &'s State, res: &Resource, act: Act) -> Vec<&'s str> {
+        self.grants(st, res, act)
+            .filter_map(|g| match g {
+                Grant::Predicate(q) => Some(q.as_str()),
+                Grant::Static(_) => None,
+            })
+            .collect()
+    }
+
+    fn grants<'s>(
+        &self,
+        st: &'s State,
+        res: &Resource,
+        act: Act,
+    ) -> impl Iterator<Item = &'s Grant> + use<'s, '_> {
+        let names: &[String] = match &self.0 {
+            KeyRole::Roles(names) => names,
+            _ => &[],
+        };
+        let res = res.clone();
+        st.roles
+            .iter()
+            .filter(move |r| names.contains(&r.name))
+            .flat_map(|r| r.privileges.iter())
+            .filter(move |p| p.resource == res)
+            .flat_map(|p| p.actions.iter())
+            .filter(move |(a, _)| a == act.name())
+            .map(|(_, g)| g)
     }
 }

@@ -59,13 +59,6 @@ impl Ev<'_> {
                         format!("Ref refers to undefined index '{name}'"),
                     );
                 }
-                let res = Resource::Index(name.clone());
-                let st = self.st();
-                if !self.ident.allows(st, &res, Act::Read)
-                    && !self.ident.allows(st, &res, Act::UnrestrictedRead)
-                {
-                    return Err(denied(n));
-                }
                 let (terms, raw) = match terms_key {
                     Some(k) => {
                         let tv = self.arg(args, k, env)?.to_value();
@@ -77,6 +70,14 @@ impl Ev<'_> {
                     }
                     None => (Vec::new(), None),
                 };
+                // Index predicates receive the terms array.
+                let res = Resource::Index(name.clone());
+                let arg = |_| Val::V(Value::Array(terms.clone()));
+                if !self.permits(&res, Act::Read, &arg)
+                    && !self.permits(&res, Act::UnrestrictedRead, &arg)
+                {
+                    return Err(denied(n));
+                }
                 Ok(Val::Set(Rc::new(SetV::Match {
                     index: name,
                     terms,

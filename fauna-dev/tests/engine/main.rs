@@ -5,6 +5,7 @@ mod basics;
 mod filter_sets;
 mod multiple_errors;
 mod perf;
+mod role_predicates;
 mod security_dataset;
 mod select_all;
 mod support;

@@ -4,7 +4,7 @@ over sets, query timeouts, read-only GET, role predicates, collation order, TTL,
 import pytest
 from faunadb import query as q
 from faunadb._json import to_json
-from faunadb.errors import BadRequest, UnavailableError
+from faunadb.errors import BadRequest, PermissionDenied, UnavailableError
 
 from faunadb.objects import Native, Ref
 
@@ -82,3 +82,24 @@ def test_get_queries_are_read_only(client, uid):
                  BadRequest, 400, "invalid expression", GET_WRITE, [])
     assert get(q.exists(q.collection(f"get_{uid}"))) is False
     assert get(q.add(1, 2)) == 3
+
+
+def test_role_read_predicate_filters_documents(client, fauna, uid):
+    coll = f"pred_{uid}"
+    client.query(q.create_collection({"name": coll}))
+    for i, public in ((1, True), (2, False), (3, True)):
+        client.query(q.create(q.ref(q.collection(coll), str(i)), {"data": {"public": public}}))
+    client.query(q.create_role({
+        "name": f"pred_{uid}",
+        "privileges": [{
+            "resource": q.collection(coll),
+            "actions": {"read": q.query(lambda ref: q.select(["data", "public"], q.get(ref)))},
+        }],
+    }))
+    key = client.query(q.create_key({"role": q.role(f"pred_{uid}")}))
+    reader = fauna.client(key["secret"])
+    page = reader.query(q.paginate(q.documents(q.collection(coll))))
+    assert [r.id() for r in page["data"]] == ["1", "3"]
+    expect_error(lambda: reader.query(q.get(q.ref(q.collection(coll), "2"))),
+                 PermissionDenied, 403, "permission denied",
+                 "Insufficient privileges to perform the action.", [])

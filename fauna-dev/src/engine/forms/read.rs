@@ -98,7 +98,7 @@ impl Ev<'_> {
             let Some(c) = st.coll(cname) else {
                 return Ok(Found::Missing);
             };
-            if !self.ident.can_read_coll(st, cname) {
+            if !self.reads(self.reader(cname), cname, r) {
                 return Ok(Found::Denied);
             }
             self.check_mvt(c, t)?;

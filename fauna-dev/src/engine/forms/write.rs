@@ -123,9 +123,16 @@ impl Ev<'_> {
             .cloned()
     }
 
+    /// `act` may be granted: statically, or by a predicate still to be evaluated.
     fn allowed(&self, cname: &str, act: Act) -> bool {
-        self.ident
-            .allows(self.st(), &Resource::Coll(cname.to_string()), act)
+        let res = Resource::Coll(cname.to_string());
+        let st = self.st();
+        self.ident.allows(st, &res, act) || !self.ident.predicates(st, &res, act).is_empty()
+    }
+
+    /// `act` is granted, predicates receiving `arg(arity)`.
+    fn granted(&self, cname: &str, act: Act, arg: &dyn Fn(usize) -> Val) -> bool {
+        self.permits(&Resource::Coll(cname.to_string()), act, arg)
     }
 
     /// Evaluates the document write forms.
@@ -176,6 +183,7 @@ impl Ev<'_> {
                 if !ok {
                     return Err(denied(tnode));
                 }
+                let explicit_id = id.is_some();
                 let p = self.params(args, env, n)?;
                 let id = match id {
                     Some(id) => {
@@ -191,6 +199,30 @@ impl Ev<'_> {
                     None => self.ids.next(),
                 };
                 let fields = self.data_fields(&p, n, None, c)?;
+                let r = Ref::document(&cname, &id.to_string());
+                let data = Val::V(Value::Object(fields.clone()));
+                let with_ref = |arity: usize| match arity {
+                    1 => data.clone(),
+                    _ => Val::Arr(vec![data.clone(), Val::V(Value::Ref(r.clone()))]),
+                };
+                let history = |_| {
+                    Val::Arr(vec![
+                        Val::V(Value::Ref(r.clone())),
+                        Val::V(Value::Timestamp(Timestamp::from_micros(ts))),
+                        Val::V(Value::String("create".into())),
+                        data.clone(),
+                    ])
+                };
+                let ok = if explicit_id {
+                    self.granted(&cname, Act::CreateWithId, &with_ref)
+                        || (self.granted(&cname, Act::Create, &|_| data.clone())
+                            && self.granted(&cname, Act::HistoryWrite, &history))
+                } else {
+                    self.granted(&cname, Act::Create, &|_| data.clone())
+                };
+                if !ok {
+                    return Err(denied(tnode));
+                }
                 let v = Version {
                     ts,
                     action: Action::Create,
@@ -218,6 +250,20 @@ impl Ev<'_> {
                 } else {
                     self.data_fields(&p, n, None, c)?
                 };
+                let (old, new) = (
+                    Val::V(Value::Object(cur.fields.clone())),
+                    Val::V(Value::Object(fields.clone())),
+                );
+                let args3 = |arity: usize| {
+                    let mut a = vec![old.clone(), new.clone()];
+                    if arity == 3 {
+                        a.push(Val::V(Value::Ref(r.clone())));
+                    }
+                    Val::Arr(a)
+                };
+                if !self.granted(&cname, Act::Write, &args3) {
+                    return Err(denied(n));
+                }
                 let v = Version {
                     ts,
                     action: Action::Update,
@@ -239,6 +285,9 @@ impl Ev<'_> {
                 let Some(cur) = self.current(c, id) else {
                     return not_found(n);
                 };
+                if !self.granted(&cname, Act::Delete, &|_| Val::V(Value::Ref(r.clone()))) {
+                    return Err(denied(n));
+                }
                 self.write(
                     n,
                     c,
@@ -280,7 +329,19 @@ impl Ev<'_> {
                         format!("String 'create', 'update', or 'delete' expected, String '{a}' provided."),
                     );
                 };
+                let history = |ev: &Self, data: &Object| {
+                    let arg = Val::Arr(vec![
+                        Val::V(Value::Ref(r.clone())),
+                        Val::V(Value::Timestamp(Timestamp::from_micros(at))),
+                        Val::V(Value::String(a.clone())),
+                        Val::V(Value::Object(data.clone())),
+                    ]);
+                    ev.granted(&cname, Act::HistoryWrite, &|_| arg.clone())
+                };
                 if f == F::Remove {
+                    if !history(self, &Object::new()) {
+                        return Err(denied(n));
+                    }
                     let old = self.st().colls[c as usize].docs.get(&id).cloned();
                     if self.st_mut(n)?.remove_version(c, id, at, action) {
                         self.push_undo(Undo::Doc(c, id, old));
@@ -293,6 +354,9 @@ impl Ev<'_> {
                 } else {
                     self.data_fields(&p, n, None, c)?
                 };
+                if !history(self, &fields) {
+                    return Err(denied(n));
+                }
                 let data = fields.get("data").cloned().unwrap_or(Value::Null);
                 self.write(
                     n,
