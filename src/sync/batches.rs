@@ -91,6 +91,7 @@ impl Batches<'_> {
         let mut buf_bytes: u64 = 0;
         loop {
             let page = fetch(cursor.take()).await?;
+            crate::sync::crash_point("after-page");
             self.observer.page_read(self.name, page.items.len() as u64);
             let mut items = page.items.into_iter().peekable();
             while let Some(item) = items.next() {

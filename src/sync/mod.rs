@@ -24,9 +24,9 @@ pub use scan_catch_up::ScanCatchUp;
 pub use state::{Position, State, StateError, Strategy, StreamState, STATE_VERSION};
 
 /// The test hook `FAUNA_SYNC_TEST_CRASH_AT=<point>:<n>` aborts the process (like SIGKILL: no
-/// cleanup, no flush) the `n`-th time the named point is reached. Points: `after-batch-rename`
-/// (a batch file is in place, the state not yet written) and `state-write` (the state file is
-/// being written). Unset, it costs one atomic load.
+/// cleanup, no flush) the `n`-th time the named point is reached. Points: `after-page` (a page
+/// was read, nothing of it committed yet), `after-batch-rename` (a batch file is in place, the
+/// state not yet written) and `state-write` (the state file is being written). Unset, it costs one atomic load.
 fn crash_target() -> Option<&'static (String, u64)> {
     static TARGET: OnceLock<Option<(String, u64)>> = OnceLock::new();
     TARGET

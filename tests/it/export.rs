@@ -192,12 +192,15 @@ async fn crashes_at_every_commit_point_resume_to_exactly_once() {
         String::from_utf8_lossy(&ok.stderr)
     );
 
-    // The same export, killed after a batch file's rename (before its state write), then in
-    // the middle of a state write, then after another rename, then resumed to the end.
+    // The same export, killed between pages (records of a page buffered, not committed), after
+    // a batch file's rename (before its state write), in the middle of a state write, between
+    // pages again, after another rename, then resumed to the end.
     let out = fx.out("crashy");
     for crash in [
-        "after-batch-rename:3",
+        "after-page:3",
+        "after-batch-rename:2",
         "state-write:2",
+        "after-page:2",
         "after-batch-rename:1",
     ] {
         let r = run_binary(&url, &out, "jsonl", Some(crash)).await;

@@ -190,6 +190,13 @@ async fn an_export_outliving_the_history_window_under_concurrent_writes_is_consi
         log.len()
     );
 
+    assert_eq!(summary.docs, rows(&out).len() as u64);
+    assert_consistent(&fx.engine, &out, &log);
+}
+
+/// The output of a finished short-retention export: it outlived the window, no version is
+/// written twice, and deduplicated by ref it is exactly the collection at `consistent_at`.
+fn assert_consistent(engine: &Engine, out: &Path, log: &[Write]) {
     let state = State::load(&out.join("_state.json")).unwrap();
     let stream = &state.streams["events"];
     assert_eq!(stream.strategy, Strategy::ScanCatchUp);
@@ -200,7 +207,7 @@ async fn an_export_outliving_the_history_window_under_concurrent_writes_is_consi
 
     // The export outlived the window: its start can no longer be read.
     let (status, body) = crate::support::query(
-        &fx.engine,
+        engine,
         "fnTestServer",
         &format!(
             r#"{{"at": {}, "expr": {{"paginate": {{"documents": {{"collection": "events"}}}}}}}}"#,
@@ -215,7 +222,7 @@ async fn an_export_outliving_the_history_window_under_concurrent_writes_is_consi
     );
 
     // Every row is a distinct version.
-    let rows = rows(&out);
+    let rows = rows(out);
     let mut versions = BTreeSet::new();
     for r in &rows {
         let key = (
@@ -227,7 +234,6 @@ async fn an_export_outliving_the_history_window_under_concurrent_writes_is_consi
             "version {key:?} exported twice"
         );
     }
-    assert_eq!(summary.docs, rows.len() as u64);
 
     // Keep the newest row per ref, drop deletions: exactly the collection at consistent_at.
     let mut newest: BTreeMap<String, &Value> = BTreeMap::new();
@@ -245,7 +251,7 @@ async fn an_export_outliving_the_history_window_under_concurrent_writes_is_consi
         .filter(|(_, r)| r["deleted_at"].is_null())
         .map(|(id, r)| (id, r["data"].clone()))
         .collect();
-    let want = expected_at(&log, consistent_at);
+    let want = expected_at(log, consistent_at);
     assert_eq!(got.len(), want.len());
     assert_eq!(got, want);
 
@@ -268,5 +274,63 @@ async fn an_export_outliving_the_history_window_under_concurrent_writes_is_consi
         logged.lines().count(),
         rows.iter().filter(|r| r["deleted_at"].is_null()).count()
     );
-    assert!(files_below(&out).iter().all(|f| !f.contains(".tmp")));
+    assert!(files_below(out).iter().all(|f| !f.contains(".tmp")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_of_the_binary_during_a_short_retention_export_resume_to_the_same_guarantee() {
+    let fx = Fixture::start_with(
+        SCHEMA,
+        &[("events", seed())],
+        EngineOptions {
+            mvt_offset: Duration::from_millis(300),
+            ..EngineOptions::default()
+        },
+        ServerConfig::new().latency(Duration::from_millis(30)),
+    )
+    .await;
+    let out = fx.out("out");
+    let _ = settings(&fx.server.url(), &out); // writes the config file
+    let run = |crash: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+        cmd.args(["export", "--endpoint", &fx.server.url(), "--config"])
+            .arg(out.with_extension("config.json"))
+            .arg("--out")
+            .arg(&out)
+            .env("FAUNA_SECRET", "fnTestServer")
+            .env_remove("FAUNA_SYNC_TEST_CRASH_AT");
+        if let Some(c) = crash {
+            cmd.env("FAUNA_SYNC_TEST_CRASH_AT", c);
+        }
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = {
+        let (engine, stop) = (fx.engine.clone(), stop.clone());
+        std::thread::spawn(move || writer(engine, stop, 400))
+    };
+    // Crashes in the scan (between pages, after a rename, in a state write) and, as the writer
+    // keeps changing documents, in the catch-up and reconciliation.
+    for crash in [
+        "after-page:4",
+        "after-batch-rename:3",
+        "state-write:4",
+        "after-batch-rename:9",
+        "after-page:6",
+        "after-batch-rename:4",
+        "after-page:3",
+    ] {
+        let r = run(Some(crash)).await.unwrap();
+        let state = State::load(&out.join("_state.json")).unwrap();
+        if state.streams.get("events").map(|s| &s.position) == Some(&Position::Done) {
+            break;
+        }
+        assert!(!r.status.success(), "{crash}: expected a crash");
+    }
+    let r = run(None).await.unwrap();
+    stop.store(true, Ordering::SeqCst);
+    let log = handle.join().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_consistent(&fx.engine, &out, &log);
 }
