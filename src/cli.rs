@@ -224,6 +224,23 @@ impl Observer for Progress {
         }
     }
 
+    fn wants_total(&self) -> bool {
+        self.bars.is_some()
+    }
+
+    fn total_known(&self, collection: &str, total: u64, done: u64) {
+        if let Some(b) = self.bar(collection) {
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {prefix:>12} [{wide_bar}] {human_pos}/{human_len} docs  {per_sec}  ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b.set_length(total);
+            b.inc(done);
+        }
+    }
+
     fn batch_committed(&self, collection: &str, rows: u64, bytes: u64) {
         if self.bars.is_none() {
             tracing::info!(collection, rows, bytes, "Batch committed.");

@@ -1,7 +1,7 @@
 //! One export run over every chosen collection: plan, reconcile the output with the state,
 //! export each collection, summarise.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
@@ -9,7 +9,7 @@ use super::batches::BatchLimits;
 use super::discover::{list_collections, retention, ts_ref_index, Retention};
 use super::full::{ExportError, FullExport, Observer};
 use super::scan_catch_up::ScanCatchUp;
-use super::state::{State, StateError, Strategy, StreamState};
+use super::state::{Position, State, StateError, Strategy, StreamState};
 use crate::config::{CollectionSettings, Compression, OutputFormat, Settings};
 use crate::fauna::{ClientOptions, Expr, FaunaClient, FaunaError, RetryPolicy, Value};
 use crate::sink::{self, cleanup, write_manifest, BatchWriter, FileFormat, SinkError};
@@ -181,35 +181,32 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
     };
     for c in &collections {
         let before = state.streams.get(&c.name).cloned();
-        match before.as_ref().map(|s| (s.strategy, s.index.as_deref())) {
-            Some((Strategy::ScanCatchUp, Some(index))) => {
-                ScanCatchUp {
-                    client: &client,
-                    settings: c,
-                    index,
-                    sink: &sink,
-                    limits,
-                    state_path: &settings.output.state,
-                    observer,
+        {
+            let total = expected_total(settings, c, before.as_ref(), observer);
+            let export = export_collection(
+                &client,
+                c,
+                before.as_ref(),
+                &sink,
+                limits,
+                &settings.output.state,
+                observer,
+                &mut state,
+            );
+            // The count runs beside the export and is dropped if the export ends first.
+            tokio::pin!(export, total);
+            tokio::select! {
+                r = &mut export => r?,
+                t = &mut total => {
+                    if let Some((total, done)) = t {
+                        observer.total_known(&c.name, total, done);
+                    }
+                    export.await?
                 }
-                .run(&mut state)
-                .await?
-            }
-            _ => {
-                FullExport {
-                    client: &client,
-                    settings: c,
-                    sink: &sink,
-                    limits,
-                    state_path: &settings.output.state,
-                    observer,
-                }
-                .run(&mut state)
-                .await?
             }
         }
         let after = state.streams.get(&c.name);
-        let old_files = before.map(|s| s.files.len()).unwrap_or(0);
+        let old_files = before.as_ref().map(|s| s.files.len()).unwrap_or(0);
         if let Some(s) = after {
             for f in s.files.iter().skip(old_files) {
                 summary.docs += f.rows;
@@ -222,6 +219,90 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
     summary.retries = client.retries();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Exports one collection with the strategy its stream was started with.
+#[allow(clippy::too_many_arguments)]
+async fn export_collection(
+    client: &FaunaClient,
+    c: &CollectionSettings,
+    stream: Option<&StreamState>,
+    sink: &BatchWriter,
+    limits: BatchLimits,
+    state_path: &std::path::Path,
+    observer: &dyn Observer,
+    state: &mut State,
+) -> Result<(), ExportError> {
+    match stream.map(|s| (s.strategy, s.index.as_deref())) {
+        Some((Strategy::ScanCatchUp, Some(index))) => {
+            ScanCatchUp {
+                client,
+                settings: c,
+                index,
+                sink,
+                limits,
+                state_path,
+                observer,
+            }
+            .run(state)
+            .await
+        }
+        _ => {
+            FullExport {
+                client,
+                settings: c,
+                sink,
+                limits,
+                state_path,
+                observer,
+            }
+            .run(state)
+            .await
+        }
+    }
+}
+
+/// How long a document count may take to be worth showing an ETA for.
+const COUNT_BUDGET: Duration = Duration::from_secs(2);
+
+/// The stream's expected number of documents and those already committed, when the observer
+/// shows them and Fauna counts them within [`COUNT_BUDGET`] (a query timeout: the server stops
+/// counting then, so a large collection costs no more than that).
+async fn expected_total(
+    settings: &Settings,
+    c: &CollectionSettings,
+    stream: Option<&StreamState>,
+    observer: &dyn Observer,
+) -> Option<(u64, u64)> {
+    let stream = stream?;
+    if !observer.wants_total() || stream.position == Position::Done {
+        return None;
+    }
+    let client = FaunaClient::new(ClientOptions {
+        endpoint: settings.endpoint.clone(),
+        secret: settings.secret.clone(),
+        query_timeout: COUNT_BUDGET,
+        retry: RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        },
+    })
+    .ok()?;
+    let count = Expr::count(Expr::documents(Expr::collection(&c.name)));
+    let q = match stream.strategy {
+        Strategy::Snapshot => Expr::at(stream.snapshot_ts, count),
+        // An estimate: the collection keeps changing while it is read.
+        Strategy::ScanCatchUp => count,
+    };
+    match tokio::time::timeout(COUNT_BUDGET * 2, client.query(&q)).await {
+        Ok(Ok(Value::Int(n))) => Some((u64::try_from(n).ok()?, stream.rows)),
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => {
+            tracing::debug!(collection = %c.name, %e, "No document count (no ETA).");
+            None
+        }
+        Err(_) => None,
+    }
 }
 
 /// Chooses how a new stream is read. A collection that keeps history for less than a day is

@@ -295,3 +295,54 @@ async fn a_bytes_limit_closes_a_batch_at_the_first_record_that_reaches_it() {
         (1001..=1030).map(|i| i.to_string()).collect::<Vec<_>>()
     );
 }
+
+/// Records the totals a run announces.
+#[derive(Default)]
+struct Totals(std::sync::Mutex<Vec<(String, u64, u64)>>);
+
+impl fauna_sync::sync::Observer for Totals {
+    fn wants_total(&self) -> bool {
+        true
+    }
+    fn total_known(&self, collection: &str, total: u64, done: u64) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((collection.into(), total, done));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cheap_count_announces_the_snapshot_total_and_what_an_earlier_run_committed() {
+    // A slow server, so the export outlasts the count and the total is announced.
+    let fx = Fixture::start_with(
+        SCHEMA,
+        &[("things", many(40))],
+        fauna_dev::engine::EngineOptions::default(),
+        fauna_dev::server::ServerConfig::new().latency(std::time::Duration::from_millis(20)),
+    )
+    .await;
+    let url = fx.server.url();
+    let out = fx.out("counted");
+    let r = run_binary(&url, &out, "jsonl", Some("after-batch-rename:3")).await;
+    assert!(!r.status.success());
+    // Two batches of 7 were committed before the crash; 40 documents at the snapshot (a later
+    // document does not count).
+    crate::support::query(
+        &fx.engine,
+        "secret",
+        r#"{"create": {"collection": "things"}, "params": {"object": {"data": {"object": {"late": true}}}}}"#,
+    );
+    let totals = Totals::default();
+    let settings = settings(
+        &url,
+        &out,
+        r#"{"collection": {"name": "things", "page_size": 5}, "output": {"batch_rows": 7}}"#,
+    );
+    let summary = run_export(&settings, &totals).await.unwrap();
+    assert_eq!(summary.docs, 40 - 14);
+    assert_eq!(
+        *totals.0.lock().unwrap(),
+        vec![("things".to_string(), 40, 14)]
+    );
+}
