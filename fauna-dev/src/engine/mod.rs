@@ -5,6 +5,7 @@
 //! `Engine::load_dataset(&Path)`, `Engine::save_snapshot(&Path)`, `Engine::load_snapshot(&Path)`.
 
 mod clock;
+mod collation;
 mod cursor;
 mod dataset;
 mod error;

@@ -1,6 +1,7 @@
 //! The cross-type order of index values (CBOR order of the real server):
 //! numbers < bytes < strings < arrays < objects < refs < timestamps < dates < queries/sets <
-//! false < true < null. Numbers compare numerically; refs by numeric id, then collection.
+//! false < true < null. Numbers compare numerically; strings by ICU collation, then bytes;
+//! refs by numeric id, then collection.
 
 use std::cmp::Ordering;
 
@@ -63,7 +64,7 @@ pub fn value_cmp(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
         (Value::Int(_) | Value::Double(_), _) => num_cmp(a, b),
         (Value::Bytes(x), Value::Bytes(y)) => x.cmp(y),
-        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::String(x), Value::String(y)) => super::collation::compare_strings(x, y),
         (Value::Array(x), Value::Array(y)) => {
             for (p, q) in x.iter().zip(y.iter()) {
                 let o = value_cmp(p, q);

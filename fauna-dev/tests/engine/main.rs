@@ -2,6 +2,7 @@
 
 mod airbyte;
 mod basics;
+mod collation;
 mod filter_sets;
 mod multiple_errors;
 mod perf;

@@ -103,3 +103,14 @@ def test_role_read_predicate_filters_documents(client, fauna, uid):
     expect_error(lambda: reader.query(q.get(q.ref(q.collection(coll), "2"))),
                  PermissionDenied, 403, "permission denied",
                  "Insufficient privileges to perform the action.", [])
+
+
+def test_index_strings_sort_by_icu_collation(client, uid):
+    coll = f"coll_{uid}"
+    client.query(q.create_collection({"name": coll}))
+    names = ["b", "B", "a", "A", "é", "e", "E", "ä", "z", "10", "9", "a b", "ab"]
+    client.query([q.create(q.collection(coll), {"data": {"name": n}}) for n in names])
+    client.query(q.create_index({"name": f"coll_{uid}_by_name", "source": q.collection(coll),
+                                 "values": [{"field": ["data", "name"]}]}))
+    page = client.query(q.paginate(q.match(q.index(f"coll_{uid}_by_name")), size=100))
+    assert page["data"] == ["10", "9", "a", "A", "ä", "a b", "ab", "b", "B", "e", "E", "é", "z"]
