@@ -3,5 +3,5 @@
 mod record;
 mod value;
 
-pub use record::{ColumnType, Record, RecordJson, RecordSchema};
+pub use record::{describe_value, ColumnType, Record, RecordJson, RecordSchema};
 pub use value::{to_export_json, ExportValue};

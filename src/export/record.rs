@@ -24,6 +24,62 @@ pub enum ColumnType {
     Array,
 }
 
+impl ColumnType {
+    /// The JSON-schema name of the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::String => "string",
+            ColumnType::Integer => "integer",
+            ColumnType::Number => "number",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Object => "object",
+            ColumnType::Array => "array",
+        }
+    }
+
+    /// Whether a column of this type can hold `v` (in every output format): `null` always; a
+    /// string column anything (as its export text); an object column objects and refs (their
+    /// export form is an object); a number column integers and doubles.
+    pub fn accepts(self, v: &Value) -> bool {
+        matches!(
+            (self, v),
+            (_, Value::Null)
+                | (ColumnType::String, _)
+                | (ColumnType::Object, Value::Object(_) | Value::Ref(_))
+                | (ColumnType::Array, Value::Array(_))
+                | (ColumnType::Integer, Value::Int(_))
+                | (ColumnType::Number, Value::Int(_) | Value::Double(_))
+                | (ColumnType::Boolean, Value::Bool(_))
+        )
+    }
+}
+
+/// A value's kind and a short preview of its export JSON, for error messages.
+pub fn describe_value(v: &Value) -> String {
+    const PREVIEW_CHARS: usize = 60;
+    let kind = match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Int(_) => "integer",
+        Value::Double(_) => "double",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::Ref(_) => "ref",
+        Value::Timestamp(_) => "timestamp",
+        Value::Date(_) => "date",
+        Value::Bytes(_) => "bytes",
+        Value::Query(_) => "query",
+        Value::Set(_) => "set",
+    };
+    let json = super::to_export_json(v);
+    let mut preview: String = json.chars().take(PREVIEW_CHARS).collect();
+    if preview.len() < json.len() {
+        preview.push('…');
+    }
+    format!("{kind} {preview}")
+}
+
 /// The columns every record of one stream has, in order: `ref`, `ts`, then `data` (unless
 /// turned off), the additional columns, and the deletion column (if deletions are tracked).
 #[derive(Clone, Debug, PartialEq)]

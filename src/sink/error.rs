@@ -124,12 +124,5 @@ impl SinkError {
 
 /// The lowercase name of a column type, as in the schema.
 pub(crate) fn column_type_name(t: ColumnType) -> &'static str {
-    match t {
-        ColumnType::String => "string",
-        ColumnType::Integer => "integer",
-        ColumnType::Number => "number",
-        ColumnType::Boolean => "boolean",
-        ColumnType::Object => "object",
-        ColumnType::Array => "array",
-    }
+    t.name()
 }

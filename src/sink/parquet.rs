@@ -156,7 +156,7 @@ fn build_batch(
                     column: name.clone(),
                     id: rec.id.clone(),
                     expected: *ty,
-                    found: describe(v),
+                    found: crate::export::describe_value(v),
                 });
             }
         }
@@ -281,30 +281,4 @@ fn append_text(
         b.append_value(json);
     }
     Ok(())
-}
-
-/// A value's kind and a short preview of its export JSON, for type-mismatch errors.
-fn describe(v: &Value) -> String {
-    const PREVIEW_CHARS: usize = 60;
-    let kind = match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Int(_) => "integer",
-        Value::Double(_) => "double",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-        Value::Ref(_) => "ref",
-        Value::Timestamp(_) => "timestamp",
-        Value::Date(_) => "date",
-        Value::Bytes(_) => "bytes",
-        Value::Query(_) => "query",
-        Value::Set(_) => "set",
-    };
-    let json = crate::export::to_export_json(v);
-    let mut preview: String = json.chars().take(PREVIEW_CHARS).collect();
-    if preview.len() < json.len() {
-        preview.push('…');
-    }
-    format!("{kind} {preview}")
 }

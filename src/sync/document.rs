@@ -21,6 +21,20 @@ pub enum RecordError {
         /// Its path.
         path: Vec<String>,
     },
+    /// A value does not fit its additional column's declared type.
+    #[error("column '{column}' of document {id} in collection '{collection}' is declared {declared} but holds {found}; declare the column \"string\" (any value, as its export text) or fix the document")]
+    TypeMismatch {
+        /// The collection.
+        collection: String,
+        /// The document id.
+        id: String,
+        /// The column.
+        column: String,
+        /// The declared type.
+        declared: &'static str,
+        /// The value's kind and a preview.
+        found: String,
+    },
     /// The page held something that is not a document.
     #[error("collection '{collection}': expected a document with ref and ts, got {found}")]
     NotADocument {
@@ -51,6 +65,15 @@ pub fn document_record(doc: Value, settings: &CollectionSettings) -> Result<Reco
     for col in &settings.columns {
         let steps: Vec<PathStep<'_>> = col.path.iter().map(|k| PathStep::Key(k)).collect();
         match doc.select(&steps) {
+            Some(v) if !col.column_type.accepts(v.value()) => {
+                return Err(RecordError::TypeMismatch {
+                    collection: settings.name.clone(),
+                    id,
+                    column: col.name.clone(),
+                    declared: col.column_type.name(),
+                    found: crate::export::describe_value(v.value()),
+                })
+            }
             Some(v) => columns.push(v.into_owned()),
             None if col.required => {
                 return Err(RecordError::MissingRequired {
@@ -134,6 +157,25 @@ mod tests {
             ]
         );
         let _ = Ref::native("collections");
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_its_declared_type_fails_in_every_format() {
+        let mut c = col("a", &["data", "a"], true);
+        c.column_type = ColumnType::Boolean;
+        let e =
+            document_record(decode(DOC.as_bytes()).unwrap(), &settings(vec![c], true)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"column 'a' of document 101 in collection 'foo' is declared boolean but holds integer 1; declare the column "string" (any value, as its export text) or fix the document"#
+        );
+        // Refs fit object columns, integers number columns, anything a string column.
+        let mut owner = col("owner", &["data", "owner"], true);
+        owner.column_type = ColumnType::Object;
+        let mut n = col("n", &["data", "a"], true);
+        n.column_type = ColumnType::Number;
+        let s = settings(vec![owner, n, col("s", &["data", "owner"], true)], true);
+        assert!(document_record(decode(DOC.as_bytes()).unwrap(), &s).is_ok());
     }
 
     #[test]
