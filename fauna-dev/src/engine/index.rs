@@ -142,15 +142,19 @@ pub fn tuples(def: &IndexDef, v: &Version, r: &Ref) -> Vec<(Vec<K>, Vec<K>)> {
     out
 }
 
-/// Derives all rows of a document history.
+/// Derives all rows of a document history. As on the real server (`Indexer.Tuple`), the
+/// document's `ttl` is part of an entry: changing it ends the entry and starts a new one
+/// (a `remove` and an `add` event at that time). Expiry itself changes nothing.
 pub fn rows(def: &IndexDef, versions: &[Arc<Version>], r: &Ref) -> Vec<Row> {
     let mut open: Vec<(Vec<K>, Vec<K>, i64)> = Vec::new();
     let mut out = Vec::new();
+    let mut ttl = None;
     for v in versions {
         let now = tuples(def, v, r);
+        let ttl_changed = std::mem::replace(&mut ttl, v.ttl()) != ttl;
         let mut still = Vec::with_capacity(open.len());
         for (t, x, start) in open.drain(..) {
-            if now.iter().any(|(t2, x2)| *t2 == t && *x2 == x) {
+            if !ttl_changed && now.iter().any(|(t2, x2)| *t2 == t && *x2 == x) {
                 still.push((t, x, start));
             } else {
                 out.push(Row {

@@ -128,15 +128,24 @@ pub struct State {
     pub keys: Vec<KeyDef>,
 }
 
+/// The `Documents` set events of a history: `add` when the document appears, `remove` when
+/// it is deleted, and both when its `ttl` changes (the `ttl` is part of the entry, as in the
+/// real server's `Indexer.Tuple`; an expiring `ttl` writes no event).
 fn membership(versions: &[Arc<Version>]) -> Vec<(i64, u8)> {
     let mut out = Vec::new();
     let mut live = false;
+    let mut ttl = None;
     for v in versions {
         let now = v.action != Action::Delete;
+        let now_ttl = if now { v.ttl() } else { None };
         if now != live {
             out.push((v.ts, u8::from(now)));
-            live = now;
+        } else if now && now_ttl != ttl {
+            out.push((v.ts, 0));
+            out.push((v.ts, 1));
         }
+        live = now;
+        ttl = now_ttl;
     }
     out
 }

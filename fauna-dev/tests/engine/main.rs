@@ -11,6 +11,7 @@ mod security_dataset;
 mod select_all;
 mod support;
 mod timeouts_and_get;
+mod ttl_events;
 
 /// Literal objects may hold keys starting with `@`; they come back `@obj`-escaped.
 #[test]

@@ -114,3 +114,18 @@ def test_index_strings_sort_by_icu_collation(client, uid):
                                  "values": [{"field": ["data", "name"]}]}))
     page = client.query(q.paginate(q.match(q.index(f"coll_{uid}_by_name")), size=100))
     assert page["data"] == ["10", "9", "a", "A", "ä", "a b", "ab", "b", "B", "e", "E", "é", "z"]
+
+
+def test_ttl_change_removes_and_adds_expiry_writes_nothing(client, uid):
+    coll = f"ttl_{uid}"
+    client.query(q.create_collection({"name": coll}))
+    live = q.ref(q.collection(coll), "1")
+    gone = q.ref(q.collection(coll), "2")
+    client.query(q.create(live, {"data": {}, "ttl": q.time("2999-01-01T00:00:00Z")}))
+    client.query(q.update(live, {"ttl": q.time("2999-06-01T00:00:00Z")}))
+    client.query(q.create(gone, {"data": {}, "ttl": q.time("2000-01-01T00:00:00Z")}))
+    page = client.query(q.paginate(q.documents(q.collection(coll)), events=True))
+    assert [(e["action"], e["document"].id()) for e in page["data"]] == [
+        ("add", "1"), ("remove", "1"), ("add", "1"), ("add", "2")]
+    assert client.query(q.paginate(q.documents(q.collection(coll))))["data"] == [
+        Ref("1", Ref(coll, Native.COLLECTIONS))]
