@@ -22,7 +22,7 @@ from faunadb.objects import Ref
 import mapping
 
 ROOT = Path(__file__).resolve().parents[2]
-ROOT_SECRET = "secret"  # fauna-dev's default root secret, the test's own fixed secret
+ROOT_SECRET = "fauna-sync-judge-root-7c1e"  # the test's own fixed root secret (--root-secret)
 
 # FaunaClient.__init__ asks pypi.org for a newer driver; the tests make no outside calls.
 FaunaClient.check_new_version = lambda self: None
@@ -51,7 +51,7 @@ class FaunaDev:
         self._log = open(log_path, "wb")
         self.log_path = log_path
         self.proc = subprocess.Popen(
-            [str(binary), "--port", "0"],
+            [str(binary), "--port", "0", "--root-secret", ROOT_SECRET],
             stdout=subprocess.PIPE,
             stderr=self._log,
             cwd=ROOT,
@@ -145,6 +145,9 @@ def _things(client, key_ref):
             "epoch": q.time("1970-01-01T00:00:00Z"),
             "pre_epoch": q.time("1969-12-31T23:59:59.999999999Z"),
             "year1": q.time("0001-01-01T00:00:00Z"),
+            "one_ns": q.time("2022-07-18T23:58:03.000000001Z"),
+            "after_9999": q.time("+10000-01-01T00:00:00Z"),
+            "before_year0": q.time("-0001-01-01T00:00:00.010Z"),
             "far": q.time("9999-12-31T23:59:59.999999999Z"),
             "dates": [q.date("2012-02-01"), q.date("0001-01-01"), q.date("9999-12-31"),
                       q.date("2024-02-29")],
@@ -213,7 +216,7 @@ class Dataset:
 
 def _seed(server):
     c = server.client()
-    for name in ["other", "things", "typed", "gappy", ODD_NAME]:
+    for name in ["other", "things", "typed", "gappy", ODD_NAME, "empty"]:
         c.query(q.create_collection({"name": name, "history_days": None}))
     c.query(q.create_index({"name": "things_all", "source": q.collection("things")}))
     c.query(q.create_role({"name": "r1", "privileges": []}))
@@ -224,7 +227,10 @@ def _seed(server):
         target = q.ref(q.collection("things"), doc_id) if doc_id else q.collection("things")
         c.query(q.create(target, {} if data is None else {"data": data}))
     for i, data in enumerate(_typed()):
-        c.query(q.create(q.ref(q.collection("typed"), str(i + 1)), {"data": data}))
+        params = {"data": data}
+        if i in (0, 8):
+            params["ttl"] = q.time(f"209{i}-01-01T00:00:00Z")
+        c.query(q.create(q.ref(q.collection("typed"), str(i + 1)), params))
     for i in range(1, 6):
         data = {"req": f"g{i}", "n": i} if i != 4 else {"n": i}  # document 4 lacks data.req
         c.query(q.create(q.ref(q.collection("gappy"), str(i)), {"data": data}))
@@ -376,6 +382,7 @@ TYPED_COLUMNS = [
     {"name": "fn", "path": ["data", "fn"], "type": "string", "required": False},
     {"name": "missing", "path": ["data", "no", "such", "path"], "type": "integer",
      "required": False},
+    {"name": "ttl", "path": ["ttl"], "type": "string", "required": False},
 ]
 
 ALL = {}  # no collection named: every collection is exported

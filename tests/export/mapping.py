@@ -123,17 +123,20 @@ def ref_export(r):
     return {"id": r.id, "type": "unknown"}
 
 
-_TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$")
+_TS = re.compile(r"^([+-]?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$")
 
 
 def ts_export(text):
-    """Re-renders a UTC timestamp: seconds always, fraction only when non-zero, 3-digit groups."""
+    """Re-renders a UTC timestamp like Java's Instant.toString(): seconds always, fraction only
+    when non-zero in groups of 3 digits, years beyond 9999 with `+`, before year 0 with `-`."""
     m = _TS.match(text)
     assert m, f"unexpected wire timestamp {text!r}"
     y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
     nanos = int((m.group(7) or "").ljust(9, "0"))
-    datetime.datetime(y, mo, d, h, mi, s)  # a valid date and time
-    base = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
+    if 1 <= y <= 9999:
+        datetime.datetime(y, mo, d, h, mi, s)  # a valid date and time
+    year = f"+{y}" if y > 9999 else f"-{-y:04d}" if y < 0 else f"{y:04d}"
+    base = f"{year}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
     if nanos == 0:
         return base + "Z"
     frac = f"{nanos:09d}"
