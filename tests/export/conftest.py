@@ -310,9 +310,9 @@ class Run:
 def export(fauna_sync_bin, fauna_dev, dataset, tmp_path_factory):
     """Runs `fauna-sync export --config <config> [args]` into a fresh directory."""
 
-    def run(config, *args, name="export"):
+    def run(config, *args, name="export", out=None):
         base = tmp_path_factory.mktemp(name)
-        out = base / "out"
+        out = out or base / "out"
         cfg = {
             "domain": fauna_dev.host, "port": fauna_dev.port, "scheme": "http",
             **config,
@@ -360,6 +360,7 @@ TYPED_COLUMNS = [
     {"name": "n", "path": ["data", "n"], "type": "integer", "required": False},
     {"name": "n_text", "path": ["data", "n"], "type": "string", "required": False},
     {"name": "x", "path": ["data", "x"], "type": "number", "required": False},
+    {"name": "x_text", "path": ["data", "x"], "type": "string", "required": False},
     {"name": "flag", "path": ["data", "flag"], "type": "boolean", "required": False},
     {"name": "flag_text", "path": ["data", "flag"], "type": "string", "required": False},
     {"name": "owner", "path": ["data", "owner"], "type": "object", "required": False},

@@ -212,7 +212,7 @@ def test_additional_columns_without_the_data_column(dataset, runs):
     assert [r["ttl"] for r in got].count(None) == 8 and got[8]["ttl"] == "2098-01-01T00:00:00Z"
     last = got[-1]
     assert {k for k, v in last.items() if v is not None} == {"ref", "ts", "req", "doc_id", "coll", "ref_obj", "ts_copy"}
-    assert sum(1 for r in got for v in r.values() if v is None) == 88  # optional paths left out
+    assert sum(1 for r in got for v in r.values() if v is None) == 90  # optional paths left out
     assert mapping.canon(got[6]["x"]) == mapping.canon(7) and mapping.canon(got[7]["x"]) == mapping.canon(-0.0)
     assert got[8]["owner"] == {"id": "1", "collection": "typed", "type": "document"}
 
@@ -301,3 +301,30 @@ def test_missing_required_path_fails_naming_it(fmt, export, dataset):
             w["data"] for w in want[:2]]
     if (run.out / "_state.json").exists():
         assert run.state()["streams"]["gappy"]["position"] != {"at": "done"}
+
+
+def test_running_again_has_nothing_left_to_do(export, dataset):
+    """The same command on a finished output exits 0 and changes nothing."""
+    config = {"collection": {"name": "things"}, "output": {"batch_rows": 5}}
+    first = export(config, name="again-1")
+    assert first.returncode == 0, first.stderr
+    before = {f: (first.out / f).read_bytes() for f in first.files()}
+    second = export(config, name="again-2", out=first.out)
+    assert second.returncode == 0, second.stderr
+    assert "exported 1 collection(s): 0 docs in 0 file(s)" in second.stdout, second.stdout
+    assert {f: (first.out / f).read_bytes() for f in first.files()} == before
+    judge.assert_same_records(judge.all_records(first, "things"), judge.expected_records(dataset, "things"))
+
+
+def test_the_secret_is_never_written(export):
+    """Even at trace level the secret is in no log line, output file, manifest or state."""
+    run = export(TYPED_CFG_FOR_SECRET, "-vv", name="secret")
+    assert run.returncode == 0, run.stderr
+    assert "Batch committed" in run.stderr  # the logs were written
+    assert ROOT_SECRET not in run.stdout + run.stderr
+    for f in run.files():
+        assert ROOT_SECRET.encode() not in (run.out / f).read_bytes(), f
+
+
+TYPED_CFG_FOR_SECRET = {"collection": {"name": "typed", "additional_columns": TYPED_COLUMNS},
+                        "output": {"format": "parquet"}}
