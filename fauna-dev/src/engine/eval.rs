@@ -7,6 +7,7 @@ use fauna_wire::{PathStep, Value};
 
 use super::error::{accumulate, err, expected, fail, Failure, R};
 use super::ids::IdSource;
+use super::meter::Meter;
 use super::parse::{Ast, Kind, NodeId, Pat, F};
 use super::schema::CollDef;
 use super::security::Identity;
@@ -66,6 +67,8 @@ pub struct Ev<'a> {
     pub deadline: Option<Instant>,
     /// Evaluation steps so far (the deadline is checked every [`DEADLINE_EVERY`] steps).
     pub steps: u32,
+    /// Billing counters.
+    pub meter: &'a Meter,
 }
 
 /// How many evaluation steps pass between two deadline checks.
@@ -279,6 +282,7 @@ impl<'a> Ev<'a> {
     }
 
     fn call(&mut self, n: NodeId, f: F, args: &[(&'static str, NodeId)], env: &Env) -> R<Val> {
+        self.meter.call();
         if self.read_only && f.writes() {
             // The real server's effect check (`InvalidEffect`) before the call runs.
             return err(

@@ -15,6 +15,7 @@ mod filter;
 mod forms;
 mod ids;
 mod index;
+mod meter;
 mod order;
 mod paginate;
 mod parse;
@@ -36,6 +37,7 @@ use clock::Clock;
 use error::{At, Failure, QueryError};
 use eval::{Ev, St};
 use ids::IdSource;
+use meter::Meter;
 use schema::KeyRole;
 use security::Identity;
 use store::State;
@@ -132,17 +134,6 @@ fn identify(opts: &EngineOptions, st: &State, secret: Option<&str>) -> Option<Id
         .map(|k| Identity(k.role.clone()))
 }
 
-fn metrics(body: &str, writes: bool) -> Metrics {
-    let bytes = body.len() as u64;
-    Metrics {
-        compute_ops: 1,
-        byte_read_ops: bytes / 4096 + 1,
-        byte_write_ops: u64::from(writes),
-        storage_bytes_read: bytes,
-        storage_bytes_write: 0,
-    }
-}
-
 impl Engine {
     /// A fresh, empty engine.
     pub fn new(opts: EngineOptions) -> Self {
@@ -185,7 +176,7 @@ impl Engine {
                     return self.unauthorized();
                 }
                 let ts = self.clock.read_time();
-                return self.failure(&f, None, ts);
+                return self.failure(&f, None, ts, Meter::default().metrics());
             }
         };
         if ast.has_writes && !req.read_only {
@@ -194,7 +185,8 @@ impl Engine {
                 return self.unauthorized();
             };
             let ts = self.clock.write_time();
-            let mut ev = self.ev(&ast, St::W(&mut guard), &ident, ts, legacy);
+            let meter = Meter::default();
+            let mut ev = self.ev(&ast, St::W(&mut guard), &ident, ts, legacy, &meter);
             ev.deadline = req.deadline;
             // A write that ran out of time is not committed.
             let res = ev
@@ -207,12 +199,18 @@ impl Engine {
                     if wrote {
                         self.clock.commit(ts);
                     }
-                    self.success(&v, ts, legacy, wrote)
+                    self.success(&v, ts, legacy, meter.metrics())
                 }
                 Err(f) => {
                     ev.rollback();
                     drop(ev);
-                    self.failure(&f, Some(&ast), ts)
+                    // Rolled-back writes are not billed.
+                    let metrics = Metrics {
+                        byte_write_ops: 0,
+                        storage_bytes_write: 0,
+                        ..meter.metrics()
+                    };
+                    self.failure(&f, Some(&ast), ts, metrics)
                 }
             }
         } else {
@@ -221,12 +219,13 @@ impl Engine {
                 return self.unauthorized();
             };
             let ts = self.clock.read_time();
-            let mut ev = self.ev(&ast, St::R(&guard), &ident, ts, legacy);
+            let meter = Meter::default();
+            let mut ev = self.ev(&ast, St::R(&guard), &ident, ts, legacy, &meter);
             ev.deadline = req.deadline;
             ev.read_only = req.read_only;
             match ev.eval(0, &Env::None) {
-                Ok(v) => self.success(&v, ts, legacy, false),
-                Err(f) => self.failure(&f, Some(&ast), ts),
+                Ok(v) => self.success(&v, ts, legacy, meter.metrics()),
+                Err(f) => self.failure(&f, Some(&ast), ts, meter.metrics()),
             }
         }
     }
@@ -238,6 +237,7 @@ impl Engine {
         ident: &'a Identity,
         ts: i64,
         legacy: bool,
+        meter: &'a Meter,
     ) -> Ev<'a> {
         Ev {
             ast,
@@ -253,6 +253,7 @@ impl Engine {
             read_only: false,
             deadline: None,
             steps: 0,
+            meter,
         }
     }
 
@@ -265,7 +266,7 @@ impl Engine {
         }
     }
 
-    fn success(&self, v: &Val, ts: i64, legacy: bool, wrote: bool) -> Response {
+    fn success(&self, v: &Val, ts: i64, legacy: bool, metrics: Metrics) -> Response {
         let mut body = String::with_capacity(256);
         body.push_str(r#"{"resource":"#);
         render::render(&mut body, v, legacy);
@@ -274,7 +275,6 @@ impl Engine {
             Val::Doc(d) if d.created => 201,
             _ => 200,
         };
-        let metrics = metrics(&body, wrote);
         Response {
             status,
             body,
@@ -283,11 +283,17 @@ impl Engine {
         }
     }
 
-    fn failure(&self, f: &Failure, ast: Option<&parse::Ast>, ts: i64) -> Response {
+    fn failure(
+        &self,
+        f: &Failure,
+        ast: Option<&parse::Ast>,
+        ts: i64,
+        metrics: Metrics,
+    ) -> Response {
         let body = f.render(ast);
         Response {
             status: f.status(),
-            metrics: metrics(&body, false),
+            metrics,
             body,
             txn_time: ts,
         }

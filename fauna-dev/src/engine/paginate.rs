@@ -10,6 +10,7 @@ use super::cursor::{empty_range, max_lower, min_upper, position, within, PosKey,
 use super::error::{bad_request, denied, err, expected, R};
 use super::eval::{to_bool, to_int, to_micros, Ev};
 use super::index::EKey;
+use super::meter::entry_bytes;
 use super::parse::{Ast, NodeId};
 use super::predicates::Reader;
 use super::schema::Resource;
@@ -495,6 +496,14 @@ impl Ev<'_> {
                 }
             }
         }
+        // The real server spreads Documents and term-less indexes over 8 partitions.
+        let partitions = match src {
+            Source::Docs(_) => 8,
+            Source::Index(pos, _) if st.indexes[*pos].def.terms.is_empty() => 8,
+            _ => 1,
+        };
+        let bytes = out.iter().map(|e| entry_bytes(&e.vals)).sum();
+        self.meter.read(bytes, partitions);
         Ok(out)
     }
 

@@ -86,6 +86,7 @@ impl Ev<'_> {
             read_only: true,
             deadline: self.deadline,
             steps: 0,
+            meter: self.meter,
         };
         let Ok(lambda) = ev.eval(0, &Env::None) else {
             return false;

@@ -4,6 +4,7 @@ mod airbyte;
 mod basics;
 mod collation;
 mod filter_sets;
+mod metrics;
 mod multiple_errors;
 mod perf;
 mod role_predicates;

@@ -8,7 +8,7 @@ from faunadb.errors import BadRequest, PermissionDenied, UnavailableError
 
 from faunadb.objects import Native, Ref
 
-from helpers import expect_error, raw, walk_forward
+from helpers import Recorder, expect_error, raw, walk_forward
 
 DOCS = [{"data": {"x": 1}}, {"data": {"x": [2, 3]}}, {"data": {}}]
 
@@ -129,3 +129,23 @@ def test_ttl_change_removes_and_adds_expiry_writes_nothing(client, uid):
         ("add", "1"), ("remove", "1"), ("add", "1"), ("add", "2")]
     assert client.query(q.paginate(q.documents(q.collection(coll))))["data"] == [
         Ref("1", Ref(coll, Native.COLLECTIONS))]
+
+
+def test_metric_headers_carry_real_figures(fauna):
+    recorder = Recorder()
+    client = fauna.client(observer=recorder)
+    client.query(q.add(1, 2))
+    headers = recorder.last.response_headers
+    assert headers["x-compute-ops"] == "1"
+    assert headers["x-byte-read-ops"] == "0"
+    assert headers["x-byte-write-ops"] == "0"
+    assert headers["x-storage-bytes-read"] == "0"
+    assert headers["x-txn-retries"] == "0"
+    assert int(headers["x-query-bytes-in"]) == len(to_json(q.add(1, 2)).encode())
+    assert int(headers["x-query-bytes-out"]) == len(recorder.last.response_raw.encode())
+    client.query(q.get(letters(101)))
+    headers = recorder.last.response_headers
+    # One small document: one read op, its stored bytes, no writes.
+    assert headers["x-byte-read-ops"] == "1"
+    assert int(headers["x-storage-bytes-read"]) > 0
+    assert headers["x-byte-write-ops"] == "0"

@@ -7,6 +7,7 @@ use fauna_wire::{Ref, Value};
 
 use crate::engine::error::{denied, err, expected, Failure, R};
 use crate::engine::eval::{to_micros, Ev};
+use crate::engine::meter::doc_bytes;
 use crate::engine::paginate::doc_coll;
 use crate::engine::parse::{Ast, NodeId, F};
 use crate::engine::schema::Resource;
@@ -109,6 +110,9 @@ impl Ev<'_> {
                 .docs
                 .get(&id)
                 .and_then(|h| h.live_at(t, snap));
+            if let Some(v) = v {
+                self.meter.read(doc_bytes(&v.fields), 1);
+            }
             return Ok(match v {
                 Some(v) => Found::Doc(Rc::new(DocV {
                     r: r.clone(),

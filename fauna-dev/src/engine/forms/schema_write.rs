@@ -217,6 +217,7 @@ impl Ev<'_> {
             }
             fields = with;
         }
+        self.meter.write(crate::engine::meter::doc_bytes(&fields));
         Ok(Val::Doc(Rc::new(DocV {
             r,
             v: Arc::new(Version {

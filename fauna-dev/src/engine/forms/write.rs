@@ -7,6 +7,7 @@ use fauna_wire::{Object, Ref, Timestamp, Value};
 
 use crate::engine::error::{denied, err, expected, R};
 use crate::engine::eval::{to_micros, to_str, Ev, Undo};
+use crate::engine::meter::doc_bytes;
 use crate::engine::paginate::doc_coll;
 use crate::engine::parse::{value_type, Ast, NodeId, F};
 use crate::engine::schema::Resource;
@@ -109,6 +110,7 @@ impl Ev<'_> {
     }
 
     fn write(&mut self, node: NodeId, c: u32, id: i64, v: Version) -> R<()> {
+        self.meter.write(doc_bytes(&v.fields));
         let old = self.st_mut(node)?.put_version(c, id, v);
         self.push_undo(Undo::Doc(c, id, old));
         Ok(())
