@@ -15,7 +15,7 @@ from faunadb.objects import FaunaTime, Query, Ref, SetRef
 
 import judge
 import mapping
-from conftest import ODD_NAME, ROOT_SECRET, TYPED_COLUMNS
+from export_cases import ODD_NAME, ROOT_SECRET, TYPED_COLUMNS
 
 ALL_STREAMS = ["a.b/c é 50%", "empty", "gappy", "other", "things", "typed"]
 JSONL_VARIANTS = ["jsonl", "jsonl_gzip", "jsonl_zstd", "typed_jsonl", "typed_data_jsonl"]
@@ -328,3 +328,20 @@ def test_the_secret_is_never_written(export):
 
 TYPED_CFG_FOR_SECRET = {"collection": {"name": "typed", "additional_columns": TYPED_COLUMNS},
                         "output": {"format": "parquet"}}
+
+
+@pytest.mark.parametrize("columns, named", [
+    ([{"name": "ts", "path": ["data", "n"], "type": "integer"}], "ts"),
+    ([{"name": "data", "path": ["data", "n"], "type": "integer"}], "data"),
+    ([{"name": "ref", "path": ["data", "n"], "type": "integer"}], "ref"),
+    ([{"name": "n", "path": ["data", "n"], "type": "integer"},
+      {"name": "n", "path": ["data", "x"], "type": "number"}], "n"),
+])
+def test_reserved_or_duplicate_column_names_are_rejected_before_reading(columns, named, export):
+    """Exit 2 naming the column, before any network call (the endpoint is a closed port)."""
+    config = {"port": 1, "collection": {"name": "typed", "additional_columns": columns}}
+    run = export(config, name="bad-config")
+    assert run.returncode == 2, (run.returncode, run.stderr)
+    assert re.search(rf"['`\"]{named}['`\"]", run.stderr), run.stderr
+    assert "connect" not in run.stderr.lower(), run.stderr
+    assert run.files() == []

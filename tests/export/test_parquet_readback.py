@@ -10,7 +10,7 @@ import pytest
 
 import judge
 import mapping
-from conftest import TYPED_COLUMNS
+from export_cases import TYPED_COLUMNS
 
 ARROW_TYPES = {
     "string": pa.string(), "integer": pa.int64(), "number": pa.float64(),
