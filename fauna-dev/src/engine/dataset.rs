@@ -268,7 +268,7 @@ pub fn doc_line(
             Some(_) => return Err(invalid(where_, "ttl: @ts expected")),
         }
     }
-    versions.push(Version { ts, action, fields });
+    versions.push(Version::new(ts, action, fields));
     Ok(ts)
 }
 

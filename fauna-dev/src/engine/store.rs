@@ -50,9 +50,22 @@ pub struct Version {
     pub action: Action,
     /// Stored top-level fields (`data`, `ttl`, or a schema item's fields).
     pub fields: Object,
+    /// The version's stored size ([`super::meter::doc_bytes`]), for the metric headers.
+    pub size: u64,
 }
 
 impl Version {
+    /// A version; its stored size is computed here, once per write, so reads cost nothing.
+    pub fn new(ts: i64, action: Action, fields: Object) -> Self {
+        let size = super::meter::doc_bytes(&fields);
+        Version {
+            ts,
+            action,
+            fields,
+            size,
+        }
+    }
+
     /// The `ttl` in micros, if set.
     pub fn ttl(&self) -> Option<i64> {
         match self.fields.get("ttl") {

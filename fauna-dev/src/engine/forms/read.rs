@@ -7,7 +7,6 @@ use fauna_wire::{Ref, Value};
 
 use crate::engine::error::{denied, err, expected, Failure, R};
 use crate::engine::eval::{to_micros, Ev};
-use crate::engine::meter::doc_bytes;
 use crate::engine::paginate::doc_coll;
 use crate::engine::parse::{Ast, NodeId, F};
 use crate::engine::schema::Resource;
@@ -111,7 +110,7 @@ impl Ev<'_> {
                 .get(&id)
                 .and_then(|h| h.live_at(t, snap));
             if let Some(v) = v {
-                self.meter.read(doc_bytes(&v.fields), 1);
+                self.meter.read(v.size, 1);
             }
             return Ok(match v {
                 Some(v) => Found::Doc(Rc::new(DocV {
@@ -125,11 +124,7 @@ impl Ev<'_> {
         let schema = |ts: i64, fields| {
             Rc::new(DocV {
                 r: r.clone(),
-                v: Arc::new(Version {
-                    ts,
-                    action: Action::Create,
-                    fields,
-                }),
+                v: Arc::new(Version::new(ts, Action::Create, fields)),
                 created: false,
             })
         };

@@ -220,11 +220,7 @@ impl Ev<'_> {
         self.meter.write(crate::engine::meter::doc_bytes(&fields));
         Ok(Val::Doc(Rc::new(DocV {
             r,
-            v: Arc::new(Version {
-                ts,
-                action: Action::Create,
-                fields,
-            }),
+            v: Arc::new(Version::new(ts, Action::Create, fields)),
             created: true,
         })))
     }

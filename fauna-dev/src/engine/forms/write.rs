@@ -225,11 +225,7 @@ impl Ev<'_> {
                 if !ok {
                     return Err(denied(tnode));
                 }
-                let v = Version {
-                    ts,
-                    action: Action::Create,
-                    fields,
-                };
+                let v = Version::new(ts, Action::Create, fields);
                 self.write(n, c, id, v.clone())?;
                 let stored = self.current(c, id).unwrap_or_else(|| Arc::new(v));
                 Ok(Val::Doc(Rc::new(DocV {
@@ -266,11 +262,7 @@ impl Ev<'_> {
                 if !self.granted(&cname, Act::Write, &args3) {
                     return Err(denied(n));
                 }
-                let v = Version {
-                    ts,
-                    action: Action::Update,
-                    fields,
-                };
+                let v = Version::new(ts, Action::Update, fields);
                 self.write(n, c, id, v.clone())?;
                 let stored = self.current(c, id).unwrap_or_else(|| Arc::new(v));
                 Ok(Val::Doc(Rc::new(DocV {
@@ -290,16 +282,7 @@ impl Ev<'_> {
                 if !self.granted(&cname, Act::Delete, &|_| Val::V(Value::Ref(r.clone()))) {
                     return Err(denied(n));
                 }
-                self.write(
-                    n,
-                    c,
-                    id,
-                    Version {
-                        ts,
-                        action: Action::Delete,
-                        fields: Object::new(),
-                    },
-                )?;
+                self.write(n, c, id, Version::new(ts, Action::Delete, Object::new()))?;
                 Ok(Val::Doc(Rc::new(DocV {
                     r,
                     v: cur,
@@ -360,16 +343,7 @@ impl Ev<'_> {
                     return Err(denied(n));
                 }
                 let data = fields.get("data").cloned().unwrap_or(Value::Null);
-                self.write(
-                    n,
-                    c,
-                    id,
-                    Version {
-                        ts: at,
-                        action,
-                        fields,
-                    },
-                )?;
+                self.write(n, c, id, Version::new(at, action, fields))?;
                 let dk = if self.legacy { "instance" } else { "document" };
                 Ok(Val::Obj(vec![
                     ("ts".into(), Val::V(Value::Int(at))),
@@ -427,11 +401,7 @@ impl Ev<'_> {
         self.push_undo(Undo::CollDef(c, old));
         Ok(Val::Doc(Rc::new(DocV {
             r: r.clone(),
-            v: Arc::new(Version {
-                ts,
-                action: Action::Update,
-                fields,
-            }),
+            v: Arc::new(Version::new(ts, Action::Update, fields)),
             created: false,
         })))
     }
