@@ -548,8 +548,13 @@ impl<'a> Reader<'a> {
                     return Err(malformed(self, name, "expected an object"));
                 }
                 let start = self.i;
-                // Validate (and bound the depth of) the opaque content by reading it.
-                self.value(depth)?;
+                // Validate (and bound the depth of) the opaque content by reading it. It is an
+                // expression, so objects inside it are read as in a request: `{"object":
+                // {"@k": 1}}` is a literal object there, not an unknown tag.
+                let was_request = std::mem::replace(&mut self.request, true);
+                let content = self.value(depth);
+                self.request = was_request;
+                content?;
                 let text = minify(&self.s[start..self.i]);
                 Ok(if tag == "@query" {
                     Value::Query(text)

@@ -133,6 +133,9 @@ fn dates_bytes_queries_and_sets() {
             r#"{"lambda":"x","expr":{"var":"x y"}}"#.into()
         ))
     );
+    // The content is an expression: a literal object with an @-key in it is valid there.
+    let q = r#"{"api_version":"4","lambda":"x","expr":{"object":{"@k":1}}}"#;
+    pin(&format!(r#"{{"@query":{q}}}"#), Value::Query(q.into()));
 }
 
 #[test]
