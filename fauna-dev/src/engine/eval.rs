@@ -219,6 +219,19 @@ impl<'a> Ev<'a> {
         }
     }
 
+    /// Evaluates form `f`'s own argument (the one under its key) and gives its node, where
+    /// errors about it are positioned (the form's node `n` when it is absent).
+    pub fn main_arg(
+        &mut self,
+        n: NodeId,
+        f: F,
+        args: &[(&'static str, NodeId)],
+        env: &Env,
+    ) -> R<(Val, NodeId)> {
+        let key = f.key();
+        Ok((self.arg(args, key, env)?, Ast::arg(args, key).unwrap_or(n)))
+    }
+
     /// Evaluates an optional argument.
     pub fn opt(
         &mut self,
@@ -442,9 +455,7 @@ impl<'a> Ev<'a> {
     }
 
     fn select(&mut self, n: NodeId, f: F, args: &[(&'static str, NodeId)], env: &Env) -> R<Val> {
-        let key = f.key();
-        let path_v = self.arg(args, key, env)?;
-        let pnode = Ast::arg(args, key).unwrap_or(n);
+        let (path_v, pnode) = self.main_arg(n, f, args, env)?;
         let from = self.arg(args, "from", env)?;
         let all_v = self.opt(args, "all", env)?;
         let mut keys: Vec<Value> = Vec::new();
@@ -543,9 +554,7 @@ impl<'a> Ev<'a> {
     }
 
     fn map_like(&mut self, n: NodeId, f: F, args: &[(&'static str, NodeId)], env: &Env) -> R<Val> {
-        let key = f.key();
-        let lam = self.arg(args, key, env)?;
-        let lnode = Ast::arg(args, key).unwrap_or(n);
+        let (lam, lnode) = self.main_arg(n, f, args, env)?;
         if !matches!(lam, Val::Lambda(_)) {
             return err(
                 lnode,

@@ -211,21 +211,7 @@ impl Ev<'_> {
                         format!("Ref refers to undefined index '{index}'"),
                     );
                 };
-                let res = Resource::Index(index.clone());
-                let unrestricted = self.permits(&res, Act::UnrestrictedRead, &|_| {
-                    Val::V(Value::Array(terms.clone()))
-                });
-                let readers: Vec<Reader> = st
-                    .colls
-                    .iter()
-                    .map(|c| {
-                        if unrestricted {
-                            Reader::All
-                        } else {
-                            self.reader(&c.def.name)
-                        }
-                    })
-                    .collect();
+                let readers = self.index_readers(index, terms);
                 let tk: Vec<K> = terms.iter().map(|v| K::V(v.clone(), false)).collect();
                 let with_vals = !idx.def.values.is_empty();
                 if let Some(ts) = idx.store.terms.get(&tk) {

@@ -398,21 +398,7 @@ impl Ev<'_> {
                 for c in &idx.sources {
                     self.check_mvt(*c, t)?;
                 }
-                let res = Resource::Index(idx.def.name.clone());
-                let unrestricted = self.permits(&res, Act::UnrestrictedRead, &|_| {
-                    Val::V(Value::Array(terms.clone()))
-                });
-                let readers: Vec<Reader> = st
-                    .colls
-                    .iter()
-                    .map(|c| {
-                        if unrestricted {
-                            Reader::All
-                        } else {
-                            self.reader(&c.def.name)
-                        }
-                    })
-                    .collect();
+                let readers = self.index_readers(&idx.def.name, terms);
                 let tk: Vec<super::order::K> = terms
                     .iter()
                     .map(|v| super::order::K::V(v.clone(), false))

@@ -37,6 +37,27 @@ impl Ev<'_> {
             .any(|q| self.predicate_holds(q, arg))
     }
 
+    /// How each collection's documents (indexed by collection number) may be read through
+    /// `index` matched with `terms`: all of them when the index's `unrestricted_read` holds,
+    /// else as [`Ev::reader`] says.
+    pub fn index_readers(&self, index: &str, terms: &[Value]) -> Vec<Reader> {
+        let res = Resource::Index(index.to_string());
+        let unrestricted = self.permits(&res, Act::UnrestrictedRead, &|_| {
+            Val::V(Value::Array(terms.to_vec()))
+        });
+        self.st()
+            .colls
+            .iter()
+            .map(|c| {
+                if unrestricted {
+                    Reader::All
+                } else {
+                    self.reader(&c.def.name)
+                }
+            })
+            .collect()
+    }
+
     /// How documents of collection `cname` may be read.
     pub fn reader(&self, cname: &str) -> Reader {
         let res = Resource::Coll(cname.to_string());

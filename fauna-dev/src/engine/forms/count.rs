@@ -4,7 +4,7 @@ use fauna_wire::Value;
 
 use crate::engine::error::{expected, R};
 use crate::engine::eval::Ev;
-use crate::engine::parse::{Ast, NodeId, F};
+use crate::engine::parse::{NodeId, F};
 use crate::engine::val::{Env, SetV, Val};
 
 impl Ev<'_> {
@@ -16,9 +16,7 @@ impl Ev<'_> {
         args: &[(&'static str, NodeId)],
         env: &Env,
     ) -> R<Val> {
-        let key = f.key();
-        let v = self.arg(args, key, env)?;
-        let node = Ast::arg(args, key).unwrap_or(n);
+        let (v, node) = self.main_arg(n, f, args, env)?;
         let limit = if f == F::Count { usize::MAX } else { 1 };
         let count = match v {
             Val::Page(p) => p.data.len(),

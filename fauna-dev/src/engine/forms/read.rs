@@ -8,7 +8,7 @@ use fauna_wire::{Ref, Value};
 use crate::engine::error::{denied, err, expected, Failure, R};
 use crate::engine::eval::{to_micros, Ev};
 use crate::engine::paginate::doc_coll;
-use crate::engine::parse::{Ast, NodeId, F};
+use crate::engine::parse::{NodeId, F};
 use crate::engine::schema::Resource;
 use crate::engine::security::Act;
 use crate::engine::store::{Action, Version};
@@ -33,9 +33,7 @@ impl Ev<'_> {
         args: &[(&'static str, NodeId)],
         env: &Env,
     ) -> R<Val> {
-        let key = f.key();
-        let v = self.arg(args, key, env)?;
-        let anode = Ast::arg(args, key).unwrap_or(n);
+        let (v, anode) = self.main_arg(n, f, args, env)?;
         let saved = self.valid_ts;
         if let Some((t, tnode)) = self.opt(args, "ts", env)? {
             let ts = to_micros(&t, tnode)?;

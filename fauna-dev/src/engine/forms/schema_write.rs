@@ -7,7 +7,7 @@ use fauna_wire::{Object, Ref, Value};
 
 use crate::engine::error::{denied, err, expected, R};
 use crate::engine::eval::{Ev, Undo};
-use crate::engine::parse::{value_type, Ast, NodeId, F};
+use crate::engine::parse::{value_type, NodeId, F};
 use crate::engine::schema::{parse_privileges, CollDef, IndexDef, KeyDef, KeyRole, RoleDef};
 use crate::engine::store::{Action, Version};
 use crate::engine::val::{DocV, Env, Val};
@@ -44,9 +44,8 @@ impl Ev<'_> {
         args: &[(&'static str, NodeId)],
         env: &Env,
     ) -> R<Val> {
-        let key = f.key();
-        let pv = self.arg(args, key, env)?.to_value();
-        let pnode = Ast::arg(args, key).unwrap_or(n);
+        let (pv, pnode) = self.main_arg(n, f, args, env)?;
+        let pv = pv.to_value();
         let Value::Object(p) = pv else {
             return expected(pnode, "Object", value_type(&pv));
         };

@@ -145,9 +145,7 @@ impl Ev<'_> {
         args: &[(&'static str, NodeId)],
         env: &Env,
     ) -> R<Val> {
-        let key = f.key();
-        let target = self.arg(args, key, env)?;
-        let tnode = Ast::arg(args, key).unwrap_or(n);
+        let (target, tnode) = self.main_arg(n, f, args, env)?;
         let Val::V(Value::Ref(r)) = target else {
             return expected(tnode, "Ref", target.type_name());
         };
