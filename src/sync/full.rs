@@ -9,7 +9,8 @@ use thiserror::Error;
 
 use super::batches::{BatchLimits, Batches, Item, Page};
 use super::document::{document_record, RecordError};
-use super::state::{Position, State, StateError};
+use super::emitted::EmittedIds;
+use super::state::{Position, State, StateError, Strategy};
 use crate::config::CollectionSettings;
 use crate::export::RecordSchema;
 use crate::fauna::{decode, encode, Expr, FaunaClient, FaunaError, Ref, Value};
@@ -87,8 +88,8 @@ pub fn record_schema(settings: &CollectionSettings) -> RecordSchema {
     }
 }
 
-/// Everything one collection's export needs.
-pub struct FullExport<'a> {
+/// Everything one collection's export needs, whichever strategy reads it.
+pub struct CollectionExport<'a> {
     /// The client.
     pub client: &'a FaunaClient,
     /// The collection's settings.
@@ -111,10 +112,38 @@ pub(crate) fn stored_cursor(collection: &str, cursor: &str) -> Result<Value, Exp
     })
 }
 
-impl FullExport<'_> {
-    /// Exports the collection from wherever `state` says it stands; updates and saves `state`
-    /// after every committed batch.
+impl CollectionExport<'_> {
+    /// Exports the collection from wherever `state` says it stands, with the strategy the
+    /// stream was started with; updates and saves `state` after every committed batch.
     pub async fn run(&self, state: &mut State) -> Result<(), ExportError> {
+        let Some(stream) = state.streams.get(&self.settings.name) else {
+            return Ok(());
+        };
+        match (stream.strategy, stream.index.clone()) {
+            (Strategy::ScanCatchUp, Some(index)) => self.scan_catch_up(&index, state).await,
+            _ => self.pinned(state).await,
+        }
+    }
+
+    /// The batch committer of this collection's stream.
+    pub(crate) fn batches<'b>(
+        &'b self,
+        schema: &'b RecordSchema,
+        emitted: Option<&'b mut EmittedIds>,
+    ) -> Batches<'b> {
+        Batches {
+            name: &self.settings.name,
+            schema,
+            sink: self.sink,
+            limits: self.limits,
+            state_path: self.state_path,
+            observer: self.observer,
+            emitted,
+        }
+    }
+
+    /// The pinned-snapshot strategy: every page `At(snapshot_ts)`.
+    async fn pinned(&self, state: &mut State) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
         let schema = record_schema(self.settings);
         let Some(stream) = state.streams.get(name) else {
@@ -126,22 +155,13 @@ impl FullExport<'_> {
             Position::After { cursor } => Some(stored_cursor(name, cursor)?),
             _ => return Ok(()),
         };
-        let mut batches = Batches {
-            name,
-            schema: &schema,
-            sink: self.sink,
-            limits: self.limits,
-            state_path: self.state_path,
-            observer: self.observer,
-            emitted: None,
-        };
         let scan = DocumentScan {
             client: self.client,
             settings: self.settings,
             at: Some(snapshot_ts),
             before_ts: None,
         };
-        batches
+        self.batches(&schema, None)
             .drain(
                 state,
                 cursor,

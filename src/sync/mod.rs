@@ -18,9 +18,8 @@ pub use batches::BatchLimits;
 pub use discover::{list_collections, retention, Retention, MVT_OFFSET_SECS};
 pub use document::{document_record, RecordError};
 pub use emitted::{emitted_ids_path, EmittedIds};
-pub use full::{record_schema, ExportError, FullExport, Observer, Quiet};
+pub use full::{record_schema, CollectionExport, ExportError, Observer, Quiet};
 pub use run::{run_export, RunError, Summary};
-pub use scan_catch_up::ScanCatchUp;
 pub use state::{Position, State, StateError, Strategy, StreamState, STATE_VERSION};
 
 /// The test hook `FAUNA_SYNC_TEST_CRASH_AT=<point>:<n>` aborts the process (like SIGKILL: no

@@ -7,8 +7,7 @@ use thiserror::Error;
 
 use super::batches::BatchLimits;
 use super::discover::{list_collections, retention, ts_ref_index, Retention};
-use super::full::{ExportError, FullExport, Observer};
-use super::scan_catch_up::ScanCatchUp;
+use super::full::{CollectionExport, ExportError, Observer};
 use super::state::{Position, State, StateError, Strategy, StreamState};
 use crate::config::{CollectionSettings, Compression, OutputFormat, Settings};
 use crate::fauna::{ClientOptions, Expr, FaunaClient, FaunaError, RetryPolicy, Value};
@@ -175,6 +174,21 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
     state.save(&settings.output.state)?;
     write_manifest(&settings.output.dir, &state.committed_files())?;
 
+    // Counts (for an ETA) use their own short timeout and no retries; only when shown.
+    let count_client = if observer.wants_total() {
+        FaunaClient::new(ClientOptions {
+            endpoint: settings.endpoint.clone(),
+            secret: settings.secret.clone(),
+            query_timeout: COUNT_BUDGET,
+            retry: RetryPolicy {
+                max_retries: 0,
+                ..RetryPolicy::default()
+            },
+        })
+        .ok()
+    } else {
+        None
+    };
     let limits = BatchLimits {
         rows: settings.output.batch_rows,
         bytes: settings.output.batch_bytes,
@@ -182,17 +196,16 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
     for c in &collections {
         let before = state.streams.get(&c.name).cloned();
         {
-            let total = expected_total(settings, c, before.as_ref(), observer);
-            let export = export_collection(
-                &client,
-                c,
-                before.as_ref(),
-                &sink,
+            let total = expected_total(count_client.as_ref(), c, before.as_ref());
+            let collection = CollectionExport {
+                client: &client,
+                settings: c,
+                sink: &sink,
                 limits,
-                &settings.output.state,
+                state_path: &settings.output.state,
                 observer,
-                &mut state,
-            );
+            };
+            let export = collection.run(&mut state);
             // The count runs beside the export and is dropped if the export ends first.
             tokio::pin!(export, total);
             tokio::select! {
@@ -221,73 +234,22 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
     Ok(summary)
 }
 
-/// Exports one collection with the strategy its stream was started with.
-#[allow(clippy::too_many_arguments)]
-async fn export_collection(
-    client: &FaunaClient,
-    c: &CollectionSettings,
-    stream: Option<&StreamState>,
-    sink: &BatchWriter,
-    limits: BatchLimits,
-    state_path: &std::path::Path,
-    observer: &dyn Observer,
-    state: &mut State,
-) -> Result<(), ExportError> {
-    match stream.map(|s| (s.strategy, s.index.as_deref())) {
-        Some((Strategy::ScanCatchUp, Some(index))) => {
-            ScanCatchUp {
-                client,
-                settings: c,
-                index,
-                sink,
-                limits,
-                state_path,
-                observer,
-            }
-            .run(state)
-            .await
-        }
-        _ => {
-            FullExport {
-                client,
-                settings: c,
-                sink,
-                limits,
-                state_path,
-                observer,
-            }
-            .run(state)
-            .await
-        }
-    }
-}
-
 /// How long a document count may take to be worth showing an ETA for.
 const COUNT_BUDGET: Duration = Duration::from_secs(2);
 
-/// The stream's expected number of documents and those already committed, when the observer
-/// shows them and Fauna counts them within [`COUNT_BUDGET`] (a query timeout: the server stops
-/// counting then, so a large collection costs no more than that).
+/// The stream's expected number of documents and those already committed, when there is a
+/// count client (the observer shows totals) and Fauna counts them within [`COUNT_BUDGET`] (the
+/// client's query timeout: the server stops counting then, so a large collection costs no more
+/// than that).
 async fn expected_total(
-    settings: &Settings,
+    client: Option<&FaunaClient>,
     c: &CollectionSettings,
     stream: Option<&StreamState>,
-    observer: &dyn Observer,
 ) -> Option<(u64, u64)> {
-    let stream = stream?;
-    if !observer.wants_total() || stream.position == Position::Done {
+    let (client, stream) = (client?, stream?);
+    if stream.position == Position::Done {
         return None;
     }
-    let client = FaunaClient::new(ClientOptions {
-        endpoint: settings.endpoint.clone(),
-        secret: settings.secret.clone(),
-        query_timeout: COUNT_BUDGET,
-        retry: RetryPolicy {
-            max_retries: 0,
-            ..RetryPolicy::default()
-        },
-    })
-    .ok()?;
     let count = Expr::count(Expr::documents(Expr::collection(&c.name)));
     let q = match stream.strategy {
         Strategy::Snapshot => Expr::at(stream.snapshot_ts, count),

@@ -17,18 +17,16 @@
 //! the collection as of `consistent_at` (the last `T`).
 
 use std::collections::HashSet;
-use std::path::Path;
 
-use super::batches::{stream_mut, BatchLimits, Batches, Item, Page};
+use super::batches::{stream_mut, Item, Page};
 use super::emitted::{emitted_ids_path, id_order, EmittedIds};
 use super::full::{
-    page_parts, query, record_schema, stored_cursor, DocumentScan, ExportError, Observer,
+    page_parts, query, record_schema, stored_cursor, CollectionExport, DocumentScan, ExportError,
 };
 use super::state::{Position, State};
 use crate::config::CollectionSettings;
-use crate::export::{Record, RecordSchema};
+use crate::export::Record;
 use crate::fauna::{encode, Expr, FaunaClient, FaunaError, Ref, Timestamp, Value};
-use crate::sink::BatchWriter;
 
 /// How often the pinned time may expire in a row, without a batch committed in between,
 /// before the export gives up.
@@ -37,27 +35,14 @@ const MAX_EXPIRIES: u32 = 8;
 /// Refs per page of the reconciliation's id listing.
 const ID_PAGE_SIZE: i64 = 10_000;
 
-/// Everything one collection's short-retention export needs.
-pub struct ScanCatchUp<'a> {
-    /// The client.
-    pub client: &'a FaunaClient,
-    /// The collection's settings.
-    pub settings: &'a CollectionSettings,
-    /// The `[ts, ref]` index of the collection.
-    pub index: &'a str,
-    /// The sink.
-    pub sink: &'a BatchWriter,
-    /// When a batch file is full.
-    pub limits: BatchLimits,
-    /// The state file path.
-    pub state_path: &'a Path,
-    /// Progress hooks.
-    pub observer: &'a dyn Observer,
-}
-
-impl ScanCatchUp<'_> {
-    /// Runs (or resumes) the three phases; updates and saves `state` after every batch.
-    pub async fn run(&self, state: &mut State) -> Result<(), ExportError> {
+impl CollectionExport<'_> {
+    /// The short-retention strategy through the `[ts, ref]` index `index`: runs (or resumes)
+    /// the three phases; updates and saves `state` after every batch.
+    pub(crate) async fn scan_catch_up(
+        &self,
+        index: &str,
+        state: &mut State,
+    ) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
         let schema = record_schema(self.settings);
         let Some(stream) = state.streams.get(name) else {
@@ -122,7 +107,7 @@ impl ScanCatchUp<'_> {
                     let changes = IndexChanges {
                         client: self.client,
                         settings: self.settings,
-                        index: self.index,
+                        index,
                         since,
                         at,
                     };
@@ -220,22 +205,6 @@ impl ScanCatchUp<'_> {
                 }
                 Err(e) => return Err(e),
             }
-        }
-    }
-
-    fn batches<'b>(
-        &'b self,
-        schema: &'b RecordSchema,
-        emitted: Option<&'b mut EmittedIds>,
-    ) -> Batches<'b> {
-        Batches {
-            name: &self.settings.name,
-            schema,
-            sink: self.sink,
-            limits: self.limits,
-            state_path: self.state_path,
-            observer: self.observer,
-            emitted,
         }
     }
 
