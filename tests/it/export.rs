@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use fauna_sync::config::{Overrides, Settings};
-use fauna_sync::fauna::Secret;
+use fauna_sync::config::Settings;
 use fauna_sync::sink::read_manifest;
 use fauna_sync::sync::{run_export, Quiet};
 
-use crate::support::{files_below, wire_ref, Fixture};
+use crate::support::{files_below, load_settings, wire_ref, Fixture};
 
 const SCHEMA: &str = r#"{
   "collections": [{"name": "things", "history_days": null}, {"name": "other", "history_days": null}],
@@ -35,16 +34,7 @@ fn settings(endpoint: &str, out: &Path, config: &str) -> Settings {
         out.file_name().unwrap().to_string_lossy()
     ));
     std::fs::write(&dir, config).unwrap();
-    Settings::load(
-        Some(&dir),
-        Overrides {
-            secret: Some(Secret::new("fnTestServer")),
-            endpoint: Some(endpoint.to_string()),
-            out: Some(out.to_path_buf()),
-            ..Overrides::default()
-        },
-    )
-    .unwrap()
+    load_settings(&dir, endpoint, out)
 }
 
 const COLUMNS: &str = r#"{"collection": {"name": "things", "additional_columns": [

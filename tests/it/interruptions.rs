@@ -1,7 +1,7 @@
 //! Interruptions from outside the process: SIGKILL at arbitrary moments of a slow export, and
 //! the server going away and coming back mid-export. The outcome must equal a clean run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -47,6 +47,22 @@ async fn finish(child: Child) -> std::process::Output {
         .unwrap()
 }
 
+/// fauna-dev with 200 documents, each response delayed 20 ms (in pages of 5, an export takes
+/// over 800 ms), and the output of one uninterrupted export for comparison.
+async fn slow_fixture_with_a_clean_export() -> (Fixture, PathBuf) {
+    let fx = Fixture::start_with(
+        SCHEMA,
+        &[("things", docs(200))],
+        EngineOptions::default(),
+        ServerConfig::new().latency(Duration::from_millis(20)),
+    )
+    .await;
+    let clean = fx.out("clean");
+    let r = finish(export(&fx.server.url(), &clean).spawn().unwrap()).await;
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    (fx, clean)
+}
+
 /// The committed batch files of `out`, byte for byte, must equal those of `clean`.
 fn assert_same_files(out: &Path, clean: &Path) {
     let listing = files_below(out);
@@ -62,19 +78,10 @@ fn assert_same_files(out: &Path, clean: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_any_moment_resumes_to_the_clean_result() {
-    // 200 documents in pages of 5, each response delayed 20 ms: a run takes over 800 ms, so
-    // every kill below lands mid-export (between or during pages, commits or state writes).
-    let fx = Fixture::start_with(
-        SCHEMA,
-        &[("things", docs(200))],
-        EngineOptions::default(),
-        ServerConfig::new().latency(Duration::from_millis(20)),
-    )
-    .await;
+    // A run takes over 800 ms, so every kill below lands mid-export (between or during pages,
+    // commits or state writes).
+    let (fx, clean) = slow_fixture_with_a_clean_export().await;
     let url = fx.server.url();
-    let clean = fx.out("clean");
-    let r = finish(export(&url, &clean).spawn().unwrap()).await;
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
 
     let out = fx.out("killed");
     for ms in [150, 230, 310, 90] {
@@ -95,17 +102,8 @@ async fn sigkill_at_any_moment_resumes_to_the_clean_result() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_going_away_mid_export_is_retried_and_the_export_completes() {
-    let fx = Fixture::start_with(
-        SCHEMA,
-        &[("things", docs(200))],
-        EngineOptions::default(),
-        ServerConfig::new().latency(Duration::from_millis(20)),
-    )
-    .await;
+    let (fx, clean) = slow_fixture_with_a_clean_export().await;
     let url = fx.server.url();
-    let clean = fx.out("clean");
-    let r = finish(export(&url, &clean).spawn().unwrap()).await;
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
 
     let out = fx.out("restarted");
     let child = export(&url, &out).spawn().unwrap();

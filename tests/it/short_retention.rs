@@ -8,15 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fauna_dev::engine::{Engine, EngineOptions, Request};
+use fauna_dev::engine::{Engine, EngineOptions};
 use fauna_dev::server::ServerConfig;
-use fauna_sync::config::{Overrides, Settings};
-use fauna_sync::fauna::Secret;
+use fauna_sync::config::Settings;
 use fauna_sync::sink::read_manifest;
 use fauna_sync::sync::{emitted_ids_path, run_export, Position, Quiet, State, Strategy};
 use serde_json::{json, Value};
 
-use crate::support::{files_below, Fixture};
+use crate::support::{execute, files_below, load_settings, Fixture};
 
 const SCHEMA: &str = r#"{
   "collections": [{"name": "events", "history_days": 0}],
@@ -46,14 +45,7 @@ type Write = (i64, String, Option<Value>);
 
 fn write(engine: &Engine, query: Value) -> i64 {
     let body = query.to_string();
-    let resp = engine.execute(&Request {
-        secret: Some("secret"),
-        body: body.as_bytes(),
-        last_seen_txn: None,
-        api_version: "4",
-        read_only: false,
-        deadline: None,
-    });
+    let resp = execute(engine, "secret", &body);
     assert!(matches!(resp.status, 200 | 201), "{body} → {}", resp.body);
     resp.txn_time
 }
@@ -145,24 +137,13 @@ fn settings(endpoint: &str, out: &Path) -> Settings {
             "output": {"batch_rows": 25}}"#,
     )
     .unwrap();
-    Settings::load(
-        Some(&config),
-        Overrides {
-            secret: Some(Secret::new("fnTestServer")),
-            endpoint: Some(endpoint.to_string()),
-            out: Some(out.to_path_buf()),
-            ..Overrides::default()
-        },
-    )
-    .unwrap()
+    load_settings(&config, endpoint, out)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_export_outliving_the_history_window_under_concurrent_writes_is_consistent_once_deduplicated(
-) {
-    // History is kept for 300 ms; every response takes at least 30 ms, so the scan alone
-    // (30 pages) outlives the window many times over.
-    let fx = Fixture::start_with(
+/// fauna-dev keeping history for 300 ms and answering after at least 30 ms, so that an export
+/// of the seed (30 pages in the scan alone) outlives the window many times over.
+async fn short_history_fixture() -> Fixture {
+    Fixture::start_with(
         SCHEMA,
         &[("events", seed())],
         EngineOptions {
@@ -171,7 +152,13 @@ async fn an_export_outliving_the_history_window_under_concurrent_writes_is_consi
         },
         ServerConfig::new().latency(Duration::from_millis(30)),
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_outliving_the_history_window_under_concurrent_writes_is_consistent_once_deduplicated(
+) {
+    let fx = short_history_fixture().await;
     let out = fx.out("out");
     let settings = settings(&fx.server.url(), &out);
 
@@ -279,16 +266,7 @@ fn assert_consistent(engine: &Engine, out: &Path, log: &[Write]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_of_the_binary_during_a_short_retention_export_resume_to_the_same_guarantee() {
-    let fx = Fixture::start_with(
-        SCHEMA,
-        &[("events", seed())],
-        EngineOptions {
-            mvt_offset: Duration::from_millis(300),
-            ..EngineOptions::default()
-        },
-        ServerConfig::new().latency(Duration::from_millis(30)),
-    )
-    .await;
+    let fx = short_history_fixture().await;
     let out = fx.out("out");
     let _ = settings(&fx.server.url(), &out); // writes the config file
     let run = |crash: Option<&str>| {

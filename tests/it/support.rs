@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fauna_dev::engine::{Engine, EngineOptions, Request};
+use fauna_dev::engine::{Engine, EngineOptions, Request, Response};
 use fauna_dev::server::{serve, RunningServer, ServerConfig};
+use fauna_sync::config::{Overrides, Settings};
+use fauna_sync::fauna::Secret;
 
 /// A running fauna-dev and the temporary folders of one test.
 pub struct Fixture {
@@ -56,17 +58,36 @@ impl Fixture {
     }
 }
 
-/// Runs `query` (wire JSON) on the engine with `secret`; the status and the response body.
-pub fn query(engine: &Engine, secret: &str, query: &str) -> (u16, serde_json::Value) {
-    let resp = engine.execute(&Request {
+/// Runs `query` (wire JSON) on the engine with `secret`.
+pub fn execute(engine: &Engine, secret: &str, query: &str) -> Response {
+    engine.execute(&Request {
         secret: Some(secret),
         body: query.as_bytes(),
         last_seen_txn: None,
         api_version: "4",
         read_only: false,
         deadline: None,
-    });
+    })
+}
+
+/// Runs `query` (wire JSON) on the engine with `secret`; the status and the response body.
+pub fn query(engine: &Engine, secret: &str, query: &str) -> (u16, serde_json::Value) {
+    let resp = execute(engine, secret, query);
     (resp.status, serde_json::from_str(&resp.body).unwrap())
+}
+
+/// Settings from the config file `config`, for the test key, `endpoint` and output `out`.
+pub fn load_settings(config: &Path, endpoint: &str, out: &Path) -> Settings {
+    Settings::load(
+        Some(config),
+        Overrides {
+            secret: Some(Secret::new("fnTestServer")),
+            endpoint: Some(endpoint.to_string()),
+            out: Some(out.to_path_buf()),
+            ..Overrides::default()
+        },
+    )
+    .unwrap()
 }
 
 /// The wire JSON of a document ref.
