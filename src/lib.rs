@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod error;
 pub mod export;
 pub mod fauna;
 pub mod sink;

@@ -74,6 +74,21 @@ impl FaunaError {
         }
     }
 
+    /// The kind of failure (`crate::error::ErrorKind`): 401 is auth, 403 permission, retryable
+    /// statuses and transport failures transient, 400/404 config (a wrong name or index), a
+    /// response that is not Fauna's protocol data.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            FaunaError::Status { status: 401, .. } => ErrorKind::Auth,
+            FaunaError::Status { status: 403, .. } => ErrorKind::Permission,
+            e if e.is_retryable() => ErrorKind::Transient,
+            FaunaError::Status { .. } => ErrorKind::Config,
+            FaunaError::Transport { .. } => ErrorKind::Transient,
+            FaunaError::InvalidResponse(_) => ErrorKind::Data,
+        }
+    }
+
     /// The first error code, if the server sent one.
     pub fn code(&self) -> Option<&str> {
         match self {
