@@ -1,8 +1,10 @@
-//! The command line: `fauna-sync export` and `fauna-sync demo`.
+//! The command line: `fauna-sync export`, `verify` and `demo`.
 //!
-//! Exit codes: 0 success; 1 the export failed (Fauna, network, output or state error — what
-//! was committed stays valid and a re-run resumes); 2 invalid command line or configuration
-//! (nothing was contacted or written); 130 interrupted (Ctrl-C; a re-run resumes).
+//! Exit codes (derived from [`ErrorKind`]): 0 success; 1 the run failed (Fauna, network,
+//! output, state or data error — what was committed stays valid); 2 invalid command line or
+//! configuration (nothing was contacted or written); 75 another run holds the output's lock;
+//! 130 interrupted (SIGINT or SIGTERM; a re-run resumes). Human-readable output goes to
+//! stderr, so stdout stays free for protocol messages.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,12 +15,20 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::config::{Overrides, Settings};
+use crate::error::ErrorKind;
 use crate::fauna::Secret;
-use crate::sync::{run_export, Observer, Summary};
+use crate::output::verify_output;
+use crate::sync::{run_export, Observer, State, Summary};
 
 /// Exports Fauna collections to JSONL or Parquet batch files with checkpointed resume.
 #[derive(Debug, Parser)]
-#[command(name = "fauna-sync", version, about, long_about = None)]
+#[command(
+    name = "fauna-sync",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success; 1 the run failed (committed output stays valid); 2 invalid command line or configuration; 75 another run holds the output's lock; 130 interrupted (SIGINT/SIGTERM; run again to resume)."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -33,9 +43,25 @@ pub struct Cli {
 pub enum Command {
     /// One-off full export of collections at one snapshot; re-run the same command to resume.
     Export(ExportArgs),
+    /// Checks an output against its manifest: every committed file present with its size and
+    /// SHA-256, and no unlisted batch file. Exit 0 when intact, 1 with the list of problems.
+    Verify(VerifyArgs),
     /// Starts an in-process fauna-dev seeded with the demo dataset and exports it to
     /// Parquet and JSONL under ./demo-out.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
+}
+
+/// `fauna-sync verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The output root to check.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The state file that owns the output (default <out>/_state.json): only the manifest
+    /// lines it records as committed are checked.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 /// `fauna-sync export`.
@@ -81,6 +107,10 @@ pub struct ExportArgs {
     /// Checkpoint state file (default <out>/_state.json).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Check the SHA-256 of every committed file before resuming (presence and size are
+    /// always checked).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// `fauna-sync demo`.
@@ -109,6 +139,7 @@ pub async fn main(cli: Cli) -> i32 {
                 batch_bytes: args.batch_bytes,
                 compression: args.compression,
                 state: args.state,
+                verify: args.verify,
             };
             let settings = match Settings::load(args.config.as_deref(), overrides) {
                 Ok(s) => s,
@@ -119,7 +150,95 @@ pub async fn main(cli: Cli) -> i32 {
             };
             export(&settings).await
         }
+        Command::Verify(args) => verify(&args),
+        #[cfg(feature = "demo")]
         Command::Demo(args) => crate::demo::run(args).await,
+    }
+}
+
+/// `fauna-sync verify`; returns the exit code.
+fn verify(args: &VerifyArgs) -> i32 {
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| args.out.join("_state.json"));
+    let manifest_len = match State::load(&state_path) {
+        Ok(s) if state_path.exists() && s.manifest_len > 0 => Some(s.manifest_len),
+        Ok(_) => None,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ErrorKind::State.exit_code();
+        }
+    };
+    match verify_output(&args.out, manifest_len) {
+        Ok(report) if report.problems.is_empty() => {
+            eprintln!(
+                "verified {}: {} file(s), {:.1} MB, all intact",
+                args.out.display(),
+                report.files,
+                report.bytes as f64 / 1e6
+            );
+            0
+        }
+        Ok(report) => {
+            eprintln!(
+                "{} problem(s) in {} ({} file(s) listed):",
+                report.problems.len(),
+                args.out.display(),
+                report.files
+            );
+            for p in &report.problems {
+                eprintln!("  {p}");
+            }
+            1
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM (containers, systemd, Kubernetes).
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// What to do after a failure of this kind.
+fn advice(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Transient | ErrorKind::Output => {
+            "Committed files stay valid; run the same command again to resume."
+        }
+        ErrorKind::Config => "Fix the configuration or command line; nothing was exported.",
+        ErrorKind::Auth => "Use a valid secret (FAUNA_SECRET); committed files stay valid.",
+        ErrorKind::Permission => {
+            "Grant the key's role the privilege named above, or use another key; committed files stay valid."
+        }
+        ErrorKind::Data => {
+            "Fix the document or the column settings named above; committed files stay valid, and a re-run resumes at the failing batch."
+        }
+        ErrorKind::State => "The output was left untouched.",
+        ErrorKind::Locked => "Nothing was changed.",
+        ErrorKind::Interrupted => "Committed files stay valid; run the same command again to resume.",
     }
 }
 
@@ -128,7 +247,7 @@ pub async fn export(settings: &Settings) -> i32 {
     let progress = Progress::new();
     let result = tokio::select! {
         r = run_export(settings, &progress) => Some(r),
-        _ = tokio::signal::ctrl_c() => None,
+        _ = interrupted() => None,
     };
     progress.finish();
     match result {
@@ -137,15 +256,16 @@ pub async fn export(settings: &Settings) -> i32 {
             0
         }
         Some(Err(e)) => {
+            let kind = e.kind();
             eprintln!("error: {e}");
-            eprintln!("Committed files stay valid; run the same command again to resume.");
-            1
+            eprintln!("{}", advice(kind));
+            kind.exit_code()
         }
         None => {
             eprintln!(
                 "interrupted: committed files stay valid; run the same command again to resume."
             );
-            130
+            ErrorKind::Interrupted.exit_code()
         }
     }
 }
@@ -157,8 +277,13 @@ fn print_summary(s: &Summary, settings: &Settings) {
     } else {
         0.0
     };
-    println!(
-        "exported {} collection(s): {} docs in {} file(s), {:.1} MB, {:.1} s ({:.0} docs/s), {} retries{} -> {}",
+    let complete = if s.already_complete == s.collections && s.docs == 0 && s.collections > 0 {
+        " (already complete: nothing left to export)"
+    } else {
+        ""
+    };
+    eprintln!(
+        "exported {} collection(s): {} docs in {} file(s), {:.1} MB, {:.1} s ({:.0} docs/s), {} retries{}{} -> {}",
         s.collections,
         s.docs,
         s.files,
@@ -171,8 +296,14 @@ fn print_summary(s: &Summary, settings: &Settings) {
         } else {
             String::new()
         },
+        complete,
         settings.output.dir.display()
     );
+}
+
+/// The rate as whole docs/s (indicatif's own shows four decimals).
+fn rate(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+    let _ = write!(w, "{:.0} docs/s", state.per_sec());
 }
 
 /// Progress bars on a terminal, plain log lines otherwise.
@@ -199,9 +330,10 @@ impl Progress {
         let b = multi.add(ProgressBar::new_spinner());
         b.set_style(
             ProgressStyle::with_template(
-                "{spinner} {prefix:>12} {human_pos} docs  {per_sec}  {elapsed}",
+                "{spinner} {prefix:>12} {human_pos} docs  {rate}  {elapsed}",
             )
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .with_key("rate", rate),
         );
         b.set_prefix(stream.to_string());
         b.enable_steady_tick(Duration::from_millis(200));
@@ -232,9 +364,10 @@ impl Observer for Progress {
         if let Some(b) = self.bar(collection) {
             b.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {prefix:>12} [{wide_bar}] {human_pos}/{human_len} docs  {per_sec}  ETA {eta}",
+                    "{spinner} {prefix:>12} [{wide_bar}] {human_pos}/{human_len} docs  {rate}  ETA {eta}",
                 )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key("rate", rate),
             );
             b.set_length(total);
             b.inc(done);

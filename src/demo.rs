@@ -43,7 +43,7 @@ pub async fn run(args: DemoArgs) -> i32 {
             return 1;
         }
     };
-    println!(
+    eprintln!(
         "fauna-dev is serving {} at {}",
         dataset.display(),
         server.url()
@@ -87,10 +87,12 @@ pub async fn run(args: DemoArgs) -> i32 {
     }
     server.shutdown().await;
     let out = args.out.display();
-    println!();
-    println!("Look at the result (pip install duckdb):");
-    println!(
-        "  python3 -c \"import duckdb; duckdb.sql(\\\"SELECT data->>'nickname' AS player, (data->>'credits')::INT AS credits FROM '{out}/parquet/players/*.parquet' ORDER BY credits DESC LIMIT 5\\\").show()\""
+    eprintln!();
+    eprintln!(
+        "Look at the result (pip install duckdb); the manifest lists exactly the committed files:"
+    );
+    eprintln!(
+        "  python3 -c \"import duckdb, json; m = [json.loads(l) for l in open('{out}/parquet/_manifest.jsonl')]; files = ['{out}/parquet/' + f['file'] for f in m if f['stream'] == 'players']; duckdb.sql(f\\\"SELECT data->>'nickname' AS player, (data->>'credits')::INT AS credits FROM read_parquet({{files}}) ORDER BY credits DESC LIMIT 5\\\").show()\""
     );
     0
 }

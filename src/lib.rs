@@ -6,9 +6,15 @@
 
 pub mod cli;
 pub mod config;
+mod crash;
+#[cfg(feature = "demo")]
 pub mod demo;
+pub mod durable;
 pub mod error;
 pub mod export;
 pub mod fauna;
+pub mod lock;
+pub mod output;
+pub mod read;
 pub mod sink;
 pub mod sync;

@@ -84,6 +84,8 @@ pub struct OutputSettings {
     pub batch_bytes: Option<u64>,
     /// Checkpoint state file.
     pub state: PathBuf,
+    /// Check every committed file's SHA-256 on start (always: presence and size).
+    pub verify: bool,
 }
 
 /// Everything a run needs, checked.
@@ -128,6 +130,8 @@ pub struct Overrides {
     pub compression: Option<String>,
     /// `--state`.
     pub state: Option<PathBuf>,
+    /// `--verify`: check committed files' SHA-256 on start.
+    pub verify: bool,
 }
 
 impl Settings {
@@ -382,6 +386,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             batch_rows,
             batch_bytes,
             state,
+            verify: o.verify,
         },
     })
 }

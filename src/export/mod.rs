@@ -1,7 +1,10 @@
 //! The export format: how Fauna values become records (`spec/export-format.md`).
 
+mod document;
 mod record;
 mod value;
+
+pub use document::{document_record, id_order, record_schema, RecordError};
 
 pub use record::{describe_value, ColumnType, Record, RecordJson, RecordSchema};
 pub use value::{to_export_json, ExportValue};

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::export::{Record, RecordSchema};
 
-use super::atomic::{create_dir_durable, AtomicFile};
 use super::jsonl::write_jsonl;
 use super::layout::{part_file_name, stream_dir_name};
 use super::parquet::write_parquet;
 use super::{FileFormat, SinkError, WriteOptions};
+use crate::durable::{create_dir_durable, AtomicFile};
 
 /// A batch file that is complete and durable under its final name. Stored in the state file
 /// and, one per line, in the manifest (where `path` is spelled `file`).

@@ -5,9 +5,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::atomic::fsync_dir;
 use super::layout::{is_temp_part_name, parse_part_file_name, stream_dir_name};
 use super::SinkError;
+use crate::durable::fsync_dir;
 
 /// Deletes, in `<root>/<stream dir>`, every temporary batch file (`.part-*.tmp`) and every
 /// batch file (`part-<seq>.<ext>`) not named in `committed_names` — orphans of a crash between

@@ -111,6 +111,16 @@ pub enum SinkError {
     },
 }
 
+impl From<crate::durable::FileError> for SinkError {
+    fn from(e: crate::durable::FileError) -> Self {
+        SinkError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl SinkError {
     /// An [`SinkError::Io`] for `path`.
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {

@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{FileFormat, SinkError};
+#[cfg(test)]
+use crate::durable::temp_file_name;
 
 /// The longest directory name most file systems accept.
 const MAX_NAME_BYTES: usize = 255;
@@ -46,11 +48,6 @@ pub fn stream_dir_name(stream: &str) -> Result<String, SinkError> {
 /// The file name of batch `seq`: `part-<seq, at least 8 digits>.<format name>`.
 pub fn part_file_name(seq: u64, format: FileFormat) -> String {
     format!("part-{seq:08}.{}", format.name())
-}
-
-/// The temporary name a file is written under before it is renamed to `final_name`.
-pub fn temp_file_name(final_name: &str) -> String {
-    format!(".{final_name}.tmp")
 }
 
 /// Parses a batch file name made by [`part_file_name`].

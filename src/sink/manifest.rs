@@ -5,8 +5,8 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use super::atomic::write_file_atomically;
 use super::{CommittedFile, SinkError};
+use crate::durable::write_file_atomically;
 
 /// The manifest's file name at the output root.
 pub const MANIFEST_FILE: &str = "_manifest.jsonl";
@@ -50,7 +50,7 @@ pub fn write_manifest(root: &Path, files: &[CommittedFile]) -> Result<(), SinkEr
         })?;
         out.push(b'\n');
     }
-    write_file_atomically(&root.join(MANIFEST_FILE), &out)
+    Ok(write_file_atomically(&root.join(MANIFEST_FILE), &out)?)
 }
 
 /// Reads `<root>/_manifest.jsonl`; a missing manifest means no committed files (empty list).

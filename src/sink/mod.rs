@@ -45,7 +45,6 @@
 //! size of those records) and the encoded pages of the open row group, bounded by about
 //! [`WriteOptions::parquet_row_group_bytes`].
 
-mod atomic;
 mod batch;
 mod cleanup;
 mod error;
@@ -58,13 +57,13 @@ mod parquet;
 #[cfg(test)]
 mod tests;
 
-pub use self::atomic::write_file_atomically;
 pub use self::batch::{BatchWriter, CommittedFile};
 pub use self::cleanup::cleanup;
 pub use self::error::SinkError;
 pub use self::format::{Compression, FileFormat, UnknownFormat, WriteOptions};
-pub use self::layout::{parse_part_file_name, part_file_name, stream_dir_name, temp_file_name};
+pub use self::layout::{parse_part_file_name, part_file_name, stream_dir_name};
 pub use self::manifest::{read_manifest, write_manifest, MANIFEST_FILE};
 pub use self::parquet::{
     arrow_schema, schema_json, FORMAT_VERSION, FORMAT_VERSION_KEY, SCHEMA_KEY,
 };
+pub use crate::durable::{temp_file_name, write_file_atomically};

@@ -4,26 +4,14 @@
 //! One id per line, appended and fsynced with every batch, before the state that records the
 //! log's committed length; a resumed run truncates whatever a crash appended beyond it.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::export::Record;
-use crate::sink::SinkError;
+use crate::durable::{AppendLog, FileError};
+use crate::export::{id_order, Record};
 
 /// An append-only id log.
 pub struct EmittedIds {
-    path: PathBuf,
-    file: File,
-    len: u64,
-}
-
-fn io(op: &'static str, path: &Path, source: std::io::Error) -> SinkError {
-    SinkError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
+    log: AppendLog,
 }
 
 /// Where the log of `stream` lives for the state file `state`: `<state>.ids/<stream>.ids`.
@@ -35,33 +23,9 @@ pub fn emitted_ids_path(state: &Path, stream: &str) -> PathBuf {
 
 impl EmittedIds {
     /// Opens the log at its committed length `committed` (bytes), dropping anything beyond.
-    pub fn open(path: PathBuf, committed: u64) -> Result<Self, SinkError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io("open", &path, e))?;
-        let on_disk = file.metadata().map_err(|e| io("stat", &path, e))?.len();
-        if on_disk < committed {
-            return Err(io(
-                "resume from",
-                &path,
-                std::io::Error::other(format!(
-                    "the id log holds {on_disk} bytes but the state recorded {committed}; it was truncated or replaced — delete the state and the output to export again"
-                )),
-            ));
-        }
-        file.set_len(committed)
-            .map_err(|e| io("truncate", &path, e))?;
+    pub fn open(path: PathBuf, committed: u64) -> Result<Self, FileError> {
         Ok(EmittedIds {
-            path,
-            file,
-            len: committed,
+            log: AppendLog::open(path, committed)?,
         })
     }
 
@@ -69,49 +33,23 @@ impl EmittedIds {
     pub fn append<'r>(
         &mut self,
         records: impl Iterator<Item = &'r Record>,
-    ) -> Result<u64, SinkError> {
+    ) -> Result<u64, FileError> {
         let mut buf = Vec::new();
         for r in records {
             buf.extend_from_slice(r.id.as_bytes());
             buf.push(b'\n');
         }
-        use std::io::{Seek, SeekFrom};
-        self.file
-            .seek(SeekFrom::Start(self.len))
-            .map_err(|e| io("seek", &self.path, e))?;
-        self.file
-            .write_all(&buf)
-            .map_err(|e| io("write", &self.path, e))?;
-        self.file
-            .sync_data()
-            .map_err(|e| io("fsync", &self.path, e))?;
-        self.len += buf.len() as u64;
-        Ok(self.len)
+        self.log.append(&buf)
     }
 
     /// Every id logged so far, sorted in Fauna's document order and without repeats.
-    pub fn sorted_ids(&self) -> Result<Vec<String>, SinkError> {
-        let text = std::fs::read_to_string(&self.path).map_err(|e| io("read", &self.path, e))?;
-        let committed = text.get(..self.len as usize).unwrap_or(&text);
-        let mut ids: Vec<String> = committed.lines().map(str::to_string).collect();
+    pub fn sorted_ids(&self) -> Result<Vec<String>, FileError> {
+        let bytes = self.log.read_committed()?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut ids: Vec<String> = text.lines().map(str::to_string).collect();
         ids.sort_by(|a, b| id_order(a, b));
         ids.dedup();
         Ok(ids)
-    }
-}
-
-/// Fauna's order of document ids: numeric ids by value (shorter digit strings first), then
-/// anything else bytewise.
-pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
-    match (numeric(a), numeric(b)) {
-        (true, true) => {
-            let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
-            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-        }
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        (false, false) => a.cmp(b),
     }
 }
 
@@ -148,7 +86,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.ids");
         let e = EmittedIds::open(path, 10).err().unwrap();
-        assert!(e.to_string().contains("the state recorded 10"), "{e}");
+        assert!(e.to_string().contains("the checkpoint recorded 10"), "{e}");
     }
 
     #[test]

@@ -1,23 +1,33 @@
-//! One export run over every chosen collection: plan, reconcile the output with the state,
-//! export each collection, summarise.
+//! One export run over every chosen collection: lock the output, load the state, check the
+//! collections, open the output (ownership, damage, leftovers), read each collection through
+//! the one committer, summarise.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use thiserror::Error;
-
-use super::batches::BatchLimits;
-use super::discover::{list_collections, retention, ts_ref_index, Retention};
-use super::full::{CollectionExport, ExportError, Observer};
-use super::state::{Position, State, StateError, Strategy, StreamState};
+use super::committer::{BatchLimits, Committer};
+use super::emitted::emitted_ids_path;
+use super::error::ExportError;
+use super::observer::Observer;
+use super::state::{Position, State, Strategy, StreamState};
+use super::stream::CollectionExport;
 use crate::config::{CollectionSettings, Compression, OutputFormat, Settings};
 use crate::fauna::{ClientOptions, Expr, FaunaClient, FaunaError, RetryPolicy, Value};
-use crate::sink::{self, cleanup, write_manifest, BatchWriter, FileFormat, SinkError};
+use crate::lock::{RunLock, LOCK_FILE};
+use crate::output::{FilesOutput, OutputError, StateFile};
+use crate::read::{list_collections, ts_ref_index, Retention};
+use crate::sink::{self, FileFormat};
+
+/// The error of a run.
+pub type RunError = ExportError;
 
 /// What a run did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
     /// Collections exported (or already complete).
     pub collections: u64,
+    /// Collections that an earlier run had already completed.
+    pub already_complete: u64,
     /// Documents committed in this run.
     pub docs: u64,
     /// Files committed in this run.
@@ -30,46 +40,6 @@ pub struct Summary {
     pub seconds: f64,
     /// Stray files removed on start (left by an earlier interrupted run).
     pub orphans_removed: u64,
-}
-
-/// Why a run stopped.
-#[derive(Debug, Error)]
-pub enum RunError {
-    /// A Fauna call outside a collection's export failed.
-    #[error("{context}: {source}")]
-    Fauna {
-        /// What was being done.
-        context: String,
-        /// The error.
-        source: FaunaError,
-    },
-    /// A collection's export failed.
-    #[error(transparent)]
-    Export(#[from] ExportError),
-    /// The state file is unusable.
-    #[error(transparent)]
-    State(#[from] StateError),
-    /// The output could not be prepared.
-    #[error(transparent)]
-    Sink(#[from] SinkError),
-    /// The configured index cannot serve the short-retention strategy.
-    #[error("collection '{collection}' keeps history too briefly for one pinned snapshot, and its configured index '{index}' is not an active index of that collection with no terms and values [ts, ref]; name such an index in \"index\" (or leave it out to find one), or raise history_days")]
-    BadIndex {
-        /// The collection.
-        collection: String,
-        /// The configured index.
-        index: String,
-    },
-    /// The state does not match this run's settings.
-    #[error("collection '{collection}' was exported as {was} by an earlier run but this run asks for {now}; use another --out/--state, or delete the old output and state")]
-    FormatChanged {
-        /// The collection.
-        collection: String,
-        /// The format in the state.
-        was: String,
-        /// The format asked for.
-        now: String,
-    },
 }
 
 /// The sink's file format for the settings.
@@ -86,10 +56,21 @@ pub fn file_format(settings: &Settings) -> FileFormat {
     }
 }
 
-/// Runs (or resumes) a full export of every configured collection.
-pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<Summary, RunError> {
-    let started = Instant::now();
-    let client = FaunaClient::new(ClientOptions {
+/// The lock files of a run: one in the output root, and one beside the state file when the
+/// state lives elsewhere.
+pub fn lock_paths(settings: &Settings) -> Vec<PathBuf> {
+    let mut paths = vec![settings.output.dir.join(LOCK_FILE)];
+    if settings.output.state.parent() != Some(settings.output.dir.as_path()) {
+        let mut p = settings.output.state.as_os_str().to_owned();
+        p.push(".lock");
+        paths.push(PathBuf::from(p));
+    }
+    paths
+}
+
+/// The client of a run.
+pub fn client(settings: &Settings) -> Result<FaunaClient, ExportError> {
+    FaunaClient::new(ClientOptions {
         endpoint: settings.endpoint.clone(),
         secret: settings.secret.clone(),
         query_timeout: settings.query_timeout,
@@ -98,14 +79,40 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
             ..RetryPolicy::default()
         },
     })
-    .map_err(|source| RunError::Fauna {
+    .map_err(|source| ExportError::Fauna {
         context: "setting up the client".into(),
         source,
-    })?;
-    let fauna = |context: &str| {
-        let context = context.to_string();
-        move |source| RunError::Fauna { context, source }
-    };
+    })
+}
+
+fn fauna(context: &str) -> impl FnOnce(FaunaError) -> ExportError {
+    let context = context.to_string();
+    move |source| ExportError::Fauna { context, source }
+}
+
+/// The record schema settings of a collection, as recorded in the state.
+pub fn schema_fingerprint(c: &CollectionSettings) -> serde_json::Value {
+    serde_json::json!({
+        "data_column": c.data_column,
+        "columns": c.columns.iter().map(|col| serde_json::json!({
+            "name": col.name, "path": col.path, "type": col.column_type.name(),
+            "required": col.required,
+        })).collect::<Vec<_>>(),
+        "deletion_column": c.deletion_column,
+    })
+}
+
+/// Runs (or resumes) a full export of every configured collection.
+pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<Summary, RunError> {
+    let started = Instant::now();
+    let out = &settings.output.dir;
+    if out.exists() && !out.is_dir() {
+        return Err(OutputError::NotADirectory(out.clone()).into());
+    }
+    let _lock = RunLock::acquire(&lock_paths(settings))?;
+    let loaded = State::load_migrating(&settings.output.state)?;
+    let mut state = loaded.state;
+    let client = client(settings)?;
 
     let collections: Vec<CollectionSettings> = match &settings.collections {
         Some(c) => c.clone(),
@@ -120,9 +127,27 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
             .collect(),
     };
 
+    // Every collection is checked before any is read: a typo fails the run up front.
+    let mut retentions = Vec::with_capacity(collections.len());
+    for c in &collections {
+        retentions.push(super::checks::check_collection(&client, c).await?);
+    }
+
     let format = file_format(settings);
-    let sink = BatchWriter::new(&settings.output.dir, format)?;
-    let mut state = State::load(&settings.output.state)?;
+    let names: Vec<String> = collections.iter().map(|c| c.name.clone()).collect();
+    let label = settings.output.state.display().to_string();
+    let (output, opened) = FilesOutput::open(
+        out,
+        format,
+        &mut state,
+        &label,
+        loaded.v1_files,
+        &names,
+        settings.output.verify,
+    )?;
+    for path in &opened.removed {
+        tracing::info!(path = %path.display(), "Removed a file an interrupted run left behind.");
+    }
 
     // One snapshot time per run: an earlier (interrupted) run's, or now.
     let snapshot_ts = match state.streams.values().next() {
@@ -130,49 +155,57 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
         None => match client.query(&Expr::to_micros(Expr::now())).await {
             Ok(Value::Int(t)) => t,
             Ok(other) => {
-                return Err(RunError::Fauna {
-                    context: "reading the snapshot time".into(),
-                    source: FaunaError::InvalidResponse(format!("ToMicros(Now()) gave {other:?}")),
-                })
+                return Err(fauna("reading the snapshot time")(
+                    FaunaError::InvalidResponse(format!("ToMicros(Now()) gave {other:?}")),
+                ))
             }
             Err(e) => return Err(fauna("reading the snapshot time")(e)),
         },
     };
 
-    let mut summary = Summary::default();
-    for c in &collections {
-        match state.streams.get(&c.name) {
+    let mut summary = Summary {
+        orphans_removed: opened.removed.len() as u64,
+        ..Summary::default()
+    };
+    for (c, r) in collections.iter().zip(&retentions) {
+        let schema = schema_fingerprint(c);
+        match state.streams.get_mut(&c.name) {
             Some(s) if s.format != format.name() => {
-                return Err(RunError::FormatChanged {
+                return Err(ExportError::SettingsChanged {
                     collection: c.name.clone(),
+                    what: "format",
                     was: s.format.clone(),
                     now: format.name().to_string(),
                 })
             }
-            Some(_) => {}
+            Some(s) => match &s.schema {
+                Some(was) if *was != schema => {
+                    return Err(ExportError::SettingsChanged {
+                        collection: c.name.clone(),
+                        what: "record schema",
+                        was: format!("record schema {was}"),
+                        now: format!("record schema {schema}"),
+                    })
+                }
+                Some(_) => {}
+                // Migrated from version 1: adopt this run's schema.
+                None => s.schema = Some(schema),
+            },
             None => {
                 let mut stream = StreamState::new(snapshot_ts, format.name());
-                if let Some(index) = short_retention_index(&client, c, snapshot_ts).await? {
+                stream.schema = Some(schema);
+                if let Some(index) = short_retention_index(&client, c, r, snapshot_ts).await? {
                     stream.strategy = Strategy::ScanCatchUp;
                     stream.index = Some(index);
                 }
                 state.streams.insert(c.name.clone(), stream);
             }
         }
-        // Files a crash left behind (temporary, or renamed but never recorded) go first.
-        let committed: Vec<String> = state
-            .streams
-            .get(&c.name)
-            .map(|s| s.files.iter().map(|f| f.path.clone()).collect())
-            .unwrap_or_default();
-        let removed = cleanup(&settings.output.dir, &c.name, &committed)?;
-        for path in &removed {
-            tracing::info!(path = %path.display(), "Removed a file an interrupted run left behind.");
+        if state.streams.get(&c.name).map(|s| &s.position) == Some(&Position::Done) {
+            summary.already_complete += 1;
         }
-        summary.orphans_removed += removed.len() as u64;
     }
     state.save(&settings.output.state)?;
-    write_manifest(&settings.output.dir, &state.committed_files())?;
 
     // Counts (for an ETA) use their own short timeout and no retries; only when shown.
     let count_client = if observer.wants_total() {
@@ -193,42 +226,39 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
         rows: settings.output.batch_rows,
         bytes: settings.output.batch_bytes,
     };
+    let mut committer = Committer::new(
+        state,
+        Box::new(output),
+        Box::new(StateFile::new(&settings.output.state)),
+        limits,
+    );
     for c in &collections {
-        let before = state.streams.get(&c.name).cloned();
-        {
-            let total = expected_total(count_client.as_ref(), c, before.as_ref());
-            let collection = CollectionExport {
-                client: &client,
-                settings: c,
-                sink: &sink,
-                limits,
-                state_path: &settings.output.state,
-                observer,
-            };
-            let export = collection.run(&mut state);
-            // The count runs beside the export and is dropped if the export ends first.
-            tokio::pin!(export, total);
-            tokio::select! {
-                r = &mut export => r?,
-                t = &mut total => {
-                    if let Some((total, done)) = t {
-                        observer.total_known(&c.name, total, done);
-                    }
-                    export.await?
+        let before = committer.stream(&c.name).ok().cloned();
+        let total = expected_total(count_client.as_ref(), c, before.as_ref());
+        let collection = CollectionExport {
+            client: &client,
+            settings: c,
+            ids_path: emitted_ids_path(&settings.output.state, &c.name),
+            observer,
+        };
+        let export = collection.run(&mut committer);
+        // The count runs beside the export and is dropped if the export ends first.
+        tokio::pin!(export, total);
+        tokio::select! {
+            r = &mut export => r?,
+            t = &mut total => {
+                if let Some((total, done)) = t {
+                    observer.total_known(&c.name, total, done);
                 }
-            }
-        }
-        let after = state.streams.get(&c.name);
-        let old_files = before.as_ref().map(|s| s.files.len()).unwrap_or(0);
-        if let Some(s) = after {
-            for f in s.files.iter().skip(old_files) {
-                summary.docs += f.rows;
-                summary.files += 1;
-                summary.bytes += f.bytes;
+                export.await?
             }
         }
         summary.collections += 1;
     }
+    let totals = committer.totals();
+    summary.docs = totals.rows;
+    summary.files = totals.batches;
+    summary.bytes = totals.bytes;
     summary.retries = client.retries();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
@@ -273,15 +303,9 @@ async fn expected_total(
 async fn short_retention_index(
     client: &FaunaClient,
     c: &CollectionSettings,
+    r: &Retention,
     snapshot_ts: i64,
 ) -> Result<Option<String>, RunError> {
-    let r = match retention(client, &c.name).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::debug!(collection = %c.name, %e, "Could not read history_days.");
-            Retention::Unknown
-        }
-    };
     let window = match r.window_secs() {
         Some(w) if w < 24 * 3600 => w,
         _ => return Ok(None),
@@ -289,7 +313,7 @@ async fn short_retention_index(
     let index = match ts_ref_index(client, &c.name, c.index.as_deref()).await {
         Ok(found) => found,
         Err(e) if c.index.is_some() => {
-            return Err(RunError::Fauna {
+            return Err(ExportError::Fauna {
                 context: format!(
                     "reading the index '{}' of collection '{}'",
                     c.index.as_deref().unwrap_or_default(),
@@ -312,7 +336,7 @@ async fn short_retention_index(
             window / 60
         ),
         (None, Some(configured)) => {
-            return Err(RunError::BadIndex {
+            return Err(ExportError::BadIndex {
                 collection: c.name.clone(),
                 index: configured.clone(),
             })

@@ -1,5 +1,6 @@
-//! The checkpoint state: per collection, where the export stands and which files are committed.
-//! Written atomically after every committed batch (`spec/state-format.md`).
+//! The checkpoint state: per stream, where the read stands (cursors and counters only — the
+//! committed files are listed by the output's append-only manifest). Written atomically after
+//! every committed batch (`spec/state-format.md`); version-1 files are migrated on load.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,10 +8,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::sink::{temp_file_name, write_file_atomically, CommittedFile, SinkError};
+use crate::durable::{temp_path, write_file_atomically, FileError};
+use crate::error::ErrorKind;
+use crate::sink::CommittedFile;
 
 /// The state file's format version.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
 /// Where a stream's read stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,8 +79,11 @@ pub struct StreamState {
     pub rows: u64,
     /// The output format the files were written in (`jsonl`, `parquet`, …).
     pub format: String,
-    /// Committed files, in order.
-    pub files: Vec<CommittedFile>,
+    /// The record schema the stream's files were written with (columns, data and deletion
+    /// columns); a run with another schema is refused. Absent in states migrated from
+    /// version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<serde_json::Value>,
     /// How the stream is read.
     #[serde(default, skip_serializing_if = "is_snapshot")]
     pub strategy: Strategy,
@@ -105,7 +111,7 @@ impl StreamState {
             next_seq: 1,
             rows: 0,
             format: format.to_string(),
-            files: vec![],
+            schema: None,
             strategy: Strategy::Snapshot,
             index: None,
             ids_len: None,
@@ -119,8 +125,40 @@ impl StreamState {
 pub struct State {
     /// Format version ([`STATE_VERSION`]).
     pub version: u32,
+    /// The id of the output this state describes; the output root records the same id
+    /// (`_output.json`), and a mismatch is refused. Empty until the output is first opened.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output_id: String,
+    /// The manifest's committed length in bytes: lines beyond it were appended by a run that
+    /// crashed before recording them, and are dropped on resume.
+    #[serde(default)]
+    pub manifest_len: u64,
     /// Progress per collection.
     pub streams: BTreeMap<String, StreamState>,
+}
+
+/// A loaded state and, when it was migrated from version 1, the committed files that
+/// version listed (the output rebuilds its manifest from them).
+#[derive(Debug)]
+pub struct Loaded {
+    /// The state, at [`STATE_VERSION`].
+    pub state: State,
+    /// Version 1's committed files, in order; `None` for a current state.
+    pub v1_files: Option<Vec<CommittedFile>>,
+}
+
+/// Version 1's stream entry: today's fields plus the list of committed files.
+#[derive(Deserialize)]
+struct StreamV1 {
+    #[serde(flatten)]
+    stream: StreamState,
+    files: Vec<CommittedFile>,
+}
+
+/// Version 1's state file.
+#[derive(Deserialize)]
+struct StateV1 {
+    streams: BTreeMap<String, StreamV1>,
 }
 
 /// A state file that cannot be used.
@@ -144,7 +182,18 @@ pub enum StateError {
     },
     /// Writing failed.
     #[error(transparent)]
-    Write(#[from] SinkError),
+    Write(#[from] FileError),
+}
+
+impl StateError {
+    /// The kind of failure: an unreadable or invalid state is a state problem, a failed write
+    /// an output problem.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StateError::Read { .. } | StateError::Invalid { .. } => ErrorKind::State,
+            StateError::Write(_) => ErrorKind::Output,
+        }
+    }
 }
 
 impl State {
@@ -152,13 +201,25 @@ impl State {
     pub fn new() -> Self {
         State {
             version: STATE_VERSION,
+            output_id: String::new(),
+            manifest_len: 0,
             streams: BTreeMap::new(),
         }
     }
 
     /// Loads the state, or an empty one when the file does not exist. A temporary file left
-    /// by a crash during an earlier save is removed: the last complete state is the one in force.
+    /// by a crash during an earlier save is removed: the last complete state is the one in
+    /// force. A version-1 file is migrated (its file list is returned for the output).
     pub fn load(path: &Path) -> Result<State, StateError> {
+        Ok(State::load_migrating(path)?.state)
+    }
+
+    /// [`State::load`], returning version 1's committed files when the file was migrated.
+    pub fn load_migrating(path: &Path) -> Result<Loaded, StateError> {
+        let invalid = |reason: String| StateError::Invalid {
+            path: path.display().to_string(),
+            reason,
+        };
         let temp = temp_path(path);
         if temp.exists() {
             tracing::info!(path = %temp.display(), "Removed a state file an interrupted save left half-written.");
@@ -169,7 +230,12 @@ impl State {
         }
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Loaded {
+                    state: State::new(),
+                    v1_files: None,
+                })
+            }
             Err(source) => {
                 return Err(StateError::Read {
                     path: path.display().to_string(),
@@ -177,17 +243,41 @@ impl State {
                 })
             }
         };
-        let state: State = serde_json::from_slice(&bytes).map_err(|e| StateError::Invalid {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        if state.version != STATE_VERSION {
-            return Err(StateError::Invalid {
-                path: path.display().to_string(),
-                reason: format!("version {} (expected {STATE_VERSION})", state.version),
-            });
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
         }
-        Ok(state)
+        let version = serde_json::from_slice::<Version>(&bytes)
+            .map_err(|e| invalid(format!("not a fauna-sync state file ({e})")))?
+            .version;
+        match version {
+            STATE_VERSION => {
+                let state: State =
+                    serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+                Ok(Loaded {
+                    state,
+                    v1_files: None,
+                })
+            }
+            1 => {
+                let v1: StateV1 = serde_json::from_slice(&bytes)
+                    .map_err(|e| invalid(format!("version 1: {e}")))?;
+                let mut files = Vec::new();
+                let mut state = State::new();
+                for (name, s) in v1.streams {
+                    files.extend(s.files);
+                    state.streams.insert(name, s.stream);
+                }
+                tracing::info!(path = %path.display(), "Migrating a version-1 state file to version {STATE_VERSION} (spec/state-format.md).");
+                Ok(Loaded {
+                    state,
+                    v1_files: Some(files),
+                })
+            }
+            v => Err(invalid(format!(
+                "version {v} (this fauna-sync reads versions 1 and {STATE_VERSION})"
+            ))),
+        }
     }
 
     /// Writes the state atomically (temporary file, fsync, rename, fsync of the directory).
@@ -197,7 +287,7 @@ impl State {
             reason: e.to_string(),
         })?;
         bytes.push(b'\n');
-        if crate::sync::crash_point_armed("state-write") {
+        if crate::crash::armed("state-write") {
             // Simulate a crash in the middle of writing: half the bytes in a temporary file,
             // never renamed. The previous state must survive untouched.
             let _ = std::fs::write(temp_path(path), &bytes[..bytes.len() / 2]);
@@ -206,23 +296,6 @@ impl State {
         write_file_atomically(path, &bytes)?;
         Ok(())
     }
-
-    /// Every committed file of every stream, in stream order.
-    pub fn committed_files(&self) -> Vec<CommittedFile> {
-        self.streams
-            .values()
-            .flat_map(|s| s.files.iter().cloned())
-            .collect()
-    }
-}
-
-/// Where [`write_file_atomically`] writes `path` before renaming it.
-fn temp_path(path: &Path) -> std::path::PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(temp_file_name(&name))
 }
 
 impl Default for State {

@@ -311,7 +311,8 @@ def test_running_again_has_nothing_left_to_do(export, dataset):
     before = {f: (first.out / f).read_bytes() for f in first.files()}
     second = export(config, name="again-2", out=first.out)
     assert second.returncode == 0, second.stderr
-    assert "exported 1 collection(s): 0 docs in 0 file(s)" in second.stdout, second.stdout
+    assert "exported 1 collection(s): 0 docs in 0 file(s)" in second.stderr, second.stderr
+    assert "already complete" in second.stderr, second.stderr
     assert {f: (first.out / f).read_bytes() for f in first.files()} == before
     judge.assert_same_records(judge.all_records(first, "things"), judge.expected_records(dataset, "things"))
 

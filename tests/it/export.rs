@@ -82,7 +82,9 @@ async fn exports_every_value_type_as_the_export_format_says() {
     assert_eq!(
         files_below(&out),
         [
+            ".fauna-sync.lock",
             "_manifest.jsonl",
+            "_output.json",
             "_state.json",
             "things/part-00000001.jsonl"
         ]
@@ -199,10 +201,7 @@ async fn crashes_at_every_commit_point_resume_to_exactly_once() {
     // The last crash left a renamed batch the state does not know: an orphan under a final name.
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("_state.json")).unwrap()).unwrap();
-    let committed = state["streams"]["things"]["files"]
-        .as_array()
-        .unwrap()
-        .len();
+    let committed = state["streams"]["things"]["next_seq"].as_u64().unwrap() as usize - 1;
     assert!(out
         .join(format!("things/part-{:08}.jsonl", committed + 1))
         .exists());
@@ -223,7 +222,8 @@ async fn crashes_at_every_commit_point_resume_to_exactly_once() {
             "{f}"
         );
     }
-    assert_eq!(listing.len(), 2 + 8, "50 rows in batches of 7: {listing:?}");
+    // The lock, manifest, owner record and state, then the batch files.
+    assert_eq!(listing.len(), 4 + 8, "50 rows in batches of 7: {listing:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

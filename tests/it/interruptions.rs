@@ -129,7 +129,8 @@ async fn the_server_going_away_mid_export_is_retried_and_the_export_completes() 
     .await
     .unwrap();
     let r = finish(child).await;
-    let stdout = String::from_utf8_lossy(&r.stdout);
+    // The summary is human output: on stderr (stdout is kept for protocol messages).
+    let stdout = String::from_utf8_lossy(&r.stderr);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(stdout.contains("200 docs"), "{stdout}");
     assert!(

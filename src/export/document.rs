@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 use crate::config::CollectionSettings;
-use crate::export::Record;
+use crate::export::{Record, RecordSchema};
 use crate::fauna::{PathStep, Value};
 
 /// A document that cannot become a record.
@@ -43,6 +43,19 @@ pub enum RecordError {
         /// What was found (shortened).
         found: String,
     },
+}
+
+/// The record schema of a collection's stream.
+pub fn record_schema(settings: &CollectionSettings) -> RecordSchema {
+    RecordSchema {
+        data_column: settings.data_column,
+        columns: settings
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.column_type))
+            .collect(),
+        deletion_column: settings.deletion_column.clone(),
+    }
 }
 
 /// Builds the record of one document version.
@@ -101,6 +114,21 @@ pub fn document_record(doc: Value, settings: &CollectionSettings) -> Result<Reco
         columns,
         deleted_at: None,
     })
+}
+
+/// Fauna's order of document ids: numeric ids by value (shorter digit strings first), then
+/// anything else bytewise.
+pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    match (numeric(a), numeric(b)) {
+        (true, true) => {
+            let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+        }
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        (false, false) => a.cmp(b),
+    }
 }
 
 #[cfg(test)]

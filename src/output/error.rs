@@ -1,0 +1,67 @@
+//! What can go wrong with an output.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::durable::FileError;
+use crate::error::ErrorKind;
+use crate::sink::SinkError;
+
+/// A failed output operation.
+#[derive(Debug, Error)]
+pub enum OutputError {
+    /// Writing a batch file or the manifest failed.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// A file operation failed.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// The output belongs to another state.
+    #[error("the output {root:?} belongs to another state (its _output.json names state {found}, but the state {state} names {expected}); use the state file that made this output, or another --out — fauna-sync never cleans up an output it does not own")]
+    NotOwned {
+        /// The output root.
+        root: PathBuf,
+        /// The state file.
+        state: String,
+        /// The id the state records.
+        expected: String,
+        /// The id the output records.
+        found: String,
+    },
+    /// The output holds committed files but no state describes them.
+    #[error("the output {root:?} already holds {files} committed file(s) but the state {state} does not exist or is new; run with the state that made this output (--state), or choose another --out")]
+    Orphaned {
+        /// The output root.
+        root: PathBuf,
+        /// The state file.
+        state: String,
+        /// Committed files in the manifest.
+        files: usize,
+    },
+    /// Committed files are missing or damaged.
+    #[error("the output {} is damaged: {}; restore the files, or delete the output and its state to export again (`fauna-sync verify --out {}` lists every problem)", root.display(), problems.join("; "), root.display())]
+    Damaged {
+        /// The output root.
+        root: PathBuf,
+        /// What is wrong, one entry per file.
+        problems: Vec<String>,
+    },
+    /// The output root is not a usable directory.
+    #[error("--out {} is not a directory; name a directory (it is created if missing)", .0.display())]
+    NotADirectory(PathBuf),
+}
+
+impl OutputError {
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            OutputError::Sink(SinkError::TypeMismatch { .. }) => ErrorKind::Data,
+            OutputError::Sink(_) | OutputError::File(_) => ErrorKind::Output,
+            OutputError::NotOwned { .. }
+            | OutputError::Orphaned { .. }
+            | OutputError::Damaged { .. } => ErrorKind::State,
+            OutputError::NotADirectory(_) => ErrorKind::Config,
+        }
+    }
+}

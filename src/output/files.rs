@@ -1,0 +1,156 @@
+//! Batch files in a local directory: `<root>/<stream>/part-<seq>.<ext>` committed atomically,
+//! each listed by one line appended to `<root>/_manifest.jsonl` (`spec/output-layout.md`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::owner::{new_output_id, OwnerRecord};
+use super::verify::check_files;
+use super::{Output, OutputError, Receipt};
+use crate::durable::{create_dir_durable, AppendLog};
+use crate::export::{Record, RecordSchema};
+use crate::sink::{
+    cleanup, read_manifest, write_manifest, BatchWriter, CommittedFile, FileFormat, SinkError,
+    MANIFEST_FILE,
+};
+use crate::sync::State;
+
+/// The files output of one run.
+pub struct FilesOutput {
+    writer: BatchWriter,
+    manifest: AppendLog,
+}
+
+/// What opening an output found and did.
+#[derive(Debug, Default)]
+pub struct Opened {
+    /// Files an interrupted run left behind, removed.
+    pub removed: Vec<PathBuf>,
+    /// Committed files, per stream, in order.
+    pub committed: BTreeMap<String, Vec<CommittedFile>>,
+}
+
+impl FilesOutput {
+    /// Opens `root` for the run whose state is `state` (`state_label` names it in errors):
+    /// checks that the state owns the output (a new state adopts only an output without
+    /// committed files), drops manifest lines beyond the state's `manifest_len`, checks that
+    /// every committed file exists with its recorded size (and SHA-256 with `verify_hashes`),
+    /// and removes, in the directories of `streams` and of every committed stream, temporary
+    /// files and batch files the manifest does not list. A state migrated from version 1
+    /// passes its file list as `v1_files`: the manifest is rebuilt from it. Updates `state`'s
+    /// `output_id` and `manifest_len`; the caller saves it.
+    pub fn open(
+        root: &Path,
+        format: FileFormat,
+        state: &mut State,
+        state_label: &str,
+        v1_files: Option<Vec<CommittedFile>>,
+        streams: &[String],
+        verify_hashes: bool,
+    ) -> Result<(FilesOutput, Opened), OutputError> {
+        if root.exists() && !root.is_dir() {
+            return Err(OutputError::NotADirectory(root.to_path_buf()));
+        }
+        create_dir_durable(root)?;
+        let owner = OwnerRecord::read(root)?;
+        let manifest_path = root.join(MANIFEST_FILE);
+        if let Some(files) = v1_files {
+            write_manifest(root, &files)?;
+            state.manifest_len = std::fs::metadata(&manifest_path)
+                .map_err(|e| SinkError::io("inspect", &manifest_path, e))?
+                .len();
+            state.output_id = owner.map(|o| o.output_id).unwrap_or_else(new_output_id);
+            OwnerRecord {
+                output_id: state.output_id.clone(),
+            }
+            .write(root)?;
+        } else if state.output_id.is_empty() {
+            let listed = read_manifest(root)?.len();
+            if listed > 0 {
+                return Err(OutputError::Orphaned {
+                    root: root.to_path_buf(),
+                    state: state_label.to_string(),
+                    files: listed,
+                });
+            }
+            state.output_id = new_output_id();
+            state.manifest_len = 0;
+            OwnerRecord {
+                output_id: state.output_id.clone(),
+            }
+            .write(root)?;
+        } else {
+            let found = owner.map(|o| o.output_id);
+            if found.as_deref() != Some(state.output_id.as_str()) {
+                return Err(OutputError::NotOwned {
+                    root: root.to_path_buf(),
+                    state: state_label.to_string(),
+                    expected: state.output_id.clone(),
+                    found: found.unwrap_or_else(|| "no owner (_output.json is missing)".into()),
+                });
+            }
+        }
+        let manifest = AppendLog::open(&manifest_path, state.manifest_len).map_err(|e| {
+            OutputError::Damaged {
+                root: root.to_path_buf(),
+                problems: vec![e.to_string()],
+            }
+        })?;
+        let files = read_manifest(root)?;
+        let problems = check_files(root, &files, verify_hashes);
+        if !problems.is_empty() {
+            return Err(OutputError::Damaged {
+                root: root.to_path_buf(),
+                problems: problems.iter().map(ToString::to_string).collect(),
+            });
+        }
+        let mut opened = Opened::default();
+        for f in files {
+            opened
+                .committed
+                .entry(f.stream.clone())
+                .or_default()
+                .push(f);
+        }
+        let mut names: Vec<&String> = streams.iter().collect();
+        names.extend(opened.committed.keys());
+        names.sort();
+        names.dedup();
+        for stream in names {
+            let keep: Vec<&str> = opened
+                .committed
+                .get(stream)
+                .map(|fs| fs.iter().map(|f| f.path.as_str()).collect())
+                .unwrap_or_default();
+            opened.removed.extend(cleanup(root, stream, &keep)?);
+        }
+        let writer = BatchWriter::new(root, format)?;
+        Ok((FilesOutput { writer, manifest }, opened))
+    }
+}
+
+impl Output for FilesOutput {
+    fn commit(
+        &mut self,
+        stream: &str,
+        seq: u64,
+        schema: &RecordSchema,
+        records: &[Record],
+    ) -> Result<Receipt, OutputError> {
+        let file = self.writer.write_batch(stream, seq, schema, records)?;
+        let mut line = serde_json::to_vec(&file).map_err(|source| SinkError::Json {
+            path: self.manifest.path().to_path_buf(),
+            source,
+        })?;
+        line.push(b'\n');
+        let mark = self.manifest.append(&line)?;
+        Ok(Receipt {
+            stream: stream.to_string(),
+            seq,
+            rows: file.rows,
+            bytes: file.bytes,
+            location: Some(file.path),
+            mark,
+        })
+    }
+}

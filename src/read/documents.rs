@@ -1,0 +1,47 @@
+//! Pages of `Map(Paginate(Documents(c)), Lambda(x, Get(x)))` in id order.
+
+use super::page::{page_parts, paginate, query};
+use super::{Item, Page, ReadError, Reader};
+use crate::config::CollectionSettings;
+use crate::export::document_record;
+use crate::fauna::{Expr, FaunaClient, Ref, Value};
+
+/// Every document of a collection, in id order, each page read `At(at)` or at read time.
+pub struct Documents<'a> {
+    /// The client.
+    pub client: &'a FaunaClient,
+    /// The collection's settings (name, page size, columns).
+    pub settings: &'a CollectionSettings,
+    /// Read every page `At` this time; `None` = each page at the time it is read.
+    pub at: Option<i64>,
+    /// Export only versions older than this `ts` (the others are read but not exported).
+    pub before_ts: Option<i64>,
+}
+
+impl Reader for Documents<'_> {
+    async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
+        let name = &self.settings.name;
+        let page = paginate(
+            Expr::documents(Expr::collection(name)),
+            i64::from(self.settings.page_size),
+            after,
+        );
+        let mut q = Expr::map(Expr::lambda("x", Expr::get(Expr::var("x"))), page);
+        if let Some(at) = self.at {
+            q = Expr::at(at, q);
+        }
+        let resp = query(self.client, name, self.at, &q).await?;
+        let (docs, next) = page_parts(name, resp)?;
+        let mut items = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let record = document_record(doc, self.settings)?;
+            let cursor = Value::Array(vec![Value::Ref(Ref::document(name, &record.id))]);
+            let keep = self.before_ts.is_none_or(|limit| record.ts < limit);
+            items.push(Item {
+                record: keep.then_some(record),
+                cursor,
+            });
+        }
+        Ok(Page { items, next })
+    }
+}

@@ -1,0 +1,25 @@
+//! Readers: pages of Fauna data with the cursor that resumes exactly at each item. They own
+//! their queries and know nothing of batches, outputs or state (`spec/architecture.md`).
+//!
+//! - [`Documents`]: `Documents(c)` in id order, at a pinned snapshot or at read time.
+//! - [`IndexChanges`]: versions written since a time, through a `[ts, ref]` index.
+//! - [`DeletionEvents`]: `remove` events of `Documents(c)` after a `(ts, ref)` cursor.
+//! - [`Vanished`]: deletion records for exported ids no longer live at a time (reconciliation).
+
+mod deletion_events;
+mod discover;
+mod documents;
+mod error;
+mod index_changes;
+mod page;
+mod vanished;
+
+pub use deletion_events::DeletionEvents;
+pub use discover::{
+    is_ts_ref_index, list_collections, retention, ts_ref_index, Retention, MVT_OFFSET_SECS,
+};
+pub use documents::Documents;
+pub use error::ReadError;
+pub use index_changes::IndexChanges;
+pub use page::{now, query, Item, Page, Reader};
+pub use vanished::Vanished;

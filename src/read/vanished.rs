@@ -1,0 +1,125 @@
+//! Deletions detected by reconciliation: exported documents no longer live at a time.
+
+use std::collections::HashSet;
+
+use super::page::{page_parts, query};
+use super::{Item, Page, ReadError, Reader};
+use crate::config::CollectionSettings;
+use crate::export::{id_order, Record};
+use crate::fauna::{Expr, FaunaClient, Ref, Timestamp, Value};
+
+/// Refs per page of the id listing.
+const ID_PAGE_SIZE: i64 = 10_000;
+
+/// Pages of deletion records: exported ids that `Documents(c)` no longer holds at `at`.
+pub struct Vanished<'a> {
+    /// The client.
+    pub client: &'a FaunaClient,
+    /// The collection's settings.
+    pub settings: &'a CollectionSettings,
+    /// Exported ids in document order, without repeats.
+    pub exported: &'a [String],
+    /// The time the live ids are read at.
+    pub at: i64,
+}
+
+impl Reader for Vanished<'_> {
+    async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
+        let name = &self.settings.name;
+        let from_id = after.as_ref().and_then(cursor_id);
+        let mut page =
+            Expr::paginate(Expr::documents(Expr::collection(name))).with("size", ID_PAGE_SIZE);
+        if let Some(a) = after {
+            page = page.with("after", a);
+        }
+        let resp = query(self.client, name, Some(self.at), &Expr::at(self.at, page)).await?;
+        let (refs, next) = page_parts(name, resp)?;
+        let live: HashSet<&str> = refs
+            .iter()
+            .filter_map(Value::as_ref)
+            .map(|r| r.id.as_str())
+            .collect();
+        let to_id = next.as_ref().and_then(cursor_id);
+        // Exported ids in [from, to) that are not live.
+        let start = match &from_id {
+            Some(f) => self.exported.partition_point(|id| id_order(id, f).is_lt()),
+            None => 0,
+        };
+        let end = match &to_id {
+            Some(t) => self.exported.partition_point(|id| id_order(id, t).is_lt()),
+            None => self.exported.len(),
+        };
+        let gone: Vec<&String> = self.exported[start..end.max(start)]
+            .iter()
+            .filter(|id| !live.contains(id.as_str()))
+            .collect();
+        let deleted_at = self.deletion_times(&gone).await?;
+        let items = gone
+            .into_iter()
+            .zip(deleted_at)
+            .map(|(id, ts)| Item {
+                record: self.settings.deletion_column.as_ref().map(|_| Record {
+                    id: id.clone(),
+                    ts,
+                    data: None,
+                    columns: vec![Value::Null; self.settings.columns.len()],
+                    deleted_at: Some(Timestamp::from_micros(ts).to_string()),
+                }),
+                cursor: Value::Array(vec![Value::Ref(Ref::document(name, id))]),
+            })
+            .collect::<Vec<_>>();
+        if self.settings.deletion_column.is_none() && !items.is_empty() {
+            tracing::warn!(
+                collection = %name,
+                count = items.len(),
+                "Documents exported earlier in this run were deleted before it finished; they stay in the output because the collection has no deletion column (set \"deletions\" in the config to get deletion records)."
+            );
+        }
+        Ok(Page { items, next })
+    }
+}
+
+impl Vanished<'_> {
+    /// The `ts` of each document's deletion while Fauna still holds the event, else `at` (an
+    /// upper bound: the document was gone by then).
+    async fn deletion_times(&self, ids: &[&String]) -> Result<Vec<i64>, ReadError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let name = &self.settings.name;
+        let refs = Expr::array(ids.iter().map(|id| Expr::ref_(Expr::collection(name), id)));
+        let last_event = Expr::lambda(
+            "r",
+            Expr::paginate(Expr::events(Expr::var("r")))
+                .with("before", Expr::null())
+                .with("size", 1),
+        );
+        let q = Expr::at(self.at, Expr::map(last_event, refs));
+        let resp = query(self.client, name, Some(self.at), &q).await?;
+        let pages = resp.as_array().unwrap_or(&[]);
+        Ok((0..ids.len())
+            .map(|i| {
+                pages
+                    .get(i)
+                    .and_then(|p| p.as_object())
+                    .and_then(|p| p.get("data"))
+                    .and_then(Value::as_array)
+                    .and_then(|events| events.last())
+                    .and_then(Value::as_object)
+                    .filter(|e| e.get("action").and_then(Value::as_str) == Some("delete"))
+                    .and_then(|e| e.get("ts"))
+                    .and_then(Value::as_i64)
+                    .unwrap_or(self.at)
+            })
+            .collect())
+    }
+}
+
+/// The document id of an `after` cursor (`[ref]`, or a bare ref).
+fn cursor_id(cursor: &Value) -> Option<String> {
+    let r = match cursor {
+        Value::Array(a) => a.first()?.as_ref()?,
+        other => other.as_ref()?,
+    };
+    Some(r.id.clone())
+}

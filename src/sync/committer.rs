@@ -1,0 +1,338 @@
+//! The one committer: the only code that changes or writes the state.
+//!
+//! Readers' pages arrive in order (partitions already joined, see [`super::partitions`]); the
+//! committer buffers their records into batches, commits each full batch to the output, then
+//! (for strategies that reconcile deletions) appends its ids to the id log, then saves the
+//! state through the checkpoint with the position of the first item not committed. The
+//! blocking part (encoding, compression, fsync) runs on tokio's blocking pool, so the next
+//! page is read while a batch is written.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::emitted::EmittedIds;
+use super::error::ExportError;
+use super::observer::Observer;
+use super::state::{Position, State, StreamState};
+use crate::export::{Record, RecordJson, RecordSchema};
+use crate::fauna::Value;
+use crate::output::{Checkpoint, Output, Receipt};
+use crate::read::Page;
+
+/// When a batch is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Records per batch file.
+    pub rows: u64,
+    /// Records' JSONL size (uncompressed, newline included) per batch file; `None` = no limit.
+    pub bytes: Option<u64>,
+}
+
+/// How a cursor (or the end of a phase, `None`) becomes the stream's position.
+pub type PositionFn = Arc<dyn Fn(Option<&Value>) -> Position + Send + Sync>;
+
+/// Everything the blocking side touches; moved to a blocking thread for each write.
+struct Core {
+    state: State,
+    output: Box<dyn Output>,
+    checkpoint: Box<dyn Checkpoint>,
+    ids: HashMap<String, EmittedIds>,
+}
+
+/// A stream's open batch.
+struct Open {
+    schema: Arc<RecordSchema>,
+    records: Vec<Record>,
+    bytes: u64,
+}
+
+/// What a committer committed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Batches.
+    pub batches: u64,
+    /// Records.
+    pub rows: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// The committer of one run.
+pub struct Committer {
+    core: Option<Core>,
+    open: HashMap<String, Open>,
+    limits: BatchLimits,
+    totals: Totals,
+}
+
+impl Committer {
+    /// A committer owning `state`, writing batches to `output` and the state to `checkpoint`.
+    pub fn new(
+        state: State,
+        output: Box<dyn Output>,
+        checkpoint: Box<dyn Checkpoint>,
+        limits: BatchLimits,
+    ) -> Self {
+        Committer {
+            core: Some(Core {
+                state,
+                output,
+                checkpoint,
+                ids: HashMap::new(),
+            }),
+            open: HashMap::new(),
+            limits,
+            totals: Totals::default(),
+        }
+    }
+
+    /// What this committer committed so far.
+    pub fn totals(&self) -> Totals {
+        self.totals
+    }
+
+    /// The state as committed so far.
+    pub fn state(&self) -> &State {
+        // The core is away only during a blocking write, which `&self` cannot overlap.
+        match &self.core {
+            Some(c) => &c.state,
+            None => unreachable_state(),
+        }
+    }
+
+    /// The stream's committed entry.
+    pub fn stream(&self, name: &str) -> Result<&StreamState, ExportError> {
+        self.state()
+            .streams
+            .get(name)
+            .ok_or_else(|| ExportError::StreamMissing(name.to_string()))
+    }
+
+    /// Starts (or resumes) committing `stream` with `schema`; with `ids`, the exported ids go
+    /// to that log (opened at the state's committed length).
+    pub fn open_stream(
+        &mut self,
+        stream: &str,
+        schema: RecordSchema,
+        ids: Option<PathBuf>,
+    ) -> Result<(), ExportError> {
+        let committed = self.stream(stream)?.ids_len.unwrap_or(0);
+        if let Some(path) = ids {
+            let log = EmittedIds::open(path, committed)?;
+            self.core_mut()?.ids.insert(stream.to_string(), log);
+        }
+        self.open.insert(
+            stream.to_string(),
+            Open {
+                schema: Arc::new(schema),
+                records: Vec::new(),
+                bytes: 0,
+            },
+        );
+        Ok(())
+    }
+
+    /// The stream's exported ids, sorted in document order, without repeats.
+    pub fn exported_ids(&self, stream: &str) -> Result<Vec<String>, ExportError> {
+        match self.core.as_ref().and_then(|c| c.ids.get(stream)) {
+            Some(log) => Ok(log.sorted_ids()?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Takes one page of `stream`: its records join the open batch, and every batch that
+    /// fills up is committed with the position of the first item not in it.
+    pub async fn accept(
+        &mut self,
+        stream: &str,
+        page: Page,
+        position: &PositionFn,
+        observer: &dyn Observer,
+    ) -> Result<(), ExportError> {
+        let limits = self.limits;
+        let mut items = page.items.into_iter().peekable();
+        while let Some(item) = items.next() {
+            let Some(record) = item.record else { continue };
+            let open = self.open_mut(stream)?;
+            if limits.bytes.is_some() {
+                open.bytes += jsonl_len(&open.schema, &record);
+            }
+            open.records.push(record);
+            let full = open.records.len() as u64 >= limits.rows
+                || limits.bytes.is_some_and(|b| open.bytes >= b);
+            if full {
+                // The first item not in this batch: the page's next item, else the next page.
+                let pending = match items.peek() {
+                    Some(next) => Some(&next.cursor),
+                    None => page.next.as_ref(),
+                };
+                let at = position(pending);
+                self.commit_open(stream, at, observer).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a phase of `stream`: commits the open batch (if any) and records `end` as the
+    /// position (saving the state even when no batch was open).
+    pub async fn finish(
+        &mut self,
+        stream: &str,
+        end: Position,
+        observer: &dyn Observer,
+    ) -> Result<(), ExportError> {
+        if self.open_mut(stream)?.records.is_empty() {
+            if self.stream(stream)?.position != end {
+                self.update(stream, move |s| s.position = end).await?;
+            }
+            return Ok(());
+        }
+        self.commit_open(stream, end, observer).await
+    }
+
+    /// Drops the open batch of `stream` (its records are read again from the committed
+    /// position).
+    pub fn discard(&mut self, stream: &str) -> Result<(), ExportError> {
+        let open = self.open_mut(stream)?;
+        open.records.clear();
+        open.bytes = 0;
+        Ok(())
+    }
+
+    /// Changes the stream's entry with `f` and saves the state.
+    pub async fn update<F>(&mut self, stream: &str, f: F) -> Result<(), ExportError>
+    where
+        F: FnOnce(&mut StreamState) + Send + 'static,
+    {
+        let name = stream.to_string();
+        self.blocking(move |core| {
+            let s = core
+                .state
+                .streams
+                .get_mut(&name)
+                .ok_or_else(|| ExportError::StreamMissing(name.clone()))?;
+            f(s);
+            core.checkpoint.save(&core.state, &name, None)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Hands the state back at the end of the run.
+    pub fn into_state(self) -> State {
+        match self.core {
+            Some(c) => c.state,
+            None => State::new(),
+        }
+    }
+
+    async fn commit_open(
+        &mut self,
+        stream: &str,
+        position: Position,
+        observer: &dyn Observer,
+    ) -> Result<(), ExportError> {
+        let open = self.open_mut(stream)?;
+        let records = std::mem::take(&mut open.records);
+        open.bytes = 0;
+        let schema = open.schema.clone();
+        let name = stream.to_string();
+        let receipt = self
+            .blocking(move |core| core.commit(&name, &schema, records, position))
+            .await?;
+        self.totals.batches += 1;
+        self.totals.rows += receipt.rows;
+        self.totals.bytes += receipt.bytes;
+        observer.batch_committed(stream, receipt.rows, receipt.bytes);
+        Ok(())
+    }
+
+    /// Runs `f` on the core on the blocking pool and puts the core back.
+    async fn blocking<T, F>(&mut self, f: F) -> Result<T, ExportError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Core) -> Result<T, ExportError> + Send + 'static,
+    {
+        let mut core = self.core.take().ok_or(ExportError::CommitterFailed)?;
+        let (core, result) = tokio::task::spawn_blocking(move || {
+            let r = f(&mut core);
+            (core, r)
+        })
+        .await
+        .map_err(|_| ExportError::CommitterFailed)?;
+        self.core = Some(core);
+        result
+    }
+
+    fn core_mut(&mut self) -> Result<&mut Core, ExportError> {
+        self.core.as_mut().ok_or(ExportError::CommitterFailed)
+    }
+
+    fn open_mut(&mut self, stream: &str) -> Result<&mut Open, ExportError> {
+        self.open
+            .get_mut(stream)
+            .ok_or_else(|| ExportError::StreamMissing(stream.to_string()))
+    }
+}
+
+impl Core {
+    /// Output, id log, state — in that order, each durable before the next.
+    fn commit(
+        &mut self,
+        stream: &str,
+        schema: &RecordSchema,
+        records: Vec<Record>,
+        position: Position,
+    ) -> Result<Receipt, ExportError> {
+        let seq = self
+            .state
+            .streams
+            .get(stream)
+            .ok_or_else(|| ExportError::StreamMissing(stream.to_string()))?
+            .next_seq;
+        let receipt = self.output.commit(stream, seq, schema, &records)?;
+        let ids_len = match self.ids.get_mut(stream) {
+            Some(log) => Some(log.append(records.iter().filter(|r| r.deleted_at.is_none()))?),
+            None => None,
+        };
+        crate::crash::point("after-batch-rename");
+        self.state.manifest_len = receipt.mark;
+        let s = self
+            .state
+            .streams
+            .get_mut(stream)
+            .ok_or_else(|| ExportError::StreamMissing(stream.to_string()))?;
+        s.next_seq += 1;
+        s.rows += receipt.rows;
+        s.position = position;
+        if ids_len.is_some() {
+            s.ids_len = ids_len;
+        }
+        self.checkpoint.save(&self.state, stream, Some(&receipt))?;
+        Ok(receipt)
+    }
+}
+
+/// The record's JSONL line length, newline included.
+fn jsonl_len(schema: &RecordSchema, record: &Record) -> u64 {
+    struct Counter(u64);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Serializing export values into a counter cannot fail.
+    let _ = serde_json::to_writer(&mut counter, &RecordJson { schema, record });
+    counter.0 + 1
+}
+
+fn unreachable_state() -> &'static State {
+    static EMPTY: std::sync::OnceLock<State> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(State::new)
+}

@@ -1,0 +1,96 @@
+//! What can stop a run.
+
+use thiserror::Error;
+
+use crate::durable::FileError;
+use crate::error::ErrorKind;
+use crate::fauna::FaunaError;
+use crate::lock::LockError;
+use crate::output::OutputError;
+use crate::read::ReadError;
+
+use super::state::StateError;
+
+/// Why an export (or one of its streams) stopped.
+#[derive(Debug, Error)]
+pub enum ExportError {
+    /// Reading failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The output failed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// The state is unusable or could not be written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The id log failed.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// Another run holds the output.
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    /// A Fauna call outside a collection's read failed.
+    #[error("{context}: {source}")]
+    Fauna {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: FaunaError,
+    },
+    /// A collection named in the configuration does not exist or cannot be read.
+    #[error("{0}")]
+    Collection(String),
+    /// The key cannot read a collection's documents.
+    #[error("{0}")]
+    Permission(String),
+    /// The configured index cannot serve the short-retention strategy.
+    #[error("collection '{collection}' keeps history too briefly for one pinned snapshot, and its configured index '{index}' is not an active index of that collection with no terms and values [ts, ref]; name such an index in \"index\" (or leave it out to find one), or raise history_days")]
+    BadIndex {
+        /// The collection.
+        collection: String,
+        /// The configured index.
+        index: String,
+    },
+    /// The state does not match this run's settings.
+    #[error("collection '{collection}' was exported as {was} by an earlier run but this run asks for {now} ({what} changed); use another --out and --state, or delete the old output and state to export again")]
+    SettingsChanged {
+        /// The collection.
+        collection: String,
+        /// What changed (`format`, `record schema`).
+        what: &'static str,
+        /// The earlier value.
+        was: String,
+        /// The value asked for.
+        now: String,
+    },
+    /// The committer lost its state (a panic on its blocking thread).
+    #[error("the committer stopped after an internal failure; committed output stays valid")]
+    CommitterFailed,
+    /// A stream was used that the run did not start.
+    #[error("stream '{0}' is not part of this run's state")]
+    StreamMissing(String),
+}
+
+impl ExportError {
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ExportError::Read(e) => e.kind(),
+            ExportError::Output(e) => e.kind(),
+            ExportError::State(e) => e.kind(),
+            ExportError::File(_) => ErrorKind::Output,
+            ExportError::Locked(e) => e.kind(),
+            ExportError::Fauna { source, .. } => source.kind(),
+            ExportError::Collection(_) | ExportError::BadIndex { .. } => ErrorKind::Config,
+            ExportError::Permission(_) => ErrorKind::Permission,
+            ExportError::SettingsChanged { .. } => ErrorKind::State,
+            ExportError::CommitterFailed | ExportError::StreamMissing(_) => ErrorKind::Output,
+        }
+    }
+}
+
+impl From<crate::sink::SinkError> for ExportError {
+    fn from(e: crate::sink::SinkError) -> Self {
+        ExportError::Output(OutputError::Sink(e))
+    }
+}
