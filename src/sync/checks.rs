@@ -32,40 +32,41 @@ pub async fn check_collection(
             })
         }
     };
-    // Fauna leaves documents the key may not read out of pages without an error, so an
-    // export without read permission would silently be empty: compare a one-document page
-    // with a count of the same set.
-    let probe = Expr::array([
-        Expr::count(Expr::documents(Expr::collection(&c.name))),
-        Expr::paginate(Expr::documents(Expr::collection(&c.name))).with("size", 1),
-    ]);
-    let denied = |detail: String| {
-        ExportError::Permission(format!(
-            "the key cannot read the documents of collection '{}' ({detail}); give its role read on Collection(\"{}\") (the connect-readonly role of spec/errors.md: read on Collections(), Indexes(), the collection and its index), or use another key",
-            c.name, c.name
-        ))
-    };
-    match client.query(&probe).await {
-        Ok(Value::Array(parts)) => {
-            let count = parts.first().and_then(Value::as_i64).unwrap_or(0);
-            let page_empty = parts
-                .get(1)
-                .and_then(Value::as_object)
+    // Fauna leaves documents the key may not read out of pages (and counts) without an
+    // error, so an export without read permission would silently be empty. When the first
+    // page is empty and final, a `Get` of a document id that is not used tells the two apart:
+    // "instance not found" for a key that may read the collection, "permission denied" for
+    // one that may not (the server checks the privilege before the document's existence).
+    let first_page = Expr::paginate(Expr::documents(Expr::collection(&c.name))).with("size", 1);
+    let empty = match client.query(&first_page).await {
+        Ok(page) => {
+            let page = page.as_object();
+            let data_empty = page
                 .and_then(|p| p.get("data"))
                 .and_then(Value::as_array)
                 .is_none_or(|d| d.is_empty());
-            if count > 0 && page_empty {
-                return Err(denied(format!(
-                    "Count(Documents) finds {count} but a page of them is empty"
-                )));
-            }
-            Ok(retention)
+            data_empty && page.and_then(|p| p.get("after")).is_none()
         }
-        Ok(_) => Ok(retention),
-        Err(e) if e.status() == Some(403) => Err(denied(e.to_string())),
-        Err(e) => Err(ExportError::Fauna {
-            context: format!("reading the documents of collection '{}'", c.name),
-            source: e,
-        }),
+        Err(e) if e.status() == Some(403) => true,
+        Err(e) => {
+            return Err(ExportError::Fauna {
+                context: format!("reading the documents of collection '{}'", c.name),
+                source: e,
+            })
+        }
+    };
+    if !empty {
+        return Ok(retention);
+    }
+    let probe = Expr::get(Expr::ref_(Expr::collection(&c.name), PROBE_ID));
+    match client.query(&probe).await {
+        Err(e) if e.status() == Some(403) => Err(ExportError::Permission(format!(
+            "the key cannot read the documents of collection '{}' (Fauna: {e}); give its role read on Collection(\"{}\") — the connect-readonly role of spec/errors.md has read on Collections(), Indexes(), the collection and its index — or use another key",
+            c.name, c.name
+        ))),
+        _ => Ok(retention),
     }
 }
+
+/// The document id the permission probe reads: valid, and not one Fauna generates.
+const PROBE_ID: &str = "0";
