@@ -3,6 +3,8 @@
 mod export;
 mod integrity;
 mod interruptions;
+mod readers;
 mod short_retention;
 mod sink;
+mod state_files;
 mod support;
