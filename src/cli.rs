@@ -86,22 +86,22 @@ pub struct ExportArgs {
     /// collection the key can read.
     #[arg(long = "collection", value_name = "NAME")]
     pub collections: Vec<String>,
-    /// Output format.
+    /// Output format [default: jsonl].
     #[arg(long, value_parser = ["jsonl", "parquet"])]
     pub format: Option<String>,
-    /// Output root directory.
+    /// Output root directory [default: fauna-export].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Documents per page (1..=100000).
+    /// Documents per page (1..=100000) [default: 1000].
     #[arg(long, value_name = "N")]
     pub page_size: Option<u32>,
-    /// Rows per batch file.
+    /// Rows per batch file [default: 100000].
     #[arg(long, value_name = "N")]
     pub batch_rows: Option<u64>,
     /// Also close a batch file once its records reach this many bytes as uncompressed JSONL.
     #[arg(long, value_name = "BYTES")]
     pub batch_bytes: Option<u64>,
-    /// JSONL compression.
+    /// JSONL compression (Parquet is always zstd) [default: none].
     #[arg(long, value_parser = ["none", "gzip", "zstd"])]
     pub compression: Option<String>,
     /// Checkpoint state file (default <out>/_state.json).
@@ -111,6 +111,10 @@ pub struct ExportArgs {
     /// always checked).
     #[arg(long)]
     pub verify: bool,
+    /// Allow plain http:// to a host other than this machine (the secret then crosses the
+    /// network unencrypted).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 }
 
 /// `fauna-sync demo`.
@@ -140,6 +144,7 @@ pub async fn main(cli: Cli) -> i32 {
                 compression: args.compression,
                 state: args.state,
                 verify: args.verify,
+                allow_insecure_http: args.allow_insecure_http,
             };
             let settings = match Settings::load(args.config.as_deref(), overrides) {
                 Ok(s) => s,

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::export::ColumnType;
 use crate::fauna::Secret;
 
-/// The whole file. Unknown top-level keys are allowed (Airbyte adds its own).
+/// The whole file. Unknown top-level keys are read here and checked by `super::keys`.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ConfigFile {
     /// Host name.
@@ -28,6 +28,8 @@ pub struct ConfigFile {
     pub query_timeout_ms: Option<u64>,
     /// Retries per query.
     pub max_retries: Option<usize>,
+    /// Whether plain `http` to a host other than this machine is allowed.
+    pub allow_insecure_http: Option<bool>,
     /// Output settings.
     #[serde(default)]
     pub output: OutputFile,
@@ -111,4 +113,31 @@ pub struct OutputFile {
     pub batch_bytes: Option<u64>,
     /// State file path.
     pub state: Option<String>,
+}
+
+/// The top-level keys of a JSON object, in file order (values are skipped).
+pub struct TopLevelKeys(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for TopLevelKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = TopLevelKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(k);
+                }
+                Ok(TopLevelKeys(keys))
+            }
+        }
+        d.deserialize_map(Keys)
+    }
 }

@@ -4,8 +4,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::endpoint::parse_endpoint;
 use super::error::ConfigError;
-use super::file::{CollectionFile, ColumnFile, ConfigFile, DeletionsFile};
+use super::file::{CollectionFile, ColumnFile, ConfigFile, DeletionsFile, TopLevelKeys};
+use super::keys::check_keys;
 use crate::export::ColumnType;
 use crate::fauna::Secret;
 
@@ -13,6 +15,8 @@ use crate::fauna::Secret;
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 /// Default rows per batch file.
 pub const DEFAULT_BATCH_ROWS: u64 = 100_000;
+/// Upper bound of `max_retries` (`spec/config.schema.json`).
+pub const MAX_RETRIES_LIMIT: usize = 100;
 const RESERVED: [&str; 3] = ["ref", "ts", "data"];
 
 /// Output file format.
@@ -105,6 +109,9 @@ pub struct Settings {
     pub defaults: CollectionSettings,
     /// Output settings.
     pub output: OutputSettings,
+    /// Warnings about the configuration (unknown keys, allowed insecure http); `Settings::load`
+    /// has logged them.
+    pub warnings: Vec<String>,
 }
 
 /// Command-line values that override the file.
@@ -132,12 +139,15 @@ pub struct Overrides {
     pub state: Option<PathBuf>,
     /// `--verify`: check committed files' SHA-256 on start.
     pub verify: bool,
+    /// `--allow-insecure-http`.
+    pub allow_insecure_http: bool,
 }
 
 impl Settings {
-    /// Reads and checks the configuration file (if any) and applies the overrides.
+    /// Reads and checks the configuration file (if any), applies the overrides and logs the
+    /// warnings.
     pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Settings, ConfigError> {
-        let file = match path {
+        let (file, mut warnings) = match path {
             Some(p) => {
                 let bytes = std::fs::read(p).map_err(|e| {
                     ConfigError::new(
@@ -146,11 +156,26 @@ impl Settings {
                         "Check the path given to --config.",
                     )
                 })?;
-                parse(&bytes)?
+                let file = parse(&bytes)?;
+                let keys: TopLevelKeys = serde_json::from_slice(&bytes).map_err(|e| {
+                    ConfigError::new(
+                        "(file)",
+                        e.to_string(),
+                        "See spec/config.schema.json for the expected shape.",
+                    )
+                })?;
+                let unknown = check_keys(keys.0.iter().map(String::as_str))?;
+                (file, unknown.iter().map(ToString::to_string).collect())
             }
-            None => ConfigFile::default(),
+            None => (ConfigFile::default(), Vec::new()),
         };
-        resolve(file, overrides)
+        let mut settings = resolve(file, overrides)?;
+        warnings.append(&mut settings.warnings);
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        settings.warnings = warnings;
+        Ok(settings)
     }
 }
 
@@ -197,6 +222,30 @@ fn parse_compression(s: &str, field: &str) -> Result<Compression, ConfigError> {
     }
 }
 
+fn check_deletions(d: &Option<DeletionsFile>, field: &str) -> Result<(), ConfigError> {
+    match d {
+        Some(DeletionsFile::DeletedField { column: Some(c) }) if c.trim().is_empty() => {
+            Err(ConfigError::new(
+                format!("{field}.column"),
+                "empty column name",
+                "Name the deletion column (default \"deleted_at\") or leave \"column\" out.",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_path(path: &Option<PathBuf>, field: &str) -> Result<(), ConfigError> {
+    match path {
+        Some(p) if p.as_os_str().is_empty() => Err(ConfigError::new(
+            field,
+            "empty path",
+            "Give a path, or leave it out for the default.",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn check_page_size(size: u32, field: &str) -> Result<u32, ConfigError> {
     if (1..=100_000).contains(&size) {
         Ok(size)
@@ -219,7 +268,11 @@ fn deletion_column(d: &Option<DeletionsFile>) -> Option<String> {
 }
 
 fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
-    let secret = o.secret.or(file.secret).unwrap_or_else(|| Secret::new(""));
+    let secret = o
+        .secret
+        .clone()
+        .or_else(|| file.secret.clone())
+        .unwrap_or_else(|| Secret::new(""));
     if secret.is_empty() {
         return Err(ConfigError::new(
             "secret",
@@ -227,42 +280,22 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             "Set \"secret\" in the config file, the FAUNA_SECRET environment variable, or --secret.",
         ));
     }
-    let endpoint = match o.endpoint {
-        Some(e) => e.trim_end_matches('/').to_string(),
-        None => {
-            let scheme = file.scheme.unwrap_or_else(|| "https".into());
-            if scheme != "http" && scheme != "https" {
-                return Err(ConfigError::new(
-                    "scheme",
-                    format!("unknown scheme '{scheme}'"),
-                    "Use \"https\" (or \"http\" for a local fauna-dev).",
-                ));
-            }
-            let domain = file.domain.unwrap_or_else(|| "db.fauna.com".into());
-            if domain.is_empty() || domain.contains('/') || domain.contains(' ') {
-                return Err(ConfigError::new(
-                    "domain",
-                    format!("'{domain}' is not a host name"),
-                    "Give only the host, e.g. \"db.fauna.com\" or \"127.0.0.1\".",
-                ));
-            }
-            let port = file.port.unwrap_or(443);
-            if port == 0 {
-                return Err(ConfigError::new(
-                    "port",
-                    "port 0",
-                    "Use the endpoint's port, e.g. 443.",
-                ));
-            }
-            format!("{scheme}://{domain}:{port}")
-        }
-    };
+    let mut warnings = Vec::new();
+    let endpoint = resolve_endpoint(&file, &o, &mut warnings)?;
     let query_timeout_ms = file.query_timeout_ms.unwrap_or(60_000);
     if !(1..=600_000).contains(&query_timeout_ms) {
         return Err(ConfigError::new(
             "query_timeout_ms",
             format!("{query_timeout_ms} is outside 1..=600000"),
             "Fauna accepts query timeouts up to 600000 ms.",
+        ));
+    }
+    let max_retries = file.max_retries.unwrap_or(8);
+    if max_retries > MAX_RETRIES_LIMIT {
+        return Err(ConfigError::new(
+            "max_retries",
+            format!("{max_retries} is outside 0..={MAX_RETRIES_LIMIT}"),
+            "Use at most 100 retries; each waits up to 20 s.",
         ));
     }
 
@@ -276,6 +309,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             "defaults.page_size"
         },
     )?;
+    check_deletions(&file.defaults.deletions, "defaults.deletions")?;
     let defaults = CollectionSettings {
         name: String::new(),
         index: None,
@@ -311,15 +345,28 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         }
         resolved.push(resolve_collection(&field, c, &defaults, o.page_size)?);
     }
-    let collections = if o.collections.is_empty() {
+    let mut wanted: Vec<&String> = Vec::new();
+    for name in &o.collections {
+        if name.trim().is_empty() {
+            return Err(ConfigError::new(
+                "--collection",
+                "empty collection name",
+                "Name a collection, e.g. --collection users, or leave --collection out.",
+            ));
+        }
+        if !wanted.contains(&name) {
+            wanted.push(name);
+        }
+    }
+    let collections = if wanted.is_empty() {
         (!resolved.is_empty()).then_some(resolved)
     } else {
         let mut chosen = Vec::new();
-        for name in &o.collections {
+        for name in wanted {
             match resolved.iter().find(|c| &c.name == name) {
                 Some(c) => chosen.push(c.clone()),
                 None => chosen.push(CollectionSettings {
-                    name: name.clone(),
+                    name: name.to_string(),
                     ..defaults.clone()
                 }),
             }
@@ -328,6 +375,10 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
     };
 
     let out = &file.output;
+    check_path(&o.out, "--out")?;
+    check_path(&out.dir.as_ref().map(PathBuf::from), "output.dir")?;
+    check_path(&o.state, "--state")?;
+    check_path(&out.state.as_ref().map(PathBuf::from), "output.state")?;
     let dir = o
         .out
         .or_else(|| out.dir.as_ref().map(PathBuf::from))
@@ -355,7 +406,11 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         .unwrap_or(DEFAULT_BATCH_ROWS);
     if batch_rows == 0 {
         return Err(ConfigError::new(
-            "batch_rows",
+            if o.batch_rows.is_some() {
+                "--batch-rows"
+            } else {
+                "output.batch_rows"
+            },
             "0 rows per batch",
             "Use a positive number, e.g. 100000.",
         ));
@@ -363,7 +418,11 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
     let batch_bytes = o.batch_bytes.or(out.batch_bytes);
     if batch_bytes == Some(0) {
         return Err(ConfigError::new(
-            "batch_bytes",
+            if o.batch_bytes.is_some() {
+                "--batch-bytes"
+            } else {
+                "output.batch_bytes"
+            },
             "0 bytes per batch",
             "Use a positive number of bytes, e.g. 268435456 (256 MiB), or leave it out.",
         ));
@@ -376,7 +435,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         endpoint,
         secret,
         query_timeout: Duration::from_millis(query_timeout_ms),
-        max_retries: file.max_retries.unwrap_or(8),
+        max_retries,
         collections,
         defaults,
         output: OutputSettings {
@@ -388,7 +447,79 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             state,
             verify: o.verify,
         },
+        warnings,
     })
+}
+
+/// The endpoint from `--endpoint`, else from `scheme`, `domain` and `port`; plain http to
+/// another machine needs `--allow-insecure-http` or `"allow_insecure_http": true`.
+fn resolve_endpoint(
+    file: &ConfigFile,
+    o: &Overrides,
+    warnings: &mut Vec<String>,
+) -> Result<String, ConfigError> {
+    let allowed = o.allow_insecure_http || file.allow_insecure_http == Some(true);
+    let (endpoint, field, how_to_allow) = match &o.endpoint {
+        Some(raw) => (
+            parse_endpoint(raw).map_err(|p| ConfigError::new("--endpoint", p.problem, p.fix))?,
+            "--endpoint",
+            "pass --allow-insecure-http",
+        ),
+        None => {
+            let scheme = file.scheme.as_deref().unwrap_or("https");
+            if scheme != "http" && scheme != "https" {
+                return Err(ConfigError::new(
+                    "scheme",
+                    format!("unknown scheme '{scheme}'"),
+                    "Use \"https\" (or \"http\" for a local fauna-dev).",
+                ));
+            }
+            let domain = file.domain.as_deref().unwrap_or("db.fauna.com");
+            let host = match domain.parse::<std::net::Ipv6Addr>() {
+                Ok(_) => format!("[{domain}]"),
+                Err(_) => domain.to_string(),
+            };
+            let not_a_host = || {
+                ConfigError::new(
+                    "domain",
+                    format!("'{domain}' is not a host name"),
+                    "Give only the host, e.g. \"db.fauna.com\" or \"127.0.0.1\"; the port goes in \"port\".",
+                )
+            };
+            if domain.is_empty()
+                || (!host.starts_with('[')
+                    && domain.contains(|c: char| c.is_whitespace() || ":/@?#[]\\".contains(c)))
+            {
+                return Err(not_a_host());
+            }
+            let port = file.port.unwrap_or(443);
+            if port == 0 {
+                return Err(ConfigError::new(
+                    "port",
+                    "port 0 is outside 1..=65535",
+                    "Use the endpoint's port, e.g. 443.",
+                ));
+            }
+            let endpoint =
+                parse_endpoint(&format!("{scheme}://{host}:{port}")).map_err(|_| not_a_host())?;
+            (
+                endpoint,
+                "scheme",
+                "set \"allow_insecure_http\": true (or pass --allow-insecure-http)",
+            )
+        }
+    };
+    if endpoint.insecure_remote {
+        if !allowed {
+            let p = endpoint.insecure_problem(how_to_allow);
+            return Err(ConfigError::new(field, p.problem, p.fix));
+        }
+        warnings.push(format!(
+            "plain http to {} sends the secret unencrypted (allowed by allow_insecure_http)",
+            endpoint.host
+        ));
+    }
+    Ok(endpoint.url)
 }
 
 fn resolve_collection(
@@ -402,6 +533,7 @@ fn resolve_collection(
         (None, Some(p)) => check_page_size(p, &format!("{field}.page_size"))?,
         (None, None) => defaults.page_size,
     };
+    check_deletions(&c.deletions, &format!("{field}.deletions"))?;
     let deletion_column = match &c.deletions {
         Some(_) => deletion_column(&c.deletions),
         None => defaults.deletion_column.clone(),

@@ -135,3 +135,326 @@ fn a_missing_config_file_is_a_clear_error() {
     assert_eq!(e.field, "--config");
     assert!(e.problem.starts_with("cannot read /nonexistent/cfg.json"));
 }
+
+fn problem(json: &str, o: Overrides) -> (String, String) {
+    match load_str(json, o) {
+        Err(e) => (e.field, e.problem),
+        Ok(s) => panic!("accepted: {s:?}"),
+    }
+}
+
+#[test]
+fn every_bound_of_the_schema_is_enforced() {
+    let refused: &[(&str, &str, &str)] = &[
+        (
+            r#""max_retries":101"#,
+            "max_retries",
+            "101 is outside 0..=100",
+        ),
+        (
+            r#""max_retries":1000"#,
+            "max_retries",
+            "1000 is outside 0..=100",
+        ),
+        (
+            r#""max_retries":-1"#,
+            "max_retries",
+            "invalid value: integer `-1`, expected usize at line 1 column 30",
+        ),
+        (
+            r#""query_timeout_ms":0"#,
+            "query_timeout_ms",
+            "0 is outside 1..=600000",
+        ),
+        (
+            r#""query_timeout_ms":600001"#,
+            "query_timeout_ms",
+            "600001 is outside 1..=600000",
+        ),
+        (r#""port":0"#, "port", "port 0 is outside 1..=65535"),
+        (
+            r#""port":65536"#,
+            "port",
+            "invalid value: integer `65536`, expected u16 at line 1 column 26",
+        ),
+        (r#""domain":"""#, "domain", "'' is not a host name"),
+        (
+            r#""domain":"db.fauna.com:443""#,
+            "domain",
+            "'db.fauna.com:443' is not a host name",
+        ),
+        (
+            r#""domain":"https://db.fauna.com""#,
+            "domain",
+            "'https://db.fauna.com' is not a host name",
+        ),
+        (
+            r#""defaults":{"page_size":0}"#,
+            "defaults.page_size",
+            "page size 0 is outside 1..=100000",
+        ),
+        (
+            r#""defaults":{"page_size":100001}"#,
+            "defaults.page_size",
+            "page size 100001 is outside 1..=100000",
+        ),
+        (
+            r#""collection":{"name":"c","page_size":100001}"#,
+            "collection.page_size",
+            "page size 100001 is outside 1..=100000",
+        ),
+        (
+            r#""collections":[{"name":"c","page_size":0}]"#,
+            "collections[0].page_size",
+            "page size 0 is outside 1..=100000",
+        ),
+        (
+            r#""collection":{"name":""}"#,
+            "collection.name",
+            "empty collection name",
+        ),
+        (
+            r#""collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","column":""}}"#,
+            "collection.deletions.column",
+            "empty column name",
+        ),
+        (
+            r#""defaults":{"deletions":{"deletion_mode":"deleted_field","column":""}}"#,
+            "defaults.deletions.column",
+            "empty column name",
+        ),
+        (
+            r#""output":{"batch_rows":0}"#,
+            "output.batch_rows",
+            "0 rows per batch",
+        ),
+        (
+            r#""output":{"batch_bytes":0}"#,
+            "output.batch_bytes",
+            "0 bytes per batch",
+        ),
+        (r#""output":{"dir":""}"#, "output.dir", "empty path"),
+        (r#""output":{"state":""}"#, "output.state", "empty path"),
+    ];
+    for (extra, field, message) in refused {
+        let json = format!(r#"{{"secret":"s",{extra}}}"#);
+        assert_eq!(
+            problem(&json, Overrides::default()),
+            (field.to_string(), message.to_string()),
+            "{json}"
+        );
+    }
+    let accepted: &[&str] = &[
+        r#""max_retries":0"#,
+        r#""max_retries":100"#,
+        r#""query_timeout_ms":1"#,
+        r#""query_timeout_ms":600000"#,
+        r#""port":1"#,
+        r#""port":65535"#,
+        r#""defaults":{"page_size":1}"#,
+        r#""defaults":{"page_size":100000}"#,
+        r#""output":{"batch_rows":1,"batch_bytes":1}"#,
+    ];
+    for extra in accepted {
+        let json = format!(r#"{{"secret":"s",{extra}}}"#);
+        assert!(load_str(&json, Overrides::default()).is_ok(), "{json}");
+    }
+    let s = load_str(r#"{"secret":"s","max_retries":100}"#, Overrides::default()).unwrap();
+    assert_eq!(s.max_retries, 100);
+    assert_eq!(
+        problem(r#"{"secret":""}"#, Overrides::default()),
+        ("secret".into(), "no Fauna secret was given".into())
+    );
+}
+
+#[test]
+fn command_line_overrides_are_checked_like_the_file_and_named_by_flag() {
+    let o = |f: fn(&mut Overrides)| {
+        let mut o = Overrides::default();
+        f(&mut o);
+        o
+    };
+    let cases: Vec<(Overrides, &str, &str)> = vec![
+        (
+            o(|o| o.endpoint = Some("127.0.0.1:8443".into())),
+            "--endpoint",
+            "'127.0.0.1:8443' has no scheme",
+        ),
+        (
+            o(|o| o.endpoint = Some("ftp://db.fauna.com".into())),
+            "--endpoint",
+            "unsupported scheme 'ftp' in 'ftp://db.fauna.com'",
+        ),
+        (
+            o(|o| o.endpoint = Some("http://127.0.0.1:99999".into())),
+            "--endpoint",
+            "'http://127.0.0.1:99999' is not a valid URL (invalid port number)",
+        ),
+        (
+            o(|o| o.collections = vec!["a".into(), "".into()]),
+            "--collection",
+            "empty collection name",
+        ),
+        (
+            o(|o| o.page_size = Some(0)),
+            "--page-size",
+            "page size 0 is outside 1..=100000",
+        ),
+        (
+            o(|o| o.page_size = Some(100_001)),
+            "--page-size",
+            "page size 100001 is outside 1..=100000",
+        ),
+        (
+            o(|o| o.batch_rows = Some(0)),
+            "--batch-rows",
+            "0 rows per batch",
+        ),
+        (
+            o(|o| o.batch_bytes = Some(0)),
+            "--batch-bytes",
+            "0 bytes per batch",
+        ),
+        (o(|o| o.out = Some(PathBuf::new())), "--out", "empty path"),
+        (
+            o(|o| o.state = Some(PathBuf::new())),
+            "--state",
+            "empty path",
+        ),
+    ];
+    for (overrides, field, message) in cases {
+        assert_eq!(
+            problem(r#"{"secret":"s"}"#, overrides),
+            (field.to_string(), message.to_string())
+        );
+    }
+}
+
+#[test]
+fn a_collection_named_twice_on_the_command_line_counts_once() {
+    let o = Overrides {
+        collections: vec!["b".into(), "a".into(), "b".into()],
+        ..Overrides::default()
+    };
+    let s = load_str(r#"{"secret":"s"}"#, o).unwrap();
+    let names: Vec<String> = s.collections.unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["b", "a"]);
+}
+
+#[test]
+fn plain_http_to_another_machine_is_refused_unless_allowed() {
+    let refusal = |field: &str, host: &str, fix: &str| {
+        ConfigError::new(
+            field,
+            format!("plain http to {host}, which is not this machine, would send the secret unencrypted"),
+            fix,
+        )
+    };
+    let file_fix = "Use https, or set \"allow_insecure_http\": true (or pass --allow-insecure-http) if the network path is trusted.";
+    let flag_fix = "Use https, or pass --allow-insecure-http if the network path is trusted.";
+    assert_eq!(
+        load_str(
+            r#"{"secret":"s","scheme":"http","domain":"192.0.2.2","port":8443}"#,
+            Overrides::default()
+        )
+        .unwrap_err(),
+        refusal("scheme", "192.0.2.2", file_fix)
+    );
+    assert_eq!(
+        load_str(r#"{"secret":"s","scheme":"http"}"#, Overrides::default()).unwrap_err(),
+        refusal("scheme", "db.fauna.com", file_fix)
+    );
+    let endpoint = |e: &str| Overrides {
+        endpoint: Some(e.into()),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        load_str(r#"{"secret":"s"}"#, endpoint("http://192.0.2.2:8443")).unwrap_err(),
+        refusal("--endpoint", "192.0.2.2", flag_fix)
+    );
+    // The file's opt-in also covers an endpoint given on the command line.
+    let s = load_str(
+        r#"{"secret":"s","allow_insecure_http":true}"#,
+        endpoint("http://192.0.2.2:8443"),
+    )
+    .unwrap();
+    assert_eq!(s.endpoint, "http://192.0.2.2:8443");
+    assert_eq!(
+        s.warnings,
+        ["plain http to 192.0.2.2 sends the secret unencrypted (allowed by allow_insecure_http)"]
+    );
+    let s = load_str(
+        r#"{"secret":"s","scheme":"http","domain":"192.0.2.2","port":8443}"#,
+        Overrides {
+            allow_insecure_http: true,
+            ..Overrides::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s.endpoint, "http://192.0.2.2:8443");
+    for (json, expected) in [
+        (
+            r#"{"secret":"s","scheme":"http","domain":"localhost","port":8443}"#,
+            "http://localhost:8443",
+        ),
+        (
+            r#"{"secret":"s","scheme":"http","domain":"127.0.0.2","port":8443}"#,
+            "http://127.0.0.2:8443",
+        ),
+        (
+            r#"{"secret":"s","scheme":"http","domain":"::1","port":8443}"#,
+            "http://[::1]:8443",
+        ),
+        (
+            r#"{"secret":"s","scheme":"https","domain":"192.0.2.2"}"#,
+            "https://192.0.2.2:443",
+        ),
+    ] {
+        let s = load_str(json, Overrides::default()).unwrap();
+        assert_eq!(
+            (s.endpoint.as_str(), s.warnings.len()),
+            (expected, 0),
+            "{json}"
+        );
+    }
+    let e = load_str(r#"{"secret":"fnSECRET"}"#, endpoint("http://192.0.2.2")).unwrap_err();
+    assert!(!e.to_string().contains("fnSECRET"));
+}
+
+#[test]
+fn misspelled_top_level_keys_are_refused_and_other_unknown_keys_warned_about() {
+    assert_eq!(
+        load_str(
+            r#"{"secret":"s","colection":{"name":"a"}}"#,
+            Overrides::default()
+        )
+        .unwrap_err(),
+        ConfigError::new(
+            "colection",
+            "unknown key; it looks like a misspelling of `collection`",
+            "Rename it to `collection` (see spec/config.schema.json)."
+        )
+    );
+    assert_eq!(
+        problem(r#"{"secret":"s","max_retires":3}"#, Overrides::default()),
+        (
+            "max_retires".into(),
+            "unknown key; it looks like a misspelling of `max_retries`".into()
+        )
+    );
+    let s = load_str(
+        r#"{"secret":"s","comment":"nightly","$schema":"x","__injected_declarative_manifest":{}}"#,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        s.warnings,
+        ["the configuration key `comment` is unknown and ignored (the nearest known key is `domain`)"]
+    );
+    let s = Settings::load(
+        Some(&fixture("airbyte-source-fauna.json")),
+        Overrides::default(),
+    )
+    .unwrap();
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}

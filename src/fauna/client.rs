@@ -9,6 +9,7 @@ use fauna_wire::{decode, Expr, Value};
 
 use super::error::{ErrorDetail, FaunaError};
 use super::secret::Secret;
+use super::transport::{classify, TransportFailure};
 
 /// How transient failures are retried.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,21 +98,35 @@ impl FaunaClient {
             .with_max_delay(self.opts.retry.max_delay)
             .with_max_times(self.opts.retry.max_retries)
             .with_jitter();
+        let mut attempt = 0;
         (|| self.query_once(&body))
             .retry(policy)
             .when(FaunaError::is_retryable)
             .notify(|err: &FaunaError, delay: Duration| {
                 self.retries.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%err, delay_ms = delay.as_millis() as u64, "Retrying query.");
+                attempt += 1;
+                tracing::warn!(
+                    "{}",
+                    retry_line(err, delay, attempt, self.opts.retry.max_retries)
+                );
             })
             .await
     }
 
     /// One attempt, no retries.
     pub async fn query_once(&self, body: &str) -> Result<Value, FaunaError> {
-        let transport = |e: reqwest::Error| FaunaError::Transport {
-            endpoint: self.opts.endpoint.clone(),
-            message: transport_message(&e),
+        let transport = |e: reqwest::Error| {
+            let endpoint = self.opts.endpoint.clone();
+            // reqwest's own message only repeats the URL; its sources say what happened.
+            let cause = std::error::Error::source(&e).unwrap_or(&e);
+            match classify(cause, &endpoint) {
+                TransportFailure::Transient(message) => FaunaError::Transport { endpoint, message },
+                TransportFailure::Permanent { problem, fix } => FaunaError::Connect {
+                    endpoint,
+                    problem,
+                    fix,
+                },
+            }
         };
         let mut req = self
             .http
@@ -162,22 +177,19 @@ impl FaunaClient {
     }
 }
 
-/// reqwest's message plus its sources (without the URL's query, which never holds secrets).
-fn transport_message(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        "connection failed".to_string()
-    } else {
-        "request failed".to_string()
+/// The line logged before a retry, e.g. `Fauna at http://127.0.0.1:8443 is unreachable
+/// (connection refused); retrying in 1.6 s (3/8)`.
+fn retry_line(err: &FaunaError, delay: Duration, attempt: usize, max: usize) -> String {
+    let what = match err {
+        FaunaError::Transport { endpoint, message } => {
+            format!("Fauna at {endpoint} is unreachable ({message})")
+        }
+        other => other.to_string(),
     };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
+    format!(
+        "{what}; retrying in {:.1} s ({attempt}/{max})",
+        delay.as_secs_f64()
+    )
 }
 
 /// Reads `{"errors":[{code, description, position?}…]}`; other bodies yield one detail with
@@ -251,6 +263,26 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "Fauna answered HTTP 400: invalid ref: x (at paginate.documents)"
+        );
+    }
+
+    #[test]
+    fn retry_lines_say_what_happened_and_when_the_next_attempt_is() {
+        let refused = FaunaError::Transport {
+            endpoint: "http://127.0.0.1:8443".into(),
+            message: "connection refused".into(),
+        };
+        assert_eq!(
+            retry_line(&refused, Duration::from_millis(1630), 3, 8),
+            "Fauna at http://127.0.0.1:8443 is unreachable (connection refused); retrying in 1.6 s (3/8)"
+        );
+        let busy = FaunaError::Status {
+            status: 503,
+            details: vec![],
+        };
+        assert_eq!(
+            retry_line(&busy, Duration::from_millis(200), 1, 8),
+            "Fauna answered HTTP 503: no error details; retrying in 0.2 s (1/8)"
         );
     }
 

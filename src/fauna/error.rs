@@ -24,13 +24,25 @@ pub enum FaunaError {
         /// The errors in the body (empty if the body was not Fauna's envelope).
         details: Vec<ErrorDetail>,
     },
-    /// The request did not complete (connection refused/reset, timeout, TLS…).
+    /// The request did not complete for a reason that may pass (connection refused or reset,
+    /// timeout, a temporary DNS failure).
     #[error("could not reach Fauna at {endpoint}: {message}")]
     Transport {
         /// The endpoint (no secret in it).
         endpoint: String,
         /// What happened.
         message: String,
+    },
+    /// The request cannot succeed until the endpoint is changed (a host name that does not
+    /// resolve, https to a plain-http port, an invalid certificate).
+    #[error("cannot connect to Fauna at {endpoint}: {problem}. {fix}")]
+    Connect {
+        /// The endpoint (no secret in it).
+        endpoint: String,
+        /// What is wrong.
+        problem: String,
+        /// What to do.
+        fix: String,
     },
     /// A success response whose body was not a Fauna response.
     #[error("Fauna's response could not be read: {0}")]
@@ -55,14 +67,14 @@ fn describe(details: &[ErrorDetail]) -> String {
 
 impl FaunaError {
     /// Whether retrying the same read may succeed: 408, 409, 429, 500, 502, 503, 504 and
-    /// transport failures. 400, 401, 403 and 404 are final.
+    /// transient transport failures. 400, 401, 403, 404 and `Connect` failures are final.
     pub fn is_retryable(&self) -> bool {
         match self {
             FaunaError::Status { status, .. } => {
                 matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
             }
             FaunaError::Transport { .. } => true,
-            FaunaError::InvalidResponse(_) => false,
+            FaunaError::Connect { .. } | FaunaError::InvalidResponse(_) => false,
         }
     }
 
@@ -75,15 +87,16 @@ impl FaunaError {
     }
 
     /// The kind of failure (`crate::error::ErrorKind`): 401 is auth, 403 permission, retryable
-    /// statuses and transport failures transient, 400/404 config (a wrong name or index), a
-    /// response that is not Fauna's protocol data.
+    /// statuses and transient transport failures transient, 400/404 and permanent connection
+    /// failures config (a wrong name, index or endpoint), a response that is not Fauna's
+    /// protocol data.
     pub fn kind(&self) -> crate::error::ErrorKind {
         use crate::error::ErrorKind;
         match self {
             FaunaError::Status { status: 401, .. } => ErrorKind::Auth,
             FaunaError::Status { status: 403, .. } => ErrorKind::Permission,
             e if e.is_retryable() => ErrorKind::Transient,
-            FaunaError::Status { .. } => ErrorKind::Config,
+            FaunaError::Status { .. } | FaunaError::Connect { .. } => ErrorKind::Config,
             FaunaError::Transport { .. } => ErrorKind::Transient,
             FaunaError::InvalidResponse(_) => ErrorKind::Data,
         }

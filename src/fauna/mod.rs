@@ -4,8 +4,10 @@
 mod client;
 mod error;
 mod secret;
+mod transport;
 
 pub use client::{ClientOptions, FaunaClient, RetryPolicy};
 pub use error::{ErrorDetail, FaunaError};
 pub use fauna_wire::*;
 pub use secret::Secret;
+pub use transport::{classify, TransportFailure};

@@ -1,5 +1,6 @@
 //! Integration tests of fauna-sync's public API, one module per layer.
 
+mod config_cli;
 mod export;
 mod integrity;
 mod interruptions;
