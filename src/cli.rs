@@ -18,7 +18,7 @@ use crate::config::{Overrides, Settings};
 use crate::error::ErrorKind;
 use crate::fauna::Secret;
 use crate::output::verify_output;
-use crate::sync::{run_export, Observer, State, Summary};
+use crate::sync::{run, Mode, Observer, State, Summary};
 
 /// Exports Fauna collections to JSONL or Parquet batch files with checkpointed resume.
 #[derive(Debug, Parser)]
@@ -43,6 +43,11 @@ pub struct Cli {
 pub enum Command {
     /// One-off full export of collections at one snapshot; re-run the same command to resume.
     Export(ExportArgs),
+    /// Scheduled incremental sync: the first run exports each collection fully at one time T,
+    /// every later run reads what changed (and, with deletions tracked, what was deleted)
+    /// since the previous run through the collection's [ts, ref] index. Idempotent; safe to
+    /// re-run after any failure. See spec/sync.md.
+    Sync(SyncArgs),
     /// Checks an output against its manifest: every committed file present with its size and
     /// SHA-256, and no unlisted batch file. Exit 0 when intact, 1 with the list of problems.
     Verify(VerifyArgs),
@@ -50,6 +55,40 @@ pub enum Command {
     /// Parquet and JSONL under ./demo-out.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
+}
+
+/// `fauna-sync sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Everything `export` takes.
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// Stop cleanly at the first batch boundary after this long (e.g. 50m, 90s, 2h) and exit
+    /// 0 saying there is more to do; the next run continues. Keeps CI job limits from killing
+    /// a run mid-batch.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_duration: Option<Duration>,
+}
+
+/// `90s`, `50m`, `2h` or a number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration like 90s, 50m or 2h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("'{text}': use the unit s, m or h (e.g. 50m)")),
+    };
+    if secs == 0 {
+        return Err("the duration must be positive".into());
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 /// `fauna-sync verify`.
@@ -131,7 +170,32 @@ pub struct DemoArgs {
 /// Runs the command line; returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     match cli.command {
-        Command::Export(args) => {
+        Command::Export(args) => match settings(args) {
+            Ok(settings) => export(&settings).await,
+            Err(code) => code,
+        },
+        Command::Sync(args) => match settings(args.export) {
+            Ok(settings) => {
+                run_with_progress(
+                    &settings,
+                    Mode::Sync {
+                        max_duration: args.max_duration,
+                    },
+                )
+                .await
+            }
+            Err(code) => code,
+        },
+        Command::Verify(args) => verify(&args),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => crate::demo::run(args).await,
+    }
+}
+
+/// The settings of `export`/`sync`, or the exit code of a configuration error (printed).
+fn settings(args: ExportArgs) -> Result<Settings, i32> {
+    {
+        {
             let overrides = Overrides {
                 secret: args.secret.map(Secret::new),
                 endpoint: args.endpoint,
@@ -146,18 +210,11 @@ pub async fn main(cli: Cli) -> i32 {
                 verify: args.verify,
                 allow_insecure_http: args.allow_insecure_http,
             };
-            let settings = match Settings::load(args.config.as_deref(), overrides) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return 2;
-                }
-            };
-            export(&settings).await
+            Settings::load(args.config.as_deref(), overrides).map_err(|e| {
+                eprintln!("error: {e}");
+                ErrorKind::Config.exit_code()
+            })
         }
-        Command::Verify(args) => verify(&args),
-        #[cfg(feature = "demo")]
-        Command::Demo(args) => crate::demo::run(args).await,
     }
 }
 
@@ -249,15 +306,24 @@ fn advice(kind: ErrorKind) -> &'static str {
 
 /// Runs one export with progress display and a closing summary; returns the exit code.
 pub async fn export(settings: &Settings) -> i32 {
+    run_with_progress(settings, Mode::Export).await
+}
+
+/// Runs an export or a sync with progress display and a closing summary; returns the exit
+/// code.
+pub async fn run_with_progress(settings: &Settings, mode: Mode) -> i32 {
     let progress = Progress::new();
     let result = tokio::select! {
-        r = run_export(settings, &progress) => Some(r),
+        r = run(settings, &progress, mode) => Some(r),
         _ = interrupted() => None,
     };
     progress.finish();
     match result {
         Some(Ok(summary)) => {
-            print_summary(&summary, settings);
+            match mode {
+                Mode::Export => print_summary(&summary, settings),
+                Mode::Sync { .. } => print_sync_summary(&summary, settings),
+            }
             0
         }
         Some(Err(e)) => {
@@ -273,6 +339,40 @@ pub async fn export(settings: &Settings) -> i32 {
             ErrorKind::Interrupted.exit_code()
         }
     }
+}
+
+fn print_sync_summary(s: &Summary, settings: &Settings) {
+    for c in &s.streams {
+        let to = c
+            .synced_to
+            .map(|t| format!(", synced to {}", crate::fauna::Timestamp::from_micros(t)))
+            .unwrap_or_default();
+        if c.changed + c.deleted == 0 {
+            eprintln!("{}: no changes{to} ({:.1} s)", c.name, c.seconds);
+        } else {
+            eprintln!(
+                "{}: {} new or updated, {} deleted, {} file(s){to} ({:.1} s)",
+                c.name, c.changed, c.deleted, c.files, c.seconds
+            );
+        }
+    }
+    let changes = s.streams.iter().map(|c| c.changed + c.deleted).sum::<u64>();
+    let status = if s.paused {
+        "stopped at --max-duration, more to do: run again to continue"
+    } else if changes == 0 {
+        "no changes"
+    } else {
+        "done"
+    };
+    eprintln!(
+        "synced {} collection(s): {} record(s) in {} file(s), {:.1} s, {} retries, {status} -> {}",
+        s.streams.len(),
+        s.docs,
+        s.files,
+        s.seconds,
+        s.retries,
+        settings.output.dir.display()
+    );
 }
 
 fn print_summary(s: &Summary, settings: &Settings) {

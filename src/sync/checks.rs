@@ -4,7 +4,7 @@
 use super::error::ExportError;
 use crate::config::CollectionSettings;
 use crate::fauna::{Expr, FaunaClient, Value};
-use crate::read::Retention;
+use crate::read::{create_ts_ref_index_fql, ts_ref_index, ts_ref_index_problem, Retention};
 
 /// Checks `c` and returns its retention. A missing collection and a key that sees documents
 /// through `Count` but cannot read them are errors; a key that cannot read the collection
@@ -70,3 +70,46 @@ pub async fn check_collection(
 
 /// The document id the permission probe reads: valid, and not one Fauna generates.
 const PROBE_ID: &str = "0";
+
+/// The `[ts, ref]` index `sync` reads `c`'s changes through: the configured one, checked
+/// precisely, or the first fitting one the key can read; a clear error with the FQL that
+/// creates one otherwise.
+pub async fn sync_index(
+    client: &FaunaClient,
+    c: &CollectionSettings,
+) -> Result<String, ExportError> {
+    let no_index = |problem: String| ExportError::NoIndex {
+        collection: c.name.clone(),
+        problem,
+        fql: create_ts_ref_index_fql(&c.name),
+    };
+    if let Some(name) = &c.index {
+        return match client.query(&Expr::get(Expr::index(name))).await {
+            Ok(doc) => match ts_ref_index_problem(&doc, &c.name) {
+                None => Ok(name.clone()),
+                Some(p) => Err(no_index(format!("its configured index '{name}' does not fit: {p}"))),
+            },
+            Err(e) if e.status() == Some(400) || e.status() == Some(404) => {
+                Err(no_index(format!("its configured index '{name}' does not exist")))
+            }
+            Err(e) if e.status() == Some(403) => Err(no_index(format!(
+                "the key cannot read its configured index '{name}' (grant read on Index(\"{name}\"))"
+            ))),
+            Err(e) => Err(ExportError::Fauna {
+                context: format!("reading index '{name}'"),
+                source: e,
+            }),
+        };
+    }
+    match ts_ref_index(client, &c.name, None).await {
+        Ok(Some(name)) => Ok(name),
+        Ok(None) => Err(no_index(
+            "no index the key can read has source the collection, no terms and values [ts, ref]"
+                .into(),
+        )),
+        Err(e) => Err(ExportError::Fauna {
+            context: format!("listing the indexes of collection '{}'", c.name),
+            source: e,
+        }),
+    }
+}

@@ -56,6 +56,8 @@ pub struct Totals {
     pub rows: u64,
     /// Bytes.
     pub bytes: u64,
+    /// Deletion records among the records.
+    pub deletions: u64,
 }
 
 /// The committer of one run.
@@ -64,6 +66,7 @@ pub struct Committer {
     open: HashMap<String, Open>,
     limits: BatchLimits,
     totals: Totals,
+    deadline: Option<std::time::Instant>,
 }
 
 impl Committer {
@@ -84,7 +87,13 @@ impl Committer {
             open: HashMap::new(),
             limits,
             totals: Totals::default(),
+            deadline: None,
         }
+    }
+
+    /// Stop with [`ExportError::Paused`] after the first batch committed past `deadline`.
+    pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        self.deadline = deadline;
     }
 
     /// What this committer committed so far.
@@ -236,6 +245,7 @@ impl Committer {
         let open = self.open_mut(stream)?;
         let records = std::mem::take(&mut open.records);
         open.bytes = 0;
+        let deletions = records.iter().filter(|r| r.deleted_at.is_some()).count() as u64;
         let schema = open.schema.clone();
         let name = stream.to_string();
         let receipt = self
@@ -244,7 +254,14 @@ impl Committer {
         self.totals.batches += 1;
         self.totals.rows += receipt.rows;
         self.totals.bytes += receipt.bytes;
+        self.totals.deletions += deletions;
         observer.batch_committed(stream, receipt.rows, receipt.bytes);
+        if self
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            return Err(ExportError::Paused);
+        }
         Ok(())
     }
 

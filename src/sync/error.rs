@@ -63,6 +63,27 @@ pub enum ExportError {
         /// The value asked for.
         now: String,
     },
+    /// Deletions since the last sync may have been dropped from Fauna's history.
+    #[error("collection '{collection}' was last synced {gap_minutes} minutes ago, longer than Fauna keeps its history (history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Run sync more often (or raise the collection's history_days), or delete this collection's output and state to export it again")]
+    HistoryGap {
+        /// The collection.
+        collection: String,
+        /// Minutes since the last window's end.
+        gap_minutes: i64,
+    },
+    /// The collection has no index incremental reads can use.
+    #[error("collection '{collection}' cannot be synced incrementally: {problem}. Create the index with {fql} (or name a fitting one in \"index\")")]
+    NoIndex {
+        /// The collection.
+        collection: String,
+        /// What is missing or wrong.
+        problem: String,
+        /// The FQL that creates a fitting index.
+        fql: String,
+    },
+    /// The run stopped at a batch boundary because `--max-duration` was reached.
+    #[error("stopped at a batch boundary after the maximum duration; run again to continue")]
+    Paused,
     /// The committer lost its state (a panic on its blocking thread).
     #[error("the committer stopped after an internal failure; committed output stays valid")]
     CommitterFailed,
@@ -83,7 +104,11 @@ impl ExportError {
             ExportError::Fauna { source, .. } => source.kind(),
             ExportError::Collection(_) | ExportError::BadIndex { .. } => ErrorKind::Config,
             ExportError::Permission(_) => ErrorKind::Permission,
-            ExportError::SettingsChanged { .. } => ErrorKind::State,
+            ExportError::SettingsChanged { .. } | ExportError::HistoryGap { .. } => {
+                ErrorKind::State
+            }
+            ExportError::NoIndex { .. } => ErrorKind::Config,
+            ExportError::Paused => ErrorKind::Interrupted,
             ExportError::CommitterFailed | ExportError::StreamMissing(_) => ErrorKind::Output,
         }
     }

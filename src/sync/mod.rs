@@ -12,6 +12,7 @@ mod checks;
 mod committer;
 mod emitted;
 mod error;
+mod incremental;
 mod observer;
 mod partitions;
 mod run;
@@ -19,12 +20,16 @@ mod scan_catch_up;
 mod state;
 mod stream;
 
-pub use checks::check_collection;
+pub use checks::{check_collection, sync_index};
 pub use committer::{BatchLimits, Committer, PositionFn};
 pub use emitted::{emitted_ids_path, EmittedIds};
 pub use error::ExportError;
+pub use incremental::WindowReport;
 pub use observer::{Observer, Quiet};
 pub use partitions::{drain, Partition};
-pub use run::{client, file_format, lock_paths, run_export, schema_fingerprint, RunError, Summary};
+pub use run::{
+    client, file_format, lock_paths, run, run_export, schema_fingerprint, Mode, RunError,
+    StreamSummary, Summary,
+};
 pub use state::{Loaded, Position, State, StateError, Strategy, StreamState, STATE_VERSION};
 pub use stream::CollectionExport;

@@ -40,6 +40,39 @@ pub struct Summary {
     pub seconds: f64,
     /// Stray files removed on start (left by an earlier interrupted run).
     pub orphans_removed: u64,
+    /// Per collection (`sync`): what this run committed for it.
+    pub streams: Vec<StreamSummary>,
+    /// The run stopped at a batch boundary at `--max-duration`; more is left to do.
+    pub paused: bool,
+}
+
+/// What a run committed for one collection.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StreamSummary {
+    /// The collection.
+    pub name: String,
+    /// Records of new or changed documents.
+    pub changed: u64,
+    /// Deletion records.
+    pub deleted: u64,
+    /// Files.
+    pub files: u64,
+    /// Seconds spent on the collection.
+    pub seconds: f64,
+    /// The end of the last committed window (`sync`), µs.
+    pub synced_to: Option<i64>,
+}
+
+/// What a run does with each collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A one-off full export.
+    Export,
+    /// A full export the first time, then one incremental window per run.
+    Sync {
+        /// Stop at the first batch boundary after this long.
+        max_duration: Option<Duration>,
+    },
 }
 
 /// The sink's file format for the settings.
@@ -104,6 +137,15 @@ pub fn schema_fingerprint(c: &CollectionSettings) -> serde_json::Value {
 
 /// Runs (or resumes) a full export of every configured collection.
 pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<Summary, RunError> {
+    run(settings, observer, Mode::Export).await
+}
+
+/// Runs (or resumes) an export or a sync of every configured collection.
+pub async fn run(
+    settings: &Settings,
+    observer: &dyn Observer,
+    mode: Mode,
+) -> Result<Summary, RunError> {
     let started = Instant::now();
     let out = &settings.output.dir;
     if out.exists() && !out.is_dir() {
@@ -129,8 +171,12 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
 
     // Every collection is checked before any is read: a typo fails the run up front.
     let mut retentions = Vec::with_capacity(collections.len());
+    let mut sync_indexes = Vec::with_capacity(collections.len());
     for c in &collections {
         retentions.push(super::checks::check_collection(&client, c).await?);
+        if let Mode::Sync { .. } = mode {
+            sync_indexes.push(super::checks::sync_index(&client, c).await?);
+        }
     }
 
     let format = file_format(settings);
@@ -232,16 +278,85 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
         Box::new(StateFile::new(&settings.output.state)),
         limits,
     );
-    for c in &collections {
+    if let Mode::Sync {
+        max_duration: Some(d),
+    } = mode
+    {
+        committer.set_deadline(Some(started + d));
+    }
+    for (i, c) in collections.iter().enumerate() {
+        let collection_started = Instant::now();
+        let before = committer.totals();
+        let result = match (mode, sync_indexes.get(i)) {
+            (Mode::Sync { .. }, Some(index)) => {
+                let collection = CollectionExport {
+                    client: &client,
+                    settings: c,
+                    ids_path: emitted_ids_path(&settings.output.state, &c.name),
+                    observer,
+                };
+                collection.sync(index, &mut committer).await.map(|w| w.to)
+            }
+            _ => export_one(
+                &client,
+                count_client.as_ref(),
+                c,
+                settings,
+                observer,
+                &mut committer,
+            )
+            .await
+            .map(|()| None),
+        };
+        let after = committer.totals();
+        let mut stream = StreamSummary {
+            name: c.name.clone(),
+            changed: (after.rows - before.rows) - (after.deletions - before.deletions),
+            deleted: after.deletions - before.deletions,
+            files: after.batches - before.batches,
+            seconds: collection_started.elapsed().as_secs_f64(),
+            synced_to: None,
+        };
+        match result {
+            Ok(to) => stream.synced_to = to,
+            Err(ExportError::Paused) => {
+                summary.streams.push(stream);
+                summary.paused = true;
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+        summary.streams.push(stream);
+        summary.collections += 1;
+    }
+    let totals = committer.totals();
+    summary.docs = totals.rows;
+    summary.files = totals.batches;
+    summary.bytes = totals.bytes;
+    summary.retries = client.retries();
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// One collection's full export, with an ETA count beside it when the observer shows one.
+async fn export_one(
+    client: &FaunaClient,
+    count_client: Option<&FaunaClient>,
+    c: &CollectionSettings,
+    settings: &Settings,
+    observer: &dyn Observer,
+    committer: &mut Committer,
+) -> Result<(), ExportError> {
+    {
         let before = committer.stream(&c.name).ok().cloned();
-        let total = expected_total(count_client.as_ref(), c, before.as_ref());
+        let total = expected_total(count_client, c, before.as_ref());
         let collection = CollectionExport {
-            client: &client,
+            client,
             settings: c,
             ids_path: emitted_ids_path(&settings.output.state, &c.name),
             observer,
         };
-        let export = collection.run(&mut committer);
+        let export = collection.run(committer);
         // The count runs beside the export and is dropped if the export ends first.
         tokio::pin!(export, total);
         tokio::select! {
@@ -253,15 +368,8 @@ pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<
                 export.await?
             }
         }
-        summary.collections += 1;
     }
-    let totals = committer.totals();
-    summary.docs = totals.rows;
-    summary.files = totals.batches;
-    summary.bytes = totals.bytes;
-    summary.retries = client.retries();
-    summary.seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
+    Ok(())
 }
 
 /// How long a document count may take to be worth showing an ETA for.

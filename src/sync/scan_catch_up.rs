@@ -46,7 +46,7 @@ impl CollectionExport<'_> {
             let since_start = stream.snapshot_ts;
             let position = stream.position.clone();
             let outcome = match position {
-                Position::Done => return Ok(()),
+                Position::Done | Position::Window { .. } | Position::Synced { .. } => return Ok(()),
                 Position::Start | Position::After { .. } => {
                     let cursor = match &position {
                         Position::After { cursor } => Some(stored_cursor(name, cursor)?),

@@ -49,8 +49,26 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cursor: Option<String>,
     },
-    /// Every document was exported.
+    /// Every document was exported (a full export's end; `sync` continues it as `Synced`).
     Done,
+    /// Incremental sync, inside a window: the changes and deletions written in `[from, at]`,
+    /// read at snapshot `at` in ts order, from `cursor` (the merged changes/deletions cursor).
+    Window {
+        /// The window's first ts (the previous window's end + 1).
+        from: i64,
+        /// The window's end: its snapshot.
+        #[serde(rename = "pinned")]
+        at: i64,
+        /// Where to continue, as Fauna wire JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cursor: Option<String>,
+    },
+    /// Incremental sync, between runs: everything written up to `to` is committed; the next
+    /// window starts at `to + 1`.
+    Synced {
+        /// The end of the last committed window (µs).
+        to: i64,
+    },
 }
 
 /// How a stream is read (`spec/export-format.md`, "Consistency").

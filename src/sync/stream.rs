@@ -39,12 +39,32 @@ pub(crate) fn stored_cursor(collection: &str, cursor: &str) -> Result<Value, Exp
 impl CollectionExport<'_> {
     /// Reads the collection from wherever the committed state says it stands.
     pub async fn run(&self, committer: &mut Committer) -> Result<(), ExportError> {
+        self.open(committer)?;
+        self.full(committer).await
+    }
+
+    /// Finishes the stream's full export if needed, then reads one incremental window up to
+    /// now through `index` (`spec/sync.md`).
+    pub async fn sync(
+        &self,
+        index: &str,
+        committer: &mut Committer,
+    ) -> Result<super::incremental::WindowReport, ExportError> {
+        self.open(committer)?;
+        self.incremental(index, committer).await
+    }
+
+    fn open(&self, committer: &mut Committer) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
         let stream = committer.stream(name)?;
-        let (strategy, index) = (stream.strategy, stream.index.clone());
-        let ids = (strategy == Strategy::ScanCatchUp).then(|| self.ids_path.clone());
-        committer.open_stream(name, record_schema(self.settings), ids)?;
-        match (strategy, index) {
+        let ids = (stream.strategy == Strategy::ScanCatchUp).then(|| self.ids_path.clone());
+        committer.open_stream(name, record_schema(self.settings), ids)
+    }
+
+    /// The full export, with the strategy the stream was started with.
+    pub(crate) async fn full(&self, committer: &mut Committer) -> Result<(), ExportError> {
+        let stream = committer.stream(&self.settings.name)?;
+        match (stream.strategy, stream.index.clone()) {
             (Strategy::ScanCatchUp, Some(index)) => self.scan_catch_up(&index, committer).await,
             _ => self.pinned(committer).await,
         }

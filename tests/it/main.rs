@@ -9,3 +9,4 @@ mod short_retention;
 mod sink;
 mod state_files;
 mod support;
+mod sync;

@@ -1,0 +1,345 @@
+//! `sync` against fauna-dev: the scenarios of Airbyte source-fauna's database tests, the
+//! hand-off from a full export, deletions, an index that is missing or wrong, a cursor in
+//! the future, and a history gap.
+
+use std::path::Path;
+
+use fauna_sync::config::Settings;
+use fauna_sync::sink::read_manifest;
+use fauna_sync::sync::{run, Mode, Quiet, State, Summary};
+
+use crate::support::{execute, load_settings, Fixture};
+
+const SCHEMA: &str = r#"{
+  "collections": [{"name": "foo", "history_days": null}, {"name": "bare", "history_days": null}],
+  "indexes": [
+    {"name": "foo_ts", "source": "foo", "values": [{"field": "ts"}, {"field": "ref"}]},
+    {"name": "foo_by_a", "source": "foo", "terms": [{"field": ["data", "a"]}], "values": [{"field": "ts"}, {"field": "ref"}]}
+  ],
+  "keys": [{"secret": "fnTestServer", "role": "server"}]
+}"#;
+
+const DELETIONS: &str = r#"{"collection": {"name": "foo", "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}}, "output": {"format": "jsonl"}}"#;
+
+fn settings(fx: &Fixture, out: &Path, config: &str) -> Settings {
+    let path = fx.dir.path().join("sync.config.json");
+    std::fs::write(&path, config).unwrap();
+    load_settings(&path, &fx.server.url(), out)
+}
+
+fn write(fx: &Fixture, query: &str) {
+    let r = execute(&fx.engine, "fnTestServer", query);
+    assert!(
+        r.status == 200 || r.status == 201,
+        "{query}: {} {}",
+        r.status,
+        r.body
+    );
+}
+
+fn create(id: &str, a: i64) -> String {
+    format!(
+        r#"{{"create":{{"ref":{{"collection":"foo"}},"id":"{id}"}},"params":{{"object":{{"data":{{"object":{{"a":{a}}}}}}}}}}}"#
+    )
+}
+
+fn delete(id: &str) -> String {
+    format!(r#"{{"delete":{{"ref":{{"collection":"foo"}},"id":"{id}"}}}}"#)
+}
+
+async fn sync(s: &Settings) -> Summary {
+    run(s, &Quiet, Mode::Sync { max_duration: None })
+        .await
+        .unwrap()
+}
+
+/// The records (ref, ts, deleted?) of the manifest's files from index `from` on.
+fn records_since(out: &Path, from: usize) -> Vec<(String, i64, bool)> {
+    let mut v = Vec::new();
+    for f in read_manifest(out).unwrap().into_iter().skip(from) {
+        for line in std::fs::read_to_string(out.join(&f.path)).unwrap().lines() {
+            let r: serde_json::Value = serde_json::from_str(line).unwrap();
+            v.push((
+                r["ref"].as_str().unwrap().to_string(),
+                r["ts"].as_i64().unwrap(),
+                !r["deleted_at"].is_null(),
+            ));
+        }
+    }
+    v
+}
+
+fn ids(r: &[(String, i64, bool)]) -> Vec<(&str, bool)> {
+    r.iter().map(|(id, _, d)| (id.as_str(), *d)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_fauna_database_test_scenarios() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let out = fx.out("sync");
+    let s = settings(&fx, &out, DELETIONS);
+    // Documents 101-104 created in one transaction.
+    write(
+        &fx,
+        &format!(
+            r#"{{"do":[{},{},{},{}]}}"#,
+            create("101", 1),
+            create("102", 2),
+            create("103", 3),
+            create("104", 4)
+        ),
+    );
+    let first = sync(&s).await;
+    assert_eq!(first.streams[0].changed, 4);
+    let all = records_since(&out, 0);
+    assert_eq!(
+        ids(&all),
+        [
+            ("101", false),
+            ("102", false),
+            ("103", false),
+            ("104", false)
+        ]
+    );
+    let created_ts = all[0].1;
+    assert!(all.iter().all(|r| r.1 == created_ts), "one transaction");
+    let state = State::load(&out.join("_state.json")).unwrap();
+    let snapshot = state.streams["foo"].snapshot_ts;
+    // The hand-off: the full export at its snapshot, then a window from exactly there to
+    // now (empty here), where the stream rests.
+    match state.streams["foo"].position {
+        fauna_sync::sync::Position::Synced { to } => assert!(to > snapshot),
+        ref other => panic!("{other:?}"),
+    }
+    assert_eq!(first.streams[0].synced_to.map(|t| t > snapshot), Some(true));
+
+    // A second sync returns nothing.
+    let files = read_manifest(&out).unwrap().len();
+    let second = sync(&s).await;
+    assert_eq!((second.docs, second.streams[0].changed), (0, 0));
+    assert_eq!(read_manifest(&out).unwrap().len(), files);
+
+    // Update 102 and create 200 → exactly those two, in ts order.
+    write(
+        &fx,
+        r#"{"update":{"ref":{"collection":"foo"},"id":"102"},"params":{"object":{"data":{"object":{"a":20}}}}}"#,
+    );
+    write(&fx, &create("200", 200));
+    let files = read_manifest(&out).unwrap().len();
+    sync(&s).await;
+    let got = records_since(&out, files);
+    assert_eq!(ids(&got), [("102", false), ("200", false)]);
+    assert!(got[0].1 < got[1].1);
+    let line =
+        std::fs::read_to_string(out.join(&read_manifest(&out).unwrap()[files].path)).unwrap();
+    assert!(line.contains(r#""data":{"a":20}"#), "{line}");
+
+    // Delete 101 and 103 → two deletion records, in deletion order, after their creation.
+    write(&fx, &delete("103"));
+    write(&fx, &delete("101"));
+    let files = read_manifest(&out).unwrap().len();
+    let third = sync(&s).await;
+    assert_eq!((third.streams[0].changed, third.streams[0].deleted), (0, 2));
+    let got = records_since(&out, files);
+    assert_eq!(ids(&got), [("103", true), ("101", true)]);
+    assert!(got[0].1 > created_ts && got[1].1 > got[0].1);
+
+    // A later delete of 102 → one record.
+    write(&fx, &delete("102"));
+    let files = read_manifest(&out).unwrap().len();
+    sync(&s).await;
+    assert_eq!(ids(&records_since(&out, files)), [("102", true)]);
+
+    // No change → nothing.
+    let files = read_manifest(&out).unwrap().len();
+    let idle = sync(&s).await;
+    assert_eq!(idle.docs, 0);
+    assert_eq!(read_manifest(&out).unwrap().len(), files);
+
+    // Applying every record in order (latest wins, a deletion removes) gives the collection.
+    let mut live = std::collections::BTreeMap::new();
+    for (id, ts, deleted) in records_since(&out, 0) {
+        if deleted {
+            live.remove(&id);
+        } else {
+            live.insert(id, ts);
+        }
+    }
+    assert_eq!(live.keys().collect::<Vec<_>>(), ["104", "200"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_deleted_and_recreated_in_one_window_ends_up_present() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let out = fx.out("recreate");
+    let s = settings(&fx, &out, DELETIONS);
+    write(&fx, &create("1", 1));
+    sync(&s).await;
+    write(&fx, &delete("1"));
+    write(&fx, &create("1", 2));
+    let files = read_manifest(&out).unwrap().len();
+    sync(&s).await;
+    // The deletion sorts before the re-creation: applied in order, the document is present.
+    assert_eq!(
+        ids(&records_since(&out, files)),
+        [("1", true), ("1", false)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_deletion_tracking_only_changes_are_read() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let out = fx.out("nodel");
+    let s = settings(
+        &fx,
+        &out,
+        r#"{"collection": {"name": "foo"}, "output": {"format": "jsonl"}}"#,
+    );
+    write(&fx, &create("1", 1));
+    write(&fx, &create("2", 2));
+    sync(&s).await;
+    write(&fx, &delete("1"));
+    write(
+        &fx,
+        r#"{"update":{"ref":{"collection":"foo"},"id":"2"},"params":{"object":{"data":{"object":{"a":3}}}}}"#,
+    );
+    let files = read_manifest(&out).unwrap().len();
+    let r = sync(&s).await;
+    assert_eq!((r.streams[0].changed, r.streams[0].deleted), (1, 0));
+    assert_eq!(ids(&records_since(&out, files)), [("2", false)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_unfit_index_is_a_clear_error_naming_the_fql() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let out = fx.out("noindex");
+    let s = settings(
+        &fx,
+        &out,
+        r#"{"collection": {"name": "bare"}, "output": {"format": "jsonl"}}"#,
+    );
+    let e = run(&s, &Quiet, Mode::Sync { max_duration: None })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), fauna_sync::error::ErrorKind::Config);
+    assert_eq!(
+        e.to_string(),
+        r#"collection 'bare' cannot be synced incrementally: no index the key can read has source the collection, no terms and values [ts, ref]. Create the index with CreateIndex({name: "bare_by_ts", source: Collection("bare"), terms: [], values: [{field: ["ts"]}, {field: ["ref"]}]}) (or name a fitting one in "index")"#
+    );
+    assert!(!out.join("_state.json").exists(), "nothing recorded");
+    for (index, problem) in [
+        (
+            "foo_by_a",
+            "its configured index 'foo_by_a' does not fit: it has terms (it must have none)",
+        ),
+        ("nope", "its configured index 'nope' does not exist"),
+    ] {
+        let s = settings(
+            &fx,
+            &out,
+            &format!(r#"{{"collection": {{"name": "foo", "index": "{index}"}}}}"#),
+        );
+        let e = run(&s, &Quiet, Mode::Sync { max_duration: None })
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains(problem), "{e}");
+        assert!(
+            e.to_string().contains(r#"CreateIndex({name: "foo_by_ts""#),
+            "{e}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_in_the_future_reads_nothing_and_keeps_the_state() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let out = fx.out("future");
+    let s = settings(&fx, &out, DELETIONS);
+    write(&fx, &create("1", 1));
+    sync(&s).await;
+    // Move the cursor a day ahead, as a clock problem or a hand edit might.
+    let path = out.join("_state.json");
+    let mut state = State::load(&path).unwrap();
+    let stream = state.streams.get_mut("foo").unwrap();
+    let future = stream.snapshot_ts + 86_400_000_000;
+    stream.position = fauna_sync::sync::Position::Synced { to: future };
+    state.save(&path).unwrap();
+    write(&fx, &create("2", 2));
+    let r = sync(&s).await;
+    assert_eq!((r.docs, r.streams[0].synced_to), (0, None));
+    assert_eq!(
+        State::load(&path).unwrap().streams["foo"].position,
+        fauna_sync::sync::Position::Synced { to: future }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_output_is_continued_by_sync() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let out = fx.out("handoff");
+    let s = settings(&fx, &out, DELETIONS);
+    write(&fx, &create("1", 1));
+    let e = fauna_sync::sync::run_export(&s, &Quiet).await.unwrap();
+    assert_eq!(e.docs, 1);
+    write(&fx, &create("2", 2));
+    write(&fx, &delete("1"));
+    let files = read_manifest(&out).unwrap().len();
+    sync(&s).await;
+    assert_eq!(
+        ids(&records_since(&out, files)),
+        [("2", false), ("1", true)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_after_the_history_window_with_deletions_in_the_gap_is_stopped() {
+    use fauna_dev::engine::EngineOptions;
+    use fauna_dev::server::ServerConfig;
+    let schema = r#"{
+      "collections": [{"name": "foo", "history_days": 0}],
+      "indexes": [{"name": "foo_ts", "source": "foo", "values": [{"field": "ts"}, {"field": "ref"}]}],
+      "keys": [{"secret": "fnTestServer", "role": "server"}]
+    }"#;
+    let fx = Fixture::start_with(
+        schema,
+        &[],
+        EngineOptions {
+            mvt_offset: std::time::Duration::from_millis(300),
+            ..EngineOptions::default()
+        },
+        ServerConfig::new(),
+    )
+    .await;
+    let out = fx.out("gap");
+    let s = settings(&fx, &out, DELETIONS);
+    write(&fx, &create("1", 1));
+    write(&fx, &create("2", 2));
+    sync(&s).await;
+    write(&fx, &delete("1"));
+    // The history window (300 ms here, 15 minutes on a real server) passes before the next
+    // sync: the deletion's event is gone.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let before = std::fs::read(out.join("_state.json")).unwrap();
+    let e = run(&s, &Quiet, Mode::Sync { max_duration: None })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), fauna_sync::error::ErrorKind::State);
+    assert!(
+        e.to_string().starts_with(
+            "collection 'foo' was last synced 0 minutes ago, longer than Fauna keeps its history"
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("_state.json")).unwrap(),
+        before,
+        "state kept"
+    );
+    // Without deletion tracking the gap does not matter: changes come from the index.
+    let s = settings(
+        &fx,
+        &fx.out("gap-nodel"),
+        r#"{"collection": {"name": "foo"}, "output": {"format": "jsonl"}}"#,
+    );
+    sync(&s).await;
+}
