@@ -2,6 +2,10 @@
 
 ROOT_SECRET = "fauna-sync-judge-root-7c1e"  # the test's own fixed root secret (--root-secret)
 ODD_NAME = "a.b/c é 50%"  # a collection whose directory name needs escaping
+# fauna-sync's own files at the output root (spec/output-layout.md §1): the run lock, the
+# manifest, the owner record and the state.
+LOCK_FILE = ".fauna-sync.lock"
+BOOKKEEPING = [LOCK_FILE, "_manifest.jsonl", "_output.json", "_state.json"]
 
 # --------------------------------------------------------------------------------------------
 # Export variants

@@ -15,7 +15,7 @@ from faunadb.objects import FaunaTime, Query, Ref, SetRef
 
 import judge
 import mapping
-from export_cases import ODD_NAME, ROOT_SECRET, TYPED_COLUMNS
+from export_cases import BOOKKEEPING, LOCK_FILE, ODD_NAME, ROOT_SECRET, TYPED_COLUMNS
 
 ALL_STREAMS = ["a.b/c é 50%", "empty", "gappy", "other", "things", "typed"]
 JSONL_VARIANTS = ["jsonl", "jsonl_gzip", "jsonl_zstd", "typed_jsonl", "typed_data_jsonl"]
@@ -154,7 +154,7 @@ def test_jsonl_batches_pages_and_directory_names(dataset, runs):
     """--batch-rows 4: files part-00000001… of 4 rows (last shorter) in escaped stream dirs."""
     run = runs("jsonl")
     assert mapping.stream_dir(ODD_NAME) == "a%2Eb%2Fc%20%C3%A9%2050%25"
-    want_files = ["_manifest.jsonl", "_state.json"]
+    want_files = list(BOOKKEEPING)
     for stream in ALL_STREAMS:
         n = len(dataset.docs[stream])
         sizes = [4] * (n // 4) + ([n % 4] if n % 4 else [])
@@ -229,14 +229,23 @@ def test_additional_columns_with_data_and_deletion_column(dataset, runs):
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)
 def test_manifest_lists_exactly_the_committed_files(variant, runs):
-    """Sorted entries, one per file on disk, with true rows, bytes, sha256 and ts range."""
+    """Entries in commit order (each stream's block contiguous, seq 1, 2, … — a pinned export
+    commits stream by stream), one per file on disk, with true rows, bytes, sha256 and ts
+    range; exactly the state's committed length (spec/output-layout.md §5)."""
     run = runs(variant)
     manifest = run.manifest()
     text = (run.out / "_manifest.jsonl").read_text()
     assert text.endswith("\n") and len(text.splitlines()) == len(manifest)
+    assert run.state()["manifest_len"] == len(text.encode())
     keys = [(e["stream"], e["seq"], e["file"]) for e in manifest]
-    assert keys == sorted(keys) and len(set(keys)) == len(keys)
-    assert sorted([e["file"] for e in manifest] + ["_manifest.jsonl", "_state.json"]) == run.files()
+    assert len(set(keys)) == len(keys)
+    streams = [e["stream"] for e in manifest]
+    blocks = [s for i, s in enumerate(streams) if i == 0 or streams[i - 1] != s]
+    assert len(blocks) == len(set(blocks)), f"a stream's files are not contiguous: {streams}"
+    for name in blocks:
+        assert [e["seq"] for e in manifest if e["stream"] == name] == list(
+            range(1, streams.count(name) + 1))
+    assert sorted([e["file"] for e in manifest] + BOOKKEEPING) == run.files()
     for e in manifest:
         assert list(e) == ["file", "stream", "seq", "rows", "bytes", "sha256", "min_ts", "max_ts", "format"]
         path = run.out / e["file"]
@@ -254,11 +263,16 @@ def test_manifest_lists_exactly_the_committed_files(variant, runs):
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)
 def test_state_file_says_done(variant, runs, dataset, fauna_dev):
-    """_state.json (spec/state-format.md): one snapshot, done, next_seq, rows, files = manifest."""
+    """_state.json (spec/state-format.md, version 2): one snapshot, done, next_seq and rows
+    matching the manifest, which it owns (output_id, manifest_len) without listing files."""
     run = runs(variant)
     state = run.state()
     manifest = run.manifest()
-    assert list(state) == ["version", "streams"] and state["version"] == 1
+    assert list(state) == ["version", "output_id", "manifest_len", "streams"]
+    assert state["version"] == 2
+    owner = json.loads((run.out / "_output.json").read_text())
+    assert owner == {"output_id": state["output_id"]} and re.fullmatch(r"[0-9a-f]{32}", owner["output_id"])
+    assert state["manifest_len"] == (run.out / "_manifest.jsonl").stat().st_size
     # Every exported collection has a stream, the empty one too (done, no files).
     assert sorted(state["streams"]) == (["typed"] if variant.startswith("typed") else ALL_STREAMS)
     snapshots = {s["snapshot_ts"] for s in state["streams"].values()}
@@ -270,7 +284,8 @@ def test_state_file_says_done(variant, runs, dataset, fauna_dev):
     for name, s in state["streams"].items():
         files = [e for e in manifest if e["stream"] == name]
         assert s["position"] == {"at": "done"} and "strategy" not in s  # pinned snapshot
-        assert s["files"] == files
+        assert "files" not in s  # the manifest lists them; the state stays small
+        assert sorted(s["schema"]) == ["columns", "data_column", "deletion_column"]
         assert s["next_seq"] == len(files) + 1
         assert s["rows"] == sum(e["rows"] for e in files) == len(dataset.docs[name])
         assert s["format"] == FORMAT[variant] and {e["format"] for e in files} <= {FORMAT[variant]}
@@ -291,7 +306,7 @@ def test_missing_required_path_fails_naming_it(fmt, export, dataset):
     manifest = run.manifest() if (run.out / "_manifest.jsonl").exists() else []
     assert [e["seq"] for e in manifest] in ([], [1])  # at most the batch before the failure
     assert sorted(e["file"] for e in manifest) == [
-        f for f in run.files() if f not in ("_manifest.jsonl", "_state.json")
+        f for f in run.files() if f not in BOOKKEEPING
     ]  # no part-00000002.* and no temporary file either
     if manifest and fmt == "jsonl":
         want = judge.expected_records(dataset, "gappy")
@@ -308,12 +323,15 @@ def test_running_again_has_nothing_left_to_do(export, dataset):
     config = {"collection": {"name": "things"}, "output": {"batch_rows": 5}}
     first = export(config, name="again-1")
     assert first.returncode == 0, first.stderr
-    before = {f: (first.out / f).read_bytes() for f in first.files()}
+    # The lock file names its holder (pid, start time), so each run rewrites it; everything
+    # else must stay byte for byte.
+    kept = lambda: {f: (first.out / f).read_bytes() for f in first.files() if f != LOCK_FILE}
+    before = kept()
     second = export(config, name="again-2", out=first.out)
     assert second.returncode == 0, second.stderr
     assert "exported 1 collection(s): 0 docs in 0 file(s)" in second.stderr, second.stderr
     assert "already complete" in second.stderr, second.stderr
-    assert {f: (first.out / f).read_bytes() for f in first.files()} == before
+    assert kept() == before and LOCK_FILE in first.files()
     judge.assert_same_records(judge.all_records(first, "things"), judge.expected_records(dataset, "things"))
 
 

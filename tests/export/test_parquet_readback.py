@@ -10,7 +10,7 @@ import pytest
 
 import judge
 import mapping
-from export_cases import TYPED_COLUMNS
+from export_cases import BOOKKEEPING, TYPED_COLUMNS
 
 ARROW_TYPES = {
     "string": pa.string(), "integer": pa.int64(), "number": pa.float64(),
@@ -158,6 +158,6 @@ def test_type_mismatch_fails_and_commits_nothing(fmt, export):
     assert run.returncode == 1, run.stderr
     for part in ["s_as_int", "document 1", "'typed'", "integer", '"héllo"']:
         assert part in run.stderr, (part, run.stderr)
-    assert [f for f in run.files() if f not in ("_manifest.jsonl", "_state.json")] == []
+    assert [f for f in run.files() if f not in BOOKKEEPING] == []
     if (run.out / "_manifest.jsonl").exists():
         assert run.manifest() == []
