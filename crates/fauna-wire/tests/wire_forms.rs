@@ -187,6 +187,44 @@ fn refs_nest_with_native_collections() {
     );
 }
 
+/// An object whose one key is a request tag is escaped with `@obj` inside `object`, or the
+/// server would read it as that tagged value (`{"object":{"@ts":"x"}}` is "Invalid time.").
+#[test]
+fn request_literals_escape_objects_whose_only_key_is_a_tag() {
+    for tag in [
+        "@obj", "@ref", "@set", "@ts", "@date", "@bytes", "@query", "@uuid",
+    ] {
+        let lone = obj(&[(tag, "x".into())]);
+        assert_eq!(
+            encode_literal(&lone),
+            format!(r#"{{"object":{{"@obj":{{"{tag}":"x"}}}}}}"#)
+        );
+        assert_eq!(
+            Expr::object([(tag, Expr::from("x"))]).to_json(),
+            format!(r#"{{"object":{{"@obj":{{"{tag}":"x"}}}}}}"#)
+        );
+    }
+    // Beside other keys, or an unknown tag, the key is a field name as it is.
+    let doc = obj(&[
+        ("@ts", obj(&[("@weird", 1.into())])),
+        (
+            "n",
+            obj(&[("@date", obj(&[("@ts", Value::Bytes(vec![1]))]))]),
+        ),
+    ]);
+    assert_eq!(
+        encode_literal(&doc),
+        concat!(
+            r#"{"object":{"@ts":{"object":{"@weird":1}},"#,
+            r#""n":{"object":{"@obj":{"@date":{"object":{"@obj":{"@ts":{"@bytes":"AQ=="}}}}}}}}}"#
+        )
+    );
+    assert_eq!(
+        Expr::object([("@ts", Expr::from("x")), ("k", Expr::from(1))]).to_json(),
+        r#"{"object":{"@ts":"x","k":1}}"#
+    );
+}
+
 #[test]
 fn request_literals_wrap_objects_and_forms_stay_forms() {
     let doc = obj(&[(

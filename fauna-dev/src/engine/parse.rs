@@ -455,21 +455,19 @@ impl Parser {
     /// The content of `@query`: a lambda (`lambda`, `expr`, optional `api_version`) whose
     /// body parses; kept as its compact JSON.
     fn lambda_escape(&mut self, content: &Value) -> Result<Value, Failure> {
-        let shape_ok = match content {
-            Value::Object(o) => {
-                o.contains_key("lambda")
+        let o = match content {
+            Value::Object(o)
+                if o.contains_key("lambda")
                     && o.contains_key("expr")
-                    && o.len() == 2 + usize::from(o.contains_key("api_version"))
-                    && !matches!(o.get("api_version"), Some(v) if !matches!(v, Value::String(_)))
+                    && o.keys()
+                        .all(|k| matches!(k.as_str(), "lambda" | "expr" | "api_version"))
+                    && o.get("api_version")
+                        .is_none_or(|v| matches!(v, Value::String(_))) =>
+            {
+                o
             }
-            _ => false,
+            _ => return Err(parse_error(&self.path, "Invalid lambda.".into())),
         };
-        let Value::Object(o) = content else {
-            return Err(parse_error(&self.path, "Invalid lambda.".into()));
-        };
-        if !shape_ok {
-            return Err(parse_error(&self.path, "Invalid lambda.".into()));
-        }
         if lambda_pat(o.get("lambda").unwrap_or(&Value::Null)).is_none() {
             return Err(self.error_at("lambda", "Invalid lambda.".into()));
         }

@@ -258,3 +258,69 @@ fn escapes_give_field_names_and_values_where_the_real_server_does() {
         );
     }
 }
+
+/// Property: any value written as a request literal (`fauna_wire::encode_literal`, which
+/// escapes lone-tag objects as `{"object":{"@obj":…}}`) evaluates to itself, for trees full
+/// of tag-like keys, alone and among others, at every depth. Pseudo-random, fixed seed.
+#[test]
+fn literals_with_tag_like_keys_evaluate_to_themselves() {
+    use fauna_wire::{encode, encode_literal, Date, Object, Ref, Timestamp, Value};
+
+    const KEYS: [&str; 13] = [
+        "@obj", "@ref", "@set", "@ts", "@date", "@bytes", "@query", "@uuid", "@", "@x", "ts", "k",
+        "object",
+    ];
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) % n
+        }
+        fn key(&mut self) -> String {
+            KEYS[self.below(KEYS.len() as u64) as usize].to_string()
+        }
+    }
+    fn value(r: &mut Rng, depth: u32) -> Value {
+        let pick = if depth == 0 { r.below(9) } else { r.below(12) };
+        match pick {
+            0 => Value::Null,
+            1 => Value::Bool(r.below(2) == 1),
+            2 => Value::Int(r.below(1000) as i64 - 500),
+            3 => Value::Double([2.5, -0.125, 1e300, 1e-5][r.below(4) as usize]),
+            4 => Value::String(["x", "@ts", "not a time", "é"][r.below(4) as usize].into()),
+            5 => Value::Timestamp(Timestamp::from_micros(r.below(1 << 50) as i64)),
+            6 => Value::Date(Date::EPOCH),
+            7 => Value::Bytes(vec![0xfb, 0xff][..r.below(3) as usize].to_vec()),
+            8 => Value::Ref(if r.below(2) == 0 {
+                Ref::document("foo", "1")
+            } else {
+                Ref::native("collections")
+            }),
+            9 => Value::Array((0..r.below(4)).map(|_| value(r, depth - 1)).collect()),
+            10 => {
+                let k = r.key();
+                let v = value(r, depth - 1);
+                Value::Object(std::iter::once((k, v)).collect::<Object>())
+            }
+            _ => Value::Object(
+                (0..r.below(5))
+                    .map(|_| (r.key(), value(r, depth - 1)))
+                    .collect::<Object>(),
+            ),
+        }
+    }
+    let e = engine();
+    let mut rng = Rng(15);
+    for _ in 0..2000 {
+        let v = value(&mut rng, 4);
+        let literal = encode_literal(&v);
+        assert_eq!(
+            ok(&e, &literal),
+            format!(r#"{{"resource":{}}}"#, encode(&v)),
+            "{literal}"
+        );
+    }
+}
