@@ -41,6 +41,10 @@ pub fn decode(input: &[u8]) -> Result<Value, DecodeError> {
 /// `{"object":{"@name":"John"}}`, a literal object the server accepts. An unknown tag such as
 /// `{"@foo":1}` thus decodes to a plain object, which a server then rejects as an unknown form.
 ///
+/// A server needs [`decode_json`] instead: whether a lone-tag object is a tag depends on where it
+/// stands (`{"object":{"@obj":{"@ts":"x"}}}` holds the field `@ts`, which this reader cannot
+/// tell from `{"object":{"@ts":"x"}}`).
+///
 /// ```
 /// use fauna_wire::{decode_request, Value};
 /// let v = decode_request(br#"{"object":{"@name":"John"}}"#).unwrap();
