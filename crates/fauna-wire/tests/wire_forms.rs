@@ -457,3 +457,28 @@ fn legacy_response_form_spells_class_and_classes() {
         )
     );
 }
+
+/// The fuzz seeds are accepted by their targets and satisfy the targets' checks: whatever
+/// `decode` / `decode_json` reads survives the response form unchanged.
+#[test]
+fn fuzz_seeds_hold_the_fuzz_targets_properties() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
+    let mut checked = 0;
+    for (dir, read) in [
+        (
+            "decode",
+            decode as fn(&[u8]) -> Result<Value, fauna_wire::DecodeError>,
+        ),
+        ("decode_json", fauna_wire::decode_json),
+    ] {
+        for entry in std::fs::read_dir(seeds.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let input = std::fs::read(&path).unwrap();
+            let value = read(&input).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let wire = fauna_wire::encode(&value);
+            assert_eq!(decode(wire.as_bytes()), Ok(value), "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 7, "{checked}");
+}
