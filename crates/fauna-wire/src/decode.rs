@@ -41,6 +41,10 @@ pub fn decode(input: &[u8]) -> Result<Value, DecodeError> {
 /// `{"object":{"@name":"John"}}`, a literal object the server accepts. An unknown tag such as
 /// `{"@foo":1}` thus decodes to a plain object, which a server then rejects as an unknown form.
 ///
+/// A server needs [`decode_json`] instead: whether a lone-tag object is a tag depends on where it
+/// stands (`{"object":{"@obj":{"@ts":"x"}}}` holds the field `@ts`, which this reader cannot
+/// tell from `{"object":{"@ts":"x"}}`).
+///
 /// ```
 /// use fauna_wire::{decode_request, Value};
 /// let v = decode_request(br#"{"object":{"@name":"John"}}"#).unwrap();
@@ -51,9 +55,33 @@ pub fn decode_request(input: &[u8]) -> Result<Value, DecodeError> {
     Reader::new(input, true).document()
 }
 
+/// Decodes plain JSON: no key is a tag, so `{"@ts":"x"}` is an object with the field `@ts`.
+/// Numbers, key order, depth and string rules are those of [`decode`].
+///
+/// This is how the real server reads a request body: which objects are tagged values
+/// (`{"@ts": …}`), which are forms and which hold field names (the argument of `object`)
+/// depends on where they stand in the expression, so the query parser decides, not the
+/// JSON reader.
+///
+/// ```
+/// use fauna_wire::{decode_json, Value};
+/// let v = decode_json(br#"{"@ts":"not a time"}"#).unwrap();
+/// assert_eq!(v.as_object().unwrap()["@ts"], Value::from("not a time"));
+/// ```
+pub fn decode_json(input: &[u8]) -> Result<Value, DecodeError> {
+    let mut r = Reader::new(input, true);
+    r.plain = true;
+    r.document()
+}
+
 impl<'a> Reader<'a> {
     fn new(s: &'a [u8], request: bool) -> Self {
-        Reader { s, i: 0, request }
+        Reader {
+            s,
+            i: 0,
+            request,
+            plain: false,
+        }
     }
 
     fn document(mut self) -> Result<Value, DecodeError> {
@@ -112,6 +140,8 @@ struct Reader<'a> {
     i: usize,
     /// Request mode: see [`decode_request`].
     request: bool,
+    /// Plain mode: no tags at all, see [`decode_json`].
+    plain: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -364,7 +394,10 @@ impl<'a> Reader<'a> {
         let first = self.string()?;
         self.expect(b':', "expected ':' after key")?;
         self.ws();
-        if first.starts_with('@') && (!self.request || self.single_known_tag(&first, depth)?) {
+        if !self.plain
+            && first.starts_with('@')
+            && (!self.request || self.single_known_tag(&first, depth)?)
+        {
             let v = self.tagged(&first, key_at, depth)?;
             self.ws();
             if self.peek() != Some(b'}') {

@@ -130,6 +130,21 @@ pub fn write_double(out: &mut String, d: f64) {
     }
 }
 
+/// The keys a request reads as a tag when an object holds nothing else (the real server's
+/// `QueryParser.escapes`).
+const REQUEST_TAGS: [&str; 8] = [
+    "@obj", "@ref", "@set", "@ts", "@date", "@bytes", "@query", "@uuid",
+];
+
+/// True when `keys` is exactly one request tag: such an object, written as the argument of
+/// `object`, must be escaped as `{"@obj": …}` to stay a plain object.
+pub(crate) fn is_lone_tag<'k>(mut keys: impl ExactSizeIterator<Item = &'k String>) -> bool {
+    keys.len() == 1
+        && keys
+            .next()
+            .is_some_and(|k| REQUEST_TAGS.contains(&k.as_str()))
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Form {
     Response,
@@ -158,6 +173,8 @@ fn write_value(out: &mut String, value: &Value, form: Form) {
         }
         Value::Object(fields) => {
             let wrap = match form {
+                // A lone tag key would make the server read the object as that tagged value.
+                Form::Literal if is_lone_tag(fields.keys()) => Some(r#"{"object":{"@obj":"#),
                 Form::Literal => Some(r#"{"object":"#),
                 Form::Response | Form::Legacy if fields.keys().any(|k| k.starts_with('@')) => {
                     Some(r#"{"@obj":"#)
@@ -177,8 +194,8 @@ fn write_value(out: &mut String, value: &Value, form: Form) {
                 write_value(out, v, form);
             }
             out.push('}');
-            if wrap.is_some() {
-                out.push('}');
+            if let Some(w) = wrap {
+                out.push_str(&"}".repeat(w.matches('{').count()));
             }
         }
         Value::Ref(r) => write_ref(out, r, form == Form::Legacy),

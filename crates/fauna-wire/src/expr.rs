@@ -60,7 +60,13 @@ impl Expr {
                 out.push(']');
             }
             Expr::Object(fields) => {
-                out.push_str(r#"{"object":{"#);
+                // A lone tag key is escaped, or the server would read a tagged value.
+                let lone_tag = crate::encode::is_lone_tag(fields.iter().map(|(k, _)| k));
+                out.push_str(if lone_tag {
+                    r#"{"object":{"@obj":{"#
+                } else {
+                    r#"{"object":{"#
+                });
                 for (n, (k, v)) in fields.iter().enumerate() {
                     if n > 0 {
                         out.push(',');
@@ -69,7 +75,7 @@ impl Expr {
                     out.push(':');
                     v.write(out);
                 }
-                out.push_str("}}");
+                out.push_str(if lone_tag { "}}}" } else { "}}" });
             }
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! * [`Value`] — every v4 value: scalars, arrays, objects, refs, timestamps, dates, bytes, and
 //!   queries and sets kept as opaque wire JSON.
-//! * [`decode`] — wire JSON → `Value` (responses, stored data and request bodies alike).
+//! * [`decode`] — wire JSON → `Value` (responses, stored data); [`decode_json`] — plain JSON
+//!   → `Value` with no tags, for request bodies whose tags the query parser interprets.
 //! * [`encode`] / [`encode_literal`] — `Value` → wire JSON in the response form and as a literal
 //!   inside a request.
 //! * [`Expr`] — request expressions (`{"paginate": …}` …) for building queries.
@@ -19,7 +20,7 @@ mod reference;
 mod time;
 mod value;
 
-pub use decode::{decode, decode_bytes, decode_request, MAX_DEPTH};
+pub use decode::{decode, decode_bytes, decode_json, decode_request, MAX_DEPTH};
 pub use double::java_double;
 pub use encode::{
     encode, encode_into, encode_legacy_into, encode_literal, encode_literal_into, encode_ref,

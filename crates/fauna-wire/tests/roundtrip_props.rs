@@ -1,6 +1,8 @@
 //! Property tests: `decode(encode(v)) == v` for generated values of every kind.
 
-use fauna_wire::{decode, encode, java_double, Date, Object, Ref, Timestamp, Value};
+use fauna_wire::{
+    decode, decode_json, encode, java_double, write_str, Date, Object, Ref, Timestamp, Value,
+};
 use proptest::prelude::*;
 
 fn arb_ref() -> impl Strategy<Value = Ref> {
@@ -34,8 +36,71 @@ fn arb_date() -> impl Strategy<Value = Date> {
         .prop_filter_map("in range", |d| Date::from_days_since_epoch(d).ok())
 }
 
+/// Every key a request or response reads as a tag, and near misses.
+const TAG_KEYS: [&str; 12] = [
+    "@obj", "@ref", "@set", "@ts", "@date", "@bytes", "@query", "@uuid", "@", "@@ts", "@TS", "ts",
+];
+
 fn arb_key() -> impl Strategy<Value = String> {
-    prop_oneof!["[a-z]{1,8}", "@[a-z]{0,6}", any::<String>(),]
+    prop_oneof![
+        "[a-z]{1,8}",
+        "@[a-z]{0,6}",
+        any::<String>(),
+        prop::sample::select(TAG_KEYS.to_vec()).prop_map(String::from),
+    ]
+}
+
+/// Plain JSON trees (what a request body is before the query parser reads it), with objects
+/// keyed by tags alone and among others.
+fn arb_plain_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        any::<f64>()
+            .prop_filter("finite", |d| d.is_finite())
+            .prop_map(Value::Double),
+        any::<String>().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(5, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((arb_key(), inner.clone()), 0..6)
+                .prop_map(|fields| { Value::Object(fields.into_iter().collect::<Object>()) }),
+            (prop::sample::select(TAG_KEYS.to_vec()), inner).prop_map(|(k, v)| {
+                Value::Object(std::iter::once((k.to_string(), v)).collect::<Object>())
+            }),
+        ]
+    })
+}
+
+/// Writes a plain tree as JSON, objects as they are.
+fn plain_text(out: &mut String, v: &Value) {
+    match v {
+        Value::Object(o) => {
+            out.push('{');
+            for (n, (k, x)) in o.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                write_str(out, k);
+                out.push(':');
+                plain_text(out, x);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (n, x) in a.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                plain_text(out, x);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&encode(other)),
+    }
 }
 
 fn arb_plain_object() -> impl Strategy<Value = Value> {
@@ -88,6 +153,27 @@ proptest! {
         let wire = encode(&v);
         let again = decode(wire.as_bytes()).map(|v| encode(&v));
         prop_assert_eq!(again, Ok(wire));
+    }
+
+    #[test]
+    fn decode_json_keeps_tag_like_keys_as_fields(v in arb_plain_json()) {
+        let mut text = String::new();
+        plain_text(&mut text, &v);
+        prop_assert_eq!(decode_json(text.as_bytes()), Ok(v), "json: {}", text);
+    }
+
+    #[test]
+    fn mutated_json_never_panics(v in arb_plain_json(), cut in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let mut text = String::new();
+        plain_text(&mut text, &v);
+        let mut bytes = text.into_bytes();
+        if !bytes.is_empty() {
+            let i = cut.index(bytes.len());
+            bytes[i] = byte;
+            let _ = decode_json(&bytes);
+            bytes.truncate(i);
+            let _ = decode_json(&bytes);
+        }
     }
 
     #[test]

@@ -187,6 +187,44 @@ fn refs_nest_with_native_collections() {
     );
 }
 
+/// An object whose one key is a request tag is escaped with `@obj` inside `object`, or the
+/// server would read it as that tagged value (`{"object":{"@ts":"x"}}` is "Invalid time.").
+#[test]
+fn request_literals_escape_objects_whose_only_key_is_a_tag() {
+    for tag in [
+        "@obj", "@ref", "@set", "@ts", "@date", "@bytes", "@query", "@uuid",
+    ] {
+        let lone = obj(&[(tag, "x".into())]);
+        assert_eq!(
+            encode_literal(&lone),
+            format!(r#"{{"object":{{"@obj":{{"{tag}":"x"}}}}}}"#)
+        );
+        assert_eq!(
+            Expr::object([(tag, Expr::from("x"))]).to_json(),
+            format!(r#"{{"object":{{"@obj":{{"{tag}":"x"}}}}}}"#)
+        );
+    }
+    // Beside other keys, or an unknown tag, the key is a field name as it is.
+    let doc = obj(&[
+        ("@ts", obj(&[("@weird", 1.into())])),
+        (
+            "n",
+            obj(&[("@date", obj(&[("@ts", Value::Bytes(vec![1]))]))]),
+        ),
+    ]);
+    assert_eq!(
+        encode_literal(&doc),
+        concat!(
+            r#"{"object":{"@ts":{"object":{"@weird":1}},"#,
+            r#""n":{"object":{"@obj":{"@date":{"object":{"@obj":{"@ts":{"@bytes":"AQ=="}}}}}}}}}"#
+        )
+    );
+    assert_eq!(
+        Expr::object([("@ts", Expr::from("x")), ("k", Expr::from(1))]).to_json(),
+        r#"{"object":{"@ts":"x","k":1}}"#
+    );
+}
+
 #[test]
 fn request_literals_wrap_objects_and_forms_stay_forms() {
     let doc = obj(&[(
@@ -418,4 +456,29 @@ fn legacy_response_form_spells_class_and_classes() {
             r#"{"@obj":{"@x":{"@ref":{"id":"classes"}}}},{"@ref":{"id":"indexes"}}]"#
         )
     );
+}
+
+/// The fuzz seeds are accepted by their targets and satisfy the targets' checks: whatever
+/// `decode` / `decode_json` reads survives the response form unchanged.
+#[test]
+fn fuzz_seeds_hold_the_fuzz_targets_properties() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
+    let mut checked = 0;
+    for (dir, read) in [
+        (
+            "decode",
+            decode as fn(&[u8]) -> Result<Value, fauna_wire::DecodeError>,
+        ),
+        ("decode_json", fauna_wire::decode_json),
+    ] {
+        for entry in std::fs::read_dir(seeds.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let input = std::fs::read(&path).unwrap();
+            let value = read(&input).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let wire = fauna_wire::encode(&value);
+            assert_eq!(decode(wire.as_bytes()), Ok(value), "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 7, "{checked}");
 }

@@ -9,6 +9,7 @@ mod collation;
 mod cursor;
 mod dataset;
 mod error;
+mod escapes;
 mod eval;
 mod events;
 mod filter;
@@ -159,7 +160,7 @@ impl Engine {
         let parsed = if req.body.iter().all(u8::is_ascii_whitespace) {
             Err(query_failure("No query provided."))
         } else {
-            match fauna_wire::decode_request(req.body) {
+            match fauna_wire::decode_json(req.body) {
                 Ok(v) => parse::parse(&v),
                 Err(_) => Err(query_failure("Request body is not valid JSON.")),
             }

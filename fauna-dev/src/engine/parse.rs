@@ -1,8 +1,9 @@
 //! Request `Value` tree → expression tree. Forms are recognised by their exact key set.
 
-use fauna_wire::{encode, write_str, Object, Value};
+use fauna_wire::{encode, Object, Value};
 
 use super::error::{At, Failure, QueryError, Seg};
+use super::escapes::{self, escape, plain_json};
 
 /// Index of a node in [`Ast::nodes`].
 pub type NodeId = u32;
@@ -251,10 +252,8 @@ impl Parser {
         let has = |k: &str| o.contains_key(k);
         let only = |ks: &[&str]| o.len() == ks.len() && ks.iter().all(|k| o.contains_key(*k));
         if only(&["object"]) {
+            let fields = self.object_arg(o.get("object").unwrap_or(&Value::Null), "object")?;
             let id = self.reserve(parent, seg);
-            let Some(Value::Object(fields)) = o.get("object") else {
-                return Err(parse_error(&self.path, "Invalid object.".into()));
-            };
             self.path.push(Seg::Key("object".into()));
             let holder = self.virt(id, Seg::Key("object".into()));
             let mut kids = Vec::with_capacity(fields.len());
@@ -273,8 +272,13 @@ impl Parser {
             return Ok(id);
         }
         if only(&["quote"]) {
-            let q = o.get("quote").cloned().unwrap_or(Value::Null);
-            return Ok(self.push(Kind::Lit(q), parent, seg));
+            self.path.push(Seg::Key("quote".into()));
+            let q = self.quoted(o.get("quote").unwrap_or(&Value::Null));
+            self.path.pop();
+            return Ok(self.push(Kind::Lit(q?), parent, seg));
+        }
+        if let Some((tag, content)) = escape(o) {
+            return self.escaped(tag, content, parent, seg);
         }
         if only(&["var"]) {
             return match o.get("var") {
@@ -302,7 +306,7 @@ impl Parser {
             let mut raw = String::from(r#"{"api_version":"4","lambda":"#);
             raw.push_str(&encode(params));
             raw.push_str(r#","expr":"#);
-            raw.push_str(&encode_expr(body_v));
+            raw.push_str(&plain_json(body_v));
             raw.push('}');
             self.ast.nodes[id as usize].kind = Kind::Lambda(pat, body, raw.into());
             return Ok(id);
@@ -342,6 +346,139 @@ impl Parser {
             return Ok(id);
         }
         Err(invalid_form(o, &self.path))
+    }
+
+    /// A parse error at the current path plus `key`.
+    fn error_at(&self, key: &str, description: String) -> Failure {
+        let mut path = self.path.clone();
+        path.push(Seg::Key(key.into()));
+        parse_error(&path, description)
+    }
+
+    /// The fields of the argument `key` of `object` (or of `let` bindings given as an
+    /// object): a JSON object whose keys are field names, unless it is an escape: `@obj`
+    /// gives its content's fields, any other tag a value that is not an object
+    /// (`QueryParser`'s `object` form).
+    fn object_arg<'v>(&mut self, arg: &'v Value, key: &str) -> Result<&'v Object, Failure> {
+        let Value::Object(fields) = arg else {
+            return Err(self.error_at(
+                key,
+                format!("Object expected, {} provided.", value_type(arg)),
+            ));
+        };
+        let Some((tag, content)) = escape(fields) else {
+            return Ok(fields);
+        };
+        self.path.push(Seg::Key(key.into()));
+        let v = match (tag, content) {
+            ("@obj", Value::Object(inner)) => {
+                self.path.pop();
+                return Ok(inner);
+            }
+            ("@obj", _) => Err(parse_error(&self.path, "Invalid object.".into())),
+            ("@query", c) => self.lambda_escape(c),
+            (tag, c) => escapes::scalar(tag, c).map_err(|m| parse_error(&self.path, m.into())),
+        };
+        self.path.pop();
+        let v = v?;
+        Err(parse_error(
+            &self.path,
+            format!("Object expected, {} provided.", escapes::type_name(&v)),
+        ))
+    }
+
+    /// An escape standing as an expression: a typed literal, or for `@obj` its content
+    /// parsed as an expression (`QueryParser.parseExpr`).
+    fn escaped(
+        &mut self,
+        tag: &str,
+        content: &Value,
+        parent: NodeId,
+        seg: Option<Seg>,
+    ) -> Result<NodeId, Failure> {
+        let v = match (tag, content) {
+            ("@obj", Value::Object(_)) => {
+                // Parse errors inside are positioned under "@obj"; evaluation errors at
+                // this node's own place.
+                self.path.push(Seg::Key("@obj".into()));
+                let inner = self.expr(content, parent, seg);
+                self.path.pop();
+                return inner;
+            }
+            ("@obj", _) => return Err(parse_error(&self.path, "Invalid object.".into())),
+            ("@query", c) => self.lambda_escape(c)?,
+            (tag, c) => escapes::scalar(tag, c).map_err(|m| parse_error(&self.path, m.into()))?,
+        };
+        Ok(self.push(Kind::Lit(v), parent, seg))
+    }
+
+    /// The content of `quote`: taken literally, escapes read at every depth and `@obj`
+    /// holding field names (`EscapesParser.parse`).
+    fn quoted(&mut self, v: &Value) -> Result<Value, Failure> {
+        match v {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    self.path.push(Seg::Idx(i));
+                    let q = self.quoted(item);
+                    self.path.pop();
+                    out.push(q?);
+                }
+                Ok(Value::Array(out))
+            }
+            Value::Object(o) => {
+                let fields = match escape(o) {
+                    Some(("@obj", Value::Object(inner))) => inner,
+                    Some(("@obj", _)) => {
+                        return Err(parse_error(&self.path, "Invalid object.".into()))
+                    }
+                    Some(("@query", c)) => return self.lambda_escape(c),
+                    Some((tag, c)) => {
+                        return escapes::scalar(tag, c)
+                            .map_err(|m| parse_error(&self.path, m.into()))
+                    }
+                    None => o,
+                };
+                let mut out = Object::with_capacity(fields.len());
+                for (k, fv) in fields {
+                    self.path.push(Seg::Key(k.clone()));
+                    let q = self.quoted(fv);
+                    self.path.pop();
+                    out.insert(k.clone(), q?);
+                }
+                Ok(Value::Object(out))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// The content of `@query`: a lambda (`lambda`, `expr`, optional `api_version`) whose
+    /// body parses; kept as its compact JSON.
+    fn lambda_escape(&mut self, content: &Value) -> Result<Value, Failure> {
+        let o = match content {
+            Value::Object(o)
+                if o.contains_key("lambda")
+                    && o.contains_key("expr")
+                    && o.keys()
+                        .all(|k| matches!(k.as_str(), "lambda" | "expr" | "api_version"))
+                    && o.get("api_version")
+                        .is_none_or(|v| matches!(v, Value::String(_))) =>
+            {
+                o
+            }
+            _ => return Err(parse_error(&self.path, "Invalid lambda.".into())),
+        };
+        if lambda_pat(o.get("lambda").unwrap_or(&Value::Null)).is_none() {
+            return Err(self.error_at("lambda", "Invalid lambda.".into()));
+        }
+        // The body must parse; its nodes are not part of this query.
+        let mut body = Parser {
+            ast: Ast::default(),
+            path: self.path.clone(),
+        };
+        body.path.push(Seg::Key("expr".into()));
+        body.expr(o.get("expr").unwrap_or(&Value::Null), NodeId::MAX, None)?;
+        Ok(Value::Query(plain_json(content)))
     }
 
     fn type_error(&mut self, key: &str, expected: &str, got: Option<&Value>) -> Failure {
@@ -395,8 +532,11 @@ impl Parser {
                     }
                     Ok(())
                 }
-                Some(Value::Object(b)) => {
-                    for (k, bv) in b {
+                Some(arg @ Value::Object(_)) => {
+                    self.path.pop();
+                    let b = self.object_arg(arg, "let");
+                    self.path.push(Seg::Key("let".into()));
+                    for (k, bv) in b? {
                         let c = self.child(bv, holder, Seg::Key(k.clone()))?;
                         binds.push((k.clone(), c));
                     }
@@ -411,41 +551,6 @@ impl Parser {
         let body = self.child(body_v, id, Seg::Key("in".into()))?;
         self.ast.nodes[id as usize].kind = Kind::Let(binds, body);
         Ok(id)
-    }
-}
-
-/// Renders a request expression back as compact JSON (objects stay forms).
-fn encode_expr(v: &Value) -> String {
-    let mut out = String::new();
-    write_expr(&mut out, v);
-    out
-}
-
-fn write_expr(out: &mut String, v: &Value) {
-    match v {
-        Value::Object(o) => {
-            out.push('{');
-            for (n, (k, x)) in o.iter().enumerate() {
-                if n > 0 {
-                    out.push(',');
-                }
-                write_str(out, k);
-                out.push(':');
-                write_expr(out, x);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (n, x) in a.iter().enumerate() {
-                if n > 0 {
-                    out.push(',');
-                }
-                write_expr(out, x);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&encode(other)),
     }
 }
 

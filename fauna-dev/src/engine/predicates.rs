@@ -85,7 +85,7 @@ impl Ev<'_> {
     }
 
     fn predicate_holds(&self, query: &str, arg: &dyn Fn(usize) -> Val) -> bool {
-        let Ok(Value::Object(mut o)) = fauna_wire::decode_request(query.as_bytes()) else {
+        let Ok(Value::Object(mut o)) = fauna_wire::decode_json(query.as_bytes()) else {
             return false;
         };
         o.shift_remove("api_version");

@@ -11,6 +11,7 @@ mod role_predicates;
 mod security_dataset;
 mod select_all;
 mod support;
+mod tag_keys;
 mod timeouts_and_get;
 mod ttl_events;
 
