@@ -1,18 +1,36 @@
-//! `fauna-sync demo`: an in-process fauna-dev seeded with `fixtures/demo`, exported to Parquet
-//! and JSONL, with the summary and a command to look at the result.
+//! `fauna-sync demo`: an in-process fauna-dev seeded with `fixtures/demo`; a full export to
+//! Parquet, then the incremental loop in JSONL — a first sync, a batch of creates, updates and
+//! deletes applied to the server, and a second sync whose summary shows exactly those.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fauna_dev::engine::{Engine, EngineOptions};
+use fauna_dev::engine::{Engine, EngineOptions, Request};
 use fauna_dev::server::{serve, ServerConfig};
 
-use crate::cli::{export, DemoArgs};
+use crate::cli::{run_with_progress, DemoArgs};
 use crate::config::{Overrides, Settings};
 use crate::fauna::Secret;
+use crate::sync::Mode;
 
 /// The demo dataset's read-only exporter key (a custom role; see fixtures/demo/schema.json).
 const DEMO_SECRET: &str = "fnDemoExporterKey";
+/// The demo dataset's server key, used only to change data between the two syncs.
+const DEMO_SERVER_SECRET: &str = "fnDemoServerKey";
+
+/// The changes made between the two syncs: 2 players' credits updated (the first two in id
+/// order, before the new players, whose short ids would sort first), 3 new players, 2
+/// purchases deleted.
+const CHANGES: [&str; 3] = [
+    r#"{"map":{"lambda":"r","expr":{"update":{"var":"r"},"params":{"object":{"data":{"object":{"credits":999999}}}}}},
+       "collection":{"select":"data","from":{"paginate":{"documents":{"collection":"players"}},"size":2}}}"#,
+    r#"{"do":[
+      {"create":{"ref":{"collection":"players"},"id":"9000001"},"params":{"object":{"data":{"object":{"nickname":"newcomer-1","credits":100}}}}},
+      {"create":{"ref":{"collection":"players"},"id":"9000002"},"params":{"object":{"data":{"object":{"nickname":"newcomer-2","credits":100}}}}},
+      {"create":{"ref":{"collection":"players"},"id":"9000003"},"params":{"object":{"data":{"object":{"nickname":"newcomer-3","credits":100}}}}}]}"#,
+    r#"{"map":{"lambda":"r","expr":{"delete":{"var":"r"}}},
+       "collection":{"select":"data","from":{"paginate":{"documents":{"collection":"purchases"}},"size":2}}}"#,
+];
 
 fn dataset_dir(arg: Option<PathBuf>) -> PathBuf {
     arg.unwrap_or_else(|| {
@@ -22,6 +40,42 @@ fn dataset_dir(arg: Option<PathBuf>) -> PathBuf {
         } else {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo")
         }
+    })
+}
+
+/// Removes an earlier demo run's output (only a directory holding a fauna-sync state).
+fn clear(out: &Path) -> Result<(), i32> {
+    if out.join("_state.json").exists() {
+        std::fs::remove_dir_all(out).map_err(|e| {
+            eprintln!(
+                "error: cannot clear the previous demo output {}: {e}",
+                out.display()
+            );
+            1
+        })?;
+    }
+    Ok(())
+}
+
+fn settings(
+    url: &str,
+    out: PathBuf,
+    config: Option<&Path>,
+    overrides: Overrides,
+) -> Result<Settings, i32> {
+    Settings::load(
+        config,
+        Overrides {
+            secret: Some(Secret::new(DEMO_SECRET)),
+            endpoint: Some(url.to_string()),
+            out: Some(out),
+            batch_rows: Some(2000),
+            ..overrides
+        },
+    )
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        2
     })
 }
 
@@ -36,7 +90,8 @@ pub async fn run(args: DemoArgs) -> i32 {
         );
         return 1;
     }
-    let server = match serve(ServerConfig::new().port(0), Arc::new(engine)).await {
+    let engine = Arc::new(engine);
+    let server = match serve(ServerConfig::new().port(0), engine.clone()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot start fauna-dev: {e}");
@@ -48,44 +103,11 @@ pub async fn run(args: DemoArgs) -> i32 {
         dataset.display(),
         server.url()
     );
-    // Each demo run starts from scratch: earlier demo output is replaced.
-    for format in ["parquet", "jsonl"] {
-        let out = args.out.join(format);
-        if out.join("_state.json").exists() {
-            if let Err(e) = std::fs::remove_dir_all(&out) {
-                eprintln!(
-                    "error: cannot clear the previous demo output {}: {e}",
-                    out.display()
-                );
-                return 1;
-            }
-        }
-        let settings = Settings::load(
-            None,
-            Overrides {
-                secret: Some(Secret::new(DEMO_SECRET)),
-                endpoint: Some(server.url()),
-                format: Some(format.into()),
-                out: Some(out),
-                batch_rows: Some(2000),
-                batch_bytes: None,
-                ..Overrides::default()
-            },
-        );
-        let settings = match settings {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        };
-        let code = export(&settings).await;
-        if code != 0 {
-            server.shutdown().await;
-            return code;
-        }
-    }
+    let code = steps(&args.out, &server.url(), &engine).await;
     server.shutdown().await;
+    if code != 0 {
+        return code;
+    }
     let out = args.out.display();
     eprintln!();
     eprintln!(
@@ -95,4 +117,81 @@ pub async fn run(args: DemoArgs) -> i32 {
         "  python3 -c \"import duckdb, json; m = [json.loads(l) for l in open('{out}/parquet/_manifest.jsonl')]; files = ['{out}/parquet/' + f['file'] for f in m if f['stream'] == 'players']; duckdb.sql(f\\\"SELECT data->>'nickname' AS player, (data->>'credits')::INT AS credits FROM read_parquet({{files}}) ORDER BY credits DESC LIMIT 5\\\").show()\""
     );
     0
+}
+
+/// The export, the first sync, the changes, the second sync.
+async fn steps(out: &Path, url: &str, engine: &Engine) -> i32 {
+    let parquet = out.join("parquet");
+    let sync = out.join("sync");
+    for dir in [&parquet, &sync, &out.join("jsonl")] {
+        if let Err(code) = clear(dir) {
+            return code;
+        }
+    }
+    eprintln!("\n1. A one-off export of every collection to Parquet:");
+    let export = match settings(
+        url,
+        parquet,
+        None,
+        Overrides {
+            format: Some("parquet".into()),
+            ..Overrides::default()
+        },
+    ) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let code = run_with_progress(&export, Mode::Export).await;
+    if code != 0 {
+        return code;
+    }
+
+    // The sync tracks deletions: its config file lives beside its output.
+    if let Err(e) = std::fs::create_dir_all(&sync) {
+        eprintln!("error: cannot create {}: {e}", sync.display());
+        return 1;
+    }
+    let config = out.join("sync-config.json");
+    let config_text = r#"{"defaults": {"deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}}, "output": {"format": "jsonl"}}"#;
+    if let Err(e) = std::fs::write(&config, config_text) {
+        eprintln!("error: cannot write {}: {e}", config.display());
+        return 1;
+    }
+    let sync_settings = match settings(
+        url,
+        sync,
+        Some(&config),
+        Overrides {
+            collections: vec!["players".into(), "items".into(), "purchases".into()],
+            ..Overrides::default()
+        },
+    ) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mode = Mode::Sync { max_duration: None };
+    eprintln!("\n2. A first incremental sync (JSONL): a full export, then synced up to now:");
+    let code = run_with_progress(&sync_settings, mode).await;
+    if code != 0 {
+        return code;
+    }
+    eprintln!(
+        "\n3. Meanwhile, on the server: 3 players created, 2 players updated, 2 purchases deleted."
+    );
+    for change in CHANGES {
+        let r = engine.execute(&Request {
+            secret: Some(DEMO_SERVER_SECRET),
+            body: change.as_bytes(),
+            last_seen_txn: None,
+            api_version: "4",
+            read_only: false,
+            deadline: None,
+        });
+        if !(200..300).contains(&r.status) {
+            eprintln!("error: the demo's change failed: {}", r.body);
+            return 1;
+        }
+    }
+    eprintln!("\n4. The next sync reads exactly those changes:");
+    run_with_progress(&sync_settings, mode).await
 }
