@@ -46,24 +46,21 @@ pub async fn collections(
         .collect())
 }
 
-/// Fails unless `name` exists and the key can read its documents.
+/// Fails unless collection `name` exists. Asked through `Paginate(Documents(…))` rather than
+/// `Exists`, which answers false for a key that may read the documents but not `Collections()`.
+/// A key without read access to the documents sees the collection as empty (Fauna filters what
+/// a key cannot read), which no query can tell apart.
 pub async fn check_collection(client: &FaunaClient, name: &str) -> Result<(), AirbyteError> {
-    let exists = client
-        .query(&Expr::exists(Expr::collection(name)))
-        .await
-        .map_err(AirbyteError::fauna(format!(
-            "looking up collection '{name}'"
-        )))?;
-    if exists != Value::Bool(true) {
-        return Err(AirbyteError::Mismatch(format!(
-            "Collection '{name}' does not exist"
-        )));
-    }
-    client
+    match client
         .query(&Expr::paginate(Expr::documents(Expr::collection(name))).with("size", 1))
         .await
-        .map_err(AirbyteError::fauna(format!("reading collection '{name}'")))?;
-    Ok(())
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("invalid ref") => Err(AirbyteError::Mismatch(format!(
+            "Collection '{name}' does not exist"
+        ))),
+        Err(e) => Err(AirbyteError::fauna(format!("reading collection '{name}'"))(e)),
+    }
 }
 
 /// Fails unless index `index` exists and serves `collection` with no terms and values
@@ -73,20 +70,15 @@ pub async fn check_index(
     collection: &str,
     index: &str,
 ) -> Result<(), AirbyteError> {
-    let context = || format!("reading index '{index}'");
-    let exists = client
-        .query(&Expr::exists(Expr::index(index)))
-        .await
-        .map_err(AirbyteError::fauna(context()))?;
-    if exists != Value::Bool(true) {
-        return Err(AirbyteError::Mismatch(format!(
-            "Index '{index}' does not exist"
-        )));
-    }
-    let doc = client
-        .query(&Expr::get(Expr::index(index)))
-        .await
-        .map_err(AirbyteError::fauna(context()))?;
+    let doc = match client.query(&Expr::get(Expr::index(index))).await {
+        Ok(doc) => doc,
+        Err(e) if e.code() == Some("invalid ref") => {
+            return Err(AirbyteError::Mismatch(format!(
+                "Index '{index}' does not exist"
+            )))
+        }
+        Err(e) => return Err(AirbyteError::fauna(format!("reading index '{index}'"))(e)),
+    };
     match index_problem(index, &doc, collection) {
         Some(problem) => Err(AirbyteError::Mismatch(problem)),
         None => Ok(()),

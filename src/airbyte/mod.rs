@@ -27,4 +27,4 @@ pub use protocol::{
     StreamStatusTrace, SyncMode, Trace, WriteError,
 };
 pub use record::{has_cdc_columns, record_data, CDC_DELETED_AT, CDC_UPDATED_AT};
-pub use spec::{connection_specification, spec, SpecError, PROTOCOL_VERSION};
+pub use spec::{connection_specification, spec, SpecError, DOCUMENTATION_URL, PROTOCOL_VERSION};

@@ -14,6 +14,9 @@ const CONFIG_SCHEMA: &str = include_str!("../../spec/config.schema.json");
 /// The protocol version this connector speaks.
 pub const PROTOCOL_VERSION: &str = "0.2.0";
 
+/// `docs/airbyte.md` in the repository (the workspace's `repository` URL).
+pub const DOCUMENTATION_URL: &str = "https://example.invalid/fauna-sync/blob/main/docs/airbyte.md";
+
 /// Top-level config properties that have no meaning under Airbyte.
 const NOT_FOR_AIRBYTE: [&str; 1] = ["output"];
 
@@ -25,8 +28,7 @@ pub struct SpecError(String);
 /// The SPEC payload.
 pub fn spec() -> Result<Spec, SpecError> {
     Ok(Spec {
-        documentation_url: concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/airbyte.md")
-            .to_string(),
+        documentation_url: DOCUMENTATION_URL.to_string(),
         connection_specification: connection_specification()?,
         supports_incremental: true,
         protocol_version: PROTOCOL_VERSION.to_string(),

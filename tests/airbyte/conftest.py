@@ -41,14 +41,10 @@ def _seed(server):
         c.query(q.create(q.ref(q.collection("users"), str(i)),
                          {"data": {"name": name, "email": f"{name.lower()}@example.com"}}))
     c.query(q.create(q.ref(q.collection("orders"), "10"), {"data": {"user": q.ref(q.collection("users"), "1")}}))
-    # A key that may read users (and list collections and indexes) but not orders.
+    # A key that may read users' documents, but not Collections() or Indexes().
     c.query(q.create_role({
         "name": "users_only",
-        "privileges": [
-            {"resource": q.collection("users"), "actions": {"read": True}},
-            {"resource": q.collections(), "actions": {"read": True}},
-            {"resource": q.indexes(), "actions": {"read": True}},
-        ],
+        "privileges": [{"resource": q.collection("users"), "actions": {"read": True}}],
     }))
     key = c.query(q.create_key({"role": q.role("users_only")}))
     return Seeded(key["secret"])
