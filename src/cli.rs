@@ -50,7 +50,10 @@ pub enum Command {
 /// `fauna-sync spec`.
 #[derive(Debug, Args)]
 pub struct AirbyteSpecArgs {
-    /// Flags of other Airbyte connectors (`--debug`, …): accepted and ignored.
+    /// The Python CDK's `--debug`: accepted and ignored (use -v for more logs).
+    #[arg(long, hide = true)]
+    pub debug: bool,
+    /// Flags of other Airbyte connectors (`--manifest-path …`): accepted and ignored.
     #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub ignored: Vec<String>,
 }
@@ -61,7 +64,10 @@ pub struct AirbyteArgs {
     /// The source config (JSON).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// Flags of other Airbyte connectors (`--debug`, …): accepted and ignored.
+    /// The Python CDK's `--debug`: accepted and ignored (use -v for more logs).
+    #[arg(long, hide = true)]
+    pub debug: bool,
+    /// Flags of other Airbyte connectors (`--manifest-path …`): accepted and ignored.
     #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub ignored: Vec<String>,
 }
@@ -78,7 +84,10 @@ pub struct AirbyteReadArgs {
     /// The input state (JSON), if any.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Flags of other Airbyte connectors (`--debug`, …): accepted and ignored.
+    /// The Python CDK's `--debug`: accepted and ignored (use -v for more logs).
+    #[arg(long, hide = true)]
+    pub debug: bool,
+    /// Flags of other Airbyte connectors (`--manifest-path …`): accepted and ignored.
     #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub ignored: Vec<String>,
 }

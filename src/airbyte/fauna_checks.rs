@@ -59,7 +59,9 @@ pub async fn check_collection(client: &FaunaClient, name: &str) -> Result<(), Ai
         Err(e) if e.code() == Some("invalid ref") => Err(AirbyteError::Mismatch(format!(
             "Collection '{name}' does not exist"
         ))),
-        Err(e) => Err(AirbyteError::fauna(format!("reading collection '{name}'"))(e)),
+        Err(e) => Err(AirbyteError::fauna(format!("reading collection '{name}'"))(
+            e,
+        )),
     }
 }
 

@@ -23,7 +23,7 @@ pub enum StreamInput {
     /// The `stream_state` fauna-sync emitted, verbatim (the pipeline reads it back).
     State(Json),
     /// The per-stream state of the Python source-fauna, translated.
-    Legacy(LegacyCursor),
+    Legacy(Box<LegacyCursor>),
 }
 
 /// source-fauna's per-stream state: `{"full_sync_cursor": {ts, after?}, "updates_cursor":
@@ -297,7 +297,7 @@ impl Parser<'_> {
         if cursor == LegacyCursor::default() {
             out.remove(name);
         } else {
-            out.insert(name.to_string(), StreamInput::Legacy(cursor));
+            out.insert(name.to_string(), StreamInput::Legacy(Box::new(cursor)));
         }
         Ok(())
     }
@@ -408,7 +408,7 @@ mod tests {
         let want: BTreeMap<String, StreamInput> = [
             (
                 "users".to_string(),
-                StreamInput::Legacy(LegacyCursor {
+                StreamInput::Legacy(Box::new(LegacyCursor {
                     full_sync: None,
                     updates: Some(LegacyPosition {
                         ts: Some(1658504456881000),
@@ -420,18 +420,18 @@ mod tests {
                         ref_id: Some("337898800783810000".into()),
                         after: None,
                     }),
-                }),
+                })),
             ),
             (
                 "foo".to_string(),
-                StreamInput::Legacy(LegacyCursor {
+                StreamInput::Legacy(Box::new(LegacyCursor {
                     full_sync: Some(LegacyFullSync {
                         ts: 1658504456881000,
                         after: Some(Value::Array(vec![foo_ref("337898800783819264")])),
                     }),
                     updates: None,
                     removes: None,
-                }),
+                })),
             ),
         ]
         .into_iter()
@@ -455,7 +455,7 @@ mod tests {
             parse(per_stream),
             [(
                 "users".to_string(),
-                StreamInput::Legacy(LegacyCursor {
+                StreamInput::Legacy(Box::new(LegacyCursor {
                     updates: Some(LegacyPosition {
                         ts: Some(5),
                         ref_id: None,
@@ -466,7 +466,7 @@ mod tests {
                         ])),
                     }),
                     ..LegacyCursor::default()
-                })
+                }))
             )]
             .into_iter()
             .collect()
@@ -480,14 +480,14 @@ mod tests {
             got,
             [(
                 "data".to_string(),
-                StreamInput::Legacy(LegacyCursor {
+                StreamInput::Legacy(Box::new(LegacyCursor {
                     updates: Some(LegacyPosition {
                         ts: Some(7),
                         ref_id: Some("1".into()),
                         after: None
                     }),
                     ..LegacyCursor::default()
-                })
+                }))
             )]
             .into_iter()
             .collect()

@@ -23,6 +23,9 @@ def test_valid_configs_succeed(airbyte, fauna_dev, seeded):
     assert status(airbyte("check", "--config", fauna_dev.config())) == ("SUCCEEDED", None)
     multi = fauna_dev.config(collections=[{"name": "users", "index": "users_by_ts"}, {"name": "orders"}])
     assert status(airbyte("check", "--config", multi, "--debug")) == ("SUCCEEDED", None)
+    # The CDK's flags, anywhere.
+    assert status(airbyte("check", "--debug", "--config", multi)) == ("SUCCEEDED", None)
+    assert status(airbyte("check", "--config", multi, "--manifest-path", "m.yaml", "--components-path", "c.py")) == ("SUCCEEDED", None)
 
 
 @pytest.mark.parametrize("collection, message", [

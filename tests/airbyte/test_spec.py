@@ -173,3 +173,22 @@ def test_spec_derives_from_the_config_schema(conn_spec):
     assert set(conn_spec["properties"]) == set(schema["properties"]) - {"output"}
     for name in ["domain", "port", "scheme", "secret", "query_timeout_ms", "max_retries"]:
         assert conn_spec["properties"][name] == schema["properties"][name]
+
+
+def test_a_closed_stdout_ends_quietly(fauna_sync_bin, tmp_path):
+    """PyAirbyte stops reading once it has what it wants: writing into a closed pipe is a
+    quiet stop (exit 0, nothing on stderr), not a panic."""
+    import os
+    import subprocess
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"domain": "127.0.0.1", "port": 1}))  # fails before any network
+    for args in [["spec"], ["check", "--config", str(config)]]:
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            proc = subprocess.run([str(fauna_sync_bin), *args], stdout=write_end, stderr=subprocess.PIPE,
+                                  text=True, timeout=60, stdin=subprocess.DEVNULL)
+        finally:
+            os.close(write_end)
+        assert (proc.returncode, proc.stderr) == (0, ""), args
