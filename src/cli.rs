@@ -4,7 +4,7 @@
 //! was committed stays valid and a re-run resumes); 2 invalid command line or configuration
 //! (nothing was contacted or written); 130 interrupted (Ctrl-C; a re-run resumes).
 
-use std::io::{stdout, IsTerminal};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -12,7 +12,6 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::airbyte;
 use crate::config::{Overrides, Settings};
 use crate::fauna::Secret;
 use crate::sync::{run_export, Observer, Summary};
@@ -38,58 +37,13 @@ pub enum Command {
     /// Parquet and JSONL under ./demo-out.
     Demo(DemoArgs),
     /// Airbyte source: print the connector specification (docs/airbyte.md).
-    Spec(AirbyteSpecArgs),
+    Spec(crate::airbyte::SpecArgs),
     /// Airbyte source: validate the config, connect, check collections and indexes.
-    Check(AirbyteArgs),
+    Check(crate::airbyte::ConfigArgs),
     /// Airbyte source: print the catalog of streams.
-    Discover(AirbyteArgs),
+    Discover(crate::airbyte::ConfigArgs),
     /// Airbyte source: read the configured streams as Airbyte messages.
-    Read(AirbyteReadArgs),
-}
-
-/// `fauna-sync spec`.
-#[derive(Debug, Args)]
-pub struct AirbyteSpecArgs {
-    /// The Python CDK's `--debug`: accepted and ignored (use -v for more logs).
-    #[arg(long, hide = true)]
-    pub debug: bool,
-    /// Flags of other Airbyte connectors (`--manifest-path …`): accepted and ignored.
-    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub ignored: Vec<String>,
-}
-
-/// `fauna-sync check|discover`.
-#[derive(Debug, Args)]
-pub struct AirbyteArgs {
-    /// The source config (JSON).
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
-    /// The Python CDK's `--debug`: accepted and ignored (use -v for more logs).
-    #[arg(long, hide = true)]
-    pub debug: bool,
-    /// Flags of other Airbyte connectors (`--manifest-path …`): accepted and ignored.
-    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub ignored: Vec<String>,
-}
-
-/// `fauna-sync read`.
-#[derive(Debug, Args)]
-pub struct AirbyteReadArgs {
-    /// The source config (JSON).
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
-    /// The configured catalog (JSON).
-    #[arg(long, value_name = "FILE")]
-    pub catalog: PathBuf,
-    /// The input state (JSON), if any.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
-    /// The Python CDK's `--debug`: accepted and ignored (use -v for more logs).
-    #[arg(long, hide = true)]
-    pub debug: bool,
-    /// Flags of other Airbyte connectors (`--manifest-path …`): accepted and ignored.
-    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub ignored: Vec<String>,
+    Read(crate::airbyte::ReadArgs),
 }
 
 /// `fauna-sync export`.
@@ -174,17 +128,10 @@ pub async fn main(cli: Cli) -> i32 {
             export(&settings).await
         }
         Command::Demo(args) => crate::demo::run(args).await,
-        Command::Spec(_) => airbyte::spec_command(&mut airbyte::MessageWriter::new(stdout())),
-        Command::Check(a) => {
-            airbyte::check_command(&a.config, &mut airbyte::MessageWriter::new(stdout())).await
-        }
-        Command::Discover(a) => {
-            airbyte::discover_command(&a.config, &mut airbyte::MessageWriter::new(stdout())).await
-        }
-        Command::Read(a) => {
-            let mut out = airbyte::MessageWriter::new(stdout());
-            airbyte::read_command(&a.config, &a.catalog, a.state.as_deref(), &mut out).await
-        }
+        Command::Spec(args) => crate::airbyte::run_spec(args),
+        Command::Check(args) => crate::airbyte::run_check(args).await,
+        Command::Discover(args) => crate::airbyte::run_discover(args).await,
+        Command::Read(args) => crate::airbyte::run_read(args).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! Airbyte protocol on stdout, one message per line, as a drop-in replacement for the Python
 //! `source-fauna` (same config, and its saved LEGACY state is understood).
 
+mod args;
 mod catalog;
 mod commands;
 mod discover;
@@ -12,6 +13,7 @@ mod protocol;
 mod record;
 mod spec;
 
+pub use args::{run_check, run_discover, run_read, run_spec, ConfigArgs, ReadArgs, SpecArgs};
 pub use catalog::{parse_catalog, ConfiguredStream};
 pub use commands::{
     check, check_command, discover_command, fail, load_settings, read_command, read_inputs,
