@@ -55,6 +55,14 @@ pub enum Command {
     /// Parquet and JSONL under ./demo-out.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
+    /// Airbyte source: print the connector specification (docs/airbyte.md).
+    Spec(crate::airbyte::SpecArgs),
+    /// Airbyte source: validate the config, connect, check collections and indexes.
+    Check(crate::airbyte::ConfigArgs),
+    /// Airbyte source: print the catalog of streams.
+    Discover(crate::airbyte::ConfigArgs),
+    /// Airbyte source: read the configured streams as Airbyte messages.
+    Read(crate::airbyte::ReadArgs),
 }
 
 /// `fauna-sync sync`.
@@ -189,6 +197,10 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Verify(args) => verify(&args),
         #[cfg(feature = "demo")]
         Command::Demo(args) => crate::demo::run(args).await,
+        Command::Spec(args) => crate::airbyte::run_spec(args),
+        Command::Check(args) => crate::airbyte::run_check(args).await,
+        Command::Discover(args) => crate::airbyte::run_discover(args).await,
+        Command::Read(args) => crate::airbyte::run_read(args).await,
     }
 }
 

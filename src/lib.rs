@@ -4,6 +4,7 @@
 //! Data flows one way: Fauna pages ([`fauna`]) → typed values → export records ([`export`]) →
 //! sinks → committed state.
 
+pub mod airbyte;
 pub mod cli;
 pub mod config;
 mod crash;

@@ -65,58 +65,7 @@ pub async fn retention(client: &FaunaClient, collection: &str) -> Result<Retenti
 /// Whether an index document (as `Get(Index(x))` returns it) serves `collection` with no
 /// terms and values exactly `[ts, ref]`, and is active.
 pub fn is_ts_ref_index(index: &Value, collection: &str) -> bool {
-    ts_ref_index_problem(index, collection).is_none()
-}
-
-/// Why an index document cannot serve `collection`'s incremental reads (`None`: it can).
-pub fn ts_ref_index_problem(index: &Value, collection: &str) -> Option<String> {
-    let Some(o) = index.as_object() else {
-        return Some("it is not an index document".into());
-    };
-    let source = o.get("source").and_then(Value::as_ref);
-    let source_ok = source.is_some_and(|r| {
-        r.id == collection && r.collection.as_deref().map(|c| c.id.as_str()) == Some("collections")
-    });
-    if !source_ok {
-        return Some(format!(
-            "its source is {}, not Collection(\"{collection}\")",
-            source.map_or("not a collection".to_string(), |r| format!("'{}'", r.id))
-        ));
-    }
-    let no_terms = match o.get("terms") {
-        None | Some(Value::Null) => true,
-        Some(Value::Array(t)) => t.is_empty(),
-        _ => false,
-    };
-    if !no_terms {
-        return Some("it has terms (it must have none)".into());
-    }
-    let field = |v: &Value| -> Option<String> {
-        match v.as_object()?.get("field")? {
-            Value::String(s) => Some(s.clone()),
-            Value::Array(a) if a.len() == 1 => a[0].as_str().map(str::to_string),
-            _ => None,
-        }
-    };
-    let values_ok = match o.get("values").and_then(Value::as_array) {
-        Some([ts, r]) => {
-            field(ts).as_deref() == Some("ts")
-                && field(r).as_deref() == Some("ref")
-                && [ts, r].iter().all(|v| {
-                    v.as_object()
-                        .and_then(|o| o.get("reverse"))
-                        .is_none_or(|r| *r == Value::Bool(false))
-                })
-        }
-        _ => false,
-    };
-    if !values_ok {
-        return Some("its values are not [ts, ref] (ascending)".into());
-    }
-    if !o.get("active").is_none_or(|a| *a == Value::Bool(true)) {
-        return Some("it is not active yet (still building)".into());
-    }
-    None
+    super::index_check::ts_ref_index_problem("", index, collection).is_none()
 }
 
 /// The FQL that creates the index incremental reads of `collection` need.

@@ -11,18 +11,20 @@ mod discover;
 mod documents;
 mod error;
 mod index_changes;
+mod index_check;
 mod merged;
 mod page;
 mod vanished;
 
 pub use deletion_events::DeletionEvents;
 pub use discover::{
-    create_ts_ref_index_fql, is_ts_ref_index, list_collections, retention, ts_ref_index,
-    ts_ref_index_problem, Retention, MVT_OFFSET_SECS,
+    create_ts_ref_index_fql, is_ts_ref_index, list_collections, retention, ts_ref_index, Retention,
+    MVT_OFFSET_SECS,
 };
 pub use documents::Documents;
 pub use error::ReadError;
 pub use index_changes::IndexChanges;
+pub use index_check::ts_ref_index_problem;
 pub use merged::Merged;
 pub use page::{now, query, Item, Page, Reader};
 pub use vanished::Vanished;

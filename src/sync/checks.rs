@@ -85,9 +85,9 @@ pub async fn sync_index(
     };
     if let Some(name) = &c.index {
         return match client.query(&Expr::get(Expr::index(name))).await {
-            Ok(doc) => match ts_ref_index_problem(&doc, &c.name) {
+            Ok(doc) => match ts_ref_index_problem(name, &doc, &c.name) {
                 None => Ok(name.clone()),
-                Some(p) => Err(no_index(format!("its configured index '{name}' does not fit: {p}"))),
+                Some(p) => Err(no_index(p)),
             },
             Err(e) if e.status() == Some(400) || e.status() == Some(404) => {
                 Err(no_index(format!("its configured index '{name}' does not exist")))

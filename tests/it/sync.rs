@@ -230,7 +230,7 @@ async fn a_missing_or_unfit_index_is_a_clear_error_naming_the_fql() {
     for (index, problem) in [
         (
             "foo_by_a",
-            "its configured index 'foo_by_a' does not fit: it has terms (it must have none)",
+            "collection 'foo' cannot be synced incrementally: Index 'foo_by_a' should have no terms, but it has terms [data.a]. Create",
         ),
         ("nope", "its configured index 'nope' does not exist"),
     ] {

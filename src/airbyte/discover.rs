@@ -1,0 +1,180 @@
+//! The CATALOG: one stream per collection, its JSON schema from the collection's record schema.
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::config::{CollectionSettings, Settings};
+use crate::export::record_schema;
+
+use super::error::AirbyteError;
+use super::fauna_checks::{
+    check_collection, check_index, client, collections, fitting_index, readable_indexes,
+};
+use super::protocol::{Catalog, Stream, SyncMode};
+use super::record::{CDC_DELETED_AT, CDC_UPDATED_AT};
+
+/// Retries of transient failures during discover.
+const DISCOVER_RETRIES: usize = 3;
+
+/// Asks Fauna for the streams: the configured collections (each must exist and be readable;
+/// a configured index must fit) or every readable collection; incremental where a `[ts, ref]`
+/// index serves the collection.
+pub async fn discover(settings: &Settings) -> Result<Catalog, AirbyteError> {
+    let client = client(settings, DISCOVER_RETRIES)?;
+    let configured = settings.collections.is_some();
+    let colls = collections(&client, settings).await?;
+    let mut indexes = None;
+    let mut streams = Vec::with_capacity(colls.len());
+    for coll in &colls {
+        if configured {
+            check_collection(&client, &coll.name).await?;
+        }
+        let incremental = match &coll.index {
+            Some(index) => {
+                check_index(&client, &coll.name, index).await?;
+                true
+            }
+            None => {
+                if indexes.is_none() {
+                    indexes = Some(readable_indexes(&client).await?);
+                }
+                fitting_index(indexes.as_deref().unwrap_or(&[]), &coll.name).is_some()
+            }
+        };
+        streams.push(stream(coll, incremental));
+    }
+    Ok(Catalog { streams })
+}
+
+/// The stream of one collection.
+pub fn stream(settings: &CollectionSettings, incremental: bool) -> Stream {
+    let mut modes = vec![SyncMode::FullRefresh];
+    if incremental {
+        modes.push(SyncMode::Incremental);
+    }
+    Stream {
+        name: settings.name.clone(),
+        json_schema: json_schema(settings),
+        supported_sync_modes: modes,
+        source_defined_cursor: true,
+        default_cursor_field: vec!["ts".into()],
+        source_defined_primary_key: vec![vec!["ref".into()]],
+        is_resumable: true,
+    }
+}
+
+/// The JSON schema of the stream's records (what [`super::record_data`] emits): `ref`, `ts`,
+/// `data` (unless turned off), the additional columns (nullable: optional paths and deletion
+/// records hold null), and with deletions the deletion column and Airbyte's CDC columns.
+pub fn json_schema(settings: &CollectionSettings) -> Json {
+    let schema = record_schema(settings);
+    let mut props = Map::new();
+    props.insert("ref".into(), json!({"type": "string"}));
+    props.insert("ts".into(), json!({"type": "integer"}));
+    if schema.data_column {
+        props.insert("data".into(), json!({"type": ["null", "object"]}));
+    }
+    for col in &settings.columns {
+        let mut p = Map::new();
+        p.insert("type".into(), json!(["null", col.column_type.name()]));
+        if let Some(f) = &col.format {
+            p.insert("format".into(), json!(f));
+        }
+        if let Some(t) = &col.airbyte_type {
+            p.insert("airbyte_type".into(), json!(t));
+        }
+        props.insert(col.name.clone(), Json::Object(p));
+    }
+    if let Some(col) = &schema.deletion_column {
+        for name in [col.as_str(), CDC_UPDATED_AT, CDC_DELETED_AT] {
+            props.insert(name.into(), timestamp_column());
+        }
+    }
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": props,
+    })
+}
+
+fn timestamp_column() -> Json {
+    json!({
+        "type": ["null", "string"],
+        "format": "date-time",
+        "airbyte_type": "timestamp_with_timezone",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ColumnSpec;
+    use crate::export::ColumnType;
+
+    fn coll() -> CollectionSettings {
+        CollectionSettings {
+            name: "users".into(),
+            index: None,
+            data_column: true,
+            columns: vec![],
+            page_size: 64,
+            deletion_column: None,
+        }
+    }
+
+    #[test]
+    fn a_plain_collection() {
+        let s = serde_json::to_value(stream(&coll(), false)).unwrap();
+        assert_eq!(
+            s,
+            json!({
+                "name": "users",
+                "json_schema": {
+                    "$schema": "http://json-schema.org/draft-07/schema#",
+                    "type": "object",
+                    "properties": {
+                        "ref": {"type": "string"},
+                        "ts": {"type": "integer"},
+                        "data": {"type": ["null", "object"]}
+                    }
+                },
+                "supported_sync_modes": ["full_refresh"],
+                "source_defined_cursor": true,
+                "default_cursor_field": ["ts"],
+                "source_defined_primary_key": [["ref"]],
+                "is_resumable": true
+            })
+        );
+    }
+
+    #[test]
+    fn columns_deletions_and_incremental() {
+        let mut c = coll();
+        c.data_column = false;
+        c.deletion_column = Some("gone_at".into());
+        c.columns = vec![ColumnSpec {
+            name: "when".into(),
+            path: vec!["data".into(), "when".into()],
+            column_type: ColumnType::String,
+            format: Some("date-time".into()),
+            airbyte_type: Some("timestamp_with_timezone".into()),
+            required: true,
+        }];
+        let s = serde_json::to_value(stream(&c, true)).unwrap();
+        let ts = json!({"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"});
+        assert_eq!(
+            s["json_schema"]["properties"],
+            json!({
+                "ref": {"type": "string"},
+                "ts": {"type": "integer"},
+                "when": ts,
+                "gone_at": ts,
+                "_ab_cdc_updated_at": ts,
+                "_ab_cdc_deleted_at": ts
+            })
+        );
+        assert_eq!(
+            s["supported_sync_modes"],
+            json!(["full_refresh", "incremental"])
+        );
+    }
+}
