@@ -72,6 +72,6 @@ pub async fn run_discover(args: ConfigArgs) -> i32 {
 
 /// Runs `read`; returns the exit code.
 pub async fn run_read(args: ReadArgs) -> i32 {
-    let mut out = MessageWriter::new(stdout());
-    read_command(&args.config, &args.catalog, args.state.as_deref(), &mut out).await
+    let out = MessageWriter::new(stdout());
+    read_command(&args.config, &args.catalog, args.state.as_deref(), out).await
 }

@@ -157,16 +157,20 @@ pub fn read_inputs(
     })
 }
 
-/// `read --config F --catalog F [--state F]`: parses its inputs; the pipeline is not wired yet.
-pub async fn read_command<W: Write>(
+/// `read --config F --catalog F [--state F]`.
+pub async fn read_command<W: Write + Send + 'static>(
     config: &Path,
     catalog: &Path,
     state: Option<&Path>,
-    out: &mut MessageWriter<W>,
+    out: MessageWriter<W>,
 ) -> i32 {
+    let out = std::sync::Arc::new(std::sync::Mutex::new(out));
     match read_inputs(config, catalog, state) {
-        Ok(_) => fail(out, &AirbyteError::Unsupported("read is not wired yet")),
-        Err(e) => fail(out, &e),
+        Ok(inputs) => super::read::read(inputs, out).await,
+        Err(e) => {
+            let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
+            fail(&mut w, &e)
+        }
     }
 }
 

@@ -38,6 +38,9 @@ pub enum AirbyteError {
     /// A command that is not available yet.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// A stream's read failed.
+    #[error(transparent)]
+    Read(#[from] crate::sync::ExportError),
 }
 
 /// A user-facing sentence for a Fauna failure: the secret's rejection says so plainly.
@@ -62,6 +65,7 @@ impl AirbyteError {
             }
             AirbyteError::Fauna { source, .. } => source.kind(),
             AirbyteError::Unsupported(_) => ErrorKind::Data,
+            AirbyteError::Read(e) => e.kind(),
         }
     }
 

@@ -10,6 +10,7 @@ mod error;
 mod fauna_checks;
 mod input_state;
 mod protocol;
+mod read;
 mod record;
 mod spec;
 

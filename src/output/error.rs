@@ -47,6 +47,15 @@ pub enum OutputError {
         /// What is wrong, one entry per file.
         problems: Vec<String>,
     },
+    /// A stream of messages (Airbyte's stdout) could not be written; a broken pipe means the
+    /// reader went away.
+    #[error("cannot write {what}: {source}")]
+    Stream {
+        /// What was being written.
+        what: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The output root is not a usable directory.
     #[error("--out {} is not a directory; name a directory (it is created if missing)", .0.display())]
     NotADirectory(PathBuf),
@@ -57,7 +66,9 @@ impl OutputError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             OutputError::Sink(SinkError::TypeMismatch { .. }) => ErrorKind::Data,
-            OutputError::Sink(_) | OutputError::File(_) => ErrorKind::Output,
+            OutputError::Sink(_) | OutputError::File(_) | OutputError::Stream { .. } => {
+                ErrorKind::Output
+            }
             OutputError::NotOwned { .. }
             | OutputError::Orphaned { .. }
             | OutputError::Damaged { .. } => ErrorKind::State,

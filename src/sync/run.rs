@@ -408,7 +408,7 @@ async fn expected_total(
 /// Chooses how a new stream is read. A collection that keeps history for less than a day is
 /// read with the short-retention strategy through its `[ts, ref]` index (returned here); without
 /// such an index it is read at a pinned snapshot, with a warning that names the fix.
-async fn short_retention_index(
+pub(crate) async fn short_retention_index(
     client: &FaunaClient,
     c: &CollectionSettings,
     r: &Retention,

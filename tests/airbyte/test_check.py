@@ -90,5 +90,5 @@ def test_an_unreachable_endpoint_fails_with_exit_0(airbyte):
     state, message = status(run)
     assert state == "FAILED"
     assert message.startswith(
-        "Failed while connecting to http://127.0.0.1:1: could not reach Fauna at http://127.0.0.1:1: connection failed"), message
+        "Failed while connecting to http://127.0.0.1:1: could not reach Fauna at http://127.0.0.1:1: connection refused"), message
     assert "s3cr3t-x" not in run.stdout + run.stderr

@@ -46,16 +46,20 @@ def test_a_missing_state_file_is_named(airbyte, fauna_dev, seeded, tmp_path):
 LEGACY = {"users": {"updates_cursor": {"ts": 1658504456881000, "ref": "1"},
                     "remove_cursor": {"ts": 1658504400000000, "ref": "2"}}}
 
+# A finished full refresh, as fauna-sync's own STATE carries it (a full refresh starts afresh).
+OURS = {"snapshot_ts": 1658504456881000, "position": {"at": "done"}, "next_seq": 2, "rows": 3,
+        "format": "airbyte"}
+
 STATE_FORMS = {
     "pyairbyte-empty": [],
     "pyairbyte-with-null-keys": [{"type": "STREAM", "stream": {
-        "stream_descriptor": {"name": "users", "namespace": None}, "stream_state": {"anything": 1}},
+        "stream_descriptor": {"name": "users", "namespace": None}, "stream_state": OURS},
         "global_": None, "data": None, "sourceStats": {"recordCount": 1.0, "rejectedRecordCount": None},
         "destinationStats": None}],
     "platform-stream-array": [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "users"},
-                                                            "stream_state": {"anything": 2}}}],
+                                                            "stream_state": OURS}}],
     "platform-global": [{"type": "GLOBAL", "global": {"shared_state": {}, "stream_states": [
-        {"stream_descriptor": {"name": "users"}, "stream_state": {"anything": 3}}]}}],
+        {"stream_descriptor": {"name": "users"}, "stream_state": OURS}]}}],
     "legacy-blob": LEGACY,
     "legacy-message": {"type": "LEGACY", "data": LEGACY},
     "empty-object": {},
@@ -74,3 +78,15 @@ def test_no_state_flag_is_accepted(airbyte, fauna_dev, seeded):
     run = airbyte("read", "--config", fauna_dev.config(collection={"name": "users"}), "--catalog", configured(), "--debug")
     for err in errors(run):
         assert "--state" not in err["message"] and "--catalog" not in err["message"], err
+
+
+def test_a_stream_state_fauna_sync_did_not_write_is_a_clear_config_error(airbyte, fauna_dev, seeded):
+    config = fauna_dev.config(collection={"name": "users"})
+    foreign = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "users"},
+                                             "stream_state": {"anything": 2}}}]
+    run = airbyte("read", "--config", config, "--catalog", configured(), "--state", foreign)
+    assert run.code == 2
+    (err,) = errors(run)
+    assert err["failure_type"] == "config_error"
+    assert "the state of stream 'users' is not one fauna-sync wrote" in err["message"], err
+    assert not run.of_type("RECORD")
