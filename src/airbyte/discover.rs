@@ -4,11 +4,10 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::config::{CollectionSettings, Settings};
 use crate::export::record_schema;
+use crate::read::fitting_index;
 
 use super::error::AirbyteError;
-use super::fauna_checks::{
-    check_collection, check_index, client, collections, fitting_index, readable_indexes,
-};
+use super::fauna_checks::{check_collection, check_index, client, collections, readable_indexes};
 use super::protocol::{Catalog, Stream, SyncMode};
 use super::record::{CDC_DELETED_AT, CDC_UPDATED_AT};
 

@@ -89,39 +89,7 @@ pub async fn check_index(
 
 /// Every index document the key can read (empty when it may not list indexes).
 pub async fn readable_indexes(client: &FaunaClient) -> Result<Vec<Value>, AirbyteError> {
-    let mut all = Vec::new();
-    let mut after: Option<Value> = None;
-    loop {
-        let mut page = Expr::paginate(Expr::indexes()).with("size", 1000);
-        if let Some(a) = after.take() {
-            page = page.with("after", a);
-        }
-        let q = Expr::map(Expr::lambda("i", Expr::get(Expr::var("i"))), page);
-        let page = match client.query(&q).await {
-            Ok(p) => p,
-            Err(e) if e.status() == Some(403) => return Ok(all),
-            Err(e) => return Err(AirbyteError::fauna("listing the indexes")(e)),
-        };
-        let Some(page) = page.as_object() else {
-            return Ok(all);
-        };
-        if let Some(data) = page.get("data").and_then(Value::as_array) {
-            all.extend(data.iter().cloned());
-        }
-        match page.get("after") {
-            Some(a) => after = Some(a.clone()),
-            None => return Ok(all),
-        }
-    }
-}
-
-/// The name of the first of `indexes` that serves `collection` with no terms and values
-/// `[ts, ref]`.
-pub fn fitting_index(indexes: &[Value], collection: &str) -> Option<String> {
-    indexes.iter().find_map(|index| {
-        let name = index.as_object()?.get("name")?.as_str()?;
-        index_problem(name, index, collection)
-            .is_none()
-            .then(|| name.to_string())
-    })
+    crate::read::readable_indexes(client)
+        .await
+        .map_err(AirbyteError::fauna("listing the indexes"))
 }

@@ -22,7 +22,6 @@ pub use commands::{
 };
 pub use discover::{discover, json_schema, stream};
 pub use error::AirbyteError;
-pub use fauna_checks::fitting_index;
 pub use input_state::{parse_state, LegacyCursor, LegacyFullSync, LegacyPosition, StreamInput};
 pub use protocol::{
     now_ms, Catalog, ConnectionStatus, ErrorTrace, Estimate, Log, Message, MessageWriter, Record,

@@ -86,6 +86,12 @@ pub async fn ts_ref_index(
         let doc = client.query(&Expr::get(Expr::index(name))).await?;
         return Ok(is_ts_ref_index(&doc, collection).then(|| name.to_string()));
     }
+    Ok(fitting_index(&readable_indexes(client).await?, collection))
+}
+
+/// Every index document the key can read (empty when it may not list indexes).
+pub async fn readable_indexes(client: &FaunaClient) -> Result<Vec<Value>, FaunaError> {
+    let mut all = Vec::new();
     let mut after: Option<Value> = None;
     loop {
         let mut page = Expr::paginate(Expr::indexes()).with("size", 1000);
@@ -95,24 +101,27 @@ pub async fn ts_ref_index(
         let q = Expr::map(Expr::lambda("i", Expr::get(Expr::var("i"))), page);
         let page = match client.query(&q).await {
             Ok(p) => p,
-            Err(e) if e.status() == Some(403) => return Ok(None),
+            Err(e) if e.status() == Some(403) => return Ok(all),
             Err(e) => return Err(e),
         };
-        let page = page.as_object().cloned().unwrap_or_default();
-        for index in page.get("data").and_then(Value::as_array).unwrap_or(&[]) {
-            if is_ts_ref_index(index, collection) {
-                if let Some(name) = index
-                    .as_object()
-                    .and_then(|o| o.get("name"))
-                    .and_then(Value::as_str)
-                {
-                    return Ok(Some(name.to_string()));
-                }
-            }
+        let Some(page) = page.as_object() else {
+            return Ok(all);
+        };
+        if let Some(data) = page.get("data").and_then(Value::as_array) {
+            all.extend(data.iter().cloned());
         }
         match page.get("after") {
             Some(a) => after = Some(a.clone()),
-            None => return Ok(None),
+            None => return Ok(all),
         }
     }
+}
+
+/// The name of the first of `indexes` that serves `collection` with no terms and values
+/// `[ts, ref]`.
+pub fn fitting_index(indexes: &[Value], collection: &str) -> Option<String> {
+    indexes.iter().find_map(|index| {
+        let name = index.as_object()?.get("name")?.as_str()?;
+        is_ts_ref_index(index, collection).then(|| name.to_string())
+    })
 }

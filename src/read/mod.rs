@@ -18,8 +18,8 @@ mod vanished;
 
 pub use deletion_events::DeletionEvents;
 pub use discover::{
-    create_ts_ref_index_fql, is_ts_ref_index, list_collections, retention, ts_ref_index, Retention,
-    MVT_OFFSET_SECS,
+    create_ts_ref_index_fql, fitting_index, is_ts_ref_index, list_collections, readable_indexes,
+    retention, ts_ref_index, Retention, MVT_OFFSET_SECS,
 };
 pub use documents::Documents;
 pub use error::ReadError;

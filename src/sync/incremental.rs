@@ -7,15 +7,12 @@ use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
+use super::expiry::ExpiryBudget;
 use super::partitions::{drain, Partition};
 use super::state::Position;
 use super::stream::{stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader};
-
-/// How often the window's snapshot may expire in a row, without a batch committed in
-/// between, before the sync gives up.
-const MAX_EXPIRIES: u32 = 8;
 
 /// A reader with nothing to read (deletions not tracked).
 struct Nothing;
@@ -43,8 +40,7 @@ impl CollectionExport<'_> {
         committer: &mut Committer,
     ) -> Result<WindowReport, ExportError> {
         let name = self.settings.name.as_str();
-        let mut expiries = 0;
-        let mut rows_at_last_expiry: Option<u64> = None;
+        let mut budget = ExpiryBudget::default();
         loop {
             let stream = committer.stream(name)?;
             match stream.position.clone() {
@@ -138,13 +134,7 @@ impl CollectionExport<'_> {
                             detail,
                         })) => {
                             let stream = committer.stream(name)?;
-                            expiries = if rows_at_last_expiry == Some(stream.rows) {
-                                expiries + 1
-                            } else {
-                                1
-                            };
-                            rows_at_last_expiry = Some(stream.rows);
-                            if expiries > MAX_EXPIRIES {
+                            if !budget.allow(stream.rows) {
                                 return Err(ExportError::Read(ReadError::SnapshotExpired {
                                     collection,
                                     snapshot_ts,

@@ -12,6 +12,7 @@ mod checks;
 mod committer;
 mod emitted;
 mod error;
+mod expiry;
 mod incremental;
 mod observer;
 mod partitions;

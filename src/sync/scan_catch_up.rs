@@ -20,15 +20,12 @@ use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
+use super::expiry::ExpiryBudget;
 use super::partitions::{drain, Partition};
 use super::state::Position;
 use super::stream::{stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::read::{now, Documents, IndexChanges, ReadError, Vanished};
-
-/// How often the pinned time may expire in a row, without a batch committed in between,
-/// before the export gives up.
-const MAX_EXPIRIES: u32 = 8;
 
 impl CollectionExport<'_> {
     /// The short-retention strategy through the `[ts, ref]` index `index`: runs (or resumes)
@@ -39,8 +36,7 @@ impl CollectionExport<'_> {
         committer: &mut Committer,
     ) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
-        let mut expiries = 0;
-        let mut rows_at_last_expiry: Option<u64> = None;
+        let mut budget = ExpiryBudget::default();
         loop {
             let stream = committer.stream(name)?;
             let since_start = stream.snapshot_ts;
@@ -158,14 +154,7 @@ impl CollectionExport<'_> {
                     detail,
                 })) => {
                     let stream = committer.stream(name)?;
-                    // Only expiries without progress in between count towards the limit.
-                    expiries = if rows_at_last_expiry == Some(stream.rows) {
-                        expiries + 1
-                    } else {
-                        1
-                    };
-                    rows_at_last_expiry = Some(stream.rows);
-                    if expiries > MAX_EXPIRIES {
+                    if !budget.allow(stream.rows) {
                         return Err(ExportError::Read(ReadError::SnapshotExpired {
                             collection,
                             snapshot_ts,
