@@ -10,3 +10,4 @@ mod sink;
 mod state_files;
 mod support;
 mod sync;
+mod sync_random;
