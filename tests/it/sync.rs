@@ -343,3 +343,23 @@ async fn a_sync_after_the_history_window_with_deletions_in_the_gap_is_stopped() 
     );
     sync(&s).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_on_a_short_retention_collection_after_its_scan_and_catch_up() {
+    let schema = r#"{
+      "collections": [{"name": "foo", "history_days": 0}],
+      "indexes": [{"name": "foo_ts", "source": "foo", "values": [{"field": "ts"}, {"field": "ref"}]}],
+      "keys": [{"secret": "fnTestServer", "role": "server"}]
+    }"#;
+    let fx = Fixture::start(schema, &[]).await;
+    let out = fx.out("short");
+    let s = settings(&fx, &out, DELETIONS);
+    for id in ["1", "2", "3"] {
+        write(&fx, &create(id, 1));
+    }
+    sync(&s).await;
+    write(&fx, &delete("3"));
+    let files = read_manifest(&out).unwrap().len();
+    let r = sync(&s).await;
+    assert_eq!(ids(&records_since(&out, files)), [("3", true)], "{r:?}");
+}
