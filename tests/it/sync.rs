@@ -3,6 +3,7 @@
 //! the future, and a history gap.
 
 use std::path::Path;
+use std::time::Duration;
 
 use fauna_sync::config::Settings;
 use fauna_sync::sink::read_manifest;
@@ -362,4 +363,113 @@ async fn deletions_on_a_short_retention_collection_after_its_scan_and_catch_up()
     let files = read_manifest(&out).unwrap().len();
     let r = sync(&s).await;
     assert_eq!(ids(&records_since(&out, files)), [("3", true)], "{r:?}");
+}
+
+/// The binary's `sync` against `url` into `out`.
+fn sync_cmd(url: &str, out: &Path, extra: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+    c.args([
+        "sync",
+        "--endpoint",
+        url,
+        "--collection",
+        "foo",
+        "--format",
+        "jsonl",
+    ])
+    .args(["--page-size", "5", "--batch-rows", "5", "--out"])
+    .arg(out)
+    .args(extra)
+    .env("FAUNA_SECRET", "fnTestServer")
+    .env_remove("FAUNA_SYNC_TEST_CRASH_AT");
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_duration_stops_at_a_batch_boundary_and_overlapping_syncs_fail_fast() {
+    use fauna_dev::engine::EngineOptions;
+    use fauna_dev::server::ServerConfig;
+    let docs: String = (1..=100)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"{i}\",\"ts\":{},\"data\":{{\"n\":{i}}}}}\n",
+                1_658_188_683_000_000i64 + i
+            )
+        })
+        .collect();
+    let fx = Fixture::start_with(
+        SCHEMA,
+        &[("foo", docs)],
+        EngineOptions::default(),
+        ServerConfig::new().latency(Duration::from_millis(80)),
+    )
+    .await;
+    let url = fx.server.url();
+    let out = fx.out("limited");
+    // A slow run: another sync on the same output fails at once with exit 75.
+    let mut slow = sync_cmd(&url, &out, &["--max-duration", "1s"]);
+    slow.stderr(std::process::Stdio::piped());
+    let slow = slow.spawn().unwrap();
+    for _ in 0..200 {
+        if out.join("_output.json").exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut other = sync_cmd(&url, &out, &[]);
+    let other = tokio::task::spawn_blocking(move || other.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status.code(),
+        Some(75),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+    // The limited run stops cleanly at a batch boundary, exit 0, saying there is more to do.
+    let slow = tokio::task::spawn_blocking(move || slow.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&slow.stderr).into_owned();
+    assert_eq!(slow.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("stopped at --max-duration, more to do"),
+        "{err}"
+    );
+    let partial = records_since(&out, 0).len();
+    assert!(
+        partial > 0 && partial < 100 && partial.is_multiple_of(5),
+        "{partial} records"
+    );
+    // Writes land while the next run reads; it continues exactly where the first stopped.
+    let writer = {
+        let engine = fx.engine.clone();
+        tokio::spawn(async move {
+            for i in 200..210 {
+                let r = execute(&engine, "fnTestServer", &create(&i.to_string(), i));
+                assert!(r.status == 200 || r.status == 201, "{}", r.body);
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        })
+    };
+    let mut rest = sync_cmd(&url, &out, &[]);
+    let rest = tokio::task::spawn_blocking(move || rest.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        rest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rest.stderr)
+    );
+    writer.await.unwrap();
+    let mut last = sync_cmd(&url, &out, &[]);
+    let last = tokio::task::spawn_blocking(move || last.output().unwrap())
+        .await
+        .unwrap();
+    assert!(last.status.success());
+    // Every document exactly once, including those written during the run.
+    let mut seen: Vec<String> = records_since(&out, 0).into_iter().map(|r| r.0).collect();
+    seen.sort_by_key(|id| id.parse::<u64>().unwrap());
+    let want: Vec<String> = (1..=100).chain(200..210).map(|i| i.to_string()).collect();
+    assert_eq!(seen, want);
 }
