@@ -473,3 +473,45 @@ async fn max_duration_stops_at_a_batch_boundary_and_overlapping_syncs_fail_fast(
     let want: Vec<String> = (1..=100).chain(200..210).map(|i| i.to_string()).collect();
     assert_eq!(seen, want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connect_readonly_role_is_enough_for_sync_with_deletions() {
+    // The seed documentation's role: read on Collections(), Indexes(), the collection and its
+    // index — nothing else.
+    let schema = r#"{
+      "collections": [{"name": "foo", "history_days": null}],
+      "indexes": [{"name": "foo_ts", "source": "foo", "values": [{"field": "ts"}, {"field": "ref"}]}],
+      "roles": [{"name": "connect-readonly", "privileges": [
+        {"resource": {"collections": null}, "actions": {"read": true}},
+        {"resource": {"indexes": null}, "actions": {"read": true}},
+        {"resource": {"collection": "foo"}, "actions": {"read": true}},
+        {"resource": {"index": "foo_ts"}, "actions": {"read": true}}]}],
+      "keys": [{"secret": "fnTestServer", "role": "server"},
+               {"secret": "fnReadOnly", "role": {"role": "connect-readonly"}}]
+    }"#;
+    let fx = Fixture::start(schema, &[]).await;
+    let out = fx.out("readonly");
+    let config = fx.dir.path().join("ro.json");
+    std::fs::write(&config, DELETIONS).unwrap();
+    let s = fauna_sync::config::Settings::load(
+        Some(&config),
+        fauna_sync::config::Overrides {
+            secret: Some(fauna_sync::fauna::Secret::new("fnReadOnly")),
+            endpoint: Some(fx.server.url()),
+            out: Some(out.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    write(&fx, &create("1", 1));
+    write(&fx, &create("2", 2));
+    sync(&s).await;
+    write(&fx, &delete("1"));
+    write(
+        &fx,
+        r#"{"update":{"ref":{"collection":"foo"},"id":"2"},"params":{"object":{"data":{"object":{"a":5}}}}}"#,
+    );
+    let files = read_manifest(&out).unwrap().len();
+    sync(&s).await;
+    assert_eq!(ids(&records_since(&out, files)), [("1", true), ("2", false)]);
+}
