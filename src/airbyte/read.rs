@@ -293,6 +293,15 @@ async fn run<W: Write + Send + 'static>(
     for (c, index) in &plan {
         let name = c.name.as_str();
         status(out, name, StreamStatus::Started).map_err(write_failed)?;
+        if let Some(rows) = estimate(&settings, &committer, name).await {
+            write(
+                out,
+                &Message::Trace {
+                    trace: Trace::row_estimate(name, rows),
+                },
+            )
+            .map_err(write_failed)?;
+        }
         status(out, name, StreamStatus::Running).map_err(write_failed)?;
         let stream = CollectionExport {
             client: &client,
@@ -326,6 +335,42 @@ async fn run<W: Write + Send + 'static>(
         status(out, name, StreamStatus::Complete).map_err(write_failed)?;
     }
     Ok(())
+}
+
+/// How long a document count may take to be worth an ESTIMATE.
+const COUNT_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The records a full read of `stream` is expected to emit, when Fauna counts them within
+/// [`COUNT_BUDGET`] (the server stops counting then): documents at the stream's snapshot,
+/// less those already emitted. `None` for incremental windows (their size is unknown) and
+/// when the count is not cheap.
+async fn estimate(
+    settings: &crate::config::Settings,
+    committer: &Committer,
+    stream: &str,
+) -> Option<u64> {
+    let s = committer.stream(stream).ok()?;
+    if !matches!(s.position, Position::Start | Position::After { .. }) {
+        return None;
+    }
+    let client = crate::fauna::FaunaClient::new(crate::fauna::ClientOptions {
+        endpoint: settings.endpoint.clone(),
+        secret: settings.secret.clone(),
+        query_timeout: COUNT_BUDGET,
+        retry: crate::fauna::RetryPolicy {
+            max_retries: 0,
+            ..crate::fauna::RetryPolicy::default()
+        },
+    })
+    .ok()?;
+    let q = Expr::at(
+        s.snapshot_ts,
+        Expr::count(Expr::documents(Expr::collection(stream))),
+    );
+    match tokio::time::timeout(COUNT_BUDGET * 2, client.query(&q)).await {
+        Ok(Ok(Value::Int(n))) => u64::try_from(n).ok().map(|n| n.saturating_sub(s.rows)),
+        _ => None,
+    }
 }
 
 /// Records per STATE: Airbyte checkpoints often (the platform's default is every 10,000).

@@ -72,6 +72,9 @@ def test_full_refresh_records_states_and_statuses(airbyte, fauna_dev, people):
     assert_counts_match(run)
     assert len(states(run)) >= 3  # batches of 2 records: a STATE after each
     assert statuses(run, "people") == ["STARTED", "RUNNING", "COMPLETE"]
+    estimates = [m["trace"]["estimate"] for m in run.messages
+                 if m["type"] == "TRACE" and m["trace"]["type"] == "ESTIMATE"]
+    assert estimates == [{"name": "people", "type": "STREAM", "row_estimate": 5}]
     # Two full refreshes give the same records (CAT: test_read_sequential_slices / reruns).
     again = airbyte("read", "--config", config(fauna_dev), "--catalog", catalog("people", "full_refresh"))
     assert [r["data"] for r in records(again)] == [r["data"] for r in got]

@@ -513,5 +513,8 @@ async fn the_connect_readonly_role_is_enough_for_sync_with_deletions() {
     );
     let files = read_manifest(&out).unwrap().len();
     sync(&s).await;
-    assert_eq!(ids(&records_since(&out, files)), [("1", true), ("2", false)]);
+    assert_eq!(
+        ids(&records_since(&out, files)),
+        [("1", true), ("2", false)]
+    );
 }
