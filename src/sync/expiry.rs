@@ -1,5 +1,7 @@
 //! How often a pinned time may fall out of the history window before a strategy gives up.
 
+use super::error::ExportError;
+
 /// Expiries in a row without a committed record in between that a strategy tolerates (each is
 /// followed by a retry at a newer time).
 const MAX_EXPIRIES: u32 = 8;
@@ -12,8 +14,18 @@ pub(crate) struct ExpiryBudget {
 }
 
 impl ExpiryBudget {
+    /// Records the expiry `e` with `rows` committed so far: `Ok` to retry at a newer time,
+    /// `Err(e)` once the budget is spent.
+    pub fn spend(&mut self, rows: u64, e: ExportError) -> Result<(), ExportError> {
+        if self.allow(rows) {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    }
+
     /// Records an expiry with `rows` committed so far; false once the budget is spent.
-    pub fn allow(&mut self, rows: u64) -> bool {
+    fn allow(&mut self, rows: u64) -> bool {
         self.count = if self.rows_at_last == Some(rows) {
             self.count + 1
         } else {

@@ -128,19 +128,13 @@ impl CollectionExport<'_> {
                     };
                     match result {
                         Ok(()) => return Ok(WindowReport { to: Some(at) }),
-                        Err(ExportError::Read(ReadError::SnapshotExpired {
-                            collection,
-                            snapshot_ts,
-                            detail,
-                        })) => {
+                        Err(
+                            e @ ExportError::Read(ReadError::SnapshotExpired {
+                                snapshot_ts, ..
+                            }),
+                        ) => {
                             let stream = committer.stream(name)?;
-                            if !budget.allow(stream.rows) {
-                                return Err(ExportError::Read(ReadError::SnapshotExpired {
-                                    collection,
-                                    snapshot_ts,
-                                    detail,
-                                }));
-                            }
+                            budget.spend(stream.rows, e)?;
                             // Both cursors stay valid at a newer snapshot: index entries and
                             // events after them only move forward.
                             let at = now(self.client, name).await?;

@@ -148,19 +148,9 @@ impl CollectionExport<'_> {
             };
             match outcome {
                 Ok(()) => {}
-                Err(ExportError::Read(ReadError::SnapshotExpired {
-                    collection,
-                    snapshot_ts,
-                    detail,
-                })) => {
+                Err(e @ ExportError::Read(ReadError::SnapshotExpired { snapshot_ts, .. })) => {
                     let stream = committer.stream(name)?;
-                    if !budget.allow(stream.rows) {
-                        return Err(ExportError::Read(ReadError::SnapshotExpired {
-                            collection,
-                            snapshot_ts,
-                            detail,
-                        }));
-                    }
+                    budget.spend(stream.rows, e)?;
                     let next = match stream.position.clone() {
                         // Continue the catch-up from its cursor at a newer time.
                         Position::CatchUp { since, cursor, .. } => Position::CatchUp {
