@@ -17,8 +17,8 @@ from faunadb import query as q
 
 import judge
 import mapping
-from conftest import FaunaDev, _binary
 from export_cases import ROOT_SECRET
+from fauna_dev_process import FaunaDev, binary as _binary
 
 TAGS = ["@ref", "@obj", "@set", "@query", "@ts", "@date", "@bytes", "@uuid", "@weird"]
 TIME = "2022-07-18T23:58:03.585Z"
@@ -81,7 +81,7 @@ def documents():
 def tagged(tmp_path_factory):
     """A fauna-dev with the `tagged` collection; yields (server, expected records)."""
     binary = _binary("FAUNA_DEV_BIN", "fauna-dev", "fauna-dev")
-    server = FaunaDev(binary, tmp_path_factory.mktemp("fauna-dev-tags") / "fauna-dev.log")
+    server = FaunaDev(binary, tmp_path_factory.mktemp("fauna-dev-tags") / "fauna-dev.log", ROOT_SECRET)
     try:
         c = server.client()
         c.query(q.create_collection({"name": "tagged"}))
