@@ -82,6 +82,7 @@ fn document(rng: &mut Rng, i: u64) -> Record {
         columns: vec![col("email"), col("score"), col("active")],
         data: Some(data),
         deleted_at: None,
+        detected: false,
     }
 }
 
@@ -120,6 +121,7 @@ fn main() -> Result<(), SinkError> {
             ("active".into(), ColumnType::Boolean),
         ],
         deletion_column: None,
+        detected_column: None,
     };
     let root = match tempfile::tempdir() {
         Ok(d) => d,

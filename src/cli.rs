@@ -359,11 +359,15 @@ fn print_sync_summary(s: &Summary, settings: &Settings) {
             .synced_to
             .map(|t| format!(", synced to {}", crate::fauna::Timestamp::from_micros(t)))
             .unwrap_or_default();
+        let detected = match c.detected {
+            0 => String::new(),
+            n => format!(" ({n} detected by reconciliation)"),
+        };
         if c.changed + c.deleted == 0 {
             eprintln!("{}: no changes{to} ({:.1} s)", c.name, c.seconds);
         } else {
             eprintln!(
-                "{}: {} new or updated, {} deleted, {} file(s){to} ({:.1} s)",
+                "{}: {} new or updated, {} deleted{detected}, {} file(s){to} ({:.1} s)",
                 c.name, c.changed, c.deleted, c.files, c.seconds
             );
         }
@@ -377,11 +381,13 @@ fn print_sync_summary(s: &Summary, settings: &Settings) {
         "done"
     };
     eprintln!(
-        "synced {} collection(s): {} record(s) in {} file(s), {:.1} s, {} retries, {status} -> {}",
+        "synced {} collection(s): {} record(s) in {} file(s), {:.1} s, {} queries ({} read ops), {} retries, {status} -> {}",
         s.streams.len(),
         s.docs,
         s.files,
         s.seconds,
+        s.queries,
+        s.read_ops,
         s.retries,
         settings.output.dir.display()
     );

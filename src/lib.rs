@@ -14,6 +14,7 @@ pub mod durable;
 pub mod error;
 pub mod export;
 pub mod fauna;
+pub mod id_set;
 pub mod lock;
 pub mod output;
 pub mod read;

@@ -117,6 +117,7 @@ mod tests {
             columns: vec![],
             page_size: 64,
             deletion_column: None,
+            history_gap: Default::default(),
         }
     }
 

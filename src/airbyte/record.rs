@@ -53,6 +53,7 @@ mod tests {
             data_column: true,
             columns: vec![("zip".into(), ColumnType::String)],
             deletion_column: None,
+            detected_column: None,
         };
         let rec = Record {
             id: "101".into(),
@@ -62,6 +63,7 @@ mod tests {
             )),
             columns: vec![Value::from("02134")],
             deleted_at: None,
+            detected: false,
         };
         assert_eq!(
             record_data(&schema, &rec).unwrap().get(),
@@ -75,6 +77,7 @@ mod tests {
             data_column: true,
             columns: vec![],
             deletion_column: Some("deleted_at".into()),
+            detected_column: None,
         };
         let live = Record {
             id: "1".into(),
@@ -82,6 +85,7 @@ mod tests {
             data: Some(Value::Null),
             columns: vec![],
             deleted_at: None,
+            detected: false,
         };
         assert_eq!(
             record_data(&schema, &live).unwrap().get(),
@@ -93,6 +97,7 @@ mod tests {
             data: None,
             columns: vec![],
             deleted_at: Some("2022-07-18T23:58:20Z".into()),
+            detected: false,
         };
         assert_eq!(
             record_data(&schema, &gone).unwrap().get(),

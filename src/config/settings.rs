@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::endpoint::parse_endpoint;
 use super::error::ConfigError;
+pub use super::file::HistoryGap;
 use super::file::{CollectionFile, ColumnFile, ConfigFile, DeletionsFile, TopLevelKeys};
 use super::keys::check_keys;
-use crate::export::ColumnType;
+use crate::export::{ColumnType, DETECTED_COLUMN};
 use crate::fauna::Secret;
 
 /// Default page size (Airbyte's connector used 64; larger pages export much faster).
@@ -71,6 +72,8 @@ pub struct CollectionSettings {
     pub page_size: u32,
     /// The deletion column, when deletions are tracked.
     pub deletion_column: Option<String>,
+    /// What `sync` does about deletions that fell out of Fauna's history.
+    pub history_gap: HistoryGap,
 }
 
 /// Output settings.
@@ -224,13 +227,13 @@ fn parse_compression(s: &str, field: &str) -> Result<Compression, ConfigError> {
 
 fn check_deletions(d: &Option<DeletionsFile>, field: &str) -> Result<(), ConfigError> {
     match d {
-        Some(DeletionsFile::DeletedField { column: Some(c) }) if c.trim().is_empty() => {
-            Err(ConfigError::new(
-                format!("{field}.column"),
-                "empty column name",
-                "Name the deletion column (default \"deleted_at\") or leave \"column\" out.",
-            ))
-        }
+        Some(DeletionsFile::DeletedField {
+            column: Some(c), ..
+        }) if c.trim().is_empty() => Err(ConfigError::new(
+            format!("{field}.column"),
+            "empty column name",
+            "Name the deletion column (default \"deleted_at\") or leave \"column\" out.",
+        )),
         _ => Ok(()),
     }
 }
@@ -260,10 +263,20 @@ fn check_page_size(size: u32, field: &str) -> Result<u32, ConfigError> {
 
 fn deletion_column(d: &Option<DeletionsFile>) -> Option<String> {
     match d {
-        Some(DeletionsFile::DeletedField { column }) => {
+        Some(DeletionsFile::DeletedField { column, .. }) => {
             Some(column.clone().unwrap_or_else(|| "deleted_at".into()))
         }
         _ => None,
+    }
+}
+
+fn history_gap(d: &Option<DeletionsFile>) -> HistoryGap {
+    match d {
+        Some(DeletionsFile::DeletedField {
+            history_gap: Some(g),
+            ..
+        }) => *g,
+        _ => HistoryGap::default(),
     }
 }
 
@@ -317,6 +330,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         columns: vec![],
         page_size: default_page,
         deletion_column: deletion_column(&file.defaults.deletions),
+        history_gap: history_gap(&file.defaults.deletions),
     };
 
     let mut configured: Vec<(String, CollectionFile)> = Vec::new();
@@ -534,9 +548,9 @@ fn resolve_collection(
         (None, None) => defaults.page_size,
     };
     check_deletions(&c.deletions, &format!("{field}.deletions"))?;
-    let deletion_column = match &c.deletions {
-        Some(_) => deletion_column(&c.deletions),
-        None => defaults.deletion_column.clone(),
+    let (deletion_column, gap) = match &c.deletions {
+        Some(_) => (deletion_column(&c.deletions), history_gap(&c.deletions)),
+        None => (defaults.deletion_column.clone(), defaults.history_gap),
     };
     let mut names: HashSet<String> = HashSet::new();
     let mut columns = Vec::new();
@@ -553,11 +567,18 @@ fn resolve_collection(
         )?);
     }
     if let Some(d) = &deletion_column {
-        if RESERVED.contains(&d.as_str()) || names.contains(d) {
+        if RESERVED.contains(&d.as_str()) || names.contains(d) || d == DETECTED_COLUMN {
             return Err(ConfigError::new(
                 format!("{field}.deletions.column"),
                 format!("the deletion column '{d}' clashes with another column"),
-                "Pick a name that is not ref, ts, data or an additional column.",
+                format!("Pick a name that is not ref, ts, data, {DETECTED_COLUMN} or an additional column."),
+            ));
+        }
+        if names.contains(DETECTED_COLUMN) {
+            return Err(ConfigError::new(
+                format!("{field}.additional_columns"),
+                format!("the column name '{DETECTED_COLUMN}' is taken by deletion tracking"),
+                "Rename that additional column.",
             ));
         }
     }
@@ -568,6 +589,7 @@ fn resolve_collection(
         columns,
         page_size,
         deletion_column,
+        history_gap: gap,
     })
 }
 

@@ -106,6 +106,9 @@ fn invalid_configs_name_the_field_and_the_fix() {
         (r#"{"secret":"s","collection":{"name":"c","additional_columns":[{"name":"x","path":["a"],"type":"date"}]}}"#, "collection.additional_columns[0].type", "unknown variant `date`, expected one of `string`, `integer`, `number`, `boolean`, `object`, `array` at line 1 column 99"),
         (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"maybe"}}}"#, "collection.deletions.deletion_mode", "unknown variant `maybe`, expected `ignore` or `deleted_field` at line 1 column 75"),
         (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","column":"data"}}}"#, "collection.deletions.column", "the deletion column 'data' clashes with another column"),
+        (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","column":"deletion_detected"}}}"#, "collection.deletions.column", "the deletion column 'deletion_detected' clashes with another column"),
+        (r#"{"secret":"s","collection":{"name":"c","additional_columns":[{"name":"deletion_detected","path":["a"],"type":"boolean"}],"deletions":{"deletion_mode":"deleted_field"}}}"#, "collection.additional_columns", "the column name 'deletion_detected' is taken by deletion tracking"),
+        (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","history_gap":"skip"}}}"#, "collection.deletions", "unknown variant `skip`, expected `reconcile` or `stop` at line 1 column 106"),
         (r#"{"secret":"s","collection":{"name":"c","pagesize":5}}"#, "collection.pagesize", "unknown field `pagesize`, expected one of `name`, `index`, `data_column`, `additional_columns`, `page_size`, `deletions` at line 1 column 49"),
         (r#"{"secret":"s","output":{"format":"csv"}}"#, "output.format", "unknown format 'csv'"),
         (r#"{"secret":"s","output":{"format":"parquet","compression":"gzip"}}"#, "compression", "compression applies to JSONL only"),
@@ -457,4 +460,30 @@ fn misspelled_top_level_keys_are_refused_and_other_unknown_keys_warned_about() {
     )
     .unwrap();
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+#[test]
+fn a_history_gap_is_reconciled_unless_the_config_says_stop() {
+    let one = |json: &str| {
+        let s = load_str(json, Overrides::default()).unwrap();
+        s.collections.unwrap()[0].history_gap
+    };
+    assert_eq!(
+        one(
+            r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field"}}}"#
+        ),
+        HistoryGap::Reconcile
+    );
+    assert_eq!(
+        one(
+            r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","history_gap":"stop"}}}"#
+        ),
+        HistoryGap::Stop
+    );
+    assert_eq!(
+        one(
+            r#"{"secret":"s","defaults":{"deletions":{"deletion_mode":"deleted_field","history_gap":"stop"}},"collection":{"name":"c"}}"#
+        ),
+        HistoryGap::Stop
+    );
 }

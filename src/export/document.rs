@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 use crate::config::CollectionSettings;
-use crate::export::{Record, RecordSchema};
+use crate::export::{Record, RecordSchema, DETECTED_COLUMN};
 use crate::fauna::{PathStep, Value};
 
 /// A document that cannot become a record.
@@ -55,6 +55,10 @@ pub fn record_schema(settings: &CollectionSettings) -> RecordSchema {
             .map(|c| (c.name.clone(), c.column_type))
             .collect(),
         deletion_column: settings.deletion_column.clone(),
+        detected_column: settings
+            .deletion_column
+            .as_ref()
+            .map(|_| DETECTED_COLUMN.to_string()),
     }
 }
 
@@ -113,6 +117,7 @@ pub fn document_record(doc: Value, settings: &CollectionSettings) -> Result<Reco
         data,
         columns,
         deleted_at: None,
+        detected: false,
     })
 }
 
@@ -146,6 +151,7 @@ mod tests {
             columns,
             page_size: 10,
             deletion_column: None,
+            history_gap: Default::default(),
         }
     }
 

@@ -90,7 +90,16 @@ pub struct RecordSchema {
     pub columns: Vec<(String, ColumnType)>,
     /// The deletion column's name, when deletions are tracked.
     pub deletion_column: Option<String>,
+    /// The column telling detected deletions from observed ones (files, when deletions are
+    /// tracked: [`DETECTED_COLUMN`]).
+    pub detected_column: Option<String>,
 }
+
+/// The boolean column of file outputs that tracks deletions: `true` on a deletion found by
+/// reconciliation (the document was gone at the record's `ts`; it was deleted then or
+/// earlier), `false` on a deletion seen as Fauna's event (at exactly that `ts`), `null` on
+/// document records.
+pub const DETECTED_COLUMN: &str = "deletion_detected";
 
 /// One exported row. Values are Fauna values; sinks render them with [`ExportValue`].
 #[derive(Clone, Debug, PartialEq)]
@@ -105,6 +114,9 @@ pub struct Record {
     pub columns: Vec<Value>,
     /// Set on deletion records: the deletion time as ISO-8601 (UTC).
     pub deleted_at: Option<String>,
+    /// On deletion records: found by reconciliation rather than seen as an event, so
+    /// `deleted_at` is an upper bound.
+    pub detected: bool,
 }
 
 /// A record paired with its schema, serializing as one JSON object (a JSONL line).
@@ -112,8 +124,8 @@ pub struct Record {
 /// ```
 /// use fauna_sync::export::{Record, RecordSchema, RecordJson};
 /// use fauna_sync::fauna::Value;
-/// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None };
-/// let rec = Record { id: "1".into(), ts: 5, data: Some(Value::Null), columns: vec![], deleted_at: None };
+/// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None, detected_column: None };
+/// let rec = Record { id: "1".into(), ts: 5, data: Some(Value::Null), columns: vec![], deleted_at: None, detected: false };
 /// assert_eq!(serde_json::to_string(&RecordJson { schema: &schema, record: &rec }).unwrap(),
 ///            r#"{"ref":"1","ts":5,"data":null}"#);
 /// ```
@@ -143,6 +155,9 @@ impl Serialize for RecordJson<'_> {
         if let Some(col) = &schema.deletion_column {
             map.serialize_entry(col, &rec.deleted_at)?;
         }
+        if let Some(col) = &schema.detected_column {
+            map.serialize_entry(col, &rec.deleted_at.as_ref().map(|_| rec.detected))?;
+        }
         map.end()
     }
 }
@@ -168,11 +183,13 @@ mod tests {
             data: fields.get("data").cloned(),
             columns: vec![],
             deleted_at: None,
+            detected: false,
         };
         let schema = RecordSchema {
             data_column: true,
             columns: vec![],
             deletion_column: None,
+            detected_column: None,
         };
         assert_eq!(
             serde_json::to_string(&RecordJson {
@@ -198,6 +215,7 @@ mod tests {
                 ("n".into(), ColumnType::Integer),
             ],
             deletion_column: Some("deleted_at".into()),
+            detected_column: None,
         };
         let live = Record {
             id: "1".into(),
@@ -205,6 +223,7 @@ mod tests {
             data: None,
             columns: vec![Value::from("02134"), Value::Null],
             deleted_at: None,
+            detected: false,
         };
         let gone = Record {
             id: "2".into(),
@@ -212,6 +231,7 @@ mod tests {
             data: None,
             columns: vec![],
             deleted_at: Some("1970-01-01T00:00:00.000011Z".into()),
+            detected: false,
         };
         let line = |r: &Record| {
             serde_json::to_string(&RecordJson {
@@ -227,6 +247,43 @@ mod tests {
         assert_eq!(
             line(&gone),
             r#"{"ref":"2","ts":11,"zip":null,"n":null,"deleted_at":"1970-01-01T00:00:00.000011Z"}"#
+        );
+    }
+
+    #[test]
+    fn the_detected_column_is_null_on_documents_and_tells_deletions_apart() {
+        let schema = RecordSchema {
+            data_column: false,
+            columns: vec![],
+            deletion_column: Some("deleted_at".into()),
+            detected_column: Some(DETECTED_COLUMN.into()),
+        };
+        let rec = |deleted: bool, detected: bool| Record {
+            id: "1".into(),
+            ts: 10,
+            data: None,
+            columns: vec![],
+            deleted_at: deleted.then(|| "1970-01-01T00:00:00.000010Z".to_string()),
+            detected,
+        };
+        let line = |r: &Record| {
+            serde_json::to_string(&RecordJson {
+                schema: &schema,
+                record: r,
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            line(&rec(false, false)),
+            r#"{"ref":"1","ts":10,"deleted_at":null,"deletion_detected":null}"#
+        );
+        assert_eq!(
+            line(&rec(true, false)),
+            r#"{"ref":"1","ts":10,"deleted_at":"1970-01-01T00:00:00.000010Z","deletion_detected":false}"#
+        );
+        assert_eq!(
+            line(&rec(true, true)),
+            r#"{"ref":"1","ts":10,"deleted_at":"1970-01-01T00:00:00.000010Z","deletion_detected":true}"#
         );
     }
 }

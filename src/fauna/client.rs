@@ -51,6 +51,8 @@ pub struct FaunaClient {
     opts: ClientOptions,
     last_txn: AtomicI64,
     retries: AtomicU64,
+    queries: AtomicU64,
+    read_ops: AtomicU64,
 }
 
 impl FaunaClient {
@@ -69,6 +71,8 @@ impl FaunaClient {
             opts,
             last_txn: AtomicI64::new(0),
             retries: AtomicU64::new(0),
+            queries: AtomicU64::new(0),
+            read_ops: AtomicU64::new(0),
         })
     }
 
@@ -80,6 +84,16 @@ impl FaunaClient {
     /// Retries made so far (for the run summary).
     pub fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Queries answered so far (each attempt with a response counts).
+    pub fn queries(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+
+    /// Fauna's read ops billed so far: the sum of the responses' `x-byte-read-ops`.
+    pub fn read_ops(&self) -> u64 {
+        self.read_ops.load(Ordering::Relaxed)
     }
 
     /// The highest `x-txn-time` seen, in microseconds.
@@ -149,6 +163,15 @@ impl FaunaClient {
         }
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        if let Some(ops) = resp
+            .headers()
+            .get("x-byte-read-ops")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            self.read_ops.fetch_add(ops, Ordering::Relaxed);
+        }
         if let Some(t) = resp
             .headers()
             .get("x-txn-time")

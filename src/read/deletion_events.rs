@@ -81,6 +81,7 @@ impl Reader for DeletionEvents<'_> {
                 data: None,
                 columns: vec![Value::Null; self.settings.columns.len()],
                 deleted_at: Some(Timestamp::from_micros(ts).to_string()),
+                detected: false,
             });
             items.push(Item {
                 record,

@@ -30,6 +30,9 @@ pub enum ReadError {
     /// A document could not become a record.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// The id set a reconciliation compares with could not be read.
+    #[error("the id set beside the state cannot be read: {0}; delete the state file, its .ids directory and the output to export again")]
+    IdSet(#[from] crate::durable::FileError),
     /// The server's page was not a page.
     #[error("collection '{collection}': unexpected page shape: {detail}")]
     BadPage {
@@ -47,6 +50,7 @@ impl ReadError {
             ReadError::Fauna { source, .. } => source.kind(),
             ReadError::SnapshotExpired { .. } => ErrorKind::State,
             ReadError::Record(_) | ReadError::BadPage { .. } => ErrorKind::Data,
+            ReadError::IdSet(_) => ErrorKind::State,
         }
     }
 }

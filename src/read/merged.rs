@@ -144,6 +144,7 @@ mod tests {
                         data: None,
                         columns: vec![],
                         deleted_at: None,
+                        detected: false,
                     }),
                     cursor: Value::Int(i as i64),
                 })

@@ -2,14 +2,20 @@
 
 use std::collections::HashSet;
 
+use crate::id_set::SortedIds;
+
 use super::page::{page_parts, query};
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
 use crate::export::{id_order, Record};
 use crate::fauna::{Expr, FaunaClient, Ref, Timestamp, Value};
 
-/// Refs per page of the id listing.
+/// Refs per page of the id listing (refs only: about 100 bytes each on the wire).
 const ID_PAGE_SIZE: i64 = 10_000;
+
+/// Exported ids compared per page at most, so a collection that lost most of its documents
+/// is reconciled in bounded pages too.
+const MAX_EXPORTED_PER_PAGE: usize = 10_000;
 
 /// Pages of deletion records: exported ids that `Documents(c)` no longer holds at `at`.
 pub struct Vanished<'a> {
@@ -17,8 +23,8 @@ pub struct Vanished<'a> {
     pub client: &'a FaunaClient,
     /// The collection's settings.
     pub settings: &'a CollectionSettings,
-    /// Exported ids in document order, without repeats.
-    pub exported: &'a [String],
+    /// The ids the output holds, sorted.
+    pub exported: &'a SortedIds,
     /// The time the live ids are read at.
     pub at: i64,
 }
@@ -40,16 +46,24 @@ impl Reader for Vanished<'_> {
             .map(|r| r.id.as_str())
             .collect();
         let to_id = next.as_ref().and_then(cursor_id);
-        // Exported ids in [from, to) that are not live.
-        let start = match &from_id {
-            Some(f) => self.exported.partition_point(|id| id_order(id, f).is_lt()),
-            None => 0,
+        // Exported ids in [from, to) that are not live; at most a bounded number per page,
+        // the next page starting at the first id left over.
+        let mut exported = self
+            .exported
+            .range(from_id.as_deref(), MAX_EXPORTED_PER_PAGE + 1)?;
+        if let Some(t) = &to_id {
+            let end = exported.partition_point(|id| id_order(id, t).is_lt());
+            exported.truncate(end);
+        }
+        let next = if exported.len() > MAX_EXPORTED_PER_PAGE {
+            let rest = exported.split_off(MAX_EXPORTED_PER_PAGE);
+            Some(Value::Array(vec![Value::Ref(Ref::document(
+                name, &rest[0],
+            ))]))
+        } else {
+            next
         };
-        let end = match &to_id {
-            Some(t) => self.exported.partition_point(|id| id_order(id, t).is_lt()),
-            None => self.exported.len(),
-        };
-        let gone: Vec<&String> = self.exported[start..end.max(start)]
+        let gone: Vec<&String> = exported
             .iter()
             .filter(|id| !live.contains(id.as_str()))
             .collect();
@@ -57,13 +71,14 @@ impl Reader for Vanished<'_> {
         let items = gone
             .into_iter()
             .zip(deleted_at)
-            .map(|(id, ts)| Item {
+            .map(|(id, seen)| Item {
                 record: self.settings.deletion_column.as_ref().map(|_| Record {
                     id: id.clone(),
-                    ts,
+                    ts: seen.unwrap_or(self.at),
                     data: None,
                     columns: vec![Value::Null; self.settings.columns.len()],
-                    deleted_at: Some(Timestamp::from_micros(ts).to_string()),
+                    deleted_at: Some(Timestamp::from_micros(seen.unwrap_or(self.at)).to_string()),
+                    detected: seen.is_none(),
                 }),
                 cursor: Value::Array(vec![Value::Ref(Ref::document(name, id))]),
             })
@@ -80,9 +95,9 @@ impl Reader for Vanished<'_> {
 }
 
 impl Vanished<'_> {
-    /// The `ts` of each document's deletion while Fauna still holds the event, else `at` (an
-    /// upper bound: the document was gone by then).
-    async fn deletion_times(&self, ids: &[&String]) -> Result<Vec<i64>, ReadError> {
+    /// The `ts` of each document's deletion while Fauna still holds the event; `None` when
+    /// it does not (the deletion is then only detected: the document was gone by `at`).
+    async fn deletion_times(&self, ids: &[&String]) -> Result<Vec<Option<i64>>, ReadError> {
         if ids.is_empty() {
             return Ok(vec![]);
         }
@@ -109,7 +124,6 @@ impl Vanished<'_> {
                     .filter(|e| e.get("action").and_then(Value::as_str) == Some("delete"))
                     .and_then(|e| e.get("ts"))
                     .and_then(Value::as_i64)
-                    .unwrap_or(self.at)
             })
             .collect())
     }

@@ -23,10 +23,10 @@
 //! let schema = RecordSchema {
 //!     data_column: true,
 //!     columns: vec![("n".into(), ColumnType::Integer)],
-//!     deletion_column: None,
+//!     deletion_column: None, detected_column: None,
 //! };
 //! let rec = |id: &str, ts| Record {
-//!     id: id.into(), ts, data: Some(Value::Null), columns: vec![Value::Int(ts)], deleted_at: None,
+//!     id: id.into(), ts, data: Some(Value::Null), columns: vec![Value::Int(ts)], deleted_at: None, detected: false,
 //! };
 //! let a = sink.write_batch("users", 1, &schema, &[rec("1", 10), rec("2", 20)]).unwrap();
 //! let b = sink.write_batch("users", 2, &schema, &[rec("3", 30)]).unwrap();

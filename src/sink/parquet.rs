@@ -30,7 +30,8 @@ static NULL: Value = Value::Null;
 
 /// The Arrow schema of a stream's Parquet files: `ref` utf8 and `ts` int64 (both non-null),
 /// `data` utf8 (if on), the additional columns typed from their [`ColumnType`], and the
-/// deletion column utf8 (if on); all but `ref` and `ts` nullable.
+/// deletion column utf8 and the detected-deletion column boolean (if on); all but `ref` and
+/// `ts` nullable.
 pub fn arrow_schema(schema: &RecordSchema) -> SchemaRef {
     let mut fields = vec![
         Field::new("ref", DataType::Utf8, false),
@@ -51,6 +52,9 @@ pub fn arrow_schema(schema: &RecordSchema) -> SchemaRef {
     if let Some(name) = &schema.deletion_column {
         fields.push(Field::new(name, DataType::Utf8, true));
     }
+    if let Some(name) = &schema.detected_column {
+        fields.push(Field::new(name, DataType::Boolean, true));
+    }
     Arc::new(Schema::new(fields))
 }
 
@@ -68,6 +72,8 @@ pub fn schema_json(schema: &RecordSchema) -> String {
         data_column: bool,
         columns: Vec<Column<'a>>,
         deletion_column: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detected_column: Option<&'a str>,
     }
     let meta = Meta {
         data_column: schema.data_column,
@@ -77,6 +83,7 @@ pub fn schema_json(schema: &RecordSchema) -> String {
             .map(|(name, ty)| Column { name, ty: *ty })
             .collect(),
         deletion_column: schema.deletion_column.as_deref(),
+        detected_column: schema.detected_column.as_deref(),
     };
     // Serializing plain structs into a String cannot fail.
     serde_json::to_string(&meta).unwrap_or_default()
@@ -138,6 +145,10 @@ fn build_batch(
         .deletion_column
         .as_ref()
         .map(|_| StringBuilder::with_capacity(n, n * 24));
+    let mut detected = schema
+        .detected_column
+        .as_ref()
+        .map(|_| BooleanBuilder::with_capacity(n));
 
     for rec in records {
         refs.append_value(&rec.id);
@@ -163,6 +174,9 @@ fn build_batch(
         if let Some(b) = &mut deleted {
             b.append_option(rec.deleted_at.as_deref());
         }
+        if let Some(b) = &mut detected {
+            b.append_option(rec.deleted_at.as_ref().map(|_| rec.detected));
+        }
     }
 
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(arrow.fields().len());
@@ -173,6 +187,9 @@ fn build_batch(
     }
     arrays.extend(columns.into_iter().map(ColumnBuilder::finish));
     if let Some(mut b) = deleted {
+        arrays.push(Arc::new(b.finish()));
+    }
+    if let Some(mut b) = detected {
         arrays.push(Arc::new(b.finish()));
     }
     RecordBatch::try_new(arrow.clone(), arrays).map_err(|source| SinkError::Arrow {

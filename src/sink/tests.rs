@@ -47,6 +47,7 @@ fn schema() -> RecordSchema {
             ("tags".into(), ColumnType::Array),
         ],
         deletion_column: Some("deleted_at".into()),
+        detected_column: None,
     }
 }
 
@@ -69,6 +70,7 @@ fn records() -> Vec<Record> {
                 wire(r#"["a","b"]"#),
             ],
             deleted_at: None,
+            detected: false,
         },
         Record {
             id: "102".into(),
@@ -83,6 +85,7 @@ fn records() -> Vec<Record> {
                 Value::Null,
             ],
             deleted_at: None,
+            detected: false,
         },
         Record {
             id: "103".into(),
@@ -90,6 +93,7 @@ fn records() -> Vec<Record> {
             data: None,
             columns: vec![],
             deleted_at: Some("2022-07-18T23:58:03.587Z".into()),
+            detected: false,
         },
         Record {
             id: "104".into(),
@@ -97,6 +101,7 @@ fn records() -> Vec<Record> {
             data: Some(Value::Null),
             columns: vec![wire(r#"{"@ts":"2022-07-18T23:58:03Z"}"#)],
             deleted_at: None,
+            detected: false,
         },
     ]
 }
@@ -332,6 +337,7 @@ fn string_columns_take_the_export_text_of_any_value() {
         data_column: false,
         columns: vec![("v".into(), ColumnType::String)],
         deletion_column: None,
+        detected_column: None,
     };
     let values = [
         (Value::from("plain"), "plain"),
@@ -357,6 +363,7 @@ fn string_columns_take_the_export_text_of_any_value() {
             data: None,
             columns: vec![v.clone()],
             deleted_at: None,
+            detected: false,
         })
         .collect();
     let root = tempfile::tempdir().unwrap();
@@ -398,6 +405,7 @@ fn values_that_do_not_fit_the_declared_type_fail_naming_column_document_and_valu
             data_column: false,
             columns: vec![("col".into(), ty)],
             deletion_column: None,
+            detected_column: None,
         };
         let good = Record {
             id: "1".into(),
@@ -405,6 +413,7 @@ fn values_that_do_not_fit_the_declared_type_fail_naming_column_document_and_valu
             data: None,
             columns: vec![Value::Null],
             deleted_at: None,
+            detected: false,
         };
         let committed = writer
             .write_batch("s", 9, &schema, std::slice::from_ref(&good))
@@ -475,6 +484,7 @@ fn parquet_row_groups_are_bounded_by_bytes() {
         data_column: true,
         columns: vec![],
         deletion_column: None,
+        detected_column: None,
     };
     let records: Vec<Record> = (0..3000)
         .map(|i| Record {
@@ -483,6 +493,7 @@ fn parquet_row_groups_are_bounded_by_bytes() {
             data: Some(wire(&format!(r#"{{"i":{i},"s":"value number {i}"}}"#))),
             columns: vec![],
             deleted_at: None,
+            detected: false,
         })
         .collect();
     let root = tempfile::tempdir().unwrap();
@@ -517,6 +528,7 @@ fn bad_batches_are_rejected_before_anything_is_written() {
         data_column: true,
         columns: vec![("a".into(), ColumnType::String)],
         deletion_column: Some("a".into()),
+        detected_column: None,
     };
     let err = writer.write_batch("s", 1, &dup, &records()).unwrap_err();
     assert!(err.to_string().contains("`a` is used twice"), "{err}");
@@ -524,6 +536,7 @@ fn bad_batches_are_rejected_before_anything_is_written() {
         data_column: true,
         columns: vec![("data".into(), ColumnType::String)],
         deletion_column: None,
+        detected_column: None,
     };
     assert!(matches!(
         writer.write_batch("s", 1, &data, &records()),

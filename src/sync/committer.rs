@@ -2,21 +2,21 @@
 //!
 //! Readers' pages arrive in order (partitions already joined, see [`super::partitions`]); the
 //! committer buffers their records into batches, commits each full batch to the output, then
-//! (for strategies that reconcile deletions) appends its ids to the id log, then saves the
+//! (for streams that keep one) records its ids in the stream's id set, then saves the
 //! state through the checkpoint with the position of the first item not committed. The
 //! blocking part (encoding, compression, fsync) runs on tokio's blocking pool, so the next
 //! page is read while a batch is written.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
-use super::emitted::EmittedIds;
 use super::error::ExportError;
 use super::observer::Observer;
 use super::state::{Position, State, StreamState};
 use crate::export::{Record, RecordJson, RecordSchema};
 use crate::fauna::Value;
+use crate::id_set::{IdSet, SortedIds, Start};
 use crate::output::{Checkpoint, Output, Receipt};
 use crate::read::Page;
 
@@ -37,7 +37,7 @@ struct Core {
     state: State,
     output: Box<dyn Output>,
     checkpoint: Box<dyn Checkpoint>,
-    ids: HashMap<String, EmittedIds>,
+    ids: HashMap<String, IdSet>,
 }
 
 /// A stream's open batch.
@@ -58,6 +58,8 @@ pub struct Totals {
     pub bytes: u64,
     /// Deletion records among the records.
     pub deletions: u64,
+    /// Deletion records found by reconciliation among the deletion records.
+    pub detected: u64,
 }
 
 /// The committer of one run.
@@ -118,18 +120,34 @@ impl Committer {
             .ok_or_else(|| ExportError::StreamMissing(name.to_string()))
     }
 
-    /// Starts (or resumes) committing `stream` with `schema`; with `ids`, the exported ids go
-    /// to that log (opened at the state's committed length).
-    pub fn open_stream(
+    /// Starts (or resumes) committing `stream` with `schema`; with `ids` (a directory), the
+    /// stream keeps its id set there (opened at what the state recorded).
+    pub async fn open_stream(
         &mut self,
         stream: &str,
         schema: RecordSchema,
-        ids: Option<PathBuf>,
+        ids: Option<&Path>,
     ) -> Result<(), ExportError> {
-        let committed = self.stream(stream)?.ids_len.unwrap_or(0);
-        if let Some(path) = ids {
-            let log = EmittedIds::open(path, committed)?;
-            self.core_mut()?.ids.insert(stream.to_string(), log);
+        if let Some(dir) = ids {
+            let s = self.stream(stream)?;
+            let recorded = s.ids;
+            let start = match (s.ids, s.ids_len) {
+                (Some(mark), _) => Start::Mark(mark),
+                (None, Some(len)) => Start::Log(len),
+                (None, None) => Start::New {
+                    started: s.position != Position::Start,
+                },
+            };
+            let set = IdSet::open(dir, stream, start)?;
+            let mark = set.mark();
+            self.core_mut()?.ids.insert(stream.to_string(), set);
+            if recorded != Some(mark) {
+                self.update(stream, move |s| {
+                    s.ids = Some(mark);
+                    s.ids_len = None;
+                })
+                .await?;
+            }
         }
         self.open.insert(
             stream.to_string(),
@@ -142,12 +160,34 @@ impl Committer {
         Ok(())
     }
 
-    /// The stream's exported ids, sorted in document order, without repeats.
-    pub fn exported_ids(&self, stream: &str) -> Result<Vec<String>, ExportError> {
-        match self.core.as_ref().and_then(|c| c.ids.get(stream)) {
-            Some(log) => Ok(log.sorted_ids()?),
-            None => Ok(Vec::new()),
-        }
+    /// The ids the stream's output holds, as one sorted file: merges the id set's delta
+    /// (recording that in the state) and opens the result. `None` when the stream keeps no
+    /// id set; an incomplete set is an error the caller words.
+    pub async fn frozen_ids(&mut self, stream: &str) -> Result<Option<SortedIds>, ExportError> {
+        let name = stream.to_string();
+        self.blocking(move |core| {
+            let Some(set) = core.ids.get_mut(&name) else {
+                return Ok(None);
+            };
+            set.compact()?;
+            let mark = set.mark();
+            let s = core
+                .state
+                .streams
+                .get_mut(&name)
+                .ok_or_else(|| ExportError::StreamMissing(name.clone()))?;
+            if s.ids != Some(mark) {
+                s.ids = Some(mark);
+                core.checkpoint.save(&core.state, &name, None)?;
+            }
+            let set = core
+                .ids
+                .get_mut(&name)
+                .ok_or(ExportError::CommitterFailed)?;
+            set.prune();
+            Ok(Some(set.sorted()?))
+        })
+        .await
     }
 
     /// Takes one page of `stream`: its records join the open batch, and every batch that
@@ -246,6 +286,10 @@ impl Committer {
         let records = std::mem::take(&mut open.records);
         open.bytes = 0;
         let deletions = records.iter().filter(|r| r.deleted_at.is_some()).count() as u64;
+        let detected = records
+            .iter()
+            .filter(|r| r.deleted_at.is_some() && r.detected)
+            .count() as u64;
         let schema = open.schema.clone();
         let name = stream.to_string();
         let receipt = self
@@ -255,6 +299,7 @@ impl Committer {
         self.totals.rows += receipt.rows;
         self.totals.bytes += receipt.bytes;
         self.totals.deletions += deletions;
+        self.totals.detected += detected;
         observer.batch_committed(stream, receipt.rows, receipt.bytes);
         if self
             .deadline
@@ -294,7 +339,7 @@ impl Committer {
 }
 
 impl Core {
-    /// Output, id log, state — in that order, each durable before the next.
+    /// Output, id set, state — in that order, each durable before the next.
     fn commit(
         &mut self,
         stream: &str,
@@ -309,8 +354,8 @@ impl Core {
             .ok_or_else(|| ExportError::StreamMissing(stream.to_string()))?
             .next_seq;
         let receipt = self.output.commit(stream, seq, schema, &records)?;
-        let ids_len = match self.ids.get_mut(stream) {
-            Some(log) => Some(log.append(records.iter().filter(|r| r.deleted_at.is_none()))?),
+        let ids = match self.ids.get_mut(stream) {
+            Some(set) => Some(set.record(&records)?),
             None => None,
         };
         crate::crash::point("after-batch-rename");
@@ -323,10 +368,13 @@ impl Core {
         s.next_seq += 1;
         s.rows += receipt.rows;
         s.position = position;
-        if ids_len.is_some() {
-            s.ids_len = ids_len;
+        if ids.is_some() {
+            s.ids = ids;
         }
         self.checkpoint.save(&self.state, stream, Some(&receipt))?;
+        if let Some(set) = self.ids.get_mut(stream) {
+            set.prune();
+        }
         Ok(receipt)
     }
 }

@@ -64,12 +64,22 @@ pub enum ExportError {
         now: String,
     },
     /// Deletions since the last sync may have been dropped from Fauna's history.
-    #[error("collection '{collection}' was last synced {gap_minutes} minutes ago, longer than Fauna keeps its history (history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Run sync more often (or raise the collection's history_days), or delete this collection's output and state to export it again")]
+    #[error("collection '{collection}' was last synced {gap_minutes} minutes ago, longer than Fauna keeps its history (history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Set \"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids, run sync more often (or raise the collection's history_days), or delete this collection's output and state to export it again")]
     HistoryGap {
         /// The collection.
         collection: String,
         /// Minutes since the last window's end.
         gap_minutes: i64,
+    },
+    /// A history gap that cannot be reconciled: the output keeps no complete id set.
+    #[error("collection '{collection}' was last synced {gap_minutes} minutes ago, longer than Fauna keeps its history, so deletions in between can only be found by comparing ids, and {reason}; nothing was read. Delete this collection's output and state to export it again, or sync more often than the collection keeps history")]
+    CannotReconcile {
+        /// The collection.
+        collection: String,
+        /// Minutes since the last window's end.
+        gap_minutes: i64,
+        /// Why there is no id set to compare with.
+        reason: &'static str,
     },
     /// The collection has no index incremental reads can use.
     #[error("collection '{collection}' cannot be synced incrementally: {problem}. Create the index with {fql} (or name a fitting one in \"index\")")]
@@ -104,9 +114,9 @@ impl ExportError {
             ExportError::Fauna { source, .. } => source.kind(),
             ExportError::Collection(_) | ExportError::BadIndex { .. } => ErrorKind::Config,
             ExportError::Permission(_) => ErrorKind::Permission,
-            ExportError::SettingsChanged { .. } | ExportError::HistoryGap { .. } => {
-                ErrorKind::State
-            }
+            ExportError::SettingsChanged { .. }
+            | ExportError::HistoryGap { .. }
+            | ExportError::CannotReconcile { .. } => ErrorKind::State,
             ExportError::NoIndex { .. } => ErrorKind::Config,
             ExportError::Paused => ErrorKind::Interrupted,
             ExportError::CommitterFailed | ExportError::StreamMissing(_) => ErrorKind::Output,

@@ -1,7 +1,9 @@
 //! Incremental sync: after the stream's full export (pinned snapshot, or scan + catch-up) at
 //! `T0`, each run reads one window `[previous end + 1, T]` at snapshot `T = Now()`: the
 //! changes through the `[ts, ref]` index and, when deletions are tracked, the `remove` events
-//! that are deletions, merged in ts order (`spec/sync.md`).
+//! that are deletions, merged in ts order (`spec/sync.md`). A window that starts before the
+//! collection's history reads the changes, then reconciles: ids the output holds that are
+//! not live at `T` become detected deletion records.
 
 use std::sync::Arc;
 
@@ -11,8 +13,9 @@ use super::expiry::ExpiryBudget;
 use super::partitions::{drain, Partition};
 use super::state::Position;
 use super::stream::{stored_cursor, CollectionExport};
-use crate::fauna::{encode, Value};
-use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader};
+use crate::config::HistoryGap;
+use crate::fauna::{encode, Expr, Value};
+use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader, Vanished};
 
 /// A reader with nothing to read (deletions not tracked).
 struct Nothing;
@@ -67,18 +70,24 @@ impl CollectionExport<'_> {
                         );
                         return Ok(WindowReport::default());
                     }
-                    self.check_history(to + 1, at).await?;
+                    let reconcile = self.over_history_gap(committer, to + 1, at).await?;
                     committer
                         .update(name, move |s| {
                             s.position = Position::Window {
                                 from: to + 1,
                                 at,
                                 cursor: None,
+                                reconcile,
                             }
                         })
                         .await?;
                 }
-                Position::Window { from, at, cursor } => {
+                Position::Window {
+                    from,
+                    at,
+                    cursor,
+                    reconcile,
+                } => {
                     let start = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
                     let changes = IndexChanges {
                         client: self.client,
@@ -88,16 +97,24 @@ impl CollectionExport<'_> {
                         until: None,
                         at,
                     };
+                    // Over a history gap the deletions come from the reconciliation after the
+                    // changes; otherwise from the events, merged with the changes.
+                    let end = if reconcile {
+                        Position::GapReconcile { at, cursor: None }
+                    } else {
+                        Position::Synced { to: at }
+                    };
+                    let end_of_phase = end.clone();
                     let position: PositionFn = Arc::new(move |c: Option<&Value>| match c {
                         Some(c) => Position::Window {
                             from,
                             at,
                             cursor: Some(encode(c)),
+                            reconcile,
                         },
-                        None => Position::Synced { to: at },
+                        None => end_of_phase.clone(),
                     });
-                    let end = Position::Synced { to: at };
-                    let result = if self.settings.deletion_column.is_some() {
+                    let result = if self.settings.deletion_column.is_some() && !reconcile {
                         let deletions = DeletionEvents {
                             client: self.client,
                             settings: self.settings,
@@ -127,6 +144,7 @@ impl CollectionExport<'_> {
                         drain(committer, name, vec![part], end, self.observer).await
                     };
                     match result {
+                        Ok(()) if reconcile => {}
                         Ok(()) => return Ok(WindowReport { to: Some(at) }),
                         Err(
                             e @ ExportError::Read(ReadError::SnapshotExpired {
@@ -153,6 +171,40 @@ impl CollectionExport<'_> {
                                         from,
                                         at,
                                         cursor: kept,
+                                        reconcile,
+                                    }
+                                })
+                                .await?;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Position::GapReconcile { at, cursor } => {
+                    match self.gap_reconcile(committer, at, cursor).await {
+                        Ok(()) => return Ok(WindowReport { to: Some(at) }),
+                        Err(
+                            e @ ExportError::Read(ReadError::SnapshotExpired {
+                                snapshot_ts, ..
+                            }),
+                        ) => {
+                            let stream = committer.stream(name)?;
+                            budget.spend(stream.rows, e)?;
+                            // Everything up to `at` is committed but for deletions not yet
+                            // found: read the changes since at a newer time, then compare
+                            // again (ids already found are out of the set).
+                            let next = now(self.client, name).await?;
+                            tracing::info!(
+                                collection = name,
+                                snapshot_ts,
+                                "The reconciliation's snapshot fell out of the collection's history; reading the changes since and comparing again at a newer time."
+                            );
+                            committer
+                                .update(name, move |s| {
+                                    s.position = Position::Window {
+                                        from: at + 1,
+                                        at: next,
+                                        cursor: None,
+                                        reconcile: true,
                                     }
                                 })
                                 .await?;
@@ -164,29 +216,110 @@ impl CollectionExport<'_> {
         }
     }
 
+    /// The last phase of a window over a history gap: each id the output holds that is not
+    /// live at `at` becomes a detected deletion record (`spec/sync.md`, "History gaps").
+    async fn gap_reconcile(
+        &self,
+        committer: &mut Committer,
+        at: i64,
+        cursor: Option<String>,
+    ) -> Result<(), ExportError> {
+        let name = self.settings.name.as_str();
+        let start = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
+        let exported =
+            committer
+                .frozen_ids(name)
+                .await?
+                .ok_or_else(|| ExportError::CannotReconcile {
+                    collection: name.to_string(),
+                    gap_minutes: 0,
+                    reason: NO_ID_SET,
+                })?;
+        let reader = Vanished {
+            client: self.client,
+            settings: self.settings,
+            exported: &exported,
+            at,
+        };
+        let position: PositionFn = Arc::new(move |c: Option<&Value>| match c {
+            Some(c) => Position::GapReconcile {
+                at,
+                cursor: Some(encode(c)),
+            },
+            None => Position::Synced { to: at },
+        });
+        let part = Partition {
+            reader,
+            start,
+            position,
+        };
+        drain(
+            committer,
+            name,
+            vec![part],
+            Position::Synced { to: at },
+            self.observer,
+        )
+        .await
+    }
+
+    /// Whether the window `[from, at]` lies over a history gap that is to be reconciled.
     /// Deletions are seen as events, which Fauna keeps for `history_days` plus its
-    /// minimum-valid-time offset: a window that starts below the collection's minimum valid
-    /// time may miss some, so it is refused. The server decides (a read `At(from)` fails
-    /// below it), so the check holds whatever the retention settings.
-    async fn check_history(&self, from: i64, at: i64) -> Result<(), ExportError> {
+    /// minimum-valid-time offset: below the collection's minimum valid time some may be gone.
+    /// The server decides (a read `At(from)` fails below it), so the check holds whatever the
+    /// retention settings. A gap stops the run unless the collection reconciles it and its
+    /// output keeps a complete id set.
+    async fn over_history_gap(
+        &self,
+        committer: &Committer,
+        from: i64,
+        at: i64,
+    ) -> Result<bool, ExportError> {
         if self.settings.deletion_column.is_none() {
-            return Ok(());
+            return Ok(false);
         }
         let name = &self.settings.name;
-        let probe = crate::fauna::Expr::at(
+        let probe = Expr::at(
             from,
-            crate::fauna::Expr::paginate(crate::fauna::Expr::documents(
-                crate::fauna::Expr::collection(name),
-            ))
-            .with("size", 1),
+            Expr::paginate(Expr::documents(Expr::collection(name))).with("size", 1),
         );
         match crate::read::query(self.client, name, Some(from), &probe).await {
-            Ok(_) => Ok(()),
-            Err(ReadError::SnapshotExpired { .. }) => Err(ExportError::HistoryGap {
-                collection: name.clone(),
-                gap_minutes: (at - from) / 60_000_000,
-            }),
-            Err(e) => Err(e.into()),
+            Ok(_) => return Ok(false),
+            Err(ReadError::SnapshotExpired { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
+        let gap_minutes = (at - from) / 60_000_000;
+        if self.settings.history_gap == HistoryGap::Stop {
+            return Err(ExportError::HistoryGap {
+                collection: name.clone(),
+                gap_minutes,
+            });
+        }
+        let reason = match committer.stream(name)?.ids {
+            Some(mark) if mark.complete => None,
+            Some(_) => Some(INCOMPLETE_ID_SET),
+            None => Some(NO_ID_SET),
+        };
+        if let Some(reason) = reason {
+            return Err(ExportError::CannotReconcile {
+                collection: name.clone(),
+                gap_minutes,
+                reason,
+            });
+        }
+        tracing::warn!(
+            collection = %name,
+            gap_minutes,
+            "The last sync is older than the collection keeps deletion events: reading the changes, then comparing the ids the output holds with those live now; each missing one gets a detected deletion record."
+        );
+        Ok(true)
     }
 }
+
+/// Why a gap cannot be reconciled without an id set.
+const NO_ID_SET: &str =
+    "this output keeps no id set to compare with (Airbyte read keeps none: reset the stream)";
+
+/// Why a gap cannot be reconciled with an incomplete id set.
+const INCOMPLETE_ID_SET: &str =
+    "this output's id set was started after its first records (they were written by an earlier fauna-sync version)";

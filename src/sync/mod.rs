@@ -10,7 +10,6 @@
 
 mod checks;
 mod committer;
-mod emitted;
 mod error;
 mod expiry;
 mod incremental;
@@ -23,7 +22,6 @@ mod stream;
 
 pub use checks::{check_collection, sync_index};
 pub use committer::{BatchLimits, Committer, PositionFn};
-pub use emitted::{emitted_ids_path, EmittedIds};
 pub use error::ExportError;
 pub use incremental::WindowReport;
 pub use observer::{Observer, Quiet};
@@ -32,5 +30,7 @@ pub use run::{
     client, file_format, lock_paths, run, run_export, schema_fingerprint, Mode, RunError,
     StreamSummary, Summary,
 };
-pub use state::{Loaded, Position, State, StateError, Strategy, StreamState, STATE_VERSION};
+pub use state::{
+    IdsMark, Loaded, Position, State, StateError, Strategy, StreamState, STATE_VERSION,
+};
 pub use stream::CollectionExport;

@@ -112,6 +112,7 @@ mod tests {
                         data: None,
                         columns: vec![],
                         deleted_at: None,
+                        detected: false,
                     }),
                     cursor: Value::Int(i),
                 })
@@ -181,8 +182,9 @@ mod tests {
             data_column: false,
             columns: vec![],
             deletion_column: None,
+            detected_column: None,
         };
-        committer.open_stream("s", schema, None).unwrap();
+        committer.open_stream("s", schema, None).await.unwrap();
         // Partition 0 is slow, 2 is fastest: their pages arrive in reverse order.
         let bounds = [(0, 7, 30), (7, 12, 10), (12, 14, 0)];
         let parts = bounds

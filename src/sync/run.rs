@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::committer::{BatchLimits, Committer};
-use super::emitted::emitted_ids_path;
 use super::error::ExportError;
 use super::observer::Observer;
 use super::state::{Position, State, Strategy, StreamState};
@@ -36,6 +35,10 @@ pub struct Summary {
     pub bytes: u64,
     /// Retries of transient failures.
     pub retries: u64,
+    /// Queries Fauna answered.
+    pub queries: u64,
+    /// Fauna read ops billed (`x-byte-read-ops`).
+    pub read_ops: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
     /// Stray files removed on start (left by an earlier interrupted run).
@@ -55,6 +58,8 @@ pub struct StreamSummary {
     pub changed: u64,
     /// Deletion records.
     pub deleted: u64,
+    /// Deletion records found by reconciliation (among `deleted`).
+    pub detected: u64,
     /// Files.
     pub files: u64,
     /// Seconds spent on the collection.
@@ -125,14 +130,19 @@ fn fauna(context: &str) -> impl FnOnce(FaunaError) -> ExportError {
 
 /// The record schema settings of a collection, as recorded in the state.
 pub fn schema_fingerprint(c: &CollectionSettings) -> serde_json::Value {
-    serde_json::json!({
+    let mut fingerprint = serde_json::json!({
         "data_column": c.data_column,
         "columns": c.columns.iter().map(|col| serde_json::json!({
             "name": col.name, "path": col.path, "type": col.column_type.name(),
             "required": col.required,
         })).collect::<Vec<_>>(),
         "deletion_column": c.deletion_column,
-    })
+    });
+    // Outputs that track deletions also say which were detected; earlier ones did not.
+    if c.deletion_column.is_some() {
+        fingerprint["detected_column"] = crate::export::DETECTED_COLUMN.into();
+    }
+    fingerprint
 }
 
 /// Runs (or resumes) a full export of every configured collection.
@@ -292,7 +302,7 @@ pub async fn run(
                 let collection = CollectionExport {
                     client: &client,
                     settings: c,
-                    ids_path: emitted_ids_path(&settings.output.state, &c.name),
+                    ids_dir: Some(crate::id_set::id_set_dir(&settings.output.state)),
                     observer,
                 };
                 collection.sync(index, &mut committer).await.map(|w| w.to)
@@ -313,6 +323,7 @@ pub async fn run(
             name: c.name.clone(),
             changed: (after.rows - before.rows) - (after.deletions - before.deletions),
             deleted: after.deletions - before.deletions,
+            detected: after.detected - before.detected,
             files: after.batches - before.batches,
             seconds: collection_started.elapsed().as_secs_f64(),
             synced_to: None,
@@ -334,6 +345,8 @@ pub async fn run(
     summary.files = totals.batches;
     summary.bytes = totals.bytes;
     summary.retries = client.retries();
+    summary.queries = client.queries();
+    summary.read_ops = client.read_ops();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
@@ -353,7 +366,7 @@ async fn export_one(
         let collection = CollectionExport {
             client,
             settings: c,
-            ids_path: emitted_ids_path(&settings.output.state, &c.name),
+            ids_dir: Some(crate::id_set::id_set_dir(&settings.output.state)),
             observer,
         };
         let export = collection.run(committer);

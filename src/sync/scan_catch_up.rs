@@ -25,6 +25,7 @@ use super::partitions::{drain, Partition};
 use super::state::Position;
 use super::stream::{stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
+use crate::id_set::SortedIds;
 use crate::read::{now, Documents, IndexChanges, ReadError, Vanished};
 
 impl CollectionExport<'_> {
@@ -42,7 +43,10 @@ impl CollectionExport<'_> {
             let since_start = stream.snapshot_ts;
             let position = stream.position.clone();
             let outcome = match position {
-                Position::Done | Position::Window { .. } | Position::Synced { .. } => return Ok(()),
+                Position::Done
+                | Position::Window { .. }
+                | Position::GapReconcile { .. }
+                | Position::Synced { .. } => return Ok(()),
                 Position::Start | Position::After { .. } => {
                     let cursor = match &position {
                         Position::After { cursor } => Some(stored_cursor(name, cursor)?),
@@ -117,7 +121,10 @@ impl CollectionExport<'_> {
                 }
                 Position::Reconcile { at, cursor } => {
                     let cursor = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
-                    let exported = committer.exported_ids(name)?;
+                    let exported = committer
+                        .frozen_ids(name)
+                        .await?
+                        .unwrap_or_else(SortedIds::empty);
                     let reader = Vanished {
                         client: self.client,
                         settings: self.settings,

@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::durable::{temp_path, write_file_atomically, FileError};
 use crate::error::ErrorKind;
+pub use crate::id_set::IdsMark;
 use crate::sink::CommittedFile;
 
 /// The state file's format version.
@@ -62,6 +63,20 @@ pub enum Position {
         /// Where to continue, as Fauna wire JSON.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cursor: Option<String>,
+        /// A window over a history gap: changes only, then [`Position::GapReconcile`].
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reconcile: bool,
+    },
+    /// Incremental sync, after the changes of a window over a history gap: the ids the output
+    /// holds that are not live at `at` become detected deletion records, in id order from
+    /// `cursor`.
+    GapReconcile {
+        /// The window's end: the snapshot the live ids are read at.
+        #[serde(rename = "pinned")]
+        at: i64,
+        /// Where to continue, as Fauna wire JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cursor: Option<String>,
     },
     /// Incremental sync, between runs: everything written up to `to` is committed; the next
     /// window starts at `to + 1`.
@@ -108,9 +123,14 @@ pub struct StreamState {
     /// The `[ts, ref]` index the catch-up reads (short-retention strategy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<String>,
-    /// The committed length in bytes of the stream's exported-id log (short-retention strategy).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Version 2.0 files only: the committed length of the exported-id log that
+    /// [`StreamState::ids`] replaced; migrated when the stream is opened.
+    #[serde(default, skip_serializing)]
     pub ids_len: Option<u64>,
+    /// The committed extent of the stream's id set (the ids the output holds), when the
+    /// stream keeps one (deletions tracked, or the short-retention strategy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<IdsMark>,
     /// Once done with the short-retention strategy: the time the output is consistent at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent_at: Option<i64>,
@@ -133,6 +153,7 @@ impl StreamState {
             strategy: Strategy::Snapshot,
             index: None,
             ids_len: None,
+            ids: None,
             consistent_at: None,
         }
     }

@@ -20,8 +20,9 @@ pub struct CollectionExport<'a> {
     pub client: &'a FaunaClient,
     /// The collection's settings.
     pub settings: &'a CollectionSettings,
-    /// The stream's exported-id log (strategies that reconcile deletions).
-    pub ids_path: PathBuf,
+    /// Where the stream's id set lives (`None`: the output keeps none, e.g. Airbyte mode).
+    /// Kept when deletions are tracked and by the short-retention strategy.
+    pub ids_dir: Option<PathBuf>,
     /// Progress hooks.
     pub observer: &'a dyn Observer,
 }
@@ -39,7 +40,7 @@ pub(crate) fn stored_cursor(collection: &str, cursor: &str) -> Result<Value, Exp
 impl CollectionExport<'_> {
     /// Reads the collection from wherever the committed state says it stands.
     pub async fn run(&self, committer: &mut Committer) -> Result<(), ExportError> {
-        self.open(committer)?;
+        self.open(committer).await?;
         self.full(committer).await
     }
 
@@ -50,15 +51,19 @@ impl CollectionExport<'_> {
         index: &str,
         committer: &mut Committer,
     ) -> Result<super::incremental::WindowReport, ExportError> {
-        self.open(committer)?;
+        self.open(committer).await?;
         self.incremental(index, committer).await
     }
 
-    fn open(&self, committer: &mut Committer) -> Result<(), ExportError> {
+    async fn open(&self, committer: &mut Committer) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
         let stream = committer.stream(name)?;
-        let ids = (stream.strategy == Strategy::ScanCatchUp).then(|| self.ids_path.clone());
-        committer.open_stream(name, record_schema(self.settings), ids)
+        let keeps_ids =
+            stream.strategy == Strategy::ScanCatchUp || self.settings.deletion_column.is_some();
+        let ids = self.ids_dir.as_deref().filter(|_| keeps_ids);
+        committer
+            .open_stream(name, record_schema(self.settings), ids)
+            .await
     }
 
     /// The full export, with the strategy the stream was started with.

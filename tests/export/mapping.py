@@ -236,6 +236,7 @@ def record(doc, data_column=True, columns=(), deletion_column=None):
             rec[col["name"]] = export(v)
     if deletion_column:
         rec[deletion_column] = None
+        rec["deletion_detected"] = None  # spec/export-format.md: only deletions carry a value
     return rec
 
 

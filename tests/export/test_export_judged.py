@@ -218,13 +218,15 @@ def test_additional_columns_without_the_data_column(dataset, runs):
 
 
 def test_additional_columns_with_data_and_deletion_column(dataset, runs):
-    """Data on, the columns, then the configured deletion column (null: nothing is deleted)."""
+    """Data on, the columns, then the configured deletion column and deletion_detected (null:
+    nothing is deleted)."""
     got = judge.all_records(runs("typed_data_jsonl"), "typed")
     want = judge.expected_records(
         dataset, "typed", columns=TYPED_COLUMNS, deletion_column="gone_at"
     )
     judge.assert_same_records(got, want)
-    assert all(list(r)[:3] == ["ref", "ts", "data"] and list(r)[-1] == "gone_at" for r in got)
+    assert all(list(r)[:3] == ["ref", "ts", "data"] and list(r)[-2:] == ["gone_at", "deletion_detected"]
+               for r in got)
 
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)
@@ -245,7 +247,16 @@ def test_manifest_lists_exactly_the_committed_files(variant, runs):
     for name in blocks:
         assert [e["seq"] for e in manifest if e["stream"] == name] == list(
             range(1, streams.count(name) + 1))
-    assert sorted([e["file"] for e in manifest] + BOOKKEEPING) == run.files()
+    # Streams that track deletions keep their id set beside the state (spec/state-format.md).
+    id_sets = []
+    for name, s in run.state()["streams"].items():
+        if s["schema"]["deletion_column"]:
+            gen = s["ids"]["generation"]
+            id_sets.append(f"_state.json.ids/{name}.delta.{gen}")
+            id_sets += [f"_state.json.ids/{name}.set.{gen}"] if gen else []
+        else:
+            assert "ids" not in s
+    assert sorted([e["file"] for e in manifest] + BOOKKEEPING + id_sets) == run.files()
     for e in manifest:
         assert list(e) == ["file", "stream", "seq", "rows", "bytes", "sha256", "min_ts", "max_ts", "format"]
         path = run.out / e["file"]
@@ -285,7 +296,8 @@ def test_state_file_says_done(variant, runs, dataset, fauna_dev):
         files = [e for e in manifest if e["stream"] == name]
         assert s["position"] == {"at": "done"} and "strategy" not in s  # pinned snapshot
         assert "files" not in s  # the manifest lists them; the state stays small
-        assert sorted(s["schema"]) == ["columns", "data_column", "deletion_column"]
+        tracked = ["detected_column"] if s["schema"]["deletion_column"] else []
+        assert sorted(s["schema"]) == sorted(["columns", "data_column", "deletion_column"] + tracked)
         assert s["next_seq"] == len(files) + 1
         assert s["rows"] == sum(e["rows"] for e in files) == len(dataset.docs[name])
         assert s["format"] == FORMAT[variant] and {e["format"] for e in files} <= {FORMAT[variant]}

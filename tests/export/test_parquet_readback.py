@@ -36,6 +36,7 @@ def _schema(data_column, columns, deletion_column):
     fields += [pa.field(c["name"], ARROW_TYPES[c["type"]]) for c in columns]
     if deletion_column:
         fields.append(pa.field(deletion_column, pa.string()))
+        fields.append(pa.field("deletion_detected", pa.bool_()))
     return pa.schema(fields)
 
 
@@ -54,7 +55,7 @@ def _assert_row_matches(row, rec, data_column, columns, deletion_column):
     """A Parquet row (dict of Python values) equals the JSONL record under §3.2's conversion."""
     assert (row["ref"], row["ts"]) == (rec["ref"], rec["ts"])
     names = ["ref", "ts"] + (["data"] if data_column else []) + [c["name"] for c in columns]
-    names += [deletion_column] if deletion_column else []
+    names += [deletion_column, "deletion_detected"] if deletion_column else []
     assert list(row) == names
     if data_column:
         if rec["data"] is None:
@@ -65,7 +66,7 @@ def _assert_row_matches(row, rec, data_column, columns, deletion_column):
         want = mapping.parquet_cell(rec[c["name"]], c["type"])
         assert mapping.canon(row[c["name"]]) == mapping.canon(want), (rec["ref"], c, row[c["name"]])
     if deletion_column:
-        assert row[deletion_column] is None
+        assert row[deletion_column] is None and row["deletion_detected"] is None
 
 
 @pytest.mark.parametrize("variant", sorted(PAIRS))
@@ -77,6 +78,7 @@ def test_parquet_schema_and_metadata(variant, runs):
         "data_column": data_column,
         "columns": [{"name": c["name"], "type": c["type"]} for c in columns],
         "deletion_column": deletion_column,
+        **({"detected_column": "deletion_detected"} if deletion_column else {}),
     }
     run = runs(variant)
     assert run.manifest()
@@ -123,7 +125,7 @@ def test_parquet_rows_equal_jsonl_rows_duckdb(variant, runs):
     _, data_column, columns, deletion_column = PAIRS[variant]
     want_types = [("ref", "VARCHAR"), ("ts", "BIGINT")] + ([("data", "VARCHAR")] if data_column else [])
     want_types += [(c["name"], DUCKDB_TYPES[c["type"]]) for c in columns]
-    want_types += [(deletion_column, "VARCHAR")] if deletion_column else []
+    want_types += [(deletion_column, "VARCHAR"), ("deletion_detected", "BOOLEAN")] if deletion_column else []
     con = duckdb.connect()
     for path, entry, records in _pairs(variant, runs):
         described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()

@@ -37,6 +37,7 @@ fn settings(page_size: u32) -> CollectionSettings {
         columns: vec![],
         page_size,
         deletion_column: Some("deleted_at".into()),
+        history_gap: Default::default(),
     }
 }
 
@@ -212,7 +213,8 @@ async fn vanished_yields_exported_ids_missing_at_the_time() {
     let fx = Fixture::start(SCHEMA, &[("c", docs())]).await;
     let client = client(&fx.server.url());
     let s = settings(1);
-    let exported: Vec<String> = ["101", "102", "103", "104"].map(String::from).to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    let exported = sorted_ids(dir.path(), "all", &["101", "102", "103", "104"]);
     // At T+45, 104 is gone (deleted at T+40, the event still held: its real ts).
     let r = Vanished {
         client: &client,
@@ -222,12 +224,79 @@ async fn vanished_yields_exported_ids_missing_at_the_time() {
     };
     let (records, _) = all(&r, None).await;
     assert_eq!(records, [("104".into(), T + 40, true)]);
+    assert!(
+        !r.page(None).await.unwrap().items[0]
+            .record
+            .as_ref()
+            .unwrap()
+            .detected
+    );
     // At T+22 nothing exported is gone yet (104 did not exist then, but it was never live).
     let early = Vanished { at: T + 22, ..r };
-    let exported_early: Vec<String> = ["101", "102", "103"].map(String::from).to_vec();
+    let exported_early = sorted_ids(dir.path(), "early", &["101", "102", "103"]);
     let early = Vanished {
         exported: &exported_early,
         ..early
     };
     assert!(all(&early, None).await.0.is_empty());
+}
+
+/// A sorted id file holding `ids` (already in document order).
+fn sorted_ids(dir: &std::path::Path, name: &str, ids: &[&str]) -> fauna_sync::id_set::SortedIds {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        ids.iter().map(|i| format!("{i}\n")).collect::<String>(),
+    )
+    .unwrap();
+    fauna_sync::id_set::SortedIds::open(&path).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vanished_compares_in_bounded_pages_and_marks_deletions_without_events_detected() {
+    let fx = Fixture::start(SCHEMA, &[("c", docs())]).await;
+    let client = client(&fx.server.url());
+    let s = settings(1);
+    // 25,000 exported ids that never existed (no events: detected, stamped `at`) around the
+    // live ones 101..103; 104's deletion event is still held.
+    let mut ids: Vec<String> = (1..=25_000).map(|i| (i * 10).to_string()).collect();
+    ids.extend(["101", "102", "103", "104"].map(String::from));
+    ids.sort_by(|a, b| fauna_sync::export::id_order(a, b));
+    ids.dedup();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let exported = sorted_ids(dir.path(), "ids", &refs);
+    let r = Vanished {
+        client: &client,
+        settings: &s,
+        exported: &exported,
+        at: T + 45,
+    };
+    let mut pages = 0;
+    let mut after = None;
+    let mut got = Vec::new();
+    loop {
+        let page = r.page(after).await.unwrap();
+        pages += 1;
+        assert!(
+            page.items.len() <= 10_000,
+            "a page compares at most 10,000 ids"
+        );
+        got.extend(page.items.into_iter().map(|i| i.record.unwrap()));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let want: Vec<&String> = ids
+        .iter()
+        .filter(|i| !["101", "102", "103"].contains(&i.as_str()))
+        .collect();
+    assert_eq!(got.iter().map(|r| &r.id).collect::<Vec<_>>(), want);
+    for rec in &got {
+        let observed = rec.id == "104";
+        assert_eq!(rec.detected, !observed, "{}", rec.id);
+        assert_eq!(rec.ts, if observed { T + 40 } else { T + 45 }, "{}", rec.id);
+    }
 }

@@ -16,6 +16,7 @@ fn schema() -> RecordSchema {
         data_column: false,
         columns: vec![("n".into(), ColumnType::Integer)],
         deletion_column: Some("deleted_at".into()),
+        detected_column: Some("deletion_detected".into()),
     }
 }
 
@@ -27,6 +28,7 @@ fn batch(seq: u64) -> Vec<Record> {
             data: None,
             columns: vec![Value::Int(i as i64)],
             deleted_at: None,
+            detected: false,
         })
         .collect()
 }

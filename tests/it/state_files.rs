@@ -154,6 +154,7 @@ impl Reader for Numbers {
             data: Some(Value::Int(i)),
             columns: vec![],
             deleted_at: None,
+            detected: false,
         };
         Ok(Page {
             items: vec![Item {
@@ -217,8 +218,9 @@ async fn the_state_stays_the_same_size_over_1000_committed_batches() {
         data_column: true,
         columns: vec![],
         deletion_column: None,
+        detected_column: None,
     };
-    committer.open_stream("s", schema, None).unwrap();
+    committer.open_stream("s", schema, None).await.unwrap();
     let position: PositionFn = Arc::new(|c: Option<&Value>| match c {
         Some(c) => Position::After {
             cursor: fauna_sync::fauna::encode(c),

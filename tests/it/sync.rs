@@ -292,8 +292,8 @@ async fn an_export_output_is_continued_by_sync() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_after_the_history_window_with_deletions_in_the_gap_is_stopped() {
+/// A fixture whose collection keeps history for 300 ms (15 minutes on a real server).
+async fn short_history() -> Fixture {
     use fauna_dev::engine::EngineOptions;
     use fauna_dev::server::ServerConfig;
     let schema = r#"{
@@ -301,7 +301,7 @@ async fn a_sync_after_the_history_window_with_deletions_in_the_gap_is_stopped() 
       "indexes": [{"name": "foo_ts", "source": "foo", "values": [{"field": "ts"}, {"field": "ref"}]}],
       "keys": [{"secret": "fnTestServer", "role": "server"}]
     }"#;
-    let fx = Fixture::start_with(
+    Fixture::start_with(
         schema,
         &[],
         EngineOptions {
@@ -310,16 +310,96 @@ async fn a_sync_after_the_history_window_with_deletions_in_the_gap_is_stopped() 
         },
         ServerConfig::new(),
     )
-    .await;
+    .await
+}
+
+/// Waits until the history window has passed: the events of earlier writes are gone.
+async fn outlive_history() {
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+}
+
+fn update(id: &str, a: i64) -> String {
+    format!(
+        r#"{{"update":{{"ref":{{"collection":"foo"}},"id":"{id}"}},"params":{{"object":{{"data":{{"object":{{"a":{a}}}}}}}}}}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_gap_is_reconciled_with_detected_deletions() {
+    let fx = short_history().await;
     let out = fx.out("gap");
     let s = settings(&fx, &out, DELETIONS);
+    for id in ["1", "2", "3", "4"] {
+        write(&fx, &create(id, 1));
+    }
+    sync(&s).await;
+    // In the gap: a delete, an update, a create, a delete + re-create of one id, and a
+    // document created and deleted (never exported).
+    write(&fx, &delete("1"));
+    write(&fx, &update("2", 20));
+    write(&fx, &create("5", 5));
+    write(&fx, &delete("3"));
+    write(&fx, &create("3", 30));
+    write(&fx, &create("6", 6));
+    write(&fx, &delete("6"));
+    outlive_history().await;
+    let files = read_manifest(&out).unwrap().len();
+    let r = sync(&s).await;
+    let to = r.streams[0].synced_to.unwrap();
+    // The changes in ts order, then the deletions found by comparing ids, stamped with the
+    // window's end.
+    let got = records_since(&out, files);
+    assert_eq!(
+        ids(&got),
+        [("2", false), ("5", false), ("3", false), ("1", true)]
+    );
+    assert_eq!(got[3].1, to);
+    let (changed, deleted, detected) = (
+        r.streams[0].changed,
+        r.streams[0].deleted,
+        r.streams[0].detected,
+    );
+    assert_eq!((changed, deleted, detected), (3, 1, 1));
+    let last = read_manifest(&out).unwrap().pop().unwrap();
+    let text = std::fs::read_to_string(out.join(&last.path)).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        line,
+        serde_json::json!({
+            "ref": "1", "ts": to, "data": null,
+            "deleted_at": fauna_sync::fauna::Timestamp::from_micros(to).to_string(),
+            "deletion_detected": true,
+        })
+    );
+    // The id set now holds exactly the live ids; the stream rests at the window's end.
+    assert_eq!(
+        crate::support::id_set_of(&out.join("_state.json"), "foo"),
+        ["2", "3", "4", "5"]
+    );
+    let state = State::load(&out.join("_state.json")).unwrap();
+    assert_eq!(
+        state.streams["foo"].position,
+        fauna_sync::sync::Position::Synced { to }
+    );
+    // Within the history window again: deletions are observed as events.
+    write(&fx, &delete("4"));
+    let files = read_manifest(&out).unwrap().len();
+    let r = sync(&s).await;
+    assert_eq!(ids(&records_since(&out, files)), [("4", true)]);
+    assert_eq!(r.streams[0].detected, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_gap_is_stopped_when_configured_or_when_the_id_set_is_incomplete() {
+    let fx = short_history().await;
+    let out = fx.out("gap-stop");
+    let stop = r#"{"collection": {"name": "foo", "deletions": {"deletion_mode": "deleted_field", "history_gap": "stop"}}, "output": {"format": "jsonl"}}"#;
+    let s = settings(&fx, &out, stop);
     write(&fx, &create("1", 1));
     write(&fx, &create("2", 2));
     sync(&s).await;
     write(&fx, &delete("1"));
-    // The history window (300 ms here, 15 minutes on a real server) passes before the next
-    // sync: the deletion's event is gone.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    outlive_history().await;
     let before = std::fs::read(out.join("_state.json")).unwrap();
     let e = run(&s, &Quiet, Mode::Sync { max_duration: None })
         .await
@@ -335,6 +415,24 @@ async fn a_sync_after_the_history_window_with_deletions_in_the_gap_is_stopped() 
         std::fs::read(out.join("_state.json")).unwrap(),
         before,
         "state kept"
+    );
+    // An output whose id set was started late (written by an earlier version) cannot be
+    // reconciled either: it says so.
+    let mut state: serde_json::Value = serde_json::from_slice(&before).unwrap();
+    state["streams"]["foo"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ids");
+    std::fs::write(out.join("_state.json"), serde_json::to_vec(&state).unwrap()).unwrap();
+    let s = settings(&fx, &out, DELETIONS);
+    let e = run(&s, &Quiet, Mode::Sync { max_duration: None })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), fauna_sync::error::ErrorKind::State);
+    assert!(
+        e.to_string()
+            .contains("this output's id set was started after its first records"),
+        "{e}"
     );
     // Without deletion tracking the gap does not matter: changes come from the index.
     let s = settings(

@@ -4,7 +4,7 @@
 //! `ref` wins, a deletion removes it) must give exactly the source collection — ids, ts and
 //! data. On a collection keeping history 30 days (pinned snapshot, then windows) and on one
 //! keeping it 0 days with a scaled retention window (scan + catch-up, then windows), in JSONL
-//! and in Parquet.
+//! and in Parquet; and with syncs that come after the history window (gaps reconciled).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -175,7 +175,15 @@ fn source(fx: &Fixture) -> BTreeMap<String, (i64, serde_json::Value)> {
         .collect()
 }
 
-async fn rounds(seed: u64, history_days: &str, options: EngineOptions, format: &str) {
+/// `gaps`: before every third round's sync, wait this long (beyond the history window), so
+/// that sync reconciles the gap by comparing ids.
+async fn rounds(
+    seed: u64,
+    history_days: &str,
+    options: EngineOptions,
+    format: &str,
+    gaps: Option<Duration>,
+) {
     let fx = Fixture::start_with(&schema(history_days), &[], options, ServerConfig::new()).await;
     let url = fx.server.url();
     let out = fx.out("sync");
@@ -190,6 +198,9 @@ async fn rounds(seed: u64, history_days: &str, options: EngineOptions, format: &
     let mut kills = 0;
     for round in 0..ROUNDS {
         write_round(&fx, &mut rng, &mut live, &mut next_id);
+        if let Some(gap) = gaps.filter(|_| round % 3 == 2) {
+            tokio::time::sleep(gap).await;
+        }
         if rng.random_range(0..2) == 0 {
             let point = ["after-page", "after-batch-rename", "state-write"][rng.random_range(0..3)];
             let crash = format!("{point}:{}", rng.random_range(1..3));
@@ -219,11 +230,25 @@ async fn rounds(seed: u64, history_days: &str, options: EngineOptions, format: &
         copy, src,
         "seed {seed}, history_days {history_days}, {format}"
     );
+    if gaps.is_some() {
+        let detected: usize = read_manifest(&out)
+            .unwrap()
+            .iter()
+            .map(|f| {
+                std::fs::read_to_string(out.join(&f.path))
+                    .unwrap()
+                    .matches(r#""deletion_detected":true"#)
+                    .count()
+            })
+            .sum();
+        eprintln!("{detected} deletions detected by reconciliation");
+        assert!(detected > 0, "the gaps held deletions");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_rounds_with_kills_rebuild_the_collection_history_30_days_jsonl() {
-    rounds(7, "30", EngineOptions::default(), "jsonl").await;
+    rounds(7, "30", EngineOptions::default(), "jsonl", None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,5 +259,17 @@ async fn random_rounds_with_kills_rebuild_the_collection_history_0_days_parquet(
         mvt_offset: Duration::from_secs(20),
         ..EngineOptions::default()
     };
-    rounds(11, "0", options, "parquet").await;
+    rounds(11, "0", options, "parquet", None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_rounds_with_kills_and_history_gaps_rebuild_the_collection() {
+    // History kept 1 s beyond history_days 0, and every third sync comes 1.5 s after the
+    // previous one: its deletions are gone from the events and found by reconciliation
+    // (sometimes killed mid-reconciliation and re-run).
+    let options = EngineOptions {
+        mvt_offset: Duration::from_secs(1),
+        ..EngineOptions::default()
+    };
+    rounds(13, "0", options, "jsonl", Some(Duration::from_millis(1500))).await;
 }
