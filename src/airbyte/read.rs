@@ -339,6 +339,18 @@ async fn run<W: Write + Send + 'static>(
         }
         status(out, name, StreamStatus::Complete).map_err(write_failed)?;
     }
+    log(
+        out,
+        "INFO",
+        format!(
+            "Read {} stream(s): {} Fauna queries ({} read ops), {} retries.",
+            plan.len(),
+            client.queries(),
+            client.read_ops(),
+            client.retries()
+        ),
+    )
+    .map_err(write_failed)?;
     Ok(())
 }
 

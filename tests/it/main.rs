@@ -2,6 +2,7 @@
 
 mod config_cli;
 mod export;
+mod fault_storm;
 mod integrity;
 mod interruptions;
 mod readers;
