@@ -136,6 +136,7 @@ impl BatchWriter {
                 write_parquet(file.writer(), &temp, &self.options, schema, records)?
             }
         }
+        crate::crash::point("mid-batch");
         let digest = file.commit()?;
         Ok(CommittedFile {
             path: format!("{dir_name}/{name}"),

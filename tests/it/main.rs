@@ -12,3 +12,4 @@ mod state_files;
 mod support;
 mod sync;
 mod sync_random;
+mod torture;
