@@ -99,6 +99,7 @@ pub(crate) struct FaultInjector {
     rate: f64,
     kinds: Vec<Fault>,
     rng: Mutex<StdRng>,
+    injected: std::sync::atomic::AtomicU64,
 }
 
 impl FaultInjector {
@@ -107,7 +108,13 @@ impl FaultInjector {
             rate: config.rate,
             kinds: config.kinds.clone(),
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            injected: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Faults drawn so far.
+    pub(crate) fn injected(&self) -> u64 {
+        self.injected.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The fault for the next query request, if any.
@@ -123,7 +130,12 @@ impl FaultInjector {
             return None;
         }
         let i = rng.random_range(0..self.kinds.len());
-        self.kinds.get(i).copied()
+        let fault = self.kinds.get(i).copied();
+        if fault.is_some() {
+            self.injected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        fault
     }
 }
 

@@ -23,11 +23,19 @@ use crate::engine::Engine;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A server running on the current Tokio runtime.
-#[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RunningServer {
@@ -39,6 +47,14 @@ impl RunningServer {
     /// `http://<addr>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Faults injected so far (`--fault-rate`).
+    pub fn faults_injected(&self) -> u64 {
+        self.shared
+            .faults
+            .as_ref()
+            .map_or(0, FaultInjector::injected)
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to 10 s), then returns.
@@ -69,9 +85,14 @@ pub async fn serve(
         last_txn_time: AtomicI64::new(0),
     });
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, shared, stopped));
+    let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
     tracing::info!(%addr, "fauna-dev listening");
-    Ok(RunningServer { addr, stop, task })
+    Ok(RunningServer {
+        addr,
+        stop,
+        task,
+        shared,
+    })
 }
 
 async fn accept_loop(
