@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from faunadb import query as q
+from jsonschema import Draft7Validator
 
 from airbyte_support import ROOT, FaunaDev, _binary
 
@@ -123,10 +124,19 @@ def run_source_fauna(tmp_path, config, catalog, state=None):
 
 
 def run_fauna_sync(airbyte, config, catalog, state=None):
+    """fauna-sync's `read`; its RECORD `data`, in order, each checked against the stream's
+    discovered schema as CAT does (types, and no field the schema lacks)."""
     args = ["read", "--config", config, "--catalog", catalog] + (["--state", state] if state is not None else [])
     run = airbyte(*args)
     assert run.code == 0, run.stderr
-    return [m["record"]["data"] for m in run.messages if m["type"] == "RECORD"]
+    records = [m["record"]["data"] for m in run.messages if m["type"] == "RECORD"]
+    (stream,) = catalog["streams"]
+    (schema,) = [s["json_schema"] for s in airbyte("discover", "--config", config).messages[0]["catalog"]["streams"]
+                 if s["name"] == stream["stream"]["name"]]
+    for r in records:
+        Draft7Validator(schema).validate(r)
+        assert set(r) <= set(schema["properties"]), (r, schema)
+    return records
 
 
 def fauna_time(micros):
