@@ -212,7 +212,8 @@ def test_incremental_from_source_faunas_legacy_state_with_deletions_equals_its_r
     d = Dataset(tmp_path_factory, "fauna-dev-source-fauna-incremental")
     try:
         c, ids = d.client, d.ids
-        since = c.query(q.to_micros(q.now()))
+        # After every write of the dataset (both connectors read `ts >= since`).
+        since = max(c.query(q.to_micros(q.now())), d.more_ts + 1)
 
         def at(expr):
             """Runs `expr`; the transaction's time (Now() in a write is the write's ts)."""
