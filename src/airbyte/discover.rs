@@ -62,8 +62,9 @@ pub fn stream(settings: &CollectionSettings, incremental: bool) -> Stream {
 }
 
 /// The JSON schema of the stream's records (what [`super::record_data`] emits): `ref`, `ts`,
-/// `data` (unless turned off), the additional columns (nullable: optional paths and deletion
-/// records hold null), and with deletions the deletion column and Airbyte's CDC columns.
+/// `data` (unless turned off; null when a document has none), the additional columns (nullable:
+/// optional paths hold null), and with deletions the deletion column and Airbyte's CDC columns.
+/// Deletion records carry only `ref`, `ts`, the deletion column and the CDC columns.
 pub fn json_schema(settings: &CollectionSettings) -> Json {
     let schema = record_schema(settings);
     let mut props = Map::new();
@@ -84,8 +85,9 @@ pub fn json_schema(settings: &CollectionSettings) -> Json {
         props.insert(col.name.clone(), Json::Object(p));
     }
     if let Some(col) = &schema.deletion_column {
-        for name in [col.as_str(), CDC_UPDATED_AT, CDC_DELETED_AT] {
-            props.insert(name.into(), timestamp_column());
+        props.insert(col.clone(), timestamp_column("timestamp_without_timezone"));
+        for name in [CDC_UPDATED_AT, CDC_DELETED_AT] {
+            props.insert(name.into(), timestamp_column("timestamp_with_timezone"));
         }
     }
     json!({
@@ -95,11 +97,13 @@ pub fn json_schema(settings: &CollectionSettings) -> Json {
     })
 }
 
-fn timestamp_column() -> Json {
+/// A nullable date-time column of this Airbyte type: the deletion column holds source-fauna's
+/// zone-less time, the CDC columns RFC 3339 UTC.
+fn timestamp_column(airbyte_type: &str) -> Json {
     json!({
         "type": ["null", "string"],
         "format": "date-time",
-        "airbyte_type": "timestamp_with_timezone",
+        "airbyte_type": airbyte_type,
     })
 }
 
@@ -161,13 +165,14 @@ mod tests {
         }];
         let s = serde_json::to_value(stream(&c, true)).unwrap();
         let ts = json!({"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"});
+        let naive = json!({"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_without_timezone"});
         assert_eq!(
             s["json_schema"]["properties"],
             json!({
                 "ref": {"type": "string"},
                 "ts": {"type": "integer"},
                 "when": ts,
-                "gone_at": ts,
+                "gone_at": naive,
                 "_ab_cdc_updated_at": ts,
                 "_ab_cdc_deleted_at": ts
             })

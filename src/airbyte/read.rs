@@ -71,11 +71,6 @@ impl<W: Write + Send> Output for Records<W> {
             what: "RECORD messages to stdout",
             source: io_error(e),
         };
-        // Airbyte records carry the CDC columns instead of the files' detected-deletion column.
-        let schema = &RecordSchema {
-            detected_column: None,
-            ..schema.clone()
-        };
         let mut bytes = 0u64;
         for r in records {
             let data = record_data(schema, r).map_err(|e| stream_err(WriteError::Serialize(e)))?;

@@ -4,6 +4,8 @@ failures as TRACE errors with a non-zero exit, never an empty catalog."""
 from jsonschema import Draft7Validator
 
 TS_COLUMN = {"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"}
+# The deletion column holds source-fauna's zone-less `datetime.isoformat()`.
+NAIVE_TS_COLUMN = {"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_without_timezone"}
 BASE = {"ref": {"type": "string"}, "ts": {"type": "integer"}, "data": {"type": ["null", "object"]}}
 
 
@@ -74,7 +76,7 @@ def test_source_fauna_config_with_columns_and_deletions(airbyte, fauna_dev, seed
         "email": {"type": ["null", "string"]},
         "seen": {"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"},
         "ttl": {"type": ["null", "integer"]},
-        "deleted_at": TS_COLUMN,
+        "deleted_at": NAIVE_TS_COLUMN,
         "_ab_cdc_updated_at": TS_COLUMN,
         "_ab_cdc_deleted_at": TS_COLUMN,
     }, True)}

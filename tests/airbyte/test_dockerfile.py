@@ -23,6 +23,32 @@ def instructions():
     return [tuple(l.split(None, 1)) for l in lines[final:]]
 
 
+def all_instructions():
+    """(instruction, argument) of every stage, in order."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("#")]
+    return [tuple(l.split(None, 1)) for l in lines]
+
+
+def test_the_entrypoint_binary_is_the_one_the_build_stage_builds():
+    ins = all_instructions()
+    (entrypoint,) = [json.loads(arg) for op, arg in ins if op == "ENTRYPOINT"]
+    # COPY --from=<build stage> /src/target/release/<bin> <entrypoint>
+    (copy,) = [arg.split() for op, arg in instructions() if op == "COPY" and arg.startswith("--from=")]
+    stage, source, dest = copy[0].split("=", 1)[1], copy[1], copy[2]
+    assert dest == entrypoint[0]
+    froms = [arg.split() for op, arg in ins if op == "FROM"]
+    assert [f[-1] for f in froms if len(f) == 3 and f[1].upper() == "AS"] == [stage]
+    (workdir,) = [arg for op, arg in ins[: next(i for i, (op, _) in enumerate(ins) if op == "FROM" and i > 0)]
+                  if op == "WORKDIR"]
+    builds = [shlex.split(arg) for op, arg in ins if op == "RUN" and arg.startswith("cargo build")]
+    assert len(builds) == 1 and "--release" in builds[0] and "--locked" in builds[0]
+    binary = builds[0][builds[0].index("--bin") + 1]
+    assert source == f"{workdir}/target/release/{binary}"
+    # The test below runs this very binary (the one `cargo build` makes of this name).
+    assert binary == "fauna-sync" and Path(entrypoint[0]).name == binary
+
+
 def test_entrypoint_env_and_labels_agree():
     ins = instructions()
     entrypoints = [json.loads(arg) for op, arg in ins if op == "ENTRYPOINT"]

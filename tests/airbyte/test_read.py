@@ -3,6 +3,8 @@
 statuses, resumable full refresh, incremental reads with updates and deletes, a future state,
 and the checks of CAT that apply (airbyte-protocol.md §2)."""
 
+from datetime import datetime, timezone
+
 import pytest
 from faunadb import query as q
 
@@ -114,7 +116,13 @@ def test_incremental_reads_with_an_update_and_a_delete(airbyte, fauna_dev, peopl
     assert [(r["data"]["ref"], r["data"]["_ab_cdc_deleted_at"] is not None) for r in got] == [
         ("2", False), ("3", True)]
     assert got[0]["data"]["data"] == {"n": 20}
-    assert got[1]["data"]["deleted_at"] == got[1]["data"]["_ab_cdc_deleted_at"]
+    gone = got[1]["data"]
+    # Only ref, ts and the deletion column (source-fauna's zone-less isoformat), then the CDC columns.
+    when = datetime.fromtimestamp(gone["ts"] / 1_000_000, timezone.utc)
+    assert gone == {"ref": "3", "ts": gone["ts"], "deleted_at": when.replace(tzinfo=None).isoformat(),
+                    "_ab_cdc_updated_at": gone["_ab_cdc_deleted_at"],
+                    "_ab_cdc_deleted_at": gone["_ab_cdc_deleted_at"]}
+    assert datetime.fromisoformat(gone["_ab_cdc_deleted_at"]) == when
 
 
 def test_a_future_state_gives_no_records_but_a_state(airbyte, fauna_dev, people):
