@@ -130,10 +130,11 @@ mod tests {
         // The collection definition is inlined, with the property's own description kept.
         let coll = &spec["properties"]["collection"];
         assert_eq!(coll["type"], json!("object"));
-        assert_eq!(coll["required"], json!(["name"]));
+        // source-fauna 0.1.x's form has no name: it is not required.
+        assert_eq!(coll.get("required"), None);
         assert_eq!(
             coll["description"],
-            json!("One collection (the Airbyte source-fauna form).")
+            json!("One collection (the Airbyte source-fauna form); without `name`, settings for every collection (source-fauna 0.1.x).")
         );
         let deletions = &coll["properties"]["deletions"];
         assert_eq!(

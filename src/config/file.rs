@@ -39,8 +39,10 @@ pub struct ConfigFile {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionFile {
-    /// Collection name.
-    pub name: String,
+    /// Collection name. Without one, `collection` is source-fauna 0.1.x's form: settings for
+    /// every collection.
+    #[serde(default)]
+    pub name: Option<String>,
     /// The `[ts, ref]` index.
     pub index: Option<String>,
     /// Whether to export the `data` column.

@@ -323,7 +323,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         },
     )?;
     check_deletions(&file.defaults.deletions, "defaults.deletions")?;
-    let defaults = CollectionSettings {
+    let mut defaults = CollectionSettings {
         name: String::new(),
         index: None,
         data_column: file.defaults.data_column.unwrap_or(true),
@@ -335,7 +335,11 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
 
     let mut configured: Vec<(String, CollectionFile)> = Vec::new();
     if let Some(c) = file.collection {
-        configured.push(("collection".into(), c));
+        if c.name.is_some() {
+            configured.push(("collection".into(), c));
+        } else {
+            defaults = source_fauna_defaults(c, &defaults, o.page_size)?;
+        }
     }
     for (i, c) in file.collections.into_iter().enumerate() {
         configured.push((format!("collections[{i}]"), c));
@@ -343,17 +347,27 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
     let mut seen = HashSet::new();
     let mut resolved = Vec::new();
     for (field, c) in configured {
-        if c.name.is_empty() {
+        let name = match &c.name {
+            Some(n) if n.is_empty() => {
+                return Err(ConfigError::new(
+                    format!("{field}.name"),
+                    "empty collection name",
+                    "Name the collection to export.",
+                ))
+            }
+            Some(n) => n.clone(),
+            None => {
+                return Err(ConfigError::new(
+                    format!("{field}.name"),
+                    "missing collection name",
+                    "Name each collection of \"collections\" (only \"collection\" may leave it out, to apply to every collection).",
+                ))
+            }
+        };
+        if !seen.insert(name.clone()) {
             return Err(ConfigError::new(
                 format!("{field}.name"),
-                "empty collection name",
-                "Name the collection to export.",
-            ));
-        }
-        if !seen.insert(c.name.clone()) {
-            return Err(ConfigError::new(
-                format!("{field}.name"),
-                format!("collection '{}' is listed twice", c.name),
+                format!("collection '{name}' is listed twice"),
                 "List each collection once.",
             ));
         }
@@ -583,7 +597,7 @@ fn resolve_collection(
         }
     }
     Ok(CollectionSettings {
-        name: c.name,
+        name: c.name.unwrap_or_default(),
         index: c.index.filter(|i| !i.is_empty()),
         data_column: c.data_column.unwrap_or(defaults.data_column),
         columns,
@@ -591,6 +605,44 @@ fn resolve_collection(
         deletion_column,
         history_gap: gap,
     })
+}
+
+/// source-fauna 0.1.x's `collection` without a name: its settings (page size, deletions, data
+/// column, additional columns) apply to every collection, each a stream, and records carry the
+/// document's `ttl` as 0.1.x's did (an optional string column, unless the form lists its own
+/// additional columns).
+fn source_fauna_defaults(
+    c: CollectionFile,
+    defaults: &CollectionSettings,
+    page_override: Option<u32>,
+) -> Result<CollectionSettings, ConfigError> {
+    if c.index.is_some() {
+        return Err(ConfigError::new(
+            "collection.index",
+            "an index for a collection without a name",
+            "Name the collection (\"name\") or leave \"index\" out: each collection's [ts, ref] index is found by itself.",
+        ));
+    }
+    let own_columns = c.additional_columns.is_some();
+    let mut settings = resolve_collection("collection", c, defaults, page_override)?;
+    if !own_columns {
+        if settings.deletion_column.as_deref() == Some("ttl") {
+            return Err(ConfigError::new(
+                "collection.deletions.column",
+                "the deletion column 'ttl' clashes with the ttl column of this form",
+                "Pick another name for the deletion column.",
+            ));
+        }
+        settings.columns.push(ColumnSpec {
+            name: "ttl".into(),
+            path: vec!["ttl".into()],
+            column_type: ColumnType::String,
+            format: Some("date-time".into()),
+            airbyte_type: None,
+            required: false,
+        });
+    }
+    Ok(settings)
 }
 
 fn check_column(

@@ -487,3 +487,46 @@ fn a_history_gap_is_reconciled_unless_the_config_says_stop() {
         HistoryGap::Stop
     );
 }
+
+#[test]
+fn source_fauna_0_1_configs_without_a_collection_name_apply_to_every_collection() {
+    let s = load_str(
+        r#"{"domain":"127.0.0.1","port":8443,"scheme":"http","secret":"s",
+            "collection":{"page_size":64,"deletions":{"deletion_mode":"deleted_field","column":"deleted_at"}}}"#,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.collections, None, "every readable collection");
+    let d = &s.defaults;
+    assert_eq!(
+        (d.page_size, d.deletion_column.as_deref()),
+        (64, Some("deleted_at"))
+    );
+    assert_eq!(
+        d.columns,
+        [ColumnSpec {
+            name: "ttl".into(),
+            path: vec!["ttl".into()],
+            column_type: ColumnType::String,
+            format: Some("date-time".into()),
+            airbyte_type: None,
+            required: false,
+        }]
+    );
+    // Its own columns replace the ttl column; an index needs a name; names are required in
+    // `collections`.
+    let s = load_str(
+        r#"{"secret":"s","collection":{"additional_columns":[{"name":"a","path":["data","a"],"type":"integer"}]}}"#,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.defaults.columns[0].name, "a");
+    assert_eq!(s.defaults.columns.len(), 1);
+    let e = err(r#"{"secret":"s","collection":{"index":"ts"}}"#);
+    assert_eq!(e.field, "collection.index");
+    let e = err(r#"{"secret":"s","collections":[{"page_size":5}]}"#);
+    assert_eq!(
+        (e.field.as_str(), e.problem.as_str()),
+        ("collections[0].name", "missing collection name")
+    );
+}

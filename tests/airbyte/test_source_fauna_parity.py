@@ -199,6 +199,19 @@ def test_full_refresh_records_are_the_documented_export_forms_and_equal_source_f
     ])
 
 
+def test_source_faunas_own_config_unchanged_gives_its_records(example, airbyte, tmp_path):
+    """A 0.1.10 config exactly as users saved it (a nameless `collection`: page size and
+    deletions for every collection) works unchanged and yields source-fauna's fields, `ttl`
+    included."""
+    config = example.server.config(collection={"page_size": 2, "deletions": DELETIONS})
+    assert "name" not in config["collection"] and "additional_columns" not in config["collection"]
+    for name in ["foo", "other"]:
+        cat = catalog(name, "full_refresh")
+        ours = run_fauna_sync(airbyte, config, cat)
+        theirs = run_source_fauna(tmp_path, config, cat)
+        assert theirs and by_ref(without_cdc(ours)) == by_ref(theirs), name
+
+
 def test_a_document_without_data_has_an_empty_data_object_as_in_source_fauna(example, airbyte, tmp_path):
     config, cat = example.config("other"), catalog("other", "full_refresh")
     ours = run_fauna_sync(airbyte, config, cat)
