@@ -44,6 +44,9 @@ impl CollectionExport<'_> {
     ) -> Result<WindowReport, ExportError> {
         let name = self.settings.name.as_str();
         let mut budget = ExpiryBudget::default();
+        // The window start whose history this run checked (a window resumed from an earlier
+        // run, or continued after an expiry, is checked again: time has passed).
+        let mut checked: Option<i64> = None;
         loop {
             let stream = committer.stream(name)?;
             match stream.position.clone() {
@@ -71,6 +74,7 @@ impl CollectionExport<'_> {
                         return Ok(WindowReport::default());
                     }
                     let reconcile = self.over_history_gap(committer, to + 1, at).await?;
+                    checked = Some(to + 1);
                     committer
                         .update(name, move |s| {
                             s.position = Position::Window {
@@ -88,6 +92,25 @@ impl CollectionExport<'_> {
                     cursor,
                     reconcile,
                 } => {
+                    if !reconcile && checked != Some(from) {
+                        checked = Some(from);
+                        if self.over_history_gap(committer, from, at).await? {
+                            // The events since `from` may be gone by now: finish the window's
+                            // changes from the same cursor (the merged cursor's change part
+                            // leads; nothing more is read from events), then reconcile.
+                            committer
+                                .update(name, move |s| {
+                                    s.position = Position::Window {
+                                        from,
+                                        at,
+                                        cursor,
+                                        reconcile: true,
+                                    }
+                                })
+                                .await?;
+                            continue;
+                        }
+                    }
                     let start = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
                     let changes = IndexChanges {
                         client: self.client,
@@ -165,6 +188,7 @@ impl CollectionExport<'_> {
                                 snapshot_ts,
                                 "The window's snapshot fell out of the collection's history; continuing at a newer time."
                             );
+                            checked = None;
                             committer
                                 .update(name, move |s| {
                                     s.position = Position::Window {

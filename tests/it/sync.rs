@@ -390,6 +390,44 @@ async fn a_history_gap_is_reconciled_with_detected_deletions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_resumed_after_its_history_expired_reconciles_instead_of_missing_deletions() {
+    let fx = short_history().await;
+    let url = fx.server.url();
+    let out = fx.out("resumed");
+    let config = fx.dir.path().join("resumed.json");
+    std::fs::write(&config, DELETIONS).unwrap();
+    let run = |crash: Option<&str>| {
+        let mut c = sync_cmd(&url, &out, &["--config", config.to_str().unwrap()]);
+        if let Some(p) = crash {
+            c.env("FAUNA_SYNC_TEST_CRASH_AT", p);
+        }
+        c.output().unwrap()
+    };
+    write(&fx, &create("1", 1));
+    assert!(run(None).status.success());
+    // A window of 12 changes and then a deletion, killed after its first batch (5 records) …
+    for i in 10..22 {
+        write(&fx, &create(&i.to_string(), i));
+    }
+    write(&fx, &delete("1"));
+    let files = read_manifest(&out).unwrap().len();
+    assert!(!run(Some("after-batch-rename:2")).status.success());
+    // … and resumed only after the history window passed: the deletion's event is gone.
+    outlive_history().await;
+    let o = run(None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("(1 detected by reconciliation)"),
+        "{stderr}"
+    );
+    let got = records_since(&out, files);
+    let deleted: Vec<&str> = got.iter().filter(|r| r.2).map(|r| r.0.as_str()).collect();
+    assert_eq!(deleted, ["1"], "{got:?}");
+    assert_eq!(got.iter().filter(|r| !r.2).count(), 12, "every change once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_history_gap_is_stopped_when_configured_or_when_the_id_set_is_incomplete() {
     let fx = short_history().await;
     let out = fx.out("gap-stop");
