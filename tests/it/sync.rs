@@ -428,6 +428,75 @@ async fn a_window_resumed_after_its_history_expired_reconciles_instead_of_missin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn airbyte_incremental_over_a_history_gap_fails_with_a_trace_naming_it() {
+    let fx = short_history().await;
+    let dir = fx.dir.path();
+    let (host, port) = (fx.server.addr().ip().to_string(), fx.server.addr().port());
+    let config = dir.join("ab.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({"domain": host, "port": port, "scheme": "http", "secret": "fnTestServer",
+            "collection": {"name": "foo", "deletions": {"deletion_mode": "deleted_field"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let catalog = dir.join("catalog.json");
+    std::fs::write(
+        &catalog,
+        serde_json::json!({"streams": [{"stream": {"name": "foo", "json_schema": {"type": "object"},
+            "supported_sync_modes": ["full_refresh", "incremental"]},
+            "sync_mode": "incremental", "destination_sync_mode": "append"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let read = |state: Option<&serde_json::Value>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+        c.arg("read")
+            .arg("--config")
+            .arg(&config)
+            .arg("--catalog")
+            .arg(&catalog);
+        if let Some(s) = state {
+            let path = dir.join("state.json");
+            std::fs::write(&path, serde_json::json!([s]).to_string()).unwrap();
+            c.arg("--state").arg(path);
+        }
+        let o = c.output().unwrap();
+        let messages: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (o.status.code(), messages)
+    };
+    write(&fx, &create("1", 1));
+    let (code, first) = read(None);
+    assert_eq!(code, Some(0));
+    let state = first
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "STATE")
+        .map(|m| m["state"].clone())
+        .unwrap();
+    write(&fx, &delete("1"));
+    outlive_history().await;
+    let (code, messages) = read(Some(&state));
+    assert_eq!(code, Some(1));
+    let error = messages
+        .iter()
+        .find(|m| m["type"] == "TRACE" && m["trace"]["type"] == "ERROR")
+        .unwrap();
+    assert_eq!(error["trace"]["error"]["failure_type"], "system_error");
+    let text = error["trace"]["error"]["message"].as_str().unwrap();
+    assert!(
+        text.contains("Airbyte read keeps none: reset the stream"),
+        "{text}"
+    );
+    assert!(!messages
+        .iter()
+        .any(|m| m["type"] == "RECORD" || m["type"] == "STATE"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_history_gap_is_stopped_when_configured_or_when_the_id_set_is_incomplete() {
     let fx = short_history().await;
     let out = fx.out("gap-stop");
