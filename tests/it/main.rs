@@ -4,6 +4,7 @@ mod config_cli;
 mod export;
 mod integrity;
 mod interruptions;
+mod object_store;
 mod readers;
 mod short_retention;
 mod sink;
