@@ -4,8 +4,9 @@
 //! renews it (a conditional update on the version it wrote) at most once a minute while it
 //! commits, and deletes it at the end. A second run finds it and fails at once with the local
 //! lock's error ([`LockError::Held`], exit code 75). A lease past its expiry (its holder died
-//! without deleting it) is taken over with a conditional update on the version read, so of two
-//! runs racing for a stale lease only one wins.
+//! without deleting it), or one whose holder ran on this host and no longer exists (killed, like
+//! the local lock the operating system releases), is taken over with a conditional update on the
+//! version read, so of two runs racing for a stale lease only one wins.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,6 +40,11 @@ struct LeaseRecord {
 }
 
 impl LeaseRecord {
+    /// Whether another run may take the lease over now.
+    fn is_stale(&self, host: &str) -> bool {
+        self.expires <= now_secs() || (self.host == host && !process_exists(self.pid))
+    }
+
     fn describe(&self) -> String {
         format!(
             "pid {} on {}, started {}, lease valid until {}",
@@ -54,6 +60,15 @@ fn fmt_time(secs: i64) -> String {
     chrono::DateTime::from_timestamp(secs, 0)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_else(|| secs.to_string())
+}
+
+/// Whether process `pid` exists on this host (Linux: `/proc/<pid>`; elsewhere assumed to).
+fn process_exists(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
 }
 
 fn now_secs() -> i64 {
@@ -88,7 +103,10 @@ pub struct Lease {
 
 impl Lease {
     /// Takes the lease of `url`'s output, or fails with [`LockError::Held`] naming the holder.
-    pub async fn acquire(store: Arc<dyn ObjectStore>, url: &StoreUrl) -> Result<Lease, OutputError> {
+    pub async fn acquire(
+        store: Arc<dyn ObjectStore>,
+        url: &StoreUrl,
+    ) -> Result<Lease, OutputError> {
         let key = url.key(LEASE_FILE)?;
         let lease_url = url.url_of(LEASE_FILE);
         let started = now_secs();
@@ -152,8 +170,10 @@ impl Lease {
             })
         };
         match &existing {
-            Some(r) if r.expires > now_secs() => return Err(held_by(r.describe())),
-            Some(r) => tracing::warn!(holder = %r.describe(), url = %lease_url, "Taking over an expired lease: its run ended without releasing it."),
+            Some(r) if !r.is_stale(&record.host) => return Err(held_by(r.describe())),
+            Some(r) => {
+                tracing::warn!(holder = %r.describe(), url = %lease_url, "Taking over a stale lease (expired, or its process on this host is gone): its run ended without releasing it.")
+            }
             None => tracing::warn!(url = %lease_url, "Taking over an unreadable lease."),
         }
         match put(&store, &key, &record, PutMode::Update(version)).await {
@@ -252,7 +272,9 @@ mod tests {
     use object_store::memory::InMemory;
 
     fn url() -> StoreUrl {
-        StoreUrl::parse(std::path::Path::new("s3://b/p")).unwrap().unwrap()
+        StoreUrl::parse(std::path::Path::new("s3://b/p"))
+            .unwrap()
+            .unwrap()
     }
 
     #[tokio::test]
@@ -278,6 +300,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_live_lease_of_a_process_gone_from_this_host_is_taken_over() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let key = url().key(LEASE_FILE).unwrap();
+        let mut record = LeaseRecord {
+            pid: u32::MAX,
+            host: host_name(),
+            started: now_secs(),
+            expires: now_secs() + 600,
+        };
+        put(&store, &key, &record, PutMode::Create).await.unwrap();
+        let taker = Lease::acquire(store.clone(), &url()).await.unwrap();
+        taker.release().await;
+        // The same record from another host must wait for the expiry.
+        record.host = "elsewhere".into();
+        put(&store, &key, &record, PutMode::Create).await.unwrap();
+        let Err(e) = Lease::acquire(store.clone(), &url()).await else {
+            panic!("took a live lease of another host")
+        };
+        assert_eq!(e.kind(), ErrorKind::Locked);
+    }
+
+    #[tokio::test]
     async fn an_expired_lease_is_taken_over_and_its_holder_cannot_renew() {
         let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
         let key = url().key(LEASE_FILE).unwrap();
@@ -288,7 +332,9 @@ mod tests {
             started: 0,
             expires: now_secs() - 1,
         };
-        let v = put(&store, &key, &expired, PutMode::Overwrite).await.unwrap();
+        let v = put(&store, &key, &expired, PutMode::Overwrite)
+            .await
+            .unwrap();
         stale.held.lock().unwrap().version = v;
         let taker = Lease::acquire(store.clone(), &url()).await.unwrap();
         // The old holder's next renewal fails: it must stop.

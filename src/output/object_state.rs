@@ -154,12 +154,21 @@ mod tests {
     #[tokio::test]
     async fn of_two_runs_that_read_the_same_state_only_the_first_commits() {
         let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-        let url = StoreUrl::parse(std::path::Path::new("s3://b/p")).unwrap().unwrap();
-        let (mut a, state) = ObjectState::load(store.clone(), &url, STATE_OBJECT).await.unwrap();
+        let url = StoreUrl::parse(std::path::Path::new("s3://b/p"))
+            .unwrap()
+            .unwrap();
+        let (mut a, state) = ObjectState::load(store.clone(), &url, STATE_OBJECT)
+            .await
+            .unwrap();
         assert_eq!(state, State::new());
         a.put(&state).await.unwrap();
-        let (mut b, _) = ObjectState::load(store.clone(), &url, STATE_OBJECT).await.unwrap();
-        let mut c = ObjectState::load(store.clone(), &url, STATE_OBJECT).await.unwrap().0;
+        let (mut b, _) = ObjectState::load(store.clone(), &url, STATE_OBJECT)
+            .await
+            .unwrap();
+        let mut c = ObjectState::load(store.clone(), &url, STATE_OBJECT)
+            .await
+            .unwrap()
+            .0;
         let mut next = state.clone();
         next.manifest_len = 10;
         b.put(&next).await.unwrap();

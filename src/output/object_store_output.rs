@@ -96,12 +96,14 @@ impl ObjectOutput {
     ) -> Result<(ObjectOutput, Opened), OutputError> {
         let root = PathBuf::from(url.to_string());
         let owner = match get_object(store.as_ref(), &url, OWNER_FILE, "read").await? {
-            Some((bytes, _)) => Some(serde_json::from_slice::<OwnerRecord>(&bytes).map_err(
-                |e| OutputError::Damaged {
-                    root: root.clone(),
-                    problems: vec![format!("{OWNER_FILE} is not an owner record ({e})")],
-                },
-            )?),
+            Some((bytes, _)) => {
+                Some(serde_json::from_slice::<OwnerRecord>(&bytes).map_err(|e| {
+                    OutputError::Damaged {
+                        root: root.clone(),
+                        problems: vec![format!("{OWNER_FILE} is not an owner record ({e})")],
+                    }
+                })?)
+            }
             None => None,
         };
         let (mut manifest, mut manifest_version) =
@@ -377,7 +379,10 @@ async fn cleanup_objects(
         let Some(rel) = url.relative(&meta.location) else {
             continue;
         };
-        let Some(name) = rel.strip_prefix(dir.as_str()).and_then(|r| r.strip_prefix('/')) else {
+        let Some(name) = rel
+            .strip_prefix(dir.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+        else {
             continue;
         };
         if parse_part_file_name(name).is_some() && !keep.contains(rel) {

@@ -174,15 +174,26 @@ mod tests {
     fn urls_name_a_cloud_a_bucket_and_a_prefix() {
         let u = parse("s3://bucket/a/b/").unwrap().unwrap();
         assert_eq!(u.cloud(), Cloud::S3);
-        assert_eq!(u.key("x%2Ey/part-00000001.jsonl").unwrap().as_ref(), "a/b/x%2Ey/part-00000001.jsonl");
+        assert_eq!(
+            u.key("x%2Ey/part-00000001.jsonl").unwrap().as_ref(),
+            "a/b/x%2Ey/part-00000001.jsonl"
+        );
         assert_eq!(u.to_string(), "s3://bucket/a/b");
         assert_eq!(u.url_of("_state.json"), "s3://bucket/a/b/_state.json");
         let root = parse("gs://bucket").unwrap().unwrap();
         assert_eq!(root.cloud(), Cloud::Gcs);
-        assert_eq!(root.key("_manifest.jsonl").unwrap().as_ref(), "_manifest.jsonl");
+        assert_eq!(
+            root.key("_manifest.jsonl").unwrap().as_ref(),
+            "_manifest.jsonl"
+        );
         assert_eq!(root.to_string(), "gs://bucket/");
-        let az = parse("abfss://c@acct.dfs.core.windows.net/p").unwrap().unwrap();
-        assert_eq!((az.cloud(), az.to_string().as_str()), (Cloud::Azure, "abfss://c@acct.dfs.core.windows.net/p"));
+        let az = parse("abfss://c@acct.dfs.core.windows.net/p")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (az.cloud(), az.to_string().as_str()),
+            (Cloud::Azure, "abfss://c@acct.dfs.core.windows.net/p")
+        );
         let key = u.key("s/part-1.jsonl").unwrap();
         assert_eq!(u.relative(&key), Some("s/part-1.jsonl"));
     }
@@ -191,13 +202,18 @@ mod tests {
     fn local_paths_and_file_urls_are_directories() {
         assert_eq!(parse("out/dir").unwrap(), None);
         assert_eq!(parse("file:///tmp/x").unwrap(), None);
-        assert_eq!(local_path(Path::new("file:///tmp/x")), PathBuf::from("/tmp/x"));
+        assert_eq!(
+            local_path(Path::new("file:///tmp/x")),
+            PathBuf::from("/tmp/x")
+        );
         assert_eq!(local_path(Path::new("rel")), PathBuf::from("rel"));
     }
 
     #[test]
     fn unknown_schemes_and_missing_buckets_are_refused() {
-        assert!(parse("http://host/x").unwrap_err().starts_with("--out http://host/x: unknown scheme"));
+        assert!(parse("http://host/x")
+            .unwrap_err()
+            .starts_with("--out http://host/x: unknown scheme"));
         assert_eq!(
             parse("s3:///x").unwrap_err(),
             "--out s3:///x: no bucket (container) after the scheme"

@@ -11,12 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fauna_dev::engine::EngineOptions;
-use fauna_dev::server::ServerConfig;
-use futures_util::StreamExt;
 use ::object_store::aws::AmazonS3Builder;
 use ::object_store::path::Path as ObjectPath;
 use ::object_store::{ObjectStore, ObjectStoreExt};
+use fauna_dev::engine::EngineOptions;
+use fauna_dev::server::ServerConfig;
+use futures_util::StreamExt;
 
 use crate::support::{execute, files_below, Fixture};
 
@@ -154,7 +154,13 @@ async fn objects(store: &dyn ObjectStore, prefix: &str) -> BTreeMap<String, Vec<
     while let Some(meta) = list.next().await {
         let meta = meta.unwrap();
         let rel = meta.location.as_ref()[prefix.len() + 1..].to_string();
-        let bytes = store.get(&meta.location).await.unwrap().bytes().await.unwrap();
+        let bytes = store
+            .get(&meta.location)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         out.insert(rel, bytes.to_vec());
     }
     out
@@ -196,13 +202,27 @@ fn docs(n: u64, pad: usize) -> String {
 
 fn write(fx: &Fixture, query: &str) {
     let r = execute(&fx.engine, "fnTestServer", query);
-    assert!(r.status == 200 || r.status == 201, "{query}: {} {}", r.status, r.body);
+    assert!(
+        r.status == 200 || r.status == 201,
+        "{query}: {} {}",
+        r.status,
+        r.body
+    );
 }
 
 fn export_args<'a>(endpoint: &'a str, out: &'a str) -> Vec<&'a str> {
     vec![
-        "export", "--endpoint", endpoint, "--collection", "things", "--page-size", "5",
-        "--batch-rows", "7", "--out", out,
+        "export",
+        "--endpoint",
+        endpoint,
+        "--collection",
+        "things",
+        "--page-size",
+        "5",
+        "--batch-rows",
+        "7",
+        "--out",
+        out,
     ]
 }
 
@@ -214,7 +234,8 @@ fn committed_ids(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, u32> {
         let name = f["file"].as_str().unwrap();
         for rec in String::from_utf8_lossy(&files[name]).lines() {
             let r: serde_json::Value = serde_json::from_str(rec).unwrap();
-            *ids.entry(r["ref"].as_str().unwrap().to_string()).or_insert(0) += 1;
+            *ids.entry(r["ref"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
         }
     }
     ids
@@ -237,17 +258,30 @@ async fn export_and_sync_to_s3_are_byte_identical_to_the_local_directory_run() {
     assert!(r.status.success(), "{}", stderr(&r));
     let remote = objects(store.as_ref(), "exports/one").await;
     assert_eq!(
-        remote.keys().filter(|k| !k.contains('/')).collect::<Vec<_>>(),
+        remote
+            .keys()
+            .filter(|k| !k.contains('/'))
+            .collect::<Vec<_>>(),
         ["_manifest.jsonl", "_output.json", "_state.json"],
         "the lease is gone at the end"
     );
     let expected = local_files(&local);
-    assert_eq!(expected.len(), 1 + 5, "the manifest and 5 batches of 7, 7, 7, 7, 2");
+    assert_eq!(
+        expected.len(),
+        1 + 5,
+        "the manifest and 5 batches of 7, 7, 7, 7, 2"
+    );
     assert_eq!(data_objects(remote.clone()), expected);
-    // The state object is the local state but for the output id.
+    // The state object is the local state but for the output id and the snapshot time.
     let strip = |b: &[u8]| {
         let mut v: serde_json::Value = serde_json::from_slice(b).unwrap();
-        v.as_object_mut().unwrap().remove("output_id");
+        let o = v.as_object_mut().unwrap();
+        o.remove("output_id");
+        // Each run reads at its own snapshot time.
+        o["streams"]["things"]
+            .as_object_mut()
+            .unwrap()
+            .remove("snapshot_ts");
         v
     };
     assert_eq!(
@@ -263,14 +297,31 @@ async fn export_and_sync_to_s3_are_byte_identical_to_the_local_directory_run() {
     let local_s = local.to_str().unwrap().to_string();
     let sync = |out: &str| {
         moto.command(&[
-            "sync", "--endpoint", &url, "--config", &cfg, "--batch-rows", "7", "--out", out,
+            "sync",
+            "--endpoint",
+            &url,
+            "--config",
+            &cfg,
+            "--batch-rows",
+            "7",
+            "--out",
+            out,
         ])
     };
     for round in 0..2 {
         if round == 1 {
-            write(&fx, r#"{"update":{"ref":{"collection":"things"},"id":"1003"},"params":{"object":{"data":{"object":{"n":-3}}}}}"#);
-            write(&fx, r#"{"delete":{"ref":{"collection":"things"},"id":"1004"}}"#);
-            write(&fx, r#"{"create":{"ref":{"collection":"things"},"id":"2001"},"params":{"object":{"data":{"object":{"n":2001}}}}}"#);
+            write(
+                &fx,
+                r#"{"update":{"ref":{"collection":"things"},"id":"1003"},"params":{"object":{"data":{"object":{"n":-3}}}}}"#,
+            );
+            write(
+                &fx,
+                r#"{"delete":{"ref":{"collection":"things"},"id":"1004"}}"#,
+            );
+            write(
+                &fx,
+                r#"{"create":{"ref":{"collection":"things"},"id":"2001"},"params":{"object":{"data":{"object":{"n":2001}}}}}"#,
+            );
         }
         let r = output(sync(&local_s)).await;
         assert!(r.status.success(), "{}", stderr(&r));
@@ -287,7 +338,11 @@ async fn export_and_sync_to_s3_are_byte_identical_to_the_local_directory_run() {
         .lines()
         .map(|l| {
             let r: serde_json::Value = serde_json::from_str(l).unwrap();
-            format!("{}:{}", r["ref"].as_str().unwrap(), !r["deleted_at"].is_null())
+            format!(
+                "{}:{}",
+                r["ref"].as_str().unwrap(),
+                !r["deleted_at"].is_null()
+            )
         })
         .collect();
     assert_eq!(refs, ["1003:false", "1004:true", "2001:false"]);
@@ -305,9 +360,14 @@ async fn a_crash_at_every_commit_point_resumes_to_every_document_exactly_once() 
     assert!(r.status.success(), "{}", stderr(&r));
     let expected = local_files(&clean);
 
-    for (i, point) in ["after-upload:2", "after-batch-rename:3", "state-write:4", "after-page:3"]
-        .into_iter()
-        .enumerate()
+    for (i, point) in [
+        "after-upload:2",
+        "after-batch-rename:3",
+        "state-write:4",
+        "after-page:3",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let out = format!("s3://crash/p{i}");
         let mut cmd = moto.command(&export_args(&url, &out));
@@ -335,9 +395,19 @@ async fn sigkill_mid_multipart_upload_resumes_without_an_orphan() {
     let url = fx.server.url();
     let store = moto.store("big");
     let args = |out: &str| -> Vec<String> {
-        ["export", "--endpoint", &url, "--collection", "things", "--batch-rows", "100", "--out", out]
-            .map(String::from)
-            .to_vec()
+        [
+            "export",
+            "--endpoint",
+            &url,
+            "--collection",
+            "things",
+            "--batch-rows",
+            "100",
+            "--out",
+            out,
+        ]
+        .map(String::from)
+        .to_vec()
     };
     let clean = fx.out("clean");
     let a = args(clean.to_str().unwrap());
@@ -422,19 +492,33 @@ async fn verify_finds_a_deleted_an_altered_and_an_unlisted_object() {
     assert!(r.status.success(), "{}", stderr(&r));
     let r = output(moto.command(&["verify", "--out", "s3://ver/o"])).await;
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    assert!(stderr(&r).starts_with("verified s3://ver/o: 5 file(s)"), "{}", stderr(&r));
+    assert!(
+        stderr(&r).starts_with("verified s3://ver/o: 5 file(s)"),
+        "{}",
+        stderr(&r)
+    );
 
     store
         .delete(&ObjectPath::from("o/things/part-00000002.jsonl"))
         .await
         .unwrap();
     let altered = ObjectPath::from("o/things/part-00000003.jsonl");
-    let mut bytes = store.get(&altered).await.unwrap().bytes().await.unwrap().to_vec();
+    let mut bytes = store
+        .get(&altered)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
     let at = bytes.iter().position(|b| *b == b'1').unwrap();
     bytes[at] = b'2';
     store.put(&altered, bytes.into()).await.unwrap();
     store
-        .put(&ObjectPath::from("o/things/part-00000099.jsonl"), b"{}\n".to_vec().into())
+        .put(
+            &ObjectPath::from("o/things/part-00000099.jsonl"),
+            b"{}\n".to_vec().into(),
+        )
         .await
         .unwrap();
     let r = output(moto.command(&["verify", "--out", "s3://ver/o"])).await;
