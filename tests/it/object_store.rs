@@ -447,7 +447,22 @@ async fn of_two_overlapping_syncs_the_second_fails_fast_and_nothing_is_lost() {
     .await;
     let url = fx.server.url();
     let store = moto.store("two");
-    let args = export_args(&url, "s3://two/out");
+    let cfg = fx.dir.path().join("sync.json");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let args = [
+        "sync",
+        "--endpoint",
+        &url,
+        "--config",
+        &cfg,
+        "--page-size",
+        "5",
+        "--batch-rows",
+        "7",
+        "--out",
+        "s3://two/out",
+    ];
     let first = moto.command(&args).spawn().unwrap();
     // Wait until the first run holds the lease.
     let lease = ObjectPath::from("out/_lock");
@@ -529,5 +544,170 @@ async fn verify_finds_a_deleted_an_altered_and_an_unlisted_object() {
          things/part-00000002.jsonl is missing\n  \
          things/part-00000003.jsonl does not match its SHA-256 (changed)\n  \
          things/part-00000099.jsonl is not listed in the manifest\n"
+    );
+}
+
+/// Azurite's blob service on a free loopback port, stopped on drop.
+struct Azurite {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+/// Azurite's well-known development account.
+const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut k = [0u8; 64];
+    k[..key.len()].copy_from_slice(key);
+    let mut inner = Sha256::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    inner.update(message);
+    let mut outer = Sha256::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().to_vec()
+}
+
+impl Azurite {
+    /// Starts azurite-blob (npm, `tests/object_store/azurite`); `None` (skipped) when it is
+    /// not installed, unless `CI=true`.
+    fn start() -> Option<Azurite> {
+        let bin = std::env::var_os("AZURITE_BLOB_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/object_store/azurite/node_modules/.bin/azurite-blob")
+            });
+        if !bin.exists() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "azurite-blob not found at {} (CI=true): npm ci in tests/object_store/azurite",
+                bin.display()
+            );
+            eprintln!("SKIPPED: azurite-blob not found at {}", bin.display());
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&bin)
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .args(["--skipApiVersionCheck", "--loose", "--silent", "--location"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let azurite = Azurite {
+            child,
+            port,
+            _dir: dir,
+        };
+        for _ in 0..600 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(azurite);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("azurite-blob did not listen on port {port}");
+    }
+
+    /// Creates a container (a request signed with the development account's shared key).
+    fn container(&self, name: &str) {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let date = chrono::Utc::now()
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let version = "2021-08-06";
+        let to_sign = format!(
+            "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/{name}\nrestype:container"
+        );
+        let signature = b64.encode(hmac_sha256(
+            &b64.decode(AZURITE_KEY).unwrap(),
+            to_sign.as_bytes(),
+        ));
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "PUT /{AZURITE_ACCOUNT}/{name}?restype=container HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+             x-ms-date: {date}\r\nx-ms-version: {version}\r\n\
+             Authorization: SharedKey {AZURITE_ACCOUNT}:{signature}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    }
+
+    fn store(&self, container: &str) -> Arc<dyn ObjectStore> {
+        Arc::new(
+            ::object_store::azure::MicrosoftAzureBuilder::new()
+                .with_account(AZURITE_ACCOUNT)
+                .with_access_key(AZURITE_KEY)
+                .with_endpoint(format!("http://127.0.0.1:{}/{AZURITE_ACCOUNT}", self.port))
+                .with_allow_http(true)
+                .with_container_name(container)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+        cmd.args(args)
+            .env("FAUNA_SECRET", "fnTestServer")
+            .env("AZURE_STORAGE_USE_EMULATOR", "true")
+            .env(
+                "AZURITE_BLOB_STORAGE_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            )
+            .env_remove("FAUNA_SYNC_TEST_CRASH_AT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_to_azurite_is_byte_identical_to_the_local_directory_run_and_verifies() {
+    let Some(azurite) = Azurite::start() else {
+        return;
+    };
+    azurite.container("cont");
+    let fx = Fixture::start(SCHEMA, &[("things", docs(30, 10))]).await;
+    let url = fx.server.url();
+    let local = fx.out("local");
+    let r = output(azurite.command(&export_args(&url, local.to_str().unwrap()))).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let r = output(azurite.command(&export_args(&url, "az://cont/exports"))).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    // A second run finds the export complete (the lease was released, the state is read back).
+    let r = output(azurite.command(&export_args(&url, "az://cont/exports"))).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let store = azurite.store("cont");
+    let remote = objects(store.as_ref(), "exports").await;
+    assert_eq!(data_objects(remote), local_files(&local));
+    let r = output(azurite.command(&["verify", "--out", "az://cont/exports"])).await;
+    assert!(
+        stderr(&r).starts_with("verified az://cont/exports: 5 file(s)"),
+        "{}",
+        stderr(&r)
     );
 }
