@@ -241,7 +241,10 @@ impl Lease {
         };
         let still_ours = match self.store.head(&self.key).await {
             Ok(meta) => meta.e_tag == version.e_tag && meta.version == version.version,
-            Err(_) => false,
+            Err(e) => {
+                tracing::debug!(url = %self.url, error = %e, "Could not read the lease back.");
+                false
+            }
         };
         if still_ours {
             if let Err(e) = self.store.delete(&self.key).await {

@@ -26,7 +26,7 @@ pub use object_state::{ObjectState, STATE_OBJECT};
 pub use object_store_output::{ObjectOutput, MULTIPART_BYTES};
 pub use owner::{OwnerRecord, OWNER_FILE};
 pub use state_file::StateFile;
-pub use store_run::StoreRun;
+pub use store_run::{ReleaseGuard, StoreRun};
 pub use store_url::{local_path, Cloud, StoreUrl};
 pub use verify::{verify_output, verify_store, Problem, VerifyReport};
 

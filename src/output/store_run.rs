@@ -26,6 +26,8 @@ pub struct StoreRun {
     url: StoreUrl,
     store: Arc<dyn ObjectStore>,
     lease: Arc<Lease>,
+    /// Deletes the lease when the run ends, or when its future is dropped (SIGINT/SIGTERM).
+    guard: Option<ReleaseGuard>,
     state: Option<ObjectState>,
     loaded: Option<State>,
     label: String,
@@ -64,17 +66,21 @@ impl StoreRun {
         let rel = state_rel(&url, &settings.output.dir, &settings.output.state)?;
         let store = url.connect()?;
         let lease = Arc::new(Lease::acquire(store.clone(), &url).await?);
+        let guard = ReleaseGuard {
+            lease: Some(lease.clone()),
+        };
         match ObjectState::load(store.clone(), &url, &rel).await {
             Ok((object, state)) => Ok(Some(StoreRun {
                 label: url.url_of(&rel),
                 url,
                 store,
                 lease,
+                guard: Some(guard),
                 state: Some(object),
                 loaded: Some(state),
             })),
             Err(e) => {
-                lease.release().await;
+                guard.release().await;
                 Err(e)
             }
         }
@@ -147,8 +153,57 @@ impl StoreRun {
         }
     }
 
-    /// Deletes the lease (at the end of the run, however it ended).
-    pub async fn release(&self) {
-        self.lease.release().await;
+    /// Deletes the lease (at the end of the run; dropping the run does it too).
+    pub async fn release(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            guard.release().await;
+        }
+    }
+}
+
+/// Deletes the lease at the end of a run, however it ends: [`ReleaseGuard::release`], or
+/// when dropped.
+pub struct ReleaseGuard {
+    lease: Option<Arc<Lease>>,
+}
+
+/// How long an abandoned run waits for its lease's deletion.
+const RELEASE_ON_DROP: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl ReleaseGuard {
+    /// Deletes the lease now.
+    pub async fn release(mut self) {
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
+        }
+    }
+}
+
+impl Drop for ReleaseGuard {
+    fn drop(&mut self) {
+        let Some(lease) = self.lease.take() else {
+            return;
+        };
+        // Dropped inside the runtime (the run's future abandoned on SIGINT/SIGTERM): the store's
+        // client belongs to this runtime, so delete on it, waiting at most RELEASE_ON_DROP
+        // (else the lease expires by itself). Blocking needs the multi-thread runtime (the
+        // binary's); elsewhere the deletion is only started.
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let release = async move {
+            if tokio::time::timeout(RELEASE_ON_DROP, lease.release())
+                .await
+                .is_err()
+            {
+                tracing::warn!("Could not delete the lease in time; it expires by itself.");
+            }
+        };
+        match handle.runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| handle.block_on(release))
+            }
+            _ => drop(handle.spawn(release)),
+        }
     }
 }

@@ -711,3 +711,52 @@ async fn export_to_azurite_is_byte_identical_to_the_local_directory_run_and_veri
         stderr(&r)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_by_sigterm_releases_its_lease_and_the_next_run_completes() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("term");
+    let fx = Fixture::start_with(
+        SCHEMA,
+        &[("things", docs(200, 10))],
+        EngineOptions::default(),
+        ServerConfig::new().latency(Duration::from_millis(20)),
+    )
+    .await;
+    let url = fx.server.url();
+    let store = moto.store("term");
+    let args = export_args(&url, "s3://term/out");
+    let child = moto.command(&args).spawn().unwrap();
+    let lease = ObjectPath::from("out/_lock");
+    let mut held = false;
+    for _ in 0..400 {
+        if store.head(&lease).await.is_ok() {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(held, "the run took the lease");
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let r = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status.code(), Some(130), "{}", stderr(&r));
+    assert!(
+        matches!(
+            store.head(&lease).await,
+            Err(::object_store::Error::NotFound { .. })
+        ),
+        "the lease is deleted on SIGTERM: {}",
+        stderr(&r)
+    );
+    let r = output(moto.command(&args)).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let ids = committed_ids(&objects(store.as_ref(), "out").await);
+    assert_eq!(ids.len(), 200);
+    assert!(ids.values().all(|n| *n == 1));
+}
