@@ -289,6 +289,25 @@ async fn export_and_sync_to_s3_are_byte_identical_to_the_local_directory_run() {
         strip(&std::fs::read(local.join("_state.json")).unwrap())
     );
 
+    // Parquet, gzip-compressed JSONL: the same bytes too.
+    for (name, extra) in [
+        ("parquet", ["--format", "parquet"]),
+        ("gzip", ["--compression", "gzip"]),
+    ] {
+        let local = fx.out(&format!("local-{name}"));
+        let remote = format!("s3://bkt/formats/{name}");
+        for out in [local.to_str().unwrap(), remote.as_str()] {
+            let mut args = export_args(&url, out);
+            args.extend(extra);
+            let r = output(moto.command(&args)).await;
+            assert!(r.status.success(), "{name}: {}", stderr(&r));
+        }
+        let remote = data_objects(objects(store.as_ref(), &format!("formats/{name}")).await);
+        let expected = local_files(&local);
+        assert_eq!(expected.len(), 1 + 5, "{name}");
+        assert_eq!(remote, expected, "{name}");
+    }
+
     // Sync: a full export, then a window with an update, a creation and a deletion.
     let cfg = fx.dir.path().join("sync.json");
     std::fs::write(&cfg, CONFIG).unwrap();
