@@ -1,9 +1,12 @@
 //! The state as an object beside the data (`<prefix>/_state.json`), written conditionally.
 //!
-//! Its bytes are those of the local state file. The first write creates it
-//! (`PutMode::Create`); every later write updates the version this run read or wrote last
-//! (`PutMode::Update` with its etag/version), so of two overlapping runs only one can commit:
-//! the other's write fails and the run stops with [`LockError::Held`] (exit code 75).
+//! Its content is the local state file's plus a field `"write": {"run": <id>, "n": <count>}`
+//! unique to each write, so no two writes have the same bytes (S3's etag is the content's MD5:
+//! without it, a write that restores earlier bytes would satisfy a stale `If-Match`). The first
+//! write creates the object (`PutMode::Create`); every later write updates the version this run
+//! read or wrote last (`PutMode::Update` with its etag/version), so of two overlapping runs only
+//! one can commit: the other's write fails and the run stops with [`LockError::Held`] (exit
+//! code 75). A run claims the state with such a write before it changes anything else.
 
 use std::sync::Arc;
 
@@ -27,6 +30,9 @@ pub struct ObjectState {
     url: String,
     /// The version last read or written; `None` while the object does not exist.
     version: Option<UpdateVersion>,
+    /// This run's id and its number of writes, written into each version.
+    run_id: String,
+    writes: u64,
     handle: tokio::runtime::Handle,
 }
 
@@ -71,6 +77,8 @@ impl ObjectState {
                 key,
                 url: object_url,
                 version,
+                run_id: super::owner::new_output_id(),
+                writes: 0,
                 handle: tokio::runtime::Handle::current(),
             },
             state,
@@ -79,10 +87,19 @@ impl ObjectState {
 
     /// Writes `state` conditionally on the version this run knows.
     pub async fn put(&mut self, state: &State) -> Result<(), StateError> {
-        let mut bytes = serde_json::to_vec_pretty(state).map_err(|e| StateError::Invalid {
+        let invalid = |e: serde_json::Error| StateError::Invalid {
             path: self.url.clone(),
             reason: e.to_string(),
-        })?;
+        };
+        let mut value = serde_json::to_value(state).map_err(invalid)?;
+        self.writes += 1;
+        if let Some(fields) = value.as_object_mut() {
+            fields.insert(
+                "write".into(),
+                serde_json::json!({"run": self.run_id, "n": self.writes}),
+            );
+        }
+        let mut bytes = serde_json::to_vec_pretty(&value).map_err(invalid)?;
         bytes.push(b'\n');
         if crate::crash::armed("state-write") {
             std::process::abort();

@@ -69,7 +69,16 @@ impl StoreRun {
         let guard = ReleaseGuard {
             lease: Some(lease.clone()),
         };
-        match ObjectState::load(store.clone(), &url, &rel).await {
+        let loaded = match ObjectState::load(store.clone(), &url, &rel).await {
+            // Claim the state before touching the output: if another run committed since it
+            // was read (the lease was removed by hand, or taken over), stop here.
+            Ok((mut object, state)) => match object.put(&state).await {
+                Ok(()) => Ok((object, state)),
+                Err(e) => Err(OutputError::State(e)),
+            },
+            Err(e) => Err(e),
+        };
+        match loaded {
             Ok((object, state)) => Ok(Some(StoreRun {
                 label: url.url_of(&rel),
                 url,

@@ -272,11 +272,16 @@ async fn export_and_sync_to_s3_are_byte_identical_to_the_local_directory_run() {
         "the manifest and 5 batches of 7, 7, 7, 7, 2"
     );
     assert_eq!(data_objects(remote.clone()), expected);
-    // The state object is the local state but for the output id and the snapshot time.
+    // The state object is the local state but for the output id, the snapshot time and the
+    // object's write marker (the claim, the streams, then one write per batch: 7).
     let strip = |b: &[u8]| {
         let mut v: serde_json::Value = serde_json::from_slice(b).unwrap();
         let o = v.as_object_mut().unwrap();
         o.remove("output_id");
+        if let Some(write) = o.remove("write") {
+            assert_eq!(write["n"], 7, "{write}");
+            assert_eq!(write["run"].as_str().map(str::len), Some(32), "{write}");
+        }
         // Each run reads at its own snapshot time.
         o["streams"]["things"]
             .as_object_mut()
@@ -777,5 +782,70 @@ async fn a_run_stopped_by_sigterm_releases_its_lease_and_the_next_run_completes(
     assert!(r.status.success(), "{}", stderr(&r));
     let ids = committed_ids(&objects(store.as_ref(), "out").await);
     assert_eq!(ids.len(), 200);
+    assert!(ids.values().all(|n| *n == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_lease_removed_by_hand_conditional_writes_never_let_two_runs_commit() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("race");
+    let fx = Fixture::start_with(
+        SCHEMA,
+        &[("things", docs(400, 10))],
+        EngineOptions::default(),
+        ServerConfig::new().latency(Duration::from_millis(20)),
+    )
+    .await;
+    let url = fx.server.url();
+    let store = moto.store("race");
+    let args = export_args(&url, "s3://race/out");
+    let first = moto.command(&args).spawn().unwrap();
+    // Once the first run has committed a batch, delete its lease: nothing stops a second run
+    // from starting but the conditional writes of the manifest and the state.
+    let state = ObjectPath::from("out/_state.json");
+    let mut committed = false;
+    for _ in 0..400 {
+        if let Ok(r) = store.get(&state).await {
+            let s: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            if s["manifest_len"].as_u64().unwrap_or(0) > 0 {
+                committed = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(committed, "the first run committed a batch");
+    store.delete(&ObjectPath::from("out/_lock")).await.unwrap();
+    let second = output(moto.command(&args)).await;
+    let first = tokio::task::spawn_blocking(move || first.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    // Never both: the one that writes second fails (exit 75); when each changed what the
+    // other had read (the second cut the first's unrecorded manifest line, the first then
+    // recorded a state the second had not read), both stop, and neither committed over the other.
+    let codes = [first.status.code(), second.status.code()];
+    assert!(
+        codes == [Some(0), Some(75)] || codes == [Some(75), Some(0)] || codes == [Some(75); 2],
+        "{codes:?}\nfirst: {}\nsecond: {}",
+        stderr(&first),
+        stderr(&second)
+    );
+    for r in [&first, &second] {
+        if r.status.code() == Some(75) {
+            let msg = stderr(r);
+            assert!(
+                msg.contains("another run rewrote the manifest meanwhile")
+                    || msg.contains("another run committed a newer state meanwhile"),
+                "{msg}"
+            );
+        }
+    }
+    // Whatever the losers uploaded, the output is whole: resume, verify, count.
+    let r = output(moto.command(&args)).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let r = output(moto.command(&["verify", "--out", "s3://race/out"])).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let ids = committed_ids(&objects(store.as_ref(), "out").await);
+    assert_eq!(ids.len(), 400);
     assert!(ids.values().all(|n| *n == 1));
 }
