@@ -849,3 +849,34 @@ async fn with_the_lease_removed_by_hand_conditional_writes_never_let_two_runs_co
     assert_eq!(ids.len(), 400);
     assert!(ids.values().all(|n| *n == 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_url_is_the_local_directory() {
+    let fx = Fixture::start(SCHEMA, &[("things", docs(30, 10))]).await;
+    let url = fx.server.url();
+    let plain = fx.out("plain");
+    let by_url = fx.out("by-url");
+    let file_url = format!("file://{}", by_url.display());
+    for out in [plain.to_str().unwrap(), file_url.as_str()] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+        cmd.args(export_args(&url, out))
+            .env("FAUNA_SECRET", "fnTestServer")
+            .env_remove("FAUNA_SYNC_TEST_CRASH_AT");
+        let r = output(cmd).await;
+        assert!(r.status.success(), "{}", stderr(&r));
+    }
+    assert_eq!(local_files(&by_url), local_files(&plain));
+    let r = output({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+        c.args(["verify", "--out", &file_url]);
+        c
+    })
+    .await;
+    assert_eq!(
+        stderr(&r),
+        format!(
+            "verified {}: 5 file(s), 0.0 MB, all intact\n",
+            by_url.display()
+        )
+    );
+}
