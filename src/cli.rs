@@ -17,7 +17,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use crate::config::{Overrides, Settings};
 use crate::error::ErrorKind;
 use crate::fauna::Secret;
-use crate::output::verify_output;
+use crate::output::{local_path, verify_output, verify_store, StoreUrl, VerifyReport};
 use crate::sync::{run, Mode, Observer, State, Summary};
 
 /// Exports Fauna collections to JSONL or Parquet batch files with checkpointed resume.
@@ -194,7 +194,17 @@ pub async fn main(cli: Cli) -> i32 {
             }
             Err(code) => code,
         },
-        Command::Verify(args) => verify(&args),
+        Command::Verify(args) => match StoreUrl::parse(&args.out) {
+            Ok(Some(url)) => verify_url(&url, args.state.as_deref()).await,
+            Ok(None) => verify(&VerifyArgs {
+                out: local_path(&args.out),
+                state: args.state.map(|s| local_path(&s)),
+            }),
+            Err(e) => {
+                eprintln!("error: {e}");
+                e.kind().exit_code()
+            }
+        },
         #[cfg(feature = "demo")]
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Spec(args) => crate::airbyte::run_spec(args),
@@ -213,12 +223,12 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
                 endpoint: args.endpoint,
                 collections: args.collections,
                 format: args.format,
-                out: args.out,
+                out: args.out.map(|o| local_path(&o)),
                 page_size: args.page_size,
                 batch_rows: args.batch_rows,
                 batch_bytes: args.batch_bytes,
                 compression: args.compression,
-                state: args.state,
+                state: args.state.map(|s| local_path(&s)),
                 verify: args.verify,
                 allow_insecure_http: args.allow_insecure_http,
             };
@@ -271,6 +281,59 @@ fn verify(args: &VerifyArgs) -> i32 {
             1
         }
     }
+}
+
+/// `fauna-sync verify --out URL`: the state object (default `<URL>/_state.json`) gives the
+/// committed manifest length; returns the exit code.
+async fn verify_url(url: &StoreUrl, state: Option<&std::path::Path>) -> i32 {
+    let result = async {
+        let store = url.connect()?;
+        let rel = match state.and_then(|s| s.to_str()) {
+            Some(s) => s
+                .strip_prefix(url.to_string().trim_end_matches('/'))
+                .map(|r| r.trim_start_matches('/').to_string())
+                .ok_or_else(|| crate::output::OutputError::BadUrl {
+                    url: s.to_string(),
+                    reason: format!("--state must name an object under {url}"),
+                })?,
+            None => crate::output::STATE_OBJECT.to_string(),
+        };
+        let manifest_len = match crate::output::ObjectState::load(store.clone(), url, &rel).await {
+            Ok((_, s)) if s.manifest_len > 0 => Some(s.manifest_len),
+            Ok(_) => None,
+            Err(e) => return Err(e),
+        };
+        verify_store(store.as_ref(), url, manifest_len).await
+    }
+    .await;
+    match result {
+        Ok(report) => print_report(&url.to_string(), &report),
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// Prints a verify report; returns the exit code.
+fn print_report(out: &str, report: &VerifyReport) -> i32 {
+    if report.problems.is_empty() {
+        eprintln!(
+            "verified {out}: {} file(s), {:.1} MB, all intact",
+            report.files,
+            report.bytes as f64 / 1e6
+        );
+        return 0;
+    }
+    eprintln!(
+        "{} problem(s) in {out} ({} file(s) listed):",
+        report.problems.len(),
+        report.files
+    );
+    for p in &report.problems {
+        eprintln!("  {p}");
+    }
+    1
 }
 
 /// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM (containers, systemd, Kubernetes).

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use crate::durable::FileError;
 use crate::error::ErrorKind;
+use crate::lock::LockError;
 use crate::sink::SinkError;
 
 /// A failed output operation.
@@ -59,6 +60,37 @@ pub enum OutputError {
     /// The output root is not a usable directory.
     #[error("--out {} is not a directory; name a directory (it is created if missing)", .0.display())]
     NotADirectory(PathBuf),
+    /// An object-store request failed (the message never holds a credential).
+    #[error("cannot {op} {url}: {source}")]
+    Store {
+        /// What was being done (`upload`, `read`, `list`, …).
+        op: &'static str,
+        /// The object's URL.
+        url: String,
+        /// Why.
+        source: object_store::Error,
+    },
+    /// `--out` is a URL fauna-sync cannot write to.
+    #[error("--out {url}: {reason}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong and what to use instead.
+        reason: String,
+    },
+    /// The state object cannot be used.
+    #[error(transparent)]
+    State(#[from] crate::sync::StateError),
+    /// Another run holds the output (its lease, or it committed a newer state).
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    /// The short-retention strategy keeps its id set beside a local state file; object-store
+    /// outputs do not have that seam yet.
+    #[error("collection '{collection}' keeps history for less than a day, so it is read with the short-retention strategy, whose exported-id set cannot live in an object store yet; sync it to a local --out directory, or raise its history_days")]
+    IdSetNotInStore {
+        /// The collection.
+        collection: String,
+    },
 }
 
 impl OutputError {
@@ -72,7 +104,16 @@ impl OutputError {
             OutputError::NotOwned { .. }
             | OutputError::Orphaned { .. }
             | OutputError::Damaged { .. } => ErrorKind::State,
-            OutputError::NotADirectory(_) => ErrorKind::Config,
+            OutputError::NotADirectory(_)
+            | OutputError::BadUrl { .. }
+            | OutputError::IdSetNotInStore { .. } => ErrorKind::Config,
+            OutputError::Store { source, .. } => match source {
+                object_store::Error::Unauthenticated { .. } => ErrorKind::Auth,
+                object_store::Error::PermissionDenied { .. } => ErrorKind::Permission,
+                _ => ErrorKind::Output,
+            },
+            OutputError::Locked(e) => e.kind(),
+            OutputError::State(e) => e.kind(),
         }
     }
 }

@@ -4,20 +4,31 @@
 //! [`Checkpoint`] makes the state durable after the output committed. Only the committer
 //! (`crate::sync`) calls them, in that order, so a crash between the two leaves a batch the
 //! state does not record, which the output removes on the next start. Implementations: batch
-//! files in a directory ([`FilesOutput`]) with the state file ([`StateFile`]); the Airbyte
-//! stdout writer and object stores come next.
+//! files in a directory ([`FilesOutput`]) with the state file ([`StateFile`]); the same
+//! layout in an object store ([`ObjectOutput`]) with the state object beside it
+//! ([`ObjectState`]), one run at a time by a [`Lease`] ([`StoreRun`] opens them).
 
 mod error;
 mod files;
+mod lease;
+mod object_state;
+mod object_store_output;
 mod owner;
 mod state_file;
+mod store_run;
+mod store_url;
 mod verify;
 
 pub use error::OutputError;
-pub use files::FilesOutput;
+pub use files::{FilesOutput, Opened};
+pub use lease::{Lease, LEASE_FILE, LEASE_TTL};
+pub use object_state::{ObjectState, STATE_OBJECT};
+pub use object_store_output::{ObjectOutput, MULTIPART_BYTES};
 pub use owner::{OwnerRecord, OWNER_FILE};
 pub use state_file::StateFile;
-pub use verify::{verify_output, Problem, VerifyReport};
+pub use store_run::{ReleaseGuard, StoreRun};
+pub use store_url::{local_path, Cloud, StoreUrl};
+pub use verify::{verify_output, verify_store, Problem, VerifyReport};
 
 use crate::export::{Record, RecordSchema};
 use crate::sync::{State, StateError};

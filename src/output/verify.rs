@@ -5,8 +5,12 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
+use futures_util::StreamExt;
+use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 
+use super::store_url::StoreUrl;
+use super::OutputError;
 use crate::sink::{parse_part_file_name, read_manifest, CommittedFile, SinkError, MANIFEST_FILE};
 
 /// One problem found.
@@ -140,6 +144,137 @@ pub fn verify_output(root: &Path, manifest_len: Option<u64>) -> Result<VerifyRep
             if part && !listed.contains(rel.as_str()) {
                 unlisted.push(rel);
             }
+        }
+    }
+    unlisted.sort();
+    report
+        .problems
+        .extend(unlisted.into_iter().map(Problem::Unlisted));
+    Ok(report)
+}
+
+/// Parses manifest bytes (blank lines ignored); `url` names the manifest in errors.
+pub(crate) fn parse_manifest(url: &str, bytes: &[u8]) -> Result<Vec<CommittedFile>, SinkError> {
+    let mut files = Vec::new();
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        files.push(
+            serde_json::from_slice(line).map_err(|source| SinkError::Manifest {
+                path: url.into(),
+                line: i + 1,
+                source,
+            })?,
+        );
+    }
+    Ok(files)
+}
+
+/// [`check_files`] for objects: presence and size always, content with `hashes`.
+pub(crate) async fn check_objects(
+    store: &dyn ObjectStore,
+    url: &StoreUrl,
+    files: &[CommittedFile],
+    hashes: bool,
+) -> Result<Vec<Problem>, OutputError> {
+    let mut problems = Vec::new();
+    for f in files {
+        let key = url.key(&f.path)?;
+        let store_err = |source| OutputError::Store {
+            op: "read",
+            url: url.url_of(&f.path),
+            source,
+        };
+        let meta = match store.head(&key).await {
+            Ok(m) => m,
+            Err(object_store::Error::NotFound { .. }) => {
+                problems.push(Problem::Missing(f.path.clone()));
+                continue;
+            }
+            Err(e) => return Err(store_err(e)),
+        };
+        if meta.size != f.bytes {
+            problems.push(Problem::Size {
+                file: f.path.clone(),
+                listed: f.bytes,
+                found: meta.size,
+            });
+            continue;
+        }
+        if hashes {
+            let mut stream = store.get(&key).await.map_err(store_err)?.into_stream();
+            let mut hasher = Sha256::new();
+            while let Some(chunk) = stream.next().await {
+                hasher.update(&chunk.map_err(|source| OutputError::Store {
+                    op: "read",
+                    url: url.url_of(&f.path),
+                    source,
+                })?);
+            }
+            if format!("{:x}", hasher.finalize()) != f.sha256 {
+                problems.push(Problem::Checksum(f.path.clone()));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// [`verify_output`] for an object-store output: the first `manifest_len` bytes of its
+/// manifest object (`None` = all), every listed object present with its size and SHA-256, and
+/// no batch object (`<stream dir>/part-…`) the manifest does not list.
+pub async fn verify_store(
+    store: &dyn ObjectStore,
+    url: &StoreUrl,
+    manifest_len: Option<u64>,
+) -> Result<VerifyReport, OutputError> {
+    let manifest_url = url.url_of(MANIFEST_FILE);
+    let mut bytes = match store.get(&url.key(MANIFEST_FILE)?).await {
+        Ok(r) => r
+            .bytes()
+            .await
+            .map_err(|source| OutputError::Store {
+                op: "read",
+                url: manifest_url.clone(),
+                source,
+            })?
+            .to_vec(),
+        Err(object_store::Error::NotFound { .. }) => Vec::new(),
+        Err(source) => {
+            return Err(OutputError::Store {
+                op: "read",
+                url: manifest_url,
+                source,
+            })
+        }
+    };
+    if let Some(len) = manifest_len {
+        bytes.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+    }
+    let files = parse_manifest(&manifest_url, &bytes)?;
+    let mut report = VerifyReport {
+        files: files.len(),
+        bytes: files.iter().map(|f| f.bytes).sum(),
+        problems: check_objects(store, url, &files, true).await?,
+    };
+    let listed: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let root = url.root_prefix();
+    let mut listing = store.list(root.as_ref());
+    let mut unlisted = Vec::new();
+    while let Some(meta) = listing.next().await {
+        let meta = meta.map_err(|source| OutputError::Store {
+            op: "list",
+            url: url.to_string(),
+            source,
+        })?;
+        let Some(rel) = url.relative(&meta.location) else {
+            continue;
+        };
+        let Some((dir, name)) = rel.split_once('/') else {
+            continue;
+        };
+        if !dir.contains('.') && parse_part_file_name(name).is_some() && !listed.contains(rel) {
+            unlisted.push(rel.to_string());
         }
     }
     unlisted.sort();

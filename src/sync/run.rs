@@ -13,7 +13,7 @@ use super::stream::CollectionExport;
 use crate::config::{CollectionSettings, Compression, OutputFormat, Settings};
 use crate::fauna::{ClientOptions, Expr, FaunaClient, FaunaError, RetryPolicy, Value};
 use crate::lock::{RunLock, LOCK_FILE};
-use crate::output::{FilesOutput, OutputError, StateFile};
+use crate::output::{Checkpoint, FilesOutput, Output, OutputError, StateFile, StoreRun};
 use crate::read::{list_collections, ts_ref_index, Retention};
 use crate::sink::{self, FileFormat};
 
@@ -156,13 +156,36 @@ pub async fn run(
     observer: &dyn Observer,
     mode: Mode,
 ) -> Result<Summary, RunError> {
+    // An object-store --out: its lease is taken here and released however the run ends.
+    match StoreRun::start(settings).await? {
+        None => run_on(settings, observer, mode, None).await,
+        Some(mut store) => {
+            let result = run_on(settings, observer, mode, Some(&mut store)).await;
+            store.release().await;
+            result
+        }
+    }
+}
+
+async fn run_on(
+    settings: &Settings,
+    observer: &dyn Observer,
+    mode: Mode,
+    mut store: Option<&mut StoreRun>,
+) -> Result<Summary, RunError> {
     let started = Instant::now();
     let out = &settings.output.dir;
-    if out.exists() && !out.is_dir() {
+    if store.is_none() && out.exists() && !out.is_dir() {
         return Err(OutputError::NotADirectory(out.clone()).into());
     }
-    let _lock = RunLock::acquire(&lock_paths(settings))?;
-    let loaded = State::load_migrating(&settings.output.state)?;
+    let _lock = match store {
+        Some(_) => None,
+        None => Some(RunLock::acquire(&lock_paths(settings))?),
+    };
+    let loaded = match store.as_deref_mut() {
+        Some(s) => s.take_loaded(),
+        None => State::load_migrating(&settings.output.state)?,
+    };
     let mut state = loaded.state;
     let client = client(settings)?;
 
@@ -192,15 +215,24 @@ pub async fn run(
     let format = file_format(settings);
     let names: Vec<String> = collections.iter().map(|c| c.name.clone()).collect();
     let label = settings.output.state.display().to_string();
-    let (output, opened) = FilesOutput::open(
-        out,
-        format,
-        &mut state,
-        &label,
-        loaded.v1_files,
-        &names,
-        settings.output.verify,
-    )?;
+    let (output, opened): (Box<dyn Output>, _) = match store.as_deref_mut() {
+        Some(s) => {
+            s.open_output(format, &mut state, &names, settings.output.verify)
+                .await?
+        }
+        None => {
+            let (output, opened) = FilesOutput::open(
+                out,
+                format,
+                &mut state,
+                &label,
+                loaded.v1_files,
+                &names,
+                settings.output.verify,
+            )?;
+            (Box::new(output), opened)
+        }
+    };
     for path in &opened.removed {
         tracing::info!(path = %path.display(), "Removed a file an interrupted run left behind.");
     }
@@ -261,7 +293,13 @@ pub async fn run(
             summary.already_complete += 1;
         }
     }
-    state.save(&settings.output.state)?;
+    match store.as_deref_mut() {
+        Some(s) => {
+            s.refuse_id_sets(&state)?;
+            s.save(&state).await?
+        }
+        None => state.save(&settings.output.state)?,
+    }
 
     // Counts (for an ETA) use their own short timeout and no retries; only when shown.
     let count_client = if observer.wants_total() {
@@ -282,12 +320,11 @@ pub async fn run(
         rows: settings.output.batch_rows,
         bytes: settings.output.batch_bytes,
     };
-    let mut committer = Committer::new(
-        state,
-        Box::new(output),
-        Box::new(StateFile::new(&settings.output.state)),
-        limits,
-    );
+    let checkpoint: Box<dyn Checkpoint> = match store {
+        Some(s) => s.checkpoint()?,
+        None => Box::new(StateFile::new(&settings.output.state)),
+    };
+    let mut committer = Committer::new(state, output, checkpoint, limits);
     if let Mode::Sync {
         max_duration: Some(d),
     } = mode

@@ -222,6 +222,9 @@ pub enum StateError {
     /// Writing failed.
     #[error(transparent)]
     Write(#[from] FileError),
+    /// Another run committed first (an object store's conditional write refused this one).
+    #[error(transparent)]
+    Locked(#[from] crate::lock::LockError),
 }
 
 impl StateError {
@@ -231,6 +234,7 @@ impl StateError {
         match self {
             StateError::Read { .. } | StateError::Invalid { .. } => ErrorKind::State,
             StateError::Write(_) => ErrorKind::Output,
+            StateError::Locked(e) => e.kind(),
         }
     }
 }

@@ -5,6 +5,7 @@ mod export;
 mod fault_storm;
 mod integrity;
 mod interruptions;
+mod object_store;
 mod readers;
 mod short_retention;
 mod sink;

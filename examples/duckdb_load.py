@@ -1,0 +1,64 @@
+"""Load fauna-sync output into a current DuckDB table: run after each `fauna-sync sync`.
+
+The manifest lists the committed files in commit order; a file is loaded once (the table
+`_fauna_sync_loaded` remembers which). Within the new files the latest version per `ref`
+wins (greatest `ts`; a deletion record at the same `ts` wins over a write), and a deletion
+record (non-null deletion column) removes the row. Needs the sync's `deletions` configured with
+`"deletion_mode": "deleted_field"` (column `deleted_at` below).
+
+    python examples/duckdb_load.py OUT_DIR DATABASE.duckdb TABLE
+
+For an object store, load the `httpfs` extension, read `s3://…/_manifest.jsonl` with
+`read_json` and pass `s3://…/<file>` paths (DuckDB reads them directly); for BigQuery and
+Snowflake see `docs/loading.md`.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+SETUP = """
+CREATE TABLE IF NOT EXISTS _fauna_sync_loaded (file VARCHAR PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS {table} (ref VARCHAR PRIMARY KEY, ts BIGINT, data JSON);
+"""
+
+# $files: the new Parquet files of one stream, in manifest order.
+MERGE = """
+CREATE OR REPLACE TEMP TABLE _latest AS
+SELECT ref, ts, data, deleted_at FROM read_parquet($files)
+QUALIFY row_number() OVER (PARTITION BY ref ORDER BY ts DESC, deleted_at IS NULL) = 1;
+DELETE FROM {table} WHERE ref IN (SELECT ref FROM _latest);
+INSERT INTO {table} SELECT ref, ts, data FROM _latest WHERE deleted_at IS NULL;
+"""
+
+
+def load(con, out_dir, table, stream=None):
+    """Loads the not-yet-loaded Parquet files of `stream` (default: `table`) listed by
+    `<out_dir>/_manifest.jsonl`; returns how many files were loaded."""
+    out_dir = Path(out_dir)
+    stream = stream or table
+    con.execute(SETUP.format(table=table))
+    manifest = out_dir / "_manifest.jsonl"
+    lines = manifest.read_text().splitlines() if manifest.exists() else []
+    listed = [json.loads(line) for line in lines if line.strip()]
+    loaded = {row[0] for row in con.execute("SELECT file FROM _fauna_sync_loaded").fetchall()}
+    new = [f["file"] for f in listed if f["stream"] == stream and f["file"] not in loaded]
+    if not new:
+        return 0
+    con.execute("BEGIN")
+    for statement in MERGE.format(table=table).split(";"):
+        if statement.strip():
+            if "$files" in statement:
+                con.execute(statement, {"files": [str(out_dir / f) for f in new]})
+            else:
+                con.execute(statement)
+    con.executemany("INSERT INTO _fauna_sync_loaded VALUES (?)", [[f] for f in new])
+    con.execute("COMMIT")
+    return len(new)
+
+
+if __name__ == "__main__":
+    out, database, table = sys.argv[1:4]
+    print(f"loaded {load(duckdb.connect(database), out, table)} file(s)")

@@ -1,0 +1,218 @@
+//! What a run needs of an object-store `--out`: the store client, the lease, the state object
+//! beside the data, and the output — opened in that order by `crate::sync::run`.
+//!
+//! Seam for the id set of deletion reconciliation (the short-retention strategy's exported
+//! ids, being redesigned as sorted files beside the state): it belongs under the same prefix,
+//! written before the state like the local id log. Until then [`StoreRun::refuse_id_sets`]
+//! refuses collections that need it, with a clear error.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+
+use super::files::Opened;
+use super::lease::Lease;
+use super::object_state::{ObjectState, STATE_OBJECT};
+use super::object_store_output::ObjectOutput;
+use super::store_url::StoreUrl;
+use super::{Checkpoint, Output, OutputError};
+use crate::config::Settings;
+use crate::sink::FileFormat;
+use crate::sync::{Loaded, State, StateError, Strategy};
+
+/// A run on an object-store output.
+pub struct StoreRun {
+    url: StoreUrl,
+    store: Arc<dyn ObjectStore>,
+    lease: Arc<Lease>,
+    /// Deletes the lease when the run ends, or when its future is dropped (SIGINT/SIGTERM).
+    guard: Option<ReleaseGuard>,
+    state: Option<ObjectState>,
+    loaded: Option<State>,
+    label: String,
+}
+
+/// The state object's path relative to the output root: `_state.json` unless `--state` names
+/// another object under the same URL.
+fn state_rel(url: &StoreUrl, out: &Path, state: &Path) -> Result<String, OutputError> {
+    if state == out.join(STATE_OBJECT) {
+        return Ok(STATE_OBJECT.to_string());
+    }
+    let root = url.to_string();
+    let root = root.trim_end_matches('/');
+    state
+        .to_str()
+        .and_then(|s| s.strip_prefix(root))
+        .and_then(|s| s.strip_prefix('/'))
+        .filter(|rel| !rel.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| OutputError::BadUrl {
+            url: root.to_string(),
+            reason: format!(
+                "the state {} is not beside the data; with an object-store --out the state is an object under the same URL (leave --state out for {root}/{STATE_OBJECT})",
+                state.display()
+            ),
+        })
+}
+
+impl StoreRun {
+    /// `None` when `--out` is a local directory; else connects, takes the lease (failing at
+    /// once when another run holds it) and reads the state object.
+    pub async fn start(settings: &Settings) -> Result<Option<StoreRun>, OutputError> {
+        let Some(url) = StoreUrl::parse(&settings.output.dir)? else {
+            return Ok(None);
+        };
+        let rel = state_rel(&url, &settings.output.dir, &settings.output.state)?;
+        let store = url.connect()?;
+        let lease = Arc::new(Lease::acquire(store.clone(), &url).await?);
+        let guard = ReleaseGuard {
+            lease: Some(lease.clone()),
+        };
+        let loaded = match ObjectState::load(store.clone(), &url, &rel).await {
+            // Claim the state before touching the output: if another run committed since it
+            // was read (the lease was removed by hand, or taken over), stop here.
+            Ok((mut object, state)) => match object.put(&state).await {
+                Ok(()) => Ok((object, state)),
+                Err(e) => Err(OutputError::State(e)),
+            },
+            Err(e) => Err(e),
+        };
+        match loaded {
+            Ok((object, state)) => Ok(Some(StoreRun {
+                label: url.url_of(&rel),
+                url,
+                store,
+                lease,
+                guard: Some(guard),
+                state: Some(object),
+                loaded: Some(state),
+            })),
+            Err(e) => {
+                guard.release().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The state read at start (taken once).
+    pub fn take_loaded(&mut self) -> Loaded {
+        Loaded {
+            state: self.loaded.take().unwrap_or_default(),
+            v1_files: None,
+        }
+    }
+
+    /// Opens the output (ownership, manifest, damage, leftovers; see [`ObjectOutput::open`]).
+    pub async fn open_output(
+        &self,
+        format: FileFormat,
+        state: &mut State,
+        streams: &[String],
+        verify_hashes: bool,
+    ) -> Result<(Box<dyn Output>, Opened), OutputError> {
+        let (output, opened) = ObjectOutput::open(
+            self.store.clone(),
+            self.url.clone(),
+            self.lease.clone(),
+            format,
+            state,
+            &self.label,
+            streams,
+            verify_hashes,
+        )
+        .await?;
+        Ok((Box::new(output), opened))
+    }
+
+    /// Refuses streams read with the short-retention strategy: their id set has no home in an
+    /// object store yet (see the module's doc).
+    pub fn refuse_id_sets(&self, state: &State) -> Result<(), OutputError> {
+        match state
+            .streams
+            .iter()
+            .find(|(_, s)| s.strategy == Strategy::ScanCatchUp)
+        {
+            Some((name, _)) => Err(OutputError::IdSetNotInStore {
+                collection: name.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Saves the state object (before the committer takes it over).
+    pub async fn save(&mut self, state: &State) -> Result<(), StateError> {
+        match self.state.as_mut() {
+            Some(s) => s.put(state).await,
+            None => Err(StateError::Invalid {
+                path: self.label.clone(),
+                reason: "the state object was already handed to the committer".into(),
+            }),
+        }
+    }
+
+    /// The checkpoint for the committer (taken once).
+    pub fn checkpoint(&mut self) -> Result<Box<dyn Checkpoint>, StateError> {
+        match self.state.take() {
+            Some(s) => Ok(Box::new(s)),
+            None => Err(StateError::Invalid {
+                path: self.label.clone(),
+                reason: "the state object was already handed to the committer".into(),
+            }),
+        }
+    }
+
+    /// Deletes the lease (at the end of the run; dropping the run does it too).
+    pub async fn release(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            guard.release().await;
+        }
+    }
+}
+
+/// Deletes the lease at the end of a run, however it ends: [`ReleaseGuard::release`], or
+/// when dropped.
+pub struct ReleaseGuard {
+    lease: Option<Arc<Lease>>,
+}
+
+/// How long an abandoned run waits for its lease's deletion.
+const RELEASE_ON_DROP: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl ReleaseGuard {
+    /// Deletes the lease now.
+    pub async fn release(mut self) {
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
+        }
+    }
+}
+
+impl Drop for ReleaseGuard {
+    fn drop(&mut self) {
+        let Some(lease) = self.lease.take() else {
+            return;
+        };
+        // Dropped inside the runtime (the run's future abandoned on SIGINT/SIGTERM): the store's
+        // client belongs to this runtime, so delete on it, waiting at most RELEASE_ON_DROP
+        // (else the lease expires by itself). Blocking needs the multi-thread runtime (the
+        // binary's); elsewhere the deletion is only started.
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let release = async move {
+            if tokio::time::timeout(RELEASE_ON_DROP, lease.release())
+                .await
+                .is_err()
+            {
+                tracing::warn!("Could not delete the lease in time; it expires by itself.");
+            }
+        };
+        match handle.runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| handle.block_on(release))
+            }
+            _ => drop(handle.spawn(release)),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+"""The DuckDB loading recipe (examples/duckdb_load.py): after several syncs with updates and
+deletions, loaded after each, the table equals the source collection."""
+
+import importlib.util
+import json
+import os
+import subprocess
+
+import duckdb
+import pytest
+from faunadb import query as q
+
+import fauna_dev_process
+from fauna_dev_process import ROOT, binary
+
+SECRET = "fnLoadRecipeRoot"
+
+
+def _recipe():
+    spec = importlib.util.spec_from_file_location("duckdb_load", ROOT / "examples" / "duckdb_load.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    dev = fauna_dev_process.FaunaDev(
+        binary("FAUNA_DEV_BIN", "fauna-dev", "fauna-dev"),
+        tmp_path_factory.mktemp("fauna-dev") / "fauna-dev.log",
+        SECRET,
+    )
+    yield dev
+    dev.stop()
+
+
+def _source(client):
+    """{id: data} of every document of `items`, read with the driver."""
+    page = client.query(q.map_(lambda r: q.get(r), q.paginate(q.documents(q.collection("items")), size=1000)))
+    return {d["ref"].id(): d["data"] for d in page["data"]}
+
+
+def test_loaded_table_equals_the_collection_after_syncs_with_updates_and_deletions(server, tmp_path):
+    c = server.client()
+    c.query(q.create_collection({"name": "items"}))
+    c.query(q.create_index({"name": "items_ts", "source": q.collection("items"),
+                            "values": [{"field": ["ts"]}, {"field": ["ref"]}]}))
+    ref = lambda i: q.ref(q.collection("items"), str(i))  # noqa: E731
+    for i in range(1, 41):
+        c.query(q.create(ref(i), {"data": {"n": i, "name": f"item {i}", "tags": ["a", i % 3]}}))
+    out = tmp_path / "out"
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({
+        "domain": server.host, "port": server.port, "scheme": "http",
+        "collection": {"name": "items", "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}},
+        "output": {"dir": str(out), "format": "parquet", "batch_rows": 15},
+    }))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAUNA_", "RUST_LOG"))}
+    env["FAUNA_SECRET"] = SECRET
+    sync_bin = binary("FAUNA_SYNC_BIN", "fauna-sync", "fauna-sync")
+    recipe = _recipe()
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    changes = [
+        # round 1: updates, deletions, creations
+        lambda: [c.query(q.update(ref(i), {"data": {"n": -i}})) for i in (2, 5, 7)]
+        + [c.query(q.delete(ref(i))) for i in (3, 4)]
+        + [c.query(q.create(ref(100 + i), {"data": {"n": 100 + i}})) for i in range(3)],
+        # round 2: a document updated twice, one created then deleted, one updated then deleted
+        lambda: [c.query(q.update(ref(10), {"data": {"n": 1}})), c.query(q.update(ref(10), {"data": {"n": 2}})),
+                 c.query(q.create(ref(200), {"data": {"n": 200}})), c.query(q.delete(ref(200))),
+                 c.query(q.update(ref(11), {"data": {"n": 0}})), c.query(q.delete(ref(11)))],
+        # round 3: nothing changed
+        lambda: [],
+    ]
+    loaded = []
+    for round_ in range(4):
+        if round_ > 0:
+            changes[round_ - 1]()
+        r = subprocess.run([str(sync_bin), "sync", "--config", str(cfg)], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        loaded.append(recipe.load(con, out, "items"))
+        table = {ref_: json.loads(data) for ref_, data in con.execute("SELECT ref, data FROM items").fetchall()}
+        assert table == _source(c), f"after sync {round_ + 1}"
+    assert loaded == [3, 1, 1, 0]
