@@ -240,6 +240,20 @@ impl IdSet {
     }
 }
 
+/// The file names (in the id set directory) holding what `mark` records for `stream`: the
+/// base of its generation (none for generation 0) and the delta when it is not empty. Outputs
+/// that keep the set elsewhere (object stores) copy exactly these.
+pub fn files_of(stream: &str, mark: IdsMark) -> Vec<String> {
+    let mut files = Vec::with_capacity(2);
+    if mark.generation > 0 {
+        files.push(format!("{stream}.set.{}", mark.generation));
+    }
+    if mark.delta_len > 0 {
+        files.push(format!("{stream}.delta.{}", mark.generation));
+    }
+    files
+}
+
 fn base_path(dir: &Path, stream: &str, generation: u64) -> PathBuf {
     dir.join(format!("{stream}.set.{generation}"))
 }

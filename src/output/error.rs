@@ -84,13 +84,6 @@ pub enum OutputError {
     /// Another run holds the output (its lease, or it committed a newer state).
     #[error(transparent)]
     Locked(#[from] LockError),
-    /// The short-retention strategy keeps its id set beside a local state file; object-store
-    /// outputs do not have that seam yet.
-    #[error("collection '{collection}' keeps history for less than a day, so it is read with the short-retention strategy, whose exported-id set cannot live in an object store yet; sync it to a local --out directory, or raise its history_days")]
-    IdSetNotInStore {
-        /// The collection.
-        collection: String,
-    },
 }
 
 impl OutputError {
@@ -104,9 +97,7 @@ impl OutputError {
             OutputError::NotOwned { .. }
             | OutputError::Orphaned { .. }
             | OutputError::Damaged { .. } => ErrorKind::State,
-            OutputError::NotADirectory(_)
-            | OutputError::BadUrl { .. }
-            | OutputError::IdSetNotInStore { .. } => ErrorKind::Config,
+            OutputError::NotADirectory(_) | OutputError::BadUrl { .. } => ErrorKind::Config,
             OutputError::Store { source, .. } => match source {
                 object_store::Error::Unauthenticated { .. } => ErrorKind::Auth,
                 object_store::Error::PermissionDenied { .. } => ErrorKind::Permission,

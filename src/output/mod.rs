@@ -11,6 +11,7 @@
 mod error;
 mod files;
 mod lease;
+mod object_ids;
 mod object_state;
 mod object_store_output;
 mod owner;
@@ -22,6 +23,7 @@ mod verify;
 pub use error::OutputError;
 pub use files::{FilesOutput, Opened};
 pub use lease::{Lease, LEASE_FILE, LEASE_TTL};
+pub use object_ids::{CheckpointWithIds, ObjectIdSets};
 pub use object_state::{ObjectState, STATE_OBJECT};
 pub use object_store_output::{ObjectOutput, MULTIPART_BYTES};
 pub use owner::{OwnerRecord, OWNER_FILE};

@@ -1,25 +1,24 @@
 //! What a run needs of an object-store `--out`: the store client, the lease, the state object
 //! beside the data, and the output — opened in that order by `crate::sync::run`.
 //!
-//! Seam for the id set of deletion reconciliation (the short-retention strategy's exported
-//! ids, being redesigned as sorted files beside the state): it belongs under the same prefix,
-//! written before the state like the local id log. Until then [`StoreRun::refuse_id_sets`]
-//! refuses collections that need it, with a clear error.
+//! The id sets of deletion reconciliation live under the same prefix, beside the state object
+//! ([`ObjectIdSets`]): downloaded at start, uploaded before each state write.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use object_store::ObjectStore;
 
 use super::files::Opened;
 use super::lease::Lease;
+use super::object_ids::{CheckpointWithIds, ObjectIdSets};
 use super::object_state::{ObjectState, STATE_OBJECT};
 use super::object_store_output::ObjectOutput;
 use super::store_url::StoreUrl;
 use super::{Checkpoint, Output, OutputError};
 use crate::config::Settings;
 use crate::sink::FileFormat;
-use crate::sync::{Loaded, State, StateError, Strategy};
+use crate::sync::{Loaded, State, StateError};
 
 /// A run on an object-store output.
 pub struct StoreRun {
@@ -31,6 +30,10 @@ pub struct StoreRun {
     state: Option<ObjectState>,
     loaded: Option<State>,
     label: String,
+    /// The state object's path relative to the output root.
+    state_rel: String,
+    /// The id sets, until the checkpoint takes them.
+    ids: Option<ObjectIdSets>,
 }
 
 /// The state object's path relative to the output root: `_state.json` unless `--state` names
@@ -81,6 +84,8 @@ impl StoreRun {
         match loaded {
             Ok((object, state)) => Ok(Some(StoreRun {
                 label: url.url_of(&rel),
+                state_rel: rel.clone(),
+                ids: None,
                 url,
                 store,
                 lease,
@@ -125,19 +130,14 @@ impl StoreRun {
         Ok((Box::new(output), opened))
     }
 
-    /// Refuses streams read with the short-retention strategy: their id set has no home in an
-    /// object store yet (see the module's doc).
-    pub fn refuse_id_sets(&self, state: &State) -> Result<(), OutputError> {
-        match state
-            .streams
-            .iter()
-            .find(|(_, s)| s.strategy == Strategy::ScanCatchUp)
-        {
-            Some((name, _)) => Err(OutputError::IdSetNotInStore {
-                collection: name.clone(),
-            }),
-            None => Ok(()),
-        }
+    /// Downloads the id sets `state` names into a scratch directory (removing objects it does
+    /// not name) and returns that directory; the checkpoint uploads them as they change.
+    pub async fn fetch_id_sets(&mut self, state: &State) -> Result<PathBuf, OutputError> {
+        let ids =
+            ObjectIdSets::fetch(self.store.clone(), &self.url, &self.state_rel, state).await?;
+        let dir = ids.dir().to_path_buf();
+        self.ids = Some(ids);
+        Ok(dir)
     }
 
     /// Saves the state object (before the committer takes it over).
@@ -154,7 +154,14 @@ impl StoreRun {
     /// The checkpoint for the committer (taken once).
     pub fn checkpoint(&mut self) -> Result<Box<dyn Checkpoint>, StateError> {
         match self.state.take() {
-            Some(s) => Ok(Box::new(s)),
+            Some(state) => Ok(match self.ids.take() {
+                Some(ids) => Box::new(CheckpointWithIds {
+                    state,
+                    ids,
+                    handle: tokio::runtime::Handle::current(),
+                }),
+                None => Box::new(state),
+            }),
             None => Err(StateError::Invalid {
                 path: self.label.clone(),
                 reason: "the state object was already handed to the committer".into(),

@@ -293,13 +293,19 @@ async fn run_on(
             summary.already_complete += 1;
         }
     }
-    match store.as_deref_mut() {
+    // The id sets live beside the state: a local directory, or for an object store a scratch
+    // copy of its objects.
+    let ids_dir = match store.as_deref_mut() {
         Some(s) => {
-            s.refuse_id_sets(&state)?;
-            s.save(&state).await?
+            let dir = s.fetch_id_sets(&state).await?;
+            s.save(&state).await?;
+            dir
         }
-        None => state.save(&settings.output.state)?,
-    }
+        None => {
+            state.save(&settings.output.state)?;
+            crate::id_set::id_set_dir(&settings.output.state)
+        }
+    };
 
     // Counts (for an ETA) use their own short timeout and no retries; only when shown.
     let count_client = if observer.wants_total() {
@@ -339,7 +345,7 @@ async fn run_on(
                 let collection = CollectionExport {
                     client: &client,
                     settings: c,
-                    ids_dir: Some(crate::id_set::id_set_dir(&settings.output.state)),
+                    ids_dir: Some(ids_dir.clone()),
                     observer,
                 };
                 collection.sync(index, &mut committer).await.map(|w| w.to)
@@ -348,7 +354,7 @@ async fn run_on(
                 &client,
                 count_client.as_ref(),
                 c,
-                settings,
+                &ids_dir,
                 observer,
                 &mut committer,
             )
@@ -393,7 +399,7 @@ async fn export_one(
     client: &FaunaClient,
     count_client: Option<&FaunaClient>,
     c: &CollectionSettings,
-    settings: &Settings,
+    ids_dir: &std::path::Path,
     observer: &dyn Observer,
     committer: &mut Committer,
 ) -> Result<(), ExportError> {
@@ -403,7 +409,7 @@ async fn export_one(
         let collection = CollectionExport {
             client,
             settings: c,
-            ids_dir: Some(crate::id_set::id_set_dir(&settings.output.state)),
+            ids_dir: Some(ids_dir.to_path_buf()),
             observer,
         };
         let export = collection.run(committer);

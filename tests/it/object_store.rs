@@ -880,3 +880,90 @@ async fn a_file_url_is_the_local_directory() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_history_collection_syncs_to_s3_and_a_fresh_runner_reconciles_a_gap() {
+    use fauna_dev::engine::EngineOptions;
+    use fauna_dev::server::ServerConfig;
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("gaps");
+    // History kept 300 ms (15 minutes on a real server): the first sync is a scan + catch-up
+    // + reconciliation, the second comes after the history window.
+    let schema = SCHEMA.replace(r#""history_days": null"#, r#""history_days": 0"#);
+    let fx = Fixture::start_with(
+        &schema,
+        &[("things", docs(12, 3))],
+        EngineOptions {
+            mvt_offset: Duration::from_millis(300),
+            ..EngineOptions::default()
+        },
+        ServerConfig::new(),
+    )
+    .await;
+    let config = fx.dir.path().join("config.json");
+    std::fs::write(&config, CONFIG).unwrap();
+    let url = fx.server.url();
+    let sync = |out: &str| {
+        let mut c = moto.command(&["sync", "--endpoint", &url, "--config"]);
+        c.arg(&config)
+            .args(["--page-size", "5", "--batch-rows", "4", "--out", out]);
+        c
+    };
+    let local = fx.out("local");
+    for out in ["s3://gaps/p", local.to_str().unwrap()] {
+        let r = output(sync(out)).await;
+        assert!(r.status.success(), "{}", stderr(&r));
+    }
+    write(
+        &fx,
+        r#"{"delete":{"ref":{"collection":"things"},"id":"1003"}}"#,
+    );
+    write(
+        &fx,
+        r#"{"update":{"ref":{"collection":"things"},"id":"1005"},"params":{"object":{"data":{"object":{"n":50}}}}}"#,
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Every run is a fresh runner: its id set comes from the objects beside the state.
+    for out in ["s3://gaps/p", local.to_str().unwrap()] {
+        let r = output(sync(out)).await;
+        assert!(r.status.success(), "{}", stderr(&r));
+        assert!(
+            stderr(&r).contains("1 new or updated, 1 deleted (1 detected by reconciliation)"),
+            "{out}: {}",
+            stderr(&r)
+        );
+    }
+    // The same files, id sets included, as the local run — but for the detected deletion,
+    // stamped with each run's own reconciliation time; nothing else under the id prefix.
+    let store = moto.store("gaps");
+    let remote = objects(store.as_ref(), "p").await;
+    let (mut theirs, mut ours) = (data_objects(remote.clone()), local_files(&local));
+    let last = "things/part-00000005.jsonl";
+    for files in [&mut theirs, &mut ours] {
+        let line: serde_json::Value = serde_json::from_slice(&files.remove(last).unwrap()).unwrap();
+        assert_eq!(
+            (&line["ref"], &line["deletion_detected"], &line["data"]),
+            (
+                &serde_json::json!("1003"),
+                &serde_json::json!(true),
+                &serde_json::Value::Null
+            )
+        );
+        files.remove("_manifest.jsonl");
+    }
+    assert!(theirs == ours, "{:?} vs {:?}", theirs.keys(), ours.keys());
+    let state: serde_json::Value = serde_json::from_slice(&remote["_state.json"]).unwrap();
+    let mark: fauna_sync::id_set::IdsMark =
+        serde_json::from_value(state["streams"]["things"]["ids"].clone()).unwrap();
+    let ids: Vec<&String> = remote
+        .keys()
+        .filter(|k| k.starts_with("_state.json.ids/"))
+        .collect();
+    let mut want: Vec<String> = fauna_sync::id_set::files_of("things", mark)
+        .into_iter()
+        .map(|f| format!("_state.json.ids/{f}"))
+        .collect();
+    want.sort();
+    assert_eq!(ids, want.iter().collect::<Vec<_>>());
+    assert_eq!(committed_ids(&remote).len(), 12);
+}

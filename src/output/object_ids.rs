@@ -1,0 +1,208 @@
+//! The id sets of an object-store output (`spec/output-layout.md` §8.5): objects under
+//! `<state object>.ids/` beside the state, so a fresh runner resumes with nothing but the URL.
+//!
+//! A run works on them in a local scratch directory (the id set is files: a sorted base and an
+//! append-only delta, `crate::id_set`): at start it downloads the files the state's marks name
+//! and deletes any other object there (left by a crash); before each state write it uploads the
+//! changed stream's files the new mark names (the delta whole — it stays under about 1 MiB —
+//! and a new base once per compaction); after the write it deletes the superseded
+//! generation's objects. A crash between upload and state write leaves objects the state does
+//! not name yet: a longer delta is cut back to the recorded length on download, other files
+//! are garbage removed by the next start.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use super::object_state::ObjectState;
+use super::store_url::StoreUrl;
+use super::{Checkpoint, OutputError, Receipt};
+use crate::durable::FileError;
+use crate::id_set::{files_of, IdsMark};
+use crate::sync::{State, StateError};
+
+/// A run's copy of the output's id sets.
+pub struct ObjectIdSets {
+    store: Arc<dyn ObjectStore>,
+    url: StoreUrl,
+    /// `<state object>.ids`, relative to the output root.
+    rel: String,
+    local: tempfile::TempDir,
+    /// Per stream, the mark whose files the store holds.
+    stored: HashMap<String, IdsMark>,
+    /// Uploaded file → its uploaded length (a base never changes once written).
+    uploaded: HashMap<String, u64>,
+}
+
+impl ObjectIdSets {
+    /// Downloads the files `state` names into a scratch directory and removes every other
+    /// object under `<state_rel>.ids/`.
+    pub async fn fetch(
+        store: Arc<dyn ObjectStore>,
+        url: &StoreUrl,
+        state_rel: &str,
+        state: &State,
+    ) -> Result<Self, OutputError> {
+        let local = tempfile::Builder::new()
+            .prefix("fauna-sync-ids-")
+            .tempdir()
+            .map_err(|e| OutputError::File(FileError::new("create", std::env::temp_dir(), e)))?;
+        let mut sets = ObjectIdSets {
+            store,
+            url: url.clone(),
+            rel: format!("{state_rel}.ids"),
+            local,
+            stored: HashMap::new(),
+            uploaded: HashMap::new(),
+        };
+        let mut wanted: BTreeMap<String, ()> = BTreeMap::new();
+        for (stream, s) in &state.streams {
+            let Some(mark) = s.ids else { continue };
+            for name in files_of(stream, mark) {
+                let bytes = sets.download(&name).await?;
+                let path = sets.local.path().join(&name);
+                std::fs::write(&path, &bytes)
+                    .map_err(|e| OutputError::File(FileError::new("write", &path, e)))?;
+                sets.uploaded.insert(name.clone(), bytes.len() as u64);
+                wanted.insert(name, ());
+            }
+            sets.stored.insert(stream.clone(), mark);
+        }
+        // Objects no state names: left by a crash between an upload and the state write.
+        let prefix = url.key(&sets.rel)?;
+        let listed: Vec<_> = sets
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|source| sets.error("list", &sets.rel.clone(), source))?;
+        for meta in listed {
+            let name = meta.location.filename().unwrap_or_default().to_string();
+            if !wanted.contains_key(&name) {
+                sets.delete(&name).await;
+            }
+        }
+        Ok(sets)
+    }
+
+    /// The scratch directory the run's id sets live in.
+    pub fn dir(&self) -> &Path {
+        self.local.path()
+    }
+
+    /// Uploads what the mark of `stream` in `state` names and the store lacks.
+    async fn upload(&mut self, state: &State, stream: &str) -> Result<(), OutputError> {
+        let Some(mark) = state.streams.get(stream).and_then(|s| s.ids) else {
+            return Ok(());
+        };
+        for name in files_of(stream, mark) {
+            let path = self.local.path().join(&name);
+            let bytes = std::fs::read(&path)
+                .map_err(|e| OutputError::File(FileError::new("read", &path, e)))?;
+            if self.uploaded.get(&name) == Some(&(bytes.len() as u64)) {
+                continue;
+            }
+            let len = bytes.len() as u64;
+            let key = self.key(&name)?;
+            self.store
+                .put(&key, PutPayload::from(bytes))
+                .await
+                .map_err(|source| self.error("upload", &name, source))?;
+            self.uploaded.insert(name, len);
+        }
+        Ok(())
+    }
+
+    /// Deletes the objects of the generation `state` no longer names for `stream`.
+    async fn prune(&mut self, state: &State, stream: &str) {
+        let Some(mark) = state.streams.get(stream).and_then(|s| s.ids) else {
+            return;
+        };
+        if let Some(old) = self.stored.insert(stream.to_string(), mark) {
+            if old.generation != mark.generation {
+                for name in files_of(stream, old) {
+                    self.delete(&name).await;
+                    self.uploaded.remove(&name);
+                }
+            }
+        }
+    }
+
+    async fn download(&self, name: &str) -> Result<Vec<u8>, OutputError> {
+        let key = self.key(name)?;
+        let got = self
+            .store
+            .get(&key)
+            .await
+            .map_err(|source| self.error("download the id set file", name, source))?;
+        let bytes = got
+            .bytes()
+            .await
+            .map_err(|source| self.error("download the id set file", name, source))?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Best effort: what stays is removed by the next start.
+    async fn delete(&self, name: &str) {
+        if let Ok(key) = self.key(name) {
+            if let Err(e) = self.store.delete(&key).await {
+                tracing::debug!(object = %self.url.url_of(&format!("{}/{name}", self.rel)), error = %e, "could not delete a superseded id set object");
+            }
+        }
+    }
+
+    fn key(&self, name: &str) -> Result<ObjectPath, OutputError> {
+        self.url.key(&format!("{}/{name}", self.rel))
+    }
+
+    fn error(&self, op: &'static str, name: &str, source: object_store::Error) -> OutputError {
+        OutputError::Store {
+            op,
+            url: self.url.url_of(&format!("{}/{name}", self.rel)),
+            source,
+        }
+    }
+
+    /// The scratch file of `name` (for tests).
+    pub fn local_file(&self, name: &str) -> PathBuf {
+        self.local.path().join(name)
+    }
+}
+
+/// The state object's checkpoint with the id sets uploaded before each write and superseded
+/// ones deleted after it.
+pub struct CheckpointWithIds {
+    /// The state object.
+    pub state: ObjectState,
+    /// The id sets.
+    pub ids: ObjectIdSets,
+    /// The runtime the store's client runs on (the committer saves on a blocking thread).
+    pub handle: tokio::runtime::Handle,
+}
+
+impl Checkpoint for CheckpointWithIds {
+    fn save(
+        &mut self,
+        state: &State,
+        changed: &str,
+        receipt: Option<&Receipt>,
+    ) -> Result<(), StateError> {
+        let handle = self.handle.clone();
+        handle
+            .block_on(self.ids.upload(state, changed))
+            .map_err(|e| {
+                StateError::Write(FileError::new(
+                    "upload the id set of",
+                    changed,
+                    std::io::Error::other(e.to_string()),
+                ))
+            })?;
+        self.state.save(state, changed, receipt)?;
+        handle.block_on(self.ids.prune(state, changed));
+        Ok(())
+    }
+}
