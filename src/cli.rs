@@ -18,6 +18,7 @@ use crate::config::{Overrides, Settings};
 use crate::error::ErrorKind;
 use crate::fauna::Secret;
 use crate::output::{local_path, verify_output, verify_store, StoreUrl, VerifyReport};
+use crate::step_summary::{self, Outcome};
 use crate::sync::{run, Mode, Observer, State, Summary};
 
 /// Exports Fauna collections to JSONL or Parquet batch files with checkpointed resume.
@@ -393,24 +394,33 @@ pub async fn run_with_progress(settings: &Settings, mode: Mode) -> i32 {
         _ = interrupted() => None,
     };
     progress.finish();
+    let command = match mode {
+        Mode::Export => "export",
+        Mode::Sync { .. } => "sync",
+    };
+    let out = settings.output.dir.display().to_string();
     match result {
         Some(Ok(summary)) => {
             match mode {
                 Mode::Export => print_summary(&summary, settings),
                 Mode::Sync { .. } => print_sync_summary(&summary, settings),
             }
+            step_summary::append_from_env(command, &out, &Outcome::Done(&summary));
             0
         }
         Some(Err(e)) => {
             let kind = e.kind();
             eprintln!("error: {e}");
             eprintln!("{}", advice(kind));
+            let error = e.to_string();
+            step_summary::append_from_env(command, &out, &Outcome::Failed { error, kind });
             kind.exit_code()
         }
         None => {
             eprintln!(
                 "interrupted: committed files stay valid; run the same command again to resume."
             );
+            step_summary::append_from_env(command, &out, &Outcome::Interrupted);
             ErrorKind::Interrupted.exit_code()
         }
     }

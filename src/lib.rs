@@ -19,4 +19,5 @@ pub mod lock;
 pub mod output;
 pub mod read;
 pub mod sink;
+pub mod step_summary;
 pub mod sync;

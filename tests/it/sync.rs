@@ -723,3 +723,51 @@ async fn the_connect_readonly_role_is_enough_for_sync_with_deletions() {
         [("1", true), ("2", false)]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_github_step_summary_set_each_run_appends_its_table() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let url = fx.server.url();
+    let out = fx.out("summary");
+    let summary = fx.dir.path().join("step-summary.md");
+    let run = || {
+        sync_cmd(&url, &out, &[])
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .output()
+            .unwrap()
+    };
+    write(&fx, &create("1", 1));
+    write(&fx, &create("2", 2));
+    assert!(run().status.success());
+    assert!(run().status.success());
+    let text = std::fs::read_to_string(&summary).unwrap();
+    let heading = format!("### fauna-sync sync → `{}`", out.display());
+    assert_eq!(text.matches(&heading).count(), 2, "{text}");
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| foo |")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows[0].starts_with("| foo | 2 | 0 | 0 | 1 |"), "{text}");
+    assert!(rows[1].starts_with("| foo | 0 | 0 | 0 | 0 |"), "{text}");
+    assert!(
+        text.contains("**done**: 2 record(s) in 1 file(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("**no changes**: 0 record(s) in 0 file(s)"),
+        "{text}"
+    );
+    assert!(!text.contains("fnTestServer"), "no secret");
+    // A failed run says so, with its exit code.
+    let no_retries = fx.dir.path().join("no-retries.json");
+    std::fs::write(&no_retries, r#"{"max_retries": 0}"#).unwrap();
+    let bad = sync_cmd(
+        "http://127.0.0.1:1",
+        &fx.out("nowhere"),
+        &["--config", no_retries.to_str().unwrap()],
+    )
+    .env("GITHUB_STEP_SUMMARY", &summary)
+    .output()
+    .unwrap();
+    assert!(!bad.status.success());
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(text.contains("**failed** (exit 1)"), "{text}");
+}
