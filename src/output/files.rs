@@ -30,6 +30,41 @@ pub struct Opened {
     pub committed: BTreeMap<String, Vec<CommittedFile>>,
 }
 
+impl Opened {
+    /// The committed `files` grouped by stream, and the streams whose leftovers a start
+    /// cleans: `streams` (this run's) and every committed one, sorted, each with the paths of
+    /// its committed files.
+    pub(crate) fn from_committed(
+        files: Vec<CommittedFile>,
+        streams: &[String],
+    ) -> (Opened, Vec<(String, Vec<String>)>) {
+        let mut opened = Opened::default();
+        for f in files {
+            opened
+                .committed
+                .entry(f.stream.clone())
+                .or_default()
+                .push(f);
+        }
+        let mut names: Vec<&String> = streams.iter().collect();
+        names.extend(opened.committed.keys());
+        names.sort();
+        names.dedup();
+        let keep = names
+            .into_iter()
+            .map(|stream| {
+                let paths = opened
+                    .committed
+                    .get(stream)
+                    .map(|fs| fs.iter().map(|f| f.path.clone()).collect())
+                    .unwrap_or_default();
+                (stream.clone(), paths)
+            })
+            .collect();
+        (opened, keep)
+    }
+}
+
 impl FilesOutput {
     /// Opens `root` for the run whose state is `state` (`state_label` names it in errors):
     /// checks that the state owns the output (a new state adopts only an output without
@@ -104,25 +139,9 @@ impl FilesOutput {
                 problems: problems.iter().map(ToString::to_string).collect(),
             });
         }
-        let mut opened = Opened::default();
-        for f in files {
-            opened
-                .committed
-                .entry(f.stream.clone())
-                .or_default()
-                .push(f);
-        }
-        let mut names: Vec<&String> = streams.iter().collect();
-        names.extend(opened.committed.keys());
-        names.sort();
-        names.dedup();
-        for stream in names {
-            let keep: Vec<&str> = opened
-                .committed
-                .get(stream)
-                .map(|fs| fs.iter().map(|f| f.path.as_str()).collect())
-                .unwrap_or_default();
-            opened.removed.extend(cleanup(root, stream, &keep)?);
+        let (mut opened, keep) = Opened::from_committed(files, streams);
+        for (stream, paths) in keep {
+            opened.removed.extend(cleanup(root, &stream, &paths)?);
         }
         let writer = BatchWriter::new(root, format)?;
         Ok((FilesOutput { writer, manifest }, opened))

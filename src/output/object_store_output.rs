@@ -167,27 +167,12 @@ impl ObjectOutput {
                 problems: problems.iter().map(ToString::to_string).collect(),
             });
         }
-        let mut opened = Opened::default();
-        for f in files {
-            opened
-                .committed
-                .entry(f.stream.clone())
-                .or_default()
-                .push(f);
-        }
-        let mut names: Vec<&String> = streams.iter().collect();
-        names.extend(opened.committed.keys());
-        names.sort();
-        names.dedup();
-        for stream in names {
-            let keep: HashSet<&str> = opened
-                .committed
-                .get(stream)
-                .map(|fs| fs.iter().map(|f| f.path.as_str()).collect())
-                .unwrap_or_default();
+        let (mut opened, keep) = Opened::from_committed(files, streams);
+        for (stream, paths) in keep {
+            let keep: HashSet<&str> = paths.iter().map(String::as_str).collect();
             opened
                 .removed
-                .extend(cleanup_objects(store.as_ref(), &url, stream, &keep).await?);
+                .extend(cleanup_objects(store.as_ref(), &url, &stream, &keep).await?);
         }
         let scratch = std::env::temp_dir().join(format!(
             "fauna-sync-{}-{}",

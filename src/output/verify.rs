@@ -104,20 +104,7 @@ pub fn verify_output(root: &Path, manifest_len: Option<u64>) -> Result<VerifyRep
             let path = root.join(MANIFEST_FILE);
             let mut bytes = std::fs::read(&path).unwrap_or_default();
             bytes.truncate(len as usize);
-            let mut files = Vec::new();
-            for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                files.push(
-                    serde_json::from_slice(line).map_err(|source| SinkError::Manifest {
-                        path: path.clone(),
-                        line: i + 1,
-                        source,
-                    })?,
-                );
-            }
-            files
+            parse_manifest(&path.display().to_string(), &bytes)?
         }
     };
     let mut report = VerifyReport {

@@ -15,7 +15,7 @@ use super::state::Position;
 use super::stream::{stored_cursor, CollectionExport};
 use crate::config::HistoryGap;
 use crate::fauna::{encode, Expr, Value};
-use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader, Vanished};
+use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader};
 
 /// A reader with nothing to read (deletions not tracked).
 struct Nothing;
@@ -249,7 +249,6 @@ impl CollectionExport<'_> {
         cursor: Option<String>,
     ) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
-        let start = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
         let exported =
             committer
                 .frozen_ids(name)
@@ -259,32 +258,10 @@ impl CollectionExport<'_> {
                     gap_minutes: 0,
                     reason: NO_ID_SET,
                 })?;
-        let reader = Vanished {
-            client: self.client,
-            settings: self.settings,
-            exported: &exported,
-            at,
-        };
-        let position: PositionFn = Arc::new(move |c: Option<&Value>| match c {
-            Some(c) => Position::GapReconcile {
-                at,
-                cursor: Some(encode(c)),
-            },
-            None => Position::Synced { to: at },
-        });
-        let part = Partition {
-            reader,
-            start,
-            position,
-        };
-        drain(
-            committer,
-            name,
-            vec![part],
-            Position::Synced { to: at },
-            self.observer,
-        )
-        .await
+        let resume = move |cursor| Position::GapReconcile { at, cursor };
+        let end = Position::Synced { to: at };
+        self.reconcile(committer, &exported, at, cursor, resume, end)
+            .await
     }
 
     /// Whether the window `[from, at]` lies over a history gap that is to be reconciled.

@@ -15,6 +15,7 @@ mod expiry;
 mod incremental;
 mod observer;
 mod partitions;
+mod reconcile;
 mod run;
 mod scan_catch_up;
 mod state;

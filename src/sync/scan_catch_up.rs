@@ -26,7 +26,7 @@ use super::state::Position;
 use super::stream::{stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::id_set::SortedIds;
-use crate::read::{now, Documents, IndexChanges, ReadError, Vanished};
+use crate::read::{now, Documents, IndexChanges, ReadError};
 
 impl CollectionExport<'_> {
     /// The short-retention strategy through the `[ts, ref]` index `index`: runs (or resumes)
@@ -120,31 +120,14 @@ impl CollectionExport<'_> {
                     drain(committer, name, vec![part], end, self.observer).await
                 }
                 Position::Reconcile { at, cursor } => {
-                    let cursor = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
                     let exported = committer
                         .frozen_ids(name)
                         .await?
                         .unwrap_or_else(SortedIds::empty);
-                    let reader = Vanished {
-                        client: self.client,
-                        settings: self.settings,
-                        exported: &exported,
-                        at,
-                    };
-                    let position: PositionFn = Arc::new(move |c: Option<&Value>| match c {
-                        Some(c) => Position::Reconcile {
-                            at,
-                            cursor: Some(encode(c)),
-                        },
-                        None => Position::Done,
-                    });
-                    let part = Partition {
-                        reader,
-                        start: cursor,
-                        position,
-                    };
-                    let result =
-                        drain(committer, name, vec![part], Position::Done, self.observer).await;
+                    let resume = move |cursor| Position::Reconcile { at, cursor };
+                    let result = self
+                        .reconcile(committer, &exported, at, cursor, resume, Position::Done)
+                        .await;
                     if result.is_ok() {
                         committer
                             .update(name, move |s| s.consistent_at = Some(at))

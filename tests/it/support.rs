@@ -130,3 +130,29 @@ pub fn id_set_of(state: &Path, stream: &str) -> Vec<String> {
     set.compact().unwrap();
     set.sorted().unwrap().range(None, usize::MAX).unwrap()
 }
+
+/// The documents of `collection` now, id → (ts, data).
+pub fn collection_now(
+    fx: &Fixture,
+    collection: &str,
+) -> std::collections::BTreeMap<String, (i64, serde_json::Value)> {
+    let (status, body) = query(
+        &fx.engine,
+        "fnTestServer",
+        &format!(
+            r#"{{"map":{{"lambda":"x","expr":{{"get":{{"var":"x"}}}}}},"collection":{{"paginate":{{"documents":{{"collection":"{collection}"}}}},"size":100000}}}}"#
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["resource"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["ref"]["@ref"]["id"].as_str().unwrap().to_string(),
+                (d["ts"].as_i64().unwrap(), d["data"].clone()),
+            )
+        })
+        .collect()
+}

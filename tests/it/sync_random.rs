@@ -17,7 +17,7 @@ use fauna_sync::sink::read_manifest;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::support::{execute, query, Fixture};
+use crate::support::{collection_now, execute, Fixture};
 
 const ROUNDS: usize = 20;
 
@@ -156,23 +156,7 @@ fn exported(out: &Path) -> Vec<(String, i64, serde_json::Value, bool)> {
 
 /// The collection now: id → (ts, data).
 fn source(fx: &Fixture) -> BTreeMap<String, (i64, serde_json::Value)> {
-    let (status, body) = query(
-        &fx.engine,
-        "fnTestServer",
-        r#"{"map":{"lambda":"x","expr":{"get":{"var":"x"}}},"collection":{"paginate":{"documents":{"collection":"r"}},"size":100000}}"#,
-    );
-    assert_eq!(status, 200, "{body}");
-    body["resource"]["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["ref"]["@ref"]["id"].as_str().unwrap().to_string(),
-                (d["ts"].as_i64().unwrap(), d["data"].clone()),
-            )
-        })
-        .collect()
+    collection_now(fx, "r")
 }
 
 /// `gaps`: before every third round's sync, wait this long (beyond the history window), so

@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
-use crate::support::{execute, query, Fixture};
+use crate::support::{collection_now, execute, Fixture};
 
 fn kills_wanted() -> usize {
     std::env::var("FAUNA_SYNC_TORTURE_KILLS")
@@ -191,23 +191,7 @@ async fn export_killed_at_random_points_resumes_to_the_clean_files() {
 
 /// The collection now: id → (ts, data).
 fn source(fx: &Fixture) -> BTreeMap<String, (i64, serde_json::Value)> {
-    let (status, body) = query(
-        &fx.engine,
-        "fnTestServer",
-        r#"{"map":{"lambda":"x","expr":{"get":{"var":"x"}}},"collection":{"paginate":{"documents":{"collection":"t"}},"size":100000}}"#,
-    );
-    assert_eq!(status, 200, "{body}");
-    body["resource"]["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["ref"]["@ref"]["id"].as_str().unwrap().to_string(),
-                (d["ts"].as_i64().unwrap(), d["data"].clone()),
-            )
-        })
-        .collect()
+    collection_now(fx, "t")
 }
 
 /// Applies every JSONL record of the output in manifest order.
