@@ -308,7 +308,7 @@ fn advice(kind: ErrorKind) -> &'static str {
             "Grant the key's role the privilege named above, or use another key; committed files stay valid."
         }
         ErrorKind::Data => {
-            "Fix the document or the column settings named above; committed files stay valid, and a re-run resumes at the failing batch."
+            "Fix the document or the column settings named above (or, when Fauna's response could not be read, the endpoint); committed files stay valid, and a re-run resumes at the failing batch."
         }
         ErrorKind::State => "The output was left untouched.",
         ErrorKind::Locked => "Nothing was changed.",

@@ -458,3 +458,28 @@ fn misspelled_top_level_keys_are_refused_and_other_unknown_keys_warned_about() {
     .unwrap();
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }
+
+#[test]
+fn a_file_that_is_not_a_json_object_says_so() {
+    for (text, found) in [
+        ("[1, 2]", "an array"),
+        ("\"fnSecret\"", "a string"),
+        ("5", "a number"),
+        ("true", "a boolean"),
+        ("null", "null"),
+    ] {
+        assert_eq!(
+            err(text),
+            ConfigError::new(
+                "(file)",
+                format!("the file holds {found}, not a JSON object"),
+                "See spec/config.schema.json for the expected shape."
+            ),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        err("{\"port\": 1").problem,
+        "EOF while parsing an object at line 1 column 10"
+    );
+}
