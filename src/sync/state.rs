@@ -265,6 +265,11 @@ impl State {
         struct Version {
             version: u32,
         }
+        if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| !v.is_object()) {
+            return Err(invalid(
+                "not a fauna-sync state file (not a JSON object)".into(),
+            ));
+        }
         let version = serde_json::from_slice::<Version>(&bytes)
             .map_err(|e| invalid(format!("not a fauna-sync state file ({e})")))?
             .version;
