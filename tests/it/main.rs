@@ -1,10 +1,14 @@
 //! Integration tests of fauna-sync's public API, one module per layer.
 
+mod bad_input;
 mod config_cli;
 mod export;
+mod fuzz_seeds;
 mod integrity;
 mod interruptions;
+mod privilege;
 mod readers;
+mod secrets;
 mod short_retention;
 mod sink;
 mod state_files;
