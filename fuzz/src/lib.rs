@@ -9,8 +9,11 @@ use fauna_sync::config::{Overrides, Settings};
 use fauna_sync::fauna::Secret;
 use fauna_sync::sync::{State, StreamState};
 
+/// A target's body.
+pub type Body = fn(&[u8]);
+
 /// Every target: its name (= its seed folder under `fuzz/seeds/`) and its body.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Body); 6] = [
     ("decode", decode),
     ("decode_json", decode_json),
     ("state", state),

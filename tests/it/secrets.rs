@@ -16,9 +16,12 @@ use crate::support::{files_below, Fixture};
 const SECRET: &str = "fnSECRETc0ffee5ecretA";
 const WRONG: &str = "fnWRONGc0ffee5ecretB";
 
+/// `brief` keeps no history, so export and sync read it with the short-retention strategy,
+/// which writes an id log (`_state.json.ids/brief.ids`).
 const SCHEMA: &str = r#"{
-  "collections": [{"name": "things", "history_days": null}],
-  "indexes": [{"name": "things_ts", "source": "things", "values": [{"field": "ts"}, {"field": "ref"}]}],
+  "collections": [{"name": "things", "history_days": null}, {"name": "brief", "history_days": 0}],
+  "indexes": [{"name": "things_ts", "source": "things", "values": [{"field": "ts"}, {"field": "ref"}]},
+              {"name": "brief_ts", "source": "brief", "values": [{"field": "ts"}, {"field": "ref"}]}],
   "keys": [{"secret": "fnSECRETc0ffee5ecretA", "role": "server"}]
 }"#;
 
@@ -111,7 +114,8 @@ fn config(dir: &Path, name: &str, port: u16, collection: &str, secret: Option<&s
         &path,
         format!(
             r#"{{"domain": "127.0.0.1", "port": {port}, "scheme": "http", {secret}"max_retries": 0,
- "collection": {{"name": "{collection}", "index": "things_ts", "page_size": 2}}}}"#
+ "collections": [{{"name": "{collection}", "index": "things_ts", "page_size": 2}},
+                 {{"name": "brief", "index": "brief_ts", "page_size": 2}}]}}"#
         ),
     )
     .unwrap();
@@ -130,7 +134,7 @@ async fn no_command_shows_the_secret_anywhere() {
         assert!(!leaks(form.as_bytes()).is_empty(), "{form}");
     }
     assert!(leaks(b"fnSECRET fnWRONG").is_empty());
-    let fx = Fixture::start(SCHEMA, &[("things", docs())]).await;
+    let fx = Fixture::start(SCHEMA, &[("things", docs()), ("brief", docs())]).await;
     let dir = fx.dir.path();
     let up = fx.server.addr().port();
     let down = std::net::TcpListener::bind("127.0.0.1:0")
@@ -198,6 +202,22 @@ async fn no_command_shows_the_secret_anywhere() {
                     assert_eq!(o.status.code(), want, "{tag} {command}: {o:?}");
                 }
                 found.extend(scan(&format!("{tag} {command}"), &o, &[&out]));
+                if matches!(route, Route::Success) {
+                    // -vv logs at trace level: the most verbose output was scanned.
+                    let stderr = String::from_utf8_lossy(&o.stderr);
+                    assert!(
+                        command == "verify" || stderr.contains(" TRACE "),
+                        "{stderr}"
+                    );
+                    let files = files_below(&out);
+                    for f in [
+                        "_state.json",
+                        "_manifest.jsonl",
+                        "_state.json.ids/brief.ids",
+                    ] {
+                        assert!(files.iter().any(|x| x == f), "{tag} {command}: {files:?}");
+                    }
+                }
             }
         }
     }
