@@ -193,7 +193,7 @@ fn rows() -> Vec<Row> {
         row("column type unknown", CONFIG_MODES, Config, "unknown variant `decimal`").edit(r#""page_size": 2"#, r#""page_size": 2, "additional_columns": [{"name": "x", "path": ["data", "x"], "type": "decimal"}]"#),
         row("collection unknown", CONFIG_MODES, Config, "'nope' does not exist").edit(r#""name": "things""#, r#""name": "nope""#).catalog(r#"{"streams": [{"stream": {"name": "nope"}, "sync_mode": "full_refresh"}]}"#),
         row("index unknown", &[Sync, Check, Discover], Config, "'nope' does not exist").edit(r#""things_ts""#, r#""nope""#),
-        row("index not [ts, ref]", &[Sync, Check, Discover], Config, "things_by_n").edit(r#""things_ts""#, r#""things_by_n""#),
+        row("index not [ts, ref]", &[Sync, Check, Discover], Config, "Index 'things_by_n' should have no terms, but it has terms [data.n]").edit(r#""things_ts""#, r#""things_by_n""#),
         row("secret wrong", CONFIG_MODES, Auth, "HTTP 401").edit(r#""fnTestServer""#, r#""fnWrong""#),
         row("server down", CONFIG_MODES, Transient, "connection refused").server(Server::Down),
         // State files of export and sync (and verify, which reads one).
