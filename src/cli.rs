@@ -232,6 +232,13 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
 
 /// `fauna-sync verify`; returns the exit code.
 fn verify(args: &VerifyArgs) -> i32 {
+    if args.out.exists() && !args.out.is_dir() {
+        eprintln!(
+            "error: --out {} is not a directory; name an output root",
+            args.out.display()
+        );
+        return ErrorKind::Config.exit_code();
+    }
     let state_path = args
         .state
         .clone()

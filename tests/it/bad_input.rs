@@ -86,6 +86,8 @@ struct Row {
     /// export/sync/verify: replaces the committed state file; read: the `--state` file.
     state: Option<Vec<u8>>,
     args: &'static [&'static str],
+    /// Damage done to the committed output before the run (export/sync/verify).
+    damage: Option<fn(&Path)>,
     server: Server,
     kind: ErrorKind,
     message: &'static str,
@@ -99,6 +101,7 @@ fn row(case: &'static str, modes: &'static [Mode], kind: ErrorKind, message: &'s
         catalog: None,
         state: None,
         args: &[],
+        damage: None,
         server: Server::Dev,
         kind,
         message,
@@ -132,6 +135,10 @@ impl Row {
         self.args = args;
         self
     }
+    fn damage(mut self, damage: fn(&Path)) -> Self {
+        self.damage = Some(damage);
+        self
+    }
     fn server(mut self, server: Server) -> Self {
         self.server = server;
         self
@@ -149,6 +156,14 @@ fn deep() -> Vec<u8> {
         "]".repeat(100_000)
     )
     .into_bytes()
+}
+
+fn truncate_manifest(out: &Path) {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(out.join("_manifest.jsonl"))
+        .unwrap();
+    file.set_len(10).unwrap();
 }
 
 fn broken_state(name: &str) -> Vec<u8> {
@@ -206,6 +221,18 @@ fn rows() -> Vec<Row> {
         row("state field missing", STATE_MODES, State, "is not usable: missing field `next_seq`").state(&broken_state("missing-field.json")),
         row("state field wrong type", STATE_MODES, State, "is not usable: invalid type: string \"12\", expected u64").state(&broken_state("wrong-type.json")),
         row("state position unknown", STATE_MODES, State, "is not usable: unknown variant `somewhere`").state(&broken_state("unknown-position.json")),
+        // The committed output itself.
+        row("manifest truncated", &[Export, Sync], State, "_manifest.jsonl: it holds 10 bytes but the checkpoint recorded").damage(truncate_manifest),
+        row("manifest truncated, verify", &[Verify], State, "_manifest.jsonl line 1: EOF while parsing a string at line 1 column 10").damage(truncate_manifest),
+        row("manifest garbage", STATE_MODES, State, "_manifest.jsonl line 1: expected value at line 1 column 1").damage(|out| {
+            let path = out.join("_manifest.jsonl");
+            let len = std::fs::metadata(&path).unwrap().len() as usize;
+            std::fs::write(path, "x".repeat(len)).unwrap();
+        }),
+        row("output is a file", STATE_MODES, Config, "is not a directory").damage(|out| {
+            std::fs::remove_dir_all(out).unwrap();
+            std::fs::write(out, "not a directory").unwrap();
+        }),
         // The configured catalog of `read`.
         row("catalog garbage", &[Read], Config, "invalid --catalog file").catalog("garbage"),
         row("catalog truncated", &[Read], Config, "not valid JSON (EOF while parsing").catalog(r#"{"streams": [{"stream""#),
@@ -308,6 +335,9 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     if !dir.exists() {
         return BTreeMap::new();
     }
+    if dir.is_file() {
+        return [(String::new(), std::fs::read(dir).unwrap())].into();
+    }
     crate::support::files_below(dir)
         .into_iter()
         .filter(|f| !f.ends_with(LOCK_FILE))
@@ -327,8 +357,11 @@ fn only_a_window_opened(
     let state = |m: &BTreeMap<String, Vec<u8>>| -> State {
         serde_json::from_slice(&m["_state.json"]).unwrap()
     };
+    let (Some(_), Some(now)) = (before.get("_state.json"), after.get("_state.json")) else {
+        return false;
+    };
     let mut others = before.clone();
-    others.insert("_state.json".into(), after["_state.json"].clone());
+    others.insert("_state.json".into(), now.clone());
     if others != *after || before == after {
         return false;
     }
@@ -503,6 +536,9 @@ async fn every_bad_input_fails_clearly_and_leaves_committed_output_untouched() {
                     );
                     if let Some(state) = &row.state {
                         std::fs::write(out.join("_state.json"), state).unwrap();
+                    }
+                    if let Some(damage) = row.damage {
+                        damage(&out);
                     }
                     if mode == Verify {
                         c.arg("verify");
