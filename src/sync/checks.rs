@@ -93,7 +93,7 @@ pub async fn sync_index(
                 Err(no_index(format!("its configured index '{name}' does not exist")))
             }
             Err(e) if e.status() == Some(403) => Err(no_index(format!(
-                "the key cannot read its configured index '{name}' (grant read on Index(\"{name}\"))"
+                "the key cannot read its configured index '{name}' (grant read on Indexes() and Index(\"{name}\"))"
             ))),
             Err(e) => Err(ExportError::Fauna {
                 context: format!("reading index '{name}'"),

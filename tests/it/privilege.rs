@@ -23,6 +23,10 @@ const SCHEMA: &str = r#"{
       {"resource": {"collections": null}, "actions": {"read": true}},
       {"resource": {"indexes": null}, "actions": {"read": true}},
       {"resource": {"index": "things_ts"}, "actions": {"read": true}}]},
+    {"name": "no-indexes", "privileges": [
+      {"resource": {"collections": null}, "actions": {"read": true}},
+      {"resource": {"collection": "things"}, "actions": {"read": true}},
+      {"resource": {"index": "things_ts"}, "actions": {"read": true}}]},
     {"name": "no-index", "privileges": [
       {"resource": {"collections": null}, "actions": {"read": true}},
       {"resource": {"indexes": null}, "actions": {"read": true}},
@@ -32,7 +36,8 @@ const SCHEMA: &str = r#"{
     {"secret": "fnTestServer", "role": "server"},
     {"secret": "fnConnect", "role": {"role": "connect-readonly"}},
     {"secret": "fnNoCollection", "role": {"role": "no-collection"}},
-    {"secret": "fnNoIndex", "role": {"role": "no-index"}}
+    {"secret": "fnNoIndex", "role": {"role": "no-index"}},
+    {"secret": "fnNoIndexes", "role": {"role": "no-indexes"}}
   ]
 }"#;
 
@@ -314,5 +319,27 @@ async fn a_key_that_cannot_read_the_index_fails_clearly_where_the_index_is_neede
     assert_eq!(
         warnings,
         ["stream 'things' is read in full refresh: incremental needs a [ts, ref] index (the key cannot read the entries of its index 'things_ts' (grant read on Index(\"things_ts\")))"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_that_cannot_read_indexes_cannot_check_a_configured_index() {
+    // Get(Index(i)) is checked against read on Indexes(), not on the index.
+    let fx = Fixture::start(SCHEMA, &[("things", docs())]).await;
+    let dir = fx.dir.path();
+    let cfg = config(dir, fx.server.addr().port(), "fnNoIndexes");
+    let out = dir.join("out-sync");
+    let o = run(&["sync", "--out"], &[&out, Path::new("--config"), &cfg]).await;
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the key cannot read its configured index 'things_ts' (grant read on Indexes() and Index(\"things_ts\"))"),
+        "{stderr}"
+    );
+    let (code, m) = airbyte("check", &cfg, None, None).await;
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        m[0]["connectionStatus"],
+        serde_json::json!({"status": "FAILED", "message": "The key lacks a privilege needed for reading index 'things_ts' (Fauna answered HTTP 403: permission denied: Insufficient privileges to perform the action.). Grant it read access or use another key."})
     );
 }
