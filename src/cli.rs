@@ -243,6 +243,13 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
 
 /// `fauna-sync verify`; returns the exit code.
 fn verify(args: &VerifyArgs) -> i32 {
+    if args.out.exists() && !args.out.is_dir() {
+        eprintln!(
+            "error: --out {} is not a directory; name an output root",
+            args.out.display()
+        );
+        return ErrorKind::Config.exit_code();
+    }
     let state_path = args
         .state
         .clone()
@@ -372,7 +379,7 @@ fn advice(kind: ErrorKind) -> &'static str {
             "Grant the key's role the privilege named above, or use another key; committed files stay valid."
         }
         ErrorKind::Data => {
-            "Fix the document or the column settings named above; committed files stay valid, and a re-run resumes at the failing batch."
+            "Fix the document or the column settings named above (or, when Fauna's response could not be read, the endpoint); committed files stay valid, and a re-run resumes at the failing batch."
         }
         ErrorKind::State => "The output was left untouched.",
         ErrorKind::Locked => "Nothing was changed.",

@@ -117,6 +117,8 @@ pub struct ReadInputs {
     pub streams: Vec<ConfiguredStream>,
     /// Each stream's input state (absent: read from the start).
     pub state: std::collections::BTreeMap<String, StreamInput>,
+    /// The `--state` file as given (empty without one), for messages.
+    pub state_path: String,
 }
 
 /// Reads and checks `read`'s files.
@@ -146,14 +148,13 @@ pub fn read_inputs(
         Some(p) => Some(std::fs::read(p).map_err(|e| unreadable("--state", p, e))?),
         None => None,
     };
-    let state = parse_state(
-        state_bytes.as_deref(),
-        &state.map(|p| p.display().to_string()).unwrap_or_default(),
-    )?;
+    let state_path = state.map(|p| p.display().to_string()).unwrap_or_default();
+    let state = parse_state(state_bytes.as_deref(), &state_path)?;
     Ok(ReadInputs {
         settings,
         streams,
         state,
+        state_path,
     })
 }
 

@@ -46,22 +46,46 @@ pub async fn collections(
         .collect())
 }
 
-/// Fails unless collection `name` exists. Asked through `Paginate(Documents(…))` rather than
-/// `Exists`, which answers false for a key that may read the documents but not `Collections()`.
-/// A key without read access to the documents sees the collection as empty (Fauna filters what
-/// a key cannot read), which no query can tell apart.
+/// Fails unless collection `name` exists and the key can read its documents. Asked through
+/// `Paginate(Documents(…))` rather than `Exists`, which answers false for a key that may read
+/// the documents but not `Collections()`. A key without read access to the documents sees the
+/// collection as empty (Fauna filters what a key cannot read); when the first page is empty
+/// and final, `Get` of an unused id tells the two apart as `export` does (`spec/errors.md`,
+/// "How missing read permission is detected").
 pub async fn check_collection(client: &FaunaClient, name: &str) -> Result<(), AirbyteError> {
-    match client
+    let page = match client
         .query(&Expr::paginate(Expr::documents(Expr::collection(name))).with("size", 1))
         .await
     {
-        Ok(_) => Ok(()),
-        Err(e) if e.code() == Some("invalid ref") => Err(AirbyteError::Mismatch(format!(
-            "Collection '{name}' does not exist"
-        ))),
-        Err(e) => Err(AirbyteError::fauna(format!("reading collection '{name}'"))(
-            e,
-        )),
+        Ok(page) => page,
+        Err(e) if e.code() == Some("invalid ref") => {
+            return Err(AirbyteError::Mismatch(format!(
+                "Collection '{name}' does not exist"
+            )))
+        }
+        Err(e) => {
+            return Err(AirbyteError::fauna(format!("reading collection '{name}'"))(
+                e,
+            ))
+        }
+    };
+    let page = page.as_object();
+    let empty = page
+        .and_then(|p| p.get("data"))
+        .and_then(Value::as_array)
+        .is_none_or(|d| d.is_empty())
+        && page.and_then(|p| p.get("after")).is_none();
+    if !empty {
+        return Ok(());
+    }
+    match client
+        .query(&Expr::get(Expr::ref_(Expr::collection(name), "0")))
+        .await
+    {
+        Err(e) if e.status() == Some(403) => Err(AirbyteError::fauna(format!(
+            "reading the documents of collection '{name}'"
+        ))(e)),
+        _ => Ok(()),
     }
 }
 
@@ -81,9 +105,16 @@ pub async fn check_index(
         }
         Err(e) => return Err(AirbyteError::fauna(format!("reading index '{index}'"))(e)),
     };
-    match index_problem(index, &doc, collection) {
-        Some(problem) => Err(AirbyteError::Mismatch(problem)),
-        None => Ok(()),
+    if let Some(problem) = index_problem(index, &doc, collection) {
+        return Err(AirbyteError::Mismatch(problem));
+    }
+    // `Get(Index(…))` needs read on `Indexes()` only; the entries need read on the index.
+    let probe = Expr::paginate(Expr::match_index(Expr::index(index))).with("size", 1);
+    match client.query(&probe).await {
+        Err(e) if e.status() == Some(403) => Err(AirbyteError::fauna(format!(
+            "reading the entries of index '{index}'"
+        ))(e)),
+        _ => Ok(()),
     }
 }
 

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use crate::config::CollectionSettings;
 use crate::durable::FileError;
 use crate::export::{Record, RecordSchema};
-use crate::fauna::{encode, Expr, Value};
+use crate::fauna::{encode, Expr, FaunaError, Value};
 use crate::output::{Checkpoint, Output, OutputError, Receipt};
 use crate::sync::{
     check_collection, sync_index, BatchLimits, CollectionExport, Committer, ExportError, Observer,
@@ -158,6 +158,7 @@ fn input_stream(
     name: &str,
     input: Option<&StreamInput>,
     snapshot_ts: i64,
+    path: &str,
 ) -> Result<Option<StreamState>, AirbyteError> {
     match input {
         None => Ok(None),
@@ -165,7 +166,7 @@ fn input_stream(
             .map(Some)
             .map_err(|e| AirbyteError::Input {
                 flag: "--state",
-                path: name.to_string(),
+                path: path.to_string(),
                 problem: format!("the state of stream '{name}' is not one fauna-sync wrote ({e})"),
                 fix: "Reset the stream's state (or remove it from the state file) to read it from the start",
             }),
@@ -225,11 +226,16 @@ async fn run<W: Write + Send + 'static>(
         settings,
         streams,
         state: input,
+        state_path,
     } = inputs;
     let client = crate::sync::client(&settings)?;
     let now = match client.query(&Expr::to_micros(Expr::now())).await {
         Ok(Value::Int(t)) => t,
-        Ok(_) => 0,
+        Ok(other) => {
+            return Err(AirbyteError::fauna("reading the server's time")(
+                FaunaError::InvalidResponse(format!("ToMicros(Now()) gave {}", encode(&other))),
+            ))
+        }
         Err(e) => return Err(AirbyteError::fauna("reading the server's time")(e)),
     };
     let mut state = State::new();
@@ -252,7 +258,7 @@ async fn run<W: Write + Send + 'static>(
             },
             _ => None,
         };
-        let previous = input_stream(&s.name, input.get(&s.name), now)?;
+        let previous = input_stream(&s.name, input.get(&s.name), now, &state_path)?;
         let stream = match (previous, &index) {
             // Incremental: continue wherever the stream stands.
             (Some(p), Some(_)) => p,

@@ -150,7 +150,7 @@ impl Settings {
     /// Reads and checks the configuration file (if any), applies the overrides and logs the
     /// warnings.
     pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Settings, ConfigError> {
-        let (file, mut warnings) = match path {
+        let settings = match path {
             Some(p) => {
                 let bytes = std::fs::read(p).map_err(|e| {
                     ConfigError::new(
@@ -159,24 +159,33 @@ impl Settings {
                         "Check the path given to --config.",
                     )
                 })?;
-                let file = parse(&bytes)?;
-                let keys: TopLevelKeys = serde_json::from_slice(&bytes).map_err(|e| {
-                    ConfigError::new(
-                        "(file)",
-                        e.to_string(),
-                        "See spec/config.schema.json for the expected shape.",
-                    )
-                })?;
-                let unknown = check_keys(keys.0.iter().map(String::as_str))?;
-                (file, unknown.iter().map(ToString::to_string).collect())
+                Settings::from_slice(&bytes, overrides)?
             }
-            None => (ConfigFile::default(), Vec::new()),
+            None => resolve(ConfigFile::default(), overrides)?,
         };
-        let mut settings = resolve(file, overrides)?;
-        warnings.append(&mut settings.warnings);
-        for w in &warnings {
+        for w in &settings.warnings {
             tracing::warn!("{w}");
         }
+        Ok(settings)
+    }
+
+    /// The settings of a configuration file's content and the overrides, checked; the
+    /// warnings (unknown keys first) are in `warnings`, not logged.
+    pub fn from_slice(bytes: &[u8], overrides: Overrides) -> Result<Settings, ConfigError> {
+        let file = parse(bytes)?;
+        let keys: TopLevelKeys = serde_json::from_slice(bytes).map_err(|e| {
+            ConfigError::new(
+                "(file)",
+                e.to_string(),
+                "See spec/config.schema.json for the expected shape.",
+            )
+        })?;
+        let mut warnings: Vec<String> = check_keys(keys.0.iter().map(String::as_str))?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut settings = resolve(file, overrides)?;
+        warnings.append(&mut settings.warnings);
         settings.warnings = warnings;
         Ok(settings)
     }
@@ -184,6 +193,22 @@ impl Settings {
 
 /// Parses the file's JSON, naming the field of any type error.
 pub fn parse(bytes: &[u8]) -> Result<ConfigFile, ConfigError> {
+    // serde reads a struct from an array too, which would name an array element as the field.
+    let not_object = match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(_)) | Err(_) => None,
+        Ok(serde_json::Value::Array(_)) => Some("an array"),
+        Ok(serde_json::Value::String(_)) => Some("a string"),
+        Ok(serde_json::Value::Number(_)) => Some("a number"),
+        Ok(serde_json::Value::Bool(_)) => Some("a boolean"),
+        Ok(serde_json::Value::Null) => Some("null"),
+    };
+    if let Some(found) = not_object {
+        return Err(ConfigError::new(
+            "(file)",
+            format!("the file holds {found}, not a JSON object"),
+            "See spec/config.schema.json for the expected shape.",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e.path().to_string();

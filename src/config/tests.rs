@@ -530,3 +530,28 @@ fn source_fauna_0_1_configs_without_a_collection_name_apply_to_every_collection(
         ("collections[0].name", "missing collection name")
     );
 }
+
+#[test]
+fn a_file_that_is_not_a_json_object_says_so() {
+    for (text, found) in [
+        ("[1, 2]", "an array"),
+        ("\"fnSecret\"", "a string"),
+        ("5", "a number"),
+        ("true", "a boolean"),
+        ("null", "null"),
+    ] {
+        assert_eq!(
+            err(text),
+            ConfigError::new(
+                "(file)",
+                format!("the file holds {found}, not a JSON object"),
+                "See spec/config.schema.json for the expected shape."
+            ),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        err("{\"port\": 1").problem,
+        "EOF while parsing an object at line 1 column 10"
+    );
+}

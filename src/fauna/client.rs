@@ -185,7 +185,19 @@ impl FaunaClient {
             let v = decode(&bytes).map_err(|e| FaunaError::InvalidResponse(e.to_string()))?;
             match v {
                 Value::Object(mut o) => o.swap_remove("resource").ok_or_else(|| {
-                    FaunaError::InvalidResponse("no \"resource\" in the response".into())
+                    // A proxy or a broken server may send Fauna's error body with 2xx.
+                    FaunaError::InvalidResponse(if o.contains_key("errors") {
+                        format!(
+                            "HTTP {status} with errors instead of a \"resource\" ({})",
+                            error_details(&bytes)
+                                .iter()
+                                .map(|d| format!("{}: {}", d.code, d.description))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )
+                    } else {
+                        "no \"resource\" in the response".into()
+                    })
                 }),
                 _ => Err(FaunaError::InvalidResponse(
                     "the response is not a JSON object".into(),

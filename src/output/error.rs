@@ -91,6 +91,8 @@ impl OutputError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             OutputError::Sink(SinkError::TypeMismatch { .. }) => ErrorKind::Data,
+            // A committed manifest line that does not parse is damage: a re-run cannot help.
+            OutputError::Sink(SinkError::Manifest { .. }) => ErrorKind::State,
             OutputError::Sink(_) | OutputError::File(_) | OutputError::Stream { .. } => {
                 ErrorKind::Output
             }

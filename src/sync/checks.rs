@@ -86,14 +86,14 @@ pub async fn sync_index(
     if let Some(name) = &c.index {
         return match client.query(&Expr::get(Expr::index(name))).await {
             Ok(doc) => match ts_ref_index_problem(name, &doc, &c.name) {
-                None => Ok(name.clone()),
+                None => readable_entries(client, name).await.map_err(no_index),
                 Some(p) => Err(no_index(p)),
             },
             Err(e) if e.status() == Some(400) || e.status() == Some(404) => {
                 Err(no_index(format!("its configured index '{name}' does not exist")))
             }
             Err(e) if e.status() == Some(403) => Err(no_index(format!(
-                "the key cannot read its configured index '{name}' (grant read on Index(\"{name}\"))"
+                "the key cannot read its configured index '{name}' (grant read on Indexes() and Index(\"{name}\"))"
             ))),
             Err(e) => Err(ExportError::Fauna {
                 context: format!("reading index '{name}'"),
@@ -102,7 +102,7 @@ pub async fn sync_index(
         };
     }
     match ts_ref_index(client, &c.name, None).await {
-        Ok(Some(name)) => Ok(name),
+        Ok(Some(name)) => readable_entries(client, &name).await.map_err(no_index),
         Ok(None) => Err(no_index(
             "no index the key can read has source the collection, no terms and values [ts, ref]"
                 .into(),
@@ -111,5 +111,17 @@ pub async fn sync_index(
             context: format!("listing the indexes of collection '{}'", c.name),
             source: e,
         }),
+    }
+}
+
+/// `name` if the key may read the index's entries: `Get(Index(…))` needs read on `Indexes()`
+/// only, so a key can see an index it may not read, which would fail only after a full export.
+async fn readable_entries(client: &FaunaClient, name: &str) -> Result<String, String> {
+    let probe = Expr::paginate(Expr::match_index(Expr::index(name))).with("size", 1);
+    match client.query(&probe).await {
+        Err(e) if e.status() == Some(403) => Err(format!(
+            "the key cannot read the entries of its index '{name}' (grant read on Index(\"{name}\"))"
+        )),
+        _ => Ok(name.to_string()),
     }
 }

@@ -125,7 +125,7 @@ pub struct StreamState {
     pub index: Option<String>,
     /// Version 2.0 files only: the committed length of the exported-id log that
     /// [`StreamState::ids`] replaced; migrated when the stream is opened.
-    #[serde(default, skip_serializing)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ids_len: Option<u64>,
     /// The committed extent of the stream's id set (the ids the output holds), when the
     /// stream keeps one (deletions tracked, or the short-retention strategy).
@@ -289,6 +289,11 @@ impl State {
         #[derive(Deserialize)]
         struct Version {
             version: u32,
+        }
+        if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| !v.is_object()) {
+            return Err(invalid(
+                "not a fauna-sync state file (not a JSON object)".into(),
+            ));
         }
         let version = serde_json::from_slice::<Version>(&bytes)
             .map_err(|e| invalid(format!("not a fauna-sync state file ({e})")))?

@@ -1,12 +1,16 @@
 //! Integration tests of fauna-sync's public API, one module per layer.
 
+mod bad_input;
 mod config_cli;
 mod export;
 mod fault_storm;
+mod fuzz_seeds;
 mod integrity;
 mod interruptions;
 mod object_store;
+mod privilege;
 mod readers;
+mod secrets;
 mod short_retention;
 mod sink;
 mod state_files;
