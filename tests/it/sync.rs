@@ -428,6 +428,52 @@ async fn a_window_resumed_after_its_history_expired_reconciles_instead_of_missin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_mid_reconciliation_resumes_with_every_deletion_once() {
+    let fx = short_history().await;
+    let url = fx.server.url();
+    let out = fx.out("killed-reconcile");
+    let config = fx.dir.path().join("killed-reconcile.json");
+    std::fs::write(&config, DELETIONS).unwrap();
+    let run = |crash: Option<&str>| {
+        let mut c = sync_cmd(&url, &out, &["--config", config.to_str().unwrap()]);
+        if let Some(p) = crash {
+            c.env("FAUNA_SYNC_TEST_CRASH_AT", p);
+        }
+        c.output().unwrap()
+    };
+    for i in 1..=20 {
+        write(&fx, &create(&i.to_string(), i));
+    }
+    assert!(run(None).status.success());
+    for i in 1..=12 {
+        write(&fx, &delete(&i.to_string()));
+    }
+    outlive_history().await;
+    let files = read_manifest(&out).unwrap().len();
+    // Batches of 5 deletion records: killed as the second is committed …
+    assert!(!run(Some("after-batch-rename:2")).status.success());
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("_state.json")).unwrap()).unwrap();
+    assert_eq!(state["streams"]["foo"]["position"]["at"], "gap_reconcile");
+    // … and resumed (past the history window again: the same reconciliation, from its cursor).
+    let o = run(None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = records_since(&out, files);
+    let mut deleted: Vec<i64> = got
+        .iter()
+        .filter(|r| r.2)
+        .map(|r| r.0.parse().unwrap())
+        .collect();
+    assert_eq!(got.len(), 12, "{got:?}");
+    deleted.sort();
+    assert_eq!(deleted, (1..=12).collect::<Vec<i64>>());
+    assert_eq!(
+        crate::support::id_set_of(&out.join("_state.json"), "foo"),
+        (13..=20).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn airbyte_incremental_over_a_history_gap_fails_with_a_trace_naming_it() {
     let fx = short_history().await;
     let dir = fx.dir.path();
