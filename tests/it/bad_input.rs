@@ -34,16 +34,7 @@ const CATALOG: &str =
     r#"{"streams": [{"stream": {"name": "things"}, "sync_mode": "incremental"}]}"#;
 
 fn docs() -> String {
-    (1..=5i64)
-        .map(|i| {
-            format!(
-                r#"{{"id":"{i}","ts":{},"data":{{"n":{i}}}}}"#,
-                1_658_188_683_000_000 + i
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
+    crate::support::numbered_docs(5)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -42,16 +42,7 @@ const SCHEMA: &str = r#"{
 }"#;
 
 fn docs() -> String {
-    (1..=3i64)
-        .map(|i| {
-            format!(
-                r#"{{"id":"{i}","ts":{},"data":{{"n":{i}}}}}"#,
-                1_658_188_683_000_000 + i
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
+    crate::support::numbered_docs(3)
 }
 
 fn config(dir: &Path, port: u16, secret: &str) -> std::path::PathBuf {

@@ -26,16 +26,7 @@ const SCHEMA: &str = r#"{
 }"#;
 
 fn docs() -> String {
-    (1..=3i64)
-        .map(|i| {
-            format!(
-                r#"{{"id":"{i}","ts":{},"data":{{"n":{i}}}}}"#,
-                1_658_188_683_000_000 + i
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
+    crate::support::numbered_docs(3)
 }
 
 /// Where the secret comes from.

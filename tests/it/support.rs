@@ -156,3 +156,17 @@ pub fn collection_now(
         })
         .collect()
 }
+
+/// `n` documents `{"n": i}` with ids 1..=n, one µs apart, as dataset lines.
+pub fn numbered_docs(n: i64) -> String {
+    (1..=n)
+        .map(|i| {
+            format!(
+                r#"{{"id":"{i}","ts":{},"data":{{"n":{i}}}}}"#,
+                1_658_188_683_000_000 + i
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}

@@ -396,13 +396,7 @@ async fn a_window_resumed_after_its_history_expired_reconciles_instead_of_missin
     let out = fx.out("resumed");
     let config = fx.dir.path().join("resumed.json");
     std::fs::write(&config, DELETIONS).unwrap();
-    let run = |crash: Option<&str>| {
-        let mut c = sync_cmd(&url, &out, &["--config", config.to_str().unwrap()]);
-        if let Some(p) = crash {
-            c.env("FAUNA_SYNC_TEST_CRASH_AT", p);
-        }
-        c.output().unwrap()
-    };
+    let run = |crash: Option<&str>| sync_crashing(&url, &out, &config, crash);
     write(&fx, &create("1", 1));
     assert!(run(None).status.success());
     // A window of 12 changes and then a deletion, killed after its first batch (5 records) …
@@ -434,13 +428,7 @@ async fn a_sync_killed_mid_reconciliation_resumes_with_every_deletion_once() {
     let out = fx.out("killed-reconcile");
     let config = fx.dir.path().join("killed-reconcile.json");
     std::fs::write(&config, DELETIONS).unwrap();
-    let run = |crash: Option<&str>| {
-        let mut c = sync_cmd(&url, &out, &["--config", config.to_str().unwrap()]);
-        if let Some(p) = crash {
-            c.env("FAUNA_SYNC_TEST_CRASH_AT", p);
-        }
-        c.output().unwrap()
-    };
+    let run = |crash: Option<&str>| sync_crashing(&url, &out, &config, crash);
     for i in 1..=20 {
         write(&fx, &create(&i.to_string(), i));
     }
@@ -614,6 +602,20 @@ async fn deletions_on_a_short_retention_collection_after_its_scan_and_catch_up()
     let files = read_manifest(&out).unwrap().len();
     let r = sync(&s).await;
     assert_eq!(ids(&records_since(&out, files)), [("3", true)], "{r:?}");
+}
+
+/// The binary's `sync` with the config file `config`, crashing at `crash` if given.
+fn sync_crashing(
+    url: &str,
+    out: &Path,
+    config: &Path,
+    crash: Option<&str>,
+) -> std::process::Output {
+    let mut c = sync_cmd(url, out, &["--config", config.to_str().unwrap()]);
+    if let Some(p) = crash {
+        c.env("FAUNA_SYNC_TEST_CRASH_AT", p);
+    }
+    c.output().unwrap()
 }
 
 /// The binary's `sync` against `url` into `out`.
