@@ -81,8 +81,7 @@ fn document(rng: &mut Rng, i: u64) -> Record {
         ts: secs as i64 * 1_000_000 + rng.below(1_000_000) as i64,
         columns: vec![col("email"), col("score"), col("active")],
         data: Some(data),
-        deleted_at: None,
-        detected: false,
+        deletion: None,
     }
 }
 

@@ -62,7 +62,7 @@ impl Serialize for AirbyteRecord<'_> {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("ref", &rec.id)?;
         map.serialize_entry("ts", &rec.ts)?;
-        match (&schema.deletion_column, &rec.deleted_at) {
+        match (&schema.deletion_column, &rec.deletion) {
             (Some(col), Some(_)) => map.serialize_entry(col, &python_isoformat(rec.ts))?,
             _ => {
                 if schema.data_column {
@@ -81,7 +81,7 @@ impl Serialize for AirbyteRecord<'_> {
         }
         if has_cdc_columns(schema) {
             map.serialize_entry(CDC_UPDATED_AT, &Timestamp::from_micros(rec.ts).to_string())?;
-            map.serialize_entry(CDC_DELETED_AT, &rec.deleted_at)?;
+            map.serialize_entry(CDC_DELETED_AT, &rec.deleted_at())?;
         }
         map.end()
     }
@@ -90,7 +90,7 @@ impl Serialize for AirbyteRecord<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::ColumnType;
+    use crate::export::{ColumnType, Deletion};
 
     #[test]
     fn without_deletions_the_data_is_the_export_record() {
@@ -107,8 +107,7 @@ mod tests {
                 [("a".to_string(), Value::Int(1))].into_iter().collect(),
             )),
             columns: vec![Value::from("02134")],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         };
         assert_eq!(
             record_data(&schema, &rec).unwrap().get(),
@@ -129,8 +128,7 @@ mod tests {
             ts: 1_658_188_683_585_123,
             data: Some(Value::Null),
             columns: vec![Value::Null],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         };
         assert_eq!(
             record_data(&schema, &live).unwrap().get(),
@@ -149,8 +147,7 @@ mod tests {
             ts: 1_658_188_700_881_000,
             data: None,
             columns: vec![Value::Null],
-            deleted_at: Some("2022-07-18T23:58:20.881Z".into()),
-            detected: false,
+            deletion: Some(Deletion::Observed),
         };
         assert_eq!(
             record_data(&schema, &gone).unwrap().get(),

@@ -116,8 +116,7 @@ pub fn document_record(doc: Value, settings: &CollectionSettings) -> Result<Reco
         ts,
         data,
         columns,
-        deleted_at: None,
-        detected: false,
+        deletion: None,
     })
 }
 

@@ -6,5 +6,7 @@ mod value;
 
 pub use document::{document_record, id_order, record_schema, RecordError};
 
-pub use record::{describe_value, ColumnType, Record, RecordJson, RecordSchema, DETECTED_COLUMN};
+pub use record::{
+    describe_value, ColumnType, Deletion, Record, RecordJson, RecordSchema, DETECTED_COLUMN,
+};
 pub use value::{to_export_json, ExportValue};

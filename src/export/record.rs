@@ -112,11 +112,30 @@ pub struct Record {
     pub data: Option<Value>,
     /// Additional column values in schema order; `Value::Null` when an optional path is missing.
     pub columns: Vec<Value>,
-    /// Set on deletion records: the deletion time as ISO-8601 (UTC).
-    pub deleted_at: Option<String>,
-    /// On deletion records: found by reconciliation rather than seen as an event, so
-    /// `deleted_at` is an upper bound.
-    pub detected: bool,
+    /// Set on deletion records (their `ts` is the deletion's time).
+    pub deletion: Option<Deletion>,
+}
+
+/// How a deletion record's deletion was known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// Read from Fauna's delete event: `ts` is the deletion's own time.
+    Observed,
+    /// Found by reconciliation (the document was gone at `ts`): `ts` is an upper bound.
+    Detected,
+}
+
+impl Record {
+    /// The deletion time as ISO-8601 (UTC), on deletion records.
+    pub fn deleted_at(&self) -> Option<String> {
+        self.deletion
+            .map(|_| crate::fauna::Timestamp::from_micros(self.ts).to_string())
+    }
+
+    /// On deletion records: whether the deletion was detected rather than observed.
+    pub fn detected(&self) -> Option<bool> {
+        self.deletion.map(|d| d == Deletion::Detected)
+    }
 }
 
 /// A record paired with its schema, serializing as one JSON object (a JSONL line).
@@ -125,7 +144,7 @@ pub struct Record {
 /// use fauna_sync::export::{Record, RecordSchema, RecordJson};
 /// use fauna_sync::fauna::Value;
 /// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None, detected_column: None };
-/// let rec = Record { id: "1".into(), ts: 5, data: Some(Value::Null), columns: vec![], deleted_at: None, detected: false };
+/// let rec = Record { id: "1".into(), ts: 5, data: Some(Value::Null), columns: vec![], deletion: None };
 /// assert_eq!(serde_json::to_string(&RecordJson { schema: &schema, record: &rec }).unwrap(),
 ///            r#"{"ref":"1","ts":5,"data":null}"#);
 /// ```
@@ -153,10 +172,10 @@ impl Serialize for RecordJson<'_> {
             map.serialize_entry(name, &ExportValue(v))?;
         }
         if let Some(col) = &schema.deletion_column {
-            map.serialize_entry(col, &rec.deleted_at)?;
+            map.serialize_entry(col, &rec.deleted_at())?;
         }
         if let Some(col) = &schema.detected_column {
-            map.serialize_entry(col, &rec.deleted_at.as_ref().map(|_| rec.detected))?;
+            map.serialize_entry(col, &rec.detected())?;
         }
         map.end()
     }
@@ -182,8 +201,7 @@ mod tests {
             ts: fields["ts"].as_i64().unwrap(),
             data: fields.get("data").cloned(),
             columns: vec![],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         };
         let schema = RecordSchema {
             data_column: true,
@@ -222,16 +240,14 @@ mod tests {
             ts: 10,
             data: None,
             columns: vec![Value::from("02134"), Value::Null],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         };
         let gone = Record {
             id: "2".into(),
             ts: 11,
             data: None,
             columns: vec![],
-            deleted_at: Some("1970-01-01T00:00:00.000011Z".into()),
-            detected: false,
+            deletion: Some(Deletion::Observed),
         };
         let line = |r: &Record| {
             serde_json::to_string(&RecordJson {
@@ -263,8 +279,11 @@ mod tests {
             ts: 10,
             data: None,
             columns: vec![],
-            deleted_at: deleted.then(|| "1970-01-01T00:00:00.000010Z".to_string()),
-            detected,
+            deletion: deleted.then_some(if detected {
+                Deletion::Detected
+            } else {
+                Deletion::Observed
+            }),
         };
         let line = |r: &Record| {
             serde_json::to_string(&RecordJson {

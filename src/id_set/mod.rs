@@ -147,7 +147,7 @@ impl IdSet {
     pub fn record(&mut self, records: &[Record]) -> Result<IdsMark, FileError> {
         let mut buf = Vec::new();
         for r in records {
-            buf.push(if r.deleted_at.is_some() { b'-' } else { b'+' });
+            buf.push(if r.deletion.is_some() { b'-' } else { b'+' });
             buf.extend_from_slice(r.id.as_bytes());
             buf.push(b'\n');
         }

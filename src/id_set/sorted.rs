@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -56,12 +56,28 @@ impl SortedIds {
             None => 0,
             Some(from) => self.first_not_below(&mut file, from)?,
         };
+        // From there on, one buffered sequential read.
+        file.seek(SeekFrom::Start(start))
+            .map_err(|e| FileError::new("seek", &self.path, e))?;
+        let mut reader = BufReader::new((&mut *file).take(self.len - start));
         let mut ids = Vec::new();
-        let mut pos = start;
-        while ids.len() < limit && pos < self.len {
-            let (id, next) = self.line_at(&mut file, pos)?;
-            ids.push(id);
-            pos = next;
+        let mut line = Vec::new();
+        while ids.len() < limit {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| FileError::new("read", &self.path, e))?;
+            if n == 0 {
+                break;
+            }
+            if line.pop() != Some(b'\n') {
+                return Err(self.damaged("its last line has no newline"));
+            }
+            if line.len() > MAX_LINE {
+                return Err(self.damaged("a line is longer than any id"));
+            }
+            let id = std::str::from_utf8(&line).map_err(|_| self.damaged("a line is not UTF-8"))?;
+            ids.push(id.to_string());
         }
         Ok(ids)
     }

@@ -6,14 +6,13 @@ fn doc(id: &str) -> Record {
         ts: 1,
         data: None,
         columns: vec![],
-        deleted_at: None,
-        detected: false,
+        deletion: None,
     }
 }
 
 fn gone(id: &str) -> Record {
     Record {
-        deleted_at: Some("x".into()),
+        deletion: Some(crate::export::Deletion::Observed),
         ..doc(id)
     }
 }

@@ -10,8 +10,8 @@
 //! not name yet: a longer delta is cut back to the recorded length on download, other files
 //! are garbage removed by the next start.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
@@ -59,7 +59,7 @@ impl ObjectIdSets {
             stored: HashMap::new(),
             uploaded: HashMap::new(),
         };
-        let mut wanted: BTreeMap<String, ()> = BTreeMap::new();
+        let mut wanted: BTreeSet<String> = BTreeSet::new();
         for (stream, s) in &state.streams {
             let Some(mark) = s.ids else { continue };
             for name in files_of(stream, mark) {
@@ -68,7 +68,7 @@ impl ObjectIdSets {
                 std::fs::write(&path, &bytes)
                     .map_err(|e| OutputError::File(FileError::new("write", &path, e)))?;
                 sets.uploaded.insert(name.clone(), bytes.len() as u64);
-                wanted.insert(name, ());
+                wanted.insert(name);
             }
             sets.stored.insert(stream.clone(), mark);
         }
@@ -82,7 +82,7 @@ impl ObjectIdSets {
             .map_err(|source| sets.error("list", &sets.rel.clone(), source))?;
         for meta in listed {
             let name = meta.location.filename().unwrap_or_default().to_string();
-            if !wanted.contains_key(&name) {
+            if !wanted.contains(&name) {
                 sets.delete(&name).await;
             }
         }
@@ -101,11 +101,15 @@ impl ObjectIdSets {
         };
         for name in files_of(stream, mark) {
             let path = self.local.path().join(&name);
-            let bytes = std::fs::read(&path)
-                .map_err(|e| OutputError::File(FileError::new("read", &path, e)))?;
-            if self.uploaded.get(&name) == Some(&(bytes.len() as u64)) {
+            // A base never changes and a delta only grows: its length says whether it changed.
+            let len = std::fs::metadata(&path)
+                .map_err(|e| OutputError::File(FileError::new("inspect", &path, e)))?
+                .len();
+            if self.uploaded.get(&name) == Some(&len) {
                 continue;
             }
+            let bytes = std::fs::read(&path)
+                .map_err(|e| OutputError::File(FileError::new("read", &path, e)))?;
             let len = bytes.len() as u64;
             let key = self.key(&name)?;
             self.store
@@ -165,11 +169,6 @@ impl ObjectIdSets {
             url: self.url.url_of(&format!("{}/{name}", self.rel)),
             source,
         }
-    }
-
-    /// The scratch file of `name` (for tests).
-    pub fn local_file(&self, name: &str) -> PathBuf {
-        self.local.path().join(name)
     }
 }
 

@@ -3,8 +3,8 @@
 use super::page::{page_parts, query};
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
-use crate::export::Record;
-use crate::fauna::{Expr, FaunaClient, Timestamp, Value};
+use crate::export::{Deletion, Record};
+use crate::fauna::{Expr, FaunaClient, Value};
 
 /// Events per page: they are small (`{ts, action, document}`).
 const EVENT_PAGE_SIZE: i64 = 1000;
@@ -80,8 +80,7 @@ impl Reader for DeletionEvents<'_> {
                 ts,
                 data: None,
                 columns: vec![Value::Null; self.settings.columns.len()],
-                deleted_at: Some(Timestamp::from_micros(ts).to_string()),
-                detected: false,
+                deletion: Some(Deletion::Observed),
             });
             items.push(Item {
                 record,

@@ -143,8 +143,7 @@ mod tests {
                         ts: self.ts[i],
                         data: None,
                         columns: vec![],
-                        deleted_at: None,
-                        detected: false,
+                        deletion: None,
                     }),
                     cursor: Value::Int(i as i64),
                 })

@@ -7,8 +7,8 @@ use crate::id_set::SortedIds;
 use super::page::{page_parts, query};
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
-use crate::export::{id_order, Record};
-use crate::fauna::{Expr, FaunaClient, Ref, Timestamp, Value};
+use crate::export::{id_order, Deletion, Record};
+use crate::fauna::{Expr, FaunaClient, Ref, Value};
 
 /// Refs per page of the id listing (refs only: about 100 bytes each on the wire).
 const ID_PAGE_SIZE: i64 = 10_000;
@@ -77,8 +77,10 @@ impl Reader for Vanished<'_> {
                     ts: seen.unwrap_or(self.at),
                     data: None,
                     columns: vec![Value::Null; self.settings.columns.len()],
-                    deleted_at: Some(Timestamp::from_micros(seen.unwrap_or(self.at)).to_string()),
-                    detected: seen.is_none(),
+                    deletion: Some(match seen {
+                        Some(_) => Deletion::Observed,
+                        None => Deletion::Detected,
+                    }),
                 }),
                 cursor: Value::Array(vec![Value::Ref(Ref::document(name, id))]),
             })

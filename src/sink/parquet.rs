@@ -172,10 +172,10 @@ fn build_batch(
             }
         }
         if let Some(b) = &mut deleted {
-            b.append_option(rec.deleted_at.as_deref());
+            b.append_option(rec.deleted_at());
         }
         if let Some(b) = &mut detected {
-            b.append_option(rec.deleted_at.as_ref().map(|_| rec.detected));
+            b.append_option(rec.detected());
         }
     }
 

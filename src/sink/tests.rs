@@ -16,7 +16,7 @@ use super::{
     cleanup, read_manifest, write_manifest, BatchWriter, CommittedFile, Compression, FileFormat,
     SinkError, WriteOptions, FORMAT_VERSION_KEY, MANIFEST_FILE, SCHEMA_KEY,
 };
-use crate::export::{ColumnType, Record, RecordSchema};
+use crate::export::{ColumnType, Deletion, Record, RecordSchema};
 use crate::fauna::{decode, Value};
 
 const PLAIN: FileFormat = FileFormat::Jsonl {
@@ -69,8 +69,7 @@ fn records() -> Vec<Record> {
                 wire(r#"{"city":"X"}"#),
                 wire(r#"["a","b"]"#),
             ],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         },
         Record {
             id: "102".into(),
@@ -84,24 +83,21 @@ fn records() -> Vec<Record> {
                 wire(PLAYER_7),
                 Value::Null,
             ],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         },
         Record {
             id: "103".into(),
             ts: 1_658_188_683_587_000,
             data: None,
             columns: vec![],
-            deleted_at: Some("2022-07-18T23:58:03.587Z".into()),
-            detected: false,
+            deletion: Some(Deletion::Observed),
         },
         Record {
             id: "104".into(),
             ts: 1_658_188_683_584_000,
             data: Some(Value::Null),
             columns: vec![wire(r#"{"@ts":"2022-07-18T23:58:03Z"}"#)],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         },
     ]
 }
@@ -362,8 +358,7 @@ fn string_columns_take_the_export_text_of_any_value() {
             ts: i as i64,
             data: None,
             columns: vec![v.clone()],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         })
         .collect();
     let root = tempfile::tempdir().unwrap();
@@ -412,8 +407,7 @@ fn values_that_do_not_fit_the_declared_type_fail_naming_column_document_and_valu
             ts: 1,
             data: None,
             columns: vec![Value::Null],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         };
         let committed = writer
             .write_batch("s", 9, &schema, std::slice::from_ref(&good))
@@ -492,8 +486,7 @@ fn parquet_row_groups_are_bounded_by_bytes() {
             ts: i,
             data: Some(wire(&format!(r#"{{"i":{i},"s":"value number {i}"}}"#))),
             columns: vec![],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         })
         .collect();
     let root = tempfile::tempdir().unwrap();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::error::ExportError;
 use super::observer::Observer;
 use super::state::{Position, State, StreamState};
-use crate::export::{Record, RecordJson, RecordSchema};
+use crate::export::{Deletion, Record, RecordJson, RecordSchema};
 use crate::fauna::Value;
 use crate::id_set::{IdSet, SortedIds, Start};
 use crate::output::{Checkpoint, Output, Receipt};
@@ -285,10 +285,10 @@ impl Committer {
         let open = self.open_mut(stream)?;
         let records = std::mem::take(&mut open.records);
         open.bytes = 0;
-        let deletions = records.iter().filter(|r| r.deleted_at.is_some()).count() as u64;
+        let deletions = records.iter().filter(|r| r.deletion.is_some()).count() as u64;
         let detected = records
             .iter()
-            .filter(|r| r.deleted_at.is_some() && r.detected)
+            .filter(|r| r.deletion == Some(Deletion::Detected))
             .count() as u64;
         let schema = open.schema.clone();
         let name = stream.to_string();

@@ -111,8 +111,7 @@ mod tests {
                         ts: i,
                         data: None,
                         columns: vec![],
-                        deleted_at: None,
-                        detected: false,
+                        deletion: None,
                     }),
                     cursor: Value::Int(i),
                 })

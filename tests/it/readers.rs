@@ -59,7 +59,7 @@ async fn all<R: Reader>(r: &R, start: Option<Value>) -> (Vec<(String, i64, bool)
         let page = r.page(cursor.take()).await.unwrap();
         for item in &page.items {
             if let Some(rec) = &item.record {
-                records.push((rec.id.clone(), rec.ts, rec.deleted_at.is_some()));
+                records.push((rec.id.clone(), rec.ts, rec.deletion.is_some()));
             }
         }
         items.extend(page.items);
@@ -225,11 +225,12 @@ async fn vanished_yields_exported_ids_missing_at_the_time() {
     let (records, _) = all(&r, None).await;
     assert_eq!(records, [("104".into(), T + 40, true)]);
     assert!(
-        !r.page(None).await.unwrap().items[0]
+        r.page(None).await.unwrap().items[0]
             .record
             .as_ref()
             .unwrap()
-            .detected
+            .detected()
+            == Some(false)
     );
     // At T+22 nothing exported is gone yet (104 did not exist then, but it was never live).
     let early = Vanished { at: T + 22, ..r };
@@ -296,7 +297,7 @@ async fn vanished_compares_in_bounded_pages_and_marks_deletions_without_events_d
     assert_eq!(got.iter().map(|r| &r.id).collect::<Vec<_>>(), want);
     for rec in &got {
         let observed = rec.id == "104";
-        assert_eq!(rec.detected, !observed, "{}", rec.id);
+        assert_eq!(rec.detected(), Some(!observed), "{}", rec.id);
         assert_eq!(rec.ts, if observed { T + 40 } else { T + 45 }, "{}", rec.id);
     }
 }

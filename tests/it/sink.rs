@@ -27,8 +27,7 @@ fn batch(seq: u64) -> Vec<Record> {
             ts: (seq * 10 + i) as i64,
             data: None,
             columns: vec![Value::Int(i as i64)],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         })
         .collect()
 }

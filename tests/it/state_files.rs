@@ -153,8 +153,7 @@ impl Reader for Numbers {
             ts: 1_658_188_683_000_000 + i,
             data: Some(Value::Int(i)),
             columns: vec![],
-            deleted_at: None,
-            detected: false,
+            deletion: None,
         };
         Ok(Page {
             items: vec![Item {
