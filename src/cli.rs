@@ -143,6 +143,9 @@ pub struct ExportArgs {
     /// Documents per page (1..=100000) [default: 1000].
     #[arg(long, value_name = "N")]
     pub page_size: Option<u32>,
+    /// Partitions of a collection read at once (1..=64) [default: 4].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
     /// Rows per batch file [default: 100000].
     #[arg(long, value_name = "N")]
     pub batch_rows: Option<u64>,
@@ -226,6 +229,7 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
                 format: args.format,
                 out: args.out.map(|o| local_path(&o)),
                 page_size: args.page_size,
+                concurrency: args.concurrency,
                 batch_rows: args.batch_rows,
                 batch_bytes: args.batch_bytes,
                 compression: args.compression,

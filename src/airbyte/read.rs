@@ -263,7 +263,14 @@ async fn run<W: Write + Send + 'static>(
             // Incremental: continue wherever the stream stands.
             (Some(p), Some(_)) => p,
             // Full refresh: resume an interrupted one; a finished one starts afresh.
-            (Some(p), None) if matches!(p.position, Position::Start | Position::After { .. }) => p,
+            (Some(p), None)
+                if matches!(
+                    p.position,
+                    Position::Start | Position::After { .. } | Position::Parts { .. }
+                ) =>
+            {
+                p
+            }
             _ => {
                 let mut fresh = StreamState::new(now, FORMAT);
                 // Airbyte mode keeps no files: the short-retention strategy (whose id log
@@ -314,6 +321,7 @@ async fn run<W: Write + Send + 'static>(
             settings: c,
             ids_dir: None,
             observer: &Silent,
+            concurrency: settings.concurrency,
         };
         let result = match index {
             Some(index) => stream.sync(index, &mut committer).await.map(|_| ()),

@@ -28,6 +28,8 @@ pub struct ConfigFile {
     pub query_timeout_ms: Option<u64>,
     /// Retries per query.
     pub max_retries: Option<usize>,
+    /// Partitions read at once per stream.
+    pub concurrency: Option<u32>,
     /// Whether plain `http` to a host other than this machine is allowed.
     pub allow_insecure_http: Option<bool>,
     /// Output settings.

@@ -4,7 +4,7 @@
 use super::error::ConfigError;
 
 /// Every top-level key fauna-sync reads (`spec/config.schema.json`).
-pub const KNOWN_KEYS: [&str; 11] = [
+pub const KNOWN_KEYS: [&str; 12] = [
     "domain",
     "port",
     "scheme",
@@ -14,6 +14,7 @@ pub const KNOWN_KEYS: [&str; 11] = [
     "defaults",
     "query_timeout_ms",
     "max_retries",
+    "concurrency",
     "allow_insecure_http",
     "output",
 ];

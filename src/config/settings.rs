@@ -16,6 +16,12 @@ use crate::fauna::Secret;
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 /// Default rows per batch file.
 pub const DEFAULT_BATCH_ROWS: u64 = 100_000;
+/// Partitions read at once when the configuration does not say (`spec/config.schema.json`).
+pub const DEFAULT_CONCURRENCY: u32 = 4;
+
+/// Upper bound of `concurrency`.
+pub const MAX_CONCURRENCY: u32 = 64;
+
 /// Upper bound of `max_retries` (`spec/config.schema.json`).
 pub const MAX_RETRIES_LIMIT: usize = 100;
 const RESERVED: [&str; 3] = ["ref", "ts", "data"];
@@ -106,6 +112,8 @@ pub struct Settings {
     pub query_timeout: Duration,
     /// Retries per query.
     pub max_retries: usize,
+    /// Partitions of one stream read at once (and the client's most requests in flight).
+    pub concurrency: u32,
     /// The collections to export; `None` = every collection the key can read, with defaults.
     pub collections: Option<Vec<CollectionSettings>>,
     /// Defaults for collections not configured explicitly.
@@ -132,6 +140,8 @@ pub struct Overrides {
     pub out: Option<PathBuf>,
     /// `--page-size`.
     pub page_size: Option<u32>,
+    /// `--concurrency`.
+    pub concurrency: Option<u32>,
     /// `--batch-rows`.
     pub batch_rows: Option<u64>,
     /// `--batch-bytes`.
@@ -274,6 +284,17 @@ fn check_path(path: &Option<PathBuf>, field: &str) -> Result<(), ConfigError> {
     }
 }
 
+fn check_concurrency(n: u32, field: &str) -> Result<u32, ConfigError> {
+    if (1..=MAX_CONCURRENCY).contains(&n) {
+        return Ok(n);
+    }
+    Err(ConfigError::new(
+        field,
+        format!("{n} is outside 1..={MAX_CONCURRENCY}"),
+        "Read with 1 (one request at a time) to 64 partitions at once; the default is 4.",
+    ))
+}
+
 fn check_page_size(size: u32, field: &str) -> Result<u32, ConfigError> {
     if (1..=100_000).contains(&size) {
         Ok(size)
@@ -336,6 +357,14 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             "Use at most 100 retries; each waits up to 20 s.",
         ));
     }
+
+    let concurrency = match o.concurrency {
+        Some(n) => check_concurrency(n, "--concurrency")?,
+        None => check_concurrency(
+            file.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+            "concurrency",
+        )?,
+    };
 
     let default_page = check_page_size(
         o.page_size
@@ -489,6 +518,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         secret,
         query_timeout: Duration::from_millis(query_timeout_ms),
         max_retries,
+        concurrency,
         collections,
         defaults,
         output: OutputSettings {

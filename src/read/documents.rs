@@ -16,6 +16,9 @@ pub struct Documents<'a> {
     pub at: Option<i64>,
     /// Export only versions older than this `ts` (the others are read but not exported).
     pub before_ts: Option<i64>,
+    /// Stop before the document with this id (the next range's first, see
+    /// [`super::split_points`]); `None` = read to the end.
+    pub until: Option<String>,
 }
 
 impl Reader for Documents<'_> {
@@ -31,10 +34,13 @@ impl Reader for Documents<'_> {
             q = Expr::at(at, q);
         }
         let resp = query(self.client, name, self.at, &q).await?;
-        let (docs, next) = page_parts(name, resp)?;
+        let (docs, mut next) = page_parts(name, resp)?;
         let mut items = Vec::with_capacity(docs.len());
         for doc in docs {
             let record = document_record(doc, self.settings)?;
+            if self.until.as_deref() == Some(record.id.as_str()) {
+                return Ok(Page { items, next: None });
+            }
             let cursor = Value::Array(vec![Value::Ref(Ref::document(name, &record.id))]);
             let keep = self.before_ts.is_none_or(|limit| record.ts < limit);
             items.push(Item {
@@ -42,6 +48,19 @@ impl Reader for Documents<'_> {
                 cursor,
             });
         }
+        if let (Some(until), Some(n)) = (&self.until, &next) {
+            if cursor_id(n) == Some(until.as_str()) {
+                next = None;
+            }
+        }
         Ok(Page { items, next })
+    }
+}
+
+/// The document id of a `Documents` cursor (`[ref]`).
+fn cursor_id(cursor: &Value) -> Option<&str> {
+    match cursor {
+        Value::Array(items) => items.first()?.as_ref().map(|r| r.id.as_str()),
+        _ => None,
     }
 }

@@ -14,6 +14,7 @@ mod index_changes;
 mod index_check;
 mod merged;
 mod page;
+mod split;
 mod vanished;
 
 pub use deletion_events::DeletionEvents;
@@ -27,4 +28,5 @@ pub use index_changes::IndexChanges;
 pub use index_check::ts_ref_index_problem;
 pub use merged::Merged;
 pub use page::{now, query, Item, Page, Reader};
+pub use split::split_points;
 pub use vanished::Vanished;

@@ -52,6 +52,7 @@ impl CollectionExport<'_> {
             match stream.position.clone() {
                 Position::Start
                 | Position::After { .. }
+                | Position::Parts { .. }
                 | Position::CatchUp { .. }
                 | Position::Reconcile { .. } => self.full(committer).await?,
                 Position::Done => {

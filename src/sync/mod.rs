@@ -26,12 +26,13 @@ pub use committer::{BatchLimits, Committer, PositionFn};
 pub use error::ExportError;
 pub use incremental::WindowReport;
 pub use observer::{Observer, Quiet};
-pub use partitions::{drain, Partition};
+pub use partitions::{drain, drain_concurrent, Partition, Rotation, CHUNK_ITEMS};
 pub use run::{
     client, file_format, lock_paths, run, run_export, schema_fingerprint, Mode, RunError,
     StreamSummary, Summary,
 };
 pub use state::{
-    IdsMark, Loaded, Position, State, StateError, Strategy, StreamState, STATE_VERSION,
+    IdsMark, Loaded, PartPosition, Position, State, StateError, Strategy, StreamState,
+    STATE_VERSION,
 };
 pub use stream::CollectionExport;

@@ -1,17 +1,23 @@
-//! Draining readers into the committer: partitions of one stream are read concurrently and
-//! joined in partition order, each with a small read-ahead, so a slow partition holds back
-//! only its successors' commits (never their reads beyond the read-ahead) and the committed
-//! position always names one partition's exact next item.
+//! Draining readers into the committer, two ways:
+//! - [`drain`]: partitions joined in partition order, each with a small read-ahead, so a slow
+//!   partition holds back only its successors' commits (never their reads beyond the
+//!   read-ahead) and the committed position always names one partition's exact next item.
+//!   For reads whose order is a promise (a window's ts order).
+//! - [`drain_concurrent`]: ranges read at once, each up to two chunks ahead, committed in
+//!   turns of [`CHUNK_ITEMS`] items, so the output never depends on timing; the position
+//!   records every range's next item and the rotation ([`Position::Parts`]).
+
+use std::sync::Arc;
 
 use futures_util::future::join_all;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::observer::Observer;
-use super::state::Position;
-use crate::fauna::Value;
-use crate::read::{Page, ReadError, Reader};
+use super::state::{PartPosition, Position};
+use crate::fauna::{encode, Value};
+use crate::read::{Item, Page, ReadError, Reader};
 
 /// Pages each partition may read ahead of the committer.
 const READ_AHEAD: usize = 2;
@@ -81,6 +87,217 @@ pub async fn drain<R: Reader>(
     result
 }
 
+/// Documents a range contributes per turn of a [`drain_concurrent`] read: ranges of at most
+/// this many documents come out in id order, exactly as one sequential read.
+pub const CHUNK_ITEMS: u64 = 1000;
+
+/// Items a range may read ahead of its turn: two chunks, so every range reads on while the
+/// others' chunks are committed.
+const AHEAD_ITEMS: u32 = 2 * CHUNK_ITEMS as u32;
+
+/// Where a [`drain_concurrent`] read stands: every range's progress and the rotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    /// The ranges.
+    pub parts: Vec<PartPosition>,
+    /// The range whose turn it is.
+    pub turn: usize,
+    /// Items of the current turn already committed.
+    pub taken: u64,
+}
+
+impl Rotation {
+    /// The position that records it: `Done` once every range is.
+    fn position(self) -> Position {
+        if self.parts.iter().all(|p| p.done) {
+            Position::Done
+        } else {
+            Position::Parts {
+                parts: self.parts,
+                turn: self.turn,
+                taken: self.taken,
+            }
+        }
+    }
+
+    /// Counts `n` more items of range `i` (now at `cursor`; `None` = finished) and passes the
+    /// turn on when its chunk is full or the range is done.
+    fn advance(&mut self, i: usize, n: u64, cursor: Option<String>) {
+        self.parts[i].done = cursor.is_none();
+        self.parts[i].cursor = cursor;
+        self.taken += n;
+        if self.taken >= CHUNK_ITEMS || self.parts[i].done {
+            self.pass_turn();
+        }
+    }
+
+    /// The turn goes to the next range not done.
+    fn pass_turn(&mut self) {
+        let n = self.parts.len();
+        self.taken = 0;
+        for step in 1..=n {
+            let j = (self.turn + step) % n;
+            if !self.parts[j].done {
+                self.turn = j;
+                return;
+            }
+        }
+    }
+}
+
+/// A page a range's producer read, with the read-ahead permits it holds.
+type Fetched = (u32, Result<Page, ReadError>);
+
+/// One range's pages as the consumer sees them.
+struct Lane {
+    rx: mpsc::Receiver<Fetched>,
+    ahead: Arc<Semaphore>,
+    items: std::collections::VecDeque<Item>,
+    /// The buffered page's `next` cursor and the permits it holds.
+    next: Option<Value>,
+    held: u32,
+    /// The last page has been received.
+    last: bool,
+}
+
+impl Lane {
+    /// Buffers the next page if the buffer is empty and the range has more.
+    async fn fill(&mut self) -> Result<(), ReadError> {
+        while self.items.is_empty() && !self.last {
+            self.ahead
+                .add_permits(std::mem::take(&mut self.held) as usize);
+            let Some((held, page)) = self.rx.recv().await else {
+                // The producer stopped without a last page: only after a failed send.
+                self.last = true;
+                return Ok(());
+            };
+            let page = page?;
+            self.held = held;
+            self.last = page.next.is_none();
+            self.next = page.next;
+            self.items = page.items.into();
+        }
+        Ok(())
+    }
+
+    /// The cursor of the range's next unread item (`None`: the range is finished).
+    fn pending(&self) -> Option<Value> {
+        match self.items.front() {
+            Some(item) => Some(item.cursor.clone()),
+            None => self.next.clone(),
+        }
+    }
+}
+
+/// Reads every range concurrently, each up to two chunks ahead, and commits them in turns of
+/// [`CHUNK_ITEMS`] items, from `rotation`: the records come out in the same order however the
+/// reads are timed or the run interrupted, and the position records every range's progress
+/// and the rotation ([`Position::Parts`]); `Done` once every range is. On an error the open
+/// batch is dropped (the position stays at the last commit).
+pub async fn drain_concurrent<R: Reader>(
+    committer: &mut Committer,
+    stream: &str,
+    ranges: Vec<R>,
+    rotation: Rotation,
+    observer: &dyn Observer,
+) -> Result<(), ExportError> {
+    let mut lanes = Vec::with_capacity(ranges.len());
+    let mut producers = Vec::with_capacity(ranges.len());
+    for (reader, part) in ranges.into_iter().zip(&rotation.parts) {
+        let (tx, rx) = mpsc::channel::<Fetched>(AHEAD_ITEMS as usize);
+        let ahead = Arc::new(Semaphore::new(AHEAD_ITEMS as usize));
+        let start = match &part.cursor {
+            Some(c) => Some(stored(stream, c)?),
+            None => None,
+        };
+        let done = part.done;
+        lanes.push(Lane {
+            rx,
+            ahead: ahead.clone(),
+            items: Default::default(),
+            next: None,
+            held: 0,
+            last: done,
+        });
+        producers.push(async move {
+            if done {
+                return;
+            }
+            let mut cursor = start;
+            loop {
+                let page = reader.page(cursor.take()).await;
+                let (next, n) = match &page {
+                    Ok(p) => (p.next.clone(), p.items.len()),
+                    Err(_) => (None, 0),
+                };
+                // Wait until the consumer has room for this page's items (a page larger than
+                // the read-ahead takes it all).
+                let want = u32::try_from(n).unwrap_or(AHEAD_ITEMS).min(AHEAD_ITEMS);
+                let Ok(permits) = ahead.acquire_many(want).await else {
+                    return;
+                };
+                permits.forget();
+                if tx.send((want, page)).await.is_err() || next.is_none() {
+                    return;
+                }
+                cursor = next;
+            }
+        });
+    }
+    let commits = &mut *committer;
+    // Owns the lanes: when it stops (on an error too), the producers' sends fail and they end.
+    let consumer = async move {
+        let mut rotation = rotation;
+        if rotation.parts.get(rotation.turn).is_none_or(|p| p.done) {
+            rotation.pass_turn();
+        }
+        while rotation.parts.iter().any(|p| !p.done) {
+            let i = rotation.turn;
+            let lane = &mut lanes[i];
+            lane.fill().await?;
+            let room = (CHUNK_ITEMS - rotation.taken) as usize;
+            let take = room.min(lane.items.len());
+            let items: Vec<Item> = lane.items.drain(..take).collect();
+            let next = lane.pending();
+            crate::crash::point("after-page");
+            observer.page_read(stream, items.len() as u64);
+            // A batch filled inside this chunk records the rotation at its pending item.
+            let cursors: Vec<Value> = items.iter().map(|it| it.cursor.clone()).collect();
+            let before = rotation.clone();
+            let position: PositionFn = Arc::new(move |c: Option<&Value>| {
+                let n = c
+                    .and_then(|c| cursors.iter().position(|x| x == c))
+                    .unwrap_or(cursors.len());
+                let mut at = before.clone();
+                at.advance(i, n as u64, c.map(encode));
+                at.position()
+            });
+            let page = Page {
+                items,
+                next: next.clone(),
+            };
+            commits.accept(stream, page, &position, observer).await?;
+            rotation.advance(i, take as u64, next.as_ref().map(encode));
+        }
+        commits.finish(stream, rotation.position(), observer).await
+    };
+    let (_, result) = tokio::join!(join_all(producers), consumer);
+    if result.is_err() {
+        committer.discard(stream)?;
+    }
+    result
+}
+
+/// Decodes a cursor stored in the state.
+fn stored(stream: &str, cursor: &str) -> Result<Value, ExportError> {
+    crate::fauna::decode(cursor.as_bytes()).map_err(|e| {
+        ExportError::Read(ReadError::BadPage {
+            collection: stream.to_string(),
+            detail: format!("stored cursor unreadable: {e}"),
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
@@ -90,7 +307,7 @@ mod tests {
     use crate::export::{Record, RecordSchema};
     use crate::output::{Checkpoint, Output, OutputError, Receipt};
     use crate::read::Item;
-    use crate::sync::{Quiet, State, StateError, StreamState};
+    use crate::sync::{PartPosition, Quiet, State, StateError, StreamState};
 
     /// Ids `from..to` in pages of 3, each page delayed by `delay_ms`.
     struct Slow {
@@ -227,5 +444,89 @@ mod tests {
             [cursor("0:4"), cursor("1:8"), cursor("2:12"), Position::Done]
         );
         assert_eq!(committer.state().streams["s"].rows, 14);
+    }
+
+    #[tokio::test]
+    async fn ranges_take_turns_of_one_chunk_whatever_their_speed() {
+        let mut state = State::new();
+        state
+            .streams
+            .insert("s".into(), StreamState::new(0, "jsonl"));
+        let (out, saved) = (Memory::default(), Saved::default());
+        let limits = crate::sync::BatchLimits {
+            rows: 700,
+            bytes: None,
+        };
+        let mut committer = Committer::new(
+            state,
+            Box::new(out.clone()),
+            Box::new(saved.clone()),
+            limits,
+        );
+        let schema = RecordSchema {
+            data_column: false,
+            columns: vec![],
+            deletion_column: None,
+            detected_column: None,
+        };
+        committer.open_stream("s", schema, None).await.unwrap();
+        // The first range is the slowest; the second is shorter than a chunk.
+        let bounds = [(0, 1200, 1), (1200, 1300, 0), (1300, 2500, 0)];
+        let readers = bounds
+            .iter()
+            .map(|&(from, to, delay_ms)| Slow { from, to, delay_ms })
+            .collect();
+        let part = |cursor: Option<i64>| PartPosition {
+            cursor: cursor.map(|c| encode(&Value::Int(c))),
+            until: None,
+            done: false,
+        };
+        let rotation = Rotation {
+            parts: vec![part(None), part(Some(1200)), part(Some(1300))],
+            turn: 0,
+            taken: 0,
+        };
+        drain_concurrent(&mut committer, "s", readers, rotation, &Quiet)
+            .await
+            .unwrap();
+        let ids: Vec<i64> = out
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .flatten()
+            .map(|i| i.parse().unwrap())
+            .collect();
+        let want: Vec<i64> = (0..1000)
+            .chain(1200..1300)
+            .chain(1300..2300)
+            .chain(1000..1200)
+            .chain(2300..2500)
+            .collect();
+        assert_eq!(ids, want);
+        let at = |c: [Option<i64>; 3], turn: usize, taken: u64| Position::Parts {
+            parts: c
+                .iter()
+                .map(|c| PartPosition {
+                    cursor: c.map(|c| encode(&Value::Int(c))),
+                    until: None,
+                    done: c.is_none(),
+                })
+                .collect(),
+            turn,
+            taken,
+        };
+        assert_eq!(
+            *saved.0.lock().unwrap(),
+            [
+                // 700 of range 0's chunk.
+                at([Some(700), Some(1200), Some(1300)], 0, 700),
+                // Range 0's chunk, all of range 1, 300 of range 2's chunk.
+                at([Some(1000), None, Some(1600)], 2, 300),
+                // Range 2's chunk just full: the turn passes back to range 0.
+                at([Some(1000), None, Some(2300)], 0, 0),
+                Position::Done,
+            ]
+        );
     }
 }

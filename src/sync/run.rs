@@ -347,6 +347,7 @@ async fn run_on(
                     settings: c,
                     ids_dir: Some(ids_dir.clone()),
                     observer,
+                    concurrency: settings.concurrency,
                 };
                 collection.sync(index, &mut committer).await.map(|w| w.to)
             }
@@ -356,6 +357,7 @@ async fn run_on(
                 c,
                 &ids_dir,
                 observer,
+                settings.concurrency,
                 &mut committer,
             )
             .await
@@ -401,6 +403,7 @@ async fn export_one(
     c: &CollectionSettings,
     ids_dir: &std::path::Path,
     observer: &dyn Observer,
+    concurrency: u32,
     committer: &mut Committer,
 ) -> Result<(), ExportError> {
     {
@@ -411,6 +414,7 @@ async fn export_one(
             settings: c,
             ids_dir: Some(ids_dir.to_path_buf()),
             observer,
+            concurrency,
         };
         let export = collection.run(committer);
         // The count runs beside the export and is dropped if the export ends first.

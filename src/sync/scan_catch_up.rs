@@ -22,7 +22,7 @@ use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::expiry::ExpiryBudget;
 use super::partitions::{drain, Partition};
-use super::state::Position;
+use super::state::{Position, StateError};
 use super::stream::{stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::id_set::SortedIds;
@@ -47,6 +47,14 @@ impl CollectionExport<'_> {
                 | Position::Window { .. }
                 | Position::GapReconcile { .. }
                 | Position::Synced { .. } => return Ok(()),
+                Position::Parts { .. } => {
+                    return Err(ExportError::State(StateError::Invalid {
+                        path: "of this run".into(),
+                        reason: format!(
+                            "stream '{name}' records partitioned progress, which only the pinned-snapshot strategy writes, but names the short-retention strategy"
+                        ),
+                    }))
+                }
                 Position::Start | Position::After { .. } => {
                     let cursor = match &position {
                         Position::After { cursor } => Some(stored_cursor(name, cursor)?),
@@ -57,6 +65,7 @@ impl CollectionExport<'_> {
                         settings: self.settings,
                         at: None,
                         before_ts: Some(since_start),
+                        until: None,
                     };
                     let end = Position::CatchUp {
                         since: since_start,

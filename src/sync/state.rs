@@ -50,6 +50,20 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cursor: Option<String>,
     },
+    /// Pinned snapshot read as concurrent ranges of ids (`concurrency` above 1): each range's
+    /// progress, in id order. The ranges take turns in the output, a chunk of
+    /// [`crate::sync::CHUNK_ITEMS`] documents each, so the output is the same however the
+    /// reads are timed or interrupted; `turn` and `taken` say where the rotation stands.
+    Parts {
+        /// The ranges, in id order.
+        parts: Vec<PartPosition>,
+        /// The range whose chunk is being committed.
+        #[serde(default, skip_serializing_if = "is_zero_usize")]
+        turn: usize,
+        /// Documents of that chunk already committed.
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        taken: u64,
+    },
     /// Every document was exported (a full export's end; `sync` continues it as `Synced`).
     Done,
     /// Incremental sync, inside a window: the changes and deletions written in `[from, at]`,
@@ -84,6 +98,22 @@ pub enum Position {
         /// The end of the last committed window (µs).
         to: i64,
     },
+}
+
+/// One range of a [`Position::Parts`] read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartPosition {
+    /// Where the range continues, as an `after` cursor in Fauna wire JSON (`None`: at the
+    /// range's start, which is the collection's start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// The id of the document the range stops before: the next range's first (`None`: the
+    /// collection's end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Every document of the range is committed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub done: bool,
 }
 
 /// How a stream is read (`spec/export-format.md`, "Consistency").
@@ -134,6 +164,14 @@ pub struct StreamState {
     /// Once done with the short-retention strategy: the time the output is consistent at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent_at: Option<i64>,
+}
+
+fn is_zero_usize(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 fn is_snapshot(s: &Strategy) -> bool {

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::observer::Observer;
-use super::partitions::{drain, Partition};
-use super::state::{Position, Strategy};
+use super::partitions::{drain, drain_concurrent, Partition, Rotation};
+use super::state::{PartPosition, Position, Strategy};
 use crate::config::CollectionSettings;
 use crate::export::record_schema;
-use crate::fauna::{decode, encode, FaunaClient, Value};
-use crate::read::{Documents, ReadError};
+use crate::fauna::{decode, encode, FaunaClient, Ref, Value};
+use crate::read::{split_points, Documents, ReadError};
 
 /// Everything one collection's read needs, whichever strategy reads it.
 pub struct CollectionExport<'a> {
@@ -25,6 +25,8 @@ pub struct CollectionExport<'a> {
     pub ids_dir: Option<PathBuf>,
     /// Progress hooks.
     pub observer: &'a dyn Observer,
+    /// Ranges of a pinned-snapshot export read at once (1 = one page at a time, in id order).
+    pub concurrency: u32,
 }
 
 /// Decodes a cursor stored in the state.
@@ -75,20 +77,64 @@ impl CollectionExport<'_> {
         }
     }
 
-    /// The pinned-snapshot strategy: every page of `Documents(c)` `At(snapshot_ts)`.
+    /// The pinned-snapshot strategy: every page of `Documents(c)` `At(snapshot_ts)`; with
+    /// `concurrency` above 1, as that many ranges of ids read at once.
     async fn pinned(&self, committer: &mut Committer) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
         let stream = committer.stream(name)?;
-        let cursor = match &stream.position {
-            Position::Start => None,
-            Position::After { cursor } => Some(stored_cursor(name, cursor)?),
+        let at = stream.snapshot_ts;
+        let rotation = match &stream.position {
+            Position::Parts { parts, turn, taken } => Rotation {
+                parts: parts.clone(),
+                turn: *turn,
+                taken: *taken,
+            },
+            Position::Start | Position::After { .. } => {
+                let cursor = match &stream.position {
+                    Position::After { cursor } => Some(stored_cursor(name, cursor)?),
+                    _ => None,
+                };
+                let from = cursor.as_ref().and_then(cursor_id);
+                let points =
+                    split_points(self.client, name, at, from.as_deref(), self.concurrency).await?;
+                if points.is_empty() {
+                    return self.sequential(committer, at, cursor).await;
+                }
+                Rotation {
+                    parts: ranges(cursor.map(|c| encode(&c)), name, points),
+                    turn: 0,
+                    taken: 0,
+                }
+            }
             _ => return Ok(()),
         };
+        let readers = rotation
+            .parts
+            .iter()
+            .map(|part| Documents {
+                client: self.client,
+                settings: self.settings,
+                at: Some(at),
+                before_ts: None,
+                until: part.until.clone(),
+            })
+            .collect();
+        drain_concurrent(committer, name, readers, rotation, self.observer).await
+    }
+
+    /// One range, in id order, from `cursor`.
+    async fn sequential(
+        &self,
+        committer: &mut Committer,
+        at: i64,
+        cursor: Option<Value>,
+    ) -> Result<(), ExportError> {
         let reader = Documents {
             client: self.client,
             settings: self.settings,
-            at: Some(stream.snapshot_ts),
+            at: Some(at),
             before_ts: None,
+            until: None,
         };
         let position: PositionFn = Arc::new(|c: Option<&Value>| match c {
             Some(c) => Position::After { cursor: encode(c) },
@@ -99,6 +145,37 @@ impl CollectionExport<'_> {
             start: cursor,
             position,
         };
+        let name = self.settings.name.as_str();
         drain(committer, name, vec![part], Position::Done, self.observer).await
+    }
+}
+
+/// The ranges split at `points`: the first from `start`, each other from its first document.
+fn ranges(start: Option<String>, collection: &str, points: Vec<String>) -> Vec<PartPosition> {
+    let mut parts = Vec::with_capacity(points.len() + 1);
+    let mut cursor = start;
+    for point in points {
+        let next = encode(&Value::Array(vec![Value::Ref(Ref::document(
+            collection, &point,
+        ))]));
+        parts.push(PartPosition {
+            cursor: cursor.replace(next),
+            until: Some(point),
+            done: false,
+        });
+    }
+    parts.push(PartPosition {
+        cursor,
+        until: None,
+        done: false,
+    });
+    parts
+}
+
+/// The document id a `Documents` cursor (`[ref]`) starts at.
+fn cursor_id(cursor: &Value) -> Option<String> {
+    match cursor {
+        Value::Array(items) => items.first()?.as_ref().map(|r| r.id.clone()),
+        _ => None,
     }
 }

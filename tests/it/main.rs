@@ -8,6 +8,7 @@ mod fuzz_seeds;
 mod integrity;
 mod interruptions;
 mod object_store;
+mod partitions;
 mod privilege;
 mod readers;
 mod secrets;

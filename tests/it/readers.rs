@@ -2,7 +2,9 @@
 
 use fauna_sync::config::CollectionSettings;
 use fauna_sync::fauna::{ClientOptions, FaunaClient, RetryPolicy, Secret, Value};
-use fauna_sync::read::{DeletionEvents, Documents, IndexChanges, Item, Reader, Vanished};
+use fauna_sync::read::{
+    split_points, DeletionEvents, Documents, IndexChanges, Item, Reader, Vanished,
+};
 
 use crate::support::{execute, Fixture};
 
@@ -85,6 +87,7 @@ async fn documents_at_a_snapshot_in_id_order_resumable_at_any_item() {
         settings: &s,
         at: Some(T + 25),
         before_ts: None,
+        until: None,
     };
     let (records, items) = all(&r, None).await;
     assert_eq!(
@@ -105,10 +108,47 @@ async fn documents_at_a_snapshot_in_id_order_resumable_at_any_item() {
         settings: &s,
         at: None,
         before_ts: Some(T + 30),
+        until: None,
     };
     let (records, items) = all(&r, None).await;
     assert_eq!(ids(&records), ["102", "103"]);
     assert_eq!(items.len(), 3, "101 is read, not exported");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_of_a_range_stop_before_the_next_ranges_first_document() {
+    let fx = Fixture::start(SCHEMA, &[("c", docs())]).await;
+    let client = client(&fx.server.url());
+    // Page size 2: 103 is the first item of the second page (the first page's `after`), and
+    // 102 is inside the first page.
+    let s = settings(2);
+    for (until, expected) in [("103", vec!["101", "102"]), ("102", vec!["101"])] {
+        let r = Documents {
+            client: &client,
+            settings: &s,
+            at: Some(T + 25),
+            before_ts: None,
+            until: Some(until.into()),
+        };
+        let (records, items) = all(&r, None).await;
+        assert_eq!(ids(&records), expected, "until {until}");
+        assert_eq!(items.len(), expected.len());
+    }
+    // Split points are documents that exist at the snapshot, evenly spread over the ids.
+    let points = split_points(&client, "c", T + 25, None, 4).await.unwrap();
+    assert_eq!(points, ["102", "103"]);
+    let points = split_points(&client, "c", T + 25, Some("102"), 2)
+        .await
+        .unwrap();
+    assert_eq!(points, ["103"]);
+    let points = split_points(&client, "c", T + 25, Some("103"), 4)
+        .await
+        .unwrap();
+    assert!(points.is_empty(), "103..104 cannot be split: {points:?}");
+    assert!(split_points(&client, "c", T + 25, None, 1)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
