@@ -5,6 +5,11 @@ use std::io::IsTerminal;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: the export allocates and frees a tree of small values per document, which glibc's
+/// malloc served at about a third of the CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = fauna_sync::cli::Cli::parse();
     let default = match cli.verbose {
