@@ -48,6 +48,14 @@ class FaunaDev:
         with urllib.request.urlopen(req, timeout=600) as r:
             return r.read()
 
+    def rss_mb(self):
+        """fauna-dev's resident memory now (VmRSS), in MB."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait()

@@ -62,3 +62,24 @@ impl Reader for IndexChanges<'_> {
         Ok(Page { items, next })
     }
 }
+
+/// Whether more than `n` documents changed in `[since, at]` (one page of index entries, no
+/// document read): a window worth splitting into ranges read at once.
+pub async fn changes_exceed(
+    client: &FaunaClient,
+    collection: &str,
+    index: &str,
+    since: i64,
+    at: i64,
+    n: u32,
+) -> Result<bool, ReadError> {
+    let set = Expr::range(
+        Expr::match_index(Expr::index(index)),
+        Expr::array([Expr::from(since)]),
+        Expr::array(Vec::new()),
+    );
+    let q = Expr::at(at, paginate(set, i64::from(n), None));
+    let resp = query(client, collection, Some(at), &q).await?;
+    let (_, next) = page_parts(collection, resp)?;
+    Ok(next.is_some())
+}

@@ -24,7 +24,7 @@ pub use discover::{
 };
 pub use documents::Documents;
 pub use error::ReadError;
-pub use index_changes::IndexChanges;
+pub use index_changes::{changes_exceed, IndexChanges};
 pub use index_check::ts_ref_index_problem;
 pub use merged::Merged;
 pub use page::{now, query, Item, Page, Reader};

@@ -13,6 +13,7 @@ use super::expiry::ExpiryBudget;
 use super::partitions::{drain, Partition};
 use super::state::Position;
 use super::stream::{stored_cursor, CollectionExport};
+use super::window_parts::window_moved;
 use crate::config::HistoryGap;
 use crate::fauna::{encode, Expr, Value};
 use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader};
@@ -76,16 +77,64 @@ impl CollectionExport<'_> {
                     }
                     let reconcile = self.over_history_gap(committer, to + 1, at).await?;
                     checked = Some(to + 1);
-                    committer
-                        .update(name, move |s| {
-                            s.position = Position::Window {
-                                from: to + 1,
-                                at,
-                                cursor: None,
-                                reconcile,
-                            }
-                        })
-                        .await?;
+                    let start = self.window_start(index, to + 1, at, reconcile).await?;
+                    committer.update(name, move |s| s.position = start).await?;
+                }
+                Position::WindowParts {
+                    from,
+                    at,
+                    reconcile,
+                    ..
+                } => {
+                    if !reconcile && checked != Some(from) {
+                        checked = Some(from);
+                        if self.over_history_gap(committer, from, at).await? {
+                            // As for a sequential window: the changes go on from where they
+                            // stand, the deletions come from the reconciliation after them.
+                            committer
+                                .update(name, move |s| {
+                                    if let Position::WindowParts {
+                                        reconcile,
+                                        deletions,
+                                        deletions_done,
+                                        ..
+                                    } = &mut s.position
+                                    {
+                                        *reconcile = true;
+                                        *deletions = None;
+                                        *deletions_done = true;
+                                    }
+                                })
+                                .await?;
+                            continue;
+                        }
+                    }
+                    match self.window_parts(index, committer).await {
+                        Ok(()) if reconcile => {}
+                        Ok(()) => return Ok(WindowReport { to: Some(at) }),
+                        Err(
+                            e @ ExportError::Read(ReadError::SnapshotExpired {
+                                snapshot_ts, ..
+                            }),
+                        ) => {
+                            let stream = committer.stream(name)?;
+                            budget.spend(stream.rows, e)?;
+                            let next = now(self.client, name).await?;
+                            let moved = window_moved(
+                                stream.position.clone(),
+                                next,
+                                self.settings.deletion_column.is_some(),
+                            );
+                            tracing::info!(
+                                collection = name,
+                                snapshot_ts,
+                                "The window's snapshot fell out of the collection's history; continuing at a newer time."
+                            );
+                            checked = None;
+                            committer.update(name, move |s| s.position = moved).await?;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 Position::Window {
                     from,

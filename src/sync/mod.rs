@@ -20,13 +20,14 @@ mod run;
 mod scan_catch_up;
 mod state;
 mod stream;
+mod window_parts;
 
 pub use checks::{check_collection, sync_index};
 pub use committer::{BatchLimits, Committer, PositionFn};
 pub use error::ExportError;
 pub use incremental::WindowReport;
 pub use observer::{Observer, Quiet};
-pub use partitions::{drain, drain_concurrent, Partition, Rotation, CHUNK_ITEMS};
+pub use partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosition, CHUNK_ITEMS};
 pub use run::{
     client, file_format, lock_paths, run, run_export, schema_fingerprint, Mode, RunError,
     StreamSummary, Summary,

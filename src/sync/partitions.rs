@@ -106,18 +106,13 @@ pub struct Rotation {
     pub taken: u64,
 }
 
+/// How a [`Rotation`] (or its end, every range done) becomes the stream's position.
+pub type RotationPosition = Arc<dyn Fn(Rotation) -> Position + Send + Sync>;
+
 impl Rotation {
-    /// The position that records it: `Done` once every range is.
-    fn position(self) -> Position {
-        if self.parts.iter().all(|p| p.done) {
-            Position::Done
-        } else {
-            Position::Parts {
-                parts: self.parts,
-                turn: self.turn,
-                taken: self.taken,
-            }
-        }
+    /// Whether every range is done.
+    pub fn done(&self) -> bool {
+        self.parts.iter().all(|p| p.done)
     }
 
     /// Counts `n` more items of range `i` (now at `cursor`; `None` = finished) and passes the
@@ -191,14 +186,15 @@ impl Lane {
 
 /// Reads every range concurrently, each up to two chunks ahead, and commits them in turns of
 /// [`CHUNK_ITEMS`] items, from `rotation`: the records come out in the same order however the
-/// reads are timed or the run interrupted, and the position records every range's progress
-/// and the rotation ([`Position::Parts`]); `Done` once every range is. On an error the open
-/// batch is dropped (the position stays at the last commit).
+/// reads are timed or the run interrupted, and the position (`position_of` the rotation, which
+/// names the end once every range is done) records every range's progress and the rotation.
+/// On an error the open batch is dropped (the position stays at the last commit).
 pub async fn drain_concurrent<R: Reader>(
     committer: &mut Committer,
     stream: &str,
     ranges: Vec<R>,
     rotation: Rotation,
+    position_of: RotationPosition,
     observer: &dyn Observer,
 ) -> Result<(), ExportError> {
     let mut lanes = Vec::with_capacity(ranges.len());
@@ -264,13 +260,14 @@ pub async fn drain_concurrent<R: Reader>(
             // A batch filled inside this chunk records the rotation at its pending item.
             let cursors: Vec<Value> = items.iter().map(|it| it.cursor.clone()).collect();
             let before = rotation.clone();
+            let of = position_of.clone();
             let position: PositionFn = Arc::new(move |c: Option<&Value>| {
                 let n = c
                     .and_then(|c| cursors.iter().position(|x| x == c))
                     .unwrap_or(cursors.len());
                 let mut at = before.clone();
                 at.advance(i, n as u64, c.map(encode));
-                at.position()
+                of(at)
             });
             let page = Page {
                 items,
@@ -279,7 +276,9 @@ pub async fn drain_concurrent<R: Reader>(
             commits.accept(stream, page, &position, observer).await?;
             rotation.advance(i, take as u64, next.as_ref().map(encode));
         }
-        commits.finish(stream, rotation.position(), observer).await
+        commits
+            .finish(stream, position_of(rotation), observer)
+            .await
     };
     let (_, result) = tokio::join!(join_all(producers), consumer);
     if result.is_err() {
@@ -478,15 +477,25 @@ mod tests {
             .collect();
         let part = |cursor: Option<i64>| PartPosition {
             cursor: cursor.map(|c| encode(&Value::Int(c))),
-            until: None,
-            done: false,
+            ..PartPosition::default()
         };
         let rotation = Rotation {
             parts: vec![part(None), part(Some(1200)), part(Some(1300))],
             turn: 0,
             taken: 0,
         };
-        drain_concurrent(&mut committer, "s", readers, rotation, &Quiet)
+        let position_of: RotationPosition = Arc::new(|r: Rotation| {
+            if r.done() {
+                Position::Done
+            } else {
+                Position::Parts {
+                    parts: r.parts,
+                    turn: r.turn,
+                    taken: r.taken,
+                }
+            }
+        });
+        drain_concurrent(&mut committer, "s", readers, rotation, position_of, &Quiet)
             .await
             .unwrap();
         let ids: Vec<i64> = out
@@ -509,8 +518,8 @@ mod tests {
                 .iter()
                 .map(|c| PartPosition {
                     cursor: c.map(|c| encode(&Value::Int(c))),
-                    until: None,
                     done: c.is_none(),
+                    ..PartPosition::default()
                 })
                 .collect(),
             turn,

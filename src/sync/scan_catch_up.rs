@@ -45,6 +45,7 @@ impl CollectionExport<'_> {
             let outcome = match position {
                 Position::Done
                 | Position::Window { .. }
+                | Position::WindowParts { .. }
                 | Position::GapReconcile { .. }
                 | Position::Synced { .. } => return Ok(()),
                 Position::Parts { .. } => {

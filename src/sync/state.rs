@@ -81,6 +81,34 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         reconcile: bool,
     },
+    /// Incremental sync, a window read as concurrent ranges of ts (`concurrency` above 1):
+    /// first its deletions, in ts order, then its changes, the ranges taking turns as in
+    /// [`Position::Parts`] (`spec/sync.md`, "Partitioned windows").
+    WindowParts {
+        /// The window's first ts.
+        from: i64,
+        /// The window's end: its snapshot.
+        #[serde(rename = "pinned")]
+        at: i64,
+        /// Where the deletions continue: a `remove`-events cursor (wire JSON); `None` = from
+        /// `from`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deletions: Option<String>,
+        /// Every deletion up to `at` is committed (or none is read: not tracked, or a gap).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        deletions_done: bool,
+        /// The changes' ranges of ts, in ts order.
+        parts: Vec<PartPosition>,
+        /// The range whose chunk is being committed.
+        #[serde(default, skip_serializing_if = "is_zero_usize")]
+        turn: usize,
+        /// Documents of that chunk already committed.
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        taken: u64,
+        /// A window over a history gap: no deletions read, then [`Position::GapReconcile`].
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reconcile: bool,
+    },
     /// Incremental sync, after the changes of a window over a history gap: the ids the output
     /// holds that are not live at `at` become detected deletion records, in id order from
     /// `cursor`.
@@ -100,15 +128,19 @@ pub enum Position {
     },
 }
 
-/// One range of a [`Position::Parts`] read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One range of a [`Position::Parts`] or [`Position::WindowParts`] read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartPosition {
     /// Where the range continues, as an `after` cursor in Fauna wire JSON (`None`: at the
-    /// range's start, which is the collection's start).
+    /// range's start: the collection's start, or `since`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// The id of the document the range stops before: the next range's first (`None`: the
-    /// collection's end).
+    /// A window's range: its lowest `ts` (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
+    /// An export's range: the id of the document it stops before, the next range's first; a
+    /// window's range: its highest `ts` (inclusive). `None`: the collection's end, or the
+    /// window's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
     /// Every document of the range is committed.

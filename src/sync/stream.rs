@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::observer::Observer;
-use super::partitions::{drain, drain_concurrent, Partition, Rotation};
+use super::partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosition};
 use super::state::{PartPosition, Position, Strategy};
 use crate::config::CollectionSettings;
 use crate::export::record_schema;
@@ -119,7 +119,26 @@ impl CollectionExport<'_> {
                 until: part.until.clone(),
             })
             .collect();
-        drain_concurrent(committer, name, readers, rotation, self.observer).await
+        let position_of: RotationPosition = Arc::new(|r: Rotation| {
+            if r.done() {
+                Position::Done
+            } else {
+                Position::Parts {
+                    parts: r.parts,
+                    turn: r.turn,
+                    taken: r.taken,
+                }
+            }
+        });
+        drain_concurrent(
+            committer,
+            name,
+            readers,
+            rotation,
+            position_of,
+            self.observer,
+        )
+        .await
     }
 
     /// One range, in id order, from `cursor`.
@@ -161,13 +180,12 @@ fn ranges(start: Option<String>, collection: &str, points: Vec<String>) -> Vec<P
         parts.push(PartPosition {
             cursor: cursor.replace(next),
             until: Some(point),
-            done: false,
+            ..PartPosition::default()
         });
     }
     parts.push(PartPosition {
         cursor,
-        until: None,
-        done: false,
+        ..PartPosition::default()
     });
     parts
 }

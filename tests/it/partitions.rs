@@ -249,3 +249,189 @@ async fn a_run_killed_with_ranges_in_flight_resumes_to_the_same_bytes() {
     assert_eq!(committed(&out), expected_turns());
     assert_same_batches(&out, &clean);
 }
+
+const WINDOW_SCHEMA: &str = r#"{
+  "collections": [{"name": "things", "history_days": null}],
+  "indexes": [{"name": "things_by_ts", "source": "things", "values": [{"field": "ts"}, {"field": "ref"}]}],
+  "keys": [{"secret": "fnTestServer", "role": "server"}]
+}"#;
+
+fn sync_config(dir: &Path, name: &str, concurrency: u32) -> std::path::PathBuf {
+    let path = dir.join(format!("{name}.json"));
+    let text = format!(
+        r#"{{"concurrency": {concurrency},
+            "collection": {{"name": "things", "page_size": 100,
+              "deletions": {{"deletion_mode": "deleted_field", "column": "deleted_at"}}}},
+            "output": {{"format": "jsonl", "batch_rows": 700}}}}"#
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn write(fx: &Fixture, query: &str) {
+    let r = crate::support::execute(&fx.engine, "fnTestServer", query);
+    assert!(
+        r.status == 200 || r.status == 201,
+        "{} {}",
+        r.status,
+        r.body
+    );
+}
+
+/// Writes in `do` blocks of 250: ids 1..=3000 updated, 3001..=3200 deleted, 3201..=3250 deleted
+/// and then created again (a deletion and a live version of one document in one window).
+fn change_the_collection(fx: &Fixture) {
+    let doc = |id: i64| format!(r#"{{"ref":{{"collection":"things"}},"id":"{id}"}}"#);
+    let update = |id: i64| {
+        format!(
+            r#"{{"update":{},"params":{{"object":{{"data":{{"object":{{"n":{id},"v":2}}}}}}}}}}"#,
+            doc(id)
+        )
+    };
+    let delete = |id: i64| format!(r#"{{"delete":{}}}"#, doc(id));
+    let create = |id: i64| {
+        format!(
+            r#"{{"create":{},"params":{{"object":{{"data":{{"object":{{"n":{id},"v":3}}}}}}}}}}"#,
+            doc(id)
+        )
+    };
+    let blocks = |ids: Vec<i64>, f: &dyn Fn(i64) -> String| {
+        for chunk in ids.chunks(250) {
+            let body: Vec<String> = chunk.iter().map(|&i| f(i)).collect();
+            write(fx, &format!(r#"{{"do":[{}]}}"#, body.join(",")));
+        }
+    };
+    blocks((1..=1500).collect(), &update);
+    blocks((3001..=3200).collect(), &delete);
+    blocks((3201..=3250).collect(), &delete);
+    blocks((1501..=3000).collect(), &update);
+    blocks((3201..=3250).collect(), &create);
+}
+
+/// (ref, ts, deleted?) of the records committed after the first `skip` files.
+fn window_records(out: &Path, skip: usize) -> Vec<(i64, i64, bool)> {
+    let mut v = Vec::new();
+    for f in read_manifest(out).unwrap().into_iter().skip(skip) {
+        for line in std::fs::read_to_string(out.join(&f.path)).unwrap().lines() {
+            let r: serde_json::Value = serde_json::from_str(line).unwrap();
+            v.push((
+                r["ref"].as_str().unwrap().parse().unwrap(),
+                r["ts"].as_i64().unwrap(),
+                !r["deleted_at"].is_null(),
+            ));
+        }
+    }
+    v
+}
+
+/// Every document's records are in ts order (applying them in order gives its last state).
+fn assert_ts_order_per_document(records: &[(i64, i64, bool)]) {
+    let mut last: BTreeMap<i64, i64> = BTreeMap::new();
+    for &(id, ts, _) in records {
+        if let Some(&before) = last.get(&id) {
+            assert!(before <= ts, "document {id}: ts {ts} after {before}");
+        }
+        last.insert(id, ts);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_window_holds_exactly_the_sequential_records_each_document_in_ts_order() {
+    use fauna_sync::sync::{run, Mode};
+    let fx = Fixture::start(WINDOW_SCHEMA, &[("things", numbered_docs(DOCS))]).await;
+    let url = fx.server.url();
+    let (one, four) = (fx.out("one"), fx.out("four"));
+    let s1 = load_settings(&sync_config(fx.dir.path(), "one", 1), &url, &one);
+    let s4 = load_settings(&sync_config(fx.dir.path(), "four", 4), &url, &four);
+    let sync = |s| run(s, &Quiet, Mode::Sync { max_duration: None });
+    sync(&s1).await.unwrap();
+    sync(&s4).await.unwrap();
+    let (f1, f4) = (
+        read_manifest(&one).unwrap().len(),
+        read_manifest(&four).unwrap().len(),
+    );
+    change_the_collection(&fx);
+    let r1 = sync(&s1).await.unwrap();
+    let r4 = sync(&s4).await.unwrap();
+    assert_eq!((r1.docs, r4.docs), (3300, 3300));
+    assert_eq!((r4.streams[0].deleted, r4.streams[0].changed), (250, 3050));
+    let (w1, w4) = (window_records(&one, f1), window_records(&four, f4));
+    // The sequential window merges by ts; the partitioned one reads the deletions first.
+    let mut by_ts = w1.clone();
+    by_ts.sort_by_key(|&(id, ts, deleted)| (ts, !deleted, id));
+    assert_eq!(w1, by_ts);
+    let first_change = w4.iter().position(|r| !r.2).unwrap();
+    assert_eq!(first_change, 250, "the 250 deletions come first");
+    assert!(w4[first_change..].iter().all(|r| !r.2));
+    assert_ts_order_per_document(&w4);
+    // The very same records, each once.
+    let (mut a, mut b) = (w1.clone(), w4.clone());
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b);
+    assert_eq!(b.len(), 3300);
+    // Both outputs hold the same ids.
+    let ids = |out: &Path| crate::support::id_set_of(&out.join("_state.json"), "things");
+    assert_eq!(ids(&four), ids(&one));
+    assert_eq!(ids(&four).len(), (DOCS - 200) as usize);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_with_window_ranges_in_flight_resumes_with_every_version_once() {
+    use fauna_sync::sync::{run, Mode};
+    let fx = Fixture::start(WINDOW_SCHEMA, &[("things", numbered_docs(DOCS))]).await;
+    let url = fx.server.url();
+    let (clean, killed) = (fx.out("clean"), fx.out("killed"));
+    let cfg = sync_config(fx.dir.path(), "four", 4);
+    let sync = |out: &Path| {
+        let s = load_settings(&cfg, &url, out);
+        async move { run(&s, &Quiet, Mode::Sync { max_duration: None }).await }
+    };
+    sync(&clean).await.unwrap();
+    sync(&killed).await.unwrap();
+    let (fc, fk) = (
+        read_manifest(&clean).unwrap().len(),
+        read_manifest(&killed).unwrap().len(),
+    );
+    change_the_collection(&fx);
+    sync(&clean).await.unwrap();
+    let mut in_flight = 0;
+    for crash in [
+        "after-page:2",
+        "after-batch-rename:1",
+        "mid-batch:2",
+        "after-page:4",
+        "state-write:2",
+        "after-batch-rename:2",
+    ] {
+        let r = tokio::task::block_in_place(|| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_fauna-sync"))
+                .args(["sync", "--endpoint", &url, "--config"])
+                .arg(&cfg)
+                .arg("--out")
+                .arg(&killed)
+                .env("FAUNA_SECRET", "fnTestServer")
+                .env("FAUNA_SYNC_TEST_CRASH_AT", crash)
+                .output()
+                .unwrap()
+        });
+        assert!(!r.status.success(), "{crash}: expected a crash");
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(killed.join("_state.json")).unwrap()).unwrap();
+        if state["streams"]["things"]["position"]["at"] == "window_parts" {
+            in_flight += 1;
+        }
+    }
+    assert!(
+        in_flight >= 3,
+        "kills inside the partitioned window: {in_flight}"
+    );
+    sync(&killed).await.unwrap();
+    let (mut a, mut b) = (window_records(&clean, fc), window_records(&killed, fk));
+    assert_ts_order_per_document(&b);
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(b, a, "every version once, as in the uninterrupted sync");
+    let ids = |out: &Path| crate::support::id_set_of(&out.join("_state.json"), "things");
+    assert_eq!(ids(&killed), ids(&clean));
+}

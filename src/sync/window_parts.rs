@@ -1,0 +1,285 @@
+//! Incremental windows of more than [`CHUNK_ITEMS`] changes read as concurrent ranges of ts
+//! (`concurrency` above 1): first the window's deletions in ts order, then its changes as
+//! ranges of ts taking turns of [`CHUNK_ITEMS`] (`spec/sync.md`, "Partitioned windows").
+//!
+//! Why deletions first: a document appears once among a window's changes (the `[ts, ref]`
+//! index at the window's snapshot holds its latest version), and that version is newer than
+//! any deletion of the same document in the window (it was created again after). So deletions
+//! first, then the changes in any order, keeps every document's records in ts order, and
+//! applying a window's records in order still gives the collection as of its end.
+
+use std::sync::Arc;
+
+use super::committer::{Committer, PositionFn};
+use super::error::ExportError;
+use super::partitions::{
+    drain, drain_concurrent, Partition, Rotation, RotationPosition, CHUNK_ITEMS,
+};
+use super::state::{PartPosition, Position, StateError};
+use super::stream::{stored_cursor, CollectionExport};
+use crate::fauna::{encode, Value};
+use crate::read::{changes_exceed, DeletionEvents, IndexChanges};
+
+impl CollectionExport<'_> {
+    /// The position a new window `[from, at]` starts at: split into ranges of ts when reading
+    /// with more than one request at once and more than [`CHUNK_ITEMS`] documents changed (a
+    /// smaller window is one range: its records in ts order, deletions merged).
+    pub(crate) async fn window_start(
+        &self,
+        index: &str,
+        from: i64,
+        at: i64,
+        reconcile: bool,
+    ) -> Result<Position, ExportError> {
+        let parts = ts_ranges(from, at, self.concurrency);
+        let sequential = Position::Window {
+            from,
+            at,
+            cursor: None,
+            reconcile,
+        };
+        if parts.len() < 2 {
+            return Ok(sequential);
+        }
+        let name = self.settings.name.as_str();
+        let items = u32::try_from(CHUNK_ITEMS).unwrap_or(u32::MAX);
+        if !changes_exceed(self.client, name, index, from, at, items).await? {
+            return Ok(sequential);
+        }
+        Ok(Position::WindowParts {
+            from,
+            at,
+            deletions: None,
+            deletions_done: reconcile || self.settings.deletion_column.is_none(),
+            parts,
+            turn: 0,
+            taken: 0,
+            reconcile,
+        })
+    }
+
+    /// Reads a [`Position::WindowParts`] window from where it stands to its end.
+    pub(crate) async fn window_parts(
+        &self,
+        index: &str,
+        committer: &mut Committer,
+    ) -> Result<(), ExportError> {
+        let name = self.settings.name.as_str();
+        let Position::WindowParts {
+            from,
+            at,
+            deletions,
+            deletions_done,
+            parts,
+            turn,
+            taken,
+            reconcile,
+        } = committer.stream(name)?.position.clone()
+        else {
+            return Ok(());
+        };
+        if !deletions_done {
+            let start = deletions.map(|c| stored_cursor(name, &c)).transpose()?;
+            let reader = DeletionEvents {
+                client: self.client,
+                settings: self.settings,
+                since: from,
+                at,
+            };
+            let kept = parts.clone();
+            let position: PositionFn = Arc::new(move |c: Option<&Value>| Position::WindowParts {
+                from,
+                at,
+                deletions: c.map(encode),
+                deletions_done: c.is_none(),
+                parts: kept.clone(),
+                turn,
+                taken,
+                reconcile,
+            });
+            let end = position(None);
+            let part = Partition {
+                reader,
+                start,
+                position,
+            };
+            drain(committer, name, vec![part], end, self.observer).await?;
+        }
+        let mut readers = Vec::with_capacity(parts.len());
+        for part in &parts {
+            let until = match &part.until {
+                Some(u) => Some(u.parse::<i64>().map_err(|_| bad_part(name, u))?),
+                None => None,
+            };
+            readers.push(IndexChanges {
+                client: self.client,
+                settings: self.settings,
+                index,
+                since: part.since.unwrap_or(from),
+                until,
+                at,
+            });
+        }
+        let end = if reconcile {
+            Position::GapReconcile { at, cursor: None }
+        } else {
+            Position::Synced { to: at }
+        };
+        let position_of: RotationPosition = Arc::new(move |r: Rotation| {
+            if r.done() {
+                return end.clone();
+            }
+            Position::WindowParts {
+                from,
+                at,
+                deletions: None,
+                deletions_done: true,
+                parts: r.parts,
+                turn: r.turn,
+                taken: r.taken,
+                reconcile,
+            }
+        });
+        let rotation = Rotation { parts, turn, taken };
+        drain_concurrent(
+            committer,
+            name,
+            readers,
+            rotation,
+            position_of,
+            self.observer,
+        )
+        .await
+    }
+}
+
+/// The window's position moved to the newer snapshot `next` after its snapshot expired: the
+/// ranges keep their cursors (entries after them only move forward; the last range reaches the
+/// new end), and the deletions between the old end and `next` are read first again, so every
+/// document's records stay in ts order.
+pub(crate) fn window_moved(position: Position, next: i64, tracks_deletions: bool) -> Position {
+    match position {
+        Position::WindowParts {
+            from,
+            at,
+            deletions,
+            deletions_done,
+            parts,
+            turn,
+            taken,
+            reconcile,
+        } => {
+            let (deletions, deletions_done) = if reconcile || !tracks_deletions {
+                (None, true)
+            } else if deletions_done {
+                (Some(encode(&Value::Int(at + 1))), false)
+            } else {
+                (deletions, false)
+            };
+            Position::WindowParts {
+                from,
+                at: next,
+                deletions,
+                deletions_done,
+                parts,
+                turn,
+                taken,
+                reconcile,
+            }
+        }
+        other => other,
+    }
+}
+
+fn bad_part(collection: &str, until: &str) -> ExportError {
+    ExportError::State(StateError::Invalid {
+        path: "of this run".into(),
+        reason: format!(
+            "stream '{collection}' records a window range ending at '{until}', which is not a time in microseconds"
+        ),
+    })
+}
+
+/// `[from, at]` in up to `n` ranges of ts of equal span; the last reaches the window's end.
+fn ts_ranges(from: i64, at: i64, n: u32) -> Vec<PartPosition> {
+    let span = i128::from(at) - i128::from(from) + 1;
+    let mut starts: Vec<i64> = vec![from];
+    for k in 1..i128::from(n.max(1)) {
+        let b = i128::from(from) + span * k / i128::from(n);
+        if let Ok(b) = i64::try_from(b) {
+            if starts.last().is_some_and(|&p| b > p) && b <= at {
+                starts.push(b);
+            }
+        }
+    }
+    let mut parts = Vec::with_capacity(starts.len());
+    for (i, &since) in starts.iter().enumerate() {
+        parts.push(PartPosition {
+            since: Some(since),
+            until: starts.get(i + 1).map(|next| (next - 1).to_string()),
+            ..PartPosition::default()
+        });
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bounds(parts: &[PartPosition]) -> Vec<(Option<i64>, Option<String>)> {
+        parts.iter().map(|p| (p.since, p.until.clone())).collect()
+    }
+
+    #[test]
+    fn a_window_splits_into_ranges_of_equal_span_reaching_its_end() {
+        assert_eq!(
+            bounds(&ts_ranges(100, 199, 4)),
+            [
+                (Some(100), Some("124".to_string())),
+                (Some(125), Some("149".to_string())),
+                (Some(150), Some("174".to_string())),
+                (Some(175), None)
+            ]
+        );
+        assert_eq!(
+            bounds(&ts_ranges(5, 6, 4)),
+            [(Some(5), Some("5".to_string())), (Some(6), None)]
+        );
+        assert_eq!(bounds(&ts_ranges(5, 5, 4)), [(Some(5), None)]);
+        assert_eq!(bounds(&ts_ranges(5, 900, 1)), [(Some(5), None)]);
+    }
+
+    #[test]
+    fn a_moved_window_reads_the_new_deletions_first() {
+        let parts = ts_ranges(100, 199, 2);
+        let changes = Position::WindowParts {
+            from: 100,
+            at: 199,
+            deletions: None,
+            deletions_done: true,
+            parts: parts.clone(),
+            turn: 1,
+            taken: 7,
+            reconcile: false,
+        };
+        assert_eq!(
+            window_moved(changes.clone(), 300, true),
+            Position::WindowParts {
+                from: 100,
+                at: 300,
+                deletions: Some("200".into()),
+                deletions_done: false,
+                parts: parts.clone(),
+                turn: 1,
+                taken: 7,
+                reconcile: false,
+            }
+        );
+        // Without tracked deletions there is nothing to read first.
+        let Position::WindowParts { deletions_done, .. } = window_moved(changes, 300, false) else {
+            unreachable!()
+        };
+        assert!(deletions_done);
+    }
+}
