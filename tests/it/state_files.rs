@@ -129,17 +129,31 @@ fn broken_golden_state_files_are_refused_with_clear_errors() {
 }
 
 #[test]
-fn the_golden_version_2_state_loads_and_saves_byte_identical() {
-    let path = fixtures().join("v2/_state.json");
-    let golden = std::fs::read_to_string(&path).unwrap();
-    let state = State::load(&path).unwrap();
-    assert_eq!(state.version, STATE_VERSION);
-    let dir = tempfile::tempdir().unwrap();
-    state.save(&dir.path().join("s.json")).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("s.json")).unwrap(),
-        golden
-    );
+fn the_golden_version_2_states_load_and_save_byte_identical() {
+    // A finished export, and partitioned reads in flight: an export's ranges of ids and a
+    // window's ranges of ts (`spec/state-format.md`).
+    for name in ["v2", "v2-parts"] {
+        let path = fixtures().join(name).join("_state.json");
+        let golden = std::fs::read_to_string(&path).unwrap();
+        let state = State::load(&path).unwrap();
+        assert_eq!(state.version, STATE_VERSION);
+        let dir = tempfile::tempdir().unwrap();
+        state.save(&dir.path().join("s.json")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("s.json")).unwrap(),
+            golden,
+            "{name}"
+        );
+    }
+    let parts = State::load(&fixtures().join("v2-parts/_state.json")).unwrap();
+    let fauna_sync::sync::Position::Parts { parts, turn, taken } =
+        &parts.streams["things"].position
+    else {
+        panic!("not a partitioned export position")
+    };
+    assert_eq!((parts.len(), *turn, *taken), (3, 2, 0));
+    assert_eq!(parts[0].until.as_deref(), Some("1250"));
+    assert!(parts[1].done && parts[1].cursor.is_none());
 }
 
 /// `n` one-record pages, cursor = the record's number.
