@@ -155,6 +155,14 @@ struct Lane {
     last: bool,
 }
 
+impl Drop for Lane {
+    /// Releases a producer waiting for read-ahead room: the consumer is gone (done, or
+    /// stopped by an error).
+    fn drop(&mut self) {
+        self.ahead.close();
+    }
+}
+
 impl Lane {
     /// Buffers the next page if the buffer is empty and the range has more.
     async fn fill(&mut self) -> Result<(), ReadError> {
@@ -537,5 +545,92 @@ mod tests {
                 Position::Done,
             ]
         );
+    }
+
+    /// Fails on its first page.
+    struct Failing;
+
+    impl Reader for Failing {
+        async fn page(&self, _: Option<Value>) -> Result<Page, ReadError> {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Err(ReadError::BadPage {
+                collection: "s".into(),
+                detail: "broken".into(),
+            })
+        }
+    }
+
+    /// Ids from 0 on, forever, in pages of 1,000 read at once.
+    struct Endless;
+
+    impl Reader for Endless {
+        async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
+            let start = after.and_then(|v| v.as_i64()).unwrap_or(0);
+            let items = (start..start + 1000)
+                .map(|i| Item {
+                    record: Some(Record {
+                        id: i.to_string(),
+                        ts: i,
+                        data: None,
+                        columns: vec![],
+                        deletion: None,
+                    }),
+                    cursor: Value::Int(i),
+                })
+                .collect();
+            Ok(Page {
+                items,
+                next: Some(Value::Int(start + 1000)),
+            })
+        }
+    }
+
+    enum Either {
+        Endless,
+        Failing,
+    }
+
+    impl Reader for Either {
+        async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
+            match self {
+                Either::Endless => Endless.page(after).await,
+                Either::Failing => Failing.page(after).await,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_range_stops_the_read_while_others_wait_for_room() {
+        let mut state = State::new();
+        state
+            .streams
+            .insert("s".into(), StreamState::new(0, "jsonl"));
+        let (out, saved) = (Memory::default(), Saved::default());
+        let limits = crate::sync::BatchLimits {
+            rows: 100_000,
+            bytes: None,
+        };
+        let mut committer = Committer::new(state, Box::new(out), Box::new(saved), limits);
+        let schema = RecordSchema {
+            data_column: false,
+            columns: vec![],
+            deletion_column: None,
+            detected_column: None,
+        };
+        committer.open_stream("s", schema, None).await.unwrap();
+        // Range 0 fills its read-ahead at once and waits for room; range 1, whose turn it is,
+        // fails: the read must end (not wait for range 0 forever) with range 1's error.
+        let readers = vec![Either::Endless, Either::Failing];
+        let rotation = Rotation {
+            parts: vec![PartPosition::default(), PartPosition::default()],
+            turn: 1,
+            taken: 0,
+        };
+        let position_of: RotationPosition = Arc::new(|_: Rotation| Position::Done);
+        let err = drain_concurrent(&mut committer, "s", readers, rotation, position_of, &Quiet)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("broken"), "{err}");
+        assert_eq!(committer.state().streams["s"].rows, 0);
     }
 }
