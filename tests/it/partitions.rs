@@ -435,3 +435,38 @@ async fn a_sync_killed_with_window_ranges_in_flight_resumes_with_every_version_o
     let ids = |out: &Path| crate::support::id_set_of(&out.join("_state.json"), "things");
     assert_eq!(ids(&killed), ids(&clean));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_ids_far_below_generated_ones_split_where_documents_are() {
+    // Ids 1..=300 chosen by hand, then 2,700 ids as Fauna generates them (~10^17): evenly
+    // spaced guesses all land on the first generated id, so there are two ranges, each split
+    // point a real document, and every document is read once.
+    let mut docs = String::new();
+    let ids: Vec<i64> = (1..=300)
+        .chain((1..=2700).map(|i| 100_000_000_000_000_000 + i))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        docs.push_str(&format!(
+            "{{\"id\":\"{id}\",\"ts\":{},\"data\":{{\"n\":{i}}}}}\n",
+            1_658_188_683_000_000_i64 + i as i64
+        ));
+    }
+    let fx = Fixture::start(SCHEMA, &[("things", docs)]).await;
+    let out = fx.out("custom");
+    let cfg = config(fx.dir.path(), "four", 4);
+    let summary = run_export(&load_settings(&cfg, &fx.server.url(), &out), &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(summary.docs, 3000);
+    // Range 0 (the 300) fits in one turn; range 1 then has every turn: id order.
+    assert_eq!(committed(&out), ids);
+    // Two ranges of 3 and 27 pages (range 0's last page ends exactly at range 1's first
+    // document): the sequential export's 30 pages plus the two split-point probes.
+    let one = fx.out("one");
+    let cfg = config(fx.dir.path(), "one", 1);
+    let sequential = run_export(&load_settings(&cfg, &fx.server.url(), &one), &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(committed(&one), ids);
+    assert_eq!(summary.queries, sequential.queries + 2);
+}
