@@ -195,6 +195,8 @@ fn rows() -> Vec<Row> {
         row("endpoint flag not a URL", &[Export, Sync], Config, "`--endpoint`: 'notaurl' has no scheme").args(&["--endpoint", "notaurl"]),
         row("misspelled key", CONFIG_MODES, Config, "`colection`: unknown key; it looks like a misspelling of `collection`").edit(r#""collection""#, r#""colection""#),
         row("max_retries out of range", CONFIG_MODES, Config, "`max_retries`: 1000 is outside 0..=100").edit(r#""max_retries": 0"#, r#""max_retries": 1000"#),
+        row("concurrency 0", CONFIG_MODES, Config, "`concurrency`: 0 is outside 1..=64").edit(r#""max_retries": 0"#, r#""max_retries": 0, "concurrency": 0"#),
+        row("concurrency flag out of range", &[Export, Sync], Config, "`--concurrency`: 65 is outside 1..=64").args(&["--concurrency", "65"]),
         row("query timeout 0", CONFIG_MODES, Config, "`query_timeout_ms`: 0 is outside 1..=600000").edit(r#""max_retries": 0"#, r#""max_retries": 0, "query_timeout_ms": 0"#),
         row("output format unknown", &[Export, Sync], Config, "`output.format`: unknown format 'csv'").edit(r#""max_retries": 0"#, r#""max_retries": 0, "output": {"format": "csv"}"#),
         row("deletion mode unknown", CONFIG_MODES, Config, "`collection.deletions.deletion_mode`: unknown variant `sometimes`").edit(r#""page_size": 2"#, r#""page_size": 2, "deletions": {"deletion_mode": "sometimes"}"#),
