@@ -12,6 +12,7 @@ mod error;
 mod escapes;
 mod eval;
 mod events;
+mod fields;
 mod filter;
 mod forms;
 mod ids;

@@ -407,7 +407,7 @@ impl Ev<'_> {
                     return Ok(out);
                 };
                 let ek = |k: &PosKey, start: i64| EKey {
-                    vals: k.0.clone(),
+                    vals: k.0.as_slice().into(),
                     id: k.1,
                     coll: k.2,
                     start,
@@ -441,7 +441,7 @@ impl Ev<'_> {
                         let r = Ref::document(&cd.def.name, itoa::Buffer::new().format(k.id));
                         if self.reads(reader.unwrap_or(Reader::Nothing), &cd.def.name, &r) {
                             out.push(Elem {
-                                key: (k.vals.clone(), k.id, k.coll),
+                                key: (k.vals.to_vec(), k.id, k.coll),
                                 vals: k.vals.iter().filter_map(|x| x.value().cloned()).collect(),
                                 r,
                             });

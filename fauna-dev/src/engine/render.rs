@@ -43,11 +43,22 @@ pub fn render(out: &mut String, v: &Val, legacy: bool) {
             write_ref(out, &d.r, legacy);
             out.push_str(r#","ts":"#);
             out.push_str(itoa::Buffer::new().format(d.v.ts));
-            for (k, x) in &d.v.fields {
-                out.push(',');
-                write_str(out, k);
-                out.push(':');
-                value(out, x, legacy);
+            match d.v.wire_fields().filter(|_| !legacy) {
+                // Stored in exactly this form: copied.
+                Some(text) => {
+                    if !text.is_empty() {
+                        out.push(',');
+                        out.push_str(text);
+                    }
+                }
+                None => {
+                    for (k, x) in d.v.fields().iter() {
+                        out.push(',');
+                        write_str(out, k);
+                        out.push(':');
+                        value(out, x, legacy);
+                    }
+                }
             }
             out.push('}');
         }
