@@ -301,10 +301,7 @@ fn walk_engine(engine: &Engine, kind: Kind, at: i64, size: usize) -> Result<Walk
             return Err(format!("status {}: {}", res.status, res.body).into());
         }
         let t1 = thread_cpu();
-        let mut gz = GzEncoder::new(
-            Vec::with_capacity(res.body.len() / 4),
-            Compression::fast(),
-        );
+        let mut gz = GzEncoder::new(Vec::with_capacity(res.body.len() / 4), Compression::fast());
         gz.write_all(res.body.as_bytes())?;
         w.gzip_bytes += gz.finish()?.len();
         w.gzip_cpu += thread_cpu() - t1;
@@ -384,13 +381,21 @@ async fn main() -> Result<(), BoxError> {
     let at = BASE_TS + docs as i64;
     println!(
         "{:<30} {:>6} {:>10} {:>10} {:>10} {:>10} {:>18}",
-        "engine (no transport)", "size", "µs/doc", "bytes/doc", "gzip µs/d", "gzip B/d", "body checksum"
+        "engine (no transport)",
+        "size",
+        "µs/doc",
+        "bytes/doc",
+        "gzip µs/d",
+        "gzip B/d",
+        "body checksum"
     );
     for kind in [Kind::Get, Kind::Refs, Kind::Index] {
         for size in [1_000, 10_000] {
             let w = walk_engine(&engine, kind, at, size)?;
             if w.docs as u64 != docs {
-                return Err(format!("{}: walked {} of {docs} documents", kind.name(), w.docs).into());
+                return Err(
+                    format!("{}: walked {} of {docs} documents", kind.name(), w.docs).into(),
+                );
             }
             let n = w.docs as f64;
             println!(

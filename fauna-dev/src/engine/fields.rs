@@ -18,9 +18,11 @@ pub enum Fields {
 }
 
 impl Fields {
-    /// Stores `fields`, as text when that decodes back to the very same values.
-    pub fn new(fields: Object) -> Self {
+    /// Stores `fields`, as text when that decodes back to the very same values. Also returns
+    /// the stored size ([`super::meter::doc_bytes`]), measured in the same pass.
+    pub fn new(fields: Object) -> (Self, u64) {
         let mut text = String::with_capacity(64);
+        let mut size = 2 + 8;
         text.push('{');
         for (n, (k, v)) in fields.iter().enumerate() {
             if n > 0 {
@@ -28,15 +30,20 @@ impl Fields {
             }
             write_str(&mut text, k);
             text.push(':');
+            let before = text.len();
             encode_into(&mut text, v);
+            size += k.len() + 4 + (text.len() - before);
         }
         text.push('}');
-        let exact = matches!(decode(text.as_bytes()), Ok(Value::Object(back)) if same_object(&back, &fields));
-        if exact {
+        // Plain values round-trip by the codec's contract; anything else is checked.
+        let exact = fields.iter().all(|(k, v)| !k.starts_with('@') && plain(v))
+            || matches!(decode(text.as_bytes()), Ok(Value::Object(back)) if same_object(&back, &fields));
+        let stored = if exact {
             Fields::Wire(text.into_boxed_str())
         } else {
             Fields::Tree(Box::new(fields))
-        }
+        };
+        (stored, size as u64)
     }
 
     /// The fields as values (decoded from the text form).
@@ -61,6 +68,23 @@ impl Fields {
     }
 }
 
+/// A value whose text form decodes back to it: doubles that print and parse back to the same
+/// bits (finite ones always should), and no opaque `@query` / `@set` texts.
+fn plain(v: &Value) -> bool {
+    match v {
+        Value::Double(d) => {
+            d.is_finite()
+                && fauna_wire::java_double(*d)
+                    .parse::<f64>()
+                    .is_ok_and(|x| x.to_bits() == d.to_bits())
+        }
+        Value::Array(a) => a.iter().all(plain),
+        Value::Object(o) => o.values().all(plain),
+        Value::Query(_) | Value::Set(_) => false,
+        _ => true,
+    }
+}
+
 /// Equality that also tells `0.0` from `-0.0` and NaN payloads apart and respects field order.
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -75,8 +99,7 @@ fn same(a: &Value, b: &Value) -> bool {
 
 fn same_object(x: &Object, y: &Object) -> bool {
     x.len() == y.len()
-        && x
-            .iter()
+        && x.iter()
             .zip(y)
             .all(|((kp, p), (kq, q))| kp == kq && same(p, q))
 }
@@ -97,13 +120,16 @@ mod tests {
             ("a", Value::Double(-0.0)),
             ("@odd", Value::String("x\"y".into())),
             ("r", Value::Ref(Ref::document("c", "7"))),
+            ("d", Value::Double(0.1 + 0.2)),
+            ("big", Value::Double(1e300)),
         ]);
         let fields = obj(vec![
             ("data", Value::Object(data)),
             ("ttl", Value::Timestamp(Timestamp::from_micros(5))),
         ]);
-        let f = Fields::new(fields.clone());
+        let (f, size) = Fields::new(fields.clone());
         assert!(matches!(f, Fields::Wire(_)));
+        assert_eq!(size, crate::engine::meter::doc_bytes(&fields));
         assert!(same_object(&f.object(), &fields));
         let mut expected = String::new();
         for (n, (k, v)) in fields.iter().enumerate() {
@@ -115,7 +141,15 @@ mod tests {
             encode_into(&mut expected, v);
         }
         assert_eq!(f.wire_inner(), Some(expected.as_str()));
-        assert_eq!(Fields::new(Object::new()).wire_inner(), Some(""));
+        assert_eq!(Fields::new(Object::new()).0.wire_inner(), Some(""));
+        // An opaque query text is checked by decoding: this one round-trips.
+        let q = obj(vec![(
+            "data",
+            Value::Query(r#"{"lambda":"x","expr":1}"#.into()),
+        )]);
+        let (f, _) = Fields::new(q.clone());
+        assert!(matches!(f, Fields::Wire(_)));
+        assert_eq!(f.object().into_owned(), q);
     }
 
     #[test]
@@ -124,12 +158,12 @@ mod tests {
             "data",
             Value::Object(obj(vec![("x", Value::Double(f64::NAN))])),
         )]);
-        assert!(matches!(Fields::new(nan), Fields::Tree(_)));
+        assert!(matches!(Fields::new(nan).0, Fields::Tree(_)));
         let inf = obj(vec![("data", Value::Double(f64::INFINITY))]);
-        let f = Fields::new(inf.clone());
+        let (f, _) = Fields::new(inf.clone());
         assert_eq!(f, Fields::Tree(Box::new(inf.clone())));
         assert_eq!(f.object().into_owned(), inf);
         let tagged = obj(vec![("@ref", Value::Int(1))]);
-        assert!(matches!(Fields::new(tagged), Fields::Tree(_)));
+        assert!(matches!(Fields::new(tagged).0, Fields::Tree(_)));
     }
 }

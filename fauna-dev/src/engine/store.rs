@@ -61,17 +61,17 @@ pub struct Version {
 impl Version {
     /// A version; its stored size is computed here, once per write, so reads cost nothing.
     pub fn new(ts: i64, action: Action, fields: Object) -> Self {
-        let size = super::meter::doc_bytes(&fields);
         let ttl = match fields.get("ttl") {
             Some(Value::Timestamp(t)) => t.to_micros(),
             _ => None,
         };
+        let (fields, size) = Fields::new(fields);
         Version {
             ts,
             action,
             size,
             ttl,
-            fields: Fields::new(fields),
+            fields,
         }
     }
 
