@@ -97,6 +97,19 @@ pub fn render(out: &mut String, v: &Val, legacy: bool) {
     }
 }
 
+/// A cheap estimate of the rendered length, so a page's body is allocated once instead of
+/// growing by doubling (documents stored as text: their exact text plus room for ref and ts).
+pub fn size_hint(v: &Val) -> usize {
+    const SMALL: usize = 128;
+    match v {
+        Val::Doc(d) => SMALL + d.v.wire_fields().map_or(SMALL, str::len),
+        Val::Page(p) => SMALL + p.data.iter().map(size_hint).sum::<usize>(),
+        Val::Arr(a) => 2 + a.iter().map(size_hint).sum::<usize>(),
+        Val::V(Value::Ref(_)) => SMALL,
+        _ => 16,
+    }
+}
+
 fn set(out: &mut String, s: &SetV, legacy: bool) {
     match s {
         SetV::Doc(r) => return write_ref(out, r, legacy),
