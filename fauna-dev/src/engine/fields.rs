@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use fauna_wire::{decode, encode_into, write_str, Object, Value};
+use fauna_wire::{decode, encode_into, write_str, Date, Object, Timestamp, Value};
 
 /// A version's fields.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,9 +69,12 @@ impl Fields {
 }
 
 /// A value whose text form decodes back to it: doubles that print and parse back to the same
-/// bits (finite ones always should), and no opaque `@query` / `@set` texts.
+/// bits (finite ones always should), times and dates that print and parse back (years beyond
+/// 9999 might not), and no opaque `@query` / `@set` texts.
 fn plain(v: &Value) -> bool {
     match v {
+        Value::Timestamp(t) => Timestamp::parse(&t.to_string()).is_ok_and(|x| x == *t),
+        Value::Date(d) => Date::parse(&d.to_string()).is_ok_and(|x| x == *d),
         Value::Double(d) => {
             d.is_finite()
                 && fauna_wire::java_double(*d)
@@ -107,7 +110,7 @@ fn same_object(x: &Object, y: &Object) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fauna_wire::{Ref, Timestamp};
+    use fauna_wire::Ref;
 
     fn obj(pairs: Vec<(&str, Value)>) -> Object {
         pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
@@ -165,5 +168,19 @@ mod tests {
         assert_eq!(f.object().into_owned(), inf);
         let tagged = obj(vec![("@ref", Value::Int(1))]);
         assert!(matches!(Fields::new(tagged).0, Fields::Tree(_)));
+        // Whichever form extreme times take, they read back unchanged.
+        for far in [
+            Value::Date(Date::from_ymd(12_345, 6, 7).unwrap()),
+            Value::Date(Date::from_ymd(-44, 3, 15).unwrap()),
+            Value::Timestamp(Timestamp::new(-62_135_596_801, 5).unwrap()),
+            Value::Timestamp(Timestamp::new(253_402_300_800, 999_999_999).unwrap()),
+        ] {
+            let fields = obj(vec![("data", Value::Object(obj(vec![("t", far)])))]);
+            let (f, _) = Fields::new(fields.clone());
+            assert!(
+                same_object(&f.object(), &fields),
+                "{fields:?} read back as {f:?}"
+            );
+        }
     }
 }
