@@ -219,9 +219,9 @@ pub fn doc_line(
         .coll(coll)
         .ok_or_else(|| invalid(where_, format!("unknown collection '{coll}'")))?;
     let v = decode(line.as_bytes()).map_err(|e| invalid(where_, e.to_string()))?;
-    let o = v
-        .as_object()
-        .ok_or_else(|| invalid(where_, "expected an object"))?;
+    let Value::Object(mut o) = v else {
+        return Err(invalid(where_, "expected an object"));
+    };
     let id: i64 = match o.get("id") {
         Some(Value::String(s)) => s
             .parse()
@@ -250,9 +250,10 @@ pub fn doc_line(
     }
     let mut fields = Object::new();
     if action != Action::Delete {
-        match o.get("data") {
+        // Moved, not cloned: the line's tree is dropped right after.
+        match o.swap_remove("data") {
             Some(Value::Object(d)) => {
-                fields.insert("data".into(), Value::Object(d.clone()));
+                fields.insert("data".into(), Value::Object(d));
             }
             None | Some(Value::Null) => {}
             Some(_) => return Err(invalid(where_, "data: object expected")),

@@ -360,13 +360,13 @@ fn diff(prev: Option<&Version>, v: &Version) -> Value {
     if v.action == Action::Delete {
         return Value::Null;
     }
-    let new = v.fields.get("data");
+    let new = v.field("data");
     let old = prev
         .filter(|p| p.action != Action::Delete)
-        .and_then(|p| p.fields.get("data"));
+        .and_then(|p| p.field("data"));
     match (old, new) {
-        (Some(Value::Object(o)), Some(Value::Object(n))) => Value::Object(object_diff(o, n)),
-        (_, Some(n)) => n.clone(),
+        (Some(Value::Object(o)), Some(Value::Object(n))) => Value::Object(object_diff(&o, &n)),
+        (_, Some(n)) => n,
         (_, None) => Value::Object(Object::new()),
     }
 }

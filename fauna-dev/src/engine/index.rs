@@ -1,10 +1,11 @@
 //! Index entries: derived from a document's whole history as rows with validity intervals,
 //! kept in ordered maps per term tuple, plus the add/remove event log.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use fauna_wire::{Ref, Value};
+use fauna_wire::{Object, Ref, Value};
 
 use super::order::K;
 use super::schema::{FieldPath, FieldSpec, IndexDef, PathElem};
@@ -13,8 +14,8 @@ use super::store::{Action, Version};
 /// An index entry's sort key: covered values, then document, then start time.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EKey {
-    /// Covered values.
-    pub vals: Vec<K>,
+    /// Covered values (shared with the entry's events).
+    pub vals: Arc<[K]>,
     /// Document id.
     pub id: i64,
     /// Collection number.
@@ -34,8 +35,8 @@ pub struct EvKey {
     pub id: i64,
     /// Collection number.
     pub coll: u32,
-    /// Covered values.
-    pub vals: Vec<K>,
+    /// Covered values (shared with the entry).
+    pub vals: Arc<[K]>,
 }
 
 /// The entries and events of one term tuple.
@@ -67,7 +68,7 @@ pub struct Row {
     pub end: Option<i64>,
 }
 
-fn extract(spec: &FieldSpec, v: &Version, r: &Ref) -> Vec<Value> {
+fn extract(spec: &FieldSpec, v: &Version, fields: &Object, r: &Ref) -> Vec<Value> {
     let x = match &spec.path {
         FieldPath::Ts => Value::Int(v.ts),
         FieldPath::Ref => Value::Ref(r.clone()),
@@ -75,7 +76,7 @@ fn extract(spec: &FieldSpec, v: &Version, r: &Ref) -> Vec<Value> {
             let mut cur: Option<&Value> = None;
             for (i, e) in p.iter().enumerate() {
                 cur = match (i, cur, e) {
-                    (0, _, PathElem::Key(k)) => v.fields.get(k),
+                    (0, _, PathElem::Key(k)) => fields.get(k),
                     (_, Some(Value::Object(o)), PathElem::Key(k)) => o.get(k),
                     (_, Some(Value::Array(a)), PathElem::Idx(n)) => {
                         usize::try_from(*n).ok().and_then(|n| a.get(n))
@@ -96,10 +97,10 @@ fn extract(spec: &FieldSpec, v: &Version, r: &Ref) -> Vec<Value> {
     }
 }
 
-fn product(specs: &[FieldSpec], v: &Version, r: &Ref) -> Vec<Vec<K>> {
+fn product(specs: &[FieldSpec], v: &Version, fields: &Object, r: &Ref) -> Vec<Vec<K>> {
     let mut out: Vec<Vec<K>> = vec![Vec::new()];
     for s in specs {
-        let xs = extract(s, v, r);
+        let xs = extract(s, v, fields, r);
         let mut next = Vec::with_capacity(out.len() * xs.len());
         for prefix in &out {
             for x in &xs {
@@ -123,8 +124,19 @@ pub fn tuples(def: &IndexDef, v: &Version, r: &Ref) -> Vec<(Vec<K>, Vec<K>)> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    let terms = product(&def.terms, v, r);
-    let vals = product(&def.values, v, r);
+    // Stored fields are decoded only when a field path needs them.
+    let needs_fields = def
+        .terms
+        .iter()
+        .chain(&def.values)
+        .any(|s| matches!(s.path, FieldPath::Path(_)));
+    let fields = if needs_fields {
+        v.fields()
+    } else {
+        Cow::Owned(Object::new())
+    };
+    let terms = product(&def.terms, v, &fields, r);
+    let vals = product(&def.values, v, &fields, r);
     for t in &terms {
         if all_null(t) {
             continue;
@@ -188,8 +200,9 @@ impl IndexStore {
     pub fn apply(&mut self, rows: &[Row], id: i64, coll: u32, add: bool) {
         for row in rows {
             let ts = self.terms.entry(row.terms.clone()).or_default();
+            let vals: Arc<[K]> = row.vals.as_slice().into();
             let key = EKey {
-                vals: row.vals.clone(),
+                vals: Arc::clone(&vals),
                 id,
                 coll,
                 start: row.start,
@@ -199,7 +212,7 @@ impl IndexStore {
                 action: 1,
                 id,
                 coll,
-                vals: row.vals.clone(),
+                vals: Arc::clone(&vals),
             }];
             if let Some(end) = row.end {
                 evs.push(EvKey {
@@ -207,7 +220,7 @@ impl IndexStore {
                     action: 0,
                     id,
                     coll,
-                    vals: row.vals.clone(),
+                    vals,
                 });
             }
             if add {

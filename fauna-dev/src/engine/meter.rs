@@ -6,7 +6,7 @@
 
 use std::cell::Cell;
 
-use fauna_wire::{encode, Object, Value};
+use fauna_wire::{encode, encode_into, Object, Value};
 
 use super::Metrics;
 
@@ -78,5 +78,12 @@ pub fn doc_bytes(fields: &Object) -> u64 {
 
 /// The stored size of a set entry: its covered values JSON-encoded, plus 8 bytes of id.
 pub fn entry_bytes(vals: &[Value]) -> u64 {
-    (vals.iter().map(|v| encode(v).len() + 1).sum::<usize>() + 8) as u64
+    if vals.is_empty() {
+        return 8;
+    }
+    let mut text = String::new();
+    for v in vals {
+        encode_into(&mut text, v);
+    }
+    (text.len() + vals.len() + 8) as u64
 }

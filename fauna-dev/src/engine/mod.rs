@@ -12,6 +12,7 @@ mod error;
 mod escapes;
 mod eval;
 mod events;
+mod fields;
 mod filter;
 mod forms;
 mod ids;
@@ -268,7 +269,7 @@ impl Engine {
     }
 
     fn success(&self, v: &Val, ts: i64, legacy: bool, metrics: Metrics) -> Response {
-        let mut body = String::with_capacity(256);
+        let mut body = String::with_capacity(16 + render::size_hint(v));
         body.push_str(r#"{"resource":"#);
         render::render(&mut body, v, legacy);
         body.push('}');

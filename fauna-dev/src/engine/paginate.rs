@@ -61,6 +61,15 @@ impl Elem {
         }
     }
 
+    /// The page element, moving the ref and values out (no clones on the page path).
+    pub fn into_data(self, k: usize) -> Val {
+        match k {
+            0 => Val::V(Value::Ref(self.r)),
+            1 => Val::V(self.vals.into_iter().next().unwrap_or(Value::Null)),
+            _ => Val::Arr(self.vals.into_iter().map(Val::V).collect()),
+        }
+    }
+
     /// The cursor: values, then the ref.
     pub fn cursor(&self) -> Val {
         let mut a: Vec<Val> = self.vals.iter().cloned().map(Val::V).collect();
@@ -407,7 +416,7 @@ impl Ev<'_> {
                     return Ok(out);
                 };
                 let ek = |k: &PosKey, start: i64| EKey {
-                    vals: k.0.clone(),
+                    vals: k.0.as_slice().into(),
                     id: k.1,
                     coll: k.2,
                     start,
@@ -441,7 +450,7 @@ impl Ev<'_> {
                         let r = Ref::document(&cd.def.name, itoa::Buffer::new().format(k.id));
                         if self.reads(reader.unwrap_or(Reader::Nothing), &cd.def.name, &r) {
                             out.push(Elem {
-                                key: (k.vals.clone(), k.id, k.coll),
+                                key: (k.vals.to_vec(), k.id, k.coll),
                                 vals: k.vals.iter().filter_map(|x| x.value().cloned()).collect(),
                                 r,
                             });
@@ -524,7 +533,7 @@ impl Ev<'_> {
                     page.after = elems.pop().map(|e| e.cursor());
                 }
                 page.before = c.as_ref().map(echo);
-                page.data = elems.iter().map(|e| e.data(k)).collect();
+                page.data = elems.into_iter().map(|e| e.into_data(k)).collect();
             }
             Dir::Before(c) => {
                 let hi = min_upper(
@@ -544,7 +553,7 @@ impl Ev<'_> {
                     page.before = elems.first().map(Elem::cursor);
                 }
                 page.after = Some(echo(&c));
-                page.data = elems.iter().map(|e| e.data(k)).collect();
+                page.data = elems.into_iter().map(|e| e.into_data(k)).collect();
             }
         }
         Ok(page)

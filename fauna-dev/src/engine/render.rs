@@ -43,11 +43,22 @@ pub fn render(out: &mut String, v: &Val, legacy: bool) {
             write_ref(out, &d.r, legacy);
             out.push_str(r#","ts":"#);
             out.push_str(itoa::Buffer::new().format(d.v.ts));
-            for (k, x) in &d.v.fields {
-                out.push(',');
-                write_str(out, k);
-                out.push(':');
-                value(out, x, legacy);
+            match d.v.wire_fields().filter(|_| !legacy) {
+                // Stored in exactly this form: copied.
+                Some(text) => {
+                    if !text.is_empty() {
+                        out.push(',');
+                        out.push_str(text);
+                    }
+                }
+                None => {
+                    for (k, x) in d.v.fields().iter() {
+                        out.push(',');
+                        write_str(out, k);
+                        out.push(':');
+                        value(out, x, legacy);
+                    }
+                }
             }
             out.push('}');
         }
@@ -83,6 +94,19 @@ pub fn render(out: &mut String, v: &Val, legacy: bool) {
             out.push_str(&l.raw);
             out.push('}');
         }
+    }
+}
+
+/// A cheap estimate of the rendered length, so a page's body is allocated once instead of
+/// growing by doubling (documents stored as text: their exact text plus room for ref and ts).
+pub fn size_hint(v: &Val) -> usize {
+    const SMALL: usize = 128;
+    match v {
+        Val::Doc(d) => SMALL + d.v.wire_fields().map_or(SMALL, str::len),
+        Val::Page(p) => SMALL + p.data.iter().map(size_hint).sum::<usize>(),
+        Val::Arr(a) => 2 + a.iter().map(size_hint).sum::<usize>(),
+        Val::V(Value::Ref(_)) => SMALL,
+        _ => 16,
     }
 }
 

@@ -113,8 +113,8 @@ pub fn save(st: &State, clock: i64, path: &Path) -> std::io::Result<()> {
                         ("id", id.to_string().into()),
                         ("ts", Value::Int(v.ts)),
                         ("action", v.action.name().into()),
-                        ("data", v.fields.get("data").cloned().unwrap_or(Value::Null)),
-                        ("ttl", v.fields.get("ttl").cloned().unwrap_or(Value::Null)),
+                        ("data", v.field("data").unwrap_or(Value::Null)),
+                        ("ttl", v.field("ttl").unwrap_or(Value::Null)),
                     ]);
                     writeln!(f, "{}", encode(&line))?;
                 }

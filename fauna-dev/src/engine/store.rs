@@ -1,11 +1,13 @@
 //! In-memory storage: collections with full per-document version history, the derived
 //! Documents event log and index entries, schema items and keys.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use fauna_wire::{Object, Ref, Value};
 
+use super::fields::Fields;
 use super::index::{rows, IndexStore};
 use super::schema::{CollDef, IndexDef, KeyDef, RoleDef};
 
@@ -48,30 +50,52 @@ pub struct Version {
     pub ts: i64,
     /// What the write did.
     pub action: Action,
-    /// Stored top-level fields (`data`, `ttl`, or a schema item's fields).
-    pub fields: Object,
     /// The version's stored size ([`super::meter::doc_bytes`]), for the metric headers.
     pub size: u64,
+    /// The `ttl` field in micros, if set (read on every visibility check).
+    ttl: Option<i64>,
+    /// Stored top-level fields (`data`, `ttl`, or a schema item's fields).
+    fields: Fields,
 }
 
 impl Version {
     /// A version; its stored size is computed here, once per write, so reads cost nothing.
     pub fn new(ts: i64, action: Action, fields: Object) -> Self {
-        let size = super::meter::doc_bytes(&fields);
+        let ttl = match fields.get("ttl") {
+            Some(Value::Timestamp(t)) => t.to_micros(),
+            _ => None,
+        };
+        let (fields, size) = Fields::new(fields);
         Version {
             ts,
             action,
-            fields,
             size,
+            ttl,
+            fields,
         }
     }
 
     /// The `ttl` in micros, if set.
     pub fn ttl(&self) -> Option<i64> {
-        match self.fields.get("ttl") {
-            Some(Value::Timestamp(t)) => t.to_micros(),
-            _ => None,
+        self.ttl
+    }
+
+    /// The stored top-level fields (decoded when kept as text: not free).
+    pub fn fields(&self) -> Cow<'_, Object> {
+        self.fields.object()
+    }
+
+    /// One stored top-level field.
+    pub fn field(&self, key: &str) -> Option<Value> {
+        match self.fields.object() {
+            Cow::Borrowed(o) => o.get(key).cloned(),
+            Cow::Owned(mut o) => o.swap_remove(key),
         }
+    }
+
+    /// The API 4 response rendering of the fields (`"data":{…},…`, no braces), if kept as text.
+    pub fn wire_fields(&self) -> Option<&str> {
+        self.fields.wire_inner()
     }
 }
 

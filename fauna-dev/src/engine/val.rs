@@ -212,7 +212,7 @@ impl Val {
                 "ref" => Val::V(Value::Ref(d.r.clone())).select(rest),
                 "ts" => Val::V(Value::Int(d.v.ts)).select(rest),
                 _ => {
-                    let f = d.v.fields.get(*k)?;
+                    let f = d.v.field(k)?;
                     f.select(rest).map(|s| Val::V(s.into_owned()))
                 }
             },
@@ -229,10 +229,11 @@ impl Val {
 
 /// A document as a plain object: `ref`, `ts`, then its fields.
 pub fn doc_object(d: &DocV) -> Object {
-    let mut m = Object::with_capacity(d.v.fields.len() + 2);
+    let fields = d.v.fields();
+    let mut m = Object::with_capacity(fields.len() + 2);
     m.insert("ref".into(), Value::Ref(d.r.clone()));
     m.insert("ts".into(), Value::Int(d.v.ts));
-    for (k, v) in &d.v.fields {
+    for (k, v) in fields.iter() {
         m.insert(k.clone(), v.clone());
     }
     m

@@ -65,7 +65,7 @@ impl Ev<'_> {
     fn lookup(&mut self, v: Val, node: NodeId, _exists: bool) -> R<Found> {
         self.last_missing_kind = None;
         match v {
-            Val::V(Value::Ref(r)) => self.lookup_ref(&r, node),
+            Val::V(Value::Ref(r)) => self.lookup_ref(r, node),
             Val::Set(s) => {
                 if matches!(&*s, SetV::Events(_)) {
                     return expected(node, "Ref or Set", "Set");
@@ -74,7 +74,7 @@ impl Ev<'_> {
                 match elems.first() {
                     Some(e) => {
                         let r = e.r.clone();
-                        self.lookup_ref(&r, node)
+                        self.lookup_ref(r, node)
                     }
                     None => {
                         self.last_missing_kind = Some("Set".into());
@@ -86,17 +86,17 @@ impl Ev<'_> {
         }
     }
 
-    /// Finds the version of `r` valid at the read time.
-    pub fn lookup_ref(&mut self, r: &Ref, node: NodeId) -> R<Found> {
-        self.check_ref_defined(r, node)?;
+    /// Finds the version of `r` valid at the read time (a document found keeps `r`).
+    pub fn lookup_ref(&mut self, r: Ref, node: NodeId) -> R<Found> {
+        self.check_ref_defined(&r, node)?;
         let t = self.read_ts();
         let snap = self.txn_ts;
         let st = self.st();
-        if let Some(cname) = doc_coll(r) {
+        if let Some(cname) = doc_coll(&r) {
             let Some(c) = st.coll(cname) else {
                 return Ok(Found::Missing);
             };
-            if !self.reads(self.reader(cname), cname, r) {
+            if !self.reads(self.reader(cname), cname, &r) {
                 return Ok(Found::Denied);
             }
             self.check_mvt(c, t)?;
@@ -112,7 +112,7 @@ impl Ev<'_> {
             }
             return Ok(match v {
                 Some(v) => Found::Doc(Rc::new(DocV {
-                    r: r.clone(),
+                    r,
                     v: v.clone(),
                     created: false,
                 })),

@@ -7,7 +7,6 @@ use fauna_wire::{Object, Ref, Timestamp, Value};
 
 use crate::engine::error::{denied, err, expected, R};
 use crate::engine::eval::{to_micros, to_str, Ev, Undo};
-use crate::engine::meter::doc_bytes;
 use crate::engine::paginate::doc_coll;
 use crate::engine::parse::{value_type, Ast, NodeId, F};
 use crate::engine::schema::Resource;
@@ -110,7 +109,7 @@ impl Ev<'_> {
     }
 
     fn write(&mut self, node: NodeId, c: u32, id: i64, v: Version) -> R<()> {
-        self.meter.write(doc_bytes(&v.fields));
+        self.meter.write(v.size);
         let old = self.st_mut(node)?.put_version(c, id, v);
         self.push_undo(Undo::Doc(c, id, old));
         Ok(())
@@ -242,12 +241,12 @@ impl Ev<'_> {
                 };
                 let p = self.params(args, env, n)?;
                 let fields = if f == F::Update {
-                    self.data_fields(&p, n, Some(&cur.fields), c)?
+                    self.data_fields(&p, n, Some(&cur.fields()), c)?
                 } else {
                     self.data_fields(&p, n, None, c)?
                 };
                 let (old, new) = (
-                    Val::V(Value::Object(cur.fields.clone())),
+                    Val::V(Value::Object(cur.fields().into_owned())),
                     Val::V(Value::Object(fields.clone())),
                 );
                 let args3 = |arity: usize| {
