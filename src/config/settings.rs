@@ -68,8 +68,10 @@ pub struct CollectionSettings {
     pub data_column: bool,
     /// Additional columns.
     pub columns: Vec<ColumnSpec>,
-    /// Documents per page.
+    /// Documents in the first page; later pages adapt (`spec/paging.md`).
     pub page_size: u32,
+    /// Every page asks for `page_size` items (no adaptation).
+    pub page_size_fixed: bool,
     /// The deletion column, when deletions are tracked.
     pub deletion_column: Option<String>,
     /// What `sync` does about deletions that fell out of Fauna's history.
@@ -132,6 +134,8 @@ pub struct Overrides {
     pub out: Option<PathBuf>,
     /// `--page-size`.
     pub page_size: Option<u32>,
+    /// `--fixed-page-size`: pin every collection's page size.
+    pub fixed_page_size: bool,
     /// `--batch-rows`.
     pub batch_rows: Option<u64>,
     /// `--batch-bytes`.
@@ -354,6 +358,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         data_column: file.defaults.data_column.unwrap_or(true),
         columns: vec![],
         page_size: default_page,
+        page_size_fixed: o.fixed_page_size || file.defaults.page_size_fixed.unwrap_or(false),
         deletion_column: deletion_column(&file.defaults.deletions),
         history_gap: history_gap(&file.defaults.deletions),
     };
@@ -363,7 +368,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         if c.name.is_some() {
             configured.push(("collection".into(), c));
         } else {
-            defaults = source_fauna_defaults(c, &defaults, o.page_size)?;
+            defaults = source_fauna_defaults(c, &defaults, &o)?;
         }
     }
     for (i, c) in file.collections.into_iter().enumerate() {
@@ -396,7 +401,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
                 "List each collection once.",
             ));
         }
-        resolved.push(resolve_collection(&field, c, &defaults, o.page_size)?);
+        resolved.push(resolve_collection(&field, c, &defaults, &o)?);
     }
     let mut wanted: Vec<&String> = Vec::new();
     for name in &o.collections {
@@ -579,9 +584,11 @@ fn resolve_collection(
     field: &str,
     c: CollectionFile,
     defaults: &CollectionSettings,
-    page_override: Option<u32>,
+    o: &Overrides,
 ) -> Result<CollectionSettings, ConfigError> {
-    let page_size = match (page_override, c.page_size) {
+    let page_size_fixed =
+        o.fixed_page_size || c.page_size_fixed.unwrap_or(defaults.page_size_fixed);
+    let page_size = match (o.page_size, c.page_size) {
         (Some(p), _) => check_page_size(p, "--page-size")?,
         (None, Some(p)) => check_page_size(p, &format!("{field}.page_size"))?,
         (None, None) => defaults.page_size,
@@ -627,6 +634,7 @@ fn resolve_collection(
         data_column: c.data_column.unwrap_or(defaults.data_column),
         columns,
         page_size,
+        page_size_fixed,
         deletion_column,
         history_gap: gap,
     })
@@ -639,7 +647,7 @@ fn resolve_collection(
 fn source_fauna_defaults(
     c: CollectionFile,
     defaults: &CollectionSettings,
-    page_override: Option<u32>,
+    o: &Overrides,
 ) -> Result<CollectionSettings, ConfigError> {
     if c.index.is_some() {
         return Err(ConfigError::new(
@@ -649,7 +657,7 @@ fn source_fauna_defaults(
         ));
     }
     let own_columns = c.additional_columns.is_some();
-    let mut settings = resolve_collection("collection", c, defaults, page_override)?;
+    let mut settings = resolve_collection("collection", c, defaults, o)?;
     if !own_columns {
         if settings.deletion_column.as_deref() == Some("ttl") {
             return Err(ConfigError::new(

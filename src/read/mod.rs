@@ -13,6 +13,7 @@ mod error;
 mod index_changes;
 mod index_check;
 mod merged;
+mod pacing;
 mod page;
 mod vanished;
 
@@ -26,5 +27,6 @@ pub use error::ReadError;
 pub use index_changes::IndexChanges;
 pub use index_check::ts_ref_index_problem;
 pub use merged::Merged;
+pub use pacing::{paced_query, Stream};
 pub use page::{now, query, Item, Page, Reader};
 pub use vanished::Vanished;
