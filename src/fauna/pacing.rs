@@ -205,7 +205,7 @@ mod tests {
         );
         assert_eq!(
             next_size(
-                &page(80_000, 80_000, 80_000 * 100, 20),
+                &page(80_000, 80_000, 80_000 * 50, 20),
                 false,
                 PAGE_TIME_TARGET
             ),
