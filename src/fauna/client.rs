@@ -112,6 +112,12 @@ impl FaunaClient {
         self.limiter.stats()
     }
 
+    /// Counts a query asked again by its caller (a page re-asked smaller after a too-large
+    /// failure) as a retry, so that every failed attempt is one retry in the run summary.
+    pub fn count_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Retries that waited after Fauna said it was overloaded (429, 503 "too many pending").
     pub fn overload_backoffs(&self) -> u64 {
         self.backoffs.load(Ordering::Relaxed)

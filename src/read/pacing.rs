@@ -73,10 +73,13 @@ pub async fn paced_query(
                 return Ok(m.value);
             }
             Err(e) if e.is_too_large() => match pacer.too_large(size) {
-                Some(smaller) => tracing::warn!(
-                    collection = %stream.collection,
-                    "{e}; asking for {smaller} items instead of {size}"
-                ),
+                Some(smaller) => {
+                    client.count_retry();
+                    tracing::warn!(
+                        collection = %stream.collection,
+                        "{e}; asking for {smaller} items instead of {size}"
+                    );
+                }
                 None => return Err(read_error(stream.collection, at, e)),
             },
             Err(e) => return Err(read_error(stream.collection, at, e)),

@@ -132,11 +132,8 @@ async fn query_time_outs_of_big_pages_shrink_them_and_the_read_completes() {
     // 1000 and 500 time out; 250 succeeds and stays (growth pauses after a failure): 12 pages.
     assert_eq!(fx.server.faults_injected(), 2);
     assert_eq!(c.queries(), 2 + 12);
-    assert_eq!(
-        c.retries(),
-        0,
-        "a smaller page is asked at once, without back-off"
-    );
+    // Each failed page was asked once more, smaller, at once: two retries, no back-off.
+    assert_eq!((c.retries(), c.overload_backoffs()), (2, 0));
     assert_eq!(
         stats(&c),
         PacerStats {
@@ -181,6 +178,7 @@ async fn request_too_large_shrinks_the_page() {
     // 64 + 128 + 256 = 448; 512 gets a 413; 7 pages of 256 read the other 1552.
     assert_eq!(fx.server.faults_injected(), 1);
     assert_eq!(c.queries(), 3 + 1 + 7);
+    assert_eq!(c.retries(), 1);
     assert_eq!(
         stats(&c),
         PacerStats {
