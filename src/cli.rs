@@ -140,12 +140,16 @@ pub struct ExportArgs {
     /// Output root directory [default: fauna-export].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Documents per page (1..=100000) [default: 1000].
+    /// Documents per page (1..=100000) [default: 1000]: the first page's size; later pages
+    /// grow while responses are fast and small, and shrink on timeouts.
     #[arg(long, value_name = "N")]
     pub page_size: Option<u32>,
     /// Partitions of a collection read at once (1..=64) [default: 4].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
+    /// Ask for exactly the page size in every page instead of adapting it.
+    #[arg(long)]
+    pub fixed_page_size: bool,
     /// Rows per batch file [default: 100000].
     #[arg(long, value_name = "N")]
     pub batch_rows: Option<u64>,
@@ -230,6 +234,7 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
                 out: args.out.map(|o| local_path(&o)),
                 page_size: args.page_size,
                 concurrency: args.concurrency,
+                fixed_page_size: args.fixed_page_size,
                 batch_rows: args.batch_rows,
                 batch_bytes: args.batch_bytes,
                 compression: args.compression,

@@ -120,6 +120,7 @@ mod tests {
             data_column: true,
             columns: vec![],
             page_size: 64,
+            page_size_fixed: false,
             deletion_column: None,
             history_gap: Default::default(),
         }

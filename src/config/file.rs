@@ -51,8 +51,10 @@ pub struct CollectionFile {
     pub data_column: Option<bool>,
     /// Additional columns.
     pub additional_columns: Option<Vec<ColumnFile>>,
-    /// Page size.
+    /// Page size (the first page's, when adaptive).
     pub page_size: Option<u32>,
+    /// Keep every page at `page_size` instead of adapting it.
+    pub page_size_fixed: Option<bool>,
     /// Deletion tracking.
     pub deletions: Option<DeletionsFile>,
 }
@@ -63,8 +65,10 @@ pub struct CollectionFile {
 pub struct DefaultsFile {
     /// Whether to export the `data` column.
     pub data_column: Option<bool>,
-    /// Page size.
+    /// Page size (the first page's, when adaptive).
     pub page_size: Option<u32>,
+    /// Keep every page at `page_size` instead of adapting it.
+    pub page_size_fixed: Option<bool>,
     /// Deletion tracking.
     pub deletions: Option<DeletionsFile>,
 }

@@ -74,8 +74,10 @@ pub struct CollectionSettings {
     pub data_column: bool,
     /// Additional columns.
     pub columns: Vec<ColumnSpec>,
-    /// Documents per page.
+    /// Documents in the first page; later pages adapt (`spec/paging.md`).
     pub page_size: u32,
+    /// Every page asks for `page_size` items (no adaptation).
+    pub page_size_fixed: bool,
     /// The deletion column, when deletions are tracked.
     pub deletion_column: Option<String>,
     /// What `sync` does about deletions that fell out of Fauna's history.
@@ -142,6 +144,8 @@ pub struct Overrides {
     pub page_size: Option<u32>,
     /// `--concurrency`.
     pub concurrency: Option<u32>,
+    /// `--fixed-page-size`: pin every collection's page size.
+    pub fixed_page_size: bool,
     /// `--batch-rows`.
     pub batch_rows: Option<u64>,
     /// `--batch-bytes`.
@@ -383,6 +387,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         data_column: file.defaults.data_column.unwrap_or(true),
         columns: vec![],
         page_size: default_page,
+        page_size_fixed: o.fixed_page_size || file.defaults.page_size_fixed.unwrap_or(false),
         deletion_column: deletion_column(&file.defaults.deletions),
         history_gap: history_gap(&file.defaults.deletions),
     };
@@ -392,7 +397,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         if c.name.is_some() {
             configured.push(("collection".into(), c));
         } else {
-            defaults = source_fauna_defaults(c, &defaults, o.page_size)?;
+            defaults = source_fauna_defaults(c, &defaults, &o)?;
         }
     }
     for (i, c) in file.collections.into_iter().enumerate() {
@@ -425,7 +430,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
                 "List each collection once.",
             ));
         }
-        resolved.push(resolve_collection(&field, c, &defaults, o.page_size)?);
+        resolved.push(resolve_collection(&field, c, &defaults, &o)?);
     }
     let mut wanted: Vec<&String> = Vec::new();
     for name in &o.collections {
@@ -609,9 +614,11 @@ fn resolve_collection(
     field: &str,
     c: CollectionFile,
     defaults: &CollectionSettings,
-    page_override: Option<u32>,
+    o: &Overrides,
 ) -> Result<CollectionSettings, ConfigError> {
-    let page_size = match (page_override, c.page_size) {
+    let page_size_fixed =
+        o.fixed_page_size || c.page_size_fixed.unwrap_or(defaults.page_size_fixed);
+    let page_size = match (o.page_size, c.page_size) {
         (Some(p), _) => check_page_size(p, "--page-size")?,
         (None, Some(p)) => check_page_size(p, &format!("{field}.page_size"))?,
         (None, None) => defaults.page_size,
@@ -657,6 +664,7 @@ fn resolve_collection(
         data_column: c.data_column.unwrap_or(defaults.data_column),
         columns,
         page_size,
+        page_size_fixed,
         deletion_column,
         history_gap: gap,
     })
@@ -669,7 +677,7 @@ fn resolve_collection(
 fn source_fauna_defaults(
     c: CollectionFile,
     defaults: &CollectionSettings,
-    page_override: Option<u32>,
+    o: &Overrides,
 ) -> Result<CollectionSettings, ConfigError> {
     if c.index.is_some() {
         return Err(ConfigError::new(
@@ -679,7 +687,7 @@ fn source_fauna_defaults(
         ));
     }
     let own_columns = c.additional_columns.is_some();
-    let mut settings = resolve_collection("collection", c, defaults, page_override)?;
+    let mut settings = resolve_collection("collection", c, defaults, o)?;
     if !own_columns {
         if settings.deletion_column.as_deref() == Some("ttl") {
             return Err(ConfigError::new(

@@ -93,6 +93,36 @@ fn no_collection_means_every_readable_collection() {
 }
 
 #[test]
+fn page_sizes_adapt_unless_pinned_by_defaults_a_collection_or_the_flag() {
+    let json = r#"{"secret":"s","defaults":{"page_size_fixed":true},
+        "collections":[{"name":"a"},{"name":"b","page_size_fixed":false}]}"#;
+    let fixed = |o: Overrides| {
+        let s = load_str(json, o).unwrap();
+        let cs = s.collections.unwrap();
+        (
+            s.defaults.page_size_fixed,
+            cs[0].page_size_fixed,
+            cs[1].page_size_fixed,
+        )
+    };
+    assert_eq!(fixed(Overrides::default()), (true, true, false));
+    let flag = Overrides {
+        fixed_page_size: true,
+        ..Overrides::default()
+    };
+    assert_eq!(fixed(flag), (true, true, true));
+    let s = load_str(
+        r#"{"secret":"s","collection":{"name":"c"}}"#,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert!(!s.defaults.page_size_fixed);
+    assert!(!s.collections.unwrap()[0].page_size_fixed);
+    let e = err(r#"{"secret":"s","defaults":{"page_size_fixed":"yes"}}"#);
+    assert_eq!(e.field, "defaults.page_size_fixed");
+}
+
+#[test]
 fn invalid_configs_name_the_field_and_the_fix() {
     let cases: &[(&str, &str, &str)] = &[
         (r#"{"domain":"x"}"#, "secret", "no Fauna secret was given"),
@@ -109,7 +139,7 @@ fn invalid_configs_name_the_field_and_the_fix() {
         (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","column":"deletion_detected"}}}"#, "collection.deletions.column", "the deletion column 'deletion_detected' clashes with another column"),
         (r#"{"secret":"s","collection":{"name":"c","additional_columns":[{"name":"deletion_detected","path":["a"],"type":"boolean"}],"deletions":{"deletion_mode":"deleted_field"}}}"#, "collection.additional_columns", "the column name 'deletion_detected' is taken by deletion tracking"),
         (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","history_gap":"skip"}}}"#, "collection.deletions", "unknown variant `skip`, expected `reconcile` or `stop` at line 1 column 106"),
-        (r#"{"secret":"s","collection":{"name":"c","pagesize":5}}"#, "collection.pagesize", "unknown field `pagesize`, expected one of `name`, `index`, `data_column`, `additional_columns`, `page_size`, `deletions` at line 1 column 49"),
+        (r#"{"secret":"s","collection":{"name":"c","pagesize":5}}"#, "collection.pagesize", "unknown field `pagesize`, expected one of `name`, `index`, `data_column`, `additional_columns`, `page_size`, `page_size_fixed`, `deletions` at line 1 column 49"),
         (r#"{"secret":"s","output":{"format":"csv"}}"#, "output.format", "unknown format 'csv'"),
         (r#"{"secret":"s","output":{"format":"parquet","compression":"gzip"}}"#, "compression", "compression applies to JSONL only"),
         (r#"{"secret":"s","query_timeout_ms":0}"#, "query_timeout_ms", "0 is outside 1..=600000"),

@@ -149,6 +149,7 @@ mod tests {
             data_column,
             columns,
             page_size: 10,
+            page_size_fixed: false,
             deletion_column: None,
             history_gap: Default::default(),
         }

@@ -1,13 +1,18 @@
-//! The FQL v4 HTTP client: one `POST /` per query, with Fauna's headers, typed errors and
-//! bounded, jittered exponential retries for transient failures.
+//! The FQL v4 HTTP client: one `POST /` per query, with Fauna's headers, typed errors,
+//! bounded, jittered exponential retries for transient failures, an AIMD limit of queries in
+//! flight ([`super::limiter`]) and the page-size pacers of its read streams ([`super::pacing`]).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use fauna_wire::{decode, Expr, Value};
 
 use super::error::{ErrorDetail, FaunaError};
+use super::limiter::{LimitStats, Limiter, DEFAULT_MAX_CONCURRENCY};
+use super::pacing::{Pacer, PAGE_TIME_TARGET};
 use super::secret::Secret;
 use super::transport::{classify, TransportFailure};
 
@@ -45,14 +50,30 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
 }
 
+/// A successful query's result and what it cost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured {
+    /// The response's `resource`.
+    pub value: Value,
+    /// Response body bytes (after decompression).
+    pub bytes: u64,
+    /// Time from sending the request to the end of the response body (the successful attempt).
+    pub elapsed: Duration,
+}
+
 /// An FQL v4 client. Cheap to share by reference across tasks.
 pub struct FaunaClient {
     http: reqwest::Client,
     opts: ClientOptions,
     last_txn: AtomicI64,
     retries: AtomicU64,
+    backoffs: AtomicU64,
     queries: AtomicU64,
     read_ops: AtomicU64,
+    limiter: Limiter,
+    pacers: Mutex<HashMap<String, Arc<Pacer>>>,
+    page_time_target: Mutex<Duration>,
+    page_byte_budget: std::sync::atomic::AtomicU64,
 }
 
 impl FaunaClient {
@@ -71,9 +92,81 @@ impl FaunaClient {
             opts,
             last_txn: AtomicI64::new(0),
             retries: AtomicU64::new(0),
+            backoffs: AtomicU64::new(0),
             queries: AtomicU64::new(0),
             read_ops: AtomicU64::new(0),
+            limiter: Limiter::new(DEFAULT_MAX_CONCURRENCY),
+            pacers: Mutex::new(HashMap::new()),
+            page_time_target: Mutex::new(PAGE_TIME_TARGET),
+            page_byte_budget: std::sync::atomic::AtomicU64::new(super::pacing::PAGE_BYTE_BUDGET),
         })
+    }
+
+    /// Sets the most queries in flight at once (at least 1; default 8). The limit starts
+    /// there, halves on each burst of 429 / 503 "too many pending" and grows back by one
+    /// after as many successful queries as the limit.
+    pub fn set_max_concurrency(&self, max: usize) {
+        self.limiter.set_max(max);
+    }
+
+    /// The concurrency limit's counters (for the run summary).
+    pub fn concurrency(&self) -> LimitStats {
+        self.limiter.stats()
+    }
+
+    /// Counts a query asked again by its caller (a page re-asked smaller after a too-large
+    /// failure) as a retry, so that every failed attempt is one retry in the run summary.
+    pub fn count_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Retries that waited after Fauna said it was overloaded (429, 503 "too many pending").
+    pub fn overload_backoffs(&self) -> u64 {
+        self.backoffs.load(Ordering::Relaxed)
+    }
+
+    /// The pacer of the read stream `stream` (e.g. `documents:users`) that starts at `start`
+    /// and is pinned when `fixed`: one per stream and client, so a stream's partitions and
+    /// its later pages share what was learned.
+    pub fn pacer(&self, stream: &str, start: u32, fixed: bool) -> Arc<Pacer> {
+        let key = format!("{stream}/{start}/{fixed}");
+        let target = *self
+            .page_time_target
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut pacers = self.pacers.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(pacers.entry(key).or_insert_with(|| {
+            let budget = self.page_byte_budget.load(Ordering::Relaxed);
+            Arc::new(Pacer::with_limits(start, fixed, target, budget))
+        }))
+    }
+
+    /// The time a page should take at most, for pacers made from now on (default 1 s): a
+    /// longer target lets pages grow on a slow link, and makes page sizes in tests independent
+    /// of the machine's speed.
+    pub fn set_page_time_target(&self, target: Duration) {
+        *self
+            .page_time_target
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = target;
+    }
+
+    /// The response bytes a page should stay within, for pacers made from now on (default
+    /// [`super::pacing::PAGE_BYTE_BUDGET`]): a run reading N ranges at once gives each 1/N, so
+    /// the pages in memory stay bounded whatever the concurrency.
+    pub fn set_page_byte_budget(&self, bytes: u64) {
+        self.page_byte_budget.store(bytes.max(1), Ordering::Relaxed);
+    }
+
+    /// Every pacer this client made, by stream (`stream/start/fixed`), sorted.
+    pub fn pacers(&self) -> Vec<(String, Arc<Pacer>)> {
+        let pacers = self.pacers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<_> = pacers
+            .iter()
+            .map(|(k, p)| (k.clone(), Arc::clone(p)))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 
     /// The endpoint this client talks to.
@@ -106,6 +199,17 @@ impl FaunaClient {
 
     /// Evaluates `expr` and returns the `resource` of the response, retrying transient failures.
     pub async fn query(&self, expr: &Expr) -> Result<Value, FaunaError> {
+        self.query_measured(expr, false).await.map(|m| m.value)
+    }
+
+    /// Like [`query`](Self::query), with the response's size and time. With `shrinkable`,
+    /// failures that a smaller page may avoid ([`FaunaError::is_too_large`]) are returned at
+    /// once instead of retried, for the caller to ask for a smaller page.
+    pub async fn query_measured(
+        &self,
+        expr: &Expr,
+        shrinkable: bool,
+    ) -> Result<Measured, FaunaError> {
         let body = expr.to_json();
         let policy = ExponentialBuilder::default()
             .with_min_delay(self.opts.retry.min_delay)
@@ -113,11 +217,14 @@ impl FaunaClient {
             .with_max_times(self.opts.retry.max_retries)
             .with_jitter();
         let mut attempt = 0;
-        (|| self.query_once(&body))
+        (|| self.attempt(&body))
             .retry(policy)
-            .when(FaunaError::is_retryable)
+            .when(|e: &FaunaError| e.is_retryable() && !(shrinkable && e.is_too_large()))
             .notify(|err: &FaunaError, delay: Duration| {
                 self.retries.fetch_add(1, Ordering::Relaxed);
+                if err.is_overload() {
+                    self.backoffs.fetch_add(1, Ordering::Relaxed);
+                }
                 attempt += 1;
                 tracing::warn!(
                     "{}",
@@ -129,6 +236,23 @@ impl FaunaClient {
 
     /// One attempt, no retries.
     pub async fn query_once(&self, body: &str) -> Result<Value, FaunaError> {
+        self.attempt(body).await.map(|m| m.value)
+    }
+
+    /// One attempt inside a slot of the concurrency limit, which it adjusts.
+    async fn attempt(&self, body: &str) -> Result<Measured, FaunaError> {
+        let permit = self.limiter.acquire().await;
+        let res = self.send(body).await;
+        match &res {
+            Ok(_) => permit.succeeded(),
+            Err(e) if e.is_overload() => permit.overloaded(),
+            Err(_) => {}
+        }
+        res
+    }
+
+    /// Sends one request and reads its response.
+    async fn send(&self, body: &str) -> Result<Measured, FaunaError> {
         let transport = |e: reqwest::Error| {
             let endpoint = self.opts.endpoint.clone();
             // reqwest's own message only repeats the URL; its sources say what happened.
@@ -161,6 +285,7 @@ impl FaunaClient {
         if last > 0 {
             req = req.header("X-Last-Seen-Txn", last.to_string());
         }
+        let started = Instant::now();
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         self.queries.fetch_add(1, Ordering::Relaxed);
@@ -181,9 +306,10 @@ impl FaunaClient {
             self.last_txn.fetch_max(t, Ordering::Relaxed);
         }
         let bytes = resp.bytes().await.map_err(transport)?;
+        let elapsed = started.elapsed();
         if (200..300).contains(&status) {
             let v = decode(&bytes).map_err(|e| FaunaError::InvalidResponse(e.to_string()))?;
-            match v {
+            let value = match v {
                 Value::Object(mut o) => o.swap_remove("resource").ok_or_else(|| {
                     // A proxy or a broken server may send Fauna's error body with 2xx.
                     FaunaError::InvalidResponse(if o.contains_key("errors") {
@@ -202,7 +328,12 @@ impl FaunaClient {
                 _ => Err(FaunaError::InvalidResponse(
                     "the response is not a JSON object".into(),
                 )),
-            }
+            }?;
+            Ok(Measured {
+                value,
+                bytes: bytes.len() as u64,
+                elapsed,
+            })
         } else {
             Err(FaunaError::Status {
                 status,

@@ -78,6 +78,35 @@ impl FaunaError {
         }
     }
 
+    /// Whether a smaller page may succeed where this failed: a query time out (503
+    /// `time out`), 408, a client-side timeout, or 413 (`request too large`).
+    pub fn is_too_large(&self) -> bool {
+        match self {
+            FaunaError::Status {
+                status: 408 | 413, ..
+            } => true,
+            FaunaError::Status { status: 503, .. } => self.code() == Some("time out"),
+            FaunaError::Transport { message, .. } => message == "timed out",
+            _ => false,
+        }
+    }
+
+    /// Whether Fauna said it is overloaded: 429, or 503 "too many pending requests".
+    pub fn is_overload(&self) -> bool {
+        match self {
+            FaunaError::Status { status: 429, .. } => true,
+            FaunaError::Status {
+                status: 503,
+                details,
+            } => details.iter().any(|d| {
+                d.description
+                    .to_ascii_lowercase()
+                    .contains("too many pending")
+            }),
+            _ => false,
+        }
+    }
+
     /// The HTTP status, if the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {

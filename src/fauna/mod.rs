@@ -3,10 +3,12 @@
 
 mod client;
 mod error;
+pub mod limiter;
+pub mod pacing;
 mod secret;
 mod transport;
 
-pub use client::{ClientOptions, FaunaClient, RetryPolicy};
+pub use client::{ClientOptions, FaunaClient, Measured, RetryPolicy};
 pub use error::{ErrorDetail, FaunaError};
 pub use fauna_wire::*;
 pub use secret::Secret;

@@ -1,13 +1,14 @@
 //! Deletions observed as `remove` events of `Documents(c)`.
 
-use super::page::{page_parts, query};
+use super::pacing::{paced_query, Stream};
+use super::page::page_parts;
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
 use crate::export::{Deletion, Record};
 use crate::fauna::{Expr, FaunaClient, Value};
 
-/// Events per page: they are small (`{ts, action, document}`).
-const EVENT_PAGE_SIZE: i64 = 1000;
+/// Events in the first page: they are small (`{ts, action, document}`); later pages are paced.
+const EVENT_PAGE_SIZE: u32 = 1000;
 
 /// Documents of a collection deleted in `[since, at]`, in event order, read `At(at)`.
 ///
@@ -29,10 +30,7 @@ pub struct DeletionEvents<'a> {
 impl Reader for DeletionEvents<'_> {
     async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
         let name = &self.settings.name;
-        let page = Expr::paginate(Expr::documents(Expr::collection(name)))
-            .with("events", true)
-            .with("size", EVENT_PAGE_SIZE)
-            .with("after", after.unwrap_or(Value::Int(self.since)));
+        let after = after.unwrap_or(Value::Int(self.since));
         // [event, still there at the event's time?] for removes; [event, true] for adds.
         let check = Expr::lambda(
             "e",
@@ -46,8 +44,15 @@ impl Reader for DeletionEvents<'_> {
                 ),
             ]),
         );
-        let q = Expr::at(self.at, Expr::map(check, page));
-        let resp = query(self.client, name, Some(self.at), &q).await?;
+        let stream = Stream::starting_at("events", self.settings, EVENT_PAGE_SIZE);
+        let resp = paced_query(self.client, stream, Some(self.at), |size| {
+            let page = Expr::paginate(Expr::documents(Expr::collection(name)))
+                .with("events", true)
+                .with("size", size)
+                .with("after", after.clone());
+            Expr::at(self.at, Expr::map(check.clone(), page))
+        })
+        .await?;
         let (events, next) = page_parts(name, resp)?;
         let bad = |detail: String| ReadError::BadPage {
             collection: name.clone(),

@@ -1,6 +1,7 @@
 //! Pages of `Map(Paginate(Documents(c)), Lambda(x, Get(x)))` in id order.
 
-use super::page::{page_parts, paginate, query};
+use super::pacing::{paced_query, Stream};
+use super::page::{page_parts, paginate};
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
 use crate::export::document_record;
@@ -24,16 +25,16 @@ pub struct Documents<'a> {
 impl Reader for Documents<'_> {
     async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
         let name = &self.settings.name;
-        let page = paginate(
-            Expr::documents(Expr::collection(name)),
-            i64::from(self.settings.page_size),
-            after,
-        );
-        let mut q = Expr::map(Expr::lambda("x", Expr::get(Expr::var("x"))), page);
-        if let Some(at) = self.at {
-            q = Expr::at(at, q);
-        }
-        let resp = query(self.client, name, self.at, &q).await?;
+        let stream = Stream::configured("documents", self.settings);
+        let resp = paced_query(self.client, stream, self.at, |size| {
+            let page = paginate(Expr::documents(Expr::collection(name)), size, after.clone());
+            let q = Expr::map(Expr::lambda("x", Expr::get(Expr::var("x"))), page);
+            match self.at {
+                Some(at) => Expr::at(at, q),
+                None => q,
+            }
+        })
+        .await?;
         let (docs, mut next) = page_parts(name, resp)?;
         let mut items = Vec::with_capacity(docs.len());
         for doc in docs {

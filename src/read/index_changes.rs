@@ -1,5 +1,6 @@
 //! Pages of document versions written since a time, through a `[ts, ref]` index.
 
+use super::pacing::{paced_query, Stream};
 use super::page::{page_parts, paginate, query};
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
@@ -37,15 +38,17 @@ impl Reader for IndexChanges<'_> {
             Expr::array([Expr::from(self.since)]),
             upper,
         );
-        let page = paginate(set, i64::from(self.settings.page_size), after);
-        let q = Expr::at(
-            self.at,
-            Expr::map(
-                Expr::lambda("e", Expr::get(Expr::select(1i64, Expr::var("e")))),
-                page,
-            ),
-        );
-        let resp = query(self.client, name, Some(self.at), &q).await?;
+        let stream = Stream::configured("changes", self.settings);
+        let resp = paced_query(self.client, stream, Some(self.at), |size| {
+            Expr::at(
+                self.at,
+                Expr::map(
+                    Expr::lambda("e", Expr::get(Expr::select(1i64, Expr::var("e")))),
+                    paginate(set.clone(), size, after.clone()),
+                ),
+            )
+        })
+        .await?;
         let (docs, next) = page_parts(name, resp)?;
         let mut items = Vec::with_capacity(docs.len());
         for doc in docs {

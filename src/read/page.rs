@@ -39,7 +39,16 @@ pub async fn query(
     at: Option<i64>,
     q: &Expr,
 ) -> Result<Value, ReadError> {
-    client.query(q).await.map_err(|e| match at {
+    client
+        .query(q)
+        .await
+        .map_err(|e| read_error(collection, at, e))
+}
+
+/// A failed read query as a [`ReadError`]: [`ReadError::SnapshotExpired`] for a read at `at`
+/// below the minimum valid time.
+pub(crate) fn read_error(collection: &str, at: Option<i64>, e: FaunaError) -> ReadError {
+    match at {
         Some(snapshot_ts) if is_expired(&e) => ReadError::SnapshotExpired {
             collection: collection.to_string(),
             snapshot_ts,
@@ -49,7 +58,7 @@ pub async fn query(
             collection: collection.to_string(),
             source: e,
         },
-    })
+    }
 }
 
 /// The server's current time, in microseconds.

@@ -4,14 +4,16 @@ use std::collections::HashSet;
 
 use crate::id_set::SortedIds;
 
+use super::pacing::{paced_query, Stream};
 use super::page::{page_parts, query};
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
 use crate::export::{id_order, Deletion, Record};
 use crate::fauna::{Expr, FaunaClient, Ref, Value};
 
-/// Refs per page of the id listing (refs only: about 100 bytes each on the wire).
-const ID_PAGE_SIZE: i64 = 10_000;
+/// Refs in the first page of the id listing (refs only: about 100 bytes each on the wire);
+/// later pages are paced.
+const ID_PAGE_SIZE: u32 = 10_000;
 
 /// Exported ids compared per page at most, so a collection that lost most of its documents
 /// is reconciled in bounded pages too.
@@ -33,12 +35,16 @@ impl Reader for Vanished<'_> {
     async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
         let name = &self.settings.name;
         let from_id = after.as_ref().and_then(cursor_id);
-        let mut page =
-            Expr::paginate(Expr::documents(Expr::collection(name))).with("size", ID_PAGE_SIZE);
-        if let Some(a) = after {
-            page = page.with("after", a);
-        }
-        let resp = query(self.client, name, Some(self.at), &Expr::at(self.at, page)).await?;
+        let stream = Stream::starting_at("ids", self.settings, ID_PAGE_SIZE);
+        let resp = paced_query(self.client, stream, Some(self.at), |size| {
+            let mut page =
+                Expr::paginate(Expr::documents(Expr::collection(name))).with("size", size);
+            if let Some(a) = &after {
+                page = page.with("after", a.clone());
+            }
+            Expr::at(self.at, page)
+        })
+        .await?;
         let (refs, next) = page_parts(name, resp)?;
         let live: HashSet<&str> = refs
             .iter()

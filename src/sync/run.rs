@@ -106,9 +106,11 @@ pub fn lock_paths(settings: &Settings) -> Vec<PathBuf> {
     paths
 }
 
-/// The client of a run.
+/// The client of a run. Its limit of queries in flight starts at `concurrency` (one page
+/// request per range) plus two (a window's two readers, the progress count) and is lowered on
+/// rate limits; its pages share one byte budget (`spec/paging.md`).
 pub fn client(settings: &Settings) -> Result<FaunaClient, ExportError> {
-    FaunaClient::new(ClientOptions {
+    let client = FaunaClient::new(ClientOptions {
         endpoint: settings.endpoint.clone(),
         secret: settings.secret.clone(),
         query_timeout: settings.query_timeout,
@@ -120,7 +122,12 @@ pub fn client(settings: &Settings) -> Result<FaunaClient, ExportError> {
     .map_err(|source| ExportError::Fauna {
         context: "setting up the client".into(),
         source,
-    })
+    })?;
+    client.set_max_concurrency(settings.concurrency as usize + 2);
+    // The ranges share the response budget: pages in memory do not grow with concurrency.
+    let budget = crate::fauna::pacing::PAGE_BYTE_BUDGET / u64::from(settings.concurrency.max(1));
+    client.set_page_byte_budget(budget.max(1 << 20));
+    Ok(client)
 }
 
 fn fauna(context: &str) -> impl FnOnce(FaunaError) -> ExportError {

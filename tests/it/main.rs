@@ -1,5 +1,6 @@
 //! Integration tests of fauna-sync's public API, one module per layer.
 
+mod adaptive_paging;
 mod bad_input;
 mod config_cli;
 mod export;

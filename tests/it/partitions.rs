@@ -53,9 +53,15 @@ fn expected_turns() -> Vec<i64> {
 }
 
 fn config(dir: &Path, name: &str, concurrency: u32) -> std::path::PathBuf {
+    config_paged(dir, name, concurrency, false)
+}
+
+/// [`config`], with the page size pinned at 100 when `fixed` (the queries are then countable).
+fn config_paged(dir: &Path, name: &str, concurrency: u32, fixed: bool) -> std::path::PathBuf {
     let path = dir.join(format!("{name}.json"));
     let text = format!(
-        r#"{{"concurrency": {concurrency}, "collections": [{{"name": "things", "page_size": 100}}],
+        r#"{{"concurrency": {concurrency},
+            "collections": [{{"name": "things", "page_size": 100, "page_size_fixed": {fixed}}}],
             "output": {{"format": "jsonl", "batch_rows": 700}}}}"#
     );
     std::fs::write(&path, text).unwrap();
@@ -453,7 +459,7 @@ async fn custom_ids_far_below_generated_ones_split_where_documents_are() {
     }
     let fx = Fixture::start(SCHEMA, &[("things", docs)]).await;
     let out = fx.out("custom");
-    let cfg = config(fx.dir.path(), "four", 4);
+    let cfg = config_paged(fx.dir.path(), "four", 4, true);
     let summary = run_export(&load_settings(&cfg, &fx.server.url(), &out), &Quiet)
         .await
         .unwrap();
@@ -463,7 +469,7 @@ async fn custom_ids_far_below_generated_ones_split_where_documents_are() {
     // Two ranges of 3 and 27 pages (range 0's last page ends exactly at range 1's first
     // document): the sequential export's 30 pages plus the two split-point probes.
     let one = fx.out("one");
-    let cfg = config(fx.dir.path(), "one", 1);
+    let cfg = config_paged(fx.dir.path(), "one", 1, true);
     let sequential = run_export(&load_settings(&cfg, &fx.server.url(), &one), &Quiet)
         .await
         .unwrap();

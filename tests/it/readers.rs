@@ -38,6 +38,8 @@ fn settings(page_size: u32) -> CollectionSettings {
         data_column: true,
         columns: vec![],
         page_size,
+        // The page sizes of these tests place page boundaries: keep them.
+        page_size_fixed: true,
         deletion_column: Some("deleted_at".into()),
         history_gap: Default::default(),
     }

@@ -63,7 +63,8 @@ pub struct Args {
     pub fault_seed: u64,
 
     /// Faults to choose among, comma-separated: 429 (rate limit for read), 503 (read timed
-    /// out), drop (close the connection without a response).
+    /// out), drop (close the connection without a response), 413 (request too large; not
+    /// in the default).
     #[arg(
         long,
         value_name = "LIST",
@@ -71,6 +72,17 @@ pub struct Args {
         default_value = "429,503,drop"
     )]
     pub faults: Vec<Fault>,
+
+    /// Inject faults only into queries with a Paginate asking for more than N items (other
+    /// queries are always evaluated).
+    #[arg(long, value_name = "N")]
+    pub fault_pages_above: Option<u64>,
+
+    /// Answer every query with a Paginate asking for more than N items with 503 `time out`
+    /// "Read timed out" (a page too big for the query timeout), without evaluating it;
+    /// independent of --fault-rate.
+    #[arg(long, value_name = "N")]
+    pub max_page_items: Option<u64>,
 
     /// Minimum-valid-time offset below `now - history_days`, in seconds (real server: 900).
     #[arg(long, value_name = "SECS", default_value_t = 900)]
@@ -111,10 +123,16 @@ impl Args {
             .port(self.port)
             .latency(Duration::from_millis(self.latency))
             .gzip(!self.no_gzip);
-        if self.fault_rate > 0.0 {
-            let faults = FaultConfig::new(self.fault_rate)?
+        if self.fault_rate > 0.0 || self.max_page_items.is_some() {
+            let mut faults = FaultConfig::new(self.fault_rate)?
                 .seed(self.fault_seed)
                 .kinds(&self.faults);
+            if let Some(n) = self.fault_pages_above {
+                faults = faults.pages_above(n);
+            }
+            if let Some(n) = self.max_page_items {
+                faults = faults.max_page_items(n);
+            }
             config = config.faults(faults);
         }
         Ok(config)
@@ -247,6 +265,27 @@ mod tests {
             .unwrap()
             .seed(7)
             .kinds(&[Fault::TimedOut, Fault::Dropped]);
+        assert_eq!(a.server_config().unwrap().faults, Some(expected));
+    }
+
+    #[test]
+    fn page_flags() {
+        let a = parse(&["--max-page-items", "100"]).unwrap();
+        let expected = FaultConfig::new(0.0).unwrap().max_page_items(100);
+        assert_eq!(a.server_config().unwrap().faults, Some(expected));
+        let a = parse(&[
+            "--fault-rate",
+            "1",
+            "--faults",
+            "413",
+            "--fault-pages-above",
+            "500",
+        ])
+        .unwrap();
+        let expected = FaultConfig::new(1.0)
+            .unwrap()
+            .kinds(&[Fault::TooLarge])
+            .pages_above(500);
         assert_eq!(a.server_config().unwrap().faults, Some(expected));
     }
 

@@ -139,7 +139,7 @@ async fn route(
                     } else {
                         body
                     };
-                    match shared.faults.as_ref().and_then(FaultInjector::draw) {
+                    match shared.faults.as_ref().and_then(|f| f.draw_for(&query)) {
                         Some(Fault::Dropped) => return Err(Dropped),
                         Some(fault) => injected(fault),
                         None => evaluate(shared, secret, query, &params, run).await,
@@ -214,6 +214,9 @@ fn injected(fault: Fault) -> Reply {
                     HeaderName::from_static("x-rate-limited-ops"),
                     HeaderValue::from_static("read"),
                 )
+        }
+        Fault::TooLarge => {
+            Reply::plain_error(413, "request too large", "Request entity is too large")
         }
         Fault::TimedOut | Fault::Dropped => Reply::plain_error(503, "time out", "Read timed out"),
     }

@@ -279,6 +279,54 @@ async fn injected_429() {
 }
 
 #[tokio::test]
+async fn injected_413_only_for_pages_above_a_size_and_a_page_limit() {
+    let faults = FaultConfig::new(1.0)
+        .expect("rate")
+        .kinds(&[Fault::TooLarge])
+        .pages_above(100);
+    let server = start(ServerConfig::new().faults(faults)).await;
+    let auth = [
+        ("authorization", "Bearer secret"),
+        ("x-faunadb-api-version", "4"),
+    ];
+    let page = |n: u32| format!(r#"{{"paginate":{{"collections":null}},"size":{n}}}"#).into_bytes();
+    let r = send(&server, "POST", "/", &auth, page(101))
+        .await
+        .expect("response");
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        r.body,
+        r#"{"errors":[{"code":"request too large","description":"Request entity is too large"}]}"#
+    );
+    assert_common_headers(&r, true);
+    let r = send(&server, "POST", "/", &auth, page(100))
+        .await
+        .expect("response");
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::OK, r#"{"resource":{"data":[]}}"#)
+    );
+    server.shutdown().await;
+
+    let limit = FaultConfig::new(0.0).expect("rate").max_page_items(10);
+    let server = start(ServerConfig::new().faults(limit)).await;
+    let r = send(&server, "POST", "/", &auth, page(11))
+        .await
+        .expect("response");
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        r.body,
+        r#"{"errors":[{"code":"time out","description":"Read timed out"}]}"#
+    );
+    let r = send(&server, "POST", "/", &auth, page(10))
+        .await
+        .expect("response");
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(server.faults_injected(), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn injected_503() {
     let server = faulty(Fault::TimedOut).await;
     let r = get(

@@ -1,0 +1,96 @@
+//! Paged queries whose size comes from the stream's [`Pacer`]: a page that fails as too large
+//! is asked again smaller, and each successful page tells the pacer its size, bytes and time.
+
+use super::page::read_error;
+use super::ReadError;
+use crate::config::CollectionSettings;
+use crate::fauna::pacing::{Outcome, Pacer};
+use crate::fauna::{Expr, FaunaClient, Value};
+
+/// The page size of one read stream: its pacer's key, start and whether it is pinned.
+#[derive(Clone, Copy, Debug)]
+pub struct Stream<'a> {
+    /// The reader kind (`documents`, `changes`, `events`, `ids`).
+    pub kind: &'static str,
+    /// The collection.
+    pub collection: &'a str,
+    /// The first page's size.
+    pub start: u32,
+    /// Whether the size stays at `start`.
+    pub fixed: bool,
+}
+
+impl<'a> Stream<'a> {
+    /// A stream starting at the collection's `page_size`, pinned by its `page_size_fixed`.
+    pub fn configured(kind: &'static str, settings: &'a CollectionSettings) -> Self {
+        Stream {
+            kind,
+            collection: &settings.name,
+            start: settings.page_size,
+            fixed: settings.page_size_fixed,
+        }
+    }
+
+    /// A stream starting at `start` (a reader's own size), pinned like the collection's.
+    pub fn starting_at(kind: &'static str, settings: &'a CollectionSettings, start: u32) -> Self {
+        Stream {
+            start,
+            ..Self::configured(kind, settings)
+        }
+    }
+
+    /// The stream's pacer in `client`.
+    pub fn pacer(&self, client: &FaunaClient) -> std::sync::Arc<Pacer> {
+        client.pacer(
+            &format!("{}:{}", self.kind, self.collection),
+            self.start,
+            self.fixed,
+        )
+    }
+}
+
+/// Runs the page query `build(size)` at the stream's current size (read `At(at)` when `at` is
+/// given, for [`ReadError::SnapshotExpired`]); on a too-large failure the pacer halves the size
+/// and the page is asked again with the same cursor.
+pub async fn paced_query(
+    client: &FaunaClient,
+    stream: Stream<'_>,
+    at: Option<i64>,
+    build: impl Fn(i64) -> Expr,
+) -> Result<Value, ReadError> {
+    let pacer = stream.pacer(client);
+    loop {
+        let size = pacer.size();
+        let q = build(i64::from(size));
+        match client.query_measured(&q, pacer.can_shrink(size)).await {
+            Ok(m) => {
+                pacer.succeeded(&Outcome {
+                    requested: size,
+                    items: items(&m.value),
+                    bytes: m.bytes,
+                    elapsed: m.elapsed,
+                });
+                return Ok(m.value);
+            }
+            Err(e) if e.is_too_large() => match pacer.too_large(size) {
+                Some(smaller) => {
+                    client.count_retry();
+                    tracing::warn!(
+                        collection = %stream.collection,
+                        "{e}; asking for {smaller} items instead of {size}"
+                    );
+                }
+                None => return Err(read_error(stream.collection, at, e)),
+            },
+            Err(e) => return Err(read_error(stream.collection, at, e)),
+        }
+    }
+}
+
+/// The number of items of a page (`{"data": […]}`), 0 for anything else.
+fn items(page: &Value) -> usize {
+    page.as_object()
+        .and_then(|o| o.get("data"))
+        .and_then(Value::as_array)
+        .map_or(0, <[Value]>::len)
+}
