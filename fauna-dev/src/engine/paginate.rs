@@ -61,15 +61,6 @@ impl Elem {
         }
     }
 
-    /// The page element, moving the ref and values out (no clones on the page path).
-    pub fn into_data(self, k: usize) -> Val {
-        match k {
-            0 => Val::V(Value::Ref(self.r)),
-            1 => Val::V(self.vals.into_iter().next().unwrap_or(Value::Null)),
-            _ => Val::Arr(self.vals.into_iter().map(Val::V).collect()),
-        }
-    }
-
     /// The cursor: values, then the ref.
     pub fn cursor(&self) -> Val {
         let mut a: Vec<Val> = self.vals.iter().cloned().map(Val::V).collect();
@@ -533,7 +524,7 @@ impl Ev<'_> {
                     page.after = elems.pop().map(|e| e.cursor());
                 }
                 page.before = c.as_ref().map(echo);
-                page.data = elems.into_iter().map(|e| e.into_data(k)).collect();
+                page.data = elems.iter().map(|e| e.data(k)).collect();
             }
             Dir::Before(c) => {
                 let hi = min_upper(
@@ -553,7 +544,7 @@ impl Ev<'_> {
                     page.before = elems.first().map(Elem::cursor);
                 }
                 page.after = Some(echo(&c));
-                page.data = elems.into_iter().map(|e| e.into_data(k)).collect();
+                page.data = elems.iter().map(|e| e.data(k)).collect();
             }
         }
         Ok(page)
