@@ -28,7 +28,7 @@ pub struct BatchFile {
 }
 
 enum Encoder {
-    Jsonl(JsonlEncoder<Temp>),
+    Jsonl(Box<JsonlEncoder<Temp>>),
     Parquet(Box<ParquetEncoder<Temp>>),
 }
 
@@ -59,9 +59,12 @@ impl BatchFile {
     ) -> Result<Self, SinkError> {
         let temp = file.temp_path().to_path_buf();
         let encoder = match format {
-            FileFormat::Jsonl { compression } => {
-                Encoder::Jsonl(JsonlEncoder::new(Temp(file), &temp, compression, options)?)
-            }
+            FileFormat::Jsonl { compression } => Encoder::Jsonl(Box::new(JsonlEncoder::new(
+                Temp(file),
+                &temp,
+                compression,
+                options,
+            )?)),
             FileFormat::Parquet => Encoder::Parquet(Box::new(ParquetEncoder::new(
                 Temp(file),
                 &temp,

@@ -752,7 +752,7 @@ fn a_batch_written_page_by_page_is_the_file_written_at_once() {
             assert_eq!(file.rows(), 3000);
             // Until finished, only the temporary name exists.
             let temp = format!(".part-00000001.{}.tmp", format.name());
-            assert_eq!(names(&root.path().join("s")), [temp.clone()]);
+            assert_eq!(names(&root.path().join("s")), [temp]);
             let f = file.finish().unwrap();
             assert_eq!(f, at_once, "{format}, pages of {page}");
             assert_eq!(fs::read(root.path().join(&f.path)).unwrap(), expected);

@@ -236,8 +236,13 @@ impl Committer {
                 .await?;
             }
         }
-        self.open
+        let old = self
+            .open
             .insert(stream.to_string(), Open::new(schema, ids.is_some()));
+        if let Some(writing) = old.and_then(|mut o| o.reset()) {
+            drop(writing.tx);
+            self.aborted.push(writing.task);
+        }
         Ok(())
     }
 
