@@ -19,7 +19,7 @@ use crate::config::CollectionSettings;
 use crate::durable::FileError;
 use crate::export::{Record, RecordSchema};
 use crate::fauna::{encode, Expr, FaunaError, Value};
-use crate::output::{Checkpoint, Output, OutputError, Receipt};
+use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
 use crate::sync::{
     check_collection, sync_index, BatchLimits, CollectionExport, Committer, ExportError, Observer,
     Position, State, StateError, StreamState,
@@ -59,38 +59,83 @@ struct Records<W: Write> {
     out: Shared<W>,
 }
 
-impl<W: Write + Send> Output for Records<W> {
-    fn commit(
+impl<W: Write + Send + 'static> Output for Records<W> {
+    fn begin(
         &mut self,
         stream: &str,
         seq: u64,
-        schema: &RecordSchema,
-        records: &[Record],
-    ) -> Result<Receipt, OutputError> {
-        let stream_err = |e| OutputError::Stream {
-            what: "RECORD messages to stdout",
-            source: io_error(e),
-        };
-        let mut bytes = 0u64;
+        schema: Arc<RecordSchema>,
+    ) -> Result<Box<dyn Batch>, OutputError> {
+        Ok(Box::new(BufferedRecords {
+            out: self.out.clone(),
+            stream: stream.to_string(),
+            seq,
+            schema,
+            data: Vec::new(),
+            bytes: 0,
+        }))
+    }
+
+    fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
+        Ok(Receipt {
+            stream: sealed.stream,
+            seq: sealed.seq,
+            rows: sealed.rows,
+            bytes: sealed.bytes,
+            location: None,
+            mark: 0,
+        })
+    }
+}
+
+/// One batch of RECORD messages: each record's `data` is serialized as it arrives and kept
+/// (the batch may still be dropped and read again, so nothing is emitted before the batch is
+/// finished); finishing emits them in order.
+struct BufferedRecords<W: Write> {
+    out: Shared<W>,
+    stream: String,
+    seq: u64,
+    schema: Arc<RecordSchema>,
+    data: Vec<Box<serde_json::value::RawValue>>,
+    bytes: u64,
+}
+
+fn stream_err(e: WriteError) -> OutputError {
+    OutputError::Stream {
+        what: "RECORD messages to stdout",
+        source: io_error(e),
+    }
+}
+
+impl<W: Write + Send> Batch for BufferedRecords<W> {
+    fn write(&mut self, records: &[Record]) -> Result<(), OutputError> {
         for r in records {
-            let data = record_data(schema, r).map_err(|e| stream_err(WriteError::Serialize(e)))?;
-            bytes += data.get().len() as u64;
+            let data =
+                record_data(&self.schema, r).map_err(|e| stream_err(WriteError::Serialize(e)))?;
+            self.bytes += data.get().len() as u64;
+            self.data.push(data);
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<Sealed, OutputError> {
+        let rows = self.data.len() as u64;
+        for data in self.data {
             let message = Message::Record {
                 record: RecordMessage {
-                    stream: stream.to_string(),
+                    stream: self.stream.clone(),
                     data,
                     emitted_at: now_ms(),
                 },
             };
             write(&self.out, &message).map_err(stream_err)?;
         }
-        Ok(Receipt {
-            stream: stream.to_string(),
-            seq,
-            rows: records.len() as u64,
-            bytes,
-            location: None,
-            mark: 0,
+        Ok(Sealed {
+            stream: self.stream,
+            seq: self.seq,
+            rows,
+            bytes: self.bytes,
+            file: None,
         })
     }
 }

@@ -78,6 +78,14 @@ pub enum OutputError {
         /// What is wrong and what to use instead.
         reason: String,
     },
+    /// A batch sealed without a file reached an output of files (a bug in fauna-sync).
+    #[error("batch {seq} of stream {stream:?} has no file to publish; this is a bug in fauna-sync, please report it")]
+    NoFile {
+        /// The stream.
+        stream: String,
+        /// The batch sequence number.
+        seq: u64,
+    },
     /// The state object cannot be used.
     #[error(transparent)]
     State(#[from] crate::sync::StateError),
@@ -93,9 +101,10 @@ impl OutputError {
             OutputError::Sink(SinkError::TypeMismatch { .. }) => ErrorKind::Data,
             // A committed manifest line that does not parse is damage: a re-run cannot help.
             OutputError::Sink(SinkError::Manifest { .. }) => ErrorKind::State,
-            OutputError::Sink(_) | OutputError::File(_) | OutputError::Stream { .. } => {
-                ErrorKind::Output
-            }
+            OutputError::Sink(_)
+            | OutputError::File(_)
+            | OutputError::Stream { .. }
+            | OutputError::NoFile { .. } => ErrorKind::Output,
             OutputError::NotOwned { .. }
             | OutputError::Orphaned { .. }
             | OutputError::Damaged { .. } => ErrorKind::State,

@@ -3,15 +3,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::owner::{new_output_id, OwnerRecord};
 use super::verify::check_files;
-use super::{Output, OutputError, Receipt};
+use super::{Batch, Output, OutputError, Receipt, Sealed};
 use crate::durable::{create_dir_durable, AppendLog};
 use crate::export::{Record, RecordSchema};
 use crate::sink::{
-    cleanup, read_manifest, write_manifest, BatchWriter, CommittedFile, FileFormat, SinkError,
-    MANIFEST_FILE,
+    cleanup, read_manifest, write_manifest, BatchFile, BatchWriter, CommittedFile, FileFormat,
+    SinkError, MANIFEST_FILE,
 };
 use crate::sync::State;
 
@@ -149,14 +150,17 @@ impl FilesOutput {
 }
 
 impl Output for FilesOutput {
-    fn commit(
+    fn begin(
         &mut self,
         stream: &str,
         seq: u64,
-        schema: &RecordSchema,
-        records: &[Record],
-    ) -> Result<Receipt, OutputError> {
-        let file = self.writer.write_batch(stream, seq, schema, records)?;
+        schema: Arc<RecordSchema>,
+    ) -> Result<Box<dyn Batch>, OutputError> {
+        Ok(Box::new(self.writer.begin(stream, seq, schema)?))
+    }
+
+    fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
+        let file = sealed_file(sealed)?;
         let mut line = serde_json::to_vec(&file).map_err(|source| SinkError::Json {
             path: self.manifest.path().to_path_buf(),
             source,
@@ -164,12 +168,38 @@ impl Output for FilesOutput {
         line.push(b'\n');
         let mark = self.manifest.append(&line)?;
         Ok(Receipt {
-            stream: stream.to_string(),
-            seq,
+            stream: file.stream,
+            seq: file.seq,
             rows: file.rows,
             bytes: file.bytes,
             location: Some(file.path),
             mark,
         })
     }
+}
+
+/// A batch file is an output's batch: finishing commits the file under its final name.
+impl Batch for BatchFile {
+    fn write(&mut self, records: &[Record]) -> Result<(), OutputError> {
+        Ok(BatchFile::write(self, records)?)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Sealed, OutputError> {
+        let file = BatchFile::finish(*self)?;
+        Ok(Sealed {
+            stream: file.stream.clone(),
+            seq: file.seq,
+            rows: file.rows,
+            bytes: file.bytes,
+            file: Some(file),
+        })
+    }
+}
+
+/// The file of a batch a [`BatchFile`] sealed.
+pub(super) fn sealed_file(sealed: Sealed) -> Result<CommittedFile, OutputError> {
+    sealed.file.ok_or(OutputError::NoFile {
+        stream: sealed.stream,
+        seq: sealed.seq,
+    })
 }

@@ -1,8 +1,8 @@
 //! Batch files in an object store: the local layout (`spec/output-layout.md`) under a key
 //! prefix, with the manifest as one object rewritten whole per commit (§8 there).
 //!
-//! A batch is encoded by the local [`BatchWriter`] into a scratch directory (so its bytes are
-//! exactly those of a local run), then uploaded under its final key — one PUT, or a multipart
+//! A batch is encoded by the local [`BatchWriter`] into a scratch directory as its records
+//! arrive (so its bytes are exactly those of a local run), then uploaded under its final key — one PUT, or a multipart
 //! upload above [`MULTIPART_BYTES`]; an object appears whole or not at all, so no temporary
 //! name is needed. Then the manifest object is rewritten with the new line, conditionally on
 //! the version this run wrote last.
@@ -18,13 +18,13 @@ use object_store::{
     ObjectStore, ObjectStoreExt, PutMode, PutOptions, UpdateVersion, WriteMultipart,
 };
 
-use super::files::Opened;
+use super::files::{sealed_file, Opened};
 use super::lease::Lease;
 use super::owner::{new_output_id, OwnerRecord, OWNER_FILE};
 use super::store_url::StoreUrl;
 use super::verify::{check_objects, parse_manifest};
-use super::{Output, OutputError, Receipt};
-use crate::export::{Record, RecordSchema};
+use super::{Batch, Output, OutputError, Receipt, Sealed};
+use crate::export::RecordSchema;
 use crate::lock::LockError;
 use crate::sink::{
     parse_part_file_name, stream_dir_name, BatchWriter, CommittedFile, FileFormat, SinkError,
@@ -195,15 +195,8 @@ impl ObjectOutput {
         ))
     }
 
-    async fn commit_async(
-        &mut self,
-        stream: &str,
-        seq: u64,
-        schema: &RecordSchema,
-        records: &[Record],
-    ) -> Result<Receipt, OutputError> {
+    async fn publish_async(&mut self, file: CommittedFile) -> Result<Receipt, OutputError> {
         self.lease.renew_if_due().await?;
-        let file = self.writer.write_batch(stream, seq, schema, records)?;
         let local = self.scratch.join(&file.path);
         let uploaded = upload(self.store.as_ref(), &self.url, &file, &local).await;
         let _ = std::fs::remove_file(&local);
@@ -225,8 +218,8 @@ impl ObjectOutput {
         self.manifest = manifest;
         self.manifest_version = Some(version);
         Ok(Receipt {
-            stream: stream.to_string(),
-            seq,
+            stream: file.stream,
+            seq: file.seq,
             rows: file.rows,
             bytes: file.bytes,
             location: Some(file.path),
@@ -236,16 +229,21 @@ impl ObjectOutput {
 }
 
 impl Output for ObjectOutput {
-    fn commit(
+    /// The batch is written to the scratch directory; [`publish`](Output::publish) uploads it.
+    fn begin(
         &mut self,
         stream: &str,
         seq: u64,
-        schema: &RecordSchema,
-        records: &[Record],
-    ) -> Result<Receipt, OutputError> {
+        schema: Arc<RecordSchema>,
+    ) -> Result<Box<dyn Batch>, OutputError> {
+        Ok(Box::new(self.writer.begin(stream, seq, schema)?))
+    }
+
+    fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
+        let file = sealed_file(sealed)?;
         // The committer calls this on tokio's blocking pool.
         let handle = self.handle.clone();
-        handle.block_on(self.commit_async(stream, seq, schema, records))
+        handle.block_on(self.publish_async(file))
     }
 }
 

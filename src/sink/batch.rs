@@ -1,15 +1,16 @@
-//! The batch writer: one call writes one batch file and commits it atomically.
+//! The batch writer: opens batch files under one output root (or writes a whole batch in one
+//! call) and commits them atomically.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::export::{Record, RecordSchema};
 
-use super::jsonl::write_jsonl;
+use super::batch_file::BatchFile;
 use super::layout::{part_file_name, stream_dir_name};
-use super::parquet::write_parquet;
 use super::{FileFormat, SinkError, WriteOptions};
 use crate::durable::{create_dir_durable, AtomicFile};
 
@@ -99,10 +100,37 @@ impl BatchWriter {
         self.format
     }
 
-    /// Writes `records` as `<root>/<stream dir>/part-<seq:08>.<ext>`: under a temporary name
-    /// first, then `fsync`, rename into place, `fsync` of the directory. Rewriting the same
-    /// `seq` with the same records yields identical bytes. On error no temporary file is left
-    /// and an existing file of that name is untouched.
+    /// Opens batch `seq` of `stream` as `<root>/<stream dir>/part-<seq:08>.<ext>`, written
+    /// under a temporary name until [`BatchFile::finish`]. Checks the stream name and the
+    /// schema before creating anything.
+    pub fn begin(
+        &self,
+        stream: &str,
+        seq: u64,
+        schema: Arc<RecordSchema>,
+    ) -> Result<BatchFile, SinkError> {
+        let dir_name = stream_dir_name(stream)?;
+        let name = part_file_name(seq, self.format);
+        let dir = self.root.join(&dir_name);
+        let target = dir.join(&name);
+        check_schema(&schema, &target)?;
+        create_dir_durable(&dir)?;
+        let file = AtomicFile::create(&target)?;
+        BatchFile::new(
+            file,
+            format!("{dir_name}/{name}"),
+            stream,
+            seq,
+            self.format,
+            &self.options,
+            schema,
+        )
+    }
+
+    /// Writes `records` as one batch file ([`begin`](BatchWriter::begin), write, finish):
+    /// under a temporary name first, then `fsync`, rename into place, `fsync` of the
+    /// directory. Rewriting the same `seq` with the same records yields identical bytes. On
+    /// error no temporary file is left and an existing file of that name is untouched.
     pub fn write_batch(
         &self,
         stream: &str,
@@ -110,53 +138,16 @@ impl BatchWriter {
         schema: &RecordSchema,
         records: &[Record],
     ) -> Result<CommittedFile, SinkError> {
-        let dir_name = stream_dir_name(stream)?;
-        let name = part_file_name(seq, self.format);
-        let dir = self.root.join(&dir_name);
-        let target = dir.join(&name);
-        let (min_ts, max_ts) = ts_range(records).ok_or_else(|| SinkError::EmptyBatch {
-            stream: stream.to_string(),
-            seq,
-        })?;
-        check_schema(schema, &target)?;
-
-        create_dir_durable(&dir)?;
-        let mut file = AtomicFile::create(&target)?;
-        let temp = file.temp_path().to_path_buf();
-        match self.format {
-            FileFormat::Jsonl { compression } => write_jsonl(
-                file.writer(),
-                &temp,
-                compression,
-                &self.options,
-                schema,
-                records,
-            )?,
-            FileFormat::Parquet => {
-                write_parquet(file.writer(), &temp, &self.options, schema, records)?
-            }
+        if records.is_empty() {
+            return Err(SinkError::EmptyBatch {
+                stream: stream.to_string(),
+                seq,
+            });
         }
-        crate::crash::point("mid-batch");
-        let digest = file.commit()?;
-        Ok(CommittedFile {
-            path: format!("{dir_name}/{name}"),
-            stream: stream.to_string(),
-            seq,
-            rows: records.len() as u64,
-            bytes: digest.bytes,
-            sha256: digest.sha256,
-            min_ts,
-            max_ts,
-            format: self.format,
-        })
+        let mut file = self.begin(stream, seq, Arc::new(schema.clone()))?;
+        file.write(records)?;
+        file.finish()
     }
-}
-
-fn ts_range(records: &[Record]) -> Option<(i64, i64)> {
-    records.iter().fold(None, |acc, r| match acc {
-        None => Some((r.ts, r.ts)),
-        Some((lo, hi)) => Some((lo.min(r.ts), hi.max(r.ts))),
-    })
 }
 
 /// Rejects schemas whose column names collide (they would make duplicate JSON keys or

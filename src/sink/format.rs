@@ -108,8 +108,11 @@ pub struct WriteOptions {
     pub zstd_level: i32,
     /// zstd level of Parquet pages, 1–22; 1–3 recommended (default 1).
     pub parquet_zstd_level: i32,
+    /// A Parquet row group is closed once it holds this many records (default 16,384): the
+    /// encoder keeps the open row group's encoded pages in memory.
+    pub parquet_row_group_rows: usize,
     /// A Parquet row group is closed once its encoded size reaches about this many bytes
-    /// (default 128 MiB).
+    /// (default 32 MiB), whatever its records: bounds the open row group of large documents.
     pub parquet_row_group_bytes: usize,
     /// Records converted to Arrow arrays at a time before being handed to the Parquet
     /// encoder (default 8192); bounds the Arrow memory of a batch.
@@ -122,7 +125,8 @@ impl Default for WriteOptions {
             gzip_level: 6,
             zstd_level: 1,
             parquet_zstd_level: 1,
-            parquet_row_group_bytes: 128 << 20,
+            parquet_row_group_rows: 16_384,
+            parquet_row_group_bytes: 32 << 20,
             parquet_chunk_rows: 8192,
         }
     }
@@ -142,6 +146,9 @@ impl WriteOptions {
             if !(1..=22).contains(&level) {
                 return bad(option, format!("{level} is not in 1..=22"));
             }
+        }
+        if self.parquet_row_group_rows == 0 {
+            return bad("parquet_row_group_rows", "must be positive".into());
         }
         if self.parquet_row_group_bytes == 0 {
             return bad("parquet_row_group_bytes", "must be positive".into());
@@ -186,6 +193,10 @@ mod tests {
             },
             WriteOptions {
                 parquet_zstd_level: 23,
+                ..Default::default()
+            },
+            WriteOptions {
+                parquet_row_group_rows: 0,
                 ..Default::default()
             },
             WriteOptions {

@@ -3,10 +3,12 @@
 //! The layout, naming, manifest format, Parquet schema and commit protocol are specified in
 //! `spec/output-layout.md`. In short:
 //!
-//! - [`BatchWriter::write_batch`] writes one batch of [`Record`](crate::export::Record)s as
+//! - [`BatchWriter::begin`] opens batch `seq` as a [`BatchFile`] that takes
+//!   [`Record`](crate::export::Record)s as they arrive; [`BatchFile::finish`] commits it as
 //!   `<root>/<stream dir>/part-<seq:08>.<ext>` (temporary name, `fsync`, rename, `fsync` of the
-//!   directory) and returns its [`CommittedFile`]. The name depends only on stream, seq and
-//!   format, so a batch redone after a crash overwrites its own orphan.
+//!   directory) and returns its [`CommittedFile`]; [`BatchWriter::write_batch`] does all three
+//!   for a batch at hand. The name depends only on stream, seq and format, so a batch redone
+//!   after a crash overwrites its own orphan.
 //! - The caller records the [`CommittedFile`] in its state, then calls [`write_manifest`] with
 //!   the full list; [`cleanup`] removes temporary files and batch files the state does not list.
 //! - [`write_file_atomically`] is the same commit protocol for small files (the checkpoint).
@@ -39,13 +41,15 @@
 //! ```
 //!
 //! # Memory usage
-//! A batch's records are held by the caller. JSONL writing adds a 256 KiB buffer plus the
-//! encoder's state (gzip: ~300 KiB; zstd: ~1–3 MiB at levels 1–3). Parquet writing adds the Arrow
-//! arrays of one chunk of [`WriteOptions::parquet_chunk_rows`] records (about the export JSON
-//! size of those records) and the encoded pages of the open row group, bounded by about
+//! A [`BatchFile`] holds no records: JSONL writing keeps a 256 KiB buffer plus the encoder's
+//! state (gzip: ~300 KiB; zstd: ~1–3 MiB at levels 1–3). Parquet writing keeps the Arrow arrays
+//! of one chunk of [`WriteOptions::parquet_chunk_rows`] records (about the export JSON size of
+//! those records, at most ~16 MiB of text) and the encoded pages of the open row group, closed
+//! at [`WriteOptions::parquet_row_group_rows`] records or about
 //! [`WriteOptions::parquet_row_group_bytes`].
 
 mod batch;
+mod batch_file;
 mod cleanup;
 mod error;
 mod format;
@@ -58,6 +62,7 @@ mod parquet;
 mod tests;
 
 pub use self::batch::{BatchWriter, CommittedFile};
+pub use self::batch_file::BatchFile;
 pub use self::cleanup::cleanup;
 pub use self::error::SinkError;
 pub use self::format::{Compression, FileFormat, UnknownFormat, WriteOptions};

@@ -1,8 +1,8 @@
 //! Parquet encoding: records → Arrow arrays (built directly with builders, a chunk of rows at a
-//! time) → `ArrowWriter` with zstd pages and row groups bounded by bytes.
+//! time) → `ArrowWriter` with zstd pages and row groups bounded by rows and bytes.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ::parquet::arrow::ArrowWriter;
@@ -89,113 +89,214 @@ pub fn schema_json(schema: &RecordSchema) -> String {
     serde_json::to_string(&meta).unwrap_or_default()
 }
 
-/// Writes `records` as one Parquet file into `out`. `path` is only used in error messages.
-pub(crate) fn write_parquet<W: Write + Send>(
-    out: W,
-    path: &Path,
-    options: &WriteOptions,
-    schema: &RecordSchema,
-    records: &[Record],
-) -> Result<(), SinkError> {
-    let pq_err = |source| SinkError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let level = ZstdLevel::try_new(options.parquet_zstd_level).map_err(pq_err)?;
-    let props = WriterProperties::builder()
-        .set_compression(PqCompression::ZSTD(level))
-        .set_max_row_group_row_count(None)
-        .set_max_row_group_bytes(Some(options.parquet_row_group_bytes.max(1)))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(FORMAT_VERSION_KEY.to_string(), FORMAT_VERSION.to_string()),
-            KeyValue::new(SCHEMA_KEY.to_string(), schema_json(schema)),
-        ]))
-        .build();
-    let arrow = arrow_schema(schema);
-    let mut writer = ArrowWriter::try_new(out, arrow.clone(), Some(props)).map_err(pq_err)?;
-    let mut scratch = Vec::with_capacity(1024);
-    for chunk in records.chunks(options.parquet_chunk_rows.max(1)) {
-        let batch = build_batch(&arrow, schema, chunk, path, &mut scratch)?;
-        writer.write(&batch).map_err(pq_err)?;
-    }
-    writer.close().map_err(pq_err)?;
-    Ok(())
+/// A Parquet file being written into `W`: [`write`](ParquetEncoder::write) converts records
+/// into Arrow arrays a chunk at a time (chunks depend only on the records' order, so the same
+/// records give the same bytes however they arrive) and hands each full chunk to the encoder,
+/// which closes row groups at [`WriteOptions::parquet_row_group_rows`] rows or about
+/// [`WriteOptions::parquet_row_group_bytes`]; [`finish`](ParquetEncoder::finish) writes the
+/// footer. After an error the encoder must be dropped.
+pub(crate) struct ParquetEncoder<W: Write + Send> {
+    writer: ArrowWriter<W>,
+    arrow: SchemaRef,
+    chunk: Chunk,
+    chunk_rows: usize,
+    scratch: Vec<u8>,
+    /// Only used in error messages.
+    path: PathBuf,
 }
 
-/// Converts one chunk of records into an Arrow batch.
-fn build_batch(
-    arrow: &SchemaRef,
-    schema: &RecordSchema,
-    records: &[Record],
-    path: &Path,
-    scratch: &mut Vec<u8>,
-) -> Result<RecordBatch, SinkError> {
-    let n = records.len();
-    let mut refs = StringBuilder::with_capacity(n, n * 20);
-    let mut ts = Int64Builder::with_capacity(n);
-    let mut data = schema
-        .data_column
-        .then(|| StringBuilder::with_capacity(n, n * 256));
-    let mut columns: Vec<ColumnBuilder> = schema
-        .columns
-        .iter()
-        .map(|(_, ty)| ColumnBuilder::new(*ty, n))
-        .collect();
-    let mut deleted = schema
-        .deletion_column
-        .as_ref()
-        .map(|_| StringBuilder::with_capacity(n, n * 24));
-    let mut detected = schema
-        .detected_column
-        .as_ref()
-        .map(|_| BooleanBuilder::with_capacity(n));
+/// Arrow bytes (strings' text) after which a chunk is encoded even if it has fewer than
+/// `parquet_chunk_rows` records: bounds the memory of a chunk of large documents.
+const CHUNK_BYTES: usize = 16 << 20;
 
-    for rec in records {
-        refs.append_value(&rec.id);
-        ts.append_value(rec.ts);
-        if let Some(b) = &mut data {
+impl<W: Write + Send> ParquetEncoder<W> {
+    /// Starts a file into `out`. `path` is only used in error messages.
+    pub(crate) fn new(
+        out: W,
+        path: &Path,
+        options: &WriteOptions,
+        schema: &RecordSchema,
+    ) -> Result<Self, SinkError> {
+        let pq_err = |source| SinkError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        };
+        let level = ZstdLevel::try_new(options.parquet_zstd_level).map_err(pq_err)?;
+        let props = WriterProperties::builder()
+            .set_compression(PqCompression::ZSTD(level))
+            .set_max_row_group_row_count(Some(options.parquet_row_group_rows.max(1)))
+            .set_max_row_group_bytes(Some(options.parquet_row_group_bytes.max(1)))
+            .set_key_value_metadata(Some(vec![
+                KeyValue::new(FORMAT_VERSION_KEY.to_string(), FORMAT_VERSION.to_string()),
+                KeyValue::new(SCHEMA_KEY.to_string(), schema_json(schema)),
+            ]))
+            .build();
+        let arrow = arrow_schema(schema);
+        let writer = ArrowWriter::try_new(out, arrow.clone(), Some(props)).map_err(pq_err)?;
+        let chunk_rows = options.parquet_chunk_rows.max(1);
+        Ok(ParquetEncoder {
+            writer,
+            arrow,
+            chunk: Chunk::new(schema, chunk_rows),
+            chunk_rows,
+            scratch: Vec::with_capacity(1024),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends `records` (of `schema`, the schema the encoder was made with).
+    pub(crate) fn write(
+        &mut self,
+        schema: &RecordSchema,
+        records: &[Record],
+    ) -> Result<(), SinkError> {
+        for rec in records {
+            self.chunk
+                .append(schema, rec, &mut self.scratch, &self.path)?;
+            if self.chunk.rows >= self.chunk_rows || self.chunk.bytes >= CHUNK_BYTES {
+                self.encode_chunk(schema)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes what is left, writes the footer and returns the underlying writer.
+    pub(crate) fn finish(mut self, schema: &RecordSchema) -> Result<W, SinkError> {
+        if self.chunk.rows > 0 {
+            self.encode_chunk(schema)?;
+        }
+        let path = self.path;
+        self.writer
+            .into_inner()
+            .map_err(|source| SinkError::Parquet {
+                path: path.clone(),
+                source,
+            })
+    }
+
+    fn encode_chunk(&mut self, schema: &RecordSchema) -> Result<(), SinkError> {
+        let full = std::mem::replace(&mut self.chunk, Chunk::new(schema, self.chunk_rows));
+        let batch = full.finish(&self.arrow, &self.path)?;
+        self.writer
+            .write(&batch)
+            .map_err(|source| SinkError::Parquet {
+                path: self.path.clone(),
+                source,
+            })
+    }
+}
+
+/// The Arrow builders of one chunk of records.
+struct Chunk {
+    rows: usize,
+    /// Text appended to the string builders (`ref`, `data`, text columns).
+    bytes: usize,
+    refs: StringBuilder,
+    ts: Int64Builder,
+    data: Option<StringBuilder>,
+    columns: Vec<ColumnBuilder>,
+    deleted: Option<StringBuilder>,
+    detected: Option<BooleanBuilder>,
+}
+
+impl Chunk {
+    fn new(schema: &RecordSchema, n: usize) -> Self {
+        Chunk {
+            rows: 0,
+            bytes: 0,
+            refs: StringBuilder::with_capacity(n, n * 20),
+            ts: Int64Builder::with_capacity(n),
+            data: schema
+                .data_column
+                .then(|| StringBuilder::with_capacity(n, n * 256)),
+            columns: schema
+                .columns
+                .iter()
+                .map(|(_, ty)| ColumnBuilder::new(*ty, n))
+                .collect(),
+            deleted: schema
+                .deletion_column
+                .as_ref()
+                .map(|_| StringBuilder::with_capacity(n, n * 24)),
+            detected: schema
+                .detected_column
+                .as_ref()
+                .map(|_| BooleanBuilder::with_capacity(n)),
+        }
+    }
+
+    /// Appends one record; on a type mismatch the chunk is left inconsistent (the caller
+    /// drops the file).
+    fn append(
+        &mut self,
+        schema: &RecordSchema,
+        rec: &Record,
+        scratch: &mut Vec<u8>,
+        path: &Path,
+    ) -> Result<(), SinkError> {
+        self.refs.append_value(&rec.id);
+        self.bytes += rec.id.len();
+        self.ts.append_value(rec.ts);
+        if let Some(b) = &mut self.data {
             match &rec.data {
                 None | Some(Value::Null) => b.append_null(),
-                Some(v) => append_json(b, v, scratch, path)?,
+                Some(v) => self.bytes += append_json(b, v, scratch, path)?,
             }
         }
-        for (i, ((name, ty), b)) in schema.columns.iter().zip(&mut columns).enumerate() {
+        for (i, ((name, ty), b)) in schema.columns.iter().zip(&mut self.columns).enumerate() {
             let v = rec.columns.get(i).unwrap_or(&NULL);
-            if !b.append(v, scratch, path)? {
-                return Err(SinkError::TypeMismatch {
-                    path: path.to_path_buf(),
-                    column: name.clone(),
-                    id: rec.id.clone(),
-                    expected: *ty,
-                    found: crate::export::describe_value(v),
-                });
+            match b.append(v, scratch, path)? {
+                Some(n) => self.bytes += n,
+                None => {
+                    return Err(SinkError::TypeMismatch {
+                        path: path.to_path_buf(),
+                        column: name.clone(),
+                        id: rec.id.clone(),
+                        expected: *ty,
+                        found: crate::export::describe_value(v),
+                    })
+                }
             }
         }
-        if let Some(b) = &mut deleted {
+        if let Some(b) = &mut self.deleted {
             b.append_option(rec.deleted_at());
         }
-        if let Some(b) = &mut detected {
+        if let Some(b) = &mut self.detected {
             b.append_option(rec.detected());
         }
+        self.rows += 1;
+        Ok(())
     }
 
-    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(arrow.fields().len());
-    arrays.push(Arc::new(refs.finish()));
-    arrays.push(Arc::new(ts.finish()));
-    if let Some(mut b) = data {
-        arrays.push(Arc::new(b.finish()));
+    /// The chunk as an Arrow batch.
+    fn finish(self, arrow: &SchemaRef, path: &Path) -> Result<RecordBatch, SinkError> {
+        let Chunk {
+            mut refs,
+            mut ts,
+            data,
+            columns,
+            deleted,
+            detected,
+            ..
+        } = self;
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(arrow.fields().len());
+        arrays.push(Arc::new(refs.finish()));
+        arrays.push(Arc::new(ts.finish()));
+        if let Some(mut b) = data {
+            arrays.push(Arc::new(b.finish()));
+        }
+        arrays.extend(columns.into_iter().map(ColumnBuilder::finish));
+        if let Some(mut b) = deleted {
+            arrays.push(Arc::new(b.finish()));
+        }
+        if let Some(mut b) = detected {
+            arrays.push(Arc::new(b.finish()));
+        }
+        RecordBatch::try_new(arrow.clone(), arrays).map_err(|source| SinkError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })
     }
-    arrays.extend(columns.into_iter().map(ColumnBuilder::finish));
-    if let Some(mut b) = deleted {
-        arrays.push(Arc::new(b.finish()));
-    }
-    if let Some(mut b) = detected {
-        arrays.push(Arc::new(b.finish()));
-    }
-    RecordBatch::try_new(arrow.clone(), arrays).map_err(|source| SinkError::Arrow {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// The builder of one additional column.
@@ -219,26 +320,59 @@ impl ColumnBuilder {
         }
     }
 
-    /// Appends `v`; `Ok(false)` when it does not fit the column's type.
-    fn append(&mut self, v: &Value, scratch: &mut Vec<u8>, path: &Path) -> Result<bool, SinkError> {
-        match (self, v) {
-            (ColumnBuilder::Text(b, _), Value::Null) => b.append_null(),
-            (ColumnBuilder::Int(b), Value::Null) => b.append_null(),
-            (ColumnBuilder::Float(b), Value::Null) => b.append_null(),
-            (ColumnBuilder::Bool(b), Value::Null) => b.append_null(),
-            (ColumnBuilder::Text(b, ColumnType::String), Value::String(s)) => b.append_value(s),
+    /// Appends `v`; `Ok(Some(text bytes))`, or `Ok(None)` when it does not fit the column's
+    /// type.
+    fn append(
+        &mut self,
+        v: &Value,
+        scratch: &mut Vec<u8>,
+        path: &Path,
+    ) -> Result<Option<usize>, SinkError> {
+        let n = match (self, v) {
+            (ColumnBuilder::Text(b, _), Value::Null) => {
+                b.append_null();
+                0
+            }
+            (ColumnBuilder::Int(b), Value::Null) => {
+                b.append_null();
+                0
+            }
+            (ColumnBuilder::Float(b), Value::Null) => {
+                b.append_null();
+                0
+            }
+            (ColumnBuilder::Bool(b), Value::Null) => {
+                b.append_null();
+                0
+            }
+            (ColumnBuilder::Text(b, ColumnType::String), Value::String(s)) => {
+                b.append_value(s);
+                s.len()
+            }
             (ColumnBuilder::Text(b, ColumnType::String), v) => append_text(b, v, scratch, path)?,
             (ColumnBuilder::Text(b, ColumnType::Object), Value::Object(_) | Value::Ref(_))
             | (ColumnBuilder::Text(b, ColumnType::Array), Value::Array(_)) => {
                 append_json(b, v, scratch, path)?
             }
-            (ColumnBuilder::Int(b), Value::Int(i)) => b.append_value(*i),
-            (ColumnBuilder::Float(b), Value::Double(d)) => b.append_value(*d),
-            (ColumnBuilder::Float(b), Value::Int(i)) => b.append_value(*i as f64),
-            (ColumnBuilder::Bool(b), Value::Bool(x)) => b.append_value(*x),
-            _ => return Ok(false),
-        }
-        Ok(true)
+            (ColumnBuilder::Int(b), Value::Int(i)) => {
+                b.append_value(*i);
+                0
+            }
+            (ColumnBuilder::Float(b), Value::Double(d)) => {
+                b.append_value(*d);
+                0
+            }
+            (ColumnBuilder::Float(b), Value::Int(i)) => {
+                b.append_value(*i as f64);
+                0
+            }
+            (ColumnBuilder::Bool(b), Value::Bool(x)) => {
+                b.append_value(*x);
+                0
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(n))
     }
 
     fn finish(self) -> ArrayRef {
@@ -268,34 +402,38 @@ fn export_json_into<'s>(
     })
 }
 
-/// Appends `v`'s export JSON text.
+/// Appends `v`'s export JSON text; returns its length.
 fn append_json(
     b: &mut StringBuilder,
     v: &Value,
     scratch: &mut Vec<u8>,
     path: &Path,
-) -> Result<(), SinkError> {
-    b.append_value(export_json_into(v, scratch, path)?);
-    Ok(())
+) -> Result<usize, SinkError> {
+    let json = export_json_into(v, scratch, path)?;
+    b.append_value(json);
+    Ok(json.len())
 }
 
 /// Appends `v`'s export form as text: the string itself when the export form is a JSON string
 /// (timestamps, dates, bytes, queries, sets, non-finite doubles), else the export JSON text.
+/// Returns the text's length.
 fn append_text(
     b: &mut StringBuilder,
     v: &Value,
     scratch: &mut Vec<u8>,
     path: &Path,
-) -> Result<(), SinkError> {
+) -> Result<usize, SinkError> {
     let json = export_json_into(v, scratch, path)?;
     if json.starts_with('"') {
         let text: String = serde_json::from_str(json).map_err(|source| SinkError::Json {
             path: path.to_path_buf(),
             source,
         })?;
+        let n = text.len();
         b.append_value(text);
+        Ok(n)
     } else {
         b.append_value(json);
+        Ok(json.len())
     }
-    Ok(())
 }

@@ -704,3 +704,137 @@ fn committed_files_round_trip_through_serde() {
         assert_eq!(f.file_name(), format!("part-{seq:08}.{}", format.name()));
     }
 }
+
+/// `n` documents of about 700 bytes of export JSON each.
+fn big_records(n: i64) -> Vec<Record> {
+    (0..n)
+        .map(|i| Record {
+            id: format!("{i:08}"),
+            ts: 1_000 + i,
+            data: Some(wire(&format!(
+                r#"{{"i":{i},"text":"{}","tags":["a","b"],"deep":{{"x":{i}}}}}"#,
+                format!("word{i} ").repeat(70)
+            ))),
+            columns: vec![],
+            deletion: (i % 97 == 0).then_some(Deletion::Observed),
+        })
+        .collect()
+}
+
+fn plain_schema() -> RecordSchema {
+    RecordSchema {
+        data_column: true,
+        columns: vec![],
+        deletion_column: Some("deleted_at".into()),
+        detected_column: None,
+    }
+}
+
+#[test]
+fn a_batch_written_page_by_page_is_the_file_written_at_once() {
+    let records = big_records(3000);
+    let schema = std::sync::Arc::new(plain_schema());
+    for format in FileFormat::ALL {
+        let whole = tempfile::tempdir().unwrap();
+        let at_once = BatchWriter::new(whole.path(), format)
+            .unwrap()
+            .write_batch("s", 1, &schema, &records)
+            .unwrap();
+        let expected = fs::read(whole.path().join(&at_once.path)).unwrap();
+        // Pages of any size (as a resume after a crash would cut them) give the same bytes.
+        for page in [1, 7, 1000, 2999] {
+            let root = tempfile::tempdir().unwrap();
+            let writer = BatchWriter::new(root.path(), format).unwrap();
+            let mut file = writer.begin("s", 1, schema.clone()).unwrap();
+            for chunk in records.chunks(page) {
+                file.write(chunk).unwrap();
+            }
+            assert_eq!(file.rows(), 3000);
+            // Until finished, only the temporary name exists.
+            let temp = format!(".part-00000001.{}.tmp", format.name());
+            assert_eq!(names(&root.path().join("s")), [temp]);
+            let f = file.finish().unwrap();
+            assert_eq!(f, at_once, "{format}, pages of {page}");
+            assert_eq!(fs::read(root.path().join(&f.path)).unwrap(), expected);
+            assert_eq!(
+                names(&root.path().join("s")),
+                [format!("part-00000001.{format}")]
+            );
+        }
+    }
+}
+
+#[test]
+fn an_open_batch_reaches_its_file_as_it_is_written_and_dropping_it_leaves_nothing() {
+    let records = big_records(3000);
+    let schema = std::sync::Arc::new(plain_schema());
+    let options = WriteOptions {
+        parquet_row_group_rows: 256,
+        parquet_chunk_rows: 128,
+        ..Default::default()
+    };
+    for format in FileFormat::ALL {
+        let root = tempfile::tempdir().unwrap();
+        let writer = BatchWriter::with_options(root.path(), format, options.clone()).unwrap();
+        let mut file = writer.begin("s", 4, schema.clone()).unwrap();
+        let temp = root
+            .path()
+            .join(format!("s/.part-00000004.{}.tmp", format.name()));
+        let mut sizes = Vec::new();
+        for chunk in records.chunks(500) {
+            file.write(chunk).unwrap();
+            sizes.push(fs::metadata(&temp).unwrap().len());
+        }
+        // The encoder keeps buffers, not the batch: the file grows while pages are written.
+        assert!(
+            sizes.windows(2).all(|w| w[0] <= w[1]) && sizes[0] < sizes[5],
+            "{format}: {sizes:?}"
+        );
+        drop(file);
+        assert!(names(&root.path().join("s")).is_empty(), "{format}");
+    }
+}
+
+#[test]
+fn parquet_row_groups_are_bounded_by_rows() {
+    let records: Vec<Record> = (0..50_000)
+        .map(|i| Record {
+            id: format!("{i:06}"),
+            ts: i,
+            data: Some(Value::Int(i)),
+            columns: vec![],
+            deletion: None,
+        })
+        .collect();
+    let root = tempfile::tempdir().unwrap();
+    let writer = BatchWriter::new(root.path(), FileFormat::Parquet).unwrap();
+    let mut file = writer
+        .begin("s", 1, std::sync::Arc::new(plain_schema()))
+        .unwrap();
+    for page in records.chunks(1000) {
+        file.write(page).unwrap();
+    }
+    let f = file.finish().unwrap();
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(File::open(root.path().join(&f.path)).unwrap())
+            .unwrap();
+    let groups: Vec<i64> = reader
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows())
+        .collect();
+    // The default: 16,384 records per row group.
+    assert_eq!(groups, [16_384, 16_384, 16_384, 848]);
+    let ids: Vec<Option<String>> = reader
+        .build()
+        .unwrap()
+        .flat_map(|b| strings(&b.unwrap(), "ref"))
+        .collect();
+    assert_eq!(
+        ids,
+        (0..50_000)
+            .map(|i| Some(format!("{i:06}")))
+            .collect::<Vec<_>>()
+    );
+}

@@ -1,15 +1,22 @@
 //! The one committer: the only code that changes or writes the state.
 //!
 //! Readers' pages arrive in order (partitions already joined, see [`super::partitions`]); the
-//! committer buffers their records into batches, commits each full batch to the output, then
-//! (for streams that keep one) records its ids in the stream's id set, then saves the
-//! state through the checkpoint with the position of the first item not committed. The
-//! blocking part (encoding, compression, fsync) runs on tokio's blocking pool, so the next
-//! page is read while a batch is written.
+//! committer hands each page's records to the open batch of the output as they arrive: the
+//! batch ([`Batch`]) encodes them on its own writer thread (tokio's blocking pool), fed through
+//! a bounded channel of [`PAGES_IN_FLIGHT`] pages, so encoding and compression overlap with
+//! reading and only the channel's backpressure makes the reader wait. When a batch is full (or
+//! a phase ends) the writer finishes it (footer, `fsync`, rename), then the committer publishes
+//! it to the output (manifest), then (for streams that keep one) records its ids in the
+//! stream's id set, then saves the state through the checkpoint with the position of the first
+//! item not committed. Of the open batch only its ids (with deletion flags, for the id set)
+//! stay in memory here.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use super::error::ExportError;
 use super::observer::Observer;
@@ -17,7 +24,7 @@ use super::state::{Position, State, StreamState};
 use crate::export::{Deletion, Record, RecordJson, RecordSchema};
 use crate::fauna::Value;
 use crate::id_set::{IdSet, SortedIds, Start};
-use crate::output::{Checkpoint, Output, Receipt};
+use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
 use crate::read::Page;
 
 /// When a batch is full.
@@ -40,11 +47,88 @@ struct Core {
     ids: HashMap<String, IdSet>,
 }
 
+/// Pages on their way to a batch's writer thread at most; a full channel makes the committer
+/// (and so the reader) wait.
+pub const PAGES_IN_FLIGHT: usize = 4;
+
+/// What a batch's writer thread is told.
+enum ToWriter {
+    /// The next records of the batch.
+    Records(Vec<Record>),
+    /// All records were sent: finish the batch.
+    Finish,
+}
+
+/// A batch being written on its writer thread; dropping `tx` without [`ToWriter::Finish`]
+/// aborts it.
+struct Writing {
+    tx: mpsc::Sender<ToWriter>,
+    task: JoinHandle<Result<Option<Sealed>, OutputError>>,
+}
+
 /// A stream's open batch.
 struct Open {
     schema: Arc<RecordSchema>,
-    records: Vec<Record>,
+    /// Whether the stream keeps an id set (then `ids` collects the batch's ids).
+    keeps_ids: bool,
+    /// The batch's writer, from its first record on.
+    writing: Option<Writing>,
+    /// Records of the page at hand not yet sent to the writer.
+    pending: Vec<Record>,
+    /// The batch's ids and deletion flags (records without data), for the id set.
+    ids: Vec<Record>,
+    rows: u64,
     bytes: u64,
+    deletions: u64,
+    detected: u64,
+}
+
+impl Open {
+    fn new(schema: RecordSchema, keeps_ids: bool) -> Self {
+        Open {
+            schema: Arc::new(schema),
+            keeps_ids,
+            writing: None,
+            pending: Vec::new(),
+            ids: Vec::new(),
+            rows: 0,
+            bytes: 0,
+            deletions: 0,
+            detected: 0,
+        }
+    }
+
+    /// Counts `record` into the batch and queues it for the writer.
+    fn push(&mut self, record: Record) {
+        self.rows += 1;
+        if record.deletion.is_some() {
+            self.deletions += 1;
+        }
+        if record.deletion == Some(Deletion::Detected) {
+            self.detected += 1;
+        }
+        if self.keeps_ids {
+            self.ids.push(Record {
+                id: record.id.clone(),
+                ts: record.ts,
+                data: None,
+                columns: Vec::new(),
+                deletion: record.deletion,
+            });
+        }
+        self.pending.push(record);
+    }
+
+    /// Forgets the batch; its writer (if any) is returned to be awaited.
+    fn reset(&mut self) -> Option<Writing> {
+        self.pending.clear();
+        self.ids.clear();
+        self.rows = 0;
+        self.bytes = 0;
+        self.deletions = 0;
+        self.detected = 0;
+        self.writing.take()
+    }
 }
 
 /// What a committer committed.
@@ -66,6 +150,8 @@ pub struct Totals {
 pub struct Committer {
     core: Option<Core>,
     open: HashMap<String, Open>,
+    /// Writers of discarded batches, still removing what they wrote.
+    aborted: Vec<JoinHandle<Result<Option<Sealed>, OutputError>>>,
     limits: BatchLimits,
     totals: Totals,
     deadline: Option<std::time::Instant>,
@@ -87,6 +173,7 @@ impl Committer {
                 ids: HashMap::new(),
             }),
             open: HashMap::new(),
+            aborted: Vec::new(),
             limits,
             totals: Totals::default(),
             deadline: None,
@@ -149,14 +236,13 @@ impl Committer {
                 .await?;
             }
         }
-        self.open.insert(
-            stream.to_string(),
-            Open {
-                schema: Arc::new(schema),
-                records: Vec::new(),
-                bytes: 0,
-            },
-        );
+        let old = self
+            .open
+            .insert(stream.to_string(), Open::new(schema, ids.is_some()));
+        if let Some(writing) = old.and_then(|mut o| o.reset()) {
+            drop(writing.tx);
+            self.aborted.push(writing.task);
+        }
         Ok(())
     }
 
@@ -190,8 +276,8 @@ impl Committer {
         .await
     }
 
-    /// Takes one page of `stream`: its records join the open batch, and every batch that
-    /// fills up is committed with the position of the first item not in it.
+    /// Takes one page of `stream`: its records go to the open batch's writer, and every batch
+    /// that fills up is committed with the position of the first item not in it.
     pub async fn accept(
         &mut self,
         stream: &str,
@@ -203,13 +289,15 @@ impl Committer {
         let mut items = page.items.into_iter().peekable();
         while let Some(item) = items.next() {
             let Some(record) = item.record else { continue };
+            if self.open_mut(stream)?.writing.is_none() {
+                self.begin(stream).await?;
+            }
             let open = self.open_mut(stream)?;
             if limits.bytes.is_some() {
                 open.bytes += jsonl_len(&open.schema, &record);
             }
-            open.records.push(record);
-            let full = open.records.len() as u64 >= limits.rows
-                || limits.bytes.is_some_and(|b| open.bytes >= b);
+            open.push(record);
+            let full = open.rows >= limits.rows || limits.bytes.is_some_and(|b| open.bytes >= b);
             if full {
                 // The first item not in this batch: the page's next item, else the next page.
                 let pending = match items.peek() {
@@ -220,7 +308,7 @@ impl Committer {
                 self.commit_open(stream, at, observer).await?;
             }
         }
-        Ok(())
+        self.send_pending(stream).await
     }
 
     /// Ends a phase of `stream`: commits the open batch (if any) and records `end` as the
@@ -231,7 +319,7 @@ impl Committer {
         end: Position,
         observer: &dyn Observer,
     ) -> Result<(), ExportError> {
-        if self.open_mut(stream)?.records.is_empty() {
+        if self.open_mut(stream)?.rows == 0 {
             if self.stream(stream)?.position != end {
                 self.update(stream, move |s| s.position = end).await?;
             }
@@ -241,11 +329,12 @@ impl Committer {
     }
 
     /// Drops the open batch of `stream` (its records are read again from the committed
-    /// position).
+    /// position); its writer removes what it wrote before the next batch begins.
     pub fn discard(&mut self, stream: &str) -> Result<(), ExportError> {
-        let open = self.open_mut(stream)?;
-        open.records.clear();
-        open.bytes = 0;
+        if let Some(writing) = self.open_mut(stream)?.reset() {
+            drop(writing.tx);
+            self.aborted.push(writing.task);
+        }
         Ok(())
     }
 
@@ -276,24 +365,71 @@ impl Committer {
         }
     }
 
+    /// Opens the stream's next batch and starts its writer thread.
+    async fn begin(&mut self, stream: &str) -> Result<(), ExportError> {
+        // A discarded batch of the same seq must be gone before its file is made again.
+        for task in std::mem::take(&mut self.aborted) {
+            let _ = task.await;
+        }
+        let schema = self.open_mut(stream)?.schema.clone();
+        let name = stream.to_string();
+        let batch = self
+            .blocking(move |core| {
+                let seq = core
+                    .state
+                    .streams
+                    .get(&name)
+                    .ok_or_else(|| ExportError::StreamMissing(name.clone()))?
+                    .next_seq;
+                Ok(core.output.begin(&name, seq, schema)?)
+            })
+            .await?;
+        let (tx, rx) = mpsc::channel(PAGES_IN_FLIGHT);
+        let task = tokio::task::spawn_blocking(move || write_batch(batch, rx));
+        self.open_mut(stream)?.writing = Some(Writing { tx, task });
+        Ok(())
+    }
+
+    /// Sends the records queued for the stream's writer (waiting while its channel is full).
+    async fn send_pending(&mut self, stream: &str) -> Result<(), ExportError> {
+        let open = self.open_mut(stream)?;
+        if open.pending.is_empty() {
+            return Ok(());
+        }
+        let records = std::mem::take(&mut open.pending);
+        let writing = open.writing.as_ref().ok_or(ExportError::CommitterFailed)?;
+        if writing.tx.send(ToWriter::Records(records)).await.is_ok() {
+            return Ok(());
+        }
+        // The writer stopped: it failed.
+        let writing = self
+            .open_mut(stream)?
+            .writing
+            .take()
+            .ok_or(ExportError::CommitterFailed)?;
+        match join(writing).await {
+            Err(e) => Err(e),
+            Ok(_) => Err(ExportError::CommitterFailed),
+        }
+    }
+
     async fn commit_open(
         &mut self,
         stream: &str,
         position: Position,
         observer: &dyn Observer,
     ) -> Result<(), ExportError> {
+        self.send_pending(stream).await?;
         let open = self.open_mut(stream)?;
-        let records = std::mem::take(&mut open.records);
-        open.bytes = 0;
-        let deletions = records.iter().filter(|r| r.deletion.is_some()).count() as u64;
-        let detected = records
-            .iter()
-            .filter(|r| r.deletion == Some(Deletion::Detected))
-            .count() as u64;
-        let schema = open.schema.clone();
+        let ids = std::mem::take(&mut open.ids);
+        let (deletions, detected) = (open.deletions, open.detected);
+        let writing = open.reset().ok_or(ExportError::CommitterFailed)?;
+        // A failed send means the writer stopped; its result says why.
+        let _ = writing.tx.send(ToWriter::Finish).await;
+        let sealed = join(writing).await?.ok_or(ExportError::CommitterFailed)?;
         let name = stream.to_string();
         let receipt = self
-            .blocking(move |core| core.commit(&name, &schema, records, position))
+            .blocking(move |core| core.commit(&name, sealed, ids, position))
             .await?;
         self.totals.batches += 1;
         self.totals.rows += receipt.rows;
@@ -339,23 +475,18 @@ impl Committer {
 }
 
 impl Core {
-    /// Output, id set, state — in that order, each durable before the next.
+    /// Output, id set, state — in that order, each durable before the next. `ids` are the
+    /// batch's records without their data.
     fn commit(
         &mut self,
         stream: &str,
-        schema: &RecordSchema,
-        records: Vec<Record>,
+        sealed: Sealed,
+        ids: Vec<Record>,
         position: Position,
     ) -> Result<Receipt, ExportError> {
-        let seq = self
-            .state
-            .streams
-            .get(stream)
-            .ok_or_else(|| ExportError::StreamMissing(stream.to_string()))?
-            .next_seq;
-        let receipt = self.output.commit(stream, seq, schema, &records)?;
+        let receipt = self.output.publish(sealed)?;
         let ids = match self.ids.get_mut(stream) {
-            Some(set) => Some(set.record(&records)?),
+            Some(set) => Some(set.record(&ids)?),
             None => None,
         };
         crate::crash::point("after-batch-rename");
@@ -376,6 +507,30 @@ impl Core {
             set.prune();
         }
         Ok(receipt)
+    }
+}
+
+/// A batch's writer thread: writes the records it is sent; finishes the batch when told,
+/// or drops it (removing what it wrote) when the channel closes first.
+fn write_batch(
+    mut batch: Box<dyn Batch>,
+    mut rx: mpsc::Receiver<ToWriter>,
+) -> Result<Option<Sealed>, OutputError> {
+    while let Some(message) = rx.blocking_recv() {
+        match message {
+            ToWriter::Records(records) => batch.write(&records)?,
+            ToWriter::Finish => return batch.finish().map(Some),
+        }
+    }
+    Ok(None)
+}
+
+/// Waits for a writer thread's result.
+async fn join(writing: Writing) -> Result<Option<Sealed>, ExportError> {
+    drop(writing.tx);
+    match writing.task.await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(ExportError::CommitterFailed),
     }
 }
 

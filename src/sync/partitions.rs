@@ -312,7 +312,7 @@ mod tests {
 
     use super::*;
     use crate::export::{Record, RecordSchema};
-    use crate::output::{Checkpoint, Output, OutputError, Receipt};
+    use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
     use crate::read::Item;
     use crate::sync::{PartPosition, Quiet, State, StateError, StreamState};
 
@@ -351,22 +351,50 @@ mod tests {
     struct Memory(Arc<Mutex<Vec<Vec<String>>>>);
 
     impl Output for Memory {
-        fn commit(
+        fn begin(
             &mut self,
             stream: &str,
             seq: u64,
-            _: &RecordSchema,
-            records: &[Record],
-        ) -> Result<Receipt, OutputError> {
-            let mut batches = self.0.lock().unwrap();
-            batches.push(records.iter().map(|r| r.id.clone()).collect());
-            Ok(Receipt {
-                stream: stream.into(),
+            _: Arc<RecordSchema>,
+        ) -> Result<Box<dyn Batch>, OutputError> {
+            Ok(Box::new(MemoryBatch(
+                stream.into(),
                 seq,
-                rows: records.len() as u64,
+                Vec::new(),
+                self.0.clone(),
+            )))
+        }
+
+        fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
+            Ok(Receipt {
+                stream: sealed.stream,
+                seq: sealed.seq,
+                rows: sealed.rows,
                 bytes: 0,
                 location: None,
-                mark: batches.len() as u64,
+                mark: self.0.lock().unwrap().len() as u64,
+            })
+        }
+    }
+
+    /// Stream, seq, the ids written, and where they go when finished.
+    struct MemoryBatch(String, u64, Vec<String>, Arc<Mutex<Vec<Vec<String>>>>);
+
+    impl Batch for MemoryBatch {
+        fn write(&mut self, records: &[Record]) -> Result<(), OutputError> {
+            self.2.extend(records.iter().map(|r| r.id.clone()));
+            Ok(())
+        }
+
+        fn finish(self: Box<Self>) -> Result<Sealed, OutputError> {
+            let rows = self.2.len() as u64;
+            self.3.lock().unwrap().push(self.2);
+            Ok(Sealed {
+                stream: self.0,
+                seq: self.1,
+                rows,
+                bytes: 0,
+                file: None,
             })
         }
     }

@@ -226,6 +226,68 @@ async fn crashes_at_every_commit_point_resume_to_exactly_once() {
     assert_eq!(listing.len(), 4 + 8, "50 rows in batches of 7: {listing:?}");
 }
 
+/// Runs the real binary with batches of 20 records read in pages of 3.
+async fn run_paged(endpoint: &str, out: &Path, format: &str, crash_at: Option<&str>) -> bool {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+    cmd.args(["export", "--endpoint", endpoint, "--collection", "things"])
+        .args([
+            "--format",
+            format,
+            "--page-size",
+            "3",
+            "--batch-rows",
+            "20",
+            "--out",
+        ])
+        .arg(out)
+        .env("FAUNA_SECRET", "fnTestServer")
+        .env_remove("FAUNA_SYNC_TEST_CRASH_AT");
+    if let Some(c) = crash_at {
+        cmd.env("FAUNA_SYNC_TEST_CRASH_AT", c);
+    }
+    tokio::task::spawn_blocking(move || cmd.output().unwrap().status.success())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_while_a_batch_streams_to_its_file_leaves_nothing_visible_and_resumes_exactly() {
+    let fx = Fixture::start(SCHEMA, &[("things", many(50))]).await;
+    let url = fx.server.url();
+    for format in ["jsonl", "parquet"] {
+        let clean = fx.out(&format!("clean-{format}"));
+        assert!(run_paged(&url, &clean, format, None).await);
+        // `mid-batch` is hit after each page written to the open batch file (and before its
+        // fsync): the 4th hit is batch 1 with 12 of its 20 records written; the 12th is batch 2
+        // with 10 of its 20 (batch 1 took 7 writes and its finish, page 7 straddles the two).
+        let out = fx.out(&format!("crashy-{format}"));
+        for (crash, part) in [("mid-batch:4", 1), ("mid-batch:12", 2)] {
+            assert!(!run_paged(&url, &out, format, Some(crash)).await, "{crash}");
+            let temp = format!("things/.part-{part:08}.{format}.tmp");
+            let listing = files_below(&out);
+            assert!(listing.contains(&temp), "{crash}: {listing:?}");
+            // The open batch never reached its final name or the manifest.
+            let visible: Vec<&String> = listing
+                .iter()
+                .filter(|f| f.starts_with("things/part-"))
+                .collect();
+            assert_eq!(visible.len(), part - 1, "{crash}: {listing:?}");
+            assert_eq!(read_manifest(&out).unwrap().len(), part - 1, "{crash}");
+        }
+        assert!(run_paged(&url, &out, format, None).await);
+        let listing = files_below(&out);
+        assert_eq!(listing, files_below(&clean), "{format}");
+        for f in listing.iter().filter(|f| f.starts_with("things/")) {
+            assert_eq!(
+                std::fs::read(out.join(f)).unwrap(),
+                std::fs::read(clean.join(f)).unwrap(),
+                "{f}"
+            );
+        }
+        assert_eq!(read_manifest(&out).unwrap(), read_manifest(&clean).unwrap());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parquet_exports_resume_exactly_once_too() {
     let fx = Fixture::start(SCHEMA, &[("things", many(20))]).await;
