@@ -2,8 +2,9 @@
 //!
 //! `FAUNA_SYNC_TEST_CRASH_AT=<point>:<n>` aborts the process (like SIGKILL: no cleanup, no
 //! flush) the `n`-th time the named point is reached. Points: `after-page` (a page was read,
-//! nothing of it committed yet), `mid-batch` (a batch file is written under its temporary
-//! name, not yet fsynced or renamed), `after-batch-rename` (a batch file is in place and listed in
+//! nothing of it committed yet), `mid-batch` (a batch file is being written under its
+//! temporary name, not yet fsynced or renamed: reached after each page written to it and once
+//! more before the fsync, so `mid-batch:N` counts pages), `after-batch-rename` (a batch file is in place and listed in
 //! the manifest, the state not yet written) and `state-write` (the state file is being
 //! written). Without the feature every point compiles to nothing.
 

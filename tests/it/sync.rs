@@ -660,7 +660,18 @@ async fn max_duration_stops_at_a_batch_boundary_and_overlapping_syncs_fail_fast(
     let url = fx.server.url();
     let out = fx.out("limited");
     // A slow run: another sync on the same output fails at once with exit 75.
-    let mut slow = sync_cmd(&url, &out, &["--max-duration", "1s"]);
+    // One pinned page of 5 at a time: 20 pages of 80 ms take longer than the limit.
+    let mut slow = sync_cmd(
+        &url,
+        &out,
+        &[
+            "--max-duration",
+            "1s",
+            "--fixed-page-size",
+            "--concurrency",
+            "1",
+        ],
+    );
     slow.stderr(std::process::Stdio::piped());
     let slow = slow.spawn().unwrap();
     for _ in 0..200 {
