@@ -183,6 +183,14 @@ impl Lane {
         Ok(())
     }
 
+    /// Gives back the read-ahead room of `n` items taken from the buffer (the page's room is
+    /// returned with its first items: a page larger than the read-ahead held all of it).
+    fn release(&mut self, n: usize) {
+        let back = self.held.min(u32::try_from(n).unwrap_or(u32::MAX));
+        self.held -= back;
+        self.ahead.add_permits(back as usize);
+    }
+
     /// The cursor of the range's next unread item (`None`: the range is finished).
     fn pending(&self) -> Option<Value> {
         match self.items.front() {
@@ -228,22 +236,33 @@ pub async fn drain_concurrent<R: Reader>(
                 return;
             }
             let mut cursor = start;
+            // Room is taken before a page is asked for, for as many items as the last page
+            // held, so no page waits in memory for room; the difference is settled after.
+            let mut expect: u32 = 1;
             loop {
+                let Ok(room) = ahead.acquire_many(expect).await else {
+                    return;
+                };
+                room.forget();
                 let page = reader.page(cursor.take()).await;
                 let (next, n) = match &page {
                     Ok(p) => (p.next.clone(), p.items.len()),
                     Err(_) => (None, 0),
                 };
-                // Wait until the consumer has room for this page's items (a page larger than
-                // the read-ahead takes it all).
+                // A page larger than the read-ahead holds all of it.
                 let want = u32::try_from(n).unwrap_or(AHEAD_ITEMS).min(AHEAD_ITEMS);
-                let Ok(permits) = ahead.acquire_many(want).await else {
-                    return;
-                };
-                permits.forget();
+                if want > expect {
+                    let Ok(more) = ahead.acquire_many(want - expect).await else {
+                        return;
+                    };
+                    more.forget();
+                } else {
+                    ahead.add_permits((expect - want) as usize);
+                }
                 if tx.send((want, page)).await.is_err() || next.is_none() {
                     return;
                 }
+                expect = want.max(1);
                 cursor = next;
             }
         });
@@ -262,6 +281,7 @@ pub async fn drain_concurrent<R: Reader>(
             let room = (CHUNK_ITEMS - rotation.taken) as usize;
             let take = room.min(lane.items.len());
             let items: Vec<Item> = lane.items.drain(..take).collect();
+            lane.release(take);
             let next = lane.pending();
             crate::crash::point("after-page");
             observer.page_read(stream, items.len() as u64);

@@ -124,9 +124,11 @@ pub fn client(settings: &Settings) -> Result<FaunaClient, ExportError> {
         source,
     })?;
     client.set_max_concurrency(settings.concurrency as usize + 2);
-    // The ranges share the response budget: pages in memory do not grow with concurrency.
-    let budget = crate::fauna::pacing::PAGE_BYTE_BUDGET / u64::from(settings.concurrency.max(1));
-    client.set_page_byte_budget(budget.max(1 << 20));
+    // The ranges share half the response budget (each holds a page being read and one being
+    // committed): pages in memory do not grow with concurrency.
+    let share = 2 * u64::from(settings.concurrency.max(1));
+    let budget = crate::fauna::pacing::PAGE_BYTE_BUDGET / share;
+    client.set_page_byte_budget(budget.max(512 << 10));
     Ok(client)
 }
 
