@@ -109,6 +109,21 @@ pub struct Rotation {
 /// How a [`Rotation`] (or its end, every range done) becomes the stream's position.
 pub type RotationPosition = Arc<dyn Fn(Rotation) -> Position + Send + Sync>;
 
+/// An export's rotation position: [`Position::Parts`], then [`Position::Done`].
+pub fn parts_or_done() -> RotationPosition {
+    Arc::new(|r: Rotation| {
+        if r.done() {
+            Position::Done
+        } else {
+            Position::Parts {
+                parts: r.parts,
+                turn: r.turn,
+                taken: r.taken,
+            }
+        }
+    })
+}
+
 impl Rotation {
     /// Whether every range is done.
     pub fn done(&self) -> bool {
@@ -432,17 +447,14 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn partitions_finishing_out_of_order_are_committed_in_partition_order() {
+    /// A committer of stream `s` into memory, batches of `rows`.
+    async fn committer(rows: u64) -> (Committer, Memory, Saved) {
         let mut state = State::new();
         state
             .streams
             .insert("s".into(), StreamState::new(0, "jsonl"));
         let (out, saved) = (Memory::default(), Saved::default());
-        let limits = crate::sync::BatchLimits {
-            rows: 4,
-            bytes: None,
-        };
+        let limits = crate::sync::BatchLimits { rows, bytes: None };
         let mut committer = Committer::new(
             state,
             Box::new(out.clone()),
@@ -456,6 +468,12 @@ mod tests {
             detected_column: None,
         };
         committer.open_stream("s", schema, None).await.unwrap();
+        (committer, out, saved)
+    }
+
+    #[tokio::test]
+    async fn partitions_finishing_out_of_order_are_committed_in_partition_order() {
+        let (mut committer, out, saved) = committer(4).await;
         // Partition 0 is slow, 2 is fastest: their pages arrive in reverse order.
         let bounds = [(0, 7, 30), (7, 12, 10), (12, 14, 0)];
         let parts = bounds
@@ -503,28 +521,7 @@ mod tests {
 
     #[tokio::test]
     async fn ranges_take_turns_of_one_chunk_whatever_their_speed() {
-        let mut state = State::new();
-        state
-            .streams
-            .insert("s".into(), StreamState::new(0, "jsonl"));
-        let (out, saved) = (Memory::default(), Saved::default());
-        let limits = crate::sync::BatchLimits {
-            rows: 700,
-            bytes: None,
-        };
-        let mut committer = Committer::new(
-            state,
-            Box::new(out.clone()),
-            Box::new(saved.clone()),
-            limits,
-        );
-        let schema = RecordSchema {
-            data_column: false,
-            columns: vec![],
-            deletion_column: None,
-            detected_column: None,
-        };
-        committer.open_stream("s", schema, None).await.unwrap();
+        let (mut committer, out, saved) = committer(700).await;
         // The first range is the slowest; the second is shorter than a chunk.
         let bounds = [(0, 1200, 1), (1200, 1300, 0), (1300, 2500, 0)];
         let readers = bounds
@@ -540,20 +537,16 @@ mod tests {
             turn: 0,
             taken: 0,
         };
-        let position_of: RotationPosition = Arc::new(|r: Rotation| {
-            if r.done() {
-                Position::Done
-            } else {
-                Position::Parts {
-                    parts: r.parts,
-                    turn: r.turn,
-                    taken: r.taken,
-                }
-            }
-        });
-        drain_concurrent(&mut committer, "s", readers, rotation, position_of, &Quiet)
-            .await
-            .unwrap();
+        drain_concurrent(
+            &mut committer,
+            "s",
+            readers,
+            rotation,
+            parts_or_done(),
+            &Quiet,
+        )
+        .await
+        .unwrap();
         let ids: Vec<i64> = out
             .0
             .lock()
@@ -649,23 +642,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_range_stops_the_read_while_others_wait_for_room() {
-        let mut state = State::new();
-        state
-            .streams
-            .insert("s".into(), StreamState::new(0, "jsonl"));
-        let (out, saved) = (Memory::default(), Saved::default());
-        let limits = crate::sync::BatchLimits {
-            rows: 100_000,
-            bytes: None,
-        };
-        let mut committer = Committer::new(state, Box::new(out), Box::new(saved), limits);
-        let schema = RecordSchema {
-            data_column: false,
-            columns: vec![],
-            deletion_column: None,
-            detected_column: None,
-        };
-        committer.open_stream("s", schema, None).await.unwrap();
+        let (mut committer, _, _) = committer(100_000).await;
         // Range 0 fills its read-ahead at once and waits for room; range 1, whose turn it is,
         // fails: the read must end (not wait for range 0 forever) with range 1's error.
         let readers = vec![Either::Endless, Either::Failing];

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::observer::Observer;
-use super::partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosition};
+use super::partitions::{drain, drain_concurrent, parts_or_done, Partition, Rotation};
 use super::state::{PartPosition, Position, Strategy};
 use crate::config::CollectionSettings;
 use crate::export::record_schema;
@@ -119,23 +119,12 @@ impl CollectionExport<'_> {
                 until: part.until.clone(),
             })
             .collect();
-        let position_of: RotationPosition = Arc::new(|r: Rotation| {
-            if r.done() {
-                Position::Done
-            } else {
-                Position::Parts {
-                    parts: r.parts,
-                    turn: r.turn,
-                    taken: r.taken,
-                }
-            }
-        });
         drain_concurrent(
             committer,
             name,
             readers,
             rotation,
-            position_of,
+            parts_or_done(),
             self.observer,
         )
         .await
