@@ -59,7 +59,7 @@ impl Reader for Documents<'_> {
 }
 
 /// The document id of a `Documents` cursor (`[ref]`).
-fn cursor_id(cursor: &Value) -> Option<&str> {
+pub fn cursor_id(cursor: &Value) -> Option<&str> {
     match cursor {
         Value::Array(items) => items.first()?.as_ref().map(|r| r.id.as_str()),
         _ => None,

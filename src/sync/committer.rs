@@ -36,8 +36,9 @@ pub struct BatchLimits {
     pub bytes: Option<u64>,
 }
 
-/// How a cursor (or the end of a phase, `None`) becomes the stream's position.
-pub type PositionFn = Arc<dyn Fn(Option<&Value>) -> Position + Send + Sync>;
+/// How a cursor (or the end of a phase, `None`) becomes the stream's position; the count is
+/// how many of the page's items come before that cursor (all of them at the page's end).
+pub type PositionFn = Arc<dyn Fn(Option<&Value>, usize) -> Position + Send + Sync>;
 
 /// Everything the blocking side touches; moved to a blocking thread for each write.
 struct Core {
@@ -286,8 +287,8 @@ impl Committer {
         observer: &dyn Observer,
     ) -> Result<(), ExportError> {
         let limits = self.limits;
-        let mut items = page.items.into_iter().peekable();
-        while let Some(item) = items.next() {
+        let mut items = page.items.into_iter().enumerate().peekable();
+        while let Some((i, item)) = items.next() {
             let Some(record) = item.record else { continue };
             if self.open_mut(stream)?.writing.is_none() {
                 self.begin(stream).await?;
@@ -301,10 +302,10 @@ impl Committer {
             if full {
                 // The first item not in this batch: the page's next item, else the next page.
                 let pending = match items.peek() {
-                    Some(next) => Some(&next.cursor),
+                    Some((_, next)) => Some(&next.cursor),
                     None => page.next.as_ref(),
                 };
-                let at = position(pending);
+                let at = position(pending, i + 1);
                 self.commit_open(stream, at, observer).await?;
             }
         }

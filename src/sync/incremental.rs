@@ -178,15 +178,16 @@ impl CollectionExport<'_> {
                         Position::Synced { to: at }
                     };
                     let end_of_phase = end.clone();
-                    let position: PositionFn = Arc::new(move |c: Option<&Value>| match c {
-                        Some(c) => Position::Window {
-                            from,
-                            at,
-                            cursor: Some(encode(c)),
-                            reconcile,
-                        },
-                        None => end_of_phase.clone(),
-                    });
+                    let position: PositionFn =
+                        Arc::new(move |c: Option<&Value>, _: usize| match c {
+                            Some(c) => Position::Window {
+                                from,
+                                at,
+                                cursor: Some(encode(c)),
+                                reconcile,
+                            },
+                            None => end_of_phase.clone(),
+                        });
                     let result = if self.settings.deletion_column.is_some() && !reconcile {
                         let deletions = DeletionEvents {
                             client: self.client,

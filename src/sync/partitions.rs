@@ -16,6 +16,7 @@ use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::observer::Observer;
 use super::state::{PartPosition, Position};
+use super::stream::stored_cursor;
 use crate::fauna::{encode, Value};
 use crate::read::{Item, Page, ReadError, Reader};
 
@@ -234,7 +235,7 @@ pub async fn drain_concurrent<R: Reader>(
         let (tx, rx) = mpsc::channel::<Fetched>(AHEAD_ITEMS as usize);
         let ahead = Arc::new(Semaphore::new(AHEAD_ITEMS as usize));
         let start = match &part.cursor {
-            Some(c) => Some(stored(stream, c)?),
+            Some(c) => Some(stored_cursor(stream, c)?),
             None => None,
         };
         let done = part.done;
@@ -300,14 +301,11 @@ pub async fn drain_concurrent<R: Reader>(
             let next = lane.pending();
             crate::crash::point("after-page");
             observer.page_read(stream, items.len() as u64);
-            // A batch filled inside this chunk records the rotation at its pending item.
-            let cursors: Vec<Value> = items.iter().map(|it| it.cursor.clone()).collect();
+            // A batch filled inside this chunk records the rotation at its pending item, the
+            // `n`-th of the chunk.
             let before = rotation.clone();
             let of = position_of.clone();
-            let position: PositionFn = Arc::new(move |c: Option<&Value>| {
-                let n = c
-                    .and_then(|c| cursors.iter().position(|x| x == c))
-                    .unwrap_or(cursors.len());
+            let position: PositionFn = Arc::new(move |c: Option<&Value>, n: usize| {
                 let mut at = before.clone();
                 at.advance(i, n as u64, c.map(encode));
                 of(at)
@@ -328,16 +326,6 @@ pub async fn drain_concurrent<R: Reader>(
         committer.discard(stream)?;
     }
     result
-}
-
-/// Decodes a cursor stored in the state.
-fn stored(stream: &str, cursor: &str) -> Result<Value, ExportError> {
-    crate::fauna::decode(cursor.as_bytes()).map_err(|e| {
-        ExportError::Read(ReadError::BadPage {
-            collection: stream.to_string(),
-            detail: format!("stored cursor unreadable: {e}"),
-        })
-    })
 }
 
 #[cfg(test)]
@@ -484,7 +472,7 @@ mod tests {
                 Partition {
                     reader: Slow { from, to, delay_ms },
                     start: None,
-                    position: Arc::new(move |c: Option<&Value>| match (c, next_start) {
+                    position: Arc::new(move |c: Option<&Value>, _: usize| match (c, next_start) {
                         (Some(c), _) => Position::After {
                             cursor: format!("{i}:{}", c.as_i64().unwrap()),
                         },

@@ -34,7 +34,7 @@ impl CollectionExport<'_> {
             at,
         };
         let end_of_phase = end.clone();
-        let position: PositionFn = Arc::new(move |c: Option<&Value>| match c {
+        let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| match c {
             Some(c) => resume(Some(encode(c))),
             None => end_of_phase.clone(),
         });

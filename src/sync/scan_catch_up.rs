@@ -74,7 +74,7 @@ impl CollectionExport<'_> {
                         cursor: None,
                     };
                     let end_of_scan = end.clone();
-                    let position: PositionFn = Arc::new(move |c: Option<&Value>| match c {
+                    let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| match c {
                         Some(c) => Position::After { cursor: encode(c) },
                         None => end_of_scan.clone(),
                     });
@@ -114,7 +114,7 @@ impl CollectionExport<'_> {
                     };
                     let end = Position::Reconcile { at, cursor: None };
                     let end_of_phase = end.clone();
-                    let position: PositionFn = Arc::new(move |c: Option<&Value>| match c {
+                    let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| match c {
                         Some(c) => Position::CatchUp {
                             since,
                             at: Some(at),

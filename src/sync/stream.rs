@@ -12,7 +12,7 @@ use super::state::{PartPosition, Position, Strategy};
 use crate::config::CollectionSettings;
 use crate::export::record_schema;
 use crate::fauna::{decode, encode, FaunaClient, Ref, Value};
-use crate::read::{split_points, Documents, ReadError};
+use crate::read::{document_cursor_id, split_points, Documents, ReadError};
 
 /// Everything one collection's read needs, whichever strategy reads it.
 pub struct CollectionExport<'a> {
@@ -94,7 +94,10 @@ impl CollectionExport<'_> {
                     Position::After { cursor } => Some(stored_cursor(name, cursor)?),
                     _ => None,
                 };
-                let from = cursor.as_ref().and_then(cursor_id);
+                let from = cursor
+                    .as_ref()
+                    .and_then(document_cursor_id)
+                    .map(str::to_string);
                 let points =
                     split_points(self.client, name, at, from.as_deref(), self.concurrency).await?;
                 if points.is_empty() {
@@ -144,7 +147,7 @@ impl CollectionExport<'_> {
             before_ts: None,
             until: None,
         };
-        let position: PositionFn = Arc::new(|c: Option<&Value>| match c {
+        let position: PositionFn = Arc::new(|c: Option<&Value>, _: usize| match c {
             Some(c) => Position::After { cursor: encode(c) },
             None => Position::Done,
         });
@@ -177,12 +180,4 @@ fn ranges(start: Option<String>, collection: &str, points: Vec<String>) -> Vec<P
         ..PartPosition::default()
     });
     parts
-}
-
-/// The document id a `Documents` cursor (`[ref]`) starts at.
-fn cursor_id(cursor: &Value) -> Option<String> {
-    match cursor {
-        Value::Array(items) => items.first()?.as_ref().map(|r| r.id.clone()),
-        _ => None,
-    }
 }

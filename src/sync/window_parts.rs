@@ -87,17 +87,18 @@ impl CollectionExport<'_> {
                 at,
             };
             let kept = parts.clone();
-            let position: PositionFn = Arc::new(move |c: Option<&Value>| Position::WindowParts {
-                from,
-                at,
-                deletions: c.map(encode),
-                deletions_done: c.is_none(),
-                parts: kept.clone(),
-                turn,
-                taken,
-                reconcile,
-            });
-            let end = position(None);
+            let position: PositionFn =
+                Arc::new(move |c: Option<&Value>, _: usize| Position::WindowParts {
+                    from,
+                    at,
+                    deletions: c.map(encode),
+                    deletions_done: c.is_none(),
+                    parts: kept.clone(),
+                    turn,
+                    taken,
+                    reconcile,
+                });
+            let end = position(None, 0);
             let part = Partition {
                 reader,
                 start,

@@ -234,7 +234,7 @@ async fn the_state_stays_the_same_size_over_1000_committed_batches() {
         detected_column: None,
     };
     committer.open_stream("s", schema, None).await.unwrap();
-    let position: PositionFn = Arc::new(|c: Option<&Value>| match c {
+    let position: PositionFn = Arc::new(|c: Option<&Value>, _: usize| match c {
         Some(c) => Position::After {
             cursor: fauna_sync::fauna::encode(c),
         },
