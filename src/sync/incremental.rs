@@ -50,6 +50,17 @@ impl CollectionExport<'_> {
         let mut checked: Option<i64> = None;
         loop {
             let stream = committer.stream(name)?;
+            // A window resumed (or moved on after an expiry) is checked for a history gap
+            // again: time has passed.
+            if let Some((from, at)) = unchecked_window(&stream.position, checked) {
+                checked = Some(from);
+                if self.over_history_gap(committer, from, at).await? {
+                    committer
+                        .update(name, |s| s.position = into_gap_window(s.position.clone()))
+                        .await?;
+                    continue;
+                }
+            }
             match stream.position.clone() {
                 Position::Start
                 | Position::After { .. }
@@ -80,35 +91,7 @@ impl CollectionExport<'_> {
                     let start = self.window_start(index, to + 1, at, reconcile).await?;
                     committer.update(name, move |s| s.position = start).await?;
                 }
-                Position::WindowParts {
-                    from,
-                    at,
-                    reconcile,
-                    ..
-                } => {
-                    if !reconcile && checked != Some(from) {
-                        checked = Some(from);
-                        if self.over_history_gap(committer, from, at).await? {
-                            // As for a sequential window: the changes go on from where they
-                            // stand, the deletions come from the reconciliation after them.
-                            committer
-                                .update(name, move |s| {
-                                    if let Position::WindowParts {
-                                        reconcile,
-                                        deletions,
-                                        deletions_done,
-                                        ..
-                                    } = &mut s.position
-                                    {
-                                        *reconcile = true;
-                                        *deletions = None;
-                                        *deletions_done = true;
-                                    }
-                                })
-                                .await?;
-                            continue;
-                        }
-                    }
+                Position::WindowParts { at, reconcile, .. } => {
                     match self.window_parts(index, committer).await {
                         Ok(()) if reconcile => {}
                         Ok(()) => return Ok(WindowReport { to: Some(at) }),
@@ -142,25 +125,6 @@ impl CollectionExport<'_> {
                     cursor,
                     reconcile,
                 } => {
-                    if !reconcile && checked != Some(from) {
-                        checked = Some(from);
-                        if self.over_history_gap(committer, from, at).await? {
-                            // The events since `from` may be gone by now: finish the window's
-                            // changes from the same cursor (the merged cursor's change part
-                            // leads; nothing more is read from events), then reconcile.
-                            committer
-                                .update(name, move |s| {
-                                    s.position = Position::Window {
-                                        from,
-                                        at,
-                                        cursor,
-                                        reconcile: true,
-                                    }
-                                })
-                                .await?;
-                            continue;
-                        }
-                    }
                     let start = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
                     let changes = IndexChanges {
                         client: self.client,
@@ -375,3 +339,57 @@ const NO_ID_SET: &str =
 /// Why a gap cannot be reconciled with an incomplete id set.
 const INCOMPLETE_ID_SET: &str =
     "this output's id set was started after its first records (they were written by an earlier fauna-sync version)";
+
+/// The start and end of a window not over a gap whose history this run has not checked yet.
+fn unchecked_window(position: &Position, checked: Option<i64>) -> Option<(i64, i64)> {
+    match position {
+        Position::Window {
+            from,
+            at,
+            reconcile: false,
+            ..
+        }
+        | Position::WindowParts {
+            from,
+            at,
+            reconcile: false,
+            ..
+        } if checked != Some(*from) => Some((*from, *at)),
+        _ => None,
+    }
+}
+
+/// The window continued over a history gap: the events since its start may be gone by now,
+/// so its changes go on from where they stand (a sequential window's merged cursor has its
+/// change part leading; nothing more is read from events) and the reconciliation after them
+/// finds the deletions.
+fn into_gap_window(position: Position) -> Position {
+    match position {
+        Position::Window {
+            from, at, cursor, ..
+        } => Position::Window {
+            from,
+            at,
+            cursor,
+            reconcile: true,
+        },
+        Position::WindowParts {
+            from,
+            at,
+            parts,
+            turn,
+            taken,
+            ..
+        } => Position::WindowParts {
+            from,
+            at,
+            deletions: None,
+            deletions_done: true,
+            parts,
+            turn,
+            taken,
+            reconcile: true,
+        },
+        other => other,
+    }
+}
