@@ -305,10 +305,14 @@ impl FaunaClient {
         {
             self.last_txn.fetch_max(t, Ordering::Relaxed);
         }
-        let bytes = resp.bytes().await.map_err(transport)?;
+        let ok = (200..300).contains(&status);
+        let (bytes, decoded) = read_body(resp, ok).await.map_err(|e| match e {
+            BodyError::Read(e) => transport(e),
+            BodyError::Lost(why) => FaunaError::InvalidResponse(why),
+        })?;
         let elapsed = started.elapsed();
-        if (200..300).contains(&status) {
-            let v = decode(&bytes).map_err(|e| FaunaError::InvalidResponse(e.to_string()))?;
+        if let Some(v) = decoded {
+            let v = v.map_err(|e| FaunaError::InvalidResponse(e.to_string()))?;
             let value = match v {
                 Value::Object(mut o) => o.swap_remove("resource").ok_or_else(|| {
                     // A proxy or a broken server may send Fauna's error body with 2xx.
@@ -341,6 +345,41 @@ impl FaunaClient {
             })
         }
     }
+}
+
+/// Why a response body could not be had.
+enum BodyError {
+    Read(reqwest::Error),
+    /// The task reading or decoding it ended without an answer (the runtime shutting down).
+    Lost(String),
+}
+
+/// Aborts the task when dropped, so a caller that gives up does not leave a body being read.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reads the body (inflating it) on a runtime worker and, when `decode_it`, decodes it on a
+/// blocking thread: the pages of concurrent reads then decode in parallel with each other and
+/// with the caller (the committer), instead of all on the caller's thread.
+async fn read_body(
+    resp: reqwest::Response,
+    decode_it: bool,
+) -> Result<(bytes::Bytes, Option<Result<Value, fauna_wire::DecodeError>>), BodyError> {
+    let lost = |e: tokio::task::JoinError| BodyError::Lost(format!("reading the response: {e}"));
+    let mut task = AbortOnDrop(tokio::spawn(async move {
+        let bytes = resp.bytes().await.map_err(BodyError::Read)?;
+        if !decode_it {
+            return Ok((bytes, None));
+        }
+        let decoded = decode(&bytes);
+        Ok((bytes, Some(decoded)))
+    }));
+    (&mut task.0).await.map_err(lost)?
 }
 
 /// The line logged before a retry, e.g. `Fauna at http://127.0.0.1:8443 is unreachable
