@@ -363,9 +363,10 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Reads the body (inflating it) on a runtime worker and, when `decode_it`, decodes it on a
-/// blocking thread: the pages of concurrent reads then decode in parallel with each other and
-/// with the caller (the committer), instead of all on the caller's thread.
+/// Reads the body (inflating it) and, when `decode_it`, decodes it in a task of its own on a
+/// runtime worker: the pages of concurrent reads then decode in parallel with each other and
+/// with the caller (the committer), instead of all on the caller's thread. (A blocking thread
+/// per decode measured no faster and held ~40 MB more: each thread kept its allocator heap.)
 async fn read_body(
     resp: reqwest::Response,
     decode_it: bool,
