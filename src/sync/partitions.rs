@@ -252,8 +252,9 @@ pub async fn drain_concurrent<R: Reader>(
                 return;
             }
             let mut cursor = start;
-            // Room is taken before a page is asked for, for as many items as the last page
-            // held, so no page waits in memory for room; the difference is settled after.
+            // Room is taken before a page is asked for: for as many items as the last page
+            // held, up to one chunk, so the next page is on its way as soon as the range is
+            // down to its last chunk; what the page holds beyond that is settled when it comes.
             let mut expect: u32 = 1;
             loop {
                 let Ok(room) = ahead.acquire_many(expect).await else {
@@ -278,7 +279,7 @@ pub async fn drain_concurrent<R: Reader>(
                 if tx.send((want, page)).await.is_err() || next.is_none() {
                     return;
                 }
-                expect = want.max(1);
+                expect = want.clamp(1, CHUNK_ITEMS as u32);
                 cursor = next;
             }
         });

@@ -226,13 +226,18 @@ async fn crashes_at_every_commit_point_resume_to_exactly_once() {
     assert_eq!(listing.len(), 4 + 8, "50 rows in batches of 7: {listing:?}");
 }
 
-/// Runs the real binary with batches of 20 records read in pages of 3.
+/// Runs the real binary with batches of 20 records read in pages of 3, one at a time (pages
+/// that adapt to response times, or ranges read at once, would move the crash points with the
+/// machine's speed).
 async fn run_paged(endpoint: &str, out: &Path, format: &str, crash_at: Option<&str>) -> bool {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
     cmd.args(["export", "--endpoint", endpoint, "--collection", "things"])
         .args([
             "--format",
             format,
+            "--fixed-page-size",
+            "--concurrency",
+            "1",
             "--page-size",
             "3",
             "--batch-rows",
