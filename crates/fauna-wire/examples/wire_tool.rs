@@ -42,13 +42,13 @@ fn main() {
 }
 
 fn single(key: &str, v: Value) -> Value {
-    let mut o = Object::new();
+    let mut o = Object::default();
     o.insert(key.to_string(), v);
     Value::Object(o)
 }
 
 fn describe_ref(r: &Ref) -> Value {
-    let mut o = Object::new();
+    let mut o = Object::default();
     o.insert("id".into(), Value::String(r.id.clone()));
     if let Some(c) = &r.collection {
         o.insert("collection".into(), describe_ref(c));
@@ -122,7 +122,7 @@ fn build(d: &Value) -> Result<Value, String> {
                 .collect::<Result<_, _>>()?,
         ),
         "object" => {
-            let mut out = Object::new();
+            let mut out = Object::default();
             for pair in arg.as_array().ok_or("object takes [[key, descriptor]…]")? {
                 match pair.as_array() {
                     Some([Value::String(k), v]) => {

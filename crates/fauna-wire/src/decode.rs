@@ -81,6 +81,8 @@ impl<'a> Reader<'a> {
             i: 0,
             request,
             plain: false,
+            fields: Vec::new(),
+            direct_refs: true,
         }
     }
 
@@ -142,6 +144,12 @@ struct Reader<'a> {
     request: bool,
     /// Plain mode: no tags at all, see [`decode_json`].
     plain: bool,
+    /// The fields of the objects being read, innermost last: an object's fields are gathered
+    /// here and moved into a map of the right size when it closes.
+    fields: Vec<(String, Value)>,
+    /// Whether `@ref` bodies may take [`Reader::ref_direct`] (off only to test it against the
+    /// generic reading).
+    direct_refs: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -385,7 +393,7 @@ impl<'a> Reader<'a> {
         self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
-            return Ok(Value::Object(Object::new()));
+            return Ok(Value::Object(Object::default()));
         }
         if self.peek() != Some(b'"') {
             return Err(self.err(K::Syntax("expected a string key")));
@@ -412,11 +420,21 @@ impl<'a> Reader<'a> {
             self.i += 1;
             return Ok(v);
         }
-        let mut obj = Object::new();
+        let base = self.fields.len();
         let v = self.value(depth)?;
-        obj.insert(first, v);
-        self.fields(&mut obj, depth)?;
-        Ok(Value::Object(obj))
+        self.fields.push((first, v));
+        self.rest_of_fields(depth)?;
+        Ok(Value::Object(self.object_from(base)))
+    }
+
+    /// The object of the fields read since `base`, sized once (growing a map field by field
+    /// reallocated and rehashed it three times for a typical document). A repeated key keeps
+    /// its first place and takes the last value, as inserting one by one does.
+    fn object_from(&mut self, base: usize) -> Object {
+        let mut obj =
+            Object::with_capacity_and_hasher(self.fields.len() - base, Default::default());
+        obj.extend(self.fields.drain(base..));
+        obj
     }
 
     /// In request mode: is the field at the cursor a known tag and the object's only field?
@@ -495,8 +513,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Reads `(, "key": value)* }` into `obj`, after a first field was read.
-    fn fields(&mut self, obj: &mut Object, depth: usize) -> Result<(), DecodeError> {
+    /// Reads `(, "key": value)* }` onto [`Reader::fields`], after a first field was read.
+    fn rest_of_fields(&mut self, depth: usize) -> Result<(), DecodeError> {
         loop {
             self.ws();
             match self.peek() {
@@ -515,7 +533,7 @@ impl<'a> Reader<'a> {
             self.expect(b':', "expected ':' after key")?;
             self.ws();
             let v = self.value(depth)?;
-            obj.insert(k, v);
+            self.fields.push((k, v));
         }
     }
 
@@ -536,10 +554,9 @@ impl<'a> Reader<'a> {
                 self.enter(depth + 1)?;
                 self.i += 1;
                 self.ws();
-                let mut obj = Object::new();
                 if self.peek() == Some(b'}') {
                     self.i += 1;
-                    return Ok(Value::Object(obj));
+                    return Ok(Value::Object(Object::default()));
                 }
                 if self.peek() != Some(b'"') {
                     return Err(self.err(K::Syntax("expected a string key")));
@@ -547,13 +564,20 @@ impl<'a> Reader<'a> {
                 let k = self.string()?;
                 self.expect(b':', "expected ':' after key")?;
                 self.ws();
+                let base = self.fields.len();
                 let v = self.value(depth + 1)?;
-                obj.insert(k, v);
-                self.fields(&mut obj, depth + 1)?;
-                Ok(Value::Object(obj))
+                self.fields.push((k, v));
+                self.rest_of_fields(depth + 1)?;
+                Ok(Value::Object(self.object_from(base)))
             }
             "@ref" => {
                 let at = self.i;
+                if self.direct_refs && !self.request {
+                    if let Some(r) = self.ref_direct(depth, 0) {
+                        return Ok(Value::Ref(r));
+                    }
+                    self.i = at;
+                }
                 let body = self.value(depth)?;
                 self.ref_body(body, at).map(Value::Ref)
             }
@@ -609,6 +633,81 @@ impl<'a> Reader<'a> {
         self.string()
     }
 
+    /// Reads the object inside `@ref` as Fauna writes it (`"id"` first, then `"collection"`,
+    /// `"class"` or `"database"`, each once, each a nested `{"@ref": …}`, keys unescaped)
+    /// straight into a [`Ref`], without the generic object each level costs [`Self::ref_body`]
+    /// (about half of a document's allocations). Anything else — another order, an unknown
+    /// key, an error, a deep chain — gives `None`, and the caller rewinds and reads it the
+    /// generic way, which decides and reports exactly as before.
+    fn ref_direct(&mut self, depth: usize, level: usize) -> Option<Ref> {
+        const LEVELS: usize = 6;
+        if level > LEVELS || depth + 2 * LEVELS + 4 > MAX_DEPTH {
+            return None;
+        }
+        self.ws();
+        self.literal_bytes(b"{")?;
+        self.ws();
+        self.literal_bytes(b"\"id\"")?;
+        self.ws();
+        self.literal_bytes(b":")?;
+        self.ws();
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let id = self.string().ok()?;
+        let (mut collection, mut database) = (None, None);
+        loop {
+            self.ws();
+            match self.peek()? {
+                b'}' => {
+                    self.i += 1;
+                    return Some(Ref {
+                        id,
+                        collection,
+                        database,
+                    });
+                }
+                b',' => self.i += 1,
+                _ => return None,
+            }
+            self.ws();
+            let slot = if self.literal_bytes(b"\"collection\"").is_some()
+                || self.literal_bytes(b"\"class\"").is_some()
+            {
+                &mut collection
+            } else if self.literal_bytes(b"\"database\"").is_some() {
+                &mut database
+            } else {
+                return None;
+            };
+            if slot.is_some() {
+                return None;
+            }
+            self.ws();
+            self.literal_bytes(b":")?;
+            self.ws();
+            self.literal_bytes(b"{")?;
+            self.ws();
+            self.literal_bytes(b"\"@ref\"")?;
+            self.ws();
+            self.literal_bytes(b":")?;
+            let inner = self.ref_direct(depth + 2, level + 1)?;
+            self.ws();
+            self.literal_bytes(b"}")?;
+            *slot = Some(Box::new(inner));
+        }
+    }
+
+    /// Consumes `lit` if the input continues with it.
+    fn literal_bytes(&mut self, lit: &[u8]) -> Option<()> {
+        if self.s.get(self.i..)?.starts_with(lit) {
+            self.i += lit.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
     /// Validates the object inside `@ref`: `id` plus optional `collection`/`class` and
     /// `database`, each itself a ref.
     fn ref_body(&self, body: Value, at: usize) -> Result<Ref, DecodeError> {
@@ -660,5 +759,64 @@ fn tag_name(tag: &str) -> &'static str {
         "@set" => "@set",
         "@obj" => "@obj",
         _ => "tag",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generic(input: &[u8]) -> Result<Value, DecodeError> {
+        let mut r = Reader::new(input, false);
+        r.direct_refs = false;
+        r.document()
+    }
+
+    /// The direct reading of refs decides exactly as the generic one, on Fauna's shapes and on
+    /// every variation and every cut or corruption of them.
+    #[test]
+    fn direct_refs_agree_with_the_generic_reading() {
+        let shapes: &[&str] = &[
+            r#"{"@ref":{"id":"1","collection":{"@ref":{"id":"foo","collection":{"@ref":{"id":"collections"}}}}}}"#,
+            r#"{"@ref":{"id":"foo","class":{"@ref":{"id":"classes"}}}}"#,
+            r#"{"@ref":{"id":"k","collection":{"@ref":{"id":"keys"}},"database":{"@ref":{"id":"child","collection":{"@ref":{"id":"databases"}}}}}}"#,
+            r#"{"@ref":{"collection":{"@ref":{"id":"collections"}},"id":"foo"}}"#,
+            r#"{"@ref":{"id":"foo","collection":{"@ref":{"id":"a"}},"class":{"@ref":{"id":"b"}}}}"#,
+            r#"{"@ref":{"id":"foo","database":{"@ref":{"id":"a"}},"database":{"@ref":{"id":"b"}}}}"#,
+            r#"{"@ref":{"id":"x","id":"y"}}"#,
+            r#"{"@ref":{"id":1}}"#,
+            r#"{"@ref":{"i\u0064":"x"}}"#,
+            r#"{"@ref":{"id":"x\n\u00e9","collection":{"@ref":{"id":"c"},"extra":1}}}"#,
+            r#"{"@ref":{"id":"x","collection":"c"}}"#,
+            r#"{"@ref":{"id":"x","other":{"@ref":{"id":"c"}}}}"#,
+            r#"{"@ref":"x"}"#,
+            r#"[{"@ref":{"id":"x"}},{"@ref":{ "id" : "y" , "collection" : { "@ref" : { "id" : "z" } } }}]"#,
+        ];
+        for shape in shapes {
+            let bytes = shape.as_bytes();
+            assert_eq!(decode(bytes), generic(bytes), "{shape}");
+            for cut in 0..bytes.len() {
+                assert_eq!(
+                    decode(&bytes[..cut]),
+                    generic(&bytes[..cut]),
+                    "{shape} cut at {cut}"
+                );
+                for byte in [b'"', b'{', b'}', b',', b':', b' ', b'x', b'\\'] {
+                    let mut changed = bytes.to_vec();
+                    changed[cut] = byte;
+                    assert_eq!(decode(&changed), generic(&changed), "{shape} byte {cut}");
+                }
+            }
+        }
+        let mut deep = String::from(r#"{"id":"0"}"#);
+        for i in 1..=MAX_DEPTH {
+            deep = format!(r#"{{"id":"{i}","collection":{{"@ref":{deep}}}}}"#);
+            let wire = format!(r#"{{"@ref":{deep}}}"#);
+            assert_eq!(
+                decode(wire.as_bytes()),
+                generic(wire.as_bytes()),
+                "depth {i}"
+            );
+        }
     }
 }

@@ -18,7 +18,7 @@ use crate::value::Value;
 ///
 /// ```
 /// use fauna_wire::{encode, Value, Object};
-/// let mut o = Object::new();
+/// let mut o = Object::default();
 /// o.insert("@name".into(), Value::from("John"));
 /// assert_eq!(encode(&Value::Object(o)), r#"{"@obj":{"@name":"John"}}"#);
 /// ```
@@ -37,7 +37,7 @@ pub fn encode_into(out: &mut String, value: &Value) {
 ///
 /// ```
 /// use fauna_wire::{encode_literal, Value, Object};
-/// let mut o = Object::new();
+/// let mut o = Object::default();
 /// o.insert("name".into(), Value::from("Laptop"));
 /// assert_eq!(encode_literal(&Value::Object(o)), r#"{"object":{"name":"Laptop"}}"#);
 /// ```

@@ -248,7 +248,7 @@ pub fn doc_line(
             "versions of a document must have increasing ts",
         ));
     }
-    let mut fields = Object::new();
+    let mut fields = Object::default();
     if action != Action::Delete {
         // Moved, not cloned: the line's tree is dropped right after.
         match o.swap_remove("data") {

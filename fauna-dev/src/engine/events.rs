@@ -367,12 +367,12 @@ fn diff(prev: Option<&Version>, v: &Version) -> Value {
     match (old, new) {
         (Some(Value::Object(o)), Some(Value::Object(n))) => Value::Object(object_diff(&o, &n)),
         (_, Some(n)) => n,
-        (_, None) => Value::Object(Object::new()),
+        (_, None) => Value::Object(Object::default()),
     }
 }
 
 fn object_diff(o: &Object, n: &Object) -> Object {
-    let mut out = Object::new();
+    let mut out = Object::default();
     for (k, nv) in n {
         match (o.get(k), nv) {
             (Some(Value::Object(a)), Value::Object(b)) => {

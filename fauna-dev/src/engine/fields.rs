@@ -53,7 +53,7 @@ impl Fields {
             Fields::Wire(text) => match decode(text.as_bytes()) {
                 Ok(Value::Object(o)) => Cow::Owned(o),
                 // `new` checked that the text decodes to an object.
-                _ => Cow::Owned(Object::new()),
+                _ => Cow::Owned(Object::default()),
             },
         }
     }
@@ -144,7 +144,7 @@ mod tests {
             encode_into(&mut expected, v);
         }
         assert_eq!(f.wire_inner(), Some(expected.as_str()));
-        assert_eq!(Fields::new(Object::new()).0.wire_inner(), Some(""));
+        assert_eq!(Fields::new(Object::default()).0.wire_inner(), Some(""));
         // An opaque query text is checked by decoding: this one round-trips.
         let q = obj(vec![(
             "data",

@@ -133,7 +133,7 @@ pub fn tuples(def: &IndexDef, v: &Version, r: &Ref) -> Vec<(Vec<K>, Vec<K>)> {
     let fields = if needs_fields {
         v.fields()
     } else {
-        Cow::Owned(Object::new())
+        Cow::Owned(Object::default())
     };
     let terms = product(&def.terms, v, &fields, r);
     let vals = product(&def.values, v, &fields, r);

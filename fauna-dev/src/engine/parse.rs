@@ -439,7 +439,7 @@ impl Parser {
                     }
                     None => o,
                 };
-                let mut out = Object::with_capacity(fields.len());
+                let mut out = Object::with_capacity_and_hasher(fields.len(), Default::default());
                 for (k, fv) in fields {
                     self.path.push(Seg::Key(k.clone()));
                     let q = self.quoted(fv);

@@ -20,7 +20,7 @@ pub struct CollDef {
 impl CollDef {
     /// The stored fields, in render order.
     pub fn fields(&self) -> Object {
-        let mut o = Object::new();
+        let mut o = Object::default();
         o.insert(
             "history_days".into(),
             self.history_days.map_or(Value::Null, Value::Int),
@@ -129,7 +129,7 @@ impl IndexDef {
 
     /// The stored fields, in render order.
     pub fn fields(&self) -> Object {
-        let mut o = Object::new();
+        let mut o = Object::default();
         o.insert("active".into(), Value::Bool(true));
         o.insert("serialized".into(), Value::Bool(self.serialized));
         o.insert("name".into(), Value::String(self.name.clone()));
@@ -209,7 +209,7 @@ pub struct RoleDef {
 impl RoleDef {
     /// The stored fields, in render order.
     pub fn fields(&self) -> Object {
-        let mut o = Object::new();
+        let mut o = Object::default();
         o.insert("name".into(), Value::String(self.name.clone()));
         o.insert("privileges".into(), self.privileges_raw.clone());
         if let Some(m) = &self.membership {
@@ -286,7 +286,7 @@ pub struct KeyDef {
 impl KeyDef {
     /// The stored fields (without `secret`), in render order.
     pub fn fields(&self) -> Object {
-        let mut o = Object::new();
+        let mut o = Object::default();
         o.insert("role".into(), self.role.to_value());
         o.insert(
             "hashed_secret".into(),
@@ -342,7 +342,7 @@ pub fn parse_fields(v: &Value) -> Option<(Vec<FieldSpec>, Value)> {
             path: parse_field(field)?,
             reverse,
         });
-        let mut m = Object::new();
+        let mut m = Object::default();
         for k in ["field", "binding", "reverse"] {
             if let Some(x) = o.get(k) {
                 m.insert(k.into(), x.clone());

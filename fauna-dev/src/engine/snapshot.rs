@@ -13,7 +13,7 @@ use super::schema::KeyRole;
 use super::store::State;
 
 fn obj(pairs: Vec<(&str, Value)>) -> Value {
-    let mut o = Object::new();
+    let mut o = Object::default();
     for (k, v) in pairs {
         if v != Value::Null || k == "history_days" {
             o.insert(k.to_string(), v);

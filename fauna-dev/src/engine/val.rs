@@ -158,7 +158,7 @@ impl Val {
             Val::V(v) => v.clone(),
             Val::Arr(a) => Value::Array(a.iter().map(Val::to_value).collect()),
             Val::Obj(o) => {
-                let mut m = Object::with_capacity(o.len());
+                let mut m = Object::with_capacity_and_hasher(o.len(), Default::default());
                 for (k, v) in o {
                     m.insert(k.clone(), v.to_value());
                 }
@@ -166,7 +166,7 @@ impl Val {
             }
             Val::Doc(d) => Value::Object(doc_object(d)),
             Val::Page(p) => {
-                let mut m = Object::new();
+                let mut m = Object::default();
                 if let Some(b) = &p.before {
                     m.insert("before".into(), b.to_value());
                 }
@@ -230,7 +230,7 @@ impl Val {
 /// A document as a plain object: `ref`, `ts`, then its fields.
 pub fn doc_object(d: &DocV) -> Object {
     let fields = d.v.fields();
-    let mut m = Object::with_capacity(fields.len() + 2);
+    let mut m = Object::with_capacity_and_hasher(fields.len() + 2, Default::default());
     m.insert("ref".into(), Value::Ref(d.r.clone()));
     m.insert("ts".into(), Value::Int(d.v.ts));
     for (k, v) in fields.iter() {

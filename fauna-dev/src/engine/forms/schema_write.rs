@@ -206,7 +206,7 @@ impl Ev<'_> {
         let mut fields = fields;
         if let Some(secret) = extra {
             // The secret is shown once, right after `role`.
-            let mut with = Object::new();
+            let mut with = Object::default();
             for (k, v) in fields {
                 let is_role = k == "role";
                 with.insert(k, v);

@@ -24,7 +24,7 @@ pub fn merge(base: &mut Object, patch: &Object) {
             Value::Object(p) => match base.get_mut(k) {
                 Some(Value::Object(b)) => merge(b, p),
                 _ => {
-                    let mut fresh = Object::new();
+                    let mut fresh = Object::default();
                     merge(&mut fresh, p);
                     base.insert(k.clone(), Value::Object(fresh));
                 }
@@ -37,7 +37,7 @@ pub fn merge(base: &mut Object, patch: &Object) {
 }
 
 fn strip_nulls(o: &Object) -> Object {
-    let mut out = Object::new();
+    let mut out = Object::default();
     merge(&mut out, o);
     out
 }
@@ -45,22 +45,22 @@ fn strip_nulls(o: &Object) -> Object {
 impl Ev<'_> {
     fn params(&mut self, args: &[(&'static str, NodeId)], env: &Env, n: NodeId) -> R<Object> {
         let Some(pn) = Ast::arg(args, "params") else {
-            return Ok(Object::new());
+            return Ok(Object::default());
         };
         match self.eval(pn, env)?.to_value() {
             Value::Object(o) => Ok(o),
-            Value::Null => Ok(Object::new()),
+            Value::Null => Ok(Object::default()),
             other => expected(if pn == 0 { n } else { pn }, "Object", value_type(&other)),
         }
     }
 
     fn data_fields(&self, p: &Object, node: NodeId, base: Option<&Object>, c: u32) -> R<Object> {
-        let mut f = Object::new();
+        let mut f = Object::default();
         match (p.get("data"), base) {
             (Some(Value::Object(d)), Some(b)) => {
                 let mut merged = match b.get("data") {
                     Some(Value::Object(x)) => x.clone(),
-                    _ => Object::new(),
+                    _ => Object::default(),
                 };
                 merge(&mut merged, d);
                 f.insert("data".into(), Value::Object(merged));
@@ -279,7 +279,12 @@ impl Ev<'_> {
                 if !self.granted(&cname, Act::Delete, &|_| Val::V(Value::Ref(r.clone()))) {
                     return Err(denied(n));
                 }
-                self.write(n, c, id, Version::new(ts, Action::Delete, Object::new()))?;
+                self.write(
+                    n,
+                    c,
+                    id,
+                    Version::new(ts, Action::Delete, Object::default()),
+                )?;
                 Ok(Val::Doc(Rc::new(DocV {
                     r,
                     v: cur,
@@ -321,7 +326,7 @@ impl Ev<'_> {
                     ev.granted(&cname, Act::HistoryWrite, &|_| arg.clone())
                 };
                 if f == F::Remove {
-                    if !history(self, &Object::new()) {
+                    if !history(self, &Object::default()) {
                         return Err(denied(n));
                     }
                     let old = self.st().colls[c as usize].docs.get(&id).cloned();
@@ -332,7 +337,7 @@ impl Ev<'_> {
                 }
                 let p = self.params(args, env, n)?;
                 let fields = if action == Action::Delete {
-                    Object::new()
+                    Object::default()
                 } else {
                     self.data_fields(&p, n, None, c)?
                 };
