@@ -1,11 +1,13 @@
 //! The export format: how Fauna values become records (`spec/export-format.md`).
 
 mod document;
+mod json_text;
 mod record;
 mod value;
 
 pub use document::{document_record, id_order, record_schema, RecordError};
 
+pub use json_text::write_export_json;
 pub use record::{
     describe_value, ColumnType, Deletion, Record, RecordJson, RecordSchema, DETECTED_COLUMN,
 };

@@ -155,6 +155,52 @@ pub struct RecordJson<'a> {
     pub record: &'a Record,
 }
 
+impl RecordJson<'_> {
+    /// Appends the record's JSON object (no newline): the bytes its `Serialize` writes, in
+    /// about half the time ([`super::write_export_json`]).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        use super::json_text::{write_i64, write_str};
+        let (schema, rec) = (self.schema, self.record);
+        out.extend_from_slice(b"{\"ref\":");
+        write_str(&rec.id, out);
+        out.extend_from_slice(b",\"ts\":");
+        write_i64(rec.ts, out);
+        if schema.data_column {
+            out.extend_from_slice(b",\"data\":");
+            match &rec.data {
+                Some(d) => super::write_export_json(d, out),
+                None => out.extend_from_slice(b"null"),
+            }
+        }
+        for (i, (name, _)) in schema.columns.iter().enumerate() {
+            out.push(b',');
+            write_str(name, out);
+            out.push(b':');
+            super::write_export_json(rec.columns.get(i).unwrap_or(&Value::Null), out);
+        }
+        if let Some(col) = &schema.deletion_column {
+            out.push(b',');
+            write_str(col, out);
+            out.push(b':');
+            match rec.deleted_at() {
+                Some(at) => write_str(&at, out),
+                None => out.extend_from_slice(b"null"),
+            }
+        }
+        if let Some(col) = &schema.detected_column {
+            out.push(b',');
+            write_str(col, out);
+            out.push(b':');
+            out.extend_from_slice(match rec.detected() {
+                Some(true) => b"true",
+                Some(false) => b"false",
+                None => b"null",
+            });
+        }
+        out.push(b'}');
+    }
+}
+
 impl Serialize for RecordJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (schema, rec) = (self.schema, self.record);
@@ -186,6 +232,15 @@ mod tests {
     use super::*;
     use crate::fauna::decode;
 
+    /// The record's line, checked to be the same from `write_json` and from `Serialize`.
+    fn both(r: RecordJson) -> String {
+        let mut written = Vec::new();
+        r.write_json(&mut written);
+        let serialized = serde_json::to_string(&r).unwrap();
+        assert_eq!(String::from_utf8(written).unwrap(), serialized);
+        serialized
+    }
+
     #[test]
     fn worked_example_of_the_export_format_as_a_whole_record() {
         let doc = decode(concat!(
@@ -210,11 +265,10 @@ mod tests {
             detected_column: None,
         };
         assert_eq!(
-            serde_json::to_string(&RecordJson {
+            both(RecordJson {
                 schema: &schema,
                 record: &rec
-            })
-            .unwrap(),
+            }),
             concat!(
                 r#"{"ref":"101","ts":1658188683585000,"data":{"owner":{"id":"7","collection":"players","type":"document"},"#,
                 r#""blob":"aGVsbG8gd29ybGQ=","seen":"2022-07-18T23:58:03.585Z","born":"2012-02-01","#,
@@ -250,11 +304,10 @@ mod tests {
             deletion: Some(Deletion::Observed),
         };
         let line = |r: &Record| {
-            serde_json::to_string(&RecordJson {
+            both(RecordJson {
                 schema: &schema,
                 record: r,
             })
-            .unwrap()
         };
         assert_eq!(
             line(&live),
@@ -286,11 +339,10 @@ mod tests {
             }),
         };
         let line = |r: &Record| {
-            serde_json::to_string(&RecordJson {
+            both(RecordJson {
                 schema: &schema,
                 record: r,
             })
-            .unwrap()
         };
         assert_eq!(
             line(&rec(false, false)),

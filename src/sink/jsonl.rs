@@ -1,7 +1,7 @@
 //! JSONL encoding: one [`RecordJson`] per line, optionally gzip- or zstd-compressed, written
 //! as records arrive.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::export::{Record, RecordJson, RecordSchema};
@@ -92,18 +92,12 @@ fn write_lines<W: Write>(
     schema: &RecordSchema,
     records: &[Record],
 ) -> Result<(), SinkError> {
+    let mut line = Vec::with_capacity(1024);
     for record in records {
-        serde_json::to_writer(&mut *out, &RecordJson { schema, record }).map_err(|e| {
-            if e.is_io() {
-                SinkError::io("write", path, io::Error::from(e))
-            } else {
-                SinkError::Json {
-                    path: path.to_path_buf(),
-                    source: e,
-                }
-            }
-        })?;
-        out.write_all(b"\n")
+        line.clear();
+        RecordJson { schema, record }.write_json(&mut line);
+        line.push(b'\n');
+        out.write_all(&line)
             .map_err(|e| SinkError::io("write", path, e))?;
     }
     Ok(())

@@ -14,7 +14,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde::Serialize;
 
-use crate::export::{ColumnType, ExportValue, Record, RecordSchema};
+use crate::export::{write_export_json, ColumnType, Record, RecordSchema};
 use crate::fauna::Value;
 
 use super::{SinkError, WriteOptions};
@@ -392,10 +392,7 @@ fn export_json_into<'s>(
     path: &Path,
 ) -> Result<&'s str, SinkError> {
     scratch.clear();
-    serde_json::to_writer(&mut *scratch, &ExportValue(v)).map_err(|source| SinkError::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    write_export_json(v, scratch);
     std::str::from_utf8(scratch).map_err(|e| SinkError::Schema {
         path: path.to_path_buf(),
         reason: format!("export JSON is not UTF-8: {e}"),

@@ -537,20 +537,9 @@ async fn join(writing: Writing) -> Result<Option<Sealed>, ExportError> {
 
 /// The record's JSONL line length, newline included.
 fn jsonl_len(schema: &RecordSchema, record: &Record) -> u64 {
-    struct Counter(u64);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Serializing export values into a counter cannot fail.
-    let _ = serde_json::to_writer(&mut counter, &RecordJson { schema, record });
-    counter.0 + 1
+    let mut line = Vec::new();
+    RecordJson { schema, record }.write_json(&mut line);
+    line.len() as u64 + 1
 }
 
 fn unreachable_state() -> &'static State {
