@@ -480,6 +480,21 @@ fn print_sync_summary(s: &Summary, settings: &Settings) {
         s.retries,
         settings.output.dir.display()
     );
+    if s.queries > 0 {
+        eprintln!("{}", paging_line(s));
+    }
+}
+
+/// The second summary line: what adaptive paging and the in-flight limit did, e.g. `paging:
+/// 1612 documents per page at the end (grew 14 times, shrank 0, 0 too large); queries in
+/// flight: 6 of 6 allowed (halved 0 times)` (`spec/paging.md`).
+fn paging_line(s: &Summary) -> String {
+    let p = &s.paging;
+    let l = &s.in_flight;
+    format!(
+        "paging: {} documents per page at the end (grew {} times, shrank {}, {} too large); queries in flight: {} of {} allowed (halved {} times)",
+        p.size, p.grows, p.shrinks, p.too_large, l.limit, l.max, l.shrinks
+    )
 }
 
 fn print_summary(s: &Summary, settings: &Settings) {
@@ -511,6 +526,9 @@ fn print_summary(s: &Summary, settings: &Settings) {
         complete,
         settings.output.dir.display()
     );
+    if s.docs > 0 {
+        eprintln!("{}", paging_line(s));
+    }
 }
 
 /// The rate as whole docs/s (indicatif's own shows four decimals).

@@ -12,7 +12,7 @@ use fauna_wire::{decode, Expr, Value};
 
 use super::error::{ErrorDetail, FaunaError};
 use super::limiter::{LimitStats, Limiter, DEFAULT_MAX_CONCURRENCY};
-use super::pacing::{Pacer, PAGE_TIME_TARGET};
+use super::pacing::{Pacer, PacerStats, PAGE_TIME_TARGET};
 use super::secret::Secret;
 use super::transport::{classify, TransportFailure};
 
@@ -149,6 +149,21 @@ impl FaunaClient {
             .page_time_target
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = target;
+    }
+
+    /// What the page sizes of every read stream did: the largest size reached and the
+    /// changes, summed over the streams (for the run summary).
+    pub fn paging(&self) -> PacerStats {
+        let pacers = self.pacers.lock().unwrap_or_else(|p| p.into_inner());
+        pacers
+            .values()
+            .map(|p| p.stats())
+            .fold(PacerStats::default(), |all, s| PacerStats {
+                size: all.size.max(s.size),
+                grows: all.grows + s.grows,
+                shrinks: all.shrinks + s.shrinks,
+                too_large: all.too_large + s.too_large,
+            })
     }
 
     /// The response bytes a page should stay within, for pacers made from now on (default

@@ -11,6 +11,8 @@ use super::observer::Observer;
 use super::state::{Position, State, Strategy, StreamState};
 use super::stream::CollectionExport;
 use crate::config::{CollectionSettings, Compression, OutputFormat, Settings};
+use crate::fauna::limiter::LimitStats;
+use crate::fauna::pacing::PacerStats;
 use crate::fauna::{ClientOptions, Expr, FaunaClient, FaunaError, RetryPolicy, Value};
 use crate::lock::{RunLock, LOCK_FILE};
 use crate::output::{Checkpoint, FilesOutput, Output, OutputError, StateFile, StoreRun};
@@ -47,6 +49,10 @@ pub struct Summary {
     pub streams: Vec<StreamSummary>,
     /// The run stopped at a batch boundary at `--max-duration`; more is left to do.
     pub paused: bool,
+    /// Page sizes: the largest reached (`size`) and how often they changed.
+    pub paging: PacerStats,
+    /// The limit of queries in flight, as it ended, and how often it changed.
+    pub in_flight: LimitStats,
 }
 
 /// What a run committed for one collection.
@@ -401,6 +407,8 @@ async fn run_on(
     summary.retries = client.retries();
     summary.queries = client.queries();
     summary.read_ops = client.read_ops();
+    summary.paging = client.paging();
+    summary.in_flight = client.concurrency();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -89,10 +89,13 @@ fn numbered(n: i64) -> Vec<String> {
     (1..=n).map(|i| i.to_string()).collect()
 }
 
+/// The one stream's pacer counters, which are also what the run summary reports.
 fn stats(client: &FaunaClient) -> PacerStats {
     let pacers = client.pacers();
     assert_eq!(pacers.len(), 1, "one stream read");
-    pacers[0].1.stats()
+    let stats = pacers[0].1.stats();
+    assert_eq!(client.paging(), stats);
+    stats
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -209,6 +209,15 @@ async fn a_repeated_collection_is_exported_once_and_unknown_keys_are_warned_abou
         "{}",
         stderr(&o)
     );
+    // Then what paging did: one page of the default size, not full, so it never grew.
+    assert!(
+        stderr(&o).contains(
+            "\npaging: 1000 documents per page at the end (grew 0 times, shrank 0, 0 too \
+             large); queries in flight: 6 of 6 allowed (halved 0 times)\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
     let warnings: Vec<String> = stderr(&o)
         .lines()
         .filter(|l| l.contains("WARN"))
