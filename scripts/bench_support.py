@@ -56,6 +56,12 @@ class FaunaDev:
                     return int(line.split()[1]) / 1024
         return 0.0
 
+    def cpu_seconds(self):
+        """fauna-dev's CPU time so far (user + system), in seconds."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait()
