@@ -27,12 +27,13 @@ pub fn has_cdc_columns(schema: &RecordSchema) -> bool {
     schema.deletion_column.is_some()
 }
 
-/// The RECORD `data` object of `record`, as raw JSON in source-fauna's field order.
+/// The RECORD `data` object of `record`, as raw JSON in source-fauna's field order (serialized
+/// once and wrapped as it is: `RawValue::from_string` would parse every record again to check it).
 pub fn record_data(
     schema: &RecordSchema,
     record: &Record,
 ) -> Result<Box<RawValue>, serde_json::Error> {
-    RawValue::from_string(serde_json::to_string(&AirbyteRecord { schema, record })?)
+    serde_json::value::to_raw_value(&AirbyteRecord { schema, record })
 }
 
 /// The deletion time as source-fauna wrote it: `datetime.utcfromtimestamp(ts / 1e6).isoformat()`,
