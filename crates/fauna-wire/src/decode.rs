@@ -74,6 +74,22 @@ pub fn decode_json(input: &[u8]) -> Result<Value, DecodeError> {
     r.document()
 }
 
+/// Decodes the one value that starts at `input[start]` (no whitespace before it), as if it stood
+/// `depth` arrays and objects deep in a response, and returns it with the offset just past it.
+/// For readers that walk a response themselves and decode only some of its values.
+///
+/// ```
+/// use fauna_wire::{decode_at, Value};
+/// let body = br#"{"ts":12,"data":{}}"#;
+/// assert_eq!(decode_at(body, 6, 1).unwrap(), (Value::Int(12), 8));
+/// ```
+pub fn decode_at(input: &[u8], start: usize, depth: usize) -> Result<(Value, usize), DecodeError> {
+    let mut r = Reader::new(input, false);
+    r.i = start;
+    let v = r.value(depth)?;
+    Ok((v, r.i))
+}
+
 impl<'a> Reader<'a> {
     fn new(s: &'a [u8], request: bool) -> Self {
         Reader {

@@ -20,7 +20,7 @@ mod reference;
 mod time;
 mod value;
 
-pub use decode::{decode, decode_bytes, decode_json, decode_request, MAX_DEPTH};
+pub use decode::{decode, decode_at, decode_bytes, decode_json, decode_request, MAX_DEPTH};
 pub use double::java_double;
 pub use encode::{
     encode, encode_into, encode_legacy_into, encode_literal, encode_literal_into, encode_ref,
