@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use fauna_sync::export::{ColumnType, Record, RecordJson, RecordSchema};
+use fauna_sync::export::{ColumnType, ExportJson, Record, RecordJson, RecordSchema};
 use fauna_sync::fauna::{decode, Value};
 use fauna_sync::sink::{BatchWriter, Compression, FileFormat, SinkError, WriteOptions};
 
@@ -80,7 +80,7 @@ fn document(rng: &mut Rng, i: u64) -> Record {
         id: (337_567_897_171_787_849 + i).to_string(),
         ts: secs as i64 * 1_000_000 + rng.below(1_000_000) as i64,
         columns: vec![col("email"), col("score"), col("active")],
-        data: Some(data),
+        data: Some(ExportJson::of(&data)),
         deletion: None,
     }
 }

@@ -68,7 +68,7 @@ impl Serialize for AirbyteRecord<'_> {
             _ => {
                 if schema.data_column {
                     match &rec.data {
-                        Some(d) => map.serialize_entry("data", &ExportValue(d))?,
+                        Some(d) => map.serialize_entry("data", d)?,
                         // A document without `data`: source-fauna 0.1.x selected it with a
                         // default of `{}`.
                         None => map.serialize_entry("data", &serde_json::Map::new())?,
@@ -91,7 +91,7 @@ impl Serialize for AirbyteRecord<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::{ColumnType, Deletion};
+    use crate::export::{ColumnType, Deletion, ExportJson};
 
     #[test]
     fn without_deletions_the_data_is_the_export_record() {
@@ -104,9 +104,9 @@ mod tests {
         let rec = Record {
             id: "101".into(),
             ts: 1_658_188_683_585_000,
-            data: Some(Value::Object(
+            data: Some(ExportJson::of(&Value::Object(
                 [("a".to_string(), Value::Int(1))].into_iter().collect(),
-            )),
+            ))),
             columns: vec![Value::from("02134")],
             deletion: None,
         };
@@ -127,7 +127,7 @@ mod tests {
         let live = Record {
             id: "1".into(),
             ts: 1_658_188_683_585_123,
-            data: Some(Value::Null),
+            data: Some(ExportJson::of(&Value::Null)),
             columns: vec![Value::Null],
             deletion: None,
         };

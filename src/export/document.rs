@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 use crate::config::CollectionSettings;
-use crate::export::{Record, RecordSchema, DETECTED_COLUMN};
+use crate::export::{ExportJson, Record, RecordSchema, DETECTED_COLUMN};
 use crate::fauna::{PathStep, Value};
 
 /// A document that cannot become a record.
@@ -105,7 +105,7 @@ pub fn document_record(doc: Value, settings: &CollectionSettings) -> Result<Reco
     }
     let data = if settings.data_column {
         match doc {
-            Value::Object(mut o) => o.swap_remove("data"),
+            Value::Object(o) => o.get("data").map(ExportJson::of),
             _ => None,
         }
     } else {

@@ -98,14 +98,15 @@ pub(super) fn write_str(s: &str, out: &mut Vec<u8>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
     use crate::export::to_export_json;
     use crate::fauna::{Date, Object, Timestamp};
 
-    fn arb_value() -> impl Strategy<Value = Value> {
+    /// Any value, scalars and tags nested in arrays and objects.
+    pub(crate) fn arb_value() -> impl Strategy<Value = Value> {
         let text = "[a-z\"\\\\/\u{0}-\u{1f}\u{7f}é€😀 ]{0,12}";
         let leaf = prop_oneof![
             Just(Value::Null),

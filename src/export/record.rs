@@ -4,6 +4,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use super::value::ExportValue;
+use super::ExportJson;
 use crate::fauna::Value;
 
 /// The JSON-schema type declared for an additional column.
@@ -108,8 +109,9 @@ pub struct Record {
     pub id: String,
     /// The version's (or deletion's) ts, microseconds since the epoch.
     pub ts: i64,
-    /// The document's `data` object; `None` when the column is off, absent, or on deletions.
-    pub data: Option<Value>,
+    /// The export JSON of the document's `data` object; `None` when the column is off, absent,
+    /// or on deletions.
+    pub data: Option<ExportJson>,
     /// Additional column values in schema order; `Value::Null` when an optional path is missing.
     pub columns: Vec<Value>,
     /// Set on deletion records (their `ts` is the deletion's time).
@@ -144,7 +146,7 @@ impl Record {
 /// use fauna_sync::export::{Record, RecordSchema, RecordJson};
 /// use fauna_sync::fauna::Value;
 /// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None, detected_column: None };
-/// let rec = Record { id: "1".into(), ts: 5, data: Some(Value::Null), columns: vec![], deletion: None };
+/// let rec = Record { id: "1".into(), ts: 5, data: Some((&Value::Null).into()), columns: vec![], deletion: None };
 /// assert_eq!(serde_json::to_string(&RecordJson { schema: &schema, record: &rec }).unwrap(),
 ///            r#"{"ref":"1","ts":5,"data":null}"#);
 /// ```
@@ -168,7 +170,7 @@ impl RecordJson<'_> {
         if schema.data_column {
             out.extend_from_slice(b",\"data\":");
             match &rec.data {
-                Some(d) => super::write_export_json(d, out),
+                Some(d) => out.extend_from_slice(d.as_str().as_bytes()),
                 None => out.extend_from_slice(b"null"),
             }
         }
@@ -209,7 +211,7 @@ impl Serialize for RecordJson<'_> {
         map.serialize_entry("ts", &rec.ts)?;
         if schema.data_column {
             match &rec.data {
-                Some(d) => map.serialize_entry("data", &ExportValue(d))?,
+                Some(d) => map.serialize_entry("data", d)?,
                 None => map.serialize_entry("data", &())?,
             }
         }
@@ -254,7 +256,7 @@ mod tests {
         let rec = Record {
             id: fields["ref"].as_ref().unwrap().id.clone(),
             ts: fields["ts"].as_i64().unwrap(),
-            data: fields.get("data").cloned(),
+            data: fields.get("data").map(ExportJson::of),
             columns: vec![],
             deletion: None,
         };

@@ -239,8 +239,11 @@ impl Chunk {
         self.ts.append_value(rec.ts);
         if let Some(b) = &mut self.data {
             match &rec.data {
-                None | Some(Value::Null) => b.append_null(),
-                Some(v) => self.bytes += append_json(b, v, scratch, path)?,
+                Some(d) if !d.is_null() => {
+                    b.append_value(d.as_str());
+                    self.bytes += d.as_str().len();
+                }
+                _ => b.append_null(),
             }
         }
         for (i, ((name, ty), b)) in schema.columns.iter().zip(&mut self.columns).enumerate() {

@@ -16,7 +16,7 @@ use super::{
     cleanup, read_manifest, write_manifest, BatchWriter, CommittedFile, Compression, FileFormat,
     SinkError, WriteOptions, FORMAT_VERSION_KEY, MANIFEST_FILE, SCHEMA_KEY,
 };
-use crate::export::{ColumnType, Deletion, Record, RecordSchema};
+use crate::export::{ColumnType, Deletion, ExportJson, Record, RecordSchema};
 use crate::fauna::{decode, Value};
 
 const PLAIN: FileFormat = FileFormat::Jsonl {
@@ -58,9 +58,9 @@ fn records() -> Vec<Record> {
         Record {
             id: "101".into(),
             ts: 1_658_188_683_585_000,
-            data: Some(wire(&format!(
+            data: Some(ExportJson::of(&wire(&format!(
                 r#"{{"name":"Ann","owner":{PLAYER_7},"seen":{{"@ts":"2022-07-18T23:58:03.585Z"}}}}"#
-            ))),
+            )))),
             columns: vec![
                 Value::from("02134"),
                 Value::Int(3),
@@ -74,7 +74,7 @@ fn records() -> Vec<Record> {
         Record {
             id: "102".into(),
             ts: 1_658_188_683_586_000,
-            data: Some(wire(r#"{"n":1}"#)),
+            data: Some(ExportJson::of(&wire(r#"{"n":1}"#))),
             columns: vec![
                 Value::Int(2134),
                 Value::Null,
@@ -95,7 +95,7 @@ fn records() -> Vec<Record> {
         Record {
             id: "104".into(),
             ts: 1_658_188_683_584_000,
-            data: Some(Value::Null),
+            data: Some(ExportJson::of(&Value::Null)),
             columns: vec![wire(r#"{"@ts":"2022-07-18T23:58:03Z"}"#)],
             deletion: None,
         },
@@ -484,7 +484,9 @@ fn parquet_row_groups_are_bounded_by_bytes() {
         .map(|i| Record {
             id: format!("{i:06}"),
             ts: i,
-            data: Some(wire(&format!(r#"{{"i":{i},"s":"value number {i}"}}"#))),
+            data: Some(ExportJson::of(&wire(&format!(
+                r#"{{"i":{i},"s":"value number {i}"}}"#
+            )))),
             columns: vec![],
             deletion: None,
         })
@@ -711,10 +713,10 @@ fn big_records(n: i64) -> Vec<Record> {
         .map(|i| Record {
             id: format!("{i:08}"),
             ts: 1_000 + i,
-            data: Some(wire(&format!(
+            data: Some(ExportJson::of(&wire(&format!(
                 r#"{{"i":{i},"text":"{}","tags":["a","b"],"deep":{{"x":{i}}}}}"#,
                 format!("word{i} ").repeat(70)
-            ))),
+            )))),
             columns: vec![],
             deletion: (i % 97 == 0).then_some(Deletion::Observed),
         })
@@ -801,7 +803,7 @@ fn parquet_row_groups_are_bounded_by_rows() {
         .map(|i| Record {
             id: format!("{i:06}"),
             ts: i,
-            data: Some(Value::Int(i)),
+            data: Some(ExportJson::of(&Value::Int(i))),
             columns: vec![],
             deletion: None,
         })

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use fauna_sync::config::Settings;
-use fauna_sync::export::{Record, RecordSchema};
+use fauna_sync::export::{ExportJson, Record, RecordSchema};
 use fauna_sync::fauna::Value;
 use fauna_sync::output::{Checkpoint, FilesOutput, Receipt, StateFile};
 use fauna_sync::read::{Item, Page, ReadError, Reader};
@@ -165,7 +165,7 @@ impl Reader for Numbers {
         let record = Record {
             id: (1_000_000 + i).to_string(),
             ts: 1_658_188_683_000_000 + i,
-            data: Some(Value::Int(i)),
+            data: Some(ExportJson::of(&Value::Int(i))),
             columns: vec![],
             deletion: None,
         };

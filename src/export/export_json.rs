@@ -1,0 +1,76 @@
+//! A value's export JSON text, which a record holds instead of the value.
+
+use serde::{Serialize, Serializer};
+
+use super::transcode::transcode_at;
+use super::write_export_json;
+use crate::fauna::{decode_at, DecodeError, Value};
+
+/// Export JSON text (see [`super::ExportValue`] for the conversion), rendered once when the
+/// record is built: sinks copy it as it is, and a value read by [`ExportJson::transcode_at`]
+/// never becomes a [`Value`] tree at all.
+///
+/// ```
+/// use fauna_sync::export::ExportJson;
+/// use fauna_sync::fauna::{Ref, Value};
+/// let j = ExportJson::of(&Value::Ref(Ref::document("players", "7")));
+/// assert_eq!(j.as_str(), r#"{"id":"7","collection":"players","type":"document"}"#);
+/// let (t, end) = ExportJson::transcode_at(br#"[{"@date":"2012-02-01"}]"#, 0, 0).unwrap();
+/// assert_eq!((t.as_str(), end), (r#"["2012-02-01"]"#, 24));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportJson(Box<str>);
+
+impl ExportJson {
+    /// The export JSON of `value`.
+    pub fn of(value: &Value) -> Self {
+        let mut out = Vec::new();
+        write_export_json(value, &mut out);
+        // Export JSON is written from `str`s and ASCII only.
+        ExportJson(String::from_utf8_lossy(&out).into())
+    }
+
+    /// The export JSON of the wire value starting at `input[start]`, `depth` arrays and
+    /// objects deep in a response, and the offset past it (see [`super::transcode_at`]).
+    pub fn transcode_at(
+        input: &[u8],
+        start: usize,
+        depth: usize,
+    ) -> Result<(Self, usize), DecodeError> {
+        let mut out = Vec::with_capacity(256);
+        let end = transcode_at(input, start, depth, &mut out)?;
+        match String::from_utf8(out) {
+            Ok(text) => Ok((ExportJson(text.into()), end)),
+            // Not expected: every string copied was checked to be UTF-8.
+            Err(_) => {
+                let (v, end) = decode_at(input, start, depth)?;
+                Ok((Self::of(&v), end))
+            }
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the value is `null`.
+    pub fn is_null(&self) -> bool {
+        &*self.0 == "null"
+    }
+}
+
+impl From<&Value> for ExportJson {
+    fn from(value: &Value) -> Self {
+        Self::of(value)
+    }
+}
+
+impl Serialize for ExportJson {
+    /// Serializes as the JSON it is (with `serde_json`: the text itself).
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
