@@ -52,13 +52,28 @@ pub struct ClientOptions {
 
 /// A successful query's result and what it cost.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Measured {
-    /// The response's `resource`.
-    pub value: Value,
+pub struct Measured<T = Value> {
+    /// The response's `resource`, as `T` reads it.
+    pub value: T,
     /// Response body bytes (after decompression).
     pub bytes: u64,
     /// Time from sending the request to the end of the response body (the successful attempt).
     pub elapsed: Duration,
+}
+
+/// What the body of a successful response is read into. It is read on the task that receives
+/// the body, so the pages of concurrent reads are decoded in parallel with each other and with
+/// the caller.
+pub trait ResponseBody: Sized + Send + 'static {
+    /// Reads the body of a response with the 2xx `status`.
+    fn read(body: &[u8], status: u16) -> Result<Self, FaunaError>;
+}
+
+impl ResponseBody for Value {
+    /// The body's `resource`, decoded.
+    fn read(body: &[u8], status: u16) -> Result<Self, FaunaError> {
+        resource(body, status)
+    }
 }
 
 /// An FQL v4 client. Cheap to share by reference across tasks.
@@ -220,11 +235,11 @@ impl FaunaClient {
     /// Like [`query`](Self::query), with the response's size and time. With `shrinkable`,
     /// failures that a smaller page may avoid ([`FaunaError::is_too_large`]) are returned at
     /// once instead of retried, for the caller to ask for a smaller page.
-    pub async fn query_measured(
+    pub async fn query_measured<T: ResponseBody>(
         &self,
         expr: &Expr,
         shrinkable: bool,
-    ) -> Result<Measured, FaunaError> {
+    ) -> Result<Measured<T>, FaunaError> {
         let body = expr.to_json();
         let policy = ExponentialBuilder::default()
             .with_min_delay(self.opts.retry.min_delay)
@@ -255,7 +270,7 @@ impl FaunaClient {
     }
 
     /// One attempt inside a slot of the concurrency limit, which it adjusts.
-    async fn attempt(&self, body: &str) -> Result<Measured, FaunaError> {
+    async fn attempt<T: ResponseBody>(&self, body: &str) -> Result<Measured<T>, FaunaError> {
         let permit = self.limiter.acquire().await;
         let res = self.send(body).await;
         match &res {
@@ -267,7 +282,7 @@ impl FaunaClient {
     }
 
     /// Sends one request and reads its response.
-    async fn send(&self, body: &str) -> Result<Measured, FaunaError> {
+    async fn send<T: ResponseBody>(&self, body: &str) -> Result<Measured<T>, FaunaError> {
         let transport = |e: reqwest::Error| {
             let endpoint = self.opts.endpoint.clone();
             // reqwest's own message only repeats the URL; its sources say what happened.
@@ -321,44 +336,50 @@ impl FaunaClient {
             self.last_txn.fetch_max(t, Ordering::Relaxed);
         }
         let ok = (200..300).contains(&status);
-        let (bytes, decoded) = read_body(resp, ok).await.map_err(|e| match e {
-            BodyError::Read(e) => transport(e),
-            BodyError::Lost(why) => FaunaError::InvalidResponse(why),
-        })?;
+        let (bytes, read) =
+            read_body::<T>(resp, ok.then_some(status))
+                .await
+                .map_err(|e| match e {
+                    BodyError::Read(e) => transport(e),
+                    BodyError::Lost(why) => FaunaError::InvalidResponse(why),
+                })?;
         let elapsed = started.elapsed();
-        if let Some(v) = decoded {
-            let v = v.map_err(|e| FaunaError::InvalidResponse(e.to_string()))?;
-            let value = match v {
-                Value::Object(mut o) => o.swap_remove("resource").ok_or_else(|| {
-                    // A proxy or a broken server may send Fauna's error body with 2xx.
-                    FaunaError::InvalidResponse(if o.contains_key("errors") {
-                        format!(
-                            "HTTP {status} with errors instead of a \"resource\" ({})",
-                            error_details(&bytes)
-                                .iter()
-                                .map(|d| format!("{}: {}", d.code, d.description))
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        )
-                    } else {
-                        "no \"resource\" in the response".into()
-                    })
-                }),
-                _ => Err(FaunaError::InvalidResponse(
-                    "the response is not a JSON object".into(),
-                )),
-            }?;
-            Ok(Measured {
-                value,
+        match read {
+            Some(value) => Ok(Measured {
+                value: value?,
                 bytes: bytes.len() as u64,
                 elapsed,
-            })
-        } else {
-            Err(FaunaError::Status {
+            }),
+            None => Err(FaunaError::Status {
                 status,
                 details: error_details(&bytes),
-            })
+            }),
         }
+    }
+}
+
+/// The decoded `resource` of a response body with the 2xx `status`.
+fn resource(body: &[u8], status: u16) -> Result<Value, FaunaError> {
+    let v = decode(body).map_err(|e| FaunaError::InvalidResponse(e.to_string()))?;
+    match v {
+        Value::Object(mut o) => o.swap_remove("resource").ok_or_else(|| {
+            // A proxy or a broken server may send Fauna's error body with 2xx.
+            FaunaError::InvalidResponse(if o.contains_key("errors") {
+                format!(
+                    "HTTP {status} with errors instead of a \"resource\" ({})",
+                    error_details(body)
+                        .iter()
+                        .map(|d| format!("{}: {}", d.code, d.description))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            } else {
+                "no \"resource\" in the response".into()
+            })
+        }),
+        _ => Err(FaunaError::InvalidResponse(
+            "the response is not a JSON object".into(),
+        )),
     }
 }
 
@@ -378,22 +399,20 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Reads the body (inflating it) and, when `decode_it`, decodes it in a task of its own on a
-/// runtime worker: the pages of concurrent reads then decode in parallel with each other and
-/// with the caller (the committer), instead of all on the caller's thread. (A blocking thread
-/// per decode measured no faster and held ~40 MB more: each thread kept its allocator heap.)
-async fn read_body(
+/// Reads the body (inflating it) and, given the 2xx `status` of a success, reads it as `T` in a
+/// task of its own on a runtime worker: the pages of concurrent reads then decode in parallel
+/// with each other and with the caller (the committer), instead of all on the caller's thread.
+/// (A blocking thread per decode measured no faster and held ~40 MB more: each thread kept its
+/// allocator heap.)
+async fn read_body<T: ResponseBody>(
     resp: reqwest::Response,
-    decode_it: bool,
-) -> Result<(bytes::Bytes, Option<Result<Value, fauna_wire::DecodeError>>), BodyError> {
+    success: Option<u16>,
+) -> Result<(bytes::Bytes, Option<Result<T, FaunaError>>), BodyError> {
     let lost = |e: tokio::task::JoinError| BodyError::Lost(format!("reading the response: {e}"));
     let mut task = AbortOnDrop(tokio::spawn(async move {
         let bytes = resp.bytes().await.map_err(BodyError::Read)?;
-        if !decode_it {
-            return Ok((bytes, None));
-        }
-        let decoded = decode(&bytes);
-        Ok((bytes, Some(decoded)))
+        let read = success.map(|status| T::read(&bytes, status));
+        Ok((bytes, read))
     }));
     (&mut task.0).await.map_err(lost)?
 }

@@ -8,7 +8,7 @@ pub mod pacing;
 mod secret;
 mod transport;
 
-pub use client::{ClientOptions, FaunaClient, Measured, RetryPolicy};
+pub use client::{ClientOptions, FaunaClient, Measured, ResponseBody, RetryPolicy};
 pub use error::{ErrorDetail, FaunaError};
 pub use fauna_wire::*;
 pub use secret::Secret;

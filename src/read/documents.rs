@@ -1,10 +1,10 @@
 //! Pages of `Map(Paginate(Documents(c)), Lambda(x, Get(x)))` in id order.
 
-use super::pacing::{paced_query, Stream};
-use super::page::{page_parts, paginate};
+use super::document_page::document_records;
+use super::pacing::Stream;
+use super::page::paginate;
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
-use crate::export::document_record;
 use crate::fauna::{Expr, FaunaClient, Ref, Value};
 
 /// Every document of a collection, in id order, each page read `At(at)` or at read time.
@@ -26,19 +26,18 @@ impl Reader for Documents<'_> {
     async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
         let name = &self.settings.name;
         let stream = Stream::configured("documents", self.settings);
-        let resp = paced_query(self.client, stream, self.at, |size| {
-            let page = paginate(Expr::documents(Expr::collection(name)), size, after.clone());
-            let q = Expr::map(Expr::lambda("x", Expr::get(Expr::var("x"))), page);
-            match self.at {
-                Some(at) => Expr::at(at, q),
-                None => q,
-            }
-        })
-        .await?;
-        let (docs, mut next) = page_parts(name, resp)?;
-        let mut items = Vec::with_capacity(docs.len());
-        for doc in docs {
-            let record = document_record(doc, self.settings)?;
+        let (records, mut next) =
+            document_records(self.client, stream, self.at, self.settings, |size| {
+                let page = paginate(Expr::documents(Expr::collection(name)), size, after.clone());
+                let q = Expr::map(Expr::lambda("x", Expr::get(Expr::var("x"))), page);
+                match self.at {
+                    Some(at) => Expr::at(at, q),
+                    None => q,
+                }
+            })
+            .await?;
+        let mut items = Vec::with_capacity(records.len());
+        for record in records {
             if self.until.as_deref() == Some(record.id.as_str()) {
                 return Ok(Page { items, next: None });
             }

@@ -1,10 +1,10 @@
 //! Pages of document versions written since a time, through a `[ts, ref]` index.
 
-use super::pacing::{paced_query, Stream};
+use super::document_page::document_records;
+use super::pacing::Stream;
 use super::page::{page_parts, paginate, query};
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
-use crate::export::document_record;
 use crate::fauna::{Expr, FaunaClient, Ref, Value};
 
 /// Documents whose latest version (as of `at`) was written in `[since, until]`, in `(ts, ref)`
@@ -39,20 +39,19 @@ impl Reader for IndexChanges<'_> {
             upper,
         );
         let stream = Stream::configured("changes", self.settings);
-        let resp = paced_query(self.client, stream, Some(self.at), |size| {
-            Expr::at(
-                self.at,
-                Expr::map(
-                    Expr::lambda("e", Expr::get(Expr::select(1i64, Expr::var("e")))),
-                    paginate(set.clone(), size, after.clone()),
-                ),
-            )
-        })
-        .await?;
-        let (docs, next) = page_parts(name, resp)?;
-        let mut items = Vec::with_capacity(docs.len());
-        for doc in docs {
-            let record = document_record(doc, self.settings)?;
+        let (records, next) =
+            document_records(self.client, stream, Some(self.at), self.settings, |size| {
+                Expr::at(
+                    self.at,
+                    Expr::map(
+                        Expr::lambda("e", Expr::get(Expr::select(1i64, Expr::var("e")))),
+                        paginate(set.clone(), size, after.clone()),
+                    ),
+                )
+            })
+            .await?;
+        let mut items = Vec::with_capacity(records.len());
+        for record in records {
             let cursor = Value::Array(vec![
                 Value::Int(record.ts),
                 Value::Ref(Ref::document(name, &record.id)),

@@ -8,6 +8,7 @@
 
 mod deletion_events;
 mod discover;
+mod document_page;
 mod documents;
 mod error;
 mod index_changes;

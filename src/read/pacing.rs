@@ -5,7 +5,7 @@ use super::page::read_error;
 use super::ReadError;
 use crate::config::CollectionSettings;
 use crate::fauna::pacing::{Outcome, Pacer};
-use crate::fauna::{Expr, FaunaClient, Value};
+use crate::fauna::{Expr, FaunaClient, ResponseBody, Value};
 
 /// The page size of one read stream: its pacer's key, start and whether it is pinned.
 #[derive(Clone, Copy, Debug)]
@@ -52,21 +52,21 @@ impl<'a> Stream<'a> {
 /// Runs the page query `build(size)` at the stream's current size (read `At(at)` when `at` is
 /// given, for [`ReadError::SnapshotExpired`]); on a too-large failure the pacer halves the size
 /// and the page is asked again with the same cursor.
-pub async fn paced_query(
+pub async fn paced_query<T: PagedBody>(
     client: &FaunaClient,
     stream: Stream<'_>,
     at: Option<i64>,
     build: impl Fn(i64) -> Expr,
-) -> Result<Value, ReadError> {
+) -> Result<T, ReadError> {
     let pacer = stream.pacer(client);
     loop {
         let size = pacer.size();
         let q = build(i64::from(size));
-        match client.query_measured(&q, pacer.can_shrink(size)).await {
+        match client.query_measured::<T>(&q, pacer.can_shrink(size)).await {
             Ok(m) => {
                 pacer.succeeded(&Outcome {
                     requested: size,
-                    items: items(&m.value),
+                    items: m.value.items(),
                     bytes: m.bytes,
                     elapsed: m.elapsed,
                 });
@@ -87,10 +87,18 @@ pub async fn paced_query(
     }
 }
 
-/// The number of items of a page (`{"data": […]}`), 0 for anything else.
-fn items(page: &Value) -> usize {
-    page.as_object()
-        .and_then(|o| o.get("data"))
-        .and_then(Value::as_array)
-        .map_or(0, <[Value]>::len)
+/// A page response, which tells the pacer how many items it held.
+pub trait PagedBody: ResponseBody {
+    /// The number of items.
+    fn items(&self) -> usize;
+}
+
+impl PagedBody for Value {
+    /// The length of the page's `data` array (`{"data": […]}`), 0 for anything else.
+    fn items(&self) -> usize {
+        self.as_object()
+            .and_then(|o| o.get("data"))
+            .and_then(Value::as_array)
+            .map_or(0, <[Value]>::len)
+    }
 }
