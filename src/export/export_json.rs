@@ -15,7 +15,7 @@ use crate::fauna::{decode_at, DecodeError, Value};
 /// use fauna_sync::fauna::{Ref, Value};
 /// let j = ExportJson::of(&Value::Ref(Ref::document("players", "7")));
 /// assert_eq!(j.as_str(), r#"{"id":"7","collection":"players","type":"document"}"#);
-/// let (t, end) = ExportJson::transcode_at(br#"[{"@date":"2012-02-01"}]"#, 0, 0).unwrap();
+/// let (t, end) = ExportJson::transcode_at(br#"[{"@date":"2012-02-01"}]"#, 0, 0, &mut Vec::new()).unwrap();
 /// assert_eq!((t.as_str(), end), (r#"["2012-02-01"]"#, 24));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,14 +32,17 @@ impl ExportJson {
 
     /// The export JSON of the wire value starting at `input[start]`, `depth` arrays and
     /// objects deep in a response, and the offset past it (see [`super::transcode_at`]).
+    /// `scratch` is working space, kept by the caller so that reading many values allocates
+    /// only the text of each.
     pub fn transcode_at(
         input: &[u8],
         start: usize,
         depth: usize,
+        scratch: &mut Vec<u8>,
     ) -> Result<(Self, usize), DecodeError> {
-        let mut out = Vec::with_capacity(256);
-        let end = transcode_at(input, start, depth, &mut out)?;
-        match String::from_utf8(out) {
+        scratch.clear();
+        let end = transcode_at(input, start, depth, scratch)?;
+        match std::str::from_utf8(scratch) {
             Ok(text) => Ok((ExportJson(text.into()), end)),
             // Not expected: every string copied was checked to be UTF-8.
             Err(_) => {

@@ -95,7 +95,11 @@ impl PagedBody for DocumentPage {
 
 /// `{"resource": {"data": [document…], "after"?: …, "before"?: …}}`, or `None`.
 fn read_direct(body: &[u8]) -> Option<(Vec<DocumentParts>, Option<Value>)> {
-    let mut c = Cursor { s: body, i: 0 };
+    let mut c = Cursor {
+        s: body,
+        i: 0,
+        scratch: Vec::with_capacity(4096),
+    };
     c.ws();
     c.open(b'{')?;
     if c.key()? != b"resource" {
@@ -133,6 +137,8 @@ fn read_direct(body: &[u8]) -> Option<(Vec<DocumentParts>, Option<Value>)> {
 struct Cursor<'a> {
     s: &'a [u8],
     i: usize,
+    /// Working space of [`ExportJson::transcode_at`].
+    scratch: Vec<u8>,
 }
 
 impl<'a> Cursor<'a> {
@@ -225,7 +231,7 @@ impl<'a> Cursor<'a> {
                     _ => return None,
                 },
                 b"data" => {
-                    let (json, end) = ExportJson::transcode_at(self.s, self.i, DEPTH).ok()?;
+                    let (json, end) = ExportJson::transcode_at(self.s, self.i, DEPTH, &mut self.scratch).ok()?;
                     self.i = end;
                     data = Some(json);
                 }
