@@ -13,9 +13,11 @@ use fauna_sync::sync::{State, StreamState};
 pub type Body = fn(&[u8]);
 
 /// Every target: its name (= its seed folder under `fuzz/seeds/`) and its body.
-pub const TARGETS: [(&str, Body); 6] = [
+pub const TARGETS: [(&str, Body); 8] = [
     ("decode", decode),
     ("decode_json", decode_json),
+    ("transcode", transcode),
+    ("document_page", document_page),
     ("state", state),
     ("config", config),
     ("catalog", catalog),
@@ -44,6 +46,74 @@ pub fn decode_json(data: &[u8]) {
         assert_eq!(again.as_ref(), Ok(&value), "re-decoding {wire}");
         let _ = fauna_wire::encode_literal(&value);
     }
+}
+
+/// Wire bytes → export JSON without a tree must never panic, must accept exactly what the tree
+/// reading accepts, and must write what decoding and writing the value gives, byte for byte.
+pub fn transcode(data: &[u8]) {
+    let by_tree = fauna_wire::decode_at(data, 0, 0).map(|(v, end)| {
+        let mut out = Vec::new();
+        fauna_sync::export::write_export_json(&v, &mut out);
+        (out, end)
+    });
+    let mut out = Vec::new();
+    let direct = fauna_sync::export::transcode_at(data, 0, 0, &mut out).map(|end| (out, end));
+    match (direct, by_tree) {
+        (Ok(d), Ok(t)) => assert_eq!(d, t, "{}", String::from_utf8_lossy(data)),
+        (Err(_), Err(_)) => {}
+        (d, t) => panic!(
+            "transcoding {:?} vs the tree {:?} for {}",
+            d.map(|(o, e)| (String::from_utf8_lossy(&o).into_owned(), e)),
+            t.map(|(o, e)| (String::from_utf8_lossy(&o).into_owned(), e)),
+            String::from_utf8_lossy(data)
+        ),
+    }
+}
+
+/// A page of documents read directly from the response bytes must never panic, and when read
+/// directly must give the records the tree reading gives.
+pub fn document_page(data: &[u8]) {
+    use fauna_sync::export::{document_record, Record};
+    use fauna_sync::fauna::{ResponseBody, Value};
+    use fauna_sync::read::DocumentPage;
+    let Ok(DocumentPage::Read { docs, after }) = DocumentPage::read(data, 200) else {
+        return;
+    };
+    let settings = fauna_sync::config::CollectionSettings {
+        name: "c".into(),
+        index: None,
+        data_column: true,
+        columns: vec![],
+        page_size: 64,
+        page_size_fixed: false,
+        deletion_column: None,
+        history_gap: Default::default(),
+    };
+    let text = String::from_utf8_lossy(data);
+    let resource = Value::read(data, 200).expect("the tree reads what was read directly");
+    let mut page = match resource {
+        Value::Object(o) => o,
+        other => panic!("a page that is not an object: {other:?} in {text}"),
+    };
+    assert_eq!(page.get("after"), after.as_ref(), "{text}");
+    let Some(Value::Array(tree_docs)) = page.swap_remove("data") else {
+        panic!("no data array in {text}");
+    };
+    let by_tree: Vec<Record> = tree_docs
+        .into_iter()
+        .map(|d| document_record(d, &settings).expect("a document the tree accepts"))
+        .collect();
+    let direct: Vec<Record> = docs
+        .into_iter()
+        .map(|d| Record {
+            id: d.id,
+            ts: d.ts,
+            data: d.data,
+            columns: vec![],
+            deletion: None,
+        })
+        .collect();
+    assert_eq!(direct, by_tree, "{text}");
 }
 
 /// A scratch file for the state loader, which reads a path (one per process and thread).

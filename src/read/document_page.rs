@@ -153,12 +153,13 @@ impl<'a> Cursor<'a> {
         (self.s.get(self.i) == Some(&b)).then(|| self.i += 1)
     }
 
-    /// An unescaped key and its colon; the cursor is left at the value.
+    /// An unescaped key (valid UTF-8, as the tree requires) and its colon; the cursor is left
+    /// at the value.
     fn key(&mut self) -> Option<&'a [u8]> {
         self.open(b'"')?;
         let len = self.s.get(self.i..)?.iter().position(|&b| b == b'"')?;
         let key = &self.s[self.i..self.i + len];
-        if key.iter().any(|&b| b == b'\\' || b < 0x20) {
+        if key.iter().any(|&b| b == b'\\' || b < 0x20) || std::str::from_utf8(key).is_err() {
             return None;
         }
         self.i += len + 1;
@@ -231,7 +232,8 @@ impl<'a> Cursor<'a> {
                     _ => return None,
                 },
                 b"data" => {
-                    let (json, end) = ExportJson::transcode_at(self.s, self.i, DEPTH, &mut self.scratch).ok()?;
+                    let (json, end) =
+                        ExportJson::transcode_at(self.s, self.i, DEPTH, &mut self.scratch).ok()?;
                     self.i = end;
                     data = Some(json);
                 }
@@ -338,6 +340,14 @@ mod tests {
         ] {
             assert_eq!(direct(&body), None, "{body}");
         }
+    }
+
+    #[test]
+    fn a_key_that_is_not_utf8_is_left_to_the_tree() {
+        // Found by fuzzing (`fuzz/seeds/document_page/key_not_utf8.json`): the tree rejects it.
+        let body = b"{\"resource\":{\"data\":[{\"ref\":{\"@ref\":{\"id\":\"x\"}},\"ts\":0,\"\xffdata\":1}]}}";
+        assert_eq!(read_direct(body), None);
+        assert!(DocumentPage::read(body, 200).is_err());
     }
 
     #[test]

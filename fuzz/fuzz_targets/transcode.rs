@@ -1,0 +1,6 @@
+//! Fuzz target `transcode`: see `fauna_sync_fuzz::transcode` (fuzz/src/lib.rs).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| fauna_sync_fuzz::transcode(data));
