@@ -79,16 +79,7 @@ pub fn document_page(data: &[u8]) {
     let Ok(DocumentPage::Read { docs, after }) = DocumentPage::read(data, 200) else {
         return;
     };
-    let settings = fauna_sync::config::CollectionSettings {
-        name: "c".into(),
-        index: None,
-        data_column: true,
-        columns: vec![],
-        page_size: 64,
-        page_size_fixed: false,
-        deletion_column: None,
-        history_gap: Default::default(),
-    };
+    let settings = fauna_sync::config::CollectionSettings::named("c");
     let text = String::from_utf8_lossy(data);
     let resource = Value::read(data, 200).expect("the tree reads what was read directly");
     let mut page = match resource {
@@ -103,16 +94,7 @@ pub fn document_page(data: &[u8]) {
         .into_iter()
         .map(|d| document_record(d, &settings).expect("a document the tree accepts"))
         .collect();
-    let direct: Vec<Record> = docs
-        .into_iter()
-        .map(|d| Record {
-            id: d.id,
-            ts: d.ts,
-            data: d.data,
-            columns: vec![],
-            deletion: None,
-        })
-        .collect();
+    let direct: Vec<Record> = docs.into_iter().map(Record::from).collect();
     assert_eq!(direct, by_tree, "{text}");
 }
 

@@ -84,6 +84,23 @@ pub struct CollectionSettings {
     pub history_gap: HistoryGap,
 }
 
+impl CollectionSettings {
+    /// Collection `name` with the built-in defaults: the `data` column, no additional columns,
+    /// pages starting at [`DEFAULT_PAGE_SIZE`] and adapting, no index, no deletion tracking.
+    pub fn named(name: &str) -> Self {
+        CollectionSettings {
+            name: name.to_string(),
+            index: None,
+            data_column: true,
+            columns: vec![],
+            page_size: DEFAULT_PAGE_SIZE,
+            page_size_fixed: false,
+            deletion_column: None,
+            history_gap: HistoryGap::default(),
+        }
+    }
+}
+
 /// Output settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutputSettings {

@@ -107,19 +107,11 @@ impl Transcoder<'_> {
         loop {
             self.ws();
             self.value(depth, out)?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    out.push(b',');
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    out.push(b']');
-                    return Ok(());
-                }
+            match self.separator(b']', out) {
+                Some(true) => {}
+                Some(false) => return Ok(()),
                 // Let the tree reading report the error where it finds it.
-                _ => return self.rewind(start, written, depth - 1, out),
+                None => return self.rewind(start, written, depth - 1, out),
             }
         }
     }
@@ -158,24 +150,25 @@ impl Transcoder<'_> {
             out.push(b':');
             self.ws();
             self.value(depth, out)?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    out.push(b',');
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    out.push(b'}');
-                    if self.repeats_a_key(base) {
-                        return self.rewind_keys(start, written, base, depth - 1, out);
-                    }
+            match self.separator(b'}', out) {
+                Some(true) => {}
+                Some(false) if !self.repeats_a_key(base) => {
                     self.keys.truncate(base);
                     return Ok(());
                 }
                 _ => return self.rewind_keys(start, written, base, depth - 1, out),
             }
         }
+    }
+
+    /// After an element: copies `,` (`Some(true)`: another follows) or `close` (`Some(false)`:
+    /// the container ended); `None` on anything else.
+    fn separator(&mut self, close: u8, out: &mut Vec<u8>) -> Option<bool> {
+        self.ws();
+        let b = self.peek().filter(|&b| b == b',' || b == close)?;
+        self.i += 1;
+        out.push(b);
+        Some(b == b',')
     }
 
     /// Whether two of the keys read since `base` are the same (their bytes: none is escaped).

@@ -25,17 +25,7 @@ pub async fn document_records(
     let tree = if settings.data_column && settings.columns.is_empty() {
         match paced_query::<DocumentPage>(client, stream, at, build).await? {
             DocumentPage::Read { docs, after } => {
-                let records = docs
-                    .into_iter()
-                    .map(|d| Record {
-                        id: d.id,
-                        ts: d.ts,
-                        data: d.data,
-                        columns: Vec::new(),
-                        deletion: None,
-                    })
-                    .collect();
-                return Ok((records, after));
+                return Ok((docs.into_iter().map(Record::from).collect(), after));
             }
             DocumentPage::Tree(v) => v,
         }
@@ -73,6 +63,19 @@ pub struct DocumentParts {
     pub ts: i64,
     /// The export JSON of `data`, if the document has it.
     pub data: Option<ExportJson>,
+}
+
+impl From<DocumentParts> for Record {
+    /// The record of a document of a collection without additional columns.
+    fn from(d: DocumentParts) -> Self {
+        Record {
+            id: d.id,
+            ts: d.ts,
+            data: d.data,
+            columns: Vec::new(),
+            deletion: None,
+        }
+    }
 }
 
 impl ResponseBody for DocumentPage {
@@ -266,16 +269,7 @@ mod tests {
     }
 
     fn settings() -> CollectionSettings {
-        CollectionSettings {
-            name: "foo".into(),
-            index: None,
-            data_column: true,
-            columns: vec![],
-            page_size: 64,
-            page_size_fixed: false,
-            deletion_column: None,
-            history_gap: Default::default(),
-        }
+        CollectionSettings::named("foo")
     }
 
     /// The records the tree reading makes of `body` (a whole response), and its cursor.
@@ -291,17 +285,7 @@ mod tests {
 
     fn direct(body: &str) -> Option<(Vec<Record>, Option<Value>)> {
         let (docs, after) = read_direct(body.as_bytes())?;
-        let records = docs
-            .into_iter()
-            .map(|d| Record {
-                id: d.id,
-                ts: d.ts,
-                data: d.data,
-                columns: Vec::new(),
-                deletion: None,
-            })
-            .collect();
-        Some((records, after))
+        Some((docs.into_iter().map(Record::from).collect(), after))
     }
 
     #[test]
