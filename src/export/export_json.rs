@@ -4,7 +4,7 @@ use serde::{Serialize, Serializer};
 
 use super::transcode::transcode_at;
 use super::write_export_json;
-use crate::fauna::{decode_at, DecodeError, Value};
+use crate::fauna::{DecodeError, DecodeErrorKind, Value};
 
 /// Export JSON text (see [`super::ExportValue`] for the conversion), rendered once when the
 /// record is built: sinks copy it as it is, and a value read by [`ExportJson::transcode_at`]
@@ -42,14 +42,12 @@ impl ExportJson {
     ) -> Result<(Self, usize), DecodeError> {
         scratch.clear();
         let end = transcode_at(input, start, depth, scratch)?;
-        match std::str::from_utf8(scratch) {
-            Ok(text) => Ok((ExportJson(text.into()), end)),
-            // Not expected: every string copied was checked to be UTF-8.
-            Err(_) => {
-                let (v, end) = decode_at(input, start, depth)?;
-                Ok((Self::of(&v), end))
-            }
-        }
+        // Every string copied was checked to be UTF-8, so this does not fail.
+        let text = std::str::from_utf8(scratch).map_err(|e| DecodeError {
+            kind: DecodeErrorKind::InvalidString("not valid UTF-8"),
+            offset: start + e.valid_up_to(),
+        })?;
+        Ok((ExportJson(text.into()), end))
     }
 
     /// The text.

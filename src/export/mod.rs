@@ -14,5 +14,6 @@ pub use json_text::write_export_json;
 pub use record::{
     describe_value, ColumnType, Deletion, Record, RecordJson, RecordSchema, DETECTED_COLUMN,
 };
+pub(crate) use transcode::plain_string_end;
 pub use transcode::transcode_at;
 pub use value::{to_export_json, ExportValue};

@@ -38,6 +38,22 @@ pub fn transcode_at(
     Ok(t.i)
 }
 
+/// The end (past the closing quote) of the string whose opening quote is at `input[at]`, if it
+/// has no escapes, no control characters and is valid UTF-8: then the string is its wire text.
+pub(crate) fn plain_string_end(input: &[u8], at: usize) -> Option<usize> {
+    if input.get(at) != Some(&b'"') {
+        return None;
+    }
+    let body = at + 1;
+    let len = input.get(body..)?.iter().position(|&b| b == b'"')?;
+    let raw = &input[body..body + len];
+    // No early exit, so the compiler can check many bytes at once.
+    let odd = raw
+        .iter()
+        .fold(false, |any, &b| any | (b < 0x20) | (b == b'\\'));
+    (!odd && std::str::from_utf8(raw).is_ok()).then_some(body + len + 1)
+}
+
 struct Transcoder<'a> {
     s: &'a [u8],
     i: usize,
@@ -81,17 +97,8 @@ impl Transcoder<'_> {
         }
     }
 
-    /// The end (past the closing quote) of the string at the cursor if it has no escapes, no
-    /// control characters and is valid UTF-8: then its export text is its wire text.
     fn plain_string(&self) -> Option<usize> {
-        let body = self.i + 1;
-        let len = self.s.get(body..)?.iter().position(|&b| b == b'"')?;
-        let raw = &self.s[body..body + len];
-        // No early exit, so the compiler can check many bytes at once.
-        let odd = raw
-            .iter()
-            .fold(false, |any, &b| any | (b < 0x20) | (b == b'\\'));
-        (!odd && std::str::from_utf8(raw).is_ok()).then_some(body + len + 1)
+        plain_string_end(self.s, self.i)
     }
 
     fn array(&mut self, depth: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
@@ -128,10 +135,7 @@ impl Transcoder<'_> {
         out.push(b'{');
         loop {
             self.ws();
-            let key_end = match self.peek() {
-                Some(b'"') => self.plain_string(),
-                _ => None,
-            };
+            let key_end = self.plain_string();
             // A tagged value (its first key starts with '@'), an escaped key (it may spell a
             // tag or repeat another) or bad syntax: the tree reading decides.
             let Some(key_end) = key_end

@@ -9,7 +9,7 @@ use super::pacing::{paced_query, PagedBody, Stream};
 use super::page::page_parts;
 use super::ReadError;
 use crate::config::CollectionSettings;
-use crate::export::{document_record, ExportJson, Record};
+use crate::export::{document_record, plain_string_end, ExportJson, Record};
 use crate::fauna::{decode_at, Expr, FaunaClient, FaunaError, ResponseBody, Value};
 
 /// The records of one page of documents and the next page's cursor. Collections with
@@ -109,16 +109,12 @@ fn read_direct(body: &[u8]) -> Option<(Vec<DocumentParts>, Option<Value>)> {
         return None;
     }
     c.open(b'{')?;
-    let (mut docs, mut after, mut seen) = (None, None, Vec::new());
+    let (mut docs, mut after) = (None, None);
     loop {
-        let key = c.key()?;
-        if seen.contains(&key) {
-            return None;
-        }
-        seen.push(key);
-        match key {
-            b"data" => docs = Some(c.documents()?),
-            b"after" => after = Some(c.value(2)?),
+        // A repeated `data` or `after` (the tree keeps the last) is left to the tree.
+        match c.key()? {
+            b"data" if docs.is_none() => docs = Some(c.documents()?),
+            b"after" if after.is_none() => after = Some(c.value(2)?),
             b"before" => drop(c.value(2)?),
             _ => return None,
         }
@@ -159,13 +155,10 @@ impl<'a> Cursor<'a> {
     /// An unescaped key (valid UTF-8, as the tree requires) and its colon; the cursor is left
     /// at the value.
     fn key(&mut self) -> Option<&'a [u8]> {
-        self.open(b'"')?;
-        let len = self.s.get(self.i..)?.iter().position(|&b| b == b'"')?;
-        let key = &self.s[self.i..self.i + len];
-        if key.iter().any(|&b| b == b'\\' || b < 0x20) || std::str::from_utf8(key).is_err() {
-            return None;
-        }
-        self.i += len + 1;
+        self.ws();
+        let end = plain_string_end(self.s, self.i)?;
+        let key = &self.s[self.i + 1..end - 1];
+        self.i = end;
         self.open(b':')?;
         self.ws();
         Some(key)
@@ -218,28 +211,27 @@ impl<'a> Cursor<'a> {
     fn document(&mut self) -> Option<DocumentParts> {
         const DEPTH: usize = 4;
         self.open(b'{')?;
-        let (mut id, mut ts, mut data, mut seen) = (None, None, None, Vec::new());
+        let (mut id, mut ts, mut data) = (None, None, None);
         loop {
-            let key = self.key()?;
-            if key.first() == Some(&b'@') || seen.contains(&key) {
-                return None;
-            }
-            seen.push(key);
-            match key {
-                b"ref" => match self.value(DEPTH)? {
+            // A tagged value, or a repeated `ref`, `ts` or `data` (the tree keeps the last), is
+            // left to the tree; another repeated field is read and left either way.
+            match self.key()? {
+                [b'@', ..] => return None,
+                b"ref" if id.is_none() => match self.value(DEPTH)? {
                     Value::Ref(r) => id = Some(r.id),
                     _ => return None,
                 },
-                b"ts" => match self.value(DEPTH)? {
+                b"ts" if ts.is_none() => match self.value(DEPTH)? {
                     Value::Int(t) => ts = Some(t),
                     _ => return None,
                 },
-                b"data" => {
+                b"data" if data.is_none() => {
                     let (json, end) =
                         ExportJson::transcode_at(self.s, self.i, DEPTH, &mut self.scratch).ok()?;
                     self.i = end;
                     data = Some(json);
                 }
+                b"ref" | b"ts" | b"data" => return None,
                 _ => drop(self.value(DEPTH)?),
             }
             if !self.next_field()? {
