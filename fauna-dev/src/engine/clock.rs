@@ -19,12 +19,25 @@ pub struct Clock {
     last_write: AtomicI64,
     /// The highest time handed out to anyone (reads included).
     issued: AtomicI64,
+    /// Microseconds added to the wall clock ([`Clock::advance`]): tests move time past a
+    /// history window or a ttl instead of sleeping.
+    offset: AtomicI64,
 }
 
 impl Clock {
+    /// The wall clock plus the offset tests moved it by.
+    pub fn now(&self) -> i64 {
+        now_micros().saturating_add(self.offset.load(Ordering::SeqCst))
+    }
+
+    /// Moves this clock `micros` ahead of the wall clock (cumulative; never back).
+    pub fn advance(&self, micros: i64) {
+        self.offset.fetch_add(micros.max(0), Ordering::SeqCst);
+    }
+
     /// A snapshot time for a read: `max(now, last write)`; never below an earlier snapshot.
     pub fn read_time(&self) -> i64 {
-        let t = now_micros().max(self.last_write.load(Ordering::SeqCst));
+        let t = self.now().max(self.last_write.load(Ordering::SeqCst));
         let prev = self.issued.fetch_max(t, Ordering::SeqCst);
         t.max(prev)
     }
@@ -34,7 +47,7 @@ impl Clock {
     pub fn write_time(&self) -> i64 {
         let issued = self.issued.load(Ordering::SeqCst);
         let last = self.last_write.load(Ordering::SeqCst);
-        let t = now_micros().max(issued.max(last).saturating_add(1));
+        let t = self.now().max(issued.max(last).saturating_add(1));
         self.issued.fetch_max(t, Ordering::SeqCst);
         t
     }

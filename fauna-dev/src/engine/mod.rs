@@ -301,10 +301,16 @@ impl Engine {
         }
     }
 
+    /// Moves the engine's clock `by` ahead of the wall clock: snapshots, history windows and
+    /// ttls age as if that much time had passed (tests use it instead of sleeping).
+    pub fn advance_clock(&self, by: Duration) {
+        self.clock.advance(i64::try_from(by.as_micros()).unwrap_or(i64::MAX));
+    }
+
     /// Loads a dataset folder (see `spec/fauna-dev-dataset.md`).
     pub fn load_dataset(&self, dir: &Path) -> anyhow::Result<()> {
         let mut guard = self.write();
-        let now = clock::now_micros().max(self.clock.last_write());
+        let now = self.clock.now().max(self.clock.last_write());
         let mut st = guard.clone();
         let max_ts = dataset::load_dir(&mut st, dir, now)?;
         *guard = st;
