@@ -154,10 +154,12 @@ impl CollectionExport<'_> {
     }
 }
 
-/// The window's position moved to the newer snapshot `next` after its snapshot expired: the
-/// ranges keep their cursors (entries after them only move forward; the last range reaches the
-/// new end), and the deletions between the old end and `next` are read first again, so every
-/// document's records stay in ts order.
+/// The window's position moved to the newer snapshot `next` after its snapshot expired. The
+/// ranges keep their cursors (entries after them only move forward), but every range now ends
+/// at the old end `at`: the documents written in `(at, next]` — their index entries have left
+/// the ranges they were in — are read by a new last range `[at + 1, next]`, even when every
+/// old range had already finished. The deletions between the old end and `next` are read first
+/// again, so every document's records stay in ts order.
 pub(crate) fn window_moved(position: Position, next: i64, tracks_deletions: bool) -> Position {
     match position {
         Position::WindowParts {
@@ -165,7 +167,7 @@ pub(crate) fn window_moved(position: Position, next: i64, tracks_deletions: bool
             at,
             deletions,
             deletions_done,
-            parts,
+            mut parts,
             turn,
             taken,
             reconcile,
@@ -176,6 +178,22 @@ pub(crate) fn window_moved(position: Position, next: i64, tracks_deletions: bool
                 (Some(encode(&Value::Int(at + 1))), false)
             } else {
                 (deletions, false)
+            };
+            if next > at {
+                for part in parts.iter_mut().filter(|p| p.until.is_none()) {
+                    part.until = Some(at.to_string());
+                }
+                parts.push(PartPosition {
+                    since: Some(at + 1),
+                    ..PartPosition::default()
+                });
+            }
+            // The turn stays where it was unless that range is finished: then it goes to the
+            // first range that is not (the new one, at the latest).
+            let (turn, taken) = if parts.get(turn).is_some_and(|p| !p.done) {
+                (turn, taken)
+            } else {
+                (parts.iter().position(|p| !p.done).unwrap_or(0), 0)
             };
             Position::WindowParts {
                 from,
@@ -252,7 +270,7 @@ mod tests {
     }
 
     #[test]
-    fn a_moved_window_reads_the_new_deletions_first() {
+    fn a_moved_window_reads_the_new_deletions_first_and_the_new_changes_in_a_new_range() {
         let parts = ts_ranges(100, 199, 2);
         let changes = Position::WindowParts {
             from: 100,
@@ -264,6 +282,12 @@ mod tests {
             taken: 7,
             reconcile: false,
         };
+        let mut bounded = parts.clone();
+        bounded[1].until = Some("199".into());
+        bounded.push(PartPosition {
+            since: Some(200),
+            ..PartPosition::default()
+        });
         assert_eq!(
             window_moved(changes.clone(), 300, true),
             Position::WindowParts {
@@ -271,7 +295,7 @@ mod tests {
                 at: 300,
                 deletions: Some("200".into()),
                 deletions_done: false,
-                parts: parts.clone(),
+                parts: bounded,
                 turn: 1,
                 taken: 7,
                 reconcile: false,
@@ -282,5 +306,41 @@ mod tests {
             unreachable!()
         };
         assert!(deletions_done);
+    }
+
+    #[test]
+    fn a_moved_window_whose_ranges_had_all_finished_still_reads_the_new_span() {
+        let mut parts = ts_ranges(100, 199, 2);
+        for p in &mut parts {
+            p.done = true;
+            p.cursor = Some("x".into());
+        }
+        let finished = Position::WindowParts {
+            from: 100,
+            at: 199,
+            deletions: None,
+            deletions_done: true,
+            parts,
+            turn: 1,
+            taken: 0,
+            reconcile: true,
+        };
+        let Position::WindowParts {
+            parts, turn, taken, at, ..
+        } = window_moved(finished, 300, true)
+        else {
+            unreachable!()
+        };
+        assert_eq!(at, 300);
+        assert_eq!(
+            bounds(&parts),
+            [
+                (Some(100), Some("149".to_string())),
+                (Some(150), Some("199".to_string())),
+                (Some(200), None)
+            ]
+        );
+        assert!(parts[0].done && parts[1].done && !parts[2].done);
+        assert_eq!((turn, taken), (2, 0));
     }
 }
