@@ -7,6 +7,11 @@
 //! more before the fsync, so `mid-batch:N` counts pages), `after-batch-rename` (a batch file is in place and listed in
 //! the manifest, the state not yet written) and `state-write` (the state file is being
 //! written). Without the feature every point compiles to nothing.
+//!
+//! `FAUNA_SYNC_TEST_PAUSE_AT=<point>:<n>` with `FAUNA_SYNC_TEST_PAUSE_FILE=<path>` pauses
+//! instead, the `n`-th time the point is reached: the process creates `<path>.paused` and
+//! waits until `<path>` exists, so a test changes the server (writes, its clock) at an exact
+//! moment of the run without racing the machine's speed.
 
 #[cfg(feature = "test-hooks")]
 mod hooks {
@@ -32,6 +37,36 @@ mod hooks {
             _ => false,
         }
     }
+
+    fn pause_target() -> Option<&'static (String, u64, std::path::PathBuf)> {
+        static TARGET: OnceLock<Option<(String, u64, std::path::PathBuf)>> = OnceLock::new();
+        TARGET
+            .get_or_init(|| {
+                let v = std::env::var("FAUNA_SYNC_TEST_PAUSE_AT").ok()?;
+                let file = std::env::var_os("FAUNA_SYNC_TEST_PAUSE_FILE")?;
+                let (name, n) = v.rsplit_once(':')?;
+                Some((name.to_string(), n.parse().ok()?, file.into()))
+            })
+            .as_ref()
+    }
+
+    static PAUSE_HITS: AtomicU64 = AtomicU64::new(0);
+
+    /// Pauses here (blocking the thread) if this is the hit the test asked for.
+    pub fn pause(point: &str) {
+        let Some((name, n, file)) = pause_target() else {
+            return;
+        };
+        if name != point || PAUSE_HITS.fetch_add(1, Ordering::SeqCst) + 1 != *n {
+            return;
+        }
+        let mut paused = file.clone().into_os_string();
+        paused.push(".paused");
+        let _ = std::fs::write(&paused, b"");
+        while !file.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }
 
 /// Counts a hit of `point`; true when the process must crash now.
@@ -51,6 +86,8 @@ pub(crate) fn armed(point: &str) -> bool {
 /// Aborts the process here if the test hook says so.
 #[inline]
 pub(crate) fn point(point: &str) {
+    #[cfg(feature = "test-hooks")]
+    hooks::pause(point);
     if armed(point) {
         std::process::abort();
     }

@@ -326,7 +326,11 @@ mod tests {
             reconcile: true,
         };
         let Position::WindowParts {
-            parts, turn, taken, at, ..
+            parts,
+            turn,
+            taken,
+            at,
+            ..
         } = window_moved(finished, 300, true)
         else {
             unreachable!()

@@ -304,7 +304,8 @@ impl Engine {
     /// Moves the engine's clock `by` ahead of the wall clock: snapshots, history windows and
     /// ttls age as if that much time had passed (tests use it instead of sleeping).
     pub fn advance_clock(&self, by: Duration) {
-        self.clock.advance(i64::try_from(by.as_micros()).unwrap_or(i64::MAX));
+        self.clock
+            .advance(i64::try_from(by.as_micros()).unwrap_or(i64::MAX));
     }
 
     /// Loads a dataset folder (see `spec/fauna-dev-dataset.md`).
