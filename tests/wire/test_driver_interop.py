@@ -21,13 +21,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def wire_tool():
-    subprocess.run(
-        ["cargo", "build", "--quiet", "-p", "fauna-wire", "--example", "wire_tool"],
-        cwd=ROOT,
-        check=True,
-    )
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    exe = target / "debug" / "examples" / "wire_tool"
+    # The test scripts hand over the example their workspace build made (WIRE_TOOL_BIN): a
+    # build of the one package would resolve other features and compile again.
+    explicit = os.environ.get("WIRE_TOOL_BIN")
+    if explicit:
+        exe = Path(explicit)
+    else:
+        subprocess.run(
+            ["cargo", "build", "--quiet", "-p", "fauna-wire", "--example", "wire_tool"],
+            cwd=ROOT,
+            check=True,
+        )
+        target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+        exe = target / "debug" / "examples" / "wire_tool"
     assert exe.exists(), exe
 
     def run(mode, lines):
