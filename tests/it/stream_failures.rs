@@ -1,0 +1,205 @@
+//! One collection's failure does not starve the others (issue 22, bug 3): `sync` and Airbyte
+//! `read`, through the binary, report the failed collection, read every other one and commit
+//! its state, and exit non-zero with the first failure's kind (`spec/errors.md`, "One
+//! collection's failure"). Time passes by moving fauna-dev's clock, never by sleeping.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use fauna_sync::sink::read_manifest;
+use fauna_sync::sync::{Position, State};
+use serde_json::Value as Json;
+
+use crate::support::{execute, Fixture};
+
+/// `foo` keeps history for 15 minutes (`history_days` 0); `bar` forever; `bare` has no
+/// `[ts, ref]` index.
+const SCHEMA: &str = r#"{
+  "collections": [{"name": "foo", "history_days": 0}, {"name": "bar", "history_days": null},
+                  {"name": "bare", "history_days": null}],
+  "indexes": [
+    {"name": "foo_ts", "source": "foo", "values": [{"field": "ts"}, {"field": "ref"}]},
+    {"name": "bar_ts", "source": "bar", "values": [{"field": "ts"}, {"field": "ref"}]}
+  ],
+  "keys": [{"secret": "fnTestServer", "role": "server"}]
+}"#;
+
+/// `foo` tracks deletions and stops at a history gap; `bar` comes after it.
+const FOO_STOPS: &str = r#"{"name": "foo", "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at", "history_gap": "stop"}}"#;
+
+fn write(fx: &Fixture, query: &str) {
+    let r = execute(&fx.engine, "fnTestServer", query);
+    assert!(r.status == 200 || r.status == 201, "{query}: {}", r.body);
+}
+
+fn create_q(coll: &str, id: &str, n: i64) -> String {
+    format!(
+        r#"{{"create":{{"ref":{{"collection":"{coll}"}},"id":"{id}"}},"params":{{"object":{{"data":{{"object":{{"n":{n}}}}}}}}}}}"#
+    )
+}
+
+fn update_q(coll: &str, id: &str, n: i64) -> String {
+    format!(
+        r#"{{"update":{{"ref":{{"collection":"{coll}"}},"id":"{id}"}},"params":{{"object":{{"data":{{"object":{{"n":{n}}}}}}}}}}}"#
+    )
+}
+
+fn delete_q(coll: &str, id: &str) -> String {
+    format!(r#"{{"delete":{{"ref":{{"collection":"{coll}"}},"id":"{id}"}}}}"#)
+}
+
+/// A config file for the fixture with `collections` (JSON objects).
+fn config(fx: &Fixture, name: &str, collections: &[&str]) -> PathBuf {
+    let path = fx.dir.path().join(name);
+    let port = fx.server.addr().port();
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"domain": "127.0.0.1", "port": {port}, "scheme": "http", "secret": "fnTestServer", "max_retries": 0,
+ "collections": [{}], "output": {{"format": "jsonl"}}}}"#,
+            collections.join(", ")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+async fn run(args: Vec<String>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+    c.args(args)
+        .env_remove("FAUNA_SECRET")
+        .env_remove("RUST_LOG")
+        .env_remove("FAUNA_SYNC_TEST_CRASH_AT")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .stdin(Stdio::null());
+    tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap()
+}
+
+async fn sync(config: &Path, out: &Path) -> Output {
+    run(vec![
+        "sync".into(),
+        "--config".into(),
+        config.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ])
+    .await
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The records `(ref, n, deleted)` of `stream`'s files from manifest entry `from` on.
+fn records(out: &Path, stream: &str, from: usize) -> Vec<(String, Option<i64>, bool)> {
+    let mut v = Vec::new();
+    for f in read_manifest(out).unwrap().into_iter().skip(from) {
+        if f.stream != stream {
+            continue;
+        }
+        for line in std::fs::read_to_string(out.join(&f.path)).unwrap().lines() {
+            let r: Json = serde_json::from_str(line).unwrap();
+            v.push((
+                r["ref"].as_str().unwrap().to_string(),
+                r["data"]["n"].as_i64(),
+                !r["deleted_at"].is_null(),
+            ));
+        }
+    }
+    v
+}
+
+fn synced_to(state: &State, stream: &str) -> i64 {
+    match state.streams[stream].position {
+        Position::Synced { to } => to,
+        ref other => panic!("{stream}: {other:?}"),
+    }
+}
+
+/// The history gap's message for a collection last synced `minutes` ago.
+fn gap_message(collection: &str, minutes: i64) -> String {
+    format!(
+        "collection '{collection}' was last synced {minutes} minutes ago, longer than Fauna keeps its history (history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Set \"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids, run sync more often (or raise the collection's history_days), or delete this collection's output and state to export it again"
+    )
+}
+
+/// Before the fix, `foo`'s gap stopped the run before `bar` was read, on every run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_goes_on_past_a_collection_over_its_history_gap_and_commits_the_others() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let cfg = config(&fx, "gap.json", &[FOO_STOPS, r#"{"name": "bar"}"#]);
+    let out = fx.out("gap");
+    write(&fx, &create_q("foo", "1", 1));
+    write(&fx, &create_q("bar", "1", 1));
+    let first = sync(&cfg, &out).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let before = State::load(&out.join("_state.json")).unwrap();
+    let files = read_manifest(&out).unwrap().len();
+
+    // An hour later foo's last sync is older than its history; bar changed meanwhile.
+    write(&fx, &delete_q("foo", "1"));
+    write(&fx, &create_q("bar", "2", 2));
+    write(&fx, &update_q("bar", "1", 10));
+    fx.engine.advance_clock(Duration::from_secs(3600));
+    let second = sync(&cfg, &out).await;
+    let err = stderr(&second);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let failed = format!("foo: failed: {}", gap_message("foo", 60));
+    assert!(lines.contains(&failed.as_str()), "{err}");
+    assert!(
+        lines.contains(&"error: 1 of 2 collection(s) failed: foo (reasons above); what the others read is committed"),
+        "{err}"
+    );
+    // bar: exactly its two changes, in ts order; foo: nothing.
+    assert_eq!(
+        records(&out, "bar", files),
+        [("2".into(), Some(2), false), ("1".into(), Some(10), false)]
+    );
+    assert_eq!(records(&out, "foo", files), []);
+    // bar's window is committed; foo's state is as the first run left it.
+    let after = State::load(&out.join("_state.json")).unwrap();
+    assert!(synced_to(&after, "bar") > synced_to(&before, "bar") + 3_600_000_000);
+    assert_eq!(after.streams["foo"], before.streams["foo"]);
+    // The next run fails the same way and reads nothing new for bar.
+    let files = read_manifest(&out).unwrap().len();
+    let third = sync(&cfg, &out).await;
+    assert_eq!(third.status.code(), Some(1), "{}", stderr(&third));
+    assert_eq!(read_manifest(&out).unwrap().len(), files);
+}
+
+/// A collection whose index is missing is named, with the FQL that creates one; the others
+/// are synced and recorded, the failed one is not (a later run exports it in full). Exit 2,
+/// the index failure's kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collection_without_an_index_is_reported_while_the_others_are_synced() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let cfg = config(
+        &fx,
+        "noindex.json",
+        &[r#"{"name": "bare"}"#, r#"{"name": "bar"}"#],
+    );
+    let out = fx.out("noindex");
+    write(&fx, &create_q("bar", "1", 1));
+    write(&fx, &create_q("bare", "1", 1));
+    let o = sync(&cfg, &out).await;
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines.contains(&r#"bare: failed: collection 'bare' cannot be synced incrementally: no index the key can read has source the collection, no terms and values [ts, ref]. Create the index with CreateIndex({name: "bare_by_ts", source: Collection("bare"), terms: [], values: [{field: ["ts"]}, {field: ["ref"]}]}) (or name a fitting one in "index")"#),
+        "{err}"
+    );
+    assert!(
+        lines.contains(&"error: 1 of 2 collection(s) failed: bare (reasons above); what the others read is committed"),
+        "{err}"
+    );
+    assert_eq!(records(&out, "bar", 0), [("1".into(), Some(1), false)]);
+    let state = State::load(&out.join("_state.json")).unwrap();
+    assert_eq!(state.streams.keys().collect::<Vec<_>>(), ["bar"]);
+    synced_to(&state, "bar");
+}
+
