@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use fauna_sync::sink::read_manifest;
 use fauna_sync::sync::{Position, State};
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 
 use crate::support::{execute, Fixture};
 
@@ -203,3 +203,157 @@ async fn a_collection_without_an_index_is_reported_while_the_others_are_synced()
     synced_to(&state, "bar");
 }
 
+/// `fauna-sync read` with `[foo, bar]`: the messages, each with its `emitted_at` removed.
+async fn airbyte_read(fx: &Fixture, state: Option<&Json>) -> (Option<i32>, Vec<Json>) {
+    let dir = fx.dir.path();
+    let port = fx.server.addr().port();
+    let cfg = dir.join("airbyte.json");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"{{"domain": "127.0.0.1", "port": {port}, "scheme": "http", "secret": "fnTestServer", "max_retries": 0,
+ "collections": [{FOO_STOPS}, {{"name": "bar"}}]}}"#
+        ),
+    )
+    .unwrap();
+    let catalog = dir.join("catalog.json");
+    let stream = |name: &str| {
+        json!({"stream": {"name": name, "json_schema": {"type": "object"},
+               "supported_sync_modes": ["full_refresh", "incremental"]},
+               "sync_mode": "incremental", "destination_sync_mode": "append"})
+    };
+    std::fs::write(
+        &catalog,
+        json!({"streams": [stream("foo"), stream("bar")]}).to_string(),
+    )
+    .unwrap();
+    let mut args = vec![
+        "read".to_string(),
+        "--config".into(),
+        cfg.display().to_string(),
+        "--catalog".into(),
+        catalog.display().to_string(),
+    ];
+    if let Some(s) = state {
+        let path = dir.join("state.json");
+        std::fs::write(&path, s.to_string()).unwrap();
+        args.extend(["--state".into(), path.display().to_string()]);
+    }
+    let o = run(args).await;
+    let messages = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            let mut m: Json = serde_json::from_str(l).unwrap();
+            for payload in ["record", "trace"] {
+                if let Some(p) = m.get_mut(payload).and_then(Json::as_object_mut) {
+                    p.remove("emitted_at");
+                }
+            }
+            m
+        })
+        .collect();
+    (o.status.code(), messages)
+}
+
+fn status(stream: &str, status: &str) -> Json {
+    json!({"type": "TRACE", "trace": {"type": "STREAM_STATUS",
+           "stream_status": {"stream_descriptor": {"name": stream}, "status": status}}})
+}
+
+/// Before the fix, `foo`'s gap ended the read with `foo` INCOMPLETE and `bar` never
+/// started, on every scheduled run until someone reset `foo`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn airbyte_read_goes_on_past_a_stream_over_its_history_gap() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    write(&fx, &create_q("foo", "1", 1));
+    write(&fx, &create_q("bar", "1", 1));
+    let (code, first) = airbyte_read(&fx, None).await;
+    assert_eq!(code, Some(0), "{first:?}");
+    let last_state = |messages: &[Json], stream: &str| -> Json {
+        messages
+            .iter()
+            .rev()
+            .find(|m| {
+                m["type"] == "STATE" && m["state"]["stream"]["stream_descriptor"]["name"] == stream
+            })
+            .map(|m| m["state"].clone())
+            .unwrap()
+    };
+    let states = json!([last_state(&first, "foo"), last_state(&first, "bar")]);
+
+    write(&fx, &delete_q("foo", "1"));
+    write(&fx, &create_q("bar", "2", 2));
+    write(&fx, &update_q("bar", "1", 10));
+    fx.engine.advance_clock(Duration::from_secs(3600));
+    let (code, m) = airbyte_read(&fx, Some(&states)).await;
+    assert_eq!(code, Some(1), "{m:#?}");
+
+    // bar's records and its STATEs: the window opened (0 records), then closed with both.
+    let records: Vec<&Json> = m.iter().filter(|m| m["type"] == "RECORD").collect();
+    let bar_records: Vec<(Json, Json)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["record"]["data"]["ref"].clone(),
+                r["record"]["data"]["data"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bar_records,
+        [
+            (json!("2"), json!({"n": 2})),
+            (json!("1"), json!({"n": 10}))
+        ]
+    );
+    assert!(records.iter().all(|r| r["record"]["stream"] == "bar"));
+    let bar_states: Vec<&Json> = m.iter().filter(|m| m["type"] == "STATE").collect();
+    assert!(bar_states
+        .iter()
+        .all(|s| s["state"]["stream"]["stream_descriptor"] == json!({"name": "bar"})));
+    let counts: Vec<f64> = bar_states
+        .iter()
+        .map(|s| s["state"]["sourceStats"]["recordCount"].as_f64().unwrap())
+        .collect();
+    assert_eq!(counts, [0.0, 2.0]);
+    let end = &bar_states[1]["state"]["stream"]["stream_state"];
+    let was = &states[1]["stream"]["stream_state"]["position"]["to"];
+    assert_eq!(end["position"]["at"], "synced");
+    assert!(end["position"]["to"].as_i64().unwrap() > was.as_i64().unwrap() + 3_600_000_000);
+
+    // The whole conversation: foo fails at once, bar is read, the failure is reported last.
+    let shape: Vec<Json> = m
+        .iter()
+        .map(|msg| match msg["type"].as_str() {
+            Some("RECORD") => json!("RECORD bar"),
+            Some("STATE") => json!("STATE bar"),
+            Some("LOG") => json!(format!("LOG {}", msg["log"]["level"].as_str().unwrap())),
+            _ => msg.clone(),
+        })
+        .collect();
+    let error = json!({"type": "TRACE", "trace": {"type": "ERROR", "error": {
+        "message": gap_message("foo", 60), "failure_type": "system_error",
+        "stream_descriptor": {"name": "foo"}}}});
+    assert_eq!(
+        shape,
+        [
+            status("foo", "STARTED"),
+            status("foo", "RUNNING"),
+            status("foo", "INCOMPLETE"),
+            status("bar", "STARTED"),
+            status("bar", "RUNNING"),
+            json!("STATE bar"),
+            json!("RECORD bar"),
+            json!("RECORD bar"),
+            json!("STATE bar"),
+            status("bar", "COMPLETE"),
+            json!("LOG INFO"),
+            error,
+        ]
+    );
+    let summary = m[10]["log"]["message"].as_str().unwrap();
+    assert!(
+        summary.starts_with("Read 2 stream(s), 1 failed ('foo'): "),
+        "{summary}"
+    );
+}
