@@ -278,7 +278,7 @@ fn stream_failed<W: Write>(
     e: AirbyteError,
     failed: &mut Vec<(StreamDescriptor, AirbyteError)>,
 ) -> Result<(), AirbyteError> {
-    tracing::error!(stream = %stream.name, "{e} (going on with the next stream)");
+    tracing::error!(stream = %stream.name, "{e} (going on with the other streams)");
     status(out, &stream, StreamStatus::Incomplete).map_err(write_failed)?;
     failed.push((stream, e));
     Ok(())

@@ -54,8 +54,9 @@ pub struct Summary {
     pub paging: PacerStats,
     /// The limit of queries in flight, as it ended, and how often it changed.
     pub in_flight: LimitStats,
-    /// Collections that failed for a reason of their own, in the order they were read; the
-    /// run went on with the others (`spec/errors.md`, "One collection's failure").
+    /// Collections that failed for a reason of their own (those that failed their checks
+    /// first, then in the order they were read); the run went on with the others
+    /// (`spec/errors.md`, "One collection's failure").
     pub failed: Vec<StreamFailure>,
 }
 
@@ -260,6 +261,9 @@ async fn run_on(
             _ => streams_failed(Summary::default(), &failed),
         });
     }
+    for (name, e) in &failed {
+        tracing::error!(collection = %name, "{e} (going on with the other collections)");
+    }
 
     let format = file_format(settings);
     let names: Vec<String> = checked.iter().map(|(c, _)| c.name.clone()).collect();
@@ -317,7 +321,10 @@ async fn run_on(
         .await
         {
             Ok(()) => ready.push((c, found)),
-            Err(e) if e.stream_scoped() => failed.push((c.name, e)),
+            Err(e) if e.stream_scoped() => {
+                tracing::error!(collection = %c.name, "{e} (going on with the other collections)");
+                failed.push((c.name, e));
+            }
             Err(e) => return Err(e),
         }
     }
@@ -417,7 +424,7 @@ async fn run_on(
                 // Its open batch (if any) is dropped: a later run reads it again from the
                 // committed position, which is all the state holds for it.
                 let _ = committer.discard(&c.name);
-                tracing::error!(collection = %c.name, "{e} (going on with the next collection)");
+                tracing::error!(collection = %c.name, "{e} (going on with the other collections)");
                 failed.push((c.name.clone(), e));
                 continue;
             }
@@ -436,9 +443,10 @@ async fn run_on(
     summary.paging = client.paging();
     summary.in_flight = client.concurrency();
     summary.seconds = started.elapsed().as_secs_f64();
-    match failed.is_empty() {
-        true => Ok(summary),
-        false => Err(streams_failed(summary, &failed)),
+    if failed.is_empty() {
+        Ok(summary)
+    } else {
+        Err(streams_failed(summary, &failed))
     }
 }
 
