@@ -67,8 +67,9 @@ fn is_broken_pipe(e: &AirbyteError) -> bool {
 }
 
 /// Reads the streams; then one TRACE error per failed stream, naming it, as the last
-/// messages (PyAirbyte stops reading at the first TRACE error, so the streams after a failed
-/// one are read before any is sent). `Some(kind)`: the first failed stream's.
+/// messages: every other stream's records and STATEs reach the reader before any error,
+/// whatever it does on one (a reader may stop at the first), and a failed read ends with its
+/// errors, as the CDK's does. `Some(kind)`: the first failed stream's.
 async fn run<W: Write + Send + 'static>(
     inputs: ReadInputs,
     out: &Shared<W>,
