@@ -19,7 +19,7 @@ use crate::error::ErrorKind;
 use crate::fauna::Secret;
 use crate::output::{local_path, verify_output, verify_store, StoreUrl, VerifyReport};
 use crate::step_summary::{self, Outcome};
-use crate::sync::{run, Mode, Observer, State, Summary};
+use crate::sync::{run, ExportError, Mode, Observer, State, Summary};
 
 /// Exports Fauna collections to JSONL or Parquet batch files with checkpointed resume.
 #[derive(Debug, Parser)]
@@ -424,6 +424,19 @@ pub async fn run_with_progress(settings: &Settings, mode: Mode) -> i32 {
             step_summary::append_from_env(command, &out, &Outcome::Done(&summary));
             0
         }
+        Some(Err(ExportError::StreamsFailed(summary))) => {
+            match mode {
+                Mode::Export => print_summary(&summary, settings),
+                Mode::Sync { .. } => print_sync_summary(&summary, settings),
+            }
+            print_failed(&summary);
+            step_summary::append_from_env(command, &out, &Outcome::Done(&summary));
+            summary
+                .failed
+                .first()
+                .map_or(ErrorKind::Output, |f| f.kind)
+                .exit_code()
+        }
         Some(Err(e)) => {
             let kind = e.kind();
             eprintln!("error: {e}");
@@ -440,6 +453,26 @@ pub async fn run_with_progress(settings: &Settings, mode: Mode) -> i32 {
             ErrorKind::Interrupted.exit_code()
         }
     }
+}
+
+/// One line per collection that failed while the others were read, with its reason.
+fn print_failure_lines(s: &Summary) {
+    for f in &s.failed {
+        eprintln!("{}: failed: {}", f.name, f.message);
+    }
+}
+
+/// After the summary of a run in which collections failed: which, and what to do
+/// (`spec/errors.md`, "One collection's failure").
+fn print_failed(s: &Summary) {
+    let names: Vec<&str> = s.failed.iter().map(|f| f.name.as_str()).collect();
+    eprintln!(
+        "error: {} of {} collection(s) failed: {} (reasons above); what the others read is committed",
+        s.failed.len(),
+        s.failed.len() + s.streams.len(),
+        names.join(", ")
+    );
+    eprintln!("Fix what is named above and run again: each failed collection continues from its own committed state.");
 }
 
 fn print_sync_summary(s: &Summary, settings: &Settings) {
@@ -461,8 +494,13 @@ fn print_sync_summary(s: &Summary, settings: &Settings) {
             );
         }
     }
+    print_failure_lines(s);
     let changes = s.streams.iter().map(|c| c.changed + c.deleted).sum::<u64>();
-    let status = if s.paused {
+    let status = if !s.failed.is_empty() && s.paused {
+        "stopped at --max-duration, and some collections failed (above)"
+    } else if !s.failed.is_empty() {
+        "some collections failed (above)"
+    } else if s.paused {
         "stopped at --max-duration, more to do: run again to continue"
     } else if changes == 0 {
         "no changes"
@@ -504,6 +542,7 @@ fn print_summary(s: &Summary, settings: &Settings) {
     } else {
         0.0
     };
+    print_failure_lines(s);
     let complete = if s.already_complete == s.collections && s.docs == 0 && s.collections > 0 {
         " (already complete: nothing left to export)"
     } else {

@@ -48,8 +48,20 @@ pub fn markdown(command: &str, out: &str, outcome: &Outcome<'_>) -> String {
                     to
                 ));
             }
+            for f in &s.failed {
+                md.push_str(&format!("| {} | **failed** | | | | | |\n", cell(&f.name)));
+            }
             let changes: u64 = s.streams.iter().map(|c| c.changed + c.deleted).sum();
-            let status = if s.paused {
+            let failed = s.failed.first().map(|f| {
+                format!(
+                    "{} collection(s) failed (exit {})",
+                    s.failed.len(),
+                    f.kind.exit_code()
+                )
+            });
+            let status = if let Some(failed) = &failed {
+                failed
+            } else if s.paused {
                 "more to do (stopped at --max-duration; the next run continues)"
             } else if changes == 0 {
                 "no changes"
@@ -60,6 +72,17 @@ pub fn markdown(command: &str, out: &str, outcome: &Outcome<'_>) -> String {
                 "\n**{status}**: {} record(s) in {} file(s), {:.1} s, {} Fauna queries ({} read ops), {} retries.\n\n",
                 s.docs, s.files, s.seconds, s.queries, s.read_ops, s.retries
             ));
+            if !s.failed.is_empty() {
+                let reasons: Vec<String> = s
+                    .failed
+                    .iter()
+                    .map(|f| format!("{}: {}", f.name, f.message))
+                    .collect();
+                md.push_str(&format!(
+                    "```text\n{}\n```\n\n",
+                    reasons.join("\n").replace("```", "'''")
+                ));
+            }
         }
         Outcome::Failed { error, kind } => {
             md.push_str(&format!(
@@ -160,5 +183,35 @@ mod tests {
             "{md}"
         );
         assert!(markdown("export", "out", &Outcome::Interrupted).contains("**interrupted**"));
+    }
+
+    #[test]
+    fn collections_that_failed_while_the_others_ran_are_marked_with_their_reasons() {
+        let s = Summary {
+            docs: 2,
+            files: 1,
+            streams: vec![StreamSummary {
+                name: "orders".into(),
+                changed: 2,
+                files: 1,
+                ..StreamSummary::default()
+            }],
+            failed: vec![crate::sync::StreamFailure {
+                name: "users".into(),
+                kind: ErrorKind::State,
+                message: "collection 'users' was last synced 60 minutes ago".into(),
+            }],
+            ..Summary::default()
+        };
+        assert_eq!(
+            markdown("sync", "out", &Outcome::Done(&s)),
+            "### fauna-sync sync → `out`\n\n\
+             | collection | new or updated | deleted | detected | files | seconds | synced to |\n\
+             |---|---:|---:|---:|---:|---:|---|\n\
+             | orders | 2 | 0 | 0 | 1 | 0.0 |  |\n\
+             | users | **failed** | | | | | |\n\
+             \n**1 collection(s) failed (exit 1)**: 2 record(s) in 1 file(s), 0.0 s, 0 Fauna queries (0 read ops), 0 retries.\n\n\
+             ```text\nusers: collection 'users' was last synced 60 minutes ago\n```\n\n"
+        );
     }
 }

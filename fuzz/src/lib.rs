@@ -177,8 +177,8 @@ pub fn catalog(data: &[u8]) {
 /// The input-state parser (every Airbyte state form and source-fauna's legacy state) must
 /// never panic, nor must reading back a stream state it passes through.
 pub fn input_state(data: &[u8]) {
-    if let Ok(streams) = parse_state(Some(data), "fuzz.json") {
-        for input in streams.values() {
+    if let Ok(input) = parse_state(Some(data), "fuzz.json") {
+        for input in input.streams.values() {
             if let StreamInput::State(json) = input {
                 let _ = serde_json::from_value::<StreamState>(json.clone());
             }

@@ -7,13 +7,16 @@ use std::collections::HashSet;
 use serde_json::Value as Json;
 
 use super::error::AirbyteError;
-use super::protocol::SyncMode;
+use super::protocol::{StreamDescriptor, SyncMode};
 
 /// One stream of the configured catalog.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfiguredStream {
     /// The stream (collection) name.
     pub name: String,
+    /// The stream's namespace, echoed in every message about the stream (fauna-sync's
+    /// catalog sets none; a catalog may).
+    pub namespace: Option<String>,
     /// How to read it as requested (`incremental` on a stream without an index is the
     /// pipeline's to downgrade, saying so).
     pub sync_mode: SyncMode,
@@ -87,9 +90,28 @@ pub fn parse_catalog(
                 .and_then(Json::as_str)
                 .map(str::to_string),
             generation_id: entry.get("generation_id").and_then(Json::as_i64),
+            namespace: match entry.get("stream").and_then(|s| s.get("namespace")) {
+                None | Some(Json::Null) => None,
+                Some(Json::String(ns)) => Some(ns.clone()),
+                Some(other) => {
+                    return Err(bad(format!(
+                        "stream '{name}' has namespace {other}; a namespace is a string"
+                    )))
+                }
+            },
         });
     }
     Ok(out)
+}
+
+impl ConfiguredStream {
+    /// The stream's descriptor: its name and namespace.
+    pub fn descriptor(&self) -> StreamDescriptor {
+        StreamDescriptor {
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -117,7 +139,17 @@ mod tests {
                 sync_mode: SyncMode::Incremental,
                 destination_sync_mode: Some("soft_delete".into()),
                 generation_id: Some(1),
+                namespace: None,
             }]
+        );
+        let namespaced = r#"{"streams":[{"stream":{"name":"users","namespace":"crm"},"sync_mode":"full_refresh"}]}"#;
+        let got = parse_catalog(namespaced.as_bytes(), "c", Some(&known)).unwrap();
+        assert_eq!(
+            got[0].descriptor(),
+            StreamDescriptor {
+                name: "users".into(),
+                namespace: Some("crm".into())
+            }
         );
         assert_eq!(
             parse_catalog(br#"{"streams":[]}"#, "c", None).unwrap(),
@@ -152,6 +184,10 @@ mod tests {
                 None
             ),
             format!("invalid --catalog file cat.json: stream 'users' is listed twice. {fix}")
+        );
+        assert_eq!(
+            err(r#"{"streams":[{"stream":{"name":"x","namespace":5},"sync_mode":"full_refresh"}]}"#, None),
+            format!("invalid --catalog file cat.json: stream 'x' has namespace 5; a namespace is a string. {fix}")
         );
         assert_eq!(
             err(r#"{"streams":[{"sync_mode":"full_refresh"}]}"#, None),

@@ -12,7 +12,7 @@ use super::catalog::{parse_catalog, ConfiguredStream};
 use super::discover::discover;
 use super::error::AirbyteError;
 use super::fauna_checks::{check_collection, check_index, client};
-use super::input_state::{parse_state, StreamInput};
+use super::input_state::{parse_state, InputState};
 use super::protocol::{
     ConnectionStatus, ErrorTrace, Message, MessageWriter, Status, Trace, WriteError,
 };
@@ -116,7 +116,7 @@ pub struct ReadInputs {
     /// The streams to read, in catalog order.
     pub streams: Vec<ConfiguredStream>,
     /// Each stream's input state (absent: read from the start).
-    pub state: std::collections::BTreeMap<String, StreamInput>,
+    pub state: InputState,
     /// The `--state` file as given (empty without one), for messages.
     pub state_path: String,
 }

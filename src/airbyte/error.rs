@@ -69,6 +69,17 @@ impl AirbyteError {
         }
     }
 
+    /// Whether the failure concerns one stream only (its collection, index, documents or
+    /// input state), so the read reports it and goes on with the next stream
+    /// ([`crate::sync::ExportError::stream_scoped`]); any other stops the read.
+    pub fn stream_scoped(&self) -> bool {
+        match self {
+            AirbyteError::Read(e) => e.stream_scoped(),
+            AirbyteError::Input { flag, .. } => *flag == "--state",
+            _ => false,
+        }
+    }
+
     /// Wraps a Fauna failure with what was being done.
     pub fn fauna(context: impl Into<String>) -> impl FnOnce(FaunaError) -> AirbyteError {
         let context = context.into();

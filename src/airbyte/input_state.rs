@@ -9,13 +9,29 @@
 //! `{"<stream>": {"full_sync_cursor"…, "updates_cursor"…, "remove_cursor"…}}` (what the platform
 //! passes for a legacy connection). A STREAM whose `stream_state` is null (a reset) is skipped;
 //! a STREAM whose `stream_state` holds only source-fauna's cursor keys is translated too.
+//!
+//! A bare object (or LEGACY `data`) whose stream entries are fauna-sync's own per-stream
+//! states (a STREAM array flattened by hand or by a tool) is taken as such, and a note says
+//! so; an entry that is neither source-fauna's nor fauna-sync's is refused. Streams are keyed
+//! by their descriptor (name and namespace); source-fauna's states have no namespace.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json};
 
 use super::error::AirbyteError;
+use super::protocol::StreamDescriptor;
 use crate::fauna::{decode, Value};
+use crate::sync::StreamState;
+
+/// The parsed input state.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InputState {
+    /// What each stream resumes from; streams without state are absent.
+    pub streams: BTreeMap<StreamDescriptor, StreamInput>,
+    /// What the reader should be told about how the file was understood (LOG lines).
+    pub notes: Vec<String>,
+}
 
 /// What a stream resumes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,11 +93,8 @@ const MESSAGE_KEYS: [&str; 8] = [
 const FIX: &str = "Pass the state Airbyte saved from this connector's last sync, or no --state to read from the start";
 
 /// Parses the state file's content (`None`: no `--state` given).
-pub fn parse_state(
-    bytes: Option<&[u8]>,
-    path: &str,
-) -> Result<BTreeMap<String, StreamInput>, AirbyteError> {
-    let mut out = BTreeMap::new();
+pub fn parse_state(bytes: Option<&[u8]>, path: &str) -> Result<InputState, AirbyteError> {
+    let mut out = InputState::default();
     let Some(bytes) = bytes else {
         return Ok(out);
     };
@@ -139,12 +152,7 @@ impl Parser<'_> {
     }
 
     /// One `AirbyteStateMessage`.
-    fn message(
-        &self,
-        item: &Json,
-        at: &str,
-        out: &mut BTreeMap<String, StreamInput>,
-    ) -> Result<(), AirbyteError> {
+    fn message(&self, item: &Json, at: &str, out: &mut InputState) -> Result<(), AirbyteError> {
         let Json::Object(o) = item else {
             return Err(self.bad(format!("{at} is not a state message object")));
         };
@@ -199,43 +207,67 @@ impl Parser<'_> {
     }
 
     /// One `AirbyteStreamState`.
-    fn stream_state(
-        &self,
-        s: &Json,
-        at: &str,
-        out: &mut BTreeMap<String, StreamInput>,
-    ) -> Result<(), AirbyteError> {
-        let name = s
-            .get("stream_descriptor")
+    fn stream_state(&self, s: &Json, at: &str, out: &mut InputState) -> Result<(), AirbyteError> {
+        let descriptor = s.get("stream_descriptor");
+        let name = descriptor
             .and_then(|d| d.get("name"))
             .and_then(Json::as_str)
             .ok_or_else(|| self.bad(format!("{at} has no stream_descriptor.name")))?;
+        let namespace = match descriptor.and_then(|d| d.get("namespace")) {
+            None | Some(Json::Null) => None,
+            Some(Json::String(ns)) => Some(ns.clone()),
+            Some(other) => {
+                return Err(self.bad(format!(
+                    "{at}.stream_descriptor.namespace is {other}, not a string"
+                )))
+            }
+        };
+        let key = StreamDescriptor {
+            name: name.to_string(),
+            namespace,
+        };
         match s.get("stream_state") {
             None | Some(Json::Null) => {
-                out.remove(name);
+                out.streams.remove(&key);
             }
             Some(Json::Object(o))
                 if !o.is_empty() && o.keys().all(|k| LEGACY_KEYS.contains(&k.as_str())) =>
             {
-                self.legacy_stream(name, o, out)?;
+                self.legacy_stream(key, o, out)?;
             }
             Some(state) => {
-                out.insert(name.to_string(), StreamInput::State(state.clone()));
+                out.streams.insert(key, StreamInput::State(state.clone()));
             }
         }
         Ok(())
     }
 
-    /// source-fauna's whole state: stream name → per-stream state.
+    /// An object of per-stream states without a `type` (or a LEGACY message's `data`): stream
+    /// name → source-fauna's per-stream state, or fauna-sync's own (said in a note).
     fn legacy_blob(
         &self,
         blob: &Map<String, Json>,
-        out: &mut BTreeMap<String, StreamInput>,
+        out: &mut InputState,
     ) -> Result<(), AirbyteError> {
+        let mut ours = Vec::new();
         for (name, v) in blob {
+            let key = StreamDescriptor::new(name.as_str());
             match v {
                 Json::Null => {}
-                Json::Object(o) => self.legacy_stream(name, o, out)?,
+                Json::Object(o) if o.keys().all(|k| LEGACY_KEYS.contains(&k.as_str())) => {
+                    self.legacy_stream(key, o, out)?
+                }
+                Json::Object(_) => match serde_json::from_value::<StreamState>(v.clone()) {
+                    Ok(_) => {
+                        out.streams.insert(key, StreamInput::State(v.clone()));
+                        ours.push(format!("'{name}'"));
+                    }
+                    Err(e) => {
+                        return Err(self.bad(format!(
+                            "the state object has no \"type\", so each key should be a stream and its value that stream's state, but the state of stream '{name}' is neither source-fauna's (keys full_sync_cursor, updates_cursor, remove_cursor) nor one fauna-sync wrote ({e})"
+                        )))
+                    }
+                },
                 other => {
                     return Err(self.bad(format!(
                         "the legacy state of stream '{name}' is {other}, not an object"
@@ -243,15 +275,22 @@ impl Parser<'_> {
                 }
             }
         }
+        if !ours.is_empty() {
+            out.notes.push(format!(
+                "The input state is an object of stream states without \"type\" (Airbyte's LEGACY form); the states of stream(s) {} are fauna-sync's own per-stream states and are resumed from.",
+                ours.join(", ")
+            ));
+        }
         Ok(())
     }
 
     fn legacy_stream(
         &self,
-        name: &str,
+        key: StreamDescriptor,
         o: &Map<String, Json>,
-        out: &mut BTreeMap<String, StreamInput>,
+        out: &mut InputState,
     ) -> Result<(), AirbyteError> {
+        let name = key.name.as_str();
         let at = |key: &str| format!("stream '{name}' {key}");
         let cursor = |key: &str| -> Result<Option<&Map<String, Json>>, AirbyteError> {
             match o.get(key) {
@@ -295,9 +334,10 @@ impl Parser<'_> {
             removes: position("remove_cursor")?,
         };
         if cursor == LegacyCursor::default() {
-            out.remove(name);
+            out.streams.remove(&key);
         } else {
-            out.insert(name.to_string(), StreamInput::Legacy(Box::new(cursor)));
+            out.streams
+                .insert(key, StreamInput::Legacy(Box::new(cursor)));
         }
         Ok(())
     }
@@ -331,20 +371,22 @@ mod tests {
     use crate::fauna::Ref;
     use serde_json::json;
 
-    fn parse(text: &str) -> BTreeMap<String, StreamInput> {
-        parse_state(Some(text.as_bytes()), "state.json").unwrap()
+    fn parse(text: &str) -> BTreeMap<StreamDescriptor, StreamInput> {
+        parse_state(Some(text.as_bytes()), "state.json")
+            .unwrap()
+            .streams
     }
 
-    fn ours(pairs: &[(&str, Json)]) -> BTreeMap<String, StreamInput> {
+    fn ours(pairs: &[(&str, Json)]) -> BTreeMap<StreamDescriptor, StreamInput> {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), StreamInput::State(v.clone())))
+            .map(|(k, v)| (StreamDescriptor::new(*k), StreamInput::State(v.clone())))
             .collect()
     }
 
     #[test]
     fn empty_forms_mean_no_state() {
-        assert!(parse_state(None, "x").unwrap().is_empty());
+        assert_eq!(parse_state(None, "x").unwrap(), InputState::default());
         for text in ["", "  \n", "null", "{}", "[]"] {
             assert!(parse(text).is_empty(), "{text:?}");
         }
@@ -405,9 +447,9 @@ mod tests {
                        "foo":{"full_sync_cursor":{"ts":1658504456881000,
                               "after":"[{\"@ref\":{\"id\":\"337898800783819264\",\"collection\":{\"@ref\":{\"id\":\"foo\",\"collection\":{\"@ref\":{\"id\":\"collections\"}}}}}}]"}},
                        "empty":{}}"#;
-        let want: BTreeMap<String, StreamInput> = [
+        let want: BTreeMap<StreamDescriptor, StreamInput> = [
             (
-                "users".to_string(),
+                StreamDescriptor::new("users"),
                 StreamInput::Legacy(Box::new(LegacyCursor {
                     full_sync: None,
                     updates: Some(LegacyPosition {
@@ -423,7 +465,7 @@ mod tests {
                 })),
             ),
             (
-                "foo".to_string(),
+                StreamDescriptor::new("foo"),
                 StreamInput::Legacy(Box::new(LegacyCursor {
                     full_sync: Some(LegacyFullSync {
                         ts: 1658504456881000,
@@ -454,7 +496,7 @@ mod tests {
         assert_eq!(
             parse(per_stream),
             [(
-                "users".to_string(),
+                StreamDescriptor::new("users"),
                 StreamInput::Legacy(Box::new(LegacyCursor {
                     updates: Some(LegacyPosition {
                         ts: Some(5),
@@ -479,7 +521,7 @@ mod tests {
         assert_eq!(
             got,
             [(
-                "data".to_string(),
+                StreamDescriptor::new("data"),
                 StreamInput::Legacy(Box::new(LegacyCursor {
                     updates: Some(LegacyPosition {
                         ts: Some(7),
@@ -491,6 +533,79 @@ mod tests {
             )]
             .into_iter()
             .collect()
+        );
+    }
+
+    #[test]
+    fn namespaces_are_part_of_a_streams_key() {
+        let text = r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users","namespace":"crm"},"stream_state":{"x":1}}},
+                       {"type":"STREAM","stream":{"stream_descriptor":{"name":"users","namespace":null},"stream_state":{"x":2}}}]"#;
+        let crm = StreamDescriptor {
+            name: "users".into(),
+            namespace: Some("crm".into()),
+        };
+        assert_eq!(
+            parse(text),
+            [
+                (crm, StreamInput::State(json!({"x": 1}))),
+                (
+                    StreamDescriptor::new("users"),
+                    StreamInput::State(json!({"x": 2}))
+                )
+            ]
+            .into_iter()
+            .collect()
+        );
+    }
+
+    /// fauna-sync's own per-stream states, as one object without `type` (what a STREAM
+    /// array becomes when flattened by hand): taken, and a note says so. Before, each was
+    /// read as a source-fauna state without cursors, and every stream was read again.
+    #[test]
+    fn a_bare_object_of_fauna_syncs_own_stream_states_is_taken_and_said() {
+        let users = json!({"snapshot_ts": 5, "position": {"at": "synced", "to": 9}, "next_seq": 2, "rows": 3, "format": "airbyte"});
+        let orders = json!({"snapshot_ts": 5, "position": {"at": "done"}, "next_seq": 1, "rows": 0, "format": "airbyte"});
+        let blob = json!({"users": users, "orders": orders, "legacy": {"updates_cursor": {"ts": 7, "ref": "1"}}});
+        let got = parse_state(Some(blob.to_string().as_bytes()), "s.json").unwrap();
+        assert_eq!(
+            got.streams[&StreamDescriptor::new("users")],
+            StreamInput::State(users)
+        );
+        assert_eq!(
+            got.streams[&StreamDescriptor::new("orders")],
+            StreamInput::State(orders)
+        );
+        assert!(matches!(
+            got.streams[&StreamDescriptor::new("legacy")],
+            StreamInput::Legacy(_)
+        ));
+        assert_eq!(
+            got.notes,
+            ["The input state is an object of stream states without \"type\" (Airbyte's LEGACY form); the states of stream(s) 'orders', 'users' are fauna-sync's own per-stream states and are resumed from."]
+        );
+        // The same in a LEGACY message.
+        let message = json!({"type": "LEGACY", "data": blob}).to_string();
+        assert_eq!(
+            parse_state(Some(message.as_bytes()), "s.json").unwrap(),
+            got
+        );
+        // Anything else is refused, naming the stream.
+        let err = parse_state(Some(br#"{"users": {"cursor": 5}}"#), "s.json")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!("invalid --state file s.json: the state object has no \"type\", so each key should be a stream and its value that stream's state, but the state of stream 'users' is neither source-fauna's (keys full_sync_cursor, updates_cursor, remove_cursor) nor one fauna-sync wrote (missing field `snapshot_ts`). {FIX}")
+        );
+        let err = parse_state(
+            Some(br#"{"users": {"updates_cursor": {"ts": 1}, "extra": 1}}"#),
+            "s.json",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("the state of stream 'users' is neither source-fauna's"),
+            "{err}"
         );
     }
 
@@ -520,6 +635,10 @@ mod tests {
         );
         assert!(err(r#"{"users":{"full_sync_cursor":{"ts":1,"after":"[{"}}}"#)
             .starts_with("invalid --state file s.json: stream 'users' full_sync_cursor.after is not a Fauna cursor ("));
+        assert_eq!(
+            err(r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"u","namespace":1},"stream_state":{}}}]"#),
+            format!("invalid --state file s.json: [0].stream.stream_descriptor.namespace is 1, not a string. {fix}")
+        );
         assert_eq!(
             err("7"),
             format!("invalid --state file s.json: expected an array or an object, found 7. {fix}")

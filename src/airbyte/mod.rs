@@ -6,12 +6,14 @@ mod args;
 mod catalog;
 mod commands;
 mod discover;
+mod emit;
 mod error;
 mod fauna_checks;
 mod input_state;
 mod protocol;
 mod read;
 mod record;
+mod resume;
 mod spec;
 
 pub use args::{run_check, run_discover, run_read, run_spec, ConfigArgs, ReadArgs, SpecArgs};
@@ -22,7 +24,9 @@ pub use commands::{
 };
 pub use discover::{discover, json_schema, stream};
 pub use error::AirbyteError;
-pub use input_state::{parse_state, LegacyCursor, LegacyFullSync, LegacyPosition, StreamInput};
+pub use input_state::{
+    parse_state, InputState, LegacyCursor, LegacyFullSync, LegacyPosition, StreamInput,
+};
 pub use protocol::{
     now_ms, Catalog, ConnectionStatus, ErrorTrace, Estimate, Log, Message, MessageWriter, Record,
     SourceStats, Spec, StateMessage, Status, Stream, StreamDescriptor, StreamState, StreamStatus,

@@ -146,23 +146,40 @@ impl SyncMode {
 pub struct Record {
     /// The stream.
     pub stream: String,
+    /// The stream's namespace, as the configured catalog gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// The record's fields (see [`super::record_data`]).
     pub data: Box<RawValue>,
     /// When it was emitted, integer milliseconds since the epoch.
     pub emitted_at: i64,
 }
 
-/// `StreamDescriptor`.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+/// `StreamDescriptor`: a stream is its name within its namespace (none: `None`).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StreamDescriptor {
     /// The stream's name.
     pub name: String,
+    /// Its namespace, as the configured catalog (or the input state) gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 impl StreamDescriptor {
-    /// The descriptor of stream `name`.
+    /// The descriptor of stream `name`, without a namespace.
     pub fn new(name: impl Into<String>) -> Self {
-        StreamDescriptor { name: name.into() }
+        StreamDescriptor {
+            name: name.into(),
+            namespace: None,
+        }
+    }
+
+    /// The stream as messages name it: `'users'`, or `'users' (namespace 'crm')`.
+    pub fn label(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("'{}' (namespace '{ns}')", self.name),
+            None => format!("'{}'", self.name),
+        }
     }
 }
 
@@ -181,11 +198,11 @@ pub struct StateMessage {
 
 impl StateMessage {
     /// A STREAM state for `stream` covering `records` records since its previous state.
-    pub fn stream(stream: &str, stream_state: Json, records: u64) -> Self {
+    pub fn stream(stream: StreamDescriptor, stream_state: Json, records: u64) -> Self {
         StateMessage {
             state_type: "STREAM",
             stream: StreamState {
-                stream_descriptor: StreamDescriptor::new(stream),
+                stream_descriptor: stream,
                 stream_state,
             },
             source_stats: SourceStats {
@@ -252,22 +269,23 @@ impl Trace {
     }
 
     /// A stream status trace stamped now.
-    pub fn stream_status(stream: &str, status: StreamStatus) -> Self {
+    pub fn stream_status(stream: &StreamDescriptor, status: StreamStatus) -> Self {
         Trace::StreamStatus {
             emitted_at: now_ms(),
             stream_status: StreamStatusTrace {
-                stream_descriptor: StreamDescriptor::new(stream),
+                stream_descriptor: stream.clone(),
                 status,
             },
         }
     }
 
     /// A row estimate for `stream`, stamped now.
-    pub fn row_estimate(stream: &str, rows: u64) -> Self {
+    pub fn row_estimate(stream: &StreamDescriptor, rows: u64) -> Self {
         Trace::Estimate {
             emitted_at: now_ms(),
             estimate: Estimate {
-                name: stream.to_string(),
+                name: stream.name.clone(),
+                namespace: stream.namespace.clone(),
                 estimate_type: "STREAM",
                 row_estimate: Some(rows),
             },
@@ -318,6 +336,9 @@ pub enum StreamStatus {
 pub struct Estimate {
     /// The stream.
     pub name: String,
+    /// Its namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// `STREAM`.
     #[serde(rename = "type")]
     pub estimate_type: &'static str,
@@ -422,7 +443,7 @@ mod tests {
             "{\"type\":\"CONNECTION_STATUS\",\"connectionStatus\":{\"status\":\"FAILED\",\"message\":\"no\"}}\n"
         );
         let state = Message::State {
-            state: StateMessage::stream("users", json!({"v": 1}), 5),
+            state: StateMessage::stream(StreamDescriptor::new("users"), json!({"v": 1}), 5),
         };
         assert_eq!(
             line(&state),
@@ -431,6 +452,7 @@ mod tests {
         let record = Message::Record {
             record: Record {
                 stream: "users".into(),
+                namespace: None,
                 data: RawValue::from_string("{\"ref\":\"1\"}".into()).unwrap(),
                 emitted_at: 1_700_000_000_123,
             },
@@ -439,6 +461,31 @@ mod tests {
             line(&record),
             "{\"type\":\"RECORD\",\"record\":{\"stream\":\"users\",\"data\":{\"ref\":\"1\"},\"emitted_at\":1700000000123}}\n"
         );
+        // A stream with a namespace names it in every message about the stream.
+        let crm = StreamDescriptor {
+            name: "users".into(),
+            namespace: Some("crm".into()),
+        };
+        let record = Message::Record {
+            record: Record {
+                stream: "users".into(),
+                namespace: Some("crm".into()),
+                data: RawValue::from_string("{}".into()).unwrap(),
+                emitted_at: 1,
+            },
+        };
+        assert_eq!(
+            line(&record),
+            "{\"type\":\"RECORD\",\"record\":{\"stream\":\"users\",\"namespace\":\"crm\",\"data\":{},\"emitted_at\":1}}\n"
+        );
+        let state = Message::State {
+            state: StateMessage::stream(crm.clone(), json!({}), 0),
+        };
+        assert_eq!(
+            line(&state),
+            "{\"type\":\"STATE\",\"state\":{\"type\":\"STREAM\",\"stream\":{\"stream_descriptor\":{\"name\":\"users\",\"namespace\":\"crm\"},\"stream_state\":{}},\"sourceStats\":{\"recordCount\":0.0}}}\n"
+        );
+        assert_eq!(crm.label(), "'users' (namespace 'crm')");
         let trace = Message::Trace {
             trace: Trace::StreamStatus {
                 emitted_at: 7,
@@ -472,6 +519,7 @@ mod tests {
                 emitted_at: 9,
                 estimate: Estimate {
                     name: "users".into(),
+                    namespace: None,
                     estimate_type: "STREAM",
                     row_estimate: Some(12),
                 },

@@ -7,254 +7,48 @@
 //!   `fauna-sync sync` (`spec/sync.md`); a stream without a `[ts, ref]` index is read in full
 //!   refresh, and a LOG line says so.
 //!
-//! Every STATE carries the stream's own state (the `streams` entry of `spec/state-format.md`)
-//! and `sourceStats.recordCount`, the records emitted for that stream since its previous STATE;
-//! every stream gets at least one STATE.
+//! Every STATE carries the stream's own state (`super::resume`) and `sourceStats.recordCount`,
+//! the records emitted for that stream since its previous STATE; every stream that completes
+//! gets at least one STATE. A stream that fails for a reason of its own (its history, index,
+//! documents, privileges or input state) ends INCOMPLETE and the others are read; the failed
+//! streams' TRACE errors come last and the exit code is the first one's.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use crate::config::CollectionSettings;
-use crate::durable::FileError;
-use crate::export::{Record, RecordSchema};
-use crate::fauna::{encode, Expr, FaunaError, Value};
-use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
+use crate::error::ErrorKind;
+use crate::fauna::{encode, Expr, FaunaError, Timestamp, Value};
+use crate::output::OutputError;
 use crate::sync::{
     check_collection, sync_index, BatchLimits, CollectionExport, Committer, ExportError, Observer,
-    Position, State, StateError, StreamState,
+    Position, State, StreamState,
 };
 
 use super::catalog::ConfiguredStream;
 use super::commands::ReadInputs;
+use super::emit::{log, status, write, write_failed, Records, Shared, States};
 use super::error::AirbyteError;
-use super::input_state::{LegacyCursor, StreamInput};
+use super::input_state::{InputState, StreamInput};
 use super::protocol::{
-    now_ms, Log, Message, MessageWriter, Record as RecordMessage, StateMessage, StreamStatus,
-    SyncMode, Trace, WriteError,
+    ErrorTrace, Message, StateMessage, StreamDescriptor, StreamStatus, SyncMode, Trace,
 };
-use super::record::record_data;
-
-/// The stdout all messages go through, in order.
-pub type Shared<W> = Arc<Mutex<MessageWriter<W>>>;
-
-/// The format name recorded in Airbyte streams' state.
-const FORMAT: &str = "airbyte";
-
-fn write<W: Write>(out: &Shared<W>, message: &Message) -> Result<(), WriteError> {
-    let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
-    w.write(message)
-}
-
-fn io_error(e: WriteError) -> std::io::Error {
-    match e {
-        WriteError::BrokenPipe => std::io::Error::from(std::io::ErrorKind::BrokenPipe),
-        WriteError::Io(e) => e,
-        WriteError::Serialize(e) => std::io::Error::other(e),
-    }
-}
-
-/// RECORD messages.
-struct Records<W: Write> {
-    out: Shared<W>,
-}
-
-impl<W: Write + Send + 'static> Output for Records<W> {
-    fn begin(
-        &mut self,
-        stream: &str,
-        seq: u64,
-        schema: Arc<RecordSchema>,
-    ) -> Result<Box<dyn Batch>, OutputError> {
-        Ok(Box::new(BufferedRecords {
-            out: self.out.clone(),
-            stream: stream.to_string(),
-            seq,
-            schema,
-            data: Vec::new(),
-            bytes: 0,
-        }))
-    }
-
-    fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
-        Ok(Receipt {
-            stream: sealed.stream,
-            seq: sealed.seq,
-            rows: sealed.rows,
-            bytes: sealed.bytes,
-            location: None,
-            mark: 0,
-        })
-    }
-}
-
-/// One batch of RECORD messages: each record's `data` is serialized as it arrives and kept
-/// (the batch may still be dropped and read again, so nothing is emitted before the batch is
-/// finished); finishing emits them in order.
-struct BufferedRecords<W: Write> {
-    out: Shared<W>,
-    stream: String,
-    seq: u64,
-    schema: Arc<RecordSchema>,
-    data: Vec<Box<serde_json::value::RawValue>>,
-    bytes: u64,
-}
-
-fn stream_err(e: WriteError) -> OutputError {
-    OutputError::Stream {
-        what: "RECORD messages to stdout",
-        source: io_error(e),
-    }
-}
-
-impl<W: Write + Send> Batch for BufferedRecords<W> {
-    fn write(&mut self, records: &[Record]) -> Result<(), OutputError> {
-        for r in records {
-            let data =
-                record_data(&self.schema, r).map_err(|e| stream_err(WriteError::Serialize(e)))?;
-            self.bytes += data.get().len() as u64;
-            self.data.push(data);
-        }
-        Ok(())
-    }
-
-    fn finish(self: Box<Self>) -> Result<Sealed, OutputError> {
-        let rows = self.data.len() as u64;
-        for data in self.data {
-            let message = Message::Record {
-                record: RecordMessage {
-                    stream: self.stream.clone(),
-                    data,
-                    emitted_at: now_ms(),
-                },
-            };
-            write(&self.out, &message).map_err(stream_err)?;
-        }
-        Ok(Sealed {
-            stream: self.stream,
-            seq: self.seq,
-            rows,
-            bytes: self.bytes,
-            file: None,
-        })
-    }
-}
-
-/// STATE messages; remembers which streams got one.
-struct States<W: Write> {
-    out: Shared<W>,
-    emitted: Arc<Mutex<HashSet<String>>>,
-}
-
-impl<W: Write + Send> Checkpoint for States<W> {
-    fn save(
-        &mut self,
-        state: &State,
-        changed: &str,
-        receipt: Option<&Receipt>,
-    ) -> Result<(), StateError> {
-        let blob = state
-            .streams
-            .get(changed)
-            .map(serde_json::to_value)
-            .transpose()
-            .map_err(|e| StateError::Invalid {
-                path: "STATE message".into(),
-                reason: e.to_string(),
-            })?
-            .unwrap_or(serde_json::Value::Null);
-        let message = Message::State {
-            state: StateMessage::stream(changed, blob, receipt.map_or(0, |r| r.rows)),
-        };
-        write(&self.out, &message)
-            .map_err(|e| StateError::Write(FileError::new("write", "stdout", io_error(e))))?;
-        self.emitted
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(changed.to_string());
-        Ok(())
-    }
-}
+use super::resume::{input_stream, state_blob, FORMAT};
 
 /// No progress display in protocol mode (stdout carries messages only).
 struct Silent;
 impl Observer for Silent {}
 
-fn status<W: Write>(out: &Shared<W>, stream: &str, s: StreamStatus) -> Result<(), WriteError> {
-    write(
-        out,
-        &Message::Trace {
-            trace: Trace::stream_status(stream, s),
-        },
-    )
-}
-
-fn log<W: Write>(out: &Shared<W>, level: &'static str, message: String) -> Result<(), WriteError> {
-    write(
-        out,
-        &Message::Log {
-            log: Log { level, message },
-        },
-    )
-}
-
-/// A stream's state from its input: ours as saved, source-fauna's translated, or new.
-fn input_stream(
-    name: &str,
-    input: Option<&StreamInput>,
-    snapshot_ts: i64,
-    path: &str,
-) -> Result<Option<StreamState>, AirbyteError> {
-    match input {
-        None => Ok(None),
-        Some(StreamInput::State(json)) => serde_json::from_value::<StreamState>(json.clone())
-            .map(Some)
-            .map_err(|e| AirbyteError::Input {
-                flag: "--state",
-                path: path.to_string(),
-                problem: format!("the state of stream '{name}' is not one fauna-sync wrote ({e})"),
-                fix: "Reset the stream's state (or remove it from the state file) to read it from the start",
-            }),
-        Some(StreamInput::Legacy(c)) => Ok(legacy(c, snapshot_ts)),
-    }
-}
-
-/// source-fauna's cursor as a position: an interrupted full refresh resumes at its page; an
-/// incremental cursor continues from its `ts` (the entries at exactly that `ts` are read again:
-/// at least once at the switch, and destinations deduplicate by `ref`).
-fn legacy(c: &LegacyCursor, snapshot_ts: i64) -> Option<StreamState> {
-    let mut s = StreamState::new(snapshot_ts, FORMAT);
-    if let Some(full) = &c.full_sync {
-        s.snapshot_ts = full.ts;
-        s.position = match &full.after {
-            Some(after) => Position::After {
-                cursor: encode(after),
-            },
-            None => Position::Start,
-        };
-        return Some(s);
-    }
-    let ts = [&c.updates, &c.removes]
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p.ts)
-        .min()?;
-    s.position = Position::Synced { to: ts - 1 };
-    Some(s)
-}
-
-/// Reads every configured stream; returns the exit code.
+/// Reads every configured stream; returns the exit code: 0, or the first failure's
+/// (`spec/errors.md`, "One collection's failure").
 pub async fn read<W: Write + Send + 'static>(inputs: ReadInputs, out: Shared<W>) -> i32 {
     match run(inputs, &out).await {
-        Ok(()) => 0,
+        Ok(None) => 0,
+        Ok(Some(kind)) => kind.exit_code(),
         Err(e) => {
             let code = e.kind().exit_code();
-            let quiet = matches!(
-                &e,
-                AirbyteError::Read(ExportError::Output(OutputError::Stream { source, .. }))
-                    if source.kind() == std::io::ErrorKind::BrokenPipe
-            );
-            if quiet {
+            if is_broken_pipe(&e) {
                 return 0;
             }
             let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
@@ -263,9 +57,54 @@ pub async fn read<W: Write + Send + 'static>(inputs: ReadInputs, out: Shared<W>)
     }
 }
 
+/// The reader of stdout went away: a quiet stop.
+fn is_broken_pipe(e: &AirbyteError) -> bool {
+    matches!(
+        e,
+        AirbyteError::Read(ExportError::Output(OutputError::Stream { source, .. }))
+            if source.kind() == std::io::ErrorKind::BrokenPipe
+    )
+}
+
+/// Reads the streams; then one TRACE error per failed stream, naming it, as the last
+/// messages: every other stream's records and STATEs reach the reader before any error,
+/// whatever it does on one (a reader may stop at the first), and a failed read ends with its
+/// errors, as the CDK's does. `Some(kind)`: the first failed stream's.
 async fn run<W: Write + Send + 'static>(
     inputs: ReadInputs,
     out: &Shared<W>,
+) -> Result<Option<ErrorKind>, AirbyteError> {
+    let mut failed = Vec::new();
+    let result = read_streams(inputs, out, &mut failed).await;
+    if result.as_ref().is_err_and(is_broken_pipe) {
+        return result.map(|()| None);
+    }
+    for (stream, e) in &failed {
+        let error = ErrorTrace {
+            message: e.to_string(),
+            internal_message: None,
+            failure_type: e.kind().airbyte_failure_type(),
+            stream_descriptor: Some(stream.clone()),
+        };
+        write(
+            out,
+            &Message::Trace {
+                trace: Trace::error(error),
+            },
+        )
+        .map_err(write_failed)?;
+    }
+    result?;
+    Ok(failed.first().map(|(_, e)| e.kind()))
+}
+
+/// What a stream is read with: its collection's settings and, for incremental, its index.
+type Plan = (CollectionSettings, Option<String>);
+
+async fn read_streams<W: Write + Send + 'static>(
+    inputs: ReadInputs,
+    out: &Shared<W>,
+    failed: &mut Vec<(StreamDescriptor, AirbyteError)>,
 ) -> Result<(), AirbyteError> {
     let ReadInputs {
         settings,
@@ -283,57 +122,35 @@ async fn run<W: Write + Send + 'static>(
         }
         Err(e) => return Err(AirbyteError::fauna("reading the server's time")(e)),
     };
-    let mut state = State::new();
-    let mut plan: Vec<(CollectionSettings, Option<String>)> = Vec::new();
-    for s in &streams {
-        let c = collection(&settings, s);
-        let retention = check_collection(&client, &c).await?;
-        let index = match s.sync_mode {
-            SyncMode::Incremental => match sync_index(&client, &c).await {
-                Ok(i) => Some(i),
-                Err(ExportError::NoIndex { problem, .. }) => {
-                    let _ = log(
-                        out,
-                        "WARN",
-                        format!("stream '{}' is read in full refresh: incremental needs a [ts, ref] index ({problem})", s.name),
-                    );
-                    None
-                }
-                Err(e) => return Err(e.into()),
-            },
-            _ => None,
-        };
-        let previous = input_stream(&s.name, input.get(&s.name), now, &state_path)?;
-        let stream = match (previous, &index) {
-            // Incremental: continue wherever the stream stands.
-            (Some(p), Some(_)) => p,
-            // Full refresh: resume an interrupted one; a finished one starts afresh.
-            (Some(p), None)
-                if matches!(
-                    p.position,
-                    Position::Start | Position::After { .. } | Position::Parts { .. }
-                ) =>
-            {
-                p
-            }
-            _ => {
-                let mut fresh = StreamState::new(now, FORMAT);
-                // Airbyte mode keeps no files: the short-retention strategy (whose id log
-                // lives beside a state file) is not used; warn when the snapshot may expire.
-                if retention.window_secs().is_some_and(|w| w < 24 * 3600) {
-                    let _ = log(
-                        out,
-                        "WARN",
-                        format!("collection '{}' keeps history briefly: its full refresh must finish within that window (export or sync to files use a scan and catch-up instead)", c.name),
-                    );
-                }
-                fresh.schema = Some(crate::sync::schema_fingerprint(&c));
-                fresh
-            }
-        };
-        state.streams.insert(s.name.clone(), stream);
-        plan.push((c, index));
+    for note in &input.notes {
+        log(out, "INFO", note.clone()).map_err(write_failed)?;
     }
+    for ignored in unmatched(&input, &streams) {
+        log(
+            out,
+            "INFO",
+            format!("The input state holds a state of stream {}, which is not in the configured catalog; it is ignored.", ignored.label()),
+        )
+        .map_err(write_failed)?;
+    }
+    let mut state = State::new();
+    let mut plans: Vec<Result<Plan, AirbyteError>> = Vec::with_capacity(streams.len());
+    for s in &streams {
+        match plan(&settings, &client, s, &input, now, &state_path, out).await {
+            Ok((c, index, stream)) => {
+                state.streams.insert(s.name.clone(), stream);
+                plans.push(Ok((c, index)));
+            }
+            Err(e) if e.stream_scoped() => plans.push(Err(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    let namespaces: Arc<HashMap<String, Option<String>>> = Arc::new(
+        streams
+            .iter()
+            .map(|s| (s.name.clone(), s.namespace.clone()))
+            .collect(),
+    );
     let emitted = Arc::new(Mutex::new(HashSet::new()));
     let limits = BatchLimits {
         rows: settings.output.batch_rows.min(AIRBYTE_BATCH_ROWS),
@@ -341,40 +158,76 @@ async fn run<W: Write + Send + 'static>(
     };
     let mut committer = Committer::new(
         state,
-        Box::new(Records { out: out.clone() }),
+        Box::new(Records {
+            out: out.clone(),
+            namespaces: namespaces.clone(),
+        }),
         Box::new(States {
             out: out.clone(),
             emitted: emitted.clone(),
+            namespaces,
         }),
         limits,
     );
-    for (c, index) in &plan {
-        let name = c.name.as_str();
-        status(out, name, StreamStatus::Started).map_err(write_failed)?;
+    for (s, plan) in streams.iter().zip(plans) {
+        let stream = s.descriptor();
+        let name = s.name.as_str();
+        status(out, &stream, StreamStatus::Started).map_err(write_failed)?;
+        let (c, index) = match plan {
+            Ok(p) => p,
+            Err(e) => {
+                stream_failed(out, stream, e, failed)?;
+                continue;
+            }
+        };
         if let Some(rows) = estimate(&settings, &committer, name).await {
             write(
                 out,
                 &Message::Trace {
-                    trace: Trace::row_estimate(name, rows),
+                    trace: Trace::row_estimate(&stream, rows),
                 },
             )
             .map_err(write_failed)?;
         }
-        status(out, name, StreamStatus::Running).map_err(write_failed)?;
-        let stream = CollectionExport {
+        status(out, &stream, StreamStatus::Running).map_err(write_failed)?;
+        let export = CollectionExport {
             client: &client,
-            settings: c,
+            settings: &c,
             ids_dir: None,
             observer: &Silent,
             concurrency: settings.concurrency,
         };
-        let result = match index {
-            Some(index) => stream.sync(index, &mut committer).await.map(|_| ()),
-            None => stream.run(&mut committer).await,
+        let result = match &index {
+            Some(index) => export.sync(index, &mut committer).await.map(Some),
+            None => export.run(&mut committer).await.map(|()| None),
         };
-        if let Err(e) = result {
-            let _ = status(out, name, StreamStatus::Incomplete);
-            return Err(e.into());
+        let report = match result {
+            Ok(report) => report,
+            Err(e) if e.stream_scoped() => {
+                // Its open batch is dropped (nothing of it was emitted); the stream's last
+                // STATE is where the next read resumes.
+                let _ = committer.discard(name);
+                stream_failed(out, stream, e.into(), failed)?;
+                continue;
+            }
+            Err(e) => {
+                let _ = status(out, &stream, StreamStatus::Incomplete);
+                return Err(e.into());
+            }
+        };
+        let window = report.map(|r| r.to);
+        if let (Some(None), Position::Synced { to }) = (window, &committer.stream(name)?.position) {
+            log(
+                out,
+                "WARN",
+                format!(
+                    "stream {} is synced up to {}, which is ahead of the server's time ({} when this read began): nothing was read and its state is kept. Check the Fauna server's clock, or reset the stream if its state was edited.",
+                    stream.label(),
+                    Timestamp::from_micros(*to),
+                    Timestamp::from_micros(now)
+                ),
+            )
+            .map_err(write_failed)?;
         }
         let seen = emitted
             .lock()
@@ -382,23 +235,34 @@ async fn run<W: Write + Send + 'static>(
             .contains(name);
         if !seen {
             // At least one STATE per stream, even when nothing changed.
-            let blob = serde_json::to_value(committer.stream(name)?).unwrap_or_default();
+            let blob = state_blob(name, committer.stream(name)?).unwrap_or_default();
             write(
                 out,
                 &Message::State {
-                    state: StateMessage::stream(name, blob, 0),
+                    state: StateMessage::stream(stream.clone(), blob, 0),
                 },
             )
             .map_err(write_failed)?;
         }
-        status(out, name, StreamStatus::Complete).map_err(write_failed)?;
+        status(out, &stream, StreamStatus::Complete).map_err(write_failed)?;
     }
+    let failures = match failed.len() {
+        0 => String::new(),
+        n => format!(
+            ", {n} failed ({})",
+            failed
+                .iter()
+                .map(|(s, _)| s.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     log(
         out,
         "INFO",
         format!(
-            "Read {} stream(s): {} Fauna queries ({} read ops), {} retries.",
-            plan.len(),
+            "Read {} stream(s){failures}: {} Fauna queries ({} read ops), {} retries.",
+            streams.len(),
             client.queries(),
             client.read_ops(),
             client.retries()
@@ -406,6 +270,104 @@ async fn run<W: Write + Send + 'static>(
     )
     .map_err(write_failed)?;
     Ok(())
+}
+
+/// A stream failed for a reason of its own: INCOMPLETE now, its TRACE error at the end.
+fn stream_failed<W: Write>(
+    out: &Shared<W>,
+    stream: StreamDescriptor,
+    e: AirbyteError,
+    failed: &mut Vec<(StreamDescriptor, AirbyteError)>,
+) -> Result<(), AirbyteError> {
+    tracing::error!(stream = %stream.name, "{e} (going on with the other streams)");
+    status(out, &stream, StreamStatus::Incomplete).map_err(write_failed)?;
+    failed.push((stream, e));
+    Ok(())
+}
+
+/// How `s` is read: its collection (checked), its index for incremental reads, and the
+/// state it starts from.
+async fn plan<W: Write>(
+    settings: &crate::config::Settings,
+    client: &crate::fauna::FaunaClient,
+    s: &ConfiguredStream,
+    input: &InputState,
+    now: i64,
+    state_path: &str,
+    out: &Shared<W>,
+) -> Result<(CollectionSettings, Option<String>, StreamState), AirbyteError> {
+    let c = collection(settings, s);
+    let previous = input_stream(&s.descriptor(), input_for(input, s), now, state_path)?;
+    let retention = check_collection(client, &c).await?;
+    let index = match s.sync_mode {
+        SyncMode::Incremental => match sync_index(client, &c).await {
+            Ok(i) => Some(i),
+            Err(ExportError::NoIndex { problem, .. }) => {
+                let _ = log(
+                    out,
+                    "WARN",
+                    format!("stream '{}' is read in full refresh: incremental needs a [ts, ref] index ({problem})", s.name),
+                );
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+        _ => None,
+    };
+    let stream = match (previous, &index) {
+        // Incremental: continue wherever the stream stands.
+        (Some(p), Some(_)) => p,
+        // Full refresh: resume an interrupted one; a finished one starts afresh.
+        (Some(p), None)
+            if matches!(
+                p.position,
+                Position::Start | Position::After { .. } | Position::Parts { .. }
+            ) =>
+        {
+            p
+        }
+        _ => {
+            let mut fresh = StreamState::new(now, FORMAT);
+            // Airbyte mode keeps no files: the short-retention strategy (whose id log
+            // lives beside a state file) is not used; warn when the snapshot may expire.
+            if retention.window_secs().is_some_and(|w| w < 24 * 3600) {
+                let _ = log(
+                    out,
+                    "WARN",
+                    format!("collection '{}' keeps history briefly: its full refresh must finish within that window (export or sync to files use a scan and catch-up instead)", c.name),
+                );
+            }
+            fresh.schema = Some(crate::sync::schema_fingerprint(&c));
+            fresh
+        }
+    };
+    Ok((c, index, stream))
+}
+
+/// The input state of `s`.
+fn input_for<'a>(input: &'a InputState, s: &ConfiguredStream) -> Option<&'a StreamInput> {
+    input_key(input, s).and_then(|k| input.streams.get(&k))
+}
+
+/// The input state's key `s` resumes from: its descriptor; for a stream with a namespace,
+/// also source-fauna's state of its name (source-fauna named no namespace).
+fn input_key(input: &InputState, s: &ConfiguredStream) -> Option<StreamDescriptor> {
+    let own = s.descriptor();
+    if input.streams.contains_key(&own) {
+        return Some(own);
+    }
+    let bare = StreamDescriptor::new(s.name.as_str());
+    match input.streams.get(&bare) {
+        Some(StreamInput::Legacy(_)) if s.namespace.is_some() => Some(bare),
+        _ => None,
+    }
+}
+
+/// The streams of the input state that no configured stream resumes from.
+fn unmatched<'a>(input: &'a InputState, streams: &[ConfiguredStream]) -> Vec<&'a StreamDescriptor> {
+    let used: HashSet<StreamDescriptor> =
+        streams.iter().filter_map(|s| input_key(input, s)).collect();
+    input.streams.keys().filter(|d| !used.contains(d)).collect()
 }
 
 /// How long a document count may take to be worth an ESTIMATE.
@@ -446,13 +408,6 @@ async fn estimate(
 
 /// Records per STATE: Airbyte checkpoints often (the platform's default is every 10,000).
 const AIRBYTE_BATCH_ROWS: u64 = 10_000;
-
-fn write_failed(e: WriteError) -> AirbyteError {
-    AirbyteError::Read(ExportError::Output(OutputError::Stream {
-        what: "messages to stdout",
-        source: io_error(e),
-    }))
-}
 
 /// The configured settings of the stream's collection, or the defaults.
 fn collection(settings: &crate::config::Settings, s: &ConfiguredStream) -> CollectionSettings {

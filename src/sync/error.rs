@@ -9,6 +9,7 @@ use crate::lock::LockError;
 use crate::output::OutputError;
 use crate::read::ReadError;
 
+use super::run::Summary;
 use super::state::StateError;
 
 /// Why an export (or one of its streams) stopped.
@@ -100,6 +101,10 @@ pub enum ExportError {
     /// A stream was used that the run did not start.
     #[error("stream '{0}' is not part of this run's state")]
     StreamMissing(String),
+    /// Some collections failed (each for a reason of its own) while the others were read and
+    /// committed; the summary says what was done and why each failed one failed.
+    #[error("{}", failed_message(.0))]
+    StreamsFailed(Box<Summary>),
 }
 
 impl ExportError {
@@ -120,12 +125,134 @@ impl ExportError {
             ExportError::NoIndex { .. } => ErrorKind::Config,
             ExportError::Paused => ErrorKind::Interrupted,
             ExportError::CommitterFailed | ExportError::StreamMissing(_) => ErrorKind::Output,
+            ExportError::StreamsFailed(s) => s.failed.first().map_or(ErrorKind::Output, |f| f.kind),
         }
+    }
+
+    /// Whether the failure concerns only the collection being read, so the run reports it
+    /// and goes on with the next one (`spec/errors.md`, "One collection's failure"): its
+    /// history, index, documents, privileges or settings. Failures of the run itself — the
+    /// secret, the network, the output, the lock, the state, an interruption, a missing
+    /// collection (a typo, refused before anything is read) — stop the run.
+    pub fn stream_scoped(&self) -> bool {
+        match self {
+            ExportError::Read(ReadError::Fauna { source, .. })
+            | ExportError::Fauna { source, .. } => fauna_stream_scoped(source),
+            ExportError::Read(
+                ReadError::SnapshotExpired { .. }
+                | ReadError::Record(_)
+                | ReadError::BadPage { .. },
+            ) => true,
+            ExportError::Output(e) => e.kind() == ErrorKind::Data,
+            ExportError::Permission(_)
+            | ExportError::BadIndex { .. }
+            | ExportError::SettingsChanged { .. }
+            | ExportError::HistoryGap { .. }
+            | ExportError::CannotReconcile { .. }
+            | ExportError::NoIndex { .. } => true,
+            ExportError::Read(ReadError::IdSet(_))
+            | ExportError::State(_)
+            | ExportError::File(_)
+            | ExportError::Locked(_)
+            | ExportError::Collection(_)
+            | ExportError::Paused
+            | ExportError::CommitterFailed
+            | ExportError::StreamMissing(_)
+            | ExportError::StreamsFailed(_) => false,
+        }
+    }
+}
+
+/// Whether Fauna's refusal concerns what was asked (a privilege, a missing index or
+/// document, a response that cannot be read) rather than the connection or the secret: a
+/// 401, a network failure and retries used up (the next collection would meet the same)
+/// stop the run.
+fn fauna_stream_scoped(e: &FaunaError) -> bool {
+    match e {
+        FaunaError::Status { status, .. } => *status != 401 && !e.is_retryable(),
+        FaunaError::InvalidResponse(_) => true,
+        _ => false,
+    }
+}
+
+/// The failed collections' reasons: one failure's message as it is, several each after
+/// its collection's name.
+fn failed_message(s: &Summary) -> String {
+    match s.failed.as_slice() {
+        [one] => one.message.clone(),
+        many => format!(
+            "{} collections failed: {}",
+            many.len(),
+            many.iter()
+                .map(|f| format!("'{}': {}", f.name, f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
     }
 }
 
 impl From<crate::sink::SinkError> for ExportError {
     fn from(e: crate::sink::SinkError) -> Self {
         ExportError::Output(OutputError::Sink(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::{StreamFailure, Summary};
+
+    fn status(status: u16) -> FaunaError {
+        FaunaError::Status {
+            status,
+            details: vec![],
+        }
+    }
+
+    #[test]
+    fn failures_of_one_collection_are_stream_scoped_and_the_runs_are_not() {
+        let fauna = |source| ExportError::Fauna {
+            context: "reading".into(),
+            source,
+        };
+        let gap = ExportError::HistoryGap {
+            collection: "users".into(),
+            gap_minutes: 60,
+        };
+        assert!(gap.stream_scoped());
+        assert!(fauna(status(403)).stream_scoped());
+        assert!(fauna(status(404)).stream_scoped());
+        assert!(fauna(FaunaError::InvalidResponse("x".into())).stream_scoped());
+        assert!(!fauna(status(401)).stream_scoped());
+        assert!(!fauna(status(503)).stream_scoped());
+        assert!(!ExportError::Paused.stream_scoped());
+        assert!(!ExportError::Collection("collection 'x' does not exist".into()).stream_scoped());
+        assert!(!ExportError::CommitterFailed.stream_scoped());
+    }
+
+    #[test]
+    fn failed_collections_take_the_first_ones_kind_and_name_each() {
+        let failure = |name: &str, kind, message: &str| StreamFailure {
+            name: name.into(),
+            kind,
+            message: message.into(),
+        };
+        let mut s = Summary {
+            failed: vec![failure("users", ErrorKind::State, "gap")],
+            ..Summary::default()
+        };
+        let one = ExportError::StreamsFailed(Box::new(s.clone()));
+        assert_eq!(
+            (one.kind(), one.to_string().as_str()),
+            (ErrorKind::State, "gap")
+        );
+        s.failed
+            .push(failure("orders", ErrorKind::Config, "no index"));
+        let two = ExportError::StreamsFailed(Box::new(s));
+        assert_eq!(two.kind(), ErrorKind::State);
+        assert_eq!(
+            two.to_string(),
+            "2 collections failed: 'users': gap; 'orders': no index"
+        );
     }
 }

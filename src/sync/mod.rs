@@ -30,7 +30,7 @@ pub use observer::{Observer, Quiet};
 pub use partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosition, CHUNK_ITEMS};
 pub use run::{
     client, file_format, lock_paths, run, run_export, schema_fingerprint, Mode, RunError,
-    StreamSummary, Summary,
+    StreamFailure, StreamSummary, Summary,
 };
 pub use state::{
     IdsMark, Loaded, PartPosition, Position, State, StateError, Strategy, StreamState,

@@ -11,6 +11,7 @@ use super::observer::Observer;
 use super::state::{Position, State, Strategy, StreamState};
 use super::stream::CollectionExport;
 use crate::config::{CollectionSettings, Compression, OutputFormat, Settings};
+use crate::error::ErrorKind;
 use crate::fauna::limiter::LimitStats;
 use crate::fauna::pacing::PacerStats;
 use crate::fauna::{ClientOptions, Expr, FaunaClient, FaunaError, RetryPolicy, Value};
@@ -53,6 +54,31 @@ pub struct Summary {
     pub paging: PacerStats,
     /// The limit of queries in flight, as it ended, and how often it changed.
     pub in_flight: LimitStats,
+    /// Collections that failed for a reason of their own (those that failed their checks
+    /// first, then in the order they were read); the run went on with the others
+    /// (`spec/errors.md`, "One collection's failure").
+    pub failed: Vec<StreamFailure>,
+}
+
+/// A collection the run could not read, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamFailure {
+    /// The collection.
+    pub name: String,
+    /// The failure's kind (the first failure's decides the exit code).
+    pub kind: ErrorKind,
+    /// What failed and what to do.
+    pub message: String,
+}
+
+impl StreamFailure {
+    fn new(name: &str, e: &ExportError) -> Self {
+        StreamFailure {
+            name: name.to_string(),
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
 }
 
 /// What a run committed for one collection.
@@ -217,18 +243,30 @@ async fn run_on(
             .collect(),
     };
 
-    // Every collection is checked before any is read: a typo fails the run up front.
-    let mut retentions = Vec::with_capacity(collections.len());
-    let mut sync_indexes = Vec::with_capacity(collections.len());
-    for c in &collections {
-        retentions.push(super::checks::check_collection(&client, c).await?);
-        if let Mode::Sync { .. } = mode {
-            sync_indexes.push(super::checks::sync_index(&client, c).await?);
+    // Every collection is checked before any is read: a typo fails the run up front. A
+    // collection that fails for a reason of its own (privileges, index) is reported and the
+    // others are read; when none is left, its error is the run's, and nothing is recorded.
+    let mut failed = Vec::new();
+    let mut checked = Vec::with_capacity(collections.len());
+    for c in collections {
+        match check(&client, &c, mode).await {
+            Ok(found) => checked.push((c, found)),
+            Err(e) if e.stream_scoped() => failed.push((c.name, e)),
+            Err(e) => return Err(e),
         }
+    }
+    if checked.is_empty() && !failed.is_empty() {
+        return Err(match failed.len() {
+            1 => failed.swap_remove(0).1,
+            _ => streams_failed(Summary::default(), &failed),
+        });
+    }
+    for (name, e) in &failed {
+        tracing::error!(collection = %name, "{e} (going on with the other collections)");
     }
 
     let format = file_format(settings);
-    let names: Vec<String> = collections.iter().map(|c| c.name.clone()).collect();
+    let names: Vec<String> = checked.iter().map(|(c, _)| c.name.clone()).collect();
     let label = settings.output.state.display().to_string();
     let (output, opened): (Box<dyn Output>, _) = match store.as_deref_mut() {
         Some(s) => {
@@ -270,40 +308,27 @@ async fn run_on(
         orphans_removed: opened.removed.len() as u64,
         ..Summary::default()
     };
-    for (c, r) in collections.iter().zip(&retentions) {
-        let schema = schema_fingerprint(c);
-        match state.streams.get_mut(&c.name) {
-            Some(s) if s.format != format.name() => {
-                return Err(ExportError::SettingsChanged {
-                    collection: c.name.clone(),
-                    what: "format",
-                    was: s.format.clone(),
-                    now: format.name().to_string(),
-                })
+    let mut ready = Vec::with_capacity(checked.len());
+    for (c, found) in checked {
+        match prepare(
+            &client,
+            &mut state,
+            &c,
+            &found.retention,
+            snapshot_ts,
+            format,
+        )
+        .await
+        {
+            Ok(()) => ready.push((c, found)),
+            Err(e) if e.stream_scoped() => {
+                tracing::error!(collection = %c.name, "{e} (going on with the other collections)");
+                failed.push((c.name, e));
             }
-            Some(s) => match &s.schema {
-                Some(was) if *was != schema => {
-                    return Err(ExportError::SettingsChanged {
-                        collection: c.name.clone(),
-                        what: "record schema",
-                        was: format!("record schema {was}"),
-                        now: format!("record schema {schema}"),
-                    })
-                }
-                Some(_) => {}
-                // Migrated from version 1: adopt this run's schema.
-                None => s.schema = Some(schema),
-            },
-            None => {
-                let mut stream = StreamState::new(snapshot_ts, format.name());
-                stream.schema = Some(schema);
-                if let Some(index) = short_retention_index(&client, c, r, snapshot_ts).await? {
-                    stream.strategy = Strategy::ScanCatchUp;
-                    stream.index = Some(index);
-                }
-                state.streams.insert(c.name.clone(), stream);
-            }
+            Err(e) => return Err(e),
         }
+    }
+    for (c, _) in &ready {
         if state.streams.get(&c.name).map(|s| &s.position) == Some(&Position::Done) {
             summary.already_complete += 1;
         }
@@ -352,10 +377,10 @@ async fn run_on(
     {
         committer.set_deadline(Some(started + d));
     }
-    for (i, c) in collections.iter().enumerate() {
+    for (c, found) in &ready {
         let collection_started = Instant::now();
         let before = committer.totals();
-        let result = match (mode, sync_indexes.get(i)) {
+        let result = match (mode, &found.index) {
             (Mode::Sync { .. }, Some(index)) => {
                 let collection = CollectionExport {
                     client: &client,
@@ -395,6 +420,14 @@ async fn run_on(
                 summary.paused = true;
                 break;
             }
+            Err(e) if e.stream_scoped() => {
+                // Its open batch (if any) is dropped: a later run reads it again from the
+                // committed position, which is all the state holds for it.
+                let _ = committer.discard(&c.name);
+                tracing::error!(collection = %c.name, "{e} (going on with the other collections)");
+                failed.push((c.name.clone(), e));
+                continue;
+            }
             Err(e) => return Err(e),
         }
         summary.streams.push(stream);
@@ -410,7 +443,86 @@ async fn run_on(
     summary.paging = client.paging();
     summary.in_flight = client.concurrency();
     summary.seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
+    if failed.is_empty() {
+        Ok(summary)
+    } else {
+        Err(streams_failed(summary, &failed))
+    }
+}
+
+/// What the checks found for a collection.
+struct Checked {
+    retention: Retention,
+    /// The `[ts, ref]` index a sync reads its changes through.
+    index: Option<String>,
+}
+
+/// The checks of one collection before anything is read (`super::checks`).
+async fn check(
+    client: &FaunaClient,
+    c: &CollectionSettings,
+    mode: Mode,
+) -> Result<Checked, ExportError> {
+    let retention = super::checks::check_collection(client, c).await?;
+    let index = match mode {
+        Mode::Sync { .. } => Some(super::checks::sync_index(client, c).await?),
+        Mode::Export => None,
+    };
+    Ok(Checked { retention, index })
+}
+
+/// The collection's entry in the state: a new one (with its strategy), or the existing one
+/// if this run's format and record schema are the ones it was written with.
+async fn prepare(
+    client: &FaunaClient,
+    state: &mut State,
+    c: &CollectionSettings,
+    retention: &Retention,
+    snapshot_ts: i64,
+    format: FileFormat,
+) -> Result<(), ExportError> {
+    let schema = schema_fingerprint(c);
+    match state.streams.get_mut(&c.name) {
+        Some(s) if s.format != format.name() => Err(ExportError::SettingsChanged {
+            collection: c.name.clone(),
+            what: "format",
+            was: s.format.clone(),
+            now: format.name().to_string(),
+        }),
+        Some(s) => match &s.schema {
+            Some(was) if *was != schema => Err(ExportError::SettingsChanged {
+                collection: c.name.clone(),
+                what: "record schema",
+                was: format!("record schema {was}"),
+                now: format!("record schema {schema}"),
+            }),
+            Some(_) => Ok(()),
+            // Migrated from version 1: adopt this run's schema.
+            None => {
+                s.schema = Some(schema);
+                Ok(())
+            }
+        },
+        None => {
+            let mut stream = StreamState::new(snapshot_ts, format.name());
+            stream.schema = Some(schema);
+            if let Some(index) = short_retention_index(client, c, retention, snapshot_ts).await? {
+                stream.strategy = Strategy::ScanCatchUp;
+                stream.index = Some(index);
+            }
+            state.streams.insert(c.name.clone(), stream);
+            Ok(())
+        }
+    }
+}
+
+/// The run's error when collections failed: `summary` with each failure.
+fn streams_failed(mut summary: Summary, failed: &[(String, ExportError)]) -> ExportError {
+    summary.failed = failed
+        .iter()
+        .map(|(name, e)| StreamFailure::new(name, e))
+        .collect();
+    ExportError::StreamsFailed(Box::new(summary))
 }
 
 /// One collection's full export, with an ETA count beside it when the observer shows one.

@@ -3,6 +3,7 @@
 statuses, resumable full refresh, incremental reads with updates and deletes, a future state,
 and the checks of CAT that apply (airbyte-protocol.md §2)."""
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -140,6 +141,14 @@ def test_a_future_state_gives_no_records_but_a_state(airbyte, fauna_dev, people)
     (s,) = states(run)
     assert s["stream"]["stream_state"]["position"] == {"at": "synced", "to": 4102444800000000}
     assert s["sourceStats"]["recordCount"] == 0
+    # The platform shows why nothing was read: a WARN LOG, not only a line on stderr.
+    (warning,) = [m["log"]["message"] for m in run.messages
+                  if m["type"] == "LOG" and m["log"]["level"] == "WARN"]
+    assert re.fullmatch(
+        r"stream 'people' is synced up to 2100-01-01T00:00:00Z, which is ahead of the server's time "
+        r"\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z when this read began\): nothing was read and its "
+        r"state is kept\. Check the Fauna server's clock, or reset the stream if its state was edited\.",
+        warning), warning
 
 
 def test_incremental_without_an_index_reads_in_full_refresh_and_says_so(airbyte, fauna_dev, seeded):
@@ -150,3 +159,105 @@ def test_incremental_without_an_index_reads_in_full_refresh_and_says_so(airbyte,
     logs = [m["log"]["message"] for m in run.messages if m["type"] == "LOG"]
     assert any("stream 'orders' is read in full refresh" in line for line in logs), logs
     assert_counts_match(run)
+
+
+def without_emitted_at(messages):
+    """The messages with every `emitted_at` (a clock reading) removed."""
+    out = []
+    for m in messages:
+        m = dict(m)
+        for payload in ("record", "trace"):
+            if payload in m:
+                m[payload] = {k: v for k, v in m[payload].items() if k != "emitted_at"}
+        out.append(m)
+    return out
+
+
+def status(name, value, namespace=None):
+    descriptor = {"name": name} if namespace is None else {"name": name, "namespace": namespace}
+    return {"type": "TRACE", "trace": {"type": "STREAM_STATUS", "stream_status": {
+        "stream_descriptor": descriptor, "status": value}}}
+
+
+@pytest.fixture(scope="module")
+def gap_streams(fauna_dev):
+    """gap_users keeps history 15 minutes (history_days 0) and tracks deletions; gap_orders
+    comes after it in the catalog."""
+    c = fauna_dev.client()
+    for name, days in [("gap_users", 0), ("gap_orders", 30)]:
+        c.query(q.create_collection({"name": name, "history_days": days}))
+        c.query(q.create_index({"name": f"{name}_by_ts", "source": q.collection(name),
+                                "values": [{"field": "ts"}, {"field": "ref"}]}))
+    c.query(q.create(q.ref(q.collection("gap_users"), "1"), {"data": {"n": 1}}))
+    c.query(q.create(q.ref(q.collection("gap_orders"), "1"), {"data": {"n": 1}}))
+    return c
+
+
+def test_one_streams_history_gap_does_not_starve_the_others(airbyte, fauna_dev, gap_streams):
+    """Issue 22, bug 3: users' state older than its history (history_gap: stop) ended the read
+    with users INCOMPLETE and orders never started, on every run until users was reset."""
+    cfg = fauna_dev.config(collections=[
+        {"name": "gap_users", "deletions": dict(DELETIONS, history_gap="stop")},
+        {"name": "gap_orders"}])
+    cat = {"streams": catalog("gap_users", "incremental")["streams"]
+           + catalog("gap_orders", "incremental")["streams"]}
+    first = airbyte("read", "--config", cfg, "--catalog", cat)
+    assert first.code == 0, first.stderr
+    last = {s["stream"]["stream_descriptor"]["name"]: s for s in states(first)}
+    # users was last read two hours ago, as far as its state tells: longer than it keeps history.
+    users = last["gap_users"]
+    users["stream"]["stream_state"]["position"]["to"] -= 2 * 3600 * 1_000_000
+    gap_streams.query(q.create(q.ref(q.collection("gap_orders"), "2"), {"data": {"n": 2}}))
+    created = gap_streams.query(q.select("ts", q.get(q.ref(q.collection("gap_orders"), "2"))))
+
+    run = airbyte("read", "--config", cfg, "--catalog", cat, "--state", [users, last["gap_orders"]])
+    assert run.code == 1, run.stderr
+    got = without_emitted_at(run.messages)
+    window_start, window_end = [m for m in got if m["type"] == "STATE"]
+    assert window_end["state"]["stream"]["stream_state"]["position"]["at"] == "synced"
+    gap = ("collection 'gap_users' was last synced 120 minutes ago, longer than Fauna keeps its history "
+           "(history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Set "
+           "\"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids, "
+           "run sync more often (or raise the collection's history_days), or delete this collection's "
+           "output and state to export it again")
+    summary = got[-2]
+    assert summary["type"] == "LOG" and summary["log"]["message"].startswith(
+        "Read 2 stream(s), 1 failed ('gap_users'): "), summary
+    assert got == [
+        status("gap_users", "STARTED"),
+        status("gap_users", "RUNNING"),
+        status("gap_users", "INCOMPLETE"),
+        status("gap_orders", "STARTED"),
+        status("gap_orders", "RUNNING"),
+        window_start,
+        {"type": "RECORD", "record": {"stream": "gap_orders",
+                                      "data": {"ref": "2", "ts": created, "data": {"n": 2}}}},
+        window_end,
+        status("gap_orders", "COMPLETE"),
+        summary,
+        {"type": "TRACE", "trace": {"type": "ERROR", "error": {
+            "message": gap, "failure_type": "system_error",
+            "stream_descriptor": {"name": "gap_users"}}}},
+    ]
+    assert [s["stream"]["stream_descriptor"] for s in (window_start["state"], window_end["state"])] == [
+        {"name": "gap_orders"}, {"name": "gap_orders"}]
+    assert [s["sourceStats"]["recordCount"] for s in (window_start["state"], window_end["state"])] == [0, 1]
+    assert window_end["state"]["stream"]["stream_state"]["stream"] == "gap_orders"
+
+
+def test_a_streams_namespace_is_echoed_in_every_message_about_it(airbyte, fauna_dev, people):
+    cat = catalog("people", "incremental")
+    cat["streams"][0]["stream"]["namespace"] = "crm"
+    run = airbyte("read", "--config", config(fauna_dev), "--catalog", cat)
+    assert run.code == 0, run.stderr
+    crm = {"name": "people", "namespace": "crm"}
+    assert records(run) and all(r["namespace"] == "crm" for r in records(run))
+    assert states(run) and all(s["stream"]["stream_descriptor"] == crm for s in states(run))
+    traces = [m["trace"] for m in run.messages if m["type"] == "TRACE"]
+    assert [t["stream_status"]["stream_descriptor"] for t in traces if t["type"] == "STREAM_STATUS"] == [crm] * 3
+    assert [t["estimate"]["namespace"] for t in traces if t["type"] == "ESTIMATE"] == ["crm"]
+    # Its STATE, given back, resumes it: nothing changed, no records.
+    again = airbyte("read", "--config", config(fauna_dev), "--catalog", cat, "--state", [states(run)[-1]])
+    assert again.code == 0, again.stderr
+    assert records(again) == [] and states(again)
+    assert [m for m in again.messages if m["type"] == "LOG"][:-1] == []

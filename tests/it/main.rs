@@ -17,6 +17,7 @@ mod secrets;
 mod short_retention;
 mod sink;
 mod state_files;
+mod stream_failures;
 mod support;
 mod sync;
 mod sync_random;
