@@ -7,13 +7,27 @@ use fauna_wire::{Ref, Value};
 
 use super::error::{accumulate, denied, err, expected, fail, R};
 use super::eval::Ev;
-use super::databases::unscoped;
+use super::databases::{scope_of, unscoped};
 use super::paginate::is_events;
 use super::parse::{Ast, NodeId, F};
 use super::scope::{lift, scoped_set};
 use super::schema::Resource;
 use super::security::Act;
 use super::val::{Env, SetV, Val};
+
+/// The kind of item a native collection holds, as `invalid ref` errors name it.
+fn ref_kind(native: &str) -> &'static str {
+    match native {
+        "collections" => "collection",
+        "indexes" => "index",
+        "databases" => "database",
+        "roles" => "role",
+        "functions" => "function",
+        "keys" => "key",
+        "access_providers" => "access_provider",
+        _ => "",
+    }
+}
 
 /// `invalid argument` "Set does not support events history.".
 pub fn no_events<T>(node: NodeId) -> R<T> {
@@ -38,7 +52,10 @@ impl Ev<'_> {
                 let v = self.arg(args, "documents", env)?;
                 let node = Ast::arg(args, "documents").unwrap_or(n);
                 let path = match &v {
-                    Val::V(Value::Ref(r)) => self.ref_scope(r, node)?,
+                    Val::V(Value::Ref(r)) => {
+                        self.check_ref_defined(r, node)?;
+                        self.ref_scope(r, node)?
+                    }
                     _ => Vec::new(),
                 };
                 let name = self.in_scope(&path, |ev| {
@@ -57,6 +74,7 @@ impl Ev<'_> {
                 let inode = Ast::arg(args, idx_key).unwrap_or(n);
                 let (name, path) = match &iv {
                     Val::V(Value::Ref(r)) if r.native_parent() == Some("indexes") => {
+                        self.check_ref_defined(r, inode)?;
                         (r.id.clone(), self.ref_scope(r, inode)?)
                     }
                     Val::V(Value::String(s)) => (s.clone(), Vec::new()),
@@ -147,12 +165,12 @@ impl Ev<'_> {
         match v {
             Val::Set(s) => Ok(s),
             Val::V(Value::Ref(r)) => {
+                self.check_ref_defined(&r, node)?;
                 let path = self.ref_scope(&r, node)?;
                 let r = unscoped(r);
                 if r.is_native() {
                     return Ok(Rc::new(scoped_set(path, SetV::Native(r.id))));
                 }
-                self.in_scope(&path, |ev| ev.check_ref_defined(&r, node))?;
                 Ok(Rc::new(scoped_set(path, SetV::Doc(r))))
             }
             other => expected(node, "Set or Ref", other.type_name()),
@@ -192,7 +210,23 @@ impl Ev<'_> {
     /// `invalid ref` when a document ref's collection (or a schema ref) is undefined (in the
     /// database the ref lives in).
     pub fn check_ref_defined(&mut self, r: &Ref, node: NodeId) -> R<()> {
-        let path = self.ref_scope(r, node)?;
+        // An unknown database makes the ref itself unresolved: the error names the ref
+        // (`UnresolvedRefError` of the parsed ref), a native collection its database.
+        let path = self.ref_scope(r, node).map_err(|e| {
+            let (kind, name) = match (r.collection.as_deref(), r.native_parent()) {
+                (None, _) => ("database", scope_of(r).pop().unwrap_or_default()),
+                (Some(c), None) => ("collection", c.id.clone()),
+                (_, Some(native)) => (ref_kind(native), r.id.clone()),
+            };
+            if kind.is_empty() {
+                return e;
+            }
+            fail(
+                node,
+                "invalid ref",
+                format!("Ref refers to undefined {kind} '{name}'"),
+            )
+        })?;
         if path.is_empty() {
             return self.check_defined_here(r, node);
         }
