@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use fauna_wire::{PathStep, Value};
 
+use super::databases::{DbData, DbDef};
 use super::error::{accumulate, err, expected, fail, Failure, R};
 use super::ids::IdSource;
 use super::meter::Meter;
 use super::parse::{Ast, Kind, NodeId, Pat, F};
-use super::databases::{DbData, DbDef};
 use super::schema::{CollDef, KeyDef};
 use super::security::Identity;
 use super::store::{DocHist, State};
@@ -476,9 +476,7 @@ impl<'a> Ev<'a> {
             | F::CreateIndex
             | F::CreateRole
             | F::CreateKey
-            | F::CreateDatabase => {
-                self.schema_write(n, f, args, env)
-            }
+            | F::CreateDatabase => self.schema_write(n, f, args, env),
             F::Create | F::Update | F::Replace | F::Delete | F::Insert | F::Remove => {
                 self.doc_write(n, f, args, env)
             }

@@ -14,8 +14,8 @@ use super::meter::entry_bytes;
 use super::parse::{Ast, NodeId};
 use super::predicates::Reader;
 use super::schema::Resource;
-use super::security::Act;
 use super::scope::rescope_page;
+use super::security::Act;
 use super::val::{Env, PageV, SetV, Val};
 use fauna_wire::Timestamp;
 

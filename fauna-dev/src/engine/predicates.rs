@@ -28,8 +28,7 @@ impl Ev<'_> {
     /// built-in roles' reads reach (`Permissions.isInScope`); custom roles and writes hold only
     /// in the request's own database.
     pub fn allows(&self, res: &Resource, act: Act) -> bool {
-        if !self.scope.is_empty() && (!act.is_read() || matches!(self.ident.0, KeyRole::Roles(_)))
-        {
+        if !self.scope.is_empty() && (!act.is_read() || matches!(self.ident.0, KeyRole::Roles(_))) {
             return false;
         }
         self.ident.allows(self.st(), res, act)

@@ -5,13 +5,13 @@ use std::rc::Rc;
 
 use fauna_wire::{Ref, Value};
 
+use super::databases::{scope_of, unscoped};
 use super::error::{accumulate, denied, err, expected, fail, R};
 use super::eval::Ev;
-use super::databases::{scope_of, unscoped};
 use super::paginate::is_events;
 use super::parse::{Ast, NodeId, F};
-use super::scope::{lift, scoped_set};
 use super::schema::Resource;
+use super::scope::{lift, scoped_set};
 use super::security::Act;
 use super::val::{Env, SetV, Val};
 

@@ -46,7 +46,11 @@ impl Ev<'_> {
                 })))
             }
             other => {
-                let limit = if f == F::Count { usize::MAX } else { usize::MAX - 1 };
+                let limit = if f == F::Count {
+                    usize::MAX
+                } else {
+                    usize::MAX - 1
+                };
                 let elems = self.elements(other, node, limit)?;
                 fold(f, &elems, node)
             }
@@ -74,15 +78,15 @@ impl Ev<'_> {
             other => (&[][..], other),
         };
         let mut out = self.in_scope(path, |ev| match s {
-                SetV::Events(inner) => {
-                    let page = ev.events_page(inner, Dir::After(None), usize::MAX - 1, node)?;
-                    Ok(page.data)
-                }
-                other => {
-                    let (elems, k) = ev.set_elements(other, node, limit)?;
-                    Ok(elems.iter().map(|e| e.data(k)).collect())
-                }
-            })?;
+            SetV::Events(inner) => {
+                let page = ev.events_page(inner, Dir::After(None), usize::MAX - 1, node)?;
+                Ok(page.data)
+            }
+            other => {
+                let (elems, k) = ev.set_elements(other, node, limit)?;
+                Ok(elems.iter().map(|e| e.data(k)).collect())
+            }
+        })?;
         out.iter_mut().for_each(|v| rescope(v, path));
         Ok(out)
     }

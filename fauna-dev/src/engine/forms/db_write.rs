@@ -27,7 +27,11 @@ fn doc(r: &Ref, ts: i64, action: Action, fields: Object) -> Val {
 impl Ev<'_> {
     /// `Update`, `Replace` or `Delete` of a child database.
     pub fn write_database(&mut self, n: NodeId, f: F, r: &Ref, p: &Object) -> R<Val> {
-        let act = if f == F::Delete { Act::Delete } else { Act::Write };
+        let act = if f == F::Delete {
+            Act::Delete
+        } else {
+            Act::Write
+        };
         if !self.allows(&Resource::Native("databases".into()), act) {
             return Err(denied(n));
         }
@@ -42,7 +46,8 @@ impl Ev<'_> {
             let st = self.st_mut(n)?;
             let gone = st.dbs.remove(i);
             // Keys for the database go with it (the server's keys would point at nothing).
-            st.keys.retain(|k| k.database.as_deref() != Some(old.name.as_str()));
+            st.keys
+                .retain(|k| k.database.as_deref() != Some(old.name.as_str()));
             self.push_undo(Undo::InsertDb(i, Box::new(gone)));
             self.push_undo(Undo::Keys(keys));
             return Ok(doc(r, old.ts, Action::Create, old.fields()));

@@ -99,14 +99,16 @@ impl Ev<'_> {
             return self.lookup_here(r, node);
         }
         let inner = unscoped(r.clone());
-        Ok(match self.in_scope(&path, |ev| ev.lookup_here(inner, node))? {
-            Found::Doc(d) => Found::Doc(Rc::new(DocV {
-                r,
-                v: d.v.clone(),
-                created: d.created,
-            })),
-            other => other,
-        })
+        Ok(
+            match self.in_scope(&path, |ev| ev.lookup_here(inner, node))? {
+                Found::Doc(d) => Found::Doc(Rc::new(DocV {
+                    r,
+                    v: d.v.clone(),
+                    created: d.created,
+                })),
+                other => other,
+            },
+        )
     }
 
     fn lookup_here(&mut self, r: Ref, _node: NodeId) -> R<Found> {

@@ -106,7 +106,11 @@ impl Ev<'_> {
                 self.ref_scope(&scoped(Ref::native("databases"), &path), node)?;
                 Ok(Some(Box::new(db)))
             }
-            other => expected(if node == 0 { n } else { node }, "Database Ref", other.type_name()),
+            other => expected(
+                if node == 0 { n } else { node },
+                "Database Ref",
+                other.type_name(),
+            ),
         }
     }
 }
