@@ -174,18 +174,19 @@ pub fn load_schema(
         }
         let mut child = State::default();
         load_schema(&mut child, d, ts, &format!("{file} (database {name})"))?;
-        st.dbs.push(DbData {
-            def: DbDef {
-                name: name.to_string(),
-                ts: ts_of(o, ts),
-                data: opt_data(o),
-                global_id: match o.get("global_id") {
-                    Some(Value::Int(g)) => *g,
-                    _ => 1_000 + st.dbs.len() as i64,
-                },
+        let def = DbDef {
+            name: name.to_string(),
+            ts: ts_of(o, ts),
+            data: opt_data(o),
+            global_id: match o.get("global_id") {
+                Some(Value::Int(g)) => *g,
+                _ => 1_000 + st.dbs.len() as i64,
             },
-            state: child,
-        });
+        };
+        // Its history starts with its creation at `ts`.
+        st.db_events
+            .push((def.ts, 1, def.global_id, def.name.clone()));
+        st.dbs.push(DbData { def, state: child });
     }
     Ok(())
 }

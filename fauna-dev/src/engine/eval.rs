@@ -44,6 +44,8 @@ pub enum Undo {
     DbDef(usize, DbDef),
     /// Restore the whole list of keys.
     Keys(Vec<KeyDef>),
+    /// Drop the `Databases()` events from this position on.
+    DbEvents(usize),
     /// Restore a collection definition.
     CollDef(u32, CollDef),
 }
@@ -177,6 +179,7 @@ impl<'a> Ev<'a> {
                     }
                 }
                 Undo::Keys(keys) => st.keys = keys,
+                Undo::DbEvents(len) => st.db_events.truncate(len),
                 Undo::CollDef(c, d) => {
                     if let Some(cd) = st.colls.get_mut(c as usize) {
                         cd.def = d;

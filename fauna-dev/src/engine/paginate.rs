@@ -303,11 +303,19 @@ impl Ev<'_> {
                         .collect(),
                     _ => Vec::new(),
                 };
+                // Databases are positioned by their global id (as their events are).
                 let list = refs
                     .into_iter()
                     .enumerate()
                     .map(|(i, r)| Elem {
-                        key: (Vec::new(), i as i64, 0),
+                        key: (
+                            Vec::new(),
+                            match name.as_str() {
+                                "databases" => st.dbs.get(i).map_or(0, |d| d.def.global_id),
+                                _ => i as i64,
+                            },
+                            0,
+                        ),
                         vals: Vec::new(),
                         r,
                     })
@@ -339,7 +347,7 @@ impl Ev<'_> {
             "collections" => st.coll(&r.id).map(|c| c as usize),
             "indexes" => st.index_names.get(&r.id).copied(),
             "roles" => st.roles.iter().position(|x| x.name == r.id),
-            "databases" => st.db_pos(&r.id),
+            "databases" => return st.db(&r.id).map(|d| (d.def.global_id, 0)),
             _ => None,
         }?;
         Some((pos as i64, 0))

@@ -152,6 +152,7 @@ impl Ev<'_> {
             _ => &set,
         };
         match &**inner {
+            SetV::Native(n) if n == "databases" => Ok(lift(set, SetV::Events)),
             SetV::Range { .. } | SetV::Events(_) | SetV::Native(_) | SetV::Filter { .. } => {
                 no_events(node)
             }

@@ -166,6 +166,8 @@ pub struct State {
     pub keys: Vec<KeyDef>,
     /// Child databases in creation order.
     pub dbs: Vec<DbData>,
+    /// `Databases()` set events: (ts, 0 remove / 1 add, global id, name).
+    pub db_events: Vec<(i64, u8, i64, String)>,
 }
 
 /// The `Documents` set events of a history: `add` when the document appears, `remove` when

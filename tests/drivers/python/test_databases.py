@@ -281,6 +281,23 @@ def test_keys_and_key_from_secret(tree):
                  Unauthorized, 401, "unauthorized", "Unauthorized")
 
 
+def test_events_of_databases(tree, uid):
+    root = tree.root
+    made = root.query(q.create_database({"name": f"ev_{uid}"}))
+    gone = root.query(q.delete(q.database(f"ev_{uid}")))
+    assert gone["ref"] == made["ref"]
+    events = root.query(q.paginate(q.databases(), events=True, after=made["ts"]))["data"]
+    assert [(e["action"], e["document"]) for e in events][:2] == [
+        ("add", made["ref"]), ("remove", made["ref"])]
+    assert events[0]["ts"] == made["ts"]
+    first = root.query(q.paginate(q.databases(), events=True, size=1))
+    assert first["data"][0]["document"] == Ref("tenant1", Native.DATABASES)
+    after = root.query(q.paginate(q.databases(), events=True, size=1, after=first["after"]))
+    assert after["data"][0]["document"] == Ref("tenant2", Native.DATABASES)
+    expect_error(lambda: tree.server("tenant1").query(q.paginate(q.databases(), events=True)),
+                 PermissionDenied, 403, "permission denied", DENIED, ["paginate"])
+
+
 def test_update_and_delete_a_subtree(tree, uid):
     root = tree.root
     name = f"tmp_{uid}"

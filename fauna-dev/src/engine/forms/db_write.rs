@@ -44,12 +44,15 @@ impl Ev<'_> {
         let keys = self.st().keys.clone();
         if f == F::Delete {
             let st = self.st_mut(n)?;
+            let events = st.db_events.len();
+            st.db_events.push((ts, 0, old.global_id, old.name.clone()));
             let gone = st.dbs.remove(i);
             // Keys for the database go with it (the server's keys would point at nothing).
             st.keys
                 .retain(|k| k.database.as_deref() != Some(old.name.as_str()));
             self.push_undo(Undo::InsertDb(i, Box::new(gone)));
             self.push_undo(Undo::Keys(keys));
+            self.push_undo(Undo::DbEvents(events));
             return Ok(doc(r, old.ts, Action::Create, old.fields()));
         }
         let mut def = old.clone();

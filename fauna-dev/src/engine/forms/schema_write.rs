@@ -156,11 +156,15 @@ impl Ev<'_> {
                     global_id: self.ids.next(),
                 };
                 let fields = def.fields();
-                self.st_mut(n)?.dbs.push(DbData {
+                let st = self.st_mut(n)?;
+                let events = st.db_events.len();
+                st.db_events.push((ts, 1, def.global_id, name.clone()));
+                st.dbs.push(DbData {
                     def,
                     state: Default::default(),
                 });
                 self.push_undo(Undo::PopDb);
+                self.push_undo(Undo::DbEvents(events));
                 (Ref::in_native("databases", &name), fields, None)
             }
             F::CreateRole => {
