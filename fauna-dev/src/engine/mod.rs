@@ -136,7 +136,14 @@ fn identify(
     st: &State,
     secret: Option<&str>,
 ) -> Option<(Identity, Vec<String>)> {
-    let (secret, scope) = secrets::parse(secret?)?;
+    let whole = secret?;
+    // A configured secret the scope grammar would split (say, one with a `:` or `/`) still
+    // works as it is.
+    let (secret, scope) = if whole == opts.root_secret || secrets::find_key(st, whole).is_some() {
+        (whole, AuthScope::Null)
+    } else {
+        secrets::parse(whole)?
+    };
     let (role, mut path, may_scope) = if secret == opts.root_secret {
         (KeyRole::Admin, Vec::new(), true)
     } else {
