@@ -8,6 +8,7 @@ use std::sync::Arc;
 use fauna_wire::{decode, Object, Timestamp, Value};
 use thiserror::Error;
 
+use super::databases::{valid_name, DbData, DbDef};
 use super::schema::{parse_privileges, CollDef, IndexDef, KeyDef, KeyRole, RoleDef};
 use super::store::{Action, DocHist, State, Version};
 
@@ -150,8 +151,42 @@ pub fn load_schema(
                 || "$2a$05$fauna.dev.fixed.key.hash".to_string(),
                 str::to_string,
             ),
+            database: match o.get("database") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Ref(r)) => Some(r.id.clone()),
+                Some(_) => return Err(invalid(file, "key database: a name expected")),
+            },
             data: opt_data(o),
         });
+    }
+    for d in list(root, "databases") {
+        let o = d
+            .as_object()
+            .ok_or_else(|| invalid(file, "database: expected an object"))?;
+        let name = o
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| valid_name(n))
+            .ok_or_else(|| invalid(file, "database without a valid name"))?;
+        if st.db(name).is_some() {
+            return Err(invalid(file, format!("duplicate database '{name}'")));
+        }
+        let mut child = State::default();
+        load_schema(&mut child, d, ts, &format!("{file} (database {name})"))?;
+        let def = DbDef {
+            name: name.to_string(),
+            ts: ts_of(o, ts),
+            data: opt_data(o),
+            global_id: match o.get("global_id") {
+                Some(Value::Int(g)) => *g,
+                _ => 1_000 + st.dbs.len() as i64,
+            },
+        };
+        // Its history starts with its creation at `ts`.
+        st.db_events
+            .push((def.ts, 1, def.global_id, def.name.clone()));
+        st.dbs.push(DbData { def, state: child });
     }
     Ok(())
 }
@@ -200,6 +235,16 @@ pub fn load_indexes(
         )
         .map_err(|k| invalid(file, format!("index '{name}': bad {k}")))?;
         st.add_index(def);
+    }
+    for d in list(root, "databases") {
+        let name = d
+            .as_object()
+            .and_then(|o| o.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let Some(i) = st.db_pos(name) {
+            load_indexes(&mut st.dbs[i].state, d, ts, file)?;
+        }
     }
     Ok(())
 }
@@ -290,17 +335,31 @@ pub fn install(st: &mut State, pending: Pending) {
 /// Loads a dataset folder into `st`; returns the largest loaded ts. Loaded times must not be
 /// in the future (`now`).
 pub fn load_dir(st: &mut State, dir: &Path, now: i64) -> Result<i64, DatasetError> {
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).map_err(|e| DatasetError::Io {
-            path: p.display().to_string(),
-            source: e,
-        })
-    };
     let schema_path = dir.join("schema.json");
     let schema_text = read(&schema_path)?;
     let file = schema_path.display().to_string();
     let schema = decode(schema_text.as_bytes()).map_err(|e| invalid(&file, e.to_string()))?;
     load_schema(st, &schema, now, &file)?;
+    let max_ts = load_documents(st, &schema, dir, now)?;
+    load_indexes(st, &schema, now, &file)?;
+    Ok(max_ts)
+}
+
+fn read(p: &Path) -> Result<String, DatasetError> {
+    std::fs::read_to_string(p).map_err(|e| DatasetError::Io {
+        path: p.display().to_string(),
+        source: e,
+    })
+}
+
+/// Loads `dir/documents/*.jsonl` into `st`, and each child database's from
+/// `dir/databases/<name>/`; returns the largest ts.
+fn load_documents(
+    st: &mut State,
+    schema: &Value,
+    dir: &Path,
+    now: i64,
+) -> Result<i64, DatasetError> {
     let mut max_ts = 0;
     let docs_dir = dir.join("documents");
     if docs_dir.is_dir() {
@@ -336,6 +395,20 @@ pub fn load_dir(st: &mut State, dir: &Path, now: i64) -> Result<i64, DatasetErro
         }
         install(st, pending);
     }
-    load_indexes(st, &schema, now, &file)?;
+    let children = schema
+        .as_object()
+        .map(|o| list(o, "databases"))
+        .unwrap_or_default();
+    for d in children {
+        let name = d
+            .as_object()
+            .and_then(|o| o.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let Some(i) = st.db_pos(name) {
+            let sub = dir.join("databases").join(name);
+            max_ts = max_ts.max(load_documents(&mut st.dbs[i].state, d, &sub, now)?);
+        }
+    }
     Ok(max_ts)
 }

@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use fauna_wire::{PathStep, Value};
 
+use super::databases::{DbData, DbDef};
 use super::error::{accumulate, err, expected, fail, Failure, R};
 use super::ids::IdSource;
 use super::meter::Meter;
 use super::parse::{Ast, Kind, NodeId, Pat, F};
-use super::schema::CollDef;
+use super::schema::{CollDef, KeyDef};
 use super::security::Identity;
 use super::store::{DocHist, State};
 use super::val::{bind, lookup, Env, LambdaV, Val};
@@ -35,6 +36,16 @@ pub enum Undo {
     PopRole,
     /// Drop the last key.
     PopKey,
+    /// Drop the last child database.
+    PopDb,
+    /// Put back a child database at its position (undoes a delete).
+    InsertDb(usize, Box<DbData>),
+    /// Restore a child database's definition.
+    DbDef(usize, DbDef),
+    /// Restore the whole list of keys.
+    Keys(Vec<KeyDef>),
+    /// Drop the `Databases()` events from this position on.
+    DbEvents(usize),
     /// Restore a collection definition.
     CollDef(u32, CollDef),
 }
@@ -69,6 +80,14 @@ pub struct Ev<'a> {
     pub steps: u32,
     /// Billing counters.
     pub meter: &'a Meter,
+    /// The descendant database reads happen in, relative to the request's (empty: its own).
+    pub scope: Vec<String>,
+}
+
+/// An empty database: what a read scope that vanished mid-query reads.
+fn empty_state() -> &'static State {
+    static EMPTY: std::sync::OnceLock<State> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(State::default)
 }
 
 /// How many evaluation steps pass between two deadline checks.
@@ -85,8 +104,20 @@ pub fn timed_out() -> Failure {
 }
 
 impl<'a> Ev<'a> {
-    /// The state for reading.
+    /// The state for reading: the request's database, or the descendant in [`Ev::scope`].
     pub fn st(&self) -> &State {
+        let own: &State = match &self.st {
+            St::R(s) => s,
+            St::W(s) => s,
+        };
+        if self.scope.is_empty() {
+            return own;
+        }
+        own.sub(&self.scope).unwrap_or_else(|| empty_state())
+    }
+
+    /// The request's own database, whatever the read scope.
+    pub fn own(&self) -> &State {
         match &self.st {
             St::R(s) => s,
             St::W(s) => s,
@@ -138,6 +169,17 @@ impl<'a> Ev<'a> {
                 Undo::PopKey => {
                     st.keys.pop();
                 }
+                Undo::PopDb => {
+                    st.dbs.pop();
+                }
+                Undo::InsertDb(i, db) => st.dbs.insert(i.min(st.dbs.len()), *db),
+                Undo::DbDef(i, def) => {
+                    if let Some(d) = st.dbs.get_mut(i) {
+                        d.def = def;
+                    }
+                }
+                Undo::Keys(keys) => st.keys = keys,
+                Undo::DbEvents(len) => st.db_events.truncate(len),
                 Undo::CollDef(c, d) => {
                     if let Some(cd) = st.colls.get_mut(c as usize) {
                         cd.def = d;
@@ -386,7 +428,10 @@ impl<'a> Ev<'a> {
             F::Format => self.format(n, args, env),
             F::Select | F::SelectAll => self.select(n, f, args, env),
             F::Map | F::Filter | F::Foreach => self.map_like(n, f, args, env),
-            F::Count | F::IsEmpty | F::IsNonEmpty => self.count_like(n, f, args, env),
+            F::Count | F::IsEmpty | F::IsNonEmpty | F::Sum | F::Mean => {
+                self.count_like(n, f, args, env)
+            }
+            F::KeyFromSecret => self.key_from_secret(n, args, env),
             F::Query => {
                 let v = self.arg(args, "query", env)?;
                 match v {
@@ -430,9 +475,11 @@ impl<'a> Ev<'a> {
                 self.valid_ts = saved;
                 r
             }
-            F::CreateCollection | F::CreateIndex | F::CreateRole | F::CreateKey => {
-                self.schema_write(n, f, args, env)
-            }
+            F::CreateCollection
+            | F::CreateIndex
+            | F::CreateRole
+            | F::CreateKey
+            | F::CreateDatabase => self.schema_write(n, f, args, env),
             F::Create | F::Update | F::Replace | F::Delete | F::Insert | F::Remove => {
                 self.doc_write(n, f, args, env)
             }

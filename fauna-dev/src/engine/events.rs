@@ -300,6 +300,24 @@ impl Ev<'_> {
                 }
                 Ok((out, doc_events))
             }
+            SetV::Native(n) if n == "databases" => {
+                if !self.allows(&Resource::Native(n.clone()), Act::Read) {
+                    return Err(denied(node));
+                }
+                for (ts, a, gid, name) in &st.db_events {
+                    let pos = (*ts, *a, *gid, 0);
+                    if in_range(&pos) {
+                        out.push(Event {
+                            pos,
+                            action: if *a == 1 { "add" } else { "remove" },
+                            doc: Ref::in_native("databases", name),
+                            data: None,
+                            data_in_cursor: false,
+                        });
+                    }
+                }
+                Ok((out, false))
+            }
             _ => no_events(node),
         }
     }

@@ -7,6 +7,7 @@
 mod clock;
 mod collation;
 mod cursor;
+mod databases;
 mod dataset;
 mod error;
 mod escapes;
@@ -24,6 +25,8 @@ mod parse;
 mod predicates;
 mod render;
 mod schema;
+mod scope;
+mod secrets;
 mod security;
 mod select;
 mod sets;
@@ -41,6 +44,7 @@ use eval::{Ev, St};
 use ids::IdSource;
 use meter::Meter;
 use schema::KeyRole;
+use secrets::AuthScope;
 use security::Identity;
 use store::State;
 use val::{Env, Val};
@@ -125,15 +129,44 @@ pub struct Engine {
 
 const UNAUTHORIZED: &str = r#"{"errors":[{"code":"unauthorized","description":"Unauthorized"}]}"#;
 
-fn identify(opts: &EngineOptions, st: &State, secret: Option<&str>) -> Option<Identity> {
-    let secret = secret?;
-    if secret == opts.root_secret {
-        return Some(Identity(KeyRole::Admin));
-    }
-    st.keys
-        .iter()
-        .find(|k| k.secret == secret)
-        .map(|k| Identity(k.role.clone()))
+/// Who is asking, and the path of the database the query runs in. `None`: unauthorized
+/// (unknown secret, a scope on a non-admin key, a scope naming no database or role).
+fn identify(
+    opts: &EngineOptions,
+    st: &State,
+    secret: Option<&str>,
+) -> Option<(Identity, Vec<String>)> {
+    let whole = secret?;
+    // A configured secret the scope grammar would split (say, one with a `:` or `/`) still
+    // works as it is.
+    let (secret, scope) = if whole == opts.root_secret || secrets::find_key(st, whole).is_some() {
+        (whole, AuthScope::Null)
+    } else {
+        secrets::parse(whole)?
+    };
+    let (role, mut path, may_scope) = if secret == opts.root_secret {
+        (KeyRole::Admin, Vec::new(), true)
+    } else {
+        let (k, mut path) = secrets::find_key(st, secret)?;
+        path.extend(k.database.iter().cloned());
+        (k.role.clone(), path, k.role == KeyRole::Admin)
+    };
+    let role = match scope {
+        AuthScope::Null => role,
+        _ if !may_scope => return None,
+        AuthScope::Builtin(r, sub) => {
+            path.extend(sub);
+            r
+        }
+        AuthScope::Custom(name, sub) => {
+            path.extend(sub);
+            st.sub(&path)?.roles.iter().find(|r| r.name == name)?;
+            KeyRole::Roles(vec![name])
+        }
+        AuthScope::Doc => return None,
+    };
+    st.sub(&path)?;
+    Some((Identity(role), path))
 }
 
 impl Engine {
@@ -183,12 +216,15 @@ impl Engine {
         };
         if ast.has_writes && !req.read_only {
             let mut guard = self.write();
-            let Some(ident) = identify(&self.opts, &guard, req.secret) else {
+            let Some((ident, path)) = identify(&self.opts, &guard, req.secret) else {
+                return self.unauthorized();
+            };
+            let Some(db) = guard.sub_mut(&path) else {
                 return self.unauthorized();
             };
             let ts = self.clock.write_time();
             let meter = Meter::default();
-            let mut ev = self.ev(&ast, St::W(&mut guard), &ident, ts, legacy, &meter);
+            let mut ev = self.ev(&ast, St::W(db), &ident, ts, legacy, &meter);
             ev.deadline = req.deadline;
             // A write that ran out of time is not committed.
             let res = ev
@@ -217,12 +253,15 @@ impl Engine {
             }
         } else {
             let guard = self.read();
-            let Some(ident) = identify(&self.opts, &guard, req.secret) else {
+            let Some((ident, path)) = identify(&self.opts, &guard, req.secret) else {
+                return self.unauthorized();
+            };
+            let Some(db) = guard.sub(&path) else {
                 return self.unauthorized();
             };
             let ts = self.clock.read_time();
             let meter = Meter::default();
-            let mut ev = self.ev(&ast, St::R(&guard), &ident, ts, legacy, &meter);
+            let mut ev = self.ev(&ast, St::R(db), &ident, ts, legacy, &meter);
             ev.deadline = req.deadline;
             ev.read_only = req.read_only;
             match ev.eval(0, &Env::None) {
@@ -256,6 +295,7 @@ impl Engine {
             deadline: None,
             steps: 0,
             meter,
+            scope: Vec::new(),
         }
     }
 

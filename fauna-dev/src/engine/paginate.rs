@@ -14,6 +14,7 @@ use super::meter::entry_bytes;
 use super::parse::{Ast, NodeId};
 use super::predicates::Reader;
 use super::schema::Resource;
+use super::scope::rescope_page;
 use super::security::Act;
 use super::val::{Env, PageV, SetV, Val};
 use fauna_wire::Timestamp;
@@ -76,7 +77,7 @@ impl Ev<'_> {
         let snode = Ast::arg(args, "paginate").unwrap_or(n);
         let mut set = self.as_set(sv, snode)?;
         if let Some((e, enode)) = self.opt(args, "events", env)? {
-            if to_bool(&e, enode)? && !matches!(&*set, SetV::Events(_)) {
+            if to_bool(&e, enode)? && !is_events(&set) {
                 set = self.events_of(set, n)?;
             }
         }
@@ -118,12 +119,17 @@ impl Ev<'_> {
             self.valid_ts = if ts >= self.txn_ts { None } else { Some(ts) };
         }
         let size = size as usize;
-        let res = match &*set {
-            SetV::Events(inner) => self.events_page(inner, dir, size, snode),
-            _ => self.snapshot_page(&set, dir, size, snode),
+        let (path, inner) = match &*set {
+            SetV::Scoped(path, inner) => (path.clone(), inner.clone()),
+            _ => (Vec::new(), set.clone()),
         };
+        let res = self.in_scope(&path, |ev| match &*inner {
+            SetV::Events(inner) => ev.events_page(inner, dir, size, snode),
+            _ => ev.snapshot_page(&inner, dir, size, snode),
+        });
         self.valid_ts = saved;
         let mut page = res?;
+        rescope_page(&mut page, &path);
         if sources {
             for d in &mut page.data {
                 let v = std::mem::replace(d, Val::V(Value::Null));
@@ -270,10 +276,7 @@ impl Ev<'_> {
                 )
             }
             SetV::Native(name) => {
-                if !self
-                    .ident
-                    .allows(st, &Resource::Native(name.clone()), Act::Read)
-                {
+                if !self.allows(&Resource::Native(name.clone()), Act::Read) {
                     return Err(denied(node));
                 }
                 let refs: Vec<Ref> = match name.as_str() {
@@ -293,13 +296,26 @@ impl Ev<'_> {
                         .iter()
                         .map(|k| Ref::in_native("keys", &k.id.to_string()))
                         .collect(),
+                    "databases" => st
+                        .dbs
+                        .iter()
+                        .map(|d| Ref::in_native("databases", &d.def.name))
+                        .collect(),
                     _ => Vec::new(),
                 };
+                // Databases are positioned by their global id (as their events are).
                 let list = refs
                     .into_iter()
                     .enumerate()
                     .map(|(i, r)| Elem {
-                        key: (Vec::new(), i as i64, 0),
+                        key: (
+                            Vec::new(),
+                            match name.as_str() {
+                                "databases" => st.dbs.get(i).map_or(0, |d| d.def.global_id),
+                                _ => i as i64,
+                            },
+                            0,
+                        ),
                         vals: Vec::new(),
                         r,
                     })
@@ -312,13 +328,17 @@ impl Ev<'_> {
                 )
             }
             SetV::Filter { set, .. } => return self.source_of(set, node),
-            SetV::Events(_) => return expected(node, "Set", "Set"),
+            SetV::Events(_) | SetV::Scoped(..) => return expected(node, "Set", "Set"),
         })
     }
 
     /// Sort position of a ref inside a set (documents: numeric id; schema items: list order).
     pub fn doc_pos(&self, r: &Ref) -> Option<(i64, u32)> {
         let st = self.st();
+        if r.native_parent() == Some("keys") {
+            let pos = st.keys.iter().position(|k| k.id.to_string() == r.id)?;
+            return Some((pos as i64, 0));
+        }
         if let Ok(id) = r.id.parse::<i64>() {
             let coll = doc_coll(r).and_then(|c| st.coll(c)).unwrap_or(0);
             return Some((id, coll));
@@ -327,6 +347,7 @@ impl Ev<'_> {
             "collections" => st.coll(&r.id).map(|c| c as usize),
             "indexes" => st.index_names.get(&r.id).copied(),
             "roles" => st.roles.iter().position(|x| x.name == r.id),
+            "databases" => return st.db(&r.id).map(|d| (d.def.global_id, 0)),
             _ => None,
         }?;
         Some((pos as i64, 0))
@@ -564,6 +585,15 @@ impl Ev<'_> {
             self.collect_filtered(&src, &lo, &hi, false, limit, &preds, k)?,
             k,
         ))
+    }
+}
+
+/// True for an `Events` set (in whatever database).
+pub fn is_events(set: &SetV) -> bool {
+    match set {
+        SetV::Events(_) => true,
+        SetV::Scoped(_, inner) => is_events(inner),
+        _ => false,
     }
 }
 

@@ -82,6 +82,10 @@ forms! {
     CreateIndex = "create_index" [] [] true;
     CreateRole = "create_role" [] [] true;
     CreateKey = "create_key" [] [] true;
+    CreateDatabase = "create_database" [] [] true;
+    KeyFromSecret = "key_from_secret" [] [] false;
+    Sum = "sum" [] [] false;
+    Mean = "mean" [] [] false;
     Create = "create" [] ["params"] true;
     Update = "update" ["params"] [] true;
     Replace = "replace" ["params"] [] true;

@@ -24,15 +24,31 @@ pub enum Reader {
 }
 
 impl Ev<'_> {
+    /// Checks `act` on `res` statically. In a descendant database (a read scope) only the
+    /// built-in roles' reads reach (`Permissions.isInScope`); custom roles and writes hold only
+    /// in the request's own database.
+    pub fn allows(&self, res: &Resource, act: Act) -> bool {
+        if !self.scope.is_empty() && (!act.is_read() || matches!(self.ident.0, KeyRole::Roles(_))) {
+            return false;
+        }
+        self.ident.allows(self.st(), res, act)
+    }
+
+    /// The predicates custom roles attach to `act` on `res` (none in a descendant database).
+    pub fn role_predicates(&self, res: &Resource, act: Act) -> Vec<&str> {
+        if !self.scope.is_empty() {
+            return Vec::new();
+        }
+        self.ident.predicates(self.st(), res, act)
+    }
+
     /// Checks `act` on `res`; a predicate receives `arg(arity)` (arity: the lambda's number
     /// of parameters, 1 for a single name).
     pub fn permits(&self, res: &Resource, act: Act, arg: &dyn Fn(usize) -> Val) -> bool {
-        let st = self.st();
-        if self.ident.allows(st, res, act) {
+        if self.allows(res, act) {
             return true;
         }
-        self.ident
-            .predicates(st, res, act)
+        self.role_predicates(res, act)
             .into_iter()
             .any(|q| self.predicate_holds(q, arg))
     }
@@ -62,11 +78,11 @@ impl Ev<'_> {
     pub fn reader(&self, cname: &str) -> Reader {
         let res = Resource::Coll(cname.to_string());
         if self.permits(&res, Act::UnrestrictedRead, &|_| Val::V(Value::Null))
-            || self.ident.allows(self.st(), &res, Act::Read)
+            || self.allows(&res, Act::Read)
         {
             return Reader::All;
         }
-        if self.ident.predicates(self.st(), &res, Act::Read).is_empty() {
+        if self.role_predicates(&res, Act::Read).is_empty() {
             Reader::Nothing
         } else {
             Reader::PerDoc
@@ -108,6 +124,7 @@ impl Ev<'_> {
             deadline: self.deadline,
             steps: 0,
             meter: self.meter,
+            scope: Vec::new(),
         };
         let Ok(lambda) = ev.eval(0, &Env::None) else {
             return false;

@@ -114,6 +114,7 @@ fn set(out: &mut String, s: &SetV, legacy: bool) {
     match s {
         SetV::Doc(r) => return write_ref(out, r, legacy),
         SetV::Native(n) => return write_ref(out, &Ref::native(n), legacy),
+        SetV::Scoped(_, inner) => return set(out, inner, legacy),
         _ => {}
     }
     out.push_str(r#"{"@set":"#);
@@ -184,6 +185,7 @@ fn set_body(out: &mut String, s: &SetV, legacy: bool) {
         }
         SetV::Doc(r) => write_ref(out, r, legacy),
         SetV::Native(n) => write_ref(out, &Ref::native(n), legacy),
+        SetV::Scoped(_, inner) => set_body(out, inner, legacy),
     }
 }
 

@@ -279,6 +279,8 @@ pub struct KeyDef {
     pub secret: String,
     /// The rendered `hashed_secret`.
     pub hashed_secret: String,
+    /// The child database the key is for (`database`), if not its own.
+    pub database: Option<String>,
     /// User data.
     pub data: Option<Value>,
 }
@@ -288,6 +290,12 @@ impl KeyDef {
     pub fn fields(&self) -> Object {
         let mut o = Object::default();
         o.insert("role".into(), self.role.to_value());
+        if let Some(db) = &self.database {
+            o.insert(
+                "database".into(),
+                Value::Ref(Ref::in_native("databases", db)),
+            );
+        }
         o.insert(
             "hashed_secret".into(),
             Value::String(self.hashed_secret.clone()),

@@ -39,7 +39,8 @@ impl Act {
         }
     }
 
-    fn is_read(self) -> bool {
+    /// True for the read actions.
+    pub fn is_read(self) -> bool {
         matches!(self, Act::Read | Act::UnrestrictedRead | Act::HistoryRead)
     }
 }
@@ -49,16 +50,6 @@ impl Act {
 pub struct Identity(pub KeyRole);
 
 impl Identity {
-    /// True for admin keys (and the root secret).
-    pub fn is_admin(&self) -> bool {
-        self.0 == KeyRole::Admin
-    }
-
-    /// May write schema (collections, indexes, roles, keys).
-    pub fn can_write_schema(&self) -> bool {
-        self.is_admin()
-    }
-
     /// Checks `act` on `res`.
     pub fn allows(&self, st: &State, res: &Resource, act: Act) -> bool {
         match &self.0 {

@@ -5,12 +5,29 @@ use std::rc::Rc;
 
 use fauna_wire::{Ref, Value};
 
+use super::databases::{scope_of, unscoped};
 use super::error::{accumulate, denied, err, expected, fail, R};
 use super::eval::Ev;
+use super::paginate::is_events;
 use super::parse::{Ast, NodeId, F};
 use super::schema::Resource;
+use super::scope::{lift, scoped_set};
 use super::security::Act;
 use super::val::{Env, SetV, Val};
+
+/// The kind of item a native collection holds, as `invalid ref` errors name it.
+fn ref_kind(native: &str) -> &'static str {
+    match native {
+        "collections" => "collection",
+        "indexes" => "index",
+        "databases" => "database",
+        "roles" => "role",
+        "functions" => "function",
+        "keys" => "key",
+        "access_providers" => "access_provider",
+        _ => "",
+    }
+}
 
 /// `invalid argument` "Set does not support events history.".
 pub fn no_events<T>(node: NodeId) -> R<T> {
@@ -34,10 +51,18 @@ impl Ev<'_> {
             F::Documents => {
                 let v = self.arg(args, "documents", env)?;
                 let node = Ast::arg(args, "documents").unwrap_or(n);
-                let c = self.coll_of(&v, node)?;
-                Ok(Val::Set(Rc::new(SetV::Documents(
-                    self.coll_def(c).name.clone(),
-                ))))
+                let path = match &v {
+                    Val::V(Value::Ref(r)) => {
+                        self.check_ref_defined(r, node)?;
+                        self.ref_scope(r, node)?
+                    }
+                    _ => Vec::new(),
+                };
+                let name = self.in_scope(&path, |ev| {
+                    let c = ev.coll_of(&v, node)?;
+                    Ok(ev.coll_def(c).name.clone())
+                })?;
+                Ok(Val::Set(Rc::new(scoped_set(path, SetV::Documents(name)))))
             }
             F::Match => {
                 let (idx_key, terms_key) = if Ast::arg(args, "index").is_some() {
@@ -47,18 +72,14 @@ impl Ev<'_> {
                 };
                 let iv = self.arg(args, idx_key, env)?;
                 let inode = Ast::arg(args, idx_key).unwrap_or(n);
-                let name = match &iv {
-                    Val::V(Value::Ref(r)) if r.native_parent() == Some("indexes") => r.id.clone(),
-                    Val::V(Value::String(s)) => s.clone(),
+                let (name, path) = match &iv {
+                    Val::V(Value::Ref(r)) if r.native_parent() == Some("indexes") => {
+                        self.check_ref_defined(r, inode)?;
+                        (r.id.clone(), self.ref_scope(r, inode)?)
+                    }
+                    Val::V(Value::String(s)) => (s.clone(), Vec::new()),
                     other => return expected(inode, "Index Ref", other.type_name()),
                 };
-                if self.st().index(&name).is_none() {
-                    return err(
-                        inode,
-                        "invalid ref",
-                        format!("Ref refers to undefined index '{name}'"),
-                    );
-                }
                 let (terms, raw) = match terms_key {
                     Some(k) => {
                         let tv = self.arg(args, k, env)?.to_value();
@@ -70,25 +91,14 @@ impl Ev<'_> {
                     }
                     None => (Vec::new(), None),
                 };
-                // Index predicates receive the terms array.
-                let res = Resource::Index(name.clone());
-                let arg = |_| Val::V(Value::Array(terms.clone()));
-                if !self.permits(&res, Act::Read, &arg)
-                    && !self.permits(&res, Act::UnrestrictedRead, &arg)
-                {
-                    return Err(denied(n));
-                }
-                Ok(Val::Set(Rc::new(SetV::Match {
-                    index: name,
-                    terms,
-                    raw,
-                })))
+                let set = self.in_scope(&path, |ev| ev.match_set(n, inode, name, terms, raw))?;
+                Ok(Val::Set(Rc::new(scoped_set(path, set))))
             }
             F::Range => {
                 let s = self.arg(args, "range", env)?;
                 let snode = Ast::arg(args, "range").unwrap_or(n);
                 let set = self.as_set(s, snode)?;
-                if matches!(&*set, SetV::Events(_)) {
+                if is_events(&set) {
                     return no_events(snode);
                 }
                 let from = self.arg(args, "from", env)?.to_value();
@@ -111,7 +121,7 @@ impl Ev<'_> {
                     Value::Array(a) => a.clone(),
                     other => vec![other.clone()],
                 };
-                Ok(Val::Set(Rc::new(SetV::Range {
+                Ok(Val::Set(lift(set, |set| SetV::Range {
                     set,
                     from: vec(&from),
                     to: vec(&to),
@@ -137,31 +147,95 @@ impl Ev<'_> {
 
     /// Wraps a set in `Events`, rejecting sets without history.
     pub fn events_of(&self, set: Rc<SetV>, node: NodeId) -> R<Rc<SetV>> {
-        match &*set {
+        let inner = match &*set {
+            SetV::Scoped(_, inner) => inner,
+            _ => &set,
+        };
+        match &**inner {
+            SetV::Native(n) if n == "databases" => Ok(lift(set, SetV::Events)),
             SetV::Range { .. } | SetV::Events(_) | SetV::Native(_) | SetV::Filter { .. } => {
                 no_events(node)
             }
-            _ => Ok(Rc::new(SetV::Events(set))),
+            _ => Ok(lift(set, SetV::Events)),
         }
     }
 
-    /// A value used where a set is expected: sets, document refs, native collection refs.
-    pub fn as_set(&self, v: Val, node: NodeId) -> R<Rc<SetV>> {
+    /// A value used where a set is expected: sets, document refs, native collection refs
+    /// (in the request's database or a descendant).
+    pub fn as_set(&mut self, v: Val, node: NodeId) -> R<Rc<SetV>> {
         match v {
             Val::Set(s) => Ok(s),
             Val::V(Value::Ref(r)) => {
-                if r.is_native() {
-                    return Ok(Rc::new(SetV::Native(r.id)));
-                }
                 self.check_ref_defined(&r, node)?;
-                Ok(Rc::new(SetV::Doc(r)))
+                let path = self.ref_scope(&r, node)?;
+                let r = unscoped(r);
+                if r.is_native() {
+                    return Ok(Rc::new(scoped_set(path, SetV::Native(r.id))));
+                }
+                Ok(Rc::new(scoped_set(path, SetV::Doc(r))))
             }
             other => expected(node, "Set or Ref", other.type_name()),
         }
     }
 
-    /// `invalid ref` when a document ref's collection (or a schema ref) is undefined.
-    pub fn check_ref_defined(&self, r: &Ref, node: NodeId) -> R<()> {
+    /// `Match(index, terms)` in the read scope: the index must exist and be readable.
+    fn match_set(
+        &mut self,
+        n: NodeId,
+        inode: NodeId,
+        name: String,
+        terms: Vec<Value>,
+        raw: Option<Value>,
+    ) -> R<SetV> {
+        if self.st().index(&name).is_none() {
+            return err(
+                inode,
+                "invalid ref",
+                format!("Ref refers to undefined index '{name}'"),
+            );
+        }
+        // Index predicates receive the terms array.
+        let res = Resource::Index(name.clone());
+        let arg = |_| Val::V(Value::Array(terms.clone()));
+        if !self.permits(&res, Act::Read, &arg) && !self.permits(&res, Act::UnrestrictedRead, &arg)
+        {
+            return Err(denied(n));
+        }
+        Ok(SetV::Match {
+            index: name,
+            terms,
+            raw,
+        })
+    }
+
+    /// `invalid ref` when a document ref's collection (or a schema ref) is undefined (in the
+    /// database the ref lives in).
+    pub fn check_ref_defined(&mut self, r: &Ref, node: NodeId) -> R<()> {
+        // An unknown database makes the ref itself unresolved: the error names the ref
+        // (`UnresolvedRefError` of the parsed ref), a native collection its database.
+        let path = self.ref_scope(r, node).map_err(|e| {
+            let (kind, name) = match (r.collection.as_deref(), r.native_parent()) {
+                (None, _) => ("database", scope_of(r).pop().unwrap_or_default()),
+                (Some(c), None) => ("collection", c.id.clone()),
+                (_, Some(native)) => (ref_kind(native), r.id.clone()),
+            };
+            if kind.is_empty() {
+                return e;
+            }
+            fail(
+                node,
+                "invalid ref",
+                format!("Ref refers to undefined {kind} '{name}'"),
+            )
+        })?;
+        if path.is_empty() {
+            return self.check_defined_here(r, node);
+        }
+        let r = unscoped(r.clone());
+        self.in_scope(&path, |ev| ev.check_defined_here(&r, node))
+    }
+
+    fn check_defined_here(&self, r: &Ref, node: NodeId) -> R<()> {
         let undefined = |kind: &str, name: &str| {
             Err(fail(
                 node,
@@ -177,6 +251,7 @@ impl Ev<'_> {
             Some("roles") if !self.st().roles.iter().any(|x| x.name == r.id) => {
                 undefined("role", &r.id)
             }
+            Some("databases") if self.st().db(&r.id).is_none() => undefined("database", &r.id),
             Some(_) => Ok(()),
             None => match r.collection.as_deref() {
                 Some(c)

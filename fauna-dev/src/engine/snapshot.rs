@@ -1,8 +1,10 @@
 //! Snapshot files: the whole state (schema with ts, keys with secrets, every document version,
 //! the clock) as JSON lines. Line 1: `{"fauna_dev_snapshot":1,"clock":…,"schema":{…}}` where
 //! `schema` follows the dataset `schema.json` format; then one line per version:
-//! `{"collection":"c","id":"1","ts":…,"action":"create","data":{…},"ttl"?:…}`.
+//! `{"database"?:"a/b","collection":"c","id":"1","ts":…,"action":"create","data":{…},"ttl"?:…}`.
+//! Child databases nest in `schema` under `databases` (with `name`, `ts`, `global_id`, `data`).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -82,8 +84,29 @@ fn schema_value(st: &State) -> Value {
                 ("secret", k.secret.clone().into()),
                 ("hashed_secret", k.hashed_secret.clone().into()),
                 ("role", role),
+                (
+                    "database",
+                    k.database.clone().map_or(Value::Null, Value::String),
+                ),
                 ("data", k.data.clone().unwrap_or(Value::Null)),
             ])
+        })
+        .collect();
+    let dbs = st
+        .dbs
+        .iter()
+        .map(|d| {
+            let mut o = match schema_value(&d.state) {
+                Value::Object(o) => o,
+                _ => Object::default(),
+            };
+            o.insert("name".into(), d.def.name.clone().into());
+            o.insert("ts".into(), Value::Int(d.def.ts));
+            o.insert("global_id".into(), Value::Int(d.def.global_id));
+            if let Some(data) = &d.def.data {
+                o.insert("data".into(), data.clone());
+            }
+            Value::Object(o)
         })
         .collect();
     obj(vec![
@@ -91,7 +114,45 @@ fn schema_value(st: &State) -> Value {
         ("indexes", Value::Array(indexes)),
         ("roles", Value::Array(roles)),
         ("keys", Value::Array(keys)),
+        ("databases", Value::Array(dbs)),
     ])
+}
+
+/// Writes one line per version of every document in `st` and its descendants (`path`: the
+/// database's path from the root, written as `"database":"a/b"`).
+fn write_versions(f: &mut impl Write, st: &State, path: &str) -> std::io::Result<()> {
+    for c in &st.colls {
+        for (id, h) in &c.docs {
+            for v in &h.versions {
+                let line = obj(vec![
+                    (
+                        "database",
+                        if path.is_empty() {
+                            Value::Null
+                        } else {
+                            path.into()
+                        },
+                    ),
+                    ("collection", c.def.name.clone().into()),
+                    ("id", id.to_string().into()),
+                    ("ts", Value::Int(v.ts)),
+                    ("action", v.action.name().into()),
+                    ("data", v.field("data").unwrap_or(Value::Null)),
+                    ("ttl", v.field("ttl").unwrap_or(Value::Null)),
+                ]);
+                writeln!(f, "{}", encode(&line))?;
+            }
+        }
+    }
+    for d in &st.dbs {
+        let sub = if path.is_empty() {
+            d.def.name.clone()
+        } else {
+            format!("{path}/{}", d.def.name)
+        };
+        write_versions(f, &d.state, &sub)?;
+    }
+    Ok(())
 }
 
 /// Writes the state to `path` (atomically via a temporary file).
@@ -105,21 +166,7 @@ pub fn save(st: &State, clock: i64, path: &Path) -> std::io::Result<()> {
             ("schema", schema_value(st)),
         ]);
         writeln!(f, "{}", encode(&header))?;
-        for c in &st.colls {
-            for (id, h) in &c.docs {
-                for v in &h.versions {
-                    let line = obj(vec![
-                        ("collection", c.def.name.clone().into()),
-                        ("id", id.to_string().into()),
-                        ("ts", Value::Int(v.ts)),
-                        ("action", v.action.name().into()),
-                        ("data", v.field("data").unwrap_or(Value::Null)),
-                        ("ttl", v.field("ttl").unwrap_or(Value::Null)),
-                    ]);
-                    writeln!(f, "{}", encode(&line))?;
-                }
-            }
-        }
+        write_versions(&mut f, st, "")?;
         f.flush()?;
     }
     std::fs::rename(&tmp, path)
@@ -149,22 +196,33 @@ pub fn load(path: &Path) -> Result<(State, i64), DatasetError> {
     let schema = h.get("schema").cloned().unwrap_or(Value::Null);
     let mut st = State::default();
     load_schema(&mut st, &schema, clock, &file)?;
-    let mut pending = Pending::new();
+    let mut pending: BTreeMap<Vec<String>, Pending> = BTreeMap::new();
     for (i, line) in lines.enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let where_ = format!("{file}:{}", i + 2);
         let v = decode(line.as_bytes()).map_err(|e| bad(&e.to_string()))?;
-        let coll = v
-            .as_object()
+        let o = v.as_object();
+        let coll = o
             .and_then(|o| o.get("collection"))
             .and_then(Value::as_str)
             .ok_or_else(|| bad("version without collection"))?
             .to_string();
-        doc_line(&st, &coll, line, &where_, &mut pending)?;
+        let path: Vec<String> = match o.and_then(|o| o.get("database")).and_then(Value::as_str) {
+            Some(p) => p.split('/').map(str::to_string).collect(),
+            None => Vec::new(),
+        };
+        let db = st
+            .sub(&path)
+            .ok_or_else(|| bad(&format!("{where_}: unknown database")))?;
+        doc_line(db, &coll, line, &where_, pending.entry(path).or_default())?;
     }
-    install(&mut st, pending);
+    for (path, p) in pending {
+        if let Some(db) = st.sub_mut(&path) {
+            install(db, p);
+        }
+    }
     load_indexes(&mut st, &schema, clock, &file)?;
     Ok((st, clock))
 }

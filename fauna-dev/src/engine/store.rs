@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use fauna_wire::{Object, Ref, Value};
 
+use super::databases::DbData;
 use super::fields::Fields;
 use super::index::{rows, IndexStore};
 use super::schema::{CollDef, IndexDef, KeyDef, RoleDef};
@@ -163,6 +164,10 @@ pub struct State {
     pub roles: Vec<RoleDef>,
     /// Keys in creation order.
     pub keys: Vec<KeyDef>,
+    /// Child databases in creation order.
+    pub dbs: Vec<DbData>,
+    /// `Databases()` set events: (ts, 0 remove / 1 add, global id, name).
+    pub db_events: Vec<(i64, u8, i64, String)>,
 }
 
 /// The `Documents` set events of a history: `add` when the document appears, `remove` when
@@ -298,8 +303,10 @@ impl State {
         self.set_history(coll, id, Some(h))
     }
 
-    /// Removes the version at `ts` (with `action`); returns the previous history, or `None` if
-    /// nothing matched.
+    /// Removes the version at `ts` with `action`. As in the real server (`removeVersion`),
+    /// storage knows only live and deleted versions: `create` and `update` both remove the
+    /// live version at `ts`. The version after it is then a `create` or an `update` by what
+    /// precedes it. Returns whether a version was removed.
     pub fn remove_version(&mut self, coll: u32, id: i64, ts: i64, action: Action) -> bool {
         let Some(mut h) = self
             .colls
@@ -309,10 +316,27 @@ impl State {
         else {
             return false;
         };
-        let before = h.versions.len();
-        h.versions.retain(|v| !(v.ts == ts && v.action == action));
-        if h.versions.len() == before {
+        let live = action != Action::Delete;
+        let Some(pos) = h
+            .versions
+            .iter()
+            .position(|v| v.ts == ts && (v.action != Action::Delete) == live)
+        else {
             return false;
+        };
+        h.versions.remove(pos);
+        if let Some(next) = h.versions.get(pos) {
+            let after_live = pos > 0 && h.versions[pos - 1].action != Action::Delete;
+            let want = match next.action {
+                Action::Delete => Action::Delete,
+                _ if after_live => Action::Update,
+                _ => Action::Create,
+            };
+            if want != next.action {
+                let mut v = (**next).clone();
+                v.action = want;
+                h.versions[pos] = Arc::new(v);
+            }
         }
         self.set_history(coll, id, Some(h));
         true

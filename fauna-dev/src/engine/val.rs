@@ -128,6 +128,8 @@ pub enum SetV {
     Doc(Ref),
     /// A native collection (`Collections()` …) used as a set of its members.
     Native(String),
+    /// A set read inside the descendant database at the path (always outermost).
+    Scoped(Vec<String>, Rc<SetV>),
     /// `Filter(lambda, set)`.
     Filter {
         /// The filtered set.

@@ -3,6 +3,7 @@
 mod airbyte;
 mod basics;
 mod collation;
+mod databases;
 mod filter_sets;
 mod metrics;
 mod multiple_errors;

@@ -99,11 +99,29 @@ fn builtin_and_custom_roles() {
         r.body,
         r#"{"errors":[{"position":["create"],"code":"permission denied","description":"Insufficient privileges to perform the action."}]}"#
     );
+    // Server keys create collections (`CreateInstance` on Collections()), not databases,
+    // keys or roles (`AbstractServerPermissions.RootClassIDs`).
     assert_eq!(
         run_as(
             &e,
             "fnServer",
             r#"{"create_collection":{"object":{"name":"z"}}}"#
+        )
+        .status,
+        201
+    );
+    for denied in [
+        r#"{"create_database":{"object":{"name":"z"}}}"#,
+        r#"{"create_key":{"object":{"role":"server"}}}"#,
+        r#"{"create_role":{"object":{"name":"z","privileges":[]}}}"#,
+    ] {
+        assert_eq!(run_as(&e, "fnServer", denied).status, 403, "{denied}");
+    }
+    assert_eq!(
+        run_as(
+            &e,
+            "fnRO",
+            r#"{"create_collection":{"object":{"name":"y"}}}"#
         )
         .status,
         403

@@ -70,13 +70,22 @@ def test_server_readonly_key(fauna, uid):
                  PermissionDenied, 403, "permission denied", DENIED, ["create"])
 
 
-def test_server_key_writes_documents_but_not_schema(fauna, uid):
+def test_server_key_writes_documents_and_collections_not_databases_keys_roles(fauna, uid):
+    """Server keys may create collections and indexes (the core checks `CreateInstance` on
+    Collections()/Indexes(); only databases, keys, roles and access providers are closed to
+    them, `AbstractServerPermissions.RootClassIDs`). The driver's own suite relies on it."""
     server = fauna.client(SERVER_SECRET)
     doc = server.query(q.create(q.collection("seed_private"), {"data": {"by": uid}}))
     assert server.query(q.get(doc["ref"]))["data"] == {"by": uid}
     server.query(q.delete(doc["ref"]))
-    expect_error(lambda: server.query(q.create_collection({"name": f"srv_{uid}"})),
-                 PermissionDenied, 403, "permission denied", DENIED, ["create_collection"])
+    created = server.query(q.create_collection({"name": f"srv_{uid}"}))
+    assert created["name"] == f"srv_{uid}"
+    expect_error(lambda: server.query(q.create_database({"name": f"srv_{uid}"})),
+                 PermissionDenied, 403, "permission denied", DENIED, ["create_database"])
+    expect_error(lambda: server.query(q.create_key({"role": "server"})),
+                 PermissionDenied, 403, "permission denied", DENIED, ["create_key"])
+    expect_error(lambda: server.query(q.create_role({"name": f"r_{uid}", "privileges": []})),
+                 PermissionDenied, 403, "permission denied", DENIED, ["create_role"])
     expect_error(lambda: server.query(q.paginate(q.keys())),
                  PermissionDenied, 403, "permission denied", DENIED, ["paginate"])
 

@@ -1,8 +1,9 @@
 //! Function forms, grouped by concern; each file adds methods to the evaluator.
 
 mod count;
+mod db_write;
 mod read;
 mod refs;
 mod schema_write;
 mod time;
-mod write;
+pub mod write;

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use fauna_wire::{Ref, Value};
 
+use crate::engine::databases::{scope_of, scoped, unscoped};
 use crate::engine::error::{denied, err, expected, Failure, R};
 use crate::engine::eval::{to_micros, Ev};
-use crate::engine::paginate::doc_coll;
+use crate::engine::paginate::{doc_coll, is_events};
 use crate::engine::parse::{NodeId, F};
 use crate::engine::schema::Resource;
 use crate::engine::security::Act;
@@ -67,15 +68,18 @@ impl Ev<'_> {
         match v {
             Val::V(Value::Ref(r)) => self.lookup_ref(r, node),
             Val::Set(s) => {
-                if matches!(&*s, SetV::Events(_)) {
+                if is_events(&s) {
                     return expected(node, "Ref or Set", "Set");
                 }
-                let (elems, _) = self.set_elements(&s, node, 1)?;
-                match elems.first() {
-                    Some(e) => {
-                        let r = e.r.clone();
-                        self.lookup_ref(r, node)
-                    }
+                let (path, inner) = match &*s {
+                    SetV::Scoped(path, inner) => (path.clone(), inner.clone()),
+                    _ => (Vec::new(), s.clone()),
+                };
+                let first = self.in_scope(&path, |ev| {
+                    Ok(ev.set_elements(&inner, node, 1)?.0.into_iter().next())
+                })?;
+                match first {
+                    Some(e) => self.lookup_ref(scoped(e.r, &path), node),
                     None => {
                         self.last_missing_kind = Some("Set".into());
                         Ok(Found::Missing)
@@ -86,9 +90,28 @@ impl Ev<'_> {
         }
     }
 
-    /// Finds the version of `r` valid at the read time (a document found keeps `r`).
+    /// Finds the version of `r` valid at the read time (a document found keeps `r`), in the
+    /// database `r` lives in.
     pub fn lookup_ref(&mut self, r: Ref, node: NodeId) -> R<Found> {
         self.check_ref_defined(&r, node)?;
+        let path = scope_of(&r);
+        if path.is_empty() {
+            return self.lookup_here(r, node);
+        }
+        let inner = unscoped(r.clone());
+        Ok(
+            match self.in_scope(&path, |ev| ev.lookup_here(inner, node))? {
+                Found::Doc(d) => Found::Doc(Rc::new(DocV {
+                    r,
+                    v: d.v.clone(),
+                    created: d.created,
+                })),
+                other => other,
+            },
+        )
+    }
+
+    fn lookup_here(&mut self, r: Ref, _node: NodeId) -> R<Found> {
         let t = self.read_ts();
         let snap = self.txn_ts;
         let st = self.st();
@@ -126,10 +149,7 @@ impl Ev<'_> {
                 created: false,
             })
         };
-        let allowed = |res: &str| {
-            self.ident
-                .allows(st, &Resource::Native(res.into()), Act::Read)
-        };
+        let allowed = |res: &str| self.allows(&Resource::Native(res.into()), Act::Read);
         match r.native_parent() {
             Some("collections") => {
                 if !allowed("collections") {
@@ -161,6 +181,15 @@ impl Ev<'_> {
                     None => Found::Missing,
                 })
             }
+            Some("databases") => {
+                if !allowed("databases") {
+                    return Ok(Found::Denied);
+                }
+                Ok(match st.db(&r.id) {
+                    Some(d) => Found::Doc(schema(d.def.ts, d.def.fields())),
+                    None => Found::Missing,
+                })
+            }
             Some("keys") => {
                 if !allowed("keys") {
                     return Ok(Found::Denied);
@@ -179,6 +208,36 @@ impl Ev<'_> {
                 }
             }
             _ => Ok(Found::Missing),
+        }
+    }
+}
+
+impl Ev<'_> {
+    /// `KeyFromSecret(secret)`: the key with that secret, if it lives in the request's
+    /// database or a descendant and may be read (`KeyFromSecretFunction`); else 404
+    /// `instance not found` "No key found for secret ….".
+    pub fn key_from_secret(
+        &mut self,
+        n: NodeId,
+        args: &[(&'static str, NodeId)],
+        env: &Env,
+    ) -> R<Val> {
+        let (v, node) = self.main_arg(n, F::KeyFromSecret, args, env)?;
+        let secret = crate::engine::eval::to_str(&v, node)?;
+        let not_found = || {
+            err(
+                n,
+                "instance not found",
+                format!("No key found for secret {secret}."),
+            )
+        };
+        let Some((key, path)) = crate::engine::secrets::find_key(self.own(), &secret) else {
+            return not_found();
+        };
+        let r = scoped(Ref::in_native("keys", &key.id.to_string()), &path);
+        match self.lookup_ref(r, n) {
+            Ok(Found::Doc(d)) => Ok(Val::Doc(d)),
+            _ => not_found(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use fauna_wire::{Ref, Value};
 
+use crate::engine::databases::scoped;
 use crate::engine::error::{accumulate, err, expected, R};
 use crate::engine::eval::{to_str, Ev};
 use crate::engine::parse::{Ast, NodeId, F};
@@ -16,11 +17,18 @@ impl Ev<'_> {
         args: &[(&'static str, NodeId)],
         env: &Env,
     ) -> R<Val> {
-        let native = |name: &str| Ok(Val::V(Value::Ref(Ref::native(name))));
+        // `Collections(Database("a"))`: the native collection of a descendant database.
+        let native = |ev: &mut Self, name: &str| -> R<Val> {
+            let mut r = Ref::native(name);
+            r.database = ev.db_arg(args, f.key(), n, env)?;
+            Ok(Val::V(Value::Ref(r)))
+        };
         let named = |ev: &mut Self, key: &str, parent: &str| -> R<Val> {
             let v = ev.arg(args, key, env)?;
             let s = to_str(&v, Ast::arg(args, key).unwrap_or(n))?;
-            Ok(Val::V(Value::Ref(Ref::in_native(parent, &s))))
+            let mut r = Ref::in_native(parent, &s);
+            r.database = ev.db_arg(args, "scope", n, env)?;
+            Ok(Val::V(Value::Ref(r)))
         };
         match f {
             F::Collection => named(self, "collection", "collections"),
@@ -28,15 +36,15 @@ impl Ev<'_> {
             F::Database => named(self, "database", "databases"),
             F::Role => named(self, "role", "roles"),
             F::Function => named(self, "function", "functions"),
-            F::Collections => native("collections"),
-            F::Indexes => native("indexes"),
-            F::Databases => native("databases"),
-            F::Keys => native("keys"),
-            F::Tokens => native("tokens"),
-            F::Credentials => native("credentials"),
-            F::Functions => native("functions"),
-            F::Roles => native("roles"),
-            F::AccessProviders => native("access_providers"),
+            F::Collections => native(self, "collections"),
+            F::Indexes => native(self, "indexes"),
+            F::Databases => native(self, "databases"),
+            F::Keys => native(self, "keys"),
+            F::Tokens => native(self, "tokens"),
+            F::Credentials => native(self, "credentials"),
+            F::Functions => native(self, "functions"),
+            F::Roles => native(self, "roles"),
+            F::AccessProviders => native(self, "access_providers"),
             F::NewId => Ok(Val::V(Value::String(self.ids.next().to_string()))),
             _ => {
                 let c = self.arg(args, "ref", env)?;
@@ -72,6 +80,37 @@ impl Ev<'_> {
                     (Err(e), _) | (_, Err(e)) => Err(e),
                 }
             }
+        }
+    }
+}
+
+impl Ev<'_> {
+    /// The database argument under `key` (`scope` of `Collection(name, scope)`, the argument
+    /// of `Collections(scope)`): absent or null, or a ref to an existing database (else
+    /// `invalid ref` "Ref refers to undefined database '…'" there).
+    fn db_arg(
+        &mut self,
+        args: &[(&'static str, NodeId)],
+        key: &str,
+        n: NodeId,
+        env: &Env,
+    ) -> R<Option<Box<Ref>>> {
+        let Some(node) = Ast::arg(args, key) else {
+            return Ok(None);
+        };
+        match self.eval(node, env)? {
+            Val::V(Value::Null) => Ok(None),
+            Val::V(Value::Ref(db)) if db.native_parent() == Some("databases") => {
+                let mut path = self.ref_scope(&db, node)?;
+                path.push(db.id.clone());
+                self.ref_scope(&scoped(Ref::native("databases"), &path), node)?;
+                Ok(Some(Box::new(db)))
+            }
+            other => expected(
+                if node == 0 { n } else { node },
+                "Database Ref",
+                other.type_name(),
+            ),
         }
     }
 }

@@ -1,14 +1,19 @@
-//! Schema writes: `CreateCollection`, `CreateIndex`, `CreateRole`, `CreateKey` (admin only).
+//! Schema writes: `CreateCollection`, `CreateIndex`, `CreateRole`, `CreateKey`,
+//! `CreateDatabase`.
 
 use std::rc::Rc;
 use std::sync::Arc;
 
 use fauna_wire::{Object, Ref, Value};
 
+use crate::engine::databases::{valid_name, DbData, DbDef};
 use crate::engine::error::{denied, err, expected, R};
 use crate::engine::eval::{Ev, Undo};
 use crate::engine::parse::{value_type, NodeId, F};
-use crate::engine::schema::{parse_privileges, CollDef, IndexDef, KeyDef, KeyRole, RoleDef};
+use crate::engine::schema::{
+    parse_privileges, CollDef, IndexDef, KeyDef, KeyRole, Resource, RoleDef,
+};
+use crate::engine::security::Act;
 use crate::engine::store::{Action, Version};
 use crate::engine::val::{DocV, Env, Val};
 
@@ -49,7 +54,16 @@ impl Ev<'_> {
         let Value::Object(p) = pv else {
             return expected(pnode, "Object", value_type(&pv));
         };
-        if !self.ident.can_write_schema() {
+        let native = match f {
+            F::CreateCollection => "collections",
+            F::CreateIndex => "indexes",
+            F::CreateRole => "roles",
+            F::CreateDatabase => "databases",
+            _ => "keys",
+        };
+        // `CreateInstance` on the native collection (`Permissions`): server keys may create
+        // collections and indexes, not databases, keys or roles.
+        if !self.allows(&Resource::Native(native.into()), Act::Create) {
             return Err(denied(pnode));
         }
         let ts = self.txn_ts;
@@ -127,6 +141,32 @@ impl Ev<'_> {
                 self.push_undo(Undo::PopIndex);
                 (Ref::index(&name), fields, None)
             }
+            F::CreateDatabase => {
+                let name = name_of(&p, n)?;
+                if !valid_name(&name) {
+                    return err(n, "validation failed", "document data is not valid.");
+                }
+                if self.st().db(&name).is_some() {
+                    return err(pnode, "instance already exists", "Database already exists.");
+                }
+                let def = DbDef {
+                    name: name.clone(),
+                    ts,
+                    data,
+                    global_id: self.ids.next(),
+                };
+                let fields = def.fields();
+                let st = self.st_mut(n)?;
+                let events = st.db_events.len();
+                st.db_events.push((ts, 1, def.global_id, name.clone()));
+                st.dbs.push(DbData {
+                    def,
+                    state: Default::default(),
+                });
+                self.push_undo(Undo::PopDb);
+                self.push_undo(Undo::DbEvents(events));
+                (Ref::in_native("databases", &name), fields, None)
+            }
             F::CreateRole => {
                 let name = name_of(&p, n)?;
                 if self.st().roles.iter().any(|r| r.name == name) {
@@ -183,6 +223,17 @@ impl Ev<'_> {
                     }
                     _ => return err(n, "validation failed", "document data is not valid."),
                 };
+                let database = match p.get("database") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Ref(r))
+                        if r.native_parent() == Some("databases")
+                            && r.database.is_none()
+                            && self.st().db(&r.id).is_some() =>
+                    {
+                        Some(r.id.clone())
+                    }
+                    Some(_) => return err(n, "validation failed", "document data is not valid."),
+                };
                 let id = self.ids.next();
                 let (secret, hashed_secret) = make_secret(id);
                 let def = KeyDef {
@@ -191,6 +242,7 @@ impl Ev<'_> {
                     role,
                     secret: secret.clone(),
                     hashed_secret,
+                    database,
                     data,
                 };
                 let fields = def.fields();

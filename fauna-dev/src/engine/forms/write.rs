@@ -43,7 +43,8 @@ fn strip_nulls(o: &Object) -> Object {
 }
 
 impl Ev<'_> {
-    fn params(&mut self, args: &[(&'static str, NodeId)], env: &Env, n: NodeId) -> R<Object> {
+    /// The `params` argument: an object (null: empty).
+    pub fn params(&mut self, args: &[(&'static str, NodeId)], env: &Env, n: NodeId) -> R<Object> {
         let Some(pn) = Ast::arg(args, "params") else {
             return Ok(Object::default());
         };
@@ -127,8 +128,7 @@ impl Ev<'_> {
     /// `act` may be granted: statically, or by a predicate still to be evaluated.
     fn allowed(&self, cname: &str, act: Act) -> bool {
         let res = Resource::Coll(cname.to_string());
-        let st = self.st();
-        self.ident.allows(st, &res, act) || !self.ident.predicates(st, &res, act).is_empty()
+        self.allows(&res, act) || !self.role_predicates(&res, act).is_empty()
     }
 
     /// `act` is granted, predicates receiving `arg(arity)`.
@@ -149,8 +149,17 @@ impl Ev<'_> {
             return expected(tnode, "Ref", target.type_name());
         };
         self.check_ref_defined(&r, tnode)?;
+        self.check_unscoped(&r, tnode)?;
         if f == F::Update && r.native_parent() == Some("collections") {
             return self.update_collection(n, &r, args, env);
+        }
+        if matches!(f, F::Update | F::Replace | F::Delete) && r.native_parent() == Some("databases")
+        {
+            let p = self.params(args, env, n)?;
+            return self.write_database(n, f, &r, &p);
+        }
+        if f == F::Delete && r.native_parent() == Some("keys") {
+            return self.delete_key(n, &r);
         }
         let (cname, id) = if f == F::Create && r.native_parent() == Some("collections") {
             (r.id.clone(), None)
@@ -371,7 +380,7 @@ impl Ev<'_> {
         args: &[(&'static str, NodeId)],
         env: &Env,
     ) -> R<Val> {
-        if !self.ident.can_write_schema() {
+        if !self.allows(&Resource::Native("collections".into()), Act::Write) {
             return Err(denied(n));
         }
         let p = self.params(args, env, n)?;
