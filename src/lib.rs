@@ -19,5 +19,6 @@ pub mod lock;
 pub mod output;
 pub mod read;
 pub mod sink;
+pub mod state;
 pub mod step_summary;
 pub mod sync;

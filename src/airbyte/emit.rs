@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use crate::durable::FileError;
 use crate::export::{Record, RecordSchema};
 use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
-use crate::sync::{ExportError, State, StateError};
+use crate::state::{State, StateError};
+use crate::sync::ExportError;
 
 use super::error::AirbyteError;
 use super::protocol::{

@@ -21,9 +21,9 @@ use crate::config::CollectionSettings;
 use crate::error::ErrorKind;
 use crate::fauna::{encode, Expr, FaunaError, Timestamp, Value};
 use crate::output::OutputError;
+use crate::state::{Position, State, StreamState};
 use crate::sync::{
     check_collection, sync_index, BatchLimits, CollectionExport, Committer, ExportError, Observer,
-    Position, State, StreamState,
 };
 
 use super::catalog::ConfiguredStream;

@@ -5,7 +5,7 @@
 use serde_json::Value as Json;
 
 use crate::fauna::{decode, encode, RefKind, Value};
-use crate::sync::{PartPosition, Position, StreamState};
+use crate::state::{PartPosition, Position, StreamState};
 
 use super::error::AirbyteError;
 use super::input_state::{LegacyCursor, StreamInput};

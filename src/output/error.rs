@@ -88,7 +88,7 @@ pub enum OutputError {
     },
     /// The state object cannot be used.
     #[error(transparent)]
-    State(#[from] crate::sync::StateError),
+    State(#[from] crate::state::StateError),
     /// Another run holds the output (its lease, or it committed a newer state).
     #[error(transparent)]
     Locked(#[from] LockError),

@@ -18,7 +18,7 @@ use super::store_url::StoreUrl;
 use super::{Checkpoint, Output, OutputError};
 use crate::config::Settings;
 use crate::sink::FileFormat;
-use crate::sync::{Loaded, State, StateError};
+use crate::state::{Loaded, State, StateError};
 
 /// A run on an object-store output.
 pub struct StoreRun {

@@ -10,7 +10,7 @@ use crate::output::OutputError;
 use crate::read::ReadError;
 
 use super::run::Summary;
-use super::state::StateError;
+use crate::state::StateError;
 
 /// Why an export (or one of its streams) stopped.
 #[derive(Debug, Error)]

@@ -11,12 +11,12 @@ use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::expiry::ExpiryBudget;
 use super::partitions::{drain, Partition};
-use super::state::Position;
 use super::stream::{stored_cursor, CollectionExport};
 use super::window_parts::window_moved;
 use crate::config::HistoryGap;
 use crate::fauna::{encode, Expr, Value};
 use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader};
+use crate::state::Position;
 
 /// A reader with nothing to read (deletions not tracked).
 struct Nothing;

@@ -18,7 +18,6 @@ mod partitions;
 mod reconcile;
 mod run;
 mod scan_catch_up;
-mod state;
 mod stream;
 mod window_parts;
 
@@ -31,9 +30,5 @@ pub use partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosit
 pub use run::{
     client, file_format, lock_paths, run, run_export, schema_fingerprint, Mode, RunError,
     StreamFailure, StreamSummary, Summary,
-};
-pub use state::{
-    IdsMark, Loaded, PartPosition, Position, State, StateError, Strategy, StreamState,
-    STATE_VERSION,
 };
 pub use stream::CollectionExport;

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use super::committer::{BatchLimits, Committer};
 use super::error::ExportError;
 use super::observer::Observer;
-use super::state::{Position, State, Strategy, StreamState};
 use super::stream::CollectionExport;
 use crate::config::{CollectionSettings, Compression, OutputFormat, Settings};
 use crate::error::ErrorKind;
@@ -19,6 +18,7 @@ use crate::lock::{RunLock, LOCK_FILE};
 use crate::output::{Checkpoint, FilesOutput, Output, OutputError, StateFile, StoreRun};
 use crate::read::{list_collections, ts_ref_index, Retention};
 use crate::sink::{self, FileFormat};
+use crate::state::{Position, State, Strategy, StreamState};
 
 /// The error of a run.
 pub type RunError = ExportError;

@@ -8,11 +8,11 @@ use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::observer::Observer;
 use super::partitions::{drain, drain_concurrent, parts_or_done, Partition, Rotation};
-use super::state::{PartPosition, Position, Strategy};
 use crate::config::CollectionSettings;
 use crate::export::record_schema;
 use crate::fauna::{decode, encode, FaunaClient, Ref, Value};
 use crate::read::{document_cursor_id, split_points, Documents, ReadError};
+use crate::state::{PartPosition, Position, Strategy};
 
 /// Everything one collection's read needs, whichever strategy reads it.
 pub struct CollectionExport<'a> {

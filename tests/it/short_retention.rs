@@ -12,7 +12,8 @@ use fauna_dev::engine::{Engine, EngineOptions};
 use fauna_dev::server::ServerConfig;
 use fauna_sync::config::Settings;
 use fauna_sync::sink::read_manifest;
-use fauna_sync::sync::{run_export, Position, Quiet, State, Strategy};
+use fauna_sync::state::{Position, State, Strategy};
+use fauna_sync::sync::{run_export, Quiet};
 use serde_json::{json, Value};
 
 use crate::support::{execute, files_below, id_set_of, load_settings, Fixture};

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use fauna_sync::config::Settings;
 use fauna_sync::sink::read_manifest;
-use fauna_sync::sync::{run, Mode, Quiet, State, Summary};
+use fauna_sync::state::State;
+use fauna_sync::sync::{run, Mode, Quiet, Summary};
 
 use crate::support::{execute, load_settings, Fixture};
 
@@ -109,7 +110,7 @@ async fn source_fauna_database_test_scenarios() {
     // The hand-off: the full export at its snapshot, then a window from exactly there to
     // now (empty here), where the stream rests.
     match state.streams["foo"].position {
-        fauna_sync::sync::Position::Synced { to } => assert!(to > snapshot),
+        fauna_sync::state::Position::Synced { to } => assert!(to > snapshot),
         ref other => panic!("{other:?}"),
     }
     assert_eq!(first.streams[0].synced_to.map(|t| t > snapshot), Some(true));
@@ -263,14 +264,14 @@ async fn a_cursor_in_the_future_reads_nothing_and_keeps_the_state() {
     let mut state = State::load(&path).unwrap();
     let stream = state.streams.get_mut("foo").unwrap();
     let future = stream.snapshot_ts + 86_400_000_000;
-    stream.position = fauna_sync::sync::Position::Synced { to: future };
+    stream.position = fauna_sync::state::Position::Synced { to: future };
     state.save(&path).unwrap();
     write(&fx, &create("2", 2));
     let r = sync(&s).await;
     assert_eq!((r.docs, r.streams[0].synced_to), (0, None));
     assert_eq!(
         State::load(&path).unwrap().streams["foo"].position,
-        fauna_sync::sync::Position::Synced { to: future }
+        fauna_sync::state::Position::Synced { to: future }
     );
 }
 
@@ -379,7 +380,7 @@ async fn a_history_gap_is_reconciled_with_detected_deletions() {
     let state = State::load(&out.join("_state.json")).unwrap();
     assert_eq!(
         state.streams["foo"].position,
-        fauna_sync::sync::Position::Synced { to }
+        fauna_sync::state::Position::Synced { to }
     );
     // Within the history window again: deletions are observed as events.
     write(&fx, &delete("4"));
