@@ -18,9 +18,10 @@ use crate::config::{Overrides, Settings};
 use crate::error::ErrorKind;
 use crate::fauna::Secret;
 use crate::output::{local_path, verify_output, verify_store, StoreUrl, VerifyReport};
+use crate::run::{run, Mode};
 use crate::state::State;
 use crate::step_summary::{self, Outcome};
-use crate::sync::{run, ExportError, Mode, Observer, Summary};
+use crate::sync::{ExportError, Observer, Summary};
 
 /// Exports Fauna collections to JSONL or Parquet batch files with checkpointed resume.
 #[derive(Debug, Parser)]

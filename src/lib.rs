@@ -18,6 +18,7 @@ pub mod id_set;
 pub mod lock;
 pub mod output;
 pub mod read;
+pub mod run;
 pub mod sink;
 pub mod state;
 pub mod step_summary;

@@ -128,6 +128,21 @@ pub enum Position {
     },
 }
 
+impl Position {
+    /// Whether the stream is inside a full read (a pinned snapshot, or a scan, catch-up and
+    /// reconciliation), which a full refresh resumes.
+    pub fn in_full_read(&self) -> bool {
+        matches!(
+            self,
+            Position::Start
+                | Position::After { .. }
+                | Position::Parts { .. }
+                | Position::CatchUp { .. }
+                | Position::Reconcile { .. }
+        )
+    }
+}
+
 /// One range of a [`Position::Parts`] or [`Position::WindowParts`] read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartPosition {

@@ -41,12 +41,17 @@ fn io_error(e: WriteError) -> std::io::Error {
     }
 }
 
-/// A failed write of a message, as the read's error (a broken pipe stays recognisable).
-pub fn write_failed(e: WriteError) -> AirbyteError {
-    AirbyteError::Read(ExportError::Output(OutputError::Stream {
+/// A failed write of a message, as the output's error (a broken pipe stays recognisable).
+pub fn stdout_failed(e: WriteError) -> OutputError {
+    OutputError::Stream {
         what: "messages to stdout",
         source: io_error(e),
-    }))
+    }
+}
+
+/// A failed write of a message, as the read's error.
+pub fn write_failed(e: WriteError) -> AirbyteError {
+    AirbyteError::Read(ExportError::Output(stdout_failed(e)))
 }
 
 /// A stream status trace.
@@ -77,7 +82,8 @@ pub fn log<W: Write>(
     )
 }
 
-fn descriptor(namespaces: &Namespaces, stream: &str) -> StreamDescriptor {
+/// The descriptor of `stream`, with its namespace.
+pub fn descriptor(namespaces: &Namespaces, stream: &str) -> StreamDescriptor {
     StreamDescriptor {
         name: stream.to_string(),
         namespace: namespaces.get(stream).cloned().flatten(),

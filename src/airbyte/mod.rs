@@ -4,12 +4,14 @@
 
 mod args;
 mod catalog;
+mod checks;
 mod commands;
+mod destination;
 mod discover;
 mod emit;
 mod error;
-mod fauna_checks;
 mod input_state;
+mod observer;
 mod protocol;
 mod read;
 mod record;

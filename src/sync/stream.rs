@@ -1,7 +1,6 @@
 //! One stream's read, with the strategy its state names: the pinned snapshot here, the
 //! short-retention strategy in [`super::scan_catch_up`].
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
@@ -11,7 +10,8 @@ use super::partitions::{drain, drain_concurrent, parts_or_done, Partition, Rotat
 use crate::config::CollectionSettings;
 use crate::export::record_schema;
 use crate::fauna::{decode, encode, FaunaClient, Ref, Value};
-use crate::read::{document_cursor_id, split_points, Documents, ReadError};
+use crate::id_set::IdStore;
+use crate::read::{document_cursor_id, split_points, Documents, ReadError, Retention};
 use crate::state::{PartPosition, Position, Strategy};
 
 /// Everything one collection's read needs, whichever strategy reads it.
@@ -20,9 +20,12 @@ pub struct CollectionExport<'a> {
     pub client: &'a FaunaClient,
     /// The collection's settings.
     pub settings: &'a CollectionSettings,
-    /// Where the stream's id set lives (`None`: the output keeps none, e.g. Airbyte mode).
-    /// Kept when deletions are tracked and by the short-retention strategy.
-    pub ids_dir: Option<PathBuf>,
+    /// How long the collection keeps history (a resync over a history gap chooses its
+    /// strategy by it).
+    pub retention: Retention,
+    /// Where the run keeps id sets: the short-retention strategy keeps the stream's there,
+    /// and so does a stream that tracks deletions when the store outlives the run.
+    pub ids: &'a IdStore,
     /// Progress hooks.
     pub observer: &'a dyn Observer,
     /// Ranges of a pinned-snapshot export read at once (1 = one page at a time, in id order).
@@ -57,12 +60,19 @@ impl CollectionExport<'_> {
         self.incremental(index, committer).await
     }
 
-    async fn open(&self, committer: &mut Committer) -> Result<(), ExportError> {
+    /// Starts committing the stream, with its id set when it keeps one: in a store kept
+    /// between runs, when it tracks deletions or was read with the short-retention strategy;
+    /// in scratch space, only during that strategy's full read (its reconciliation compares
+    /// with it).
+    pub(crate) async fn open(&self, committer: &mut Committer) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
         let stream = committer.stream(name)?;
-        let keeps_ids =
-            stream.strategy == Strategy::ScanCatchUp || self.settings.deletion_column.is_some();
-        let ids = self.ids_dir.as_deref().filter(|_| keeps_ids);
+        let short_retention = stream.strategy == Strategy::ScanCatchUp;
+        let keeps_ids = match self.ids {
+            IdStore::Kept(_) => short_retention || self.settings.deletion_column.is_some(),
+            IdStore::Scratch(_) => short_retention && stream.position.in_full_read(),
+        };
+        let ids = keeps_ids.then(|| self.ids.dir());
         committer
             .open_stream(name, record_schema(self.settings), ids)
             .await

@@ -10,9 +10,10 @@ use fauna_sync::export::{ExportJson, Record, RecordSchema};
 use fauna_sync::fauna::Value;
 use fauna_sync::output::{Checkpoint, FilesOutput, Receipt, StateFile};
 use fauna_sync::read::{Item, Page, ReadError, Reader};
+use fauna_sync::run::run_export;
 use fauna_sync::sink::{read_manifest, FileFormat};
 use fauna_sync::state::{Position, State, StateError, StreamState, STATE_VERSION};
-use fauna_sync::sync::{drain, run_export, BatchLimits, Committer, Partition, PositionFn, Quiet};
+use fauna_sync::sync::{drain, BatchLimits, Committer, Partition, PositionFn, Quiet};
 
 use crate::support::{files_below, load_settings, Fixture};
 

@@ -6,9 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use fauna_sync::config::Settings;
+use fauna_sync::run::{run, Mode};
 use fauna_sync::sink::read_manifest;
 use fauna_sync::state::State;
-use fauna_sync::sync::{run, Mode, Quiet, Summary};
+use fauna_sync::sync::{Quiet, Summary};
 
 use crate::support::{execute, load_settings, Fixture};
 
@@ -281,7 +282,7 @@ async fn an_export_output_is_continued_by_sync() {
     let out = fx.out("handoff");
     let s = settings(&fx, &out, DELETIONS);
     write(&fx, &create("1", 1));
-    let e = fauna_sync::sync::run_export(&s, &Quiet).await.unwrap();
+    let e = fauna_sync::run::run_export(&s, &Quiet).await.unwrap();
     assert_eq!(e.docs, 1);
     write(&fx, &create("2", 2));
     write(&fx, &delete("1"));
