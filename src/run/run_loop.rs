@@ -147,7 +147,7 @@ async fn run_on<D: Destination>(
             .streams
             .get(&r.plan.collection.name)
             .map(|s| &s.position);
-        if r.plan.read == ReadMode::Export && position == Some(&Position::Done) {
+        if position == Some(&Position::Done) {
             summary.already_complete += 1;
         }
     }

@@ -1,6 +1,7 @@
 //! Integration tests of fauna-sync's public API, one module per layer.
 
 mod adaptive_paging;
+mod airbyte_parity;
 mod bad_input;
 mod config_cli;
 mod export;
