@@ -6,6 +6,7 @@ mod config_cli;
 mod export;
 mod fault_storm;
 mod fuzz_seeds;
+mod indexes;
 mod integrity;
 mod interruptions;
 mod object_store;
