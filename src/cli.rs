@@ -385,7 +385,7 @@ fn advice(kind: ErrorKind) -> &'static str {
         ErrorKind::Config => "Fix the configuration or command line; nothing was exported.",
         ErrorKind::Auth => "Use a valid secret (FAUNA_SECRET); committed files stay valid.",
         ErrorKind::Permission => {
-            "Grant the key's role the privilege named above, or use another key; committed files stay valid."
+            "Grant the privilege or access named above (to the key's role, or to the user or credentials writing the output), or use another key; committed files stay valid."
         }
         ErrorKind::Data => {
             "Fix the document or the column settings named above (or, when Fauna's response could not be read, the endpoint); committed files stay valid, and a re-run resumes at the failing batch."

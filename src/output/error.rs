@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::durable::FileError;
-use crate::error::ErrorKind;
+use crate::error::{file_kind, ErrorKind};
 use crate::lock::LockError;
 use crate::sink::SinkError;
+
+use super::store_error::{describe, StoreProblem};
 
 /// A failed output operation.
 #[derive(Debug, Error)]
@@ -60,8 +62,10 @@ pub enum OutputError {
     /// The output root is not a usable directory.
     #[error("--out {} is not a directory; name a directory (it is created if missing)", .0.display())]
     NotADirectory(PathBuf),
-    /// An object-store request failed (the message never holds a credential).
-    #[error("cannot {op} {url}: {source}")]
+    /// An object-store request failed: a missing bucket, missing or rejected credentials and a
+    /// lacking permission are named with what to do ([`StoreProblem`]); the message never holds a
+    /// credential.
+    #[error("{}", describe(op, url, source))]
     Store {
         /// What was being done (`upload`, `read`, `list`, …).
         op: &'static str,
@@ -99,21 +103,19 @@ impl OutputError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             OutputError::Sink(SinkError::TypeMismatch { .. }) => ErrorKind::Data,
+            // Refused (EACCES, EPERM, read-only): no re-run can help until it is allowed.
+            OutputError::Sink(SinkError::Io { source, .. }) => file_kind(source, ErrorKind::Output),
+            OutputError::File(e) => e.kind(),
             // A committed manifest line that does not parse is damage: a re-run cannot help.
             OutputError::Sink(SinkError::Manifest { .. }) => ErrorKind::State,
-            OutputError::Sink(_)
-            | OutputError::File(_)
-            | OutputError::Stream { .. }
-            | OutputError::NoFile { .. } => ErrorKind::Output,
+            OutputError::Sink(_) | OutputError::Stream { .. } | OutputError::NoFile { .. } => {
+                ErrorKind::Output
+            }
             OutputError::NotOwned { .. }
             | OutputError::Orphaned { .. }
             | OutputError::Damaged { .. } => ErrorKind::State,
             OutputError::NotADirectory(_) | OutputError::BadUrl { .. } => ErrorKind::Config,
-            OutputError::Store { source, .. } => match source {
-                object_store::Error::Unauthenticated { .. } => ErrorKind::Auth,
-                object_store::Error::PermissionDenied { .. } => ErrorKind::Permission,
-                _ => ErrorKind::Output,
-            },
+            OutputError::Store { op, source, .. } => StoreProblem::of(op, source).kind(),
             OutputError::Locked(e) => e.kind(),
             OutputError::State(e) => e.kind(),
         }
