@@ -9,7 +9,11 @@ use crate::error::{file_kind, ErrorKind};
 use crate::lock::LockError;
 use crate::sink::SinkError;
 
+use super::checks::Rewound;
+use super::owner::OWNER_FILE;
 use super::store_error::{describe, StoreProblem};
+use super::verify::Problem;
+use crate::sink::MANIFEST_FILE;
 
 /// A failed output operation.
 #[derive(Debug, Error)]
@@ -49,6 +53,23 @@ pub enum OutputError {
         root: PathBuf,
         /// What is wrong, one entry per file.
         problems: Vec<String>,
+    },
+    /// The state would write a batch the manifest already commits: it was set back (an older
+    /// copy restored, or edited), or it has no entry for a committed stream.
+    #[error("the state {state} does not match the output {}: {}; this run would overwrite that file — use the state that made this output (or restore its latest copy), or delete the output and its state to export again", root.display(), Problem::Rewound(rewound.clone()))]
+    Rewound {
+        /// The output root.
+        root: PathBuf,
+        /// The state (its file or URL).
+        state: String,
+        /// The first committed file the state would write again.
+        rewound: Rewound,
+    },
+    /// `verify` found neither a manifest nor an owner record: not a fauna-sync output.
+    #[error("{out} holds no fauna-sync output (neither {MANIFEST_FILE} nor {OWNER_FILE}); check --out (the path, or the bucket and prefix), or run export or sync with this --out first")]
+    NoOutput {
+        /// The `--out` given (path or URL).
+        out: String,
     },
     /// A stream of messages (Airbyte's stdout) could not be written; a broken pipe means the
     /// reader went away.
@@ -113,8 +134,11 @@ impl OutputError {
             }
             OutputError::NotOwned { .. }
             | OutputError::Orphaned { .. }
-            | OutputError::Damaged { .. } => ErrorKind::State,
-            OutputError::NotADirectory(_) | OutputError::BadUrl { .. } => ErrorKind::Config,
+            | OutputError::Damaged { .. }
+            | OutputError::Rewound { .. } => ErrorKind::State,
+            OutputError::NotADirectory(_)
+            | OutputError::BadUrl { .. }
+            | OutputError::NoOutput { .. } => ErrorKind::Config,
             OutputError::Store { op, source, .. } => StoreProblem::of(op, source).kind(),
             OutputError::Locked(e) => e.kind(),
             OutputError::State(e) => e.kind(),

@@ -8,6 +8,7 @@
 //! layout in an object store ([`ObjectOutput`]) with the state object beside it
 //! ([`ObjectState`]), one run at a time by a [`Lease`] ([`StoreRun`] opens them).
 
+mod checks;
 mod error;
 mod files;
 mod lease;
@@ -21,6 +22,7 @@ mod store_run;
 mod store_url;
 mod verify;
 
+pub use checks::Rewound;
 pub use error::OutputError;
 pub use files::{FilesOutput, Opened};
 pub use lease::{Lease, LEASE_FILE, LEASE_TTL};

@@ -229,7 +229,6 @@ async fn run_on(
 
     let format = file_format(settings);
     let names: Vec<String> = collections.iter().map(|c| c.name.clone()).collect();
-    let label = settings.output.state.display().to_string();
     let (output, opened): (Box<dyn Output>, _) = match store.as_deref_mut() {
         Some(s) => {
             s.open_output(format, &mut state, &names, settings.output.verify)
@@ -240,7 +239,7 @@ async fn run_on(
                 out,
                 format,
                 &mut state,
-                &label,
+                &settings.output.state,
                 loaded.v1_files,
                 &names,
                 settings.output.verify,

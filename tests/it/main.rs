@@ -10,6 +10,7 @@ mod indexes;
 mod integrity;
 mod interruptions;
 mod object_store;
+mod output_checks;
 mod partitions;
 mod privilege;
 mod readers;

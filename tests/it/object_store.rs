@@ -977,7 +977,25 @@ async fn a_short_history_collection_syncs_to_s3_and_a_fresh_runner_reconciles_a_
 /// The advice after a configuration error, and after a lacking permission.
 const CONFIG_ADVICE: &str = "Fix the configuration or command line; nothing was exported.\n";
 const PERMISSION_ADVICE: &str = "Grant the privilege or access named above (to the key's role, or to the user or credentials writing the output), or use another key; committed files stay valid.\n";
+const STATE_ADVICE: &str = "The output was left untouched.\n";
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_of_a_prefix_or_a_bucket_without_output_fails_naming_the_url() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("there");
+    let r = output(moto.command(&["verify", "--out", "s3://there/doesnotexist"])).await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        "error: s3://there/doesnotexist holds no fauna-sync output (neither _manifest.jsonl nor _output.json); check --out (the path, or the bucket and prefix), or run export or sync with this --out first\n"
+    );
+    let r = output(moto.command(&["verify", "--out", "s3://nobucket/p"])).await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        "error: cannot read s3://nobucket/p/_manifest.jsonl: the bucket 'nobucket' does not exist (NoSuchBucket); check the bucket name in --out (and AWS_ENDPOINT_URL for an S3-compatible server), or create it\n"
+    );
+}
 
 /// An HTTP server on a free loopback port that answers every request 403 (a metadata service
 /// that gives no credentials); its address.
@@ -1124,4 +1142,99 @@ async fn rejected_credentials_and_a_lacking_permission_are_named_without_the_sec
         assert_eq!(stderr(&r), rejected(code));
         assert!(!stderr(&r).contains(secret));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_object_set_back_is_refused_instead_of_overwriting_a_committed_object() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("back");
+    let fx = Fixture::start(SCHEMA, &[("things", docs(30, 10))]).await;
+    let url = fx.server.url();
+    let cfg = fx.dir.path().join("sync.json");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let args = [
+        "sync",
+        "--endpoint",
+        &url,
+        "--config",
+        &cfg,
+        "--batch-rows",
+        "7",
+        "--out",
+        "s3://back/out",
+    ];
+    let r = output(moto.command(&args)).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    // Five batches; the state is set back to batch 4.
+    let store = moto.store("back");
+    let key = ObjectPath::from("out/_state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&store.get(&key).await.unwrap().bytes().await.unwrap()).unwrap();
+    assert_eq!(state["streams"]["things"]["next_seq"], 6);
+    state["streams"]["things"]["next_seq"] = 4.into();
+    store
+        .put(&key, serde_json::to_vec(&state).unwrap().into())
+        .await
+        .unwrap();
+    write(
+        &fx,
+        r#"{"update":{"ref":{"collection":"things"},"id":"1003"},"params":{"object":{"data":{"object":{"n":-3}}}}}"#,
+    );
+    let before = data_objects(objects(store.as_ref(), "out").await);
+    let r = output(moto.command(&args)).await;
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        format!("error: the state s3://back/out/_state.json does not match the output s3://back/out: things/part-00000004.jsonl (batch 4 of stream 'things') is committed, but the state's next batch of 'things' is 4: the state was set back; this run would overwrite that file — use the state that made this output (or restore its latest copy), or delete the output and its state to export again\n{STATE_ADVICE}")
+    );
+    assert_eq!(data_objects(objects(store.as_ref(), "out").await), before);
+    let r = output(moto.command(&["verify", "--out", "s3://back/out"])).await;
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        "1 problem(s) in s3://back/out (5 file(s) listed):\n  things/part-00000004.jsonl (batch 4 of stream 'things') is committed, but the state's next batch of 'things' is 4: the state was set back\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_id_set_object_fails_the_run_and_verify_with_a_remedy() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("ids");
+    let fx = Fixture::start(SCHEMA, &[("things", docs(30, 10))]).await;
+    let url = fx.server.url();
+    let cfg = fx.dir.path().join("sync.json");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let args = [
+        "sync",
+        "--endpoint",
+        &url,
+        "--config",
+        &cfg,
+        "--batch-rows",
+        "7",
+        "--out",
+        "s3://ids/out",
+    ];
+    let r = output(moto.command(&args)).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let store = moto.store("ids");
+    store
+        .delete(&ObjectPath::from("out/_state.json.ids/things.delta.0"))
+        .await
+        .unwrap();
+    let problem = "s3://ids/out/_state.json.ids/things.delta.0 is missing (the id set of stream 'things' that the state names: the ids its output holds, which deletion reconciliation reads)";
+    let r = output(moto.command(&["verify", "--out", "s3://ids/out"])).await;
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        format!("1 problem(s) in s3://ids/out (5 file(s) listed):\n  {problem}\n")
+    );
+    let r = output(moto.command(&args)).await;
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        format!("error: the output s3://ids/out is damaged: {problem}; restore the files, or delete the output and its state to export again (`fauna-sync verify --out s3://ids/out` lists every problem)\n{STATE_ADVICE}")
+    );
 }
