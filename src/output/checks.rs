@@ -136,7 +136,7 @@ mod tests {
             sha256: String::new(),
             min_ts: 0,
             max_ts: 0,
-            format: "jsonl".into(),
+            format: crate::sink::FileFormat::Parquet,
         }
     }
 
