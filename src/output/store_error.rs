@@ -119,7 +119,7 @@ impl StoreProblem {
             return StoreProblem::NoBucket(code);
         }
         match e {
-            object_store::Error::NotFound { .. } if !op.starts_with("read") => {
+            object_store::Error::NotFound { .. } if writes_or_lists(op) => {
                 StoreProblem::NoBucket(code)
             }
             object_store::Error::Unauthenticated { .. } => {
@@ -262,6 +262,22 @@ impl Store {
             ),
         }
     }
+}
+
+/// Whether `op` writes or lists (a not-found answer to it can only mean a missing bucket), as
+/// opposed to reading one object, which may just not exist.
+fn writes_or_lists(op: &str) -> bool {
+    const WRITES: [&str; 8] = [
+        "upload",
+        "write",
+        "create",
+        "start the upload",
+        "finish the upload",
+        "take over",
+        "renew",
+        "list",
+    ];
+    WRITES.iter().any(|w| op.starts_with(w))
 }
 
 /// The bucket (container) of a store URL: `s3://b/p` → `b`, `abfss://c@acct.dfs…/p` → `c`.
@@ -407,14 +423,16 @@ mod tests {
         assert_eq!(StoreProblem::of("list", &listed).kind(), ErrorKind::Config);
         // A not-found object on a read is not a missing bucket; on a write it can only be.
         let bare = not_found("");
-        assert_eq!(
-            StoreProblem::of("read the manifest", &bare),
-            StoreProblem::Other
-        );
-        assert_eq!(
-            StoreProblem::of("upload", &bare),
-            StoreProblem::NoBucket(None)
-        );
+        for op in ["read the manifest", "download the id set file", "delete"] {
+            assert_eq!(StoreProblem::of(op, &bare), StoreProblem::Other, "{op}");
+        }
+        for op in ["upload", "write the state", "create the lease", "list"] {
+            assert_eq!(
+                StoreProblem::of(op, &bare),
+                StoreProblem::NoBucket(None),
+                "{op}"
+            );
+        }
     }
 
     #[test]
