@@ -263,15 +263,16 @@ fn verify(args: &VerifyArgs) -> i32 {
         .state
         .clone()
         .unwrap_or_else(|| args.out.join("_state.json"));
-    let manifest_len = match State::load(&state_path) {
-        Ok(s) if state_path.exists() && s.manifest_len > 0 => Some(s.manifest_len),
+    let state = match State::load(&state_path) {
+        Ok(s) if state_path.exists() && !s.output_id.is_empty() => Some(s),
         Ok(_) => None,
         Err(e) => {
             eprintln!("error: {e}");
             return ErrorKind::State.exit_code();
         }
     };
-    match verify_output(&args.out, manifest_len) {
+    let ids = crate::id_set::id_set_dir(&state_path);
+    match verify_output(&args.out, state.as_ref(), &ids) {
         Ok(report) if report.problems.is_empty() => {
             eprintln!(
                 "verified {}: {} file(s), {:.1} MB, all intact",
@@ -295,7 +296,7 @@ fn verify(args: &VerifyArgs) -> i32 {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            1
+            e.kind().exit_code()
         }
     }
 }
@@ -315,19 +316,16 @@ async fn verify_url(url: &StoreUrl, state: Option<&std::path::Path>) -> i32 {
                 })?,
             None => crate::output::STATE_OBJECT.to_string(),
         };
-        let manifest_len = match crate::output::ObjectState::load(store.clone(), url, &rel).await {
-            Ok((_, s)) if s.manifest_len > 0 => Some(s.manifest_len),
-            Ok(_) => None,
-            Err(e) => return Err(e),
-        };
-        verify_store(store.as_ref(), url, manifest_len).await
+        let (_, state) = crate::output::ObjectState::load(store.clone(), url, &rel).await?;
+        let state = Some(state).filter(|s| !s.output_id.is_empty());
+        verify_store(store.as_ref(), url, state.as_ref(), &format!("{rel}.ids")).await
     }
     .await;
     match result {
         Ok(report) => print_report(&url.to_string(), &report),
         Err(e) => {
             eprintln!("error: {e}");
-            1
+            e.kind().exit_code()
         }
     }
 }
@@ -385,7 +383,7 @@ fn advice(kind: ErrorKind) -> &'static str {
         ErrorKind::Config => "Fix the configuration or command line; nothing was exported.",
         ErrorKind::Auth => "Use a valid secret (FAUNA_SECRET); committed files stay valid.",
         ErrorKind::Permission => {
-            "Grant the key's role the privilege named above, or use another key; committed files stay valid."
+            "Grant the privilege or access named above (to the key's role, or to the user or credentials writing the output), or use another key; committed files stay valid."
         }
         ErrorKind::Data => {
             "Fix the document or the column settings named above (or, when Fauna's response could not be read, the endpoint); committed files stay valid, and a re-run resumes at the failing batch."

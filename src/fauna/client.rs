@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
 use fauna_wire::{decode, Expr, Value};
+
+use super::backoff::{jitter, parse_retry_after, retry_delay};
 
 use super::error::{ErrorDetail, FaunaError};
 use super::limiter::{LimitStats, Limiter, DEFAULT_MAX_CONCURRENCY};
@@ -23,7 +24,8 @@ pub struct RetryPolicy {
     pub max_retries: usize,
     /// Delay before the first retry; doubles each time, with jitter.
     pub min_delay: Duration,
-    /// Upper bound of one delay.
+    /// Upper bound of one delay, jitter and the server's `Retry-After` included
+    /// ([`super::backoff::retry_delay`]).
     pub max_delay: Duration,
 }
 
@@ -241,48 +243,54 @@ impl FaunaClient {
         shrinkable: bool,
     ) -> Result<Measured<T>, FaunaError> {
         let body = expr.to_json();
-        let policy = ExponentialBuilder::default()
-            .with_min_delay(self.opts.retry.min_delay)
-            .with_max_delay(self.opts.retry.max_delay)
-            .with_max_times(self.opts.retry.max_retries)
-            .with_jitter();
-        let mut attempt = 0;
-        (|| self.attempt(&body))
-            .retry(policy)
-            .when(|e: &FaunaError| e.is_retryable() && !(shrinkable && e.is_too_large()))
-            .notify(|err: &FaunaError, delay: Duration| {
-                self.retries.fetch_add(1, Ordering::Relaxed);
-                if err.is_overload() {
-                    self.backoffs.fetch_add(1, Ordering::Relaxed);
-                }
-                attempt += 1;
-                tracing::warn!(
-                    "{}",
-                    retry_line(err, delay, attempt, self.opts.retry.max_retries)
-                );
-            })
-            .await
+        let policy = &self.opts.retry;
+        let mut retries = 0u32;
+        loop {
+            let failed = match self.attempt(&body).await {
+                Ok(m) => return Ok(m),
+                Err(failed) => failed,
+            };
+            let err = failed.error;
+            let retryable = err.is_retryable() && !(shrinkable && err.is_too_large());
+            if !retryable || retries as usize >= policy.max_retries {
+                return Err(err);
+            }
+            retries += 1;
+            let delay = retry_delay(policy, retries, jitter(), failed.retry_after);
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            if err.is_overload() {
+                self.backoffs.fetch_add(1, Ordering::Relaxed);
+            }
+            tracing::warn!(
+                "{}",
+                retry_line(&err, delay, retries as usize, policy.max_retries)
+            );
+            tokio::time::sleep(delay).await;
+        }
     }
 
     /// One attempt, no retries.
     pub async fn query_once(&self, body: &str) -> Result<Value, FaunaError> {
-        self.attempt(body).await.map(|m| m.value)
+        self.attempt(body)
+            .await
+            .map(|m| m.value)
+            .map_err(|f| f.error)
     }
 
     /// One attempt inside a slot of the concurrency limit, which it adjusts.
-    async fn attempt<T: ResponseBody>(&self, body: &str) -> Result<Measured<T>, FaunaError> {
+    async fn attempt<T: ResponseBody>(&self, body: &str) -> Result<Measured<T>, Failed> {
         let permit = self.limiter.acquire().await;
         let res = self.send(body).await;
         match &res {
             Ok(_) => permit.succeeded(),
-            Err(e) if e.is_overload() => permit.overloaded(),
+            Err(f) if f.error.is_overload() => permit.overloaded(),
             Err(_) => {}
         }
         res
     }
 
     /// Sends one request and reads its response.
-    async fn send<T: ResponseBody>(&self, body: &str) -> Result<Measured<T>, FaunaError> {
+    async fn send<T: ResponseBody>(&self, body: &str) -> Result<Measured<T>, Failed> {
         let transport = |e: reqwest::Error| {
             let endpoint = self.opts.endpoint.clone();
             // reqwest's own message only repeats the URL; its sources say what happened.
@@ -335,6 +343,11 @@ impl FaunaClient {
         {
             self.last_txn.fetch_max(t, Ordering::Relaxed);
         }
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
         let ok = (200..300).contains(&status);
         let (bytes, read) =
             read_body::<T>(resp, ok.then_some(status))
@@ -350,10 +363,28 @@ impl FaunaClient {
                 bytes: bytes.len() as u64,
                 elapsed,
             }),
-            None => Err(FaunaError::Status {
-                status,
-                details: error_details(&bytes),
+            None => Err(Failed {
+                error: FaunaError::Status {
+                    status,
+                    details: error_details(&bytes),
+                },
+                retry_after,
             }),
+        }
+    }
+}
+
+/// A failed attempt, with the wait the server asked for (`Retry-After`), if any.
+struct Failed {
+    error: FaunaError,
+    retry_after: Option<Duration>,
+}
+
+impl From<FaunaError> for Failed {
+    fn from(error: FaunaError) -> Self {
+        Failed {
+            error,
+            retry_after: None,
         }
     }
 }
@@ -523,6 +554,42 @@ mod tests {
         assert_eq!(
             retry_line(&busy, Duration::from_millis(200), 1, 8),
             "Fauna answered HTTP 503: no error details; retrying in 0.2 s (1/8)"
+        );
+    }
+
+    /// A server that answers one request with `response`, on a free loopback port.
+    fn answer_once(response: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            s.write_all(response.as_bytes()).unwrap();
+        });
+        endpoint
+    }
+
+    #[tokio::test]
+    async fn a_failed_attempt_carries_the_servers_retry_after() {
+        let endpoint = answer_once(
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 60\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        let client = FaunaClient::new(ClientOptions {
+            endpoint,
+            secret: Secret::new("s"),
+            query_timeout: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+        })
+        .unwrap();
+        let failed = client.attempt::<Value>("{}").await.err().unwrap();
+        assert_eq!(failed.error.status(), Some(429));
+        assert_eq!(failed.retry_after, Some(Duration::from_secs(60)));
+        // What the retry then waits: the cap, not the minute asked for.
+        assert_eq!(
+            retry_delay(&RetryPolicy::default(), 1, 0.5, failed.retry_after),
+            Duration::from_secs(20)
         );
     }
 

@@ -21,8 +21,8 @@ mod vanished;
 
 pub use deletion_events::DeletionEvents;
 pub use discover::{
-    create_ts_ref_index_fql, fitting_index, is_ts_ref_index, list_collections, readable_indexes,
-    retention, ts_ref_index, Retention, MVT_OFFSET_SECS,
+    create_ts_ref_index_fql, fitting_index, index_names, is_ts_ref_index, list_collections,
+    readable_indexes, retention, ts_ref_index, Retention, MVT_OFFSET_SECS,
 };
 pub use document_page::{DocumentPage, DocumentParts};
 pub use documents::{cursor_id as document_cursor_id, Documents};

@@ -267,7 +267,6 @@ async fn run_on(
 
     let format = file_format(settings);
     let names: Vec<String> = checked.iter().map(|(c, _)| c.name.clone()).collect();
-    let label = settings.output.state.display().to_string();
     let (output, opened): (Box<dyn Output>, _) = match store.as_deref_mut() {
         Some(s) => {
             s.open_output(format, &mut state, &names, settings.output.verify)
@@ -278,7 +277,7 @@ async fn run_on(
                 out,
                 format,
                 &mut state,
-                &label,
+                &settings.output.state,
                 loaded.v1_files,
                 &names,
                 settings.output.verify,

@@ -274,7 +274,10 @@ struct StateV1 {
 #[derive(Debug, Error)]
 pub enum StateError {
     /// Reading failed.
-    #[error("cannot read the state file {path}: {source}")]
+    #[error(
+        "cannot read the state file {path}: {source}{}",
+        crate::error::refused_hint(source)
+    )]
     Read {
         /// The file.
         path: String,
@@ -295,6 +298,9 @@ pub enum StateError {
     /// Another run committed first (an object store's conditional write refused this one).
     #[error(transparent)]
     Locked(#[from] crate::lock::LockError),
+    /// Writing the state object (or the id sets beside it) to an object store failed.
+    #[error(transparent)]
+    Store(Box<crate::output::OutputError>),
 }
 
 impl StateError {
@@ -302,9 +308,11 @@ impl StateError {
     /// an output problem.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StateError::Read { .. } | StateError::Invalid { .. } => ErrorKind::State,
-            StateError::Write(_) => ErrorKind::Output,
+            StateError::Read { source, .. } => crate::error::file_kind(source, ErrorKind::State),
+            StateError::Invalid { .. } => ErrorKind::State,
+            StateError::Write(e) => e.kind(),
             StateError::Locked(e) => e.kind(),
+            StateError::Store(e) => e.kind(),
         }
     }
 }

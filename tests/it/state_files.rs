@@ -207,7 +207,7 @@ async fn the_state_stays_the_same_size_over_1000_committed_batches() {
             compression: fauna_sync::sink::Compression::None,
         },
         &mut state,
-        "test",
+        &state_path,
         None,
         &["s".to_string()],
         false,
