@@ -115,6 +115,7 @@ impl Open {
                 data: None,
                 columns: Vec::new(),
                 deletion: record.deletion,
+                ttl: None,
             });
         }
         self.pending.push(record);

@@ -360,6 +360,7 @@ mod tests {
                         data: None,
                         columns: vec![],
                         deletion: None,
+                        ttl: None,
                     }),
                     cursor: Value::Int(i),
                 })
@@ -604,6 +605,7 @@ mod tests {
                         data: None,
                         columns: vec![],
                         deletion: None,
+                        ttl: None,
                     }),
                     cursor: Value::Int(i),
                 })

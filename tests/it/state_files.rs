@@ -168,6 +168,7 @@ impl Reader for Numbers {
             data: Some(ExportJson::of(&Value::Int(i))),
             columns: vec![],
             deletion: None,
+            ttl: None,
         };
         Ok(Page {
             items: vec![Item {
