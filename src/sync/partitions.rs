@@ -457,7 +457,10 @@ mod tests {
             deletion_column: None,
             detected_column: None,
         };
-        committer.open_stream("s", schema, None).await.unwrap();
+        committer
+            .open_stream("s", schema, None, false)
+            .await
+            .unwrap();
         (committer, out, saved)
     }
 

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::expiring::Expiring;
 use crate::durable::{temp_path, write_file_atomically, FileError};
 use crate::error::ErrorKind;
 pub use crate::id_set::IdsMark;
@@ -196,6 +197,10 @@ pub struct StreamState {
     /// Once done with the short-retention strategy: the time the output is consistent at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent_at: Option<i64>,
+    /// Deletions tracked: the committed documents whose latest version has a ttl, for the
+    /// expiry phase of each sync window ([`Position::Expire`]).
+    #[serde(default, skip_serializing_if = "Expiring::is_empty")]
+    pub expiring: Expiring,
 }
 
 fn is_zero_usize(n: &usize) -> bool {
@@ -225,6 +230,7 @@ impl StreamState {
             ids_len: None,
             ids: None,
             consistent_at: None,
+            expiring: Expiring::default(),
         }
     }
 }
