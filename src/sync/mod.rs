@@ -21,6 +21,7 @@ mod run;
 mod scan_catch_up;
 mod state;
 mod stream;
+mod ttl_expiry;
 mod window_parts;
 
 pub use checks::{check_collection, sync_index};

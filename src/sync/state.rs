@@ -121,6 +121,19 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cursor: Option<String>,
     },
+    /// Incremental sync with deletions tracked, after a window's changes and deletions: every
+    /// document of [`StreamState::expiring`] whose ttl is at or before `at` gets a deletion
+    /// record at its ttl, in `(ttl, id)` order (the list, from which each commit removes its
+    /// entries, is the phase's cursor); then [`Position::GapReconcile`] when `reconcile`, else
+    /// [`Position::Synced`] at `at` (`spec/sync.md`, "Expiring documents").
+    Expire {
+        /// The window's end: entries with a ttl up to it are due.
+        #[serde(rename = "pinned")]
+        at: i64,
+        /// A window over a history gap: the reconciliation follows.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reconcile: bool,
+    },
     /// Incremental sync, between runs: everything written up to `to` is committed; the next
     /// window starts at `to + 1`.
     Synced {
