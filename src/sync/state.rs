@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::expiring::Expiring;
 use crate::durable::{temp_path, write_file_atomically, FileError};
 use crate::error::ErrorKind;
 pub use crate::id_set::IdsMark;
@@ -120,6 +121,19 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cursor: Option<String>,
     },
+    /// Incremental sync with deletions tracked, after a window's changes and deletions: every
+    /// document of [`StreamState::expiring`] whose ttl is at or before `at` gets a deletion
+    /// record at its ttl, in `(ttl, id)` order (the list, from which each commit removes its
+    /// entries, is the phase's cursor); then [`Position::GapReconcile`] when `reconcile`, else
+    /// [`Position::Synced`] at `at` (`spec/sync.md`, "Expiring documents").
+    Expire {
+        /// The window's end: entries with a ttl up to it are due.
+        #[serde(rename = "pinned")]
+        at: i64,
+        /// A window over a history gap: the reconciliation follows.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reconcile: bool,
+    },
     /// Incremental sync, between runs: everything written up to `to` is committed; the next
     /// window starts at `to + 1`.
     Synced {
@@ -196,6 +210,10 @@ pub struct StreamState {
     /// Once done with the short-retention strategy: the time the output is consistent at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent_at: Option<i64>,
+    /// Deletions tracked: the committed documents whose latest version has a ttl, for the
+    /// expiry phase of each sync window ([`Position::Expire`]).
+    #[serde(default, skip_serializing_if = "Expiring::is_empty")]
+    pub expiring: Expiring,
 }
 
 fn is_zero_usize(n: &usize) -> bool {
@@ -225,6 +243,7 @@ impl StreamState {
             ids_len: None,
             ids: None,
             consistent_at: None,
+            expiring: Expiring::default(),
         }
     }
 }

@@ -24,3 +24,4 @@ mod support;
 mod sync;
 mod sync_random;
 mod torture;
+mod ttl_expiry;

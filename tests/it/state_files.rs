@@ -168,6 +168,7 @@ impl Reader for Numbers {
             data: Some(ExportJson::of(&Value::Int(i))),
             columns: vec![],
             deletion: None,
+            ttl: None,
         };
         Ok(Page {
             items: vec![Item {
@@ -233,7 +234,10 @@ async fn the_state_stays_the_same_size_over_1000_committed_batches() {
         deletion_column: None,
         detected_column: None,
     };
-    committer.open_stream("s", schema, None).await.unwrap();
+    committer
+        .open_stream("s", schema, None, false)
+        .await
+        .unwrap();
     let position: PositionFn = Arc::new(|c: Option<&Value>, _: usize| match c {
         Some(c) => Position::After {
             cursor: fauna_sync::fauna::encode(c),
