@@ -1,44 +1,36 @@
-//! The waits between retries of a query: exponential from `min_delay` with jitter, and never
-//! longer than `max_delay` (20 s by default, `spec/errors.md`) — not even when the server asks
-//! for a longer one with `Retry-After`.
+//! The waits between retries of a query: `backon`'s exponential back-off from `min_delay`
+//! with jitter, and never longer than `max_delay` (20 s by default, `spec/errors.md`) — not
+//! even when the server asks for a longer one with `Retry-After`.
+//!
+//! backon's jitter adds up to the current delay again, so its doubling stops at half the cap:
+//! base plus jitter stays within it, and [`capped`] bounds what a `Retry-After` asks for.
 
 use std::time::Duration;
 
+use backon::ExponentialBuilder;
+
 use super::RetryPolicy;
 
-/// The wait before retry number `retry` (1 = the first): the base `min_delay · 2^(retry−1)`,
-/// at most `max_delay / 2`, times `1 + jitter` (`jitter` in `[0, 1)`), raised to the server's
-/// `retry_after` when it asks for longer, and never above `max_delay`.
-pub fn retry_delay(
-    policy: &RetryPolicy,
-    retry: u32,
-    jitter: f64,
-    retry_after: Option<Duration>,
-) -> Duration {
-    let half = policy.max_delay / 2;
-    let doubling = 2u32.saturating_pow(retry.saturating_sub(1));
-    let base = policy
-        .min_delay
-        .checked_mul(doubling)
-        .unwrap_or(half)
-        .min(half);
-    let jitter = if jitter.is_finite() {
-        jitter.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    base.mul_f64(1.0 + jitter)
-        .max(retry_after.unwrap_or_default())
-        .min(policy.max_delay)
+/// The back-off of `policy`: delays doubling from `min_delay` up to `max_delay / 2`, each
+/// plus a random jitter below itself, at most `max_retries` of them.
+pub fn builder(policy: &RetryPolicy) -> ExponentialBuilder {
+    bases(policy).with_jitter()
 }
 
-/// A random jitter in `[0, 1)` (from the standard library's randomly keyed hasher).
-pub fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let bits = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    (bits >> 11) as f64 / (1u64 << 53) as f64
+/// [`builder`] without the jitter: the base delays.
+fn bases(policy: &RetryPolicy) -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(policy.min_delay.min(policy.max_delay / 2))
+        .with_max_delay(policy.max_delay / 2)
+        .with_max_times(policy.max_retries)
+}
+
+/// The wait before a retry: backon's `delay`, raised to the server's `retry_after` when it
+/// asks for longer, never above `max_delay`.
+pub fn capped(policy: &RetryPolicy, delay: Duration, retry_after: Option<Duration>) -> Duration {
+    delay
+        .max(retry_after.unwrap_or_default())
+        .min(policy.max_delay)
 }
 
 /// The wait a `Retry-After` header asks for: delay-seconds (`120`) or an HTTP date
@@ -66,50 +58,38 @@ mod tests {
 
     #[test]
     fn waits_double_from_the_minimum_and_never_pass_the_cap_whatever_the_jitter() {
-        let policy = RetryPolicy::default();
-        let least: Vec<f64> = (1..=10)
-            .map(|n| secs(retry_delay(&policy, n, 0.0, None)))
-            .collect();
+        use backon::BackoffBuilder;
+        let policy = RetryPolicy {
+            max_retries: 12,
+            ..RetryPolicy::default()
+        };
+        // Without jitter's randomness: the bases double from 0.2 s and stop at half the cap.
+        let bases: Vec<f64> = super::bases(&policy).build().map(secs).collect();
         assert_eq!(
-            least,
-            [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0, 10.0, 10.0, 10.0]
-        );
-        let most: Vec<f64> = (1..=10)
-            .map(|n| secs(retry_delay(&policy, n, 0.999_999, None)))
-            .collect();
-        assert_eq!(
-            most.iter()
+            bases
+                .iter()
                 .map(|s| (s * 1000.0).round() / 1000.0)
                 .collect::<Vec<_>>(),
-            [0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 20.0, 20.0, 20.0, 20.0]
+            [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0]
         );
-        assert!(most.iter().all(|s| *s < 20.0), "{most:?}");
-        // A retry count far beyond the doubling's range, and jitter out of range.
-        assert_eq!(
-            retry_delay(&policy, 100, 1.0, None),
-            Duration::from_secs(20)
-        );
-        assert_eq!(
-            retry_delay(&policy, u32::MAX, f64::NAN, None),
-            Duration::from_secs(10)
-        );
-        for _ in 0..10_000 {
-            let d = retry_delay(&policy, 9, jitter(), None);
-            assert!(
-                (Duration::from_secs(10)..Duration::from_secs(20)).contains(&d),
-                "{d:?}"
-            );
+        // With jitter, 2,000 back-offs of 12 waits: each wait within [base, 2 × base), so
+        // never above the 20 s cap (the old policy reached 39.9 s).
+        for _ in 0..2_000 {
+            for (base, d) in bases.iter().zip(builder(&policy).build()) {
+                let d = secs(d);
+                assert!(*base <= d && d <= 2.0 * base && d <= 20.0, "{d} for {base}");
+            }
         }
+        assert_eq!(builder(&policy).build().count(), 12);
     }
 
     #[test]
     fn a_retry_after_raises_the_wait_but_never_past_the_cap() {
         let policy = RetryPolicy::default();
         let wait = |after: u64| {
-            secs(retry_delay(
+            secs(capped(
                 &policy,
-                1,
-                0.5,
+                Duration::from_millis(300),
                 Some(Duration::from_secs(after)),
             ))
         };
@@ -118,13 +98,14 @@ mod tests {
         assert_eq!(wait(20), 20.0);
         assert_eq!(wait(60), 20.0);
         assert_eq!(wait(u64::MAX), 20.0);
+        assert_eq!(secs(capped(&policy, Duration::from_secs(99), None)), 20.0);
         let short = RetryPolicy {
             max_retries: 3,
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(2),
         };
         assert_eq!(
-            retry_delay(&short, 1, 0.0, Some(Duration::from_secs(30))),
+            capped(&short, Duration::ZERO, Some(Duration::from_secs(30))),
             Duration::from_secs(2)
         );
     }

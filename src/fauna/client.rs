@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use fauna_wire::{decode, Expr, Value};
 
-use super::backoff::{jitter, parse_retry_after, retry_delay};
+use backon::Retryable;
+
+use super::backoff::{capped, parse_retry_after};
 
 use super::error::{ErrorDetail, FaunaError};
 use super::limiter::{LimitStats, Limiter, DEFAULT_MAX_CONCURRENCY};
@@ -25,7 +27,7 @@ pub struct RetryPolicy {
     /// Delay before the first retry; doubles each time, with jitter.
     pub min_delay: Duration,
     /// Upper bound of one delay, jitter and the server's `Retry-After` included
-    /// ([`super::backoff::retry_delay`]).
+    /// ([`super::backoff`]).
     pub max_delay: Duration,
 }
 
@@ -244,29 +246,24 @@ impl FaunaClient {
     ) -> Result<Measured<T>, FaunaError> {
         let body = expr.to_json();
         let policy = &self.opts.retry;
-        let mut retries = 0u32;
-        loop {
-            let failed = match self.attempt(&body).await {
-                Ok(m) => return Ok(m),
-                Err(failed) => failed,
-            };
-            let err = failed.error;
-            let retryable = err.is_retryable() && !(shrinkable && err.is_too_large());
-            if !retryable || retries as usize >= policy.max_retries {
-                return Err(err);
-            }
-            retries += 1;
-            let delay = retry_delay(policy, retries, jitter(), failed.retry_after);
-            self.retries.fetch_add(1, Ordering::Relaxed);
-            if err.is_overload() {
-                self.backoffs.fetch_add(1, Ordering::Relaxed);
-            }
-            tracing::warn!(
-                "{}",
-                retry_line(&err, delay, retries as usize, policy.max_retries)
-            );
-            tokio::time::sleep(delay).await;
-        }
+        let mut retries = 0usize;
+        (|| self.attempt(&body))
+            .retry(super::backoff::builder(policy))
+            .when(|f: &Failed| f.error.is_retryable() && !(shrinkable && f.error.is_too_large()))
+            .adjust(|f: &Failed, delay| delay.map(|d| capped(policy, d, f.retry_after)))
+            .notify(|f: &Failed, delay: Duration| {
+                retries += 1;
+                self.retries.fetch_add(1, Ordering::Relaxed);
+                if f.error.is_overload() {
+                    self.backoffs.fetch_add(1, Ordering::Relaxed);
+                }
+                tracing::warn!(
+                    "{}",
+                    retry_line(&f.error, delay, retries, policy.max_retries)
+                );
+            })
+            .await
+            .map_err(|f| f.error)
     }
 
     /// One attempt, no retries.
@@ -588,7 +585,11 @@ mod tests {
         assert_eq!(failed.retry_after, Some(Duration::from_secs(60)));
         // What the retry then waits: the cap, not the minute asked for.
         assert_eq!(
-            retry_delay(&RetryPolicy::default(), 1, 0.5, failed.retry_after),
+            capped(
+                &RetryPolicy::default(),
+                Duration::from_millis(300),
+                failed.retry_after
+            ),
             Duration::from_secs(20)
         );
     }
