@@ -103,8 +103,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// `fauna-sync verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The output root to check.
-    #[arg(long, value_name = "DIR")]
+    /// The output root to check: a directory, or an s3://, gs://, az://, abfss:// or file://
+    /// URL as `export --out` takes.
+    #[arg(long, value_name = "DIR|URL")]
     pub out: PathBuf,
     /// The state file that owns the output (default <out>/_state.json): only the manifest
     /// lines it records as committed are checked.
@@ -137,8 +138,11 @@ pub struct ExportArgs {
     /// Output format [default: jsonl].
     #[arg(long, value_parser = ["jsonl", "parquet"])]
     pub format: Option<String>,
-    /// Output root directory [default: fauna-export].
-    #[arg(long, value_name = "DIR")]
+    /// Output root: a directory, or an object store URL: s3://bucket/prefix (S3 and
+    /// S3-compatible, AWS_ENDPOINT_URL), gs://bucket/prefix, az://container/prefix (or
+    /// abfss://container@account.dfs.core.windows.net/prefix), file:///dir; credentials from
+    /// each cloud's usual environment variables [default: fauna-export].
+    #[arg(long, value_name = "DIR|URL")]
     pub out: Option<PathBuf>,
     /// Documents per page (1..=100000) [default: 1000]: the first page's size; later pages
     /// grow while responses are fast and small, and shrink on timeouts.

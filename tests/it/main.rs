@@ -2,6 +2,7 @@
 
 mod adaptive_paging;
 mod bad_input;
+mod cli;
 mod config_cli;
 mod export;
 mod fault_storm;
