@@ -51,3 +51,58 @@ fn export_and_sync_help_say_that_out_takes_object_store_urls() {
          abfss:// or file:// URL as `export --out` takes"
     );
 }
+
+/// The summary's second line of a run's stderr.
+fn paging_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("paging: "))
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_paging_line_reports_the_pages_of_documents_not_the_reconciliations_id_pages() {
+    // history_days 0: the export scans, catches up through the index and reconciles, reading
+    // the live ids in pages of 10,000 besides the documents in pages of 5.
+    let schema = r#"{
+      "collections": [{"name": "things", "history_days": 0}],
+      "indexes": [{"name": "things_ts", "source": "things", "values": [{"field": "ts"}, {"field": "ref"}]}],
+      "keys": [{"secret": "fnTestServer", "role": "server"}]
+    }"#;
+    let docs: String = (1..=12)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"{i}\",\"ts\":{},\"data\":{{\"n\":{i}}}}}\n",
+                1_700_000_000_000_000i64 + i
+            )
+        })
+        .collect();
+    let fx = crate::support::Fixture::start(schema, &[("things", docs)]).await;
+    let out = fx.out("out");
+    let url = fx.server.url();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+    cmd.args(["sync", "--endpoint", &url, "--collection", "things"])
+        .args([
+            "--page-size",
+            "5",
+            "--fixed-page-size",
+            "--concurrency",
+            "1",
+            "--out",
+        ])
+        .arg(&out)
+        .env("FAUNA_SECRET", "fnTestServer")
+        .env_remove("FAUNA_SYNC_TEST_CRASH_AT")
+        .env_remove("RUST_LOG");
+    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        paging_line(&stderr),
+        "paging: 5 documents per page at the end (grew 0 times, shrank 0, 0 too large); \
+         queries in flight: 3 of 3 allowed (halved 0 times)",
+        "{stderr}"
+    );
+}
