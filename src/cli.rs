@@ -6,20 +6,18 @@
 //! 130 interrupted (SIGINT or SIGTERM; a re-run resumes). Human-readable output goes to
 //! stderr, so stdout stays free for protocol messages.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::config::{Overrides, Settings};
 use crate::error::ErrorKind;
 use crate::fauna::Secret;
 use crate::output::{local_path, verify_output, verify_store, StoreUrl, VerifyReport};
+use crate::progress::Progress;
 use crate::step_summary::{self, Outcome};
-use crate::sync::{run, ExportError, Mode, Observer, State, Summary};
+use crate::sync::{run, ExportError, Mode, State, Summary};
 
 /// Exports Fauna collections to JSONL or Parquet batch files with checkpointed resume.
 #[derive(Debug, Parser)]
@@ -569,85 +567,5 @@ fn print_summary(s: &Summary, settings: &Settings) {
     );
     if s.docs > 0 {
         eprintln!("{}", paging_line(s));
-    }
-}
-
-/// The rate as whole docs/s (indicatif's own shows four decimals).
-fn rate(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
-    let _ = write!(w, "{:.0} docs/s", state.per_sec());
-}
-
-/// Progress bars on a terminal, plain log lines otherwise.
-struct Progress {
-    bars: Option<MultiProgress>,
-    per_stream: Mutex<Vec<(String, ProgressBar)>>,
-}
-
-impl Progress {
-    fn new() -> Self {
-        let bars = std::io::stderr().is_terminal().then(MultiProgress::new);
-        Progress {
-            bars,
-            per_stream: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn bar(&self, stream: &str) -> Option<ProgressBar> {
-        let multi = self.bars.as_ref()?;
-        let mut bars = self.per_stream.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, b)) = bars.iter().find(|(s, _)| s == stream) {
-            return Some(b.clone());
-        }
-        let b = multi.add(ProgressBar::new_spinner());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {prefix:>12} {human_pos} docs  {rate}  {elapsed}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_spinner())
-            .with_key("rate", rate),
-        );
-        b.set_prefix(stream.to_string());
-        b.enable_steady_tick(Duration::from_millis(200));
-        bars.push((stream.to_string(), b.clone()));
-        Some(b)
-    }
-
-    fn finish(&self) {
-        let bars = self.per_stream.lock().unwrap_or_else(|p| p.into_inner());
-        for (_, b) in bars.iter() {
-            b.finish();
-        }
-    }
-}
-
-impl Observer for Progress {
-    fn page_read(&self, collection: &str, docs: u64) {
-        if let Some(b) = self.bar(collection) {
-            b.inc(docs);
-        }
-    }
-
-    fn wants_total(&self) -> bool {
-        self.bars.is_some()
-    }
-
-    fn total_known(&self, collection: &str, total: u64, done: u64) {
-        if let Some(b) = self.bar(collection) {
-            b.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {prefix:>12} [{wide_bar}] {human_pos}/{human_len} docs  {rate}  ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .with_key("rate", rate),
-            );
-            b.set_length(total);
-            b.inc(done);
-        }
-    }
-
-    fn batch_committed(&self, collection: &str, rows: u64, bytes: u64) {
-        if self.bars.is_none() {
-            tracing::info!(collection, rows, bytes, "Batch committed.");
-        }
     }
 }
