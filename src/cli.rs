@@ -180,7 +180,8 @@ pub struct DemoArgs {
     /// Where to write the demo output.
     #[arg(long, default_value = "demo-out", value_name = "DIR")]
     pub out: PathBuf,
-    /// The dataset to seed fauna-dev with.
+    /// A dataset folder to seed fauna-dev with (spec/fauna-dev-dataset.md) instead of the
+    /// built-in demo dataset.
     #[arg(long, value_name = "DIR")]
     pub dataset: Option<PathBuf>,
 }

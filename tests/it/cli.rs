@@ -106,3 +106,68 @@ async fn the_paging_line_reports_the_pages_of_documents_not_the_reconciliations_
         "{stderr}"
     );
 }
+
+#[test]
+fn a_copied_binary_runs_the_demo_from_any_directory() {
+    // The binary alone, away from the build tree, run from an empty directory.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin/fauna-sync");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_fauna-sync"), &bin).unwrap();
+    let cwd = dir.path().join("elsewhere");
+    std::fs::create_dir(&cwd).unwrap();
+    let o = Command::new(&bin)
+        .args(["demo", "--out", "demo-out"])
+        .current_dir(&cwd)
+        .env_remove("FAUNA_SECRET")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let serving = stderr
+        .lines()
+        .find(|l| l.starts_with("fauna-dev is serving"))
+        .unwrap_or_default();
+    assert_eq!(
+        serving.rsplit_once(" at http://127.0.0.1:").map(|s| s.0),
+        Some("fauna-dev is serving the built-in demo dataset"),
+        "{stderr}"
+    );
+    // The summaries of the export and of the sync after the changes.
+    assert!(
+        stderr.contains("\nexported 4 collection(s): 9358 docs in 7 file(s), "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\nsynced 3 collection(s): 7 record(s) in 2 file(s), "),
+        "{stderr}"
+    );
+    assert!(cwd.join("demo-out/parquet/_manifest.jsonl").is_file());
+    assert!(cwd.join("demo-out/sync/_manifest.jsonl").is_file());
+}
+
+#[test]
+fn a_demo_dataset_that_does_not_exist_is_refused_naming_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_fauna-sync"))
+        .args(["demo", "--dataset", "nope"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).as_ref()),
+        (
+            Some(2),
+            "error: cannot load the dataset nope: nope/schema.json: No such file or directory \
+             (os error 2)\n"
+        )
+    );
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
