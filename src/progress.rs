@@ -29,49 +29,82 @@ pub fn eta(remaining: u64, rate: Option<f64>) -> Option<Duration> {
     (remaining > 0).then(|| Duration::from_secs_f64(remaining as f64 / rate))
 }
 
-/// What a bar's position holds besides what this run read since its first page.
+/// What a bar shows besides indicatif's own state: what its position holds besides this
+/// run's reading, and when it stopped.
 #[derive(Debug, Default)]
 struct Offset {
     /// The first page's documents plus those an earlier run committed.
     docs: AtomicU64,
     /// Whether the first page was counted.
     first_page: AtomicBool,
+    /// The bar's time when its collection was done (indicatif's clock of a finished bar runs
+    /// on, and every frame draws every bar).
+    stopped: Mutex<Option<Duration>>,
 }
 
 impl Offset {
+    fn elapsed(&self, state: &ProgressState) -> Duration {
+        let stopped = *self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        stopped.unwrap_or_else(|| state.elapsed())
+    }
+
     fn rate(&self, state: &ProgressState) -> Option<f64> {
         let read = state
             .pos()
             .saturating_sub(self.docs.load(Ordering::Relaxed));
-        rate(read, state.elapsed())
+        rate(read, self.elapsed(state))
+    }
+
+    /// Stops the bar's clock (once) and the bar, at the count read.
+    fn stop(&self, bar: &ProgressBar) {
+        self.stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(|| bar.elapsed());
+        // `abandon`, not `finish`: that would move the bar to the expected total.
+        bar.abandon();
     }
 }
 
-/// The bar's style: `template` with its `{rate}` and `{eta}` keys.
+/// A template key written by `f` from the bar's state and offset.
+fn key(
+    offset: &Arc<Offset>,
+    f: fn(&Offset, &ProgressState, &mut dyn std::fmt::Write),
+) -> impl Fn(&ProgressState, &mut dyn std::fmt::Write) + Clone + Send + Sync + 'static {
+    let offset = Arc::clone(offset);
+    move |s: &ProgressState, w: &mut dyn std::fmt::Write| f(&offset, s, w)
+}
+
+/// The bar's style: `template` with its `{rate}`, `{eta}` and `{took}` keys.
 fn style(template: &str, offset: &Arc<Offset>) -> ProgressStyle {
-    let (for_rate, for_eta) = (Arc::clone(offset), Arc::clone(offset));
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_spinner())
         .with_key(
             "rate",
-            move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                if let Some(r) = for_rate.rate(s) {
+            key(offset, |o, s, w| {
+                if let Some(r) = o.rate(s) {
                     let _ = write!(w, "{r:.0} docs/s");
                 }
-            },
+            }),
         )
         .with_key(
             "eta",
-            move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            key(offset, |o, s, w| {
                 let remaining = s.len().unwrap_or(0).saturating_sub(s.pos());
-                if let Some(t) = eta(remaining, for_eta.rate(s)) {
+                if let Some(t) = eta(remaining, o.rate(s)) {
                     let _ = write!(w, "ETA {:#}", HumanDuration(t));
                 }
-            },
+            }),
+        )
+        .with_key(
+            "took",
+            key(offset, |o, s, w| {
+                let _ = write!(w, "{:#}", HumanDuration(o.elapsed(s)));
+            }),
         )
 }
 
-const SPINNER: &str = "{spinner} {prefix:>12} {human_pos} docs  {rate}  {elapsed}";
+const SPINNER: &str = "{spinner} {prefix:>12} {human_pos} docs  {rate}  {took}";
 const BAR: &str = "{spinner} {prefix:>12} [{wide_bar}] {human_pos}/{human_len} docs  {rate}  {eta}";
 
 /// Progress bars on a terminal, plain log lines otherwise.
@@ -124,9 +157,8 @@ impl Progress {
             return;
         };
         let bars = self.per_stream.lock().unwrap_or_else(|p| p.into_inner());
-        for (_, b, _) in bars.iter() {
-            // At the count read (`finish` would move it to the expected total).
-            b.abandon();
+        for (_, b, offset) in bars.iter() {
+            offset.stop(b);
         }
         // The frame's lines are padded to the terminal's width and its last one is not ended:
         // a summary printed next ran into it wherever the width was not the real one.
@@ -164,6 +196,13 @@ impl Observer for Progress {
             b.set_length(total);
             offset.docs.fetch_add(done, Ordering::Relaxed);
             b.inc(done);
+        }
+    }
+
+    fn collection_done(&self, collection: &str) {
+        let bars = self.per_stream.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, b, offset)) = bars.iter().find(|(s, _, _)| s == collection) {
+            offset.stop(b);
         }
     }
 

@@ -102,3 +102,25 @@ fn nothing_is_written_when_no_bar_was_drawn() {
     progress(&term).finish();
     assert_eq!(term.text(), "");
 }
+
+#[test]
+fn a_collections_bar_stops_when_the_run_is_done_with_it() {
+    let term = Recorder::default();
+    let p = progress(&term);
+    p.page_read("players", 1_000);
+    p.page_read("items", 7);
+    p.collection_done("players");
+    let bars = p.per_stream.lock().unwrap();
+    // Stopped: the bar and its clock (its rate stays that of its own reading).
+    let stopped: Vec<(&str, bool, bool)> = bars
+        .iter()
+        .map(|(s, b, o)| {
+            (
+                s.as_str(),
+                b.is_finished(),
+                o.stopped.lock().unwrap().is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(stopped, [("players", true, true), ("items", false, false)]);
+}

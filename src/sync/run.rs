@@ -403,6 +403,7 @@ async fn run_on(
             .await
             .map(|()| None),
         };
+        observer.collection_done(&c.name);
         let after = committer.totals();
         let mut stream = StreamSummary {
             name: c.name.clone(),
