@@ -17,6 +17,7 @@ pub mod fauna;
 pub mod id_set;
 pub mod lock;
 pub mod output;
+pub mod progress;
 pub mod read;
 pub mod sink;
 pub mod step_summary;

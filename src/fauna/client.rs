@@ -173,10 +173,17 @@ impl FaunaClient {
     /// What the page sizes of every read stream did: the largest size reached and the
     /// changes, summed over the streams (for the run summary).
     pub fn paging(&self) -> PacerStats {
+        self.paging_of(|_| true)
+    }
+
+    /// [`FaunaClient::paging`] of the read streams whose name (`kind:collection`, as given to
+    /// [`FaunaClient::pacer`]) `include` accepts.
+    pub fn paging_of(&self, include: impl Fn(&str) -> bool) -> PacerStats {
         let pacers = self.pacers.lock().unwrap_or_else(|p| p.into_inner());
         pacers
-            .values()
-            .map(|p| p.stats())
+            .iter()
+            .filter(|(key, _)| include(key.rsplitn(3, '/').last().unwrap_or_default()))
+            .map(|(_, p)| p.stats())
             .fold(PacerStats::default(), |all, s| PacerStats {
                 size: all.size.max(s.size),
                 grows: all.grows + s.grows,

@@ -30,7 +30,7 @@ pub use error::ReadError;
 pub use index_changes::{changes_exceed, IndexChanges};
 pub use index_check::ts_ref_index_problem;
 pub use merged::Merged;
-pub use pacing::{paced_query, Stream};
+pub use pacing::{paced_query, reads_documents, Stream};
 pub use page::{now, query, Item, Page, Reader};
 pub use split::split_points;
 pub use vanished::Vanished;

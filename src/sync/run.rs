@@ -50,7 +50,8 @@ pub struct Summary {
     pub streams: Vec<StreamSummary>,
     /// The run stopped at a batch boundary at `--max-duration`; more is left to do.
     pub paused: bool,
-    /// Page sizes: the largest reached (`size`) and how often they changed.
+    /// Page sizes of the document reads (not a reconciliation's id pages): the largest
+    /// reached (`size`) and how often they changed.
     pub paging: PacerStats,
     /// The limit of queries in flight, as it ended, and how often it changed.
     pub in_flight: LimitStats,
@@ -402,6 +403,7 @@ async fn run_on(
             .await
             .map(|()| None),
         };
+        observer.collection_done(&c.name);
         let after = committer.totals();
         let mut stream = StreamSummary {
             name: c.name.clone(),
@@ -439,7 +441,7 @@ async fn run_on(
     summary.retries = client.retries();
     summary.queries = client.queries();
     summary.read_ops = client.read_ops();
-    summary.paging = client.paging();
+    summary.paging = client.paging_of(crate::read::reads_documents);
     summary.in_flight = client.concurrency();
     summary.seconds = started.elapsed().as_secs_f64();
     if failed.is_empty() {

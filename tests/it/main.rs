@@ -1,7 +1,9 @@
 //! Integration tests of fauna-sync's public API, one module per layer.
 
 mod adaptive_paging;
+mod backdated;
 mod bad_input;
+mod cli;
 mod config_cli;
 mod export;
 mod fault_storm;
