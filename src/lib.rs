@@ -18,6 +18,7 @@ pub mod id_set;
 pub mod lock;
 pub mod output;
 pub mod read;
+pub mod schema;
 pub mod sink;
 pub mod step_summary;
 pub mod sync;

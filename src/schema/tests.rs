@@ -1,0 +1,1 @@
+//! Tests of the observed schema and the column plan.
