@@ -435,3 +435,25 @@ fn names_are_valid_unique_and_keep_their_path() {
         assert!(ok, "{}", c.name);
     }
 }
+
+#[test]
+fn typed_time_and_date_ranges_leave_out_duckdb_sentinels() {
+    use crate::fauna::{Date, Timestamp};
+    let t = |ns| time_fits(&Timestamp::from_nanos(ns));
+    assert_eq!(t(i64::MAX), None);
+    assert_eq!(t(i64::MAX - 1), Some(i64::MAX - 1));
+    assert_eq!(t(i64::MIN), None);
+    assert_eq!(t(i64::MIN + 1), None);
+    assert_eq!(t(i64::MIN + 2), Some(i64::MIN + 2));
+    assert_eq!(t(0), Some(0));
+    let d = |days: i64| {
+        Date::from_days_since_epoch(days)
+            .ok()
+            .and_then(|d| date_fits(&d))
+    };
+    assert_eq!(d(i64::from(i32::MAX)), None);
+    assert_eq!(d(i64::from(i32::MAX) - 1), Some(i32::MAX - 1));
+    assert_eq!(d(i64::from(i32::MIN) + 1), None);
+    assert_eq!(d(i64::from(i32::MIN) + 2), Some(i32::MIN + 2));
+    assert_eq!(d(-1), Some(-1));
+}

@@ -82,15 +82,21 @@ pub fn ref_target(r: &Ref) -> String {
     }
 }
 
-/// Nanoseconds since the epoch if `t` fits an `i64` of them (1677-09-21 to 2262-04-11), the
-/// unit of a typed time column.
+/// Nanoseconds since the epoch if `t` fits a typed time column: an `i64` of nanoseconds
+/// (1677-09-21 to 2262-04-11) other than `i64::MIN`, `i64::MIN + 1` and `i64::MAX`, which
+/// DuckDB reads as NULL, `-infinity` and `infinity` (and pandas as `NaT`).
 pub fn time_fits(t: &Timestamp) -> Option<i64> {
-    t.secs()
-        .checked_mul(1_000_000_000)?
-        .checked_add(i64::from(t.subsec_nanos()))
+    // In i128: before 1970 the whole seconds alone can overflow while the sum fits.
+    let ns = i128::from(t.secs()) * 1_000_000_000 + i128::from(t.subsec_nanos());
+    i64::try_from(ns)
+        .ok()
+        .filter(|ns| (i64::MIN + 2..i64::MAX).contains(ns))
 }
 
-/// Days since the epoch if `d` fits an `i32` (Arrow `Date32`, Parquet `DATE`).
+/// Days since the epoch if `d` fits a typed date column: an `i32` (Arrow `Date32`, Parquet
+/// `DATE`) other than `i32::MIN`, `i32::MIN + 1` and `i32::MAX` (DuckDB's NULL and infinities).
 pub fn date_fits(d: &Date) -> Option<i32> {
-    i32::try_from(d.days_since_epoch()).ok()
+    i32::try_from(d.days_since_epoch())
+        .ok()
+        .filter(|days| (i32::MIN + 2..i32::MAX).contains(days))
 }
