@@ -93,7 +93,8 @@ pub struct PlannedColumn {
 /// s.observe(&decode(br#"{"n":"x"}"#).unwrap(), 20, "2");
 /// plan.grow(&s);
 /// let names: Vec<_> = plan.columns().iter().map(|c| c.name.as_str()).collect();
-/// assert_eq!(names, ["ref_", "n", "addr__city", "n__v_string"]);
+/// // Same first appearance: path order; the later string at `n` is a variant.
+/// assert_eq!(names, ["addr__city", "n", "ref_", "n__v_string"]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColumnPlan {
