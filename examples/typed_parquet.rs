@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use fauna_sync::fauna::{decode, Value};
 use fauna_sync::schema::{ColumnPlan, ObservedSchema, PlanOptions};
-use fauna_sync::sink::typed::{write_typed_parquet, TypedDoc};
+use fauna_sync::sink::typed::{write_typed_parquet, TypedDoc, Unplanned};
 
 fn main() -> ExitCode {
     match run() {
@@ -77,7 +77,7 @@ fn run() -> Result<(), String> {
         .map(|(id, ts, data)| TypedDoc { id, ts: *ts, data })
         .collect();
     let file = std::fs::File::create(output).map_err(|e| format!("{output}: {e}"))?;
-    write_typed_parquet(file, &plan, true, &typed).map_err(|e| e.to_string())?;
+    write_typed_parquet(file, &plan, true, Unplanned::Error, &typed).map_err(|e| e.to_string())?;
     let schema_path = format!("{output}.schema.json");
     std::fs::write(&schema_path, schema.to_json()).map_err(|e| format!("{schema_path}: {e}"))?;
     Ok(())

@@ -9,6 +9,8 @@ pub enum SchemaErrorKind {
     Options,
     /// A plan was asked to grow with options other than its own.
     OptionsChanged,
+    /// Contract `freeze` met a value the plan has no column for.
+    Frozen,
 }
 
 /// An observed-schema or column-plan error.
@@ -33,6 +35,16 @@ pub enum SchemaError {
         /// The requested options.
         now: String,
     },
+    /// Contract `freeze`: a value needs a column the plan does not have.
+    #[error("schema contract freeze: document {id} has a {kind} value at {path}, which has no column (set the contract to evolve, or fix the document)")]
+    Frozen {
+        /// The document id.
+        id: String,
+        /// The path, as JSON.
+        path: String,
+        /// The column kind's tag.
+        kind: &'static str,
+    },
 }
 
 impl SchemaError {
@@ -42,6 +54,7 @@ impl SchemaError {
             SchemaError::Stored { .. } => SchemaErrorKind::Stored,
             SchemaError::Options(_) => SchemaErrorKind::Options,
             SchemaError::OptionsChanged { .. } => SchemaErrorKind::OptionsChanged,
+            SchemaError::Frozen { .. } => SchemaErrorKind::Frozen,
         }
     }
 }

@@ -11,11 +11,13 @@
 //!   columns: a column once planned keeps its name and kind.
 
 mod column_kind;
+mod contract;
 mod error;
 mod first_seen;
 mod naming;
 mod observed;
 mod path;
+mod placement;
 mod plan;
 mod wire_type;
 
@@ -23,10 +25,12 @@ mod wire_type;
 mod tests;
 
 pub use column_kind::{ColumnKind, ListOf};
+pub use contract::{decide, Contract, ContractDecision};
 pub use error::{SchemaError, SchemaErrorKind};
 pub use first_seen::FirstSeen;
 pub use naming::{column_base_name, NameRules, MAX_NAME_BYTES, RESERVED_NAMES, RESERVED_PREFIXES};
 pub use observed::{ObservedSchema, PathStats, TypeStats, SCHEMA_FORMAT_VERSION};
 pub use path::{Path, Seg};
+pub use placement::{first_unplanned, placement, Placement};
 pub use plan::{ColumnPlan, PlanOptions, PlannedColumn, DEFAULT_FLATTEN_DEPTH, DEFAULT_SEPARATOR};
 pub use wire_type::{date_fits, ref_target, time_fits, WireType};

@@ -248,6 +248,19 @@ impl ColumnPlan {
         &self.options
     }
 
+    /// Refuses `options` other than the plan's (a stored plan against the configuration): the
+    /// names depend on them, so a plan keeps the options it was made with.
+    pub fn check_options(&self, options: &PlanOptions) -> Result<(), SchemaError> {
+        if options == &self.options {
+            return Ok(());
+        }
+        let show = |o: &PlanOptions| serde_json::to_string(o).unwrap_or_default();
+        Err(SchemaError::OptionsChanged {
+            was: show(&self.options),
+            now: show(options),
+        })
+    }
+
     /// The compact JSON form (stored in each Parquet file and, later, the checkpoint).
     pub fn to_json(&self) -> String {
         // Plain data always serializes.

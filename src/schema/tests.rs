@@ -457,3 +457,84 @@ fn typed_time_and_date_ranges_leave_out_duckdb_sentinels() {
     assert_eq!(d(i64::from(i32::MIN) + 2), Some(i32::MIN + 2));
     assert_eq!(d(-1), Some(-1));
 }
+
+#[test]
+fn contracts_decide_what_a_batch_does_to_the_plan() {
+    let s = schema_of(&[("1", 10, r#"{"n":1,"o":{"k":"x"}}"#)]);
+    let plan = plan_of(&s, PlanOptions::default());
+    let fits = wire(r#"{"n":2,"o":{"k":"y"},"z":null}"#);
+    let new_type = wire(r#"{"n":"two"}"#);
+    let new_path = wire(r#"{"o":{"k":"y","j":true}}"#);
+    let docs = [("2", &fits), ("3", &new_type), ("4", &new_path)];
+    assert_eq!(
+        first_unplanned(&plan, &new_path),
+        Some((Path::keys(&["o", "j"]), ColumnKind::Boolean))
+    );
+    assert_eq!(first_unplanned(&plan, &fits), None);
+    let evolve = decide(Contract::Evolve, &plan, &docs).ok();
+    assert_eq!(
+        evolve,
+        Some(ContractDecision {
+            keep: vec![true; 3],
+            grow: true,
+            skip_unplanned: false,
+            discarded_rows: 0,
+            discarded_values: 0
+        })
+    );
+    let rows = decide(Contract::DiscardRow, &plan, &docs).ok();
+    assert_eq!(
+        rows,
+        Some(ContractDecision {
+            keep: vec![true, false, false],
+            grow: false,
+            skip_unplanned: false,
+            discarded_rows: 2,
+            discarded_values: 0
+        })
+    );
+    let values = decide(Contract::DiscardValue, &plan, &docs).ok();
+    assert_eq!(
+        values,
+        Some(ContractDecision {
+            keep: vec![true; 3],
+            grow: false,
+            skip_unplanned: true,
+            discarded_rows: 0,
+            discarded_values: 2
+        })
+    );
+    let frozen = decide(Contract::Freeze, &plan, &docs).err();
+    assert_eq!(
+        frozen.as_ref().map(SchemaError::kind),
+        Some(SchemaErrorKind::Frozen)
+    );
+    assert_eq!(
+        frozen.map(|e| e.to_string()).unwrap_or_default(),
+        r#"schema contract freeze: document 3 has a string value at ["n"], which has no column (set the contract to evolve, or fix the document)"#
+    );
+    assert!(decide(Contract::Freeze, &plan, &docs[..1]).is_ok());
+    assert_eq!(
+        serde_json::to_string(&Contract::DiscardValue)
+            .ok()
+            .as_deref(),
+        Some(r#""discard_value""#)
+    );
+}
+
+#[test]
+fn a_plan_keeps_its_options() {
+    let plan = plan_of(&ObservedSchema::default(), PlanOptions::default());
+    assert!(plan.check_options(&PlanOptions::default()).is_ok());
+    let other = PlanOptions {
+        flatten_depth: 2,
+        ..PlanOptions::default()
+    };
+    assert_eq!(
+        plan.check_options(&other)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default(),
+        r#"typed-column options changed from {"flatten_depth":1,"separator":"__","reserved":[]} to {"flatten_depth":2,"separator":"__","reserved":[]}: the column plan keeps the options it was made with"#
+    );
+}

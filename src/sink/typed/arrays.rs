@@ -14,16 +14,21 @@ use crate::fauna::{encode, RefKind, Value};
 use crate::schema::{date_fits, time_fits, ColumnKind, ColumnPlan};
 
 use super::schema::{kind_data_type, ref_fields};
-use super::{route, TypedDoc, TypedError};
+use super::{route, TypedDoc, TypedError, Unplanned};
 
-/// One Arrow array per plan column for `docs`, in plan order.
-pub fn typed_arrays(plan: &ColumnPlan, docs: &[TypedDoc<'_>]) -> Result<Vec<ArrayRef>, TypedError> {
+/// One Arrow array per plan column for `docs`, in plan order; `unplanned` says what to do
+/// with a value the plan has no column for.
+pub fn typed_arrays(
+    plan: &ColumnPlan,
+    docs: &[TypedDoc<'_>],
+    unplanned: Unplanned,
+) -> Result<Vec<ArrayRef>, TypedError> {
     let width = plan.columns().len();
     let mut columns: Vec<Vec<Option<&Value>>> = vec![Vec::with_capacity(docs.len()); width];
     let mut row = vec![None; width];
     for doc in docs {
         row.iter_mut().for_each(|c| *c = None);
-        route(plan, doc.data, doc.id, &mut row)?;
+        route(plan, doc.data, doc.id, unplanned, &mut row)?;
         for (col, cell) in columns.iter_mut().zip(&row) {
             col.push(*cell);
         }

@@ -18,7 +18,7 @@ mod tests;
 
 pub use arrays::typed_arrays;
 pub use error::{TypedError, TypedErrorKind};
-pub use route::route;
+pub use route::{route, Unplanned};
 pub use schema::{
     kind_data_type, typed_arrow_schema, KIND_KEY, PATH_KEY, PLAN_KEY, VARIANT_OF_KEY,
 };

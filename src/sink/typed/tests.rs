@@ -33,7 +33,7 @@ fn build(values: &[Value]) -> (ColumnPlan, Vec<(String, ArrayRef)>) {
         .zip(&ids)
         .map(|(data, id)| TypedDoc { id, ts: 10, data })
         .collect();
-    let arrays = typed_arrays(&plan, &docs).unwrap_or_else(|e| panic!("{e}"));
+    let arrays = typed_arrays(&plan, &docs, Unplanned::Error).unwrap_or_else(|e| panic!("{e}"));
     let named = plan
         .columns()
         .iter()
@@ -190,6 +190,7 @@ fn a_value_without_a_column_is_an_error_not_a_null() {
             ts: 1,
             data: &data,
         }],
+        Unplanned::Error,
     )
     .err();
     assert_eq!(
@@ -226,8 +227,10 @@ fn parquet_file_is_deterministic_and_keeps_paths_in_field_metadata() {
             data: &values[1],
         },
     ];
-    let write =
-        || write_typed_parquet(Vec::new(), &plan, true, &docs).unwrap_or_else(|e| panic!("{e}"));
+    let write = || {
+        write_typed_parquet(Vec::new(), &plan, true, Unplanned::Error, &docs)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
     let bytes = write();
     assert_eq!(bytes, write());
     let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes))
@@ -272,4 +275,21 @@ fn parquet_file_is_deterministic_and_keeps_paths_in_field_metadata() {
             Some(r#"{"a":{"B":2.5}}"#.into())
         ]
     );
+}
+
+#[test]
+fn discard_value_leaves_unplanned_values_to_data() {
+    let first = wire(r#"{"n":1}"#);
+    let (plan, _) = build(std::slice::from_ref(&first));
+    let later = wire(r#"{"n":"two","m":3}"#);
+    let docs = [TypedDoc {
+        id: "9",
+        ts: 1,
+        data: &later,
+    }];
+    let arrays = typed_arrays(&plan, &docs, Unplanned::Skip).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(arrays.len(), 1);
+    assert!(arrays[0].is_null(0));
+    let err = typed_arrays(&plan, &docs, Unplanned::Error).err();
+    assert_eq!(err.map(|e| e.kind()), Some(TypedErrorKind::NoColumn));
 }

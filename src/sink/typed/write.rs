@@ -12,7 +12,7 @@ use crate::export::ExportJson;
 use crate::fauna::Value;
 use crate::schema::ColumnPlan;
 
-use super::{typed_arrays, typed_arrow_schema, TypedError};
+use super::{typed_arrays, typed_arrow_schema, TypedError, Unplanned};
 
 /// Rows per Arrow record batch handed to the encoder (fixed, so the bytes depend only on the
 /// documents and the plan).
@@ -31,13 +31,15 @@ pub struct TypedDoc<'a> {
 }
 
 /// Writes `docs` as one Parquet file into `out`: the [`typed_arrow_schema`] of `plan` (with
-/// `data` as export JSON text when `data_column`), zstd pages, and returns `out`. `plan` must
-/// have grown from a schema that observed every document of `docs` (else
-/// [`TypedError::NoColumn`]). The same documents and plan give the same bytes.
+/// `data` as export JSON text when `data_column`), zstd pages, and returns `out`. A value the
+/// plan has no column for is an error ([`TypedError::NoColumn`]: grow the plan from a schema
+/// that observed `docs` first) or, with [`Unplanned::Skip`], left to `data`. The same
+/// documents and plan give the same bytes.
 pub fn write_typed_parquet<W: Write + Send>(
     out: W,
     plan: &ColumnPlan,
     data_column: bool,
+    unplanned: Unplanned,
     docs: &[TypedDoc<'_>],
 ) -> Result<W, TypedError> {
     let schema = typed_arrow_schema(plan, data_column);
@@ -59,7 +61,7 @@ pub fn write_typed_parquet<W: Write + Send>(
                     .collect::<StringArray>(),
             ));
         }
-        arrays.extend(typed_arrays(plan, chunk)?);
+        arrays.extend(typed_arrays(plan, chunk, unplanned)?);
         let batch = RecordBatch::try_new(schema.clone(), arrays)?;
         writer.write(&batch)?;
     }
