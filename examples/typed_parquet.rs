@@ -3,13 +3,16 @@
 //!
 //! Each input line is one document as Fauna returns it (`{"ref":{"@ref":…},"ts":…,"data":…}`).
 //! All documents are observed first, the plan is grown once, then one file is written with the
-//! `data` column beside the typed ones. `tests/typed/test_typed_parquet.py` judges the output
+//! `data` column beside the typed ones, and beside it `<out>.schema.json` (the observed
+//! schema), `<out>.record.schema.json` (its JSON Schema) and `<out>.bigquery.json`. `tests/typed/test_typed_parquet.py` judges the output
 //! with pyarrow, DuckDB and the official `faunadb` driver.
 
 use std::process::ExitCode;
 
 use fauna_sync::fauna::{decode, Value};
-use fauna_sync::schema::{ColumnPlan, ObservedSchema, PlanOptions};
+use fauna_sync::schema::{
+    bigquery_schema, record_json_schema, ColumnPlan, ObservedSchema, PlanOptions,
+};
 use fauna_sync::sink::typed::{write_typed_parquet, TypedDoc, Unplanned};
 
 fn main() -> ExitCode {
@@ -80,5 +83,13 @@ fn run() -> Result<(), String> {
     write_typed_parquet(file, &plan, true, Unplanned::Error, &typed).map_err(|e| e.to_string())?;
     let schema_path = format!("{output}.schema.json");
     std::fs::write(&schema_path, schema.to_json()).map_err(|e| format!("{schema_path}: {e}"))?;
+    let sidecars = [
+        ("record.schema.json", record_json_schema(&schema)),
+        ("bigquery.json", bigquery_schema(&plan, true)),
+    ];
+    for (suffix, json) in sidecars {
+        let path = format!("{output}.{suffix}");
+        std::fs::write(&path, json.to_string()).map_err(|e| format!("{path}: {e}"))?;
+    }
     Ok(())
 }

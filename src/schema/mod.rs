@@ -10,10 +10,12 @@
 //!   Postgres, [`ColumnKind`]s, variants `<col>__v_<kind>`). [`ColumnPlan::grow`] only adds
 //!   columns: a column once planned keeps its name and kind.
 
+mod bigquery;
 mod column_kind;
 mod contract;
 mod error;
 mod first_seen;
+mod json_schema;
 mod naming;
 mod observed;
 mod path;
@@ -24,10 +26,12 @@ mod wire_type;
 #[cfg(test)]
 mod tests;
 
+pub use bigquery::bigquery_schema;
 pub use column_kind::{ColumnKind, ListOf};
 pub use contract::{decide, Contract, ContractDecision};
 pub use error::{SchemaError, SchemaErrorKind};
 pub use first_seen::FirstSeen;
+pub use json_schema::record_json_schema;
 pub use naming::{column_base_name, NameRules, MAX_NAME_BYTES, RESERVED_NAMES, RESERVED_PREFIXES};
 pub use observed::{ObservedSchema, PathStats, TypeStats, SCHEMA_FORMAT_VERSION};
 pub use path::{Path, Seg};

@@ -538,3 +538,66 @@ fn a_plan_keeps_its_options() {
         r#"typed-column options changed from {"flatten_depth":1,"separator":"__","reserved":[]} to {"flatten_depth":2,"separator":"__","reserved":[]}: the column plan keeps the options it was made with"#
     );
 }
+
+#[test]
+fn json_schema_gives_each_path_its_export_types() {
+    let s = schema_of(&[
+        (
+            "1",
+            10,
+            r#"{"n":1,"t":{"@ts":"2024-01-01T00:00:00Z"},"o":{"k":[1,null]}}"#,
+        ),
+        ("2", 11, r#"{"n":"x","o":null}"#),
+    ]);
+    let got = record_json_schema(&s);
+    let want = serde_json::json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": {
+            "ref": {"type": "string"},
+            "ts": {"type": "integer"},
+            "data": {"type": "object", "additionalProperties": true, "properties": {
+                "n": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                "o": {"anyOf": [
+                    {"type": "object", "additionalProperties": true, "properties": {
+                        "k": {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}
+                    }},
+                    {"type": "null"}
+                ]},
+                "t": {"type": "string", "format": "date-time", "airbyte_type": "timestamp_with_timezone"},
+            }},
+        },
+        "required": ["ref", "ts"],
+        "additionalProperties": true,
+    });
+    assert_eq!(got, want);
+}
+
+#[test]
+fn bigquery_schema_follows_the_plan() {
+    let s = schema_of(&[
+        (
+            "1",
+            10,
+            r#"{"n":1,"r":{"@ref":{"id":"c","collection":{"@ref":{"id":"collections"}}}},"l":["a"]}"#,
+        ),
+        ("2", 11, r#"{"n":"x"}"#),
+    ]);
+    let plan = plan_of(&s, PlanOptions::default());
+    let got = bigquery_schema(&plan, true);
+    let want = serde_json::json!([
+        {"name": "ref", "type": "STRING", "mode": "REQUIRED"},
+        {"name": "ts", "type": "INT64", "mode": "REQUIRED"},
+        {"name": "data", "type": "JSON", "mode": "NULLABLE"},
+        {"name": "l", "type": "STRING", "mode": "REPEATED", "description": r#"data path ["l"]"#},
+        {"name": "n", "type": "INT64", "mode": "NULLABLE", "description": r#"data path ["n"]"#},
+        {"name": "r", "type": "RECORD", "mode": "NULLABLE", "description": r#"data path ["r"]"#,
+         "fields": [
+            {"name": "id", "type": "STRING", "mode": "NULLABLE"},
+            {"name": "collection", "type": "STRING", "mode": "NULLABLE"},
+            {"name": "type", "type": "STRING", "mode": "NULLABLE"},
+         ]},
+        {"name": "n__v_string", "type": "STRING", "mode": "NULLABLE", "description": r#"data path ["n"]"#},
+    ]);
+    assert_eq!(got, want);
+}

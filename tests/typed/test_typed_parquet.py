@@ -299,3 +299,29 @@ def test_schema_sidecar_counts_every_type(typed_file):
     assert born["types"]["time"]["count"] == 4 and born["types"]["time"]["out_of_range"] == 3
     owner = next(p for p in schema["paths"] if p["path"] == ["owner"])
     assert owner["types"]["ref"]["refs"] == {"collection": 1, "document:people": 1}
+
+
+def test_json_schema_sidecar_validates_every_export_record(typed_file, driver_docs):
+    import jsonschema
+
+    schema = json.loads(Path(str(typed_file) + ".record.schema.json").read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    for doc in driver_docs:
+        record = {"ref": doc["ref"].id(), "ts": doc["ts"], "data": export_form(doc["data"])}
+        jsonschema.validate(record, schema)
+    data = schema["properties"]["data"]["properties"]
+    assert data["count"] == {"anyOf": [{"type": "integer"}, {"type": "number"}, {"type": "string"}]}
+    assert data["born"]["format"] == "date-time"
+    # A wrong type is refused: the sidecar is exact, not permissive.
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"ref": "1", "ts": 1, "data": {"ok": "yes"}}, schema)
+
+
+def test_bigquery_sidecar_lists_the_typed_columns(typed_file):
+    fields = json.loads(Path(str(typed_file) + ".bigquery.json").read_text())
+    assert [f["name"] for f in fields] == ["ref", "ts", "data"] + [c[0] for c in EXPECTED_COLUMNS]
+    by_name = {f["name"]: (f["type"], f["mode"]) for f in fields}
+    assert by_name["born"] == ("TIMESTAMP", "NULLABLE")
+    assert by_name["tags"] == ("STRING", "REPEATED")
+    assert by_name["owner"] == ("RECORD", "NULLABLE")
+    assert by_name["count__v_double"] == ("FLOAT64", "NULLABLE")
