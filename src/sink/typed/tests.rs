@@ -293,3 +293,46 @@ fn discard_value_leaves_unplanned_values_to_data() {
     let err = typed_arrays(&plan, &docs, Unplanned::Error).err();
     assert_eq!(err.map(|e| e.kind()), Some(TypedErrorKind::NoColumn));
 }
+
+#[test]
+fn files_are_byte_identical_however_the_schema_was_gathered() {
+    let values: Vec<Value> = (0..200)
+        .map(|i| match i % 4 {
+            0 => wire(&format!(r#"{{"x":{i},"o":{{"k":"s{i}"}}}}"#)),
+            1 => wire(&format!(r#"{{"x":"t{i}","l":[{i}]}}"#)),
+            2 => wire(r#"{"x":1.5,"o":{"k":{"@date":"2024-01-01"}}}"#),
+            _ => wire(r#"{"x":null,"o":null}"#),
+        })
+        .collect();
+    let ids: Vec<String> = (0..values.len()).map(|i| i.to_string()).collect();
+    let docs: Vec<TypedDoc> = values
+        .iter()
+        .zip(&ids)
+        .enumerate()
+        .map(|(i, (data, id))| TypedDoc {
+            id,
+            ts: 1000 + (i as i64 % 7),
+            data,
+        })
+        .collect();
+    let file_from = |order: &[usize], parts: usize| {
+        let mut partials = vec![ObservedSchema::default(); parts];
+        for (n, &i) in order.iter().enumerate() {
+            partials[n % parts].observe(docs[i].data, docs[i].ts, docs[i].id);
+        }
+        let mut s = ObservedSchema::default();
+        for p in partials.iter().rev() {
+            s.merge(p);
+        }
+        let mut plan = ColumnPlan::new(PlanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        plan.grow(&s);
+        write_typed_parquet(Vec::new(), &plan, true, Unplanned::Error, &docs)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let forward: Vec<usize> = (0..docs.len()).collect();
+    let backward: Vec<usize> = forward.iter().rev().copied().collect();
+    let interleaved: Vec<usize> = forward.iter().map(|i| (i * 37) % docs.len()).collect();
+    let reference = file_from(&forward, 1);
+    assert_eq!(file_from(&backward, 3), reference);
+    assert_eq!(file_from(&interleaved, 5), reference);
+}
