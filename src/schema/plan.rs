@@ -1,5 +1,7 @@
 //! The column plan: which typed columns a stream's files have, and how they are named.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::wire_type::WireType;
@@ -97,9 +99,42 @@ pub struct PlannedColumn {
 /// assert_eq!(names, ["addr__city", "n", "ref_", "n__v_string"]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredPlan", into = "StoredPlan")]
 pub struct ColumnPlan {
     options: PlanOptions,
     columns: Vec<PlannedColumn>,
+    /// The columns of each path (indexes into `columns`), for [`ColumnPlan::column_for`].
+    by_path: BTreeMap<Path, Vec<usize>>,
+}
+
+/// The serde form: options and columns (the index is rebuilt).
+#[derive(Serialize, Deserialize)]
+struct StoredPlan {
+    options: PlanOptions,
+    columns: Vec<PlannedColumn>,
+}
+
+impl From<StoredPlan> for ColumnPlan {
+    fn from(p: StoredPlan) -> Self {
+        let mut by_path: BTreeMap<Path, Vec<usize>> = BTreeMap::new();
+        for (i, c) in p.columns.iter().enumerate() {
+            by_path.entry(c.path.clone()).or_default().push(i);
+        }
+        ColumnPlan {
+            options: p.options,
+            columns: p.columns,
+            by_path,
+        }
+    }
+}
+
+impl From<ColumnPlan> for StoredPlan {
+    fn from(p: ColumnPlan) -> Self {
+        StoredPlan {
+            options: p.options,
+            columns: p.columns,
+        }
+    }
 }
 
 impl ColumnPlan {
@@ -109,6 +144,7 @@ impl ColumnPlan {
         Ok(ColumnPlan {
             options,
             columns: Vec::new(),
+            by_path: BTreeMap::new(),
         })
     }
 
@@ -138,9 +174,10 @@ impl ColumnPlan {
             let keys = path.as_keys().unwrap_or_default();
             let identity = format!("{path}/{}", kind.tag());
             let primary = self
-                .columns
-                .iter()
-                .find(|c| c.path == path && c.variant_of.is_none())
+                .by_path
+                .get(&path)
+                .and_then(|cols| cols.first())
+                .and_then(|&i| self.columns.get(i))
                 .map(|c| c.name.clone());
             let column = match primary {
                 None => PlannedColumn {
@@ -159,6 +196,10 @@ impl ColumnPlan {
                     variant_of: Some(first),
                 },
             };
+            self.by_path
+                .entry(column.path.clone())
+                .or_default()
+                .push(self.columns.len());
             self.columns.push(column);
         }
         added
@@ -233,9 +274,11 @@ impl ColumnPlan {
 
     /// The column of `path` for a value of `kind` (same tag), if planned.
     pub fn column_for(&self, path: &Path, kind: ColumnKind) -> Option<usize> {
-        self.columns
+        self.by_path
+            .get(path)?
             .iter()
-            .position(|c| &c.path == path && c.kind.same_slot(kind))
+            .copied()
+            .find(|&i| self.columns.get(i).is_some_and(|c| c.kind.same_slot(kind)))
     }
 
     /// The columns, in plan order.
