@@ -19,6 +19,7 @@ pub mod lock;
 pub mod output;
 pub mod progress;
 pub mod read;
+pub mod schema;
 pub mod sink;
 pub mod step_summary;
 pub mod sync;

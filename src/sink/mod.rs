@@ -57,6 +57,7 @@ mod jsonl;
 mod layout;
 mod manifest;
 mod parquet;
+pub mod typed;
 
 #[cfg(test)]
 mod tests;
