@@ -13,6 +13,10 @@ use crate::error::ErrorKind;
 pub use crate::id_set::IdsMark;
 use crate::sink::CommittedFile;
 
+mod expiring;
+
+pub use expiring::Expiring;
+
 /// The state file's format version.
 pub const STATE_VERSION: u32 = 2;
 
@@ -120,6 +124,19 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cursor: Option<String>,
     },
+    /// Incremental sync with deletions tracked, after a window's changes and deletions: every
+    /// document of [`StreamState::expiring`] whose ttl is at or before `at` gets a deletion
+    /// record at its ttl, in `(ttl, id)` order (the list, from which each commit removes its
+    /// entries, is the phase's cursor); then [`Position::GapReconcile`] when `reconcile`, else
+    /// [`Position::Synced`] at `at` (`spec/sync.md`, "Expiring documents").
+    Expire {
+        /// The window's end: entries with a ttl up to it are due.
+        #[serde(rename = "pinned")]
+        at: i64,
+        /// A window over a history gap: the reconciliation follows.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reconcile: bool,
+    },
     /// Incremental sync, between runs: everything written up to `to` is committed; the next
     /// window starts at `to + 1`.
     Synced {
@@ -211,6 +228,10 @@ pub struct StreamState {
     /// Once done with the short-retention strategy: the time the output is consistent at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent_at: Option<i64>,
+    /// Deletions tracked: the committed documents whose latest version has a ttl, for the
+    /// expiry phase of each sync window ([`Position::Expire`]).
+    #[serde(default, skip_serializing_if = "Expiring::is_empty")]
+    pub expiring: Expiring,
 }
 
 fn is_zero_usize(n: &usize) -> bool {
@@ -240,6 +261,7 @@ impl StreamState {
             ids_len: None,
             ids: None,
             consistent_at: None,
+            expiring: Expiring::default(),
         }
     }
 }
@@ -289,7 +311,10 @@ struct StateV1 {
 #[derive(Debug, Error)]
 pub enum StateError {
     /// Reading failed.
-    #[error("cannot read the state file {path}: {source}")]
+    #[error(
+        "cannot read the state file {path}: {source}{}",
+        crate::error::refused_hint(source)
+    )]
     Read {
         /// The file.
         path: String,
@@ -310,6 +335,10 @@ pub enum StateError {
     /// Another run committed first (an object store's conditional write refused this one).
     #[error(transparent)]
     Locked(#[from] crate::lock::LockError),
+    /// Writing the state object (or the id sets beside it) to an object store failed (the
+    /// output's error).
+    #[error("{0}")]
+    Store(Box<dyn crate::error::KindedError>),
 }
 
 impl StateError {
@@ -317,9 +346,11 @@ impl StateError {
     /// an output problem.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StateError::Read { .. } | StateError::Invalid { .. } => ErrorKind::State,
-            StateError::Write(_) => ErrorKind::Output,
+            StateError::Read { source, .. } => crate::error::file_kind(source, ErrorKind::State),
+            StateError::Invalid { .. } => ErrorKind::State,
+            StateError::Write(e) => e.kind(),
             StateError::Locked(e) => e.kind(),
+            StateError::Store(e) => e.kind(),
         }
     }
 }

@@ -112,7 +112,9 @@ fn cursors(position: &Position) -> Vec<&str> {
             all.extend(deletions.as_deref());
             all
         }
-        Position::Start | Position::Done | Position::Synced { .. } => Vec::new(),
+        Position::Start | Position::Done | Position::Expire { .. } | Position::Synced { .. } => {
+            Vec::new()
+        }
     }
 }
 

@@ -20,6 +20,13 @@ pub struct Stream<'a> {
     pub fixed: bool,
 }
 
+/// Whether the read stream `name` (`kind:collection`) reads documents (a snapshot's ranges,
+/// sync windows, catch-ups): the run summary's paging line is about those, not about a
+/// reconciliation's refs-only pages (`ids`, 10,000 at a time) or deletion events (`events`).
+pub fn reads_documents(name: &str) -> bool {
+    matches!(name.split_once(':'), Some(("documents" | "changes", _)))
+}
+
 impl<'a> Stream<'a> {
     /// A stream starting at the collection's `page_size`, pinned by its `page_size_fixed`.
     pub fn configured(kind: &'static str, settings: &'a CollectionSettings) -> Self {

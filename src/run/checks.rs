@@ -7,7 +7,10 @@
 use super::run_loop::RunError;
 use crate::config::CollectionSettings;
 use crate::fauna::{Expr, FaunaClient, FaunaError, Value};
-use crate::read::{create_ts_ref_index_fql, ts_ref_index, ts_ref_index_problem, Retention};
+use crate::read::{
+    create_ts_ref_index_fql, fitting_index, index_names, readable_indexes, ts_ref_index_problem,
+    Retention,
+};
 use crate::sync::ExportError;
 
 /// Whether Fauna's answer means that what was named does not exist: an `invalid ref` (an
@@ -147,43 +150,58 @@ pub async fn check_collection(
 
 /// The `[ts, ref]` index incremental reads of `c` go through: the configured one, checked
 /// precisely, or the first fitting one the key can read; a clear error with the FQL that
-/// creates one otherwise.
+/// creates one (under a name no index the key can see has) otherwise.
 pub async fn sync_index(client: &FaunaClient, c: &CollectionSettings) -> Result<String, RunError> {
-    let no_index = |problem: String| ExportError::NoIndex {
-        collection: c.name.clone(),
-        problem,
-        fql: create_ts_ref_index_fql(&c.name),
-    };
-    if let Some(name) = &c.index {
-        return match configured_index(client, &c.name, name).await {
+    let problem = match &c.index {
+        Some(name) => match configured_index(client, &c.name, name).await {
             Ok(()) => Ok(name.clone()),
-            Err(IndexProblem::Missing(_)) => Err(no_index(format!(
-                "its configured index '{name}' does not exist"
-            ))),
-            Err(IndexProblem::Unreadable(_)) => Err(no_index(format!(
+            Err(IndexProblem::Missing(_)) => {
+                Err(format!("its configured index '{name}' does not exist"))
+            }
+            Err(IndexProblem::Unreadable(_)) => Err(format!(
                 "the key cannot read its configured index '{name}' (grant read on Indexes() and Index(\"{name}\"))"
-            ))),
-            Err(IndexProblem::Unfit(problem)) => Err(no_index(problem)),
-            Err(IndexProblem::EntriesUnreadable(_)) => Err(no_index(entries_unreadable(name))),
-            Err(IndexProblem::Failed(source)) => Err(ExportError::Fauna {
-                context: format!("reading index '{name}'"),
-                source,
-            }),
-        };
-    }
-    match ts_ref_index(client, &c.name, None).await {
-        Ok(Some(name)) => match readable_entries(client, &name).await {
-            Ok(()) => Ok(name),
-            Err(_) => Err(no_index(entries_unreadable(&name))),
+            )),
+            Err(IndexProblem::Unfit(problem)) => Err(problem),
+            Err(IndexProblem::EntriesUnreadable(_)) => Err(entries_unreadable(name)),
+            Err(IndexProblem::Failed(source)) => {
+                return Err(ExportError::Fauna {
+                    context: format!("reading index '{name}'"),
+                    source,
+                })
+            }
         },
-        Ok(None) => Err(no_index(
-            "no index the key can read has source the collection, no terms and values [ts, ref]"
-                .into(),
-        )),
-        Err(e) => Err(ExportError::Fauna {
-            context: format!("listing the indexes of collection '{}'", c.name),
-            source: e,
-        }),
+        None => match readable_indexes(client).await {
+            Ok(all) => match fitting_index(&all, &c.name) {
+                Some(name) => match readable_entries(client, &name).await {
+                    Ok(()) => Ok(name),
+                    Err(_) => Err(entries_unreadable(&name)),
+                },
+                None => Err(
+                    "no index the key can read has source the collection, no terms and values [ts, ref]"
+                        .into(),
+                ),
+            },
+            Err(e) => {
+                return Err(ExportError::Fauna {
+                    context: format!("listing the indexes of collection '{}'", c.name),
+                    source: e,
+                })
+            }
+        },
+    };
+    match problem {
+        Ok(name) => Ok(name),
+        Err(problem) => {
+            // The suggested index must not clash with one that exists (the unfit configured
+            // one included).
+            let mut taken = index_names(&readable_indexes(client).await.unwrap_or_default());
+            taken.extend(c.index.iter().cloned());
+            Err(ExportError::NoIndex {
+                collection: c.name.clone(),
+                problem,
+                fql: create_ts_ref_index_fql(&c.name, &taken),
+            })
+        }
     }
 }
 

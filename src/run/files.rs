@@ -78,12 +78,11 @@ impl Destination for FilesDestination {
         state: &mut State,
         streams: &[String],
     ) -> Result<OpenOutput, RunError> {
-        let label = self.state.display().to_string();
         let (output, opened) = FilesOutput::open(
             &self.root,
             self.format,
             state,
-            &label,
+            &self.state,
             self.v1_files.take(),
             streams,
             self.verify,

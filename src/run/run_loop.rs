@@ -184,6 +184,7 @@ async fn run_on<D: Destination>(
         let collection_started = Instant::now();
         let before = committer.totals();
         let result = reading.stream(r, &mut committer).await;
+        observer.collection_done(name);
         let after = committer.totals();
         let mut stream = StreamSummary {
             name: name.to_string(),
@@ -245,7 +246,7 @@ fn counted(mut summary: Summary, client: &FaunaClient, started: Instant) -> Summ
     summary.retries = client.retries();
     summary.queries = client.queries();
     summary.read_ops = client.read_ops();
-    summary.paging = client.paging();
+    summary.paging = client.paging_of(crate::read::reads_documents);
     summary.in_flight = client.concurrency();
     summary.seconds = started.elapsed().as_secs_f64();
     summary

@@ -109,7 +109,7 @@ impl CollectionExport<'_> {
                 }
                 Position::WindowParts { at, reconcile, .. } => {
                     match self.window_parts(index, committer).await {
-                        Ok(()) if reconcile => {}
+                        Ok(()) if self.phase_follows(reconcile) => {}
                         Ok(()) => return Ok(WindowReport { to: Some(at) }),
                         Err(
                             e @ ExportError::Read(ReadError::SnapshotExpired {
@@ -152,11 +152,7 @@ impl CollectionExport<'_> {
                     };
                     // Over a history gap the deletions come from the reconciliation after the
                     // changes; otherwise from the events, merged with the changes.
-                    let end = if reconcile {
-                        Position::GapReconcile { at, cursor: None }
-                    } else {
-                        Position::Synced { to: at }
-                    };
+                    let end = self.window_end(at, reconcile);
                     let end_of_phase = end.clone();
                     let position: PositionFn =
                         Arc::new(move |c: Option<&Value>, _: usize| match c {
@@ -198,7 +194,7 @@ impl CollectionExport<'_> {
                         drain(committer, name, vec![part], end, self.observer).await
                     };
                     match result {
-                        Ok(()) if reconcile => {}
+                        Ok(()) if self.phase_follows(reconcile) => {}
                         Ok(()) => return Ok(WindowReport { to: Some(at) }),
                         Err(
                             e @ ExportError::Read(ReadError::SnapshotExpired {
@@ -232,6 +228,12 @@ impl CollectionExport<'_> {
                                 .await?;
                         }
                         Err(e) => return Err(e),
+                    }
+                }
+                Position::Expire { at, reconcile } => {
+                    self.expire(committer, at, reconcile).await?;
+                    if !reconcile {
+                        return Ok(WindowReport { to: Some(at) });
                     }
                 }
                 Position::GapReconcile { at, cursor } => {
@@ -390,7 +392,7 @@ impl CollectionExport<'_> {
             })
             .await?;
         // The strategy may keep an id set the window did not.
-        self.open(committer).await
+        self.open(committer, true).await
     }
 }
 

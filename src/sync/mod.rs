@@ -14,6 +14,7 @@
 
 mod committer;
 mod error;
+mod expiring;
 mod expiry;
 mod incremental;
 mod observer;
@@ -23,10 +24,12 @@ mod scan_catch_up;
 mod strategy;
 mod stream;
 mod summary;
+mod ttl_expiry;
 mod window_parts;
 
 pub use committer::{BatchLimits, Committer, PositionFn};
 pub use error::ExportError;
+pub use expiring::Expiring;
 pub use incremental::WindowReport;
 pub use observer::{Observer, Quiet, StreamEnd};
 pub use partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosition, CHUNK_ITEMS};

@@ -361,6 +361,7 @@ mod tests {
                         data: None,
                         columns: vec![],
                         deletion: None,
+                        ttl: None,
                     }),
                     cursor: Value::Int(i),
                 })
@@ -457,7 +458,10 @@ mod tests {
             deletion_column: None,
             detected_column: None,
         };
-        committer.open_stream("s", schema, None).await.unwrap();
+        committer
+            .open_stream("s", schema, None, false)
+            .await
+            .unwrap();
         (committer, out, saved)
     }
 
@@ -605,6 +609,7 @@ mod tests {
                         data: None,
                         columns: vec![],
                         deletion: None,
+                        ttl: None,
                     }),
                     cursor: Value::Int(i),
                 })

@@ -47,6 +47,7 @@ impl CollectionExport<'_> {
                 | Position::Window { .. }
                 | Position::WindowParts { .. }
                 | Position::GapReconcile { .. }
+                | Position::Expire { .. }
                 | Position::Synced { .. } => return Ok(()),
                 Position::Parts { .. } => {
                     return Err(ExportError::State(StateError::Invalid {

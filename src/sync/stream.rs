@@ -45,7 +45,10 @@ pub(crate) fn stored_cursor(collection: &str, cursor: &str) -> Result<Value, Exp
 impl CollectionExport<'_> {
     /// Reads the collection from wherever the committed state says it stands.
     pub async fn run(&self, committer: &mut Committer) -> Result<(), ExportError> {
-        self.open(committer).await?;
+        // Outputs whose id sets are kept between runs are the ones `sync` may continue: they
+        // keep the list of expiring documents too (Airbyte's full refresh, never continued,
+        // keeps neither).
+        self.open(committer, self.ids.kept()).await?;
         self.full(committer).await
     }
 
@@ -56,25 +59,32 @@ impl CollectionExport<'_> {
         index: &str,
         committer: &mut Committer,
     ) -> Result<super::incremental::WindowReport, ExportError> {
-        self.open(committer).await?;
+        self.open(committer, true).await?;
         self.incremental(index, committer).await
     }
 
     /// Starts committing the stream, with its id set when it keeps one: in a store kept
     /// between runs, when it tracks deletions or was read with the short-retention strategy;
     /// in scratch space, only during that strategy's full read (its reconciliation compares
-    /// with it).
-    pub(crate) async fn open(&self, committer: &mut Committer) -> Result<(), ExportError> {
+    /// with it). `continued` when it is read (or may later be read) incrementally: with
+    /// deletions tracked it then keeps the list of expiring documents.
+    pub(crate) async fn open(
+        &self,
+        committer: &mut Committer,
+        continued: bool,
+    ) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
         let stream = committer.stream(name)?;
         let short_retention = stream.strategy == Strategy::ScanCatchUp;
+        let tracks_deletions = self.settings.deletion_column.is_some();
         let keeps_ids = match self.ids {
-            IdStore::Kept(_) => short_retention || self.settings.deletion_column.is_some(),
+            IdStore::Kept(_) => short_retention || tracks_deletions,
             IdStore::Scratch(_) => short_retention && stream.position.in_full_read(),
         };
         let ids = keeps_ids.then(|| self.ids.dir());
+        let expiring = tracks_deletions && continued;
         committer
-            .open_stream(name, record_schema(self.settings), ids)
+            .open_stream(name, record_schema(self.settings), ids, expiring)
             .await
     }
 

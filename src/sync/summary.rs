@@ -33,7 +33,8 @@ pub struct Summary {
     pub streams: Vec<StreamSummary>,
     /// The run stopped at a batch boundary at `--max-duration`; more is left to do.
     pub paused: bool,
-    /// Page sizes: the largest reached (`size`) and how often they changed.
+    /// Page sizes of the document reads (not a reconciliation's id pages): the largest
+    /// reached (`size`) and how often they changed.
     pub paging: PacerStats,
     /// The limit of queries in flight, as it ended, and how often it changed.
     pub in_flight: LimitStats,

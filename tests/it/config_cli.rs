@@ -382,7 +382,7 @@ async fn export_help_shows_the_defaults() {
     // The texts are written by hand: they must match the defaults the code applies.
     for expected in [
         "Output format [default: jsonl]".to_string(),
-        "Output root directory [default: fauna-export]".to_string(),
+        "usual environment variables [default: fauna-export]".to_string(),
         format!("Documents per page (1..=100000) [default: {DEFAULT_PAGE_SIZE}]"),
         format!("Rows per batch file [default: {DEFAULT_BATCH_ROWS}]"),
         "JSONL compression (Parquet is always zstd) [default: none]".to_string(),

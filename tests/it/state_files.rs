@@ -167,6 +167,7 @@ impl Reader for Numbers {
             data: Some(ExportJson::of(&Value::Int(i))),
             columns: vec![],
             deletion: None,
+            ttl: None,
         };
         Ok(Page {
             items: vec![Item {
@@ -206,7 +207,7 @@ async fn the_state_stays_the_same_size_over_1000_committed_batches() {
             compression: fauna_sync::sink::Compression::None,
         },
         &mut state,
-        "test",
+        &state_path,
         None,
         &["s".to_string()],
         false,
@@ -232,7 +233,10 @@ async fn the_state_stays_the_same_size_over_1000_committed_batches() {
         deletion_column: None,
         detected_column: None,
     };
-    committer.open_stream("s", schema, None).await.unwrap();
+    committer
+        .open_stream("s", schema, None, false)
+        .await
+        .unwrap();
     let position: PositionFn = Arc::new(|c: Option<&Value>, _: usize| match c {
         Some(c) => Position::After {
             cursor: fauna_sync::fauna::encode(c),
