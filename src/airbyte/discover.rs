@@ -10,7 +10,7 @@ use crate::run::{client, Use};
 
 use super::checks::{check_collection, check_index};
 use super::error::AirbyteError;
-use super::protocol::{Catalog, Stream, SyncMode};
+use super::protocol::{AirbyteStream, Catalog, SyncMode};
 use super::record::{CDC_DELETED_AT, CDC_UPDATED_AT};
 
 /// Retries of transient failures during discover.
@@ -81,12 +81,12 @@ async fn readable_indexes(client: &FaunaClient) -> Result<Vec<Value>, AirbyteErr
 }
 
 /// The stream of one collection.
-pub fn stream(settings: &CollectionSettings, incremental: bool) -> Stream {
+pub fn stream(settings: &CollectionSettings, incremental: bool) -> AirbyteStream {
     let mut modes = vec![SyncMode::FullRefresh];
     if incremental {
         modes.push(SyncMode::Incremental);
     }
-    Stream {
+    AirbyteStream {
         name: settings.name.clone(),
         json_schema: json_schema(settings),
         supported_sync_modes: modes,

@@ -15,7 +15,7 @@ use crate::sync::ExportError;
 
 use super::error::AirbyteError;
 use super::protocol::{
-    now_ms, Log, Message, MessageWriter, Record as RecordMessage, StateMessage, StreamDescriptor,
+    now_ms, AirbyteRecordMessage, Log, Message, MessageWriter, StateMessage, StreamDescriptor,
     StreamStatus, Trace, WriteError,
 };
 use super::record::record_data;
@@ -161,7 +161,7 @@ impl<W: Write + Send> Batch for BufferedRecords<W> {
         let rows = self.data.len() as u64;
         for data in self.data {
             let message = Message::Record {
-                record: RecordMessage {
+                record: AirbyteRecordMessage {
                     stream: self.stream.name.clone(),
                     namespace: self.stream.namespace.clone(),
                     data,

@@ -1,7 +1,7 @@
 //! A run: the top layer, above the strategies and committer (`crate::sync`), the outputs
 //! (`crate::output`) and the state (`crate::state`). `export`, `sync` and Airbyte `read` are
 //! the same run ([`run_with`], `run_loop.rs`) on different [`Destination`]s with different
-//! [`Plan`]s and [`Observer`](crate::sync::Observer)s.
+//! [`Plan`]s and [`Observer`]s.
 //!
 //! - [`Destination`] (`destination.rs`): what `--out` (or Airbyte's stdout) resolves into once:
 //!   the lock or lease, the state, the output, the id store, the checkpoint.

@@ -12,6 +12,7 @@ mod fuzz_seeds;
 mod indexes;
 mod integrity;
 mod interruptions;
+mod layers;
 mod moved_windows;
 mod object_store;
 mod output_checks;
