@@ -59,6 +59,7 @@ pub async fn paced_query<T: PagedBody>(
     build: impl Fn(i64) -> Expr,
 ) -> Result<T, ReadError> {
     let pacer = stream.pacer(client);
+    client.mark_data_page();
     loop {
         let size = pacer.size();
         let q = build(i64::from(size));
