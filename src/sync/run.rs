@@ -40,6 +40,8 @@ pub struct Summary {
     pub retries: u64,
     /// Queries Fauna answered.
     pub queries: u64,
+    /// Of them, those answered before the first page of data was asked for.
+    pub queries_before_data: u64,
     /// Fauna read ops billed (`x-byte-read-ops`).
     pub read_ops: u64,
     /// Wall-clock seconds.
@@ -440,6 +442,7 @@ async fn run_on(
     summary.bytes = totals.bytes;
     summary.retries = client.retries();
     summary.queries = client.queries();
+    summary.queries_before_data = client.queries_before_data();
     summary.read_ops = client.read_ops();
     summary.paging = client.paging_of(crate::read::reads_documents);
     summary.in_flight = client.concurrency();
