@@ -528,15 +528,16 @@ fn print_sync_summary(s: &Summary, settings: &Settings) {
     }
 }
 
-/// The second summary line: what adaptive paging and the in-flight limit did, e.g. `paging:
-/// 1612 documents per page at the end (grew 14 times, shrank 0, 0 too large); queries in
-/// flight: 6 of 6 allowed (halved 0 times)` (`spec/paging.md`).
+/// The second summary line: what adaptive paging and the in-flight limit did, and the queries
+/// answered before the first page of data, e.g. `paging: 1612 documents per page at the end
+/// (grew 14 times, shrank 0, 0 too large); queries in flight: 6 of 6 allowed (halved 0 times);
+/// 81 queries, 6 of them before the first page` (`spec/paging.md`).
 fn paging_line(s: &Summary) -> String {
     let p = &s.paging;
     let l = &s.in_flight;
     format!(
-        "paging: {} documents per page at the end (grew {} times, shrank {}, {} too large); queries in flight: {} of {} allowed (halved {} times)",
-        p.size, p.grows, p.shrinks, p.too_large, l.limit, l.max, l.shrinks
+        "paging: {} documents per page at the end (grew {} times, shrank {}, {} too large); queries in flight: {} of {} allowed (halved {} times); {} queries, {} of them before the first page",
+        p.size, p.grows, p.shrinks, p.too_large, l.limit, l.max, l.shrinks, s.queries, s.queries_before_data
     )
 }
 

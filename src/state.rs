@@ -68,6 +68,19 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "is_zero_u64")]
         taken: u64,
     },
+    /// Short-retention strategy, first phase read as concurrent ranges of ids (`concurrency`
+    /// above 1): the scan of [`Position::After`], its ranges taking turns as in
+    /// [`Position::Parts`]; then [`Position::CatchUp`] from the stream's `snapshot_ts`.
+    ScanParts {
+        /// The ranges, in id order.
+        parts: Vec<PartPosition>,
+        /// The range whose chunk is being committed.
+        #[serde(default, skip_serializing_if = "is_zero_usize")]
+        turn: usize,
+        /// Documents of that chunk already committed.
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        taken: u64,
+    },
     /// Every document was exported (a full export's end; `sync` continues it as `Synced`).
     Done,
     /// Incremental sync, inside a window: the changes and deletions written in `[from, at]`,
@@ -154,13 +167,15 @@ impl Position {
             Position::Start
                 | Position::After { .. }
                 | Position::Parts { .. }
+                | Position::ScanParts { .. }
                 | Position::CatchUp { .. }
                 | Position::Reconcile { .. }
         )
     }
 }
 
-/// One range of a [`Position::Parts`] or [`Position::WindowParts`] read.
+/// One range of a [`Position::Parts`], [`Position::ScanParts`] or [`Position::WindowParts`]
+/// read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartPosition {
     /// Where the range continues, as an `after` cursor in Fauna wire JSON (`None`: at the

@@ -88,6 +88,9 @@ pub struct FaunaClient {
     retries: AtomicU64,
     backoffs: AtomicU64,
     queries: AtomicU64,
+    /// Queries answered before the first page of data was asked for (`mark_data_page`).
+    before_data: AtomicU64,
+    data_started: std::sync::atomic::AtomicBool,
     read_ops: AtomicU64,
     limiter: Limiter,
     pacers: Mutex<HashMap<String, Arc<Pacer>>>,
@@ -113,6 +116,8 @@ impl FaunaClient {
             retries: AtomicU64::new(0),
             backoffs: AtomicU64::new(0),
             queries: AtomicU64::new(0),
+            before_data: AtomicU64::new(0),
+            data_started: std::sync::atomic::AtomicBool::new(false),
             read_ops: AtomicU64::new(0),
             limiter: Limiter::new(DEFAULT_MAX_CONCURRENCY),
             pacers: Mutex::new(HashMap::new()),
@@ -225,6 +230,18 @@ impl FaunaClient {
         self.queries.load(Ordering::Relaxed)
     }
 
+    /// Records that a page of data (documents, changes, events or ids) is being asked for:
+    /// queries answered after this no longer count as [`FaunaClient::queries_before_data`].
+    pub fn mark_data_page(&self) {
+        self.data_started.store(true, Ordering::Relaxed);
+    }
+
+    /// Queries answered before the first page of data was asked for: the round trips (checks,
+    /// server time, index discovery, split points) a run waits for before data flows.
+    pub fn queries_before_data(&self) -> u64 {
+        self.before_data.load(Ordering::Relaxed)
+    }
+
     /// Fauna's read ops billed so far: the sum of the responses' `x-byte-read-ops`.
     pub fn read_ops(&self) -> u64 {
         self.read_ops.load(Ordering::Relaxed)
@@ -331,6 +348,9 @@ impl FaunaClient {
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         self.queries.fetch_add(1, Ordering::Relaxed);
+        if !self.data_started.load(Ordering::Relaxed) {
+            self.before_data.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(ops) = resp
             .headers()
             .get("x-byte-read-ops")

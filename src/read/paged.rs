@@ -66,17 +66,30 @@ pub async fn paced_query<T: PagedBody>(
     build: impl Fn(i64) -> Expr,
 ) -> Result<T, ReadError> {
     let pacer = stream.pacer(client);
+    client.mark_data_page();
     loop {
         let size = pacer.size();
         let q = build(i64::from(size));
         match client.query_measured::<T>(&q, pacer.can_shrink(size)).await {
             Ok(m) => {
-                pacer.succeeded(&PageOutcome {
+                let outcome = PageOutcome {
                     requested: size,
                     items: m.value.items(),
                     bytes: m.bytes,
                     elapsed: m.elapsed,
-                });
+                };
+                pacer.succeeded(&outcome);
+                let next = pacer.size();
+                if next < size {
+                    tracing::debug!(
+                        collection = %stream.collection,
+                        stream = stream.kind,
+                        items = outcome.items,
+                        bytes = outcome.bytes,
+                        elapsed_ms = outcome.elapsed.as_millis() as u64,
+                        "page size {size} -> {next}"
+                    );
+                }
                 return Ok(m.value);
             }
             Err(e) if e.is_too_large() => match pacer.too_large(size) {

@@ -245,6 +245,7 @@ async fn run_on<D: Destination>(
 fn counted(mut summary: Summary, client: &FaunaClient, started: Instant) -> Summary {
     summary.retries = client.retries();
     summary.queries = client.queries();
+    summary.queries_before_data = client.queries_before_data();
     summary.read_ops = client.read_ops();
     summary.paging = client.paging_of(crate::read::reads_documents);
     summary.in_flight = client.concurrency();

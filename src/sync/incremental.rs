@@ -74,6 +74,7 @@ impl CollectionExport<'_> {
                 Position::Start
                 | Position::After { .. }
                 | Position::Parts { .. }
+                | Position::ScanParts { .. }
                 | Position::CatchUp { .. }
                 | Position::Reconcile { .. } => self.full(committer).await?,
                 Position::Done => {

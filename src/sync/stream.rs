@@ -118,8 +118,14 @@ impl CollectionExport<'_> {
                     .as_ref()
                     .and_then(document_cursor_id)
                     .map(str::to_string);
-                let points =
-                    split_points(self.client, name, at, from.as_deref(), self.concurrency).await?;
+                let points = split_points(
+                    self.client,
+                    name,
+                    Some(at),
+                    from.as_deref(),
+                    self.concurrency,
+                )
+                .await?;
                 if points.is_empty() {
                     return self.sequential(committer, at, cursor).await;
                 }
@@ -182,7 +188,11 @@ impl CollectionExport<'_> {
 }
 
 /// The ranges split at `points`: the first from `start`, each other from its first document.
-fn ranges(start: Option<String>, collection: &str, points: Vec<String>) -> Vec<PartPosition> {
+pub(crate) fn ranges(
+    start: Option<String>,
+    collection: &str,
+    points: Vec<String>,
+) -> Vec<PartPosition> {
     let mut parts = Vec::with_capacity(points.len() + 1);
     let mut cursor = start;
     for point in points {

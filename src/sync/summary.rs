@@ -23,6 +23,8 @@ pub struct Summary {
     pub retries: u64,
     /// Queries Fauna answered.
     pub queries: u64,
+    /// Of them, those answered before the first page of data was asked for.
+    pub queries_before_data: u64,
     /// Fauna read ops billed (`x-byte-read-ops`).
     pub read_ops: u64,
     /// Wall-clock seconds.

@@ -102,7 +102,8 @@ async fn the_paging_line_reports_the_pages_of_documents_not_the_reconciliations_
     assert_eq!(
         paging_line(&stderr),
         "paging: 5 documents per page at the end (grew 0 times, shrank 0, 0 too large); \
-         queries in flight: 3 of 3 allowed (halved 0 times)",
+         queries in flight: 3 of 3 allowed (halved 0 times); 14 queries, 6 of them before the \
+         first page",
         "{stderr}"
     );
 }
