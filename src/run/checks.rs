@@ -4,6 +4,8 @@
 //! are readable. [`collection`] and [`configured_index`] say what they found; the run words it
 //! here ([`check_collection`], [`sync_index`]), the Airbyte commands their way.
 
+use super::plan::{ReadMode, StreamPlan};
+use super::reading::Ready;
 use super::run_loop::RunError;
 use crate::config::CollectionSettings;
 use crate::fauna::{Expr, FaunaClient, FaunaError, Value};
@@ -11,7 +13,7 @@ use crate::read::{
     create_ts_ref_index_fql, fitting_index, index_names, readable_indexes, ts_ref_index_problem,
     Retention,
 };
-use crate::sync::ExportError;
+use crate::sync::{ExportError, Observer};
 
 /// Whether Fauna's answer means that what was named does not exist: an `invalid ref` (an
 /// undefined collection or index) or `instance not found`.
@@ -210,4 +212,39 @@ fn entries_unreadable(name: &str) -> String {
     format!(
         "the key cannot read the entries of its index '{name}' (grant read on Index(\"{name}\"))"
     )
+}
+
+/// The checks of one stream of a run: its collection's retention and, for an incremental
+/// read, its `[ts, ref]` index. An incremental read that may fall back to a full refresh does
+/// so, with a warning, when the collection has no fitting index.
+pub(super) async fn check_stream(
+    client: &FaunaClient,
+    s: &StreamPlan,
+    observer: &dyn Observer,
+) -> Result<Ready, RunError> {
+    let retention = check_collection(client, &s.collection).await?;
+    let (read, index) = match s.read {
+        ReadMode::Incremental { or_refresh } => match sync_index(client, &s.collection).await {
+            Ok(index) => (s.read, Some(index)),
+            Err(ExportError::NoIndex { problem, .. }) if or_refresh => {
+                let message = format!(
+                    "stream '{}' is read in full refresh: incremental needs a [ts, ref] index ({problem})",
+                    s.collection.name
+                );
+                tracing::warn!(collection = %s.collection.name, "{message}");
+                observer.warning(&s.collection.name, &message)?;
+                (ReadMode::Refresh, None)
+            }
+            Err(e) => return Err(e),
+        },
+        ReadMode::Export | ReadMode::Refresh => (s.read, None),
+    };
+    Ok(Ready {
+        plan: StreamPlan {
+            collection: s.collection.clone(),
+            read,
+        },
+        retention,
+        index,
+    })
 }

@@ -11,8 +11,8 @@
 //! - checks (`checks.rs`): a collection and its index, before anything is read; shared with
 //!   Airbyte `check` and `discover`.
 //! - [`client`] (`client.rs`): the one constructor of a Fauna client from the settings.
-//! - `prepare.rs`: each stream's state entry before it is read; `estimate.rs`: the expected
-//!   total of a full read.
+//! - `prepare.rs`: each stream's state entry before it is read; `reading.rs`: one stream's read
+//!   within the run; `estimate.rs`: the expected total of a full read.
 
 mod checks;
 mod client;
@@ -21,6 +21,7 @@ mod estimate;
 mod files;
 mod plan;
 mod prepare;
+mod reading;
 mod run_loop;
 mod store;
 

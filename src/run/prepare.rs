@@ -3,27 +3,25 @@
 //! its collection's retention calls for) — for a new stream, and for a full refresh whose
 //! previous read was complete.
 
-use super::plan::{ReadMode, StreamPlan};
+use super::plan::ReadMode;
+use super::reading::Ready;
 use super::run_loop::RunError;
 use crate::config::CollectionSettings;
 use crate::fauna::FaunaClient;
-use crate::read::Retention;
 use crate::state::{State, StreamState};
 use crate::sync::{full_read_strategy, ExportError, Observer};
 
-/// Makes `state`'s entry for `s` ready to be read: kept (its format and record schema checked
-/// where the destination fixes them), or new at `snapshot_ts` in `format`.
-#[allow(clippy::too_many_arguments)]
+/// Makes `state`'s entry for `r` ready to be read: kept (its format and record schema checked
+/// when the destination fixes them), or new at `snapshot_ts` in `format`.
 pub async fn prepare(
     client: &FaunaClient,
     state: &mut State,
-    s: &StreamPlan,
-    retention: &Retention,
+    r: &Ready,
     snapshot_ts: i64,
-    format: &str,
-    fixes_schema: bool,
+    (format, fixes_schema): (&str, bool),
     observer: &dyn Observer,
 ) -> Result<(), RunError> {
+    let (s, retention) = (&r.plan, &r.retention);
     let c = &s.collection;
     let schema = schema_fingerprint(c);
     let kept = state
