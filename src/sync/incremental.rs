@@ -17,7 +17,7 @@ use super::window_parts::window_moved;
 use crate::config::HistoryGap;
 use crate::fauna::{encode, Expr, Value};
 use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader};
-use crate::state::Position;
+use crate::state::{Position, Strategy};
 
 /// A reader with nothing to read (deletions not tracked).
 struct Nothing;
@@ -63,9 +63,9 @@ impl CollectionExport<'_> {
                             .await?;
                         continue;
                     }
-                    Gap::Resync => {
+                    Gap::Resync { gap_minutes } => {
                         let at = now(self.client, name).await?;
-                        self.resync(index, committer, at).await?;
+                        self.resync(index, committer, at, gap_minutes).await?;
                         continue;
                     }
                 }
@@ -99,8 +99,8 @@ impl CollectionExport<'_> {
                     let reconcile = match self.history_gap(committer, to + 1, at).await? {
                         Gap::None => false,
                         Gap::Reconcile => true,
-                        Gap::Resync => {
-                            self.resync(index, committer, at).await?;
+                        Gap::Resync { gap_minutes } => {
+                            self.resync(index, committer, at, gap_minutes).await?;
                             continue;
                         }
                     };
@@ -331,14 +331,7 @@ impl CollectionExport<'_> {
                     gap_minutes,
                 })
             }
-            HistoryGap::Resync => {
-                let message = format!(
-                    "collection '{name}' was last synced {gap_minutes} minutes ago, longer than Fauna keeps its history: it is read again in full (\"history_gap\": \"resync\"), then incrementally from there. Documents deleted since its last sync are not seen as deleted: their records stay in the output"
-                );
-                tracing::warn!(collection = %name, gap_minutes, "{message}");
-                self.observer.warning(name, &message)?;
-                return Ok(Gap::Resync);
-            }
+            HistoryGap::Resync => return Ok(Gap::Resync { gap_minutes }),
             HistoryGap::Reconcile => {}
         }
         let reason = match committer.stream(name)?.ids {
@@ -363,15 +356,19 @@ impl CollectionExport<'_> {
         Ok(Gap::Reconcile)
     }
 
-    /// Reads the stream again in full from `at` (`"history_gap": "resync"`): its position goes
-    /// back to the start of a full read at `at`, with the strategy a new stream of the
-    /// collection gets; its counters, batch numbers and id set go on (later records supersede
-    /// what the output holds).
+    /// Reads the stream again in full from `at` (`"history_gap": "resync"`), the last sync
+    /// having been `gap_minutes` ago: its position goes back to the start of a full read at
+    /// `at`, with the strategy a new stream of the collection gets; its counters, batch numbers
+    /// and id set go on (later records supersede what the output holds). Deletions since the
+    /// last sync are found only by the short-retention strategy's reconciliation with an id set
+    /// kept between runs (the ids the output holds); otherwise they are not seen, and a warning
+    /// says which.
     async fn resync(
         &self,
         index: &str,
         committer: &mut Committer,
         at: i64,
+        gap_minutes: i64,
     ) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
         let (strategy, index) = full_read_strategy(
@@ -383,6 +380,16 @@ impl CollectionExport<'_> {
             self.observer,
         )
         .await?;
+        let deletions = if strategy == Strategy::ScanCatchUp && self.ids.kept() {
+            "Its reconciliation compares with the ids the output holds, so documents deleted since its last sync get deletion records"
+        } else {
+            "Documents deleted since its last sync are not seen as deleted: their records stay in the output"
+        };
+        let message = format!(
+            "collection '{name}' was last synced {gap_minutes} minutes ago, longer than Fauna keeps its history: it is read again in full (\"history_gap\": \"resync\"), then incrementally from there. {deletions}"
+        );
+        tracing::warn!(collection = %name, gap_minutes, "{message}");
+        self.observer.warning(name, &message)?;
         committer
             .update(name, move |s| {
                 s.snapshot_ts = at;
@@ -404,7 +411,10 @@ enum Gap {
     /// A gap the output's id set reconciles.
     Reconcile,
     /// A gap after which the stream is read again in full.
-    Resync,
+    Resync {
+        /// Minutes since the last window's end.
+        gap_minutes: i64,
+    },
 }
 
 /// Why a gap cannot be reconciled without an id set.

@@ -532,6 +532,58 @@ async fn airbyte_incremental_over_a_history_gap_fails_with_a_trace_naming_it() {
         .any(|m| m["type"] == "RECORD" || m["type"] == "STATE"));
 }
 
+/// `"history_gap": "resync"` (issue 23, item 4): over a gap the collection is exported again in
+/// full and the windows go on from there. This collection keeps history briefly, so the export
+/// is a scan, a catch-up and a reconciliation, which compares with the output's id set: the
+/// deletion inside the gap is found (detected) after all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_gap_is_resynced_when_configured() {
+    use fauna_dev::engine::EngineOptions;
+    use fauna_dev::server::ServerConfig;
+    let schema = r#"{
+      "collections": [{"name": "foo", "history_days": 0}],
+      "indexes": [{"name": "foo_ts", "source": "foo", "values": [{"field": "ts"}, {"field": "ref"}]}],
+      "keys": [{"secret": "fnTestServer", "role": "server"}]
+    }"#;
+    let options = EngineOptions {
+        mvt_offset: Duration::from_secs(600),
+        ..EngineOptions::default()
+    };
+    let fx = Fixture::start_with(schema, &[], options, ServerConfig::new()).await;
+    let out = fx.out("gap-resync");
+    let s = settings(
+        &fx,
+        &out,
+        r#"{"collection": {"name": "foo", "deletions": {"deletion_mode": "deleted_field", "history_gap": "resync"}}, "output": {"format": "jsonl"}}"#,
+    );
+    for id in ["1", "2", "3"] {
+        write(&fx, &create(id, 1));
+    }
+    sync(&s).await;
+    let files = read_manifest(&out).unwrap().len();
+    write(&fx, &delete("1"));
+    write(&fx, &update("2", 20));
+    fx.engine.advance_clock(Duration::from_secs(700));
+    let r = sync(&s).await;
+    assert_eq!(
+        ids(&records_since(&out, files)),
+        [("2", false), ("3", false), ("1", true)],
+        "{r:?}"
+    );
+    assert_eq!((r.streams[0].deleted, r.streams[0].detected), (1, 1));
+    let state = State::load(&out.join("_state.json")).unwrap();
+    let foo = &state.streams["foo"];
+    assert!(matches!(
+        foo.position,
+        fauna_sync::state::Position::Synced { .. }
+    ));
+    assert_eq!(foo.strategy, fauna_sync::state::Strategy::ScanCatchUp);
+    // The next sync goes on from the resync's end: a window, nothing in it.
+    let files = read_manifest(&out).unwrap().len();
+    sync(&s).await;
+    assert_eq!(records_since(&out, files), []);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_history_gap_is_stopped_when_configured_or_when_the_id_set_is_incomplete() {
     let fx = short_history().await;
