@@ -14,7 +14,7 @@ use super::protocol::StreamDescriptor;
 use super::resume::{input_stream, FORMAT};
 use crate::durable::FileError;
 use crate::id_set::IdStore;
-use crate::run::{Begun, Destination, OpenOutput, Resumed, RunError};
+use crate::run::{Begun, Destination, OpenOutput, Resumed};
 use crate::state::{Position, State, Strategy};
 use crate::sync::ExportError;
 
@@ -52,11 +52,11 @@ impl<W: Write + Send + 'static> Destination for Stdout<W> {
         configured.min(AIRBYTE_BATCH_ROWS)
     }
 
-    async fn lock(&mut self) -> Result<(), RunError> {
+    async fn lock(&mut self) -> Result<(), ExportError> {
         Ok(())
     }
 
-    async fn resume(&mut self, now: i64) -> Result<Resumed, RunError> {
+    async fn resume(&mut self, now: i64) -> Result<Resumed, ExportError> {
         for note in &self.input.notes {
             log(&self.out, "INFO", note.clone()).map_err(stdout_failed)?;
         }
@@ -90,7 +90,11 @@ impl<W: Write + Send + 'static> Destination for Stdout<W> {
         Ok(resumed)
     }
 
-    async fn open_output(&mut self, _: &mut State, _: &[String]) -> Result<OpenOutput, RunError> {
+    async fn open_output(
+        &mut self,
+        _: &mut State,
+        _: &[String],
+    ) -> Result<OpenOutput, ExportError> {
         Ok(OpenOutput {
             output: Box::new(Records {
                 out: self.out.clone(),
@@ -100,7 +104,7 @@ impl<W: Write + Send + 'static> Destination for Stdout<W> {
         })
     }
 
-    async fn begin(&mut self, _: &State) -> Result<Begun, RunError> {
+    async fn begin(&mut self, _: &State) -> Result<Begun, ExportError> {
         let scratch = tempfile::Builder::new()
             .prefix("fauna-sync-ids-")
             .tempdir()

@@ -6,7 +6,6 @@
 
 use super::plan::{ReadMode, StreamPlan};
 use super::reading::Ready;
-use super::run_loop::RunError;
 use crate::config::CollectionSettings;
 use crate::fauna::{Expr, FaunaClient, FaunaError, Value};
 use crate::read::{
@@ -136,7 +135,7 @@ async fn readable_entries(client: &FaunaClient, index: &str) -> Result<(), Index
 pub async fn check_collection(
     client: &FaunaClient,
     c: &CollectionSettings,
-) -> Result<Retention, RunError> {
+) -> Result<Retention, ExportError> {
     collection(client, &c.name).await.map_err(|p| match p {
         CollectionProblem::Missing(e) => ExportError::Collection(format!(
             "collection '{}' does not exist (Fauna: {e}); check the name (names are case-sensitive) or remove it from the configuration",
@@ -153,7 +152,10 @@ pub async fn check_collection(
 /// The `[ts, ref]` index incremental reads of `c` go through: the configured one, checked
 /// precisely, or the first fitting one the key can read; a clear error with the FQL that
 /// creates one (under a name no index the key can see has) otherwise.
-pub async fn sync_index(client: &FaunaClient, c: &CollectionSettings) -> Result<String, RunError> {
+pub async fn sync_index(
+    client: &FaunaClient,
+    c: &CollectionSettings,
+) -> Result<String, ExportError> {
     let problem = match &c.index {
         Some(name) => match configured_index(client, &c.name, name).await {
             Ok(()) => Ok(name.clone()),
@@ -221,7 +223,7 @@ pub(super) async fn check_stream(
     client: &FaunaClient,
     s: &StreamPlan,
     observer: &dyn Observer,
-) -> Result<Ready, RunError> {
+) -> Result<Ready, ExportError> {
     let retention = check_collection(client, &s.collection).await?;
     let (read, index) = match s.read {
         ReadMode::Incremental { or_refresh } => match sync_index(client, &s.collection).await {

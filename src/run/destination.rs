@@ -10,10 +10,10 @@
 use std::future::Future;
 use std::path::PathBuf;
 
-use super::run_loop::RunError;
 use crate::id_set::IdStore;
 use crate::output::{Checkpoint, Output};
 use crate::state::State;
+use crate::sync::ExportError;
 
 /// The state a run resumes from.
 #[derive(Debug, Default)]
@@ -21,7 +21,7 @@ pub struct Resumed {
     /// The state (each stream's entry, if it has one).
     pub state: State,
     /// Streams whose given state was refused, and why: each fails, the others are read.
-    pub refused: Vec<(String, RunError)>,
+    pub refused: Vec<(String, ExportError)>,
 }
 
 /// An opened output.
@@ -59,10 +59,10 @@ pub trait Destination: Send {
     }
 
     /// Takes the lock or the lease: fails at once when another run holds it.
-    fn lock(&mut self) -> impl Future<Output = Result<(), RunError>> + Send;
+    fn lock(&mut self) -> impl Future<Output = Result<(), ExportError>> + Send;
 
     /// The state the run resumes from; `now` is the server's time as the run began.
-    fn resume(&mut self, now: i64) -> impl Future<Output = Result<Resumed, RunError>> + Send;
+    fn resume(&mut self, now: i64) -> impl Future<Output = Result<Resumed, ExportError>> + Send;
 
     /// Opens the output for `streams` (ownership, damage, leftovers); records the output's id
     /// and committed length in `state`.
@@ -70,10 +70,10 @@ pub trait Destination: Send {
         &mut self,
         state: &mut State,
         streams: &[String],
-    ) -> impl Future<Output = Result<OpenOutput, RunError>> + Send;
+    ) -> impl Future<Output = Result<OpenOutput, ExportError>> + Send;
 
     /// Saves `state` as the run begins reading and hands over the id store and checkpoint.
-    fn begin(&mut self, state: &State) -> impl Future<Output = Result<Begun, RunError>> + Send;
+    fn begin(&mut self, state: &State) -> impl Future<Output = Result<Begun, ExportError>> + Send;
 
     /// Lets go of the lock or lease (and any scratch space).
     fn release(&mut self) -> impl Future<Output = ()> + Send;

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 use super::destination::{Begun, Destination, OpenOutput, Resumed};
-use super::run_loop::RunError;
 use crate::config::Settings;
 use crate::id_set::{id_set_dir, IdStore};
 use crate::lock::{RunLock, LOCK_FILE};
 use crate::output::{FilesOutput, OutputError, StateFile};
 use crate::sink::{CommittedFile, FileFormat};
 use crate::state::State;
+use crate::sync::ExportError;
 
 /// A run's local output directory and state file.
 pub struct FilesDestination {
@@ -56,7 +56,7 @@ impl Destination for FilesDestination {
         self.format.name()
     }
 
-    async fn lock(&mut self) -> Result<(), RunError> {
+    async fn lock(&mut self) -> Result<(), ExportError> {
         if self.root.exists() && !self.root.is_dir() {
             return Err(OutputError::NotADirectory(self.root.clone()).into());
         }
@@ -64,7 +64,7 @@ impl Destination for FilesDestination {
         Ok(())
     }
 
-    async fn resume(&mut self, _now: i64) -> Result<Resumed, RunError> {
+    async fn resume(&mut self, _now: i64) -> Result<Resumed, ExportError> {
         let loaded = State::load_migrating(&self.state)?;
         self.v1_files = loaded.v1_files;
         Ok(Resumed {
@@ -77,7 +77,7 @@ impl Destination for FilesDestination {
         &mut self,
         state: &mut State,
         streams: &[String],
-    ) -> Result<OpenOutput, RunError> {
+    ) -> Result<OpenOutput, ExportError> {
         let (output, opened) = FilesOutput::open(
             &self.root,
             self.format,
@@ -93,7 +93,7 @@ impl Destination for FilesDestination {
         })
     }
 
-    async fn begin(&mut self, state: &State) -> Result<Begun, RunError> {
+    async fn begin(&mut self, state: &State) -> Result<Begun, ExportError> {
         state.save(&self.state)?;
         Ok(Begun {
             ids: IdStore::Kept(id_set_dir(&self.state)),

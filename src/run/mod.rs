@@ -34,13 +34,13 @@ pub use destination::{Begun, Destination, OpenOutput, Resumed};
 pub use files::{lock_paths, FilesDestination};
 pub use plan::{Mode, Plan, ReadMode, StreamPlan};
 pub use prepare::schema_fingerprint;
-pub use run_loop::{run_with, RunError};
+pub use run_loop::run_with;
 pub use store::StoreDestination;
 
 use crate::config::{OutputFormat, Settings};
 use crate::output::StoreUrl;
 use crate::sink::FileFormat;
-use crate::sync::{Observer, Summary};
+use crate::sync::{ExportError, Observer, Summary};
 
 /// The sink's file format for the settings.
 pub fn file_format(settings: &Settings) -> FileFormat {
@@ -58,7 +58,7 @@ pub async fn run(
     settings: &Settings,
     observer: &dyn Observer,
     mode: Mode,
-) -> Result<Summary, RunError> {
+) -> Result<Summary, ExportError> {
     let plan = Plan::of(mode);
     let format = file_format(settings);
     match StoreUrl::parse(&settings.output.dir)? {
@@ -74,6 +74,9 @@ pub async fn run(
 }
 
 /// Runs (or resumes) a full export of every configured collection.
-pub async fn run_export(settings: &Settings, observer: &dyn Observer) -> Result<Summary, RunError> {
+pub async fn run_export(
+    settings: &Settings,
+    observer: &dyn Observer,
+) -> Result<Summary, ExportError> {
     run(settings, observer, Mode::Export).await
 }

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use super::run_loop::RunError;
 use crate::config::{CollectionSettings, Settings};
 use crate::fauna::FaunaClient;
 use crate::read::list_collections;
@@ -82,7 +81,7 @@ impl Plan {
         &self,
         settings: &Settings,
         client: &FaunaClient,
-    ) -> Result<Vec<StreamPlan>, RunError> {
+    ) -> Result<Vec<StreamPlan>, ExportError> {
         if let Some(streams) = &self.streams {
             return Ok(streams.clone());
         }

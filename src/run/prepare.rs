@@ -5,7 +5,6 @@
 
 use super::plan::ReadMode;
 use super::reading::Ready;
-use super::run_loop::RunError;
 use crate::config::CollectionSettings;
 use crate::fauna::FaunaClient;
 use crate::state::{State, StreamState};
@@ -20,7 +19,7 @@ pub async fn prepare(
     snapshot_ts: i64,
     (format, fixes_schema): (&str, bool),
     observer: &dyn Observer,
-) -> Result<(), RunError> {
+) -> Result<(), ExportError> {
     let (s, retention) = (&r.plan, &r.retention);
     let c = &s.collection;
     let schema = schema_fingerprint(c);

@@ -22,12 +22,8 @@ use crate::sync::{
     BatchLimits, Committer, ExportError, Observer, StreamEnd, StreamFailure, StreamSummary, Summary,
 };
 
-/// The error of a run: a failure of the run itself, or
-/// [`ExportError::StreamsFailed`] when streams failed while the others were read.
-pub type RunError = ExportError;
-
 /// Streams that failed for a reason of their own, in the order they failed, and why.
-type Failures = Vec<(String, RunError)>;
+type Failures = Vec<(String, ExportError)>;
 
 /// Runs `plan` on `destination`, releasing its lock or lease however the run ends.
 pub async fn run_with<D: Destination>(
@@ -35,7 +31,7 @@ pub async fn run_with<D: Destination>(
     plan: &Plan,
     mut destination: D,
     observer: &dyn Observer,
-) -> Result<Summary, RunError> {
+) -> Result<Summary, ExportError> {
     let result = run_on(settings, plan, &mut destination, observer).await;
     destination.release().await;
     result
@@ -46,7 +42,7 @@ async fn run_on<D: Destination>(
     plan: &Plan,
     destination: &mut D,
     observer: &dyn Observer,
-) -> Result<Summary, RunError> {
+) -> Result<Summary, ExportError> {
     let started = Instant::now();
     destination.lock().await?;
     let client = client::client(settings, Use::Run).map_err(fauna("setting up the client"))?;
@@ -187,10 +183,10 @@ async fn run_on<D: Destination>(
 async fn check_all(
     client: &FaunaClient,
     streams: &[StreamPlan],
-    refused: Vec<(String, RunError)>,
+    refused: Vec<(String, ExportError)>,
     observer: &dyn Observer,
-) -> Result<(Vec<Ready>, Failures), RunError> {
-    let mut refused: HashMap<String, RunError> = refused.into_iter().collect();
+) -> Result<(Vec<Ready>, Failures), ExportError> {
+    let mut refused: HashMap<String, ExportError> = refused.into_iter().collect();
     let mut failures = Failures::new();
     let mut ready = Vec::with_capacity(streams.len());
     for s in streams {
@@ -216,7 +212,7 @@ fn nothing_to_read(
     client: &FaunaClient,
     started: Instant,
     observer: &dyn Observer,
-) -> Result<RunError, RunError> {
+) -> Result<ExportError, ExportError> {
     for s in streams {
         let name = &s.collection.name;
         observer.stream_started(name)?;
@@ -263,7 +259,7 @@ fn counted(mut summary: Summary, client: &FaunaClient, started: Instant) -> Summ
 }
 
 /// The failures as the summary lists them: those of the checks first, then in reading order.
-fn failed(failures: &[(String, RunError)]) -> Vec<StreamFailure> {
+fn failed(failures: &[(String, ExportError)]) -> Vec<StreamFailure> {
     failures
         .iter()
         .map(|(name, e)| StreamFailure::new(name, e))
@@ -276,7 +272,7 @@ fn fauna(context: &str) -> impl FnOnce(FaunaError) -> ExportError {
 }
 
 /// The server's time (µs): the snapshot of new streams, and the time the run began.
-async fn server_time(client: &FaunaClient) -> Result<i64, RunError> {
+async fn server_time(client: &FaunaClient) -> Result<i64, ExportError> {
     match client.query(&Expr::to_micros(Expr::now())).await {
         Ok(Value::Int(t)) => Ok(t),
         Ok(other) => Err(fauna("reading the server's time")(

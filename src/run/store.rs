@@ -5,12 +5,12 @@
 use std::path::PathBuf;
 
 use super::destination::{Begun, Destination, OpenOutput, Resumed};
-use super::run_loop::RunError;
 use crate::config::Settings;
 use crate::id_set::IdStore;
 use crate::output::{OutputError, StoreRun, StoreUrl};
 use crate::sink::FileFormat;
 use crate::state::State;
+use crate::sync::ExportError;
 
 /// A run's object-store output.
 pub struct StoreDestination {
@@ -35,7 +35,7 @@ impl StoreDestination {
         }
     }
 
-    fn run(&mut self) -> Result<&mut StoreRun, RunError> {
+    fn run(&mut self) -> Result<&mut StoreRun, ExportError> {
         self.run.as_mut().ok_or_else(|| {
             OutputError::BadUrl {
                 url: self.url.to_string(),
@@ -51,12 +51,12 @@ impl Destination for StoreDestination {
         self.format.name()
     }
 
-    async fn lock(&mut self) -> Result<(), RunError> {
+    async fn lock(&mut self) -> Result<(), ExportError> {
         self.run = Some(StoreRun::start(self.url.clone(), &self.out, &self.state).await?);
         Ok(())
     }
 
-    async fn resume(&mut self, _now: i64) -> Result<Resumed, RunError> {
+    async fn resume(&mut self, _now: i64) -> Result<Resumed, ExportError> {
         Ok(Resumed {
             state: self.run()?.take_loaded().state,
             refused: Vec::new(),
@@ -67,7 +67,7 @@ impl Destination for StoreDestination {
         &mut self,
         state: &mut State,
         streams: &[String],
-    ) -> Result<OpenOutput, RunError> {
+    ) -> Result<OpenOutput, ExportError> {
         let (format, verify) = (self.format, self.verify);
         let (output, opened) = self
             .run()?
@@ -79,7 +79,7 @@ impl Destination for StoreDestination {
         })
     }
 
-    async fn begin(&mut self, state: &State) -> Result<Begun, RunError> {
+    async fn begin(&mut self, state: &State) -> Result<Begun, ExportError> {
         let run = self.run()?;
         let dir = run.fetch_id_sets(state).await?;
         run.save(state).await?;
