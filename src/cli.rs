@@ -1,4 +1,6 @@
-//! The command line: `fauna-sync export`, `verify` and `demo`.
+//! The command line: `export`, `sync` (both the run of [`crate::run`], into the directory or
+//! object store `--out` names, with progress on stderr and a closing summary), `verify`, `demo`,
+//! and the Airbyte commands (`spec`, `check`, `discover`, `read`: [`crate::airbyte`]).
 //!
 //! Exit codes (derived from [`ErrorKind`]): 0 success; 1 the run failed (Fauna, network,
 //! output, state or data error — what was committed stays valid); 2 invalid command line or
@@ -16,8 +18,10 @@ use crate::error::ErrorKind;
 use crate::fauna::Secret;
 use crate::output::{local_path, verify_output, verify_store, StoreUrl, VerifyReport};
 use crate::progress::Progress;
+use crate::run::{run, Mode};
+use crate::state::State;
 use crate::step_summary::{self, Outcome};
-use crate::sync::{run, ExportError, Mode, State, Summary};
+use crate::sync::{ExportError, Summary};
 
 /// Exports Fauna collections to JSONL or Parquet batch files with checkpointed resume.
 #[derive(Debug, Parser)]

@@ -12,7 +12,7 @@ use fauna_dev::server::{serve, ServerConfig};
 use crate::cli::{run_with_progress, DemoArgs};
 use crate::config::{Overrides, Settings};
 use crate::fauna::Secret;
-use crate::sync::Mode;
+use crate::run::Mode;
 
 /// The demo dataset's read-only exporter key (a custom role; see fixtures/demo/schema.json).
 const DEMO_SECRET: &str = "fnDemoExporterKey";

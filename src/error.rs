@@ -61,6 +61,13 @@ impl ErrorKind {
     }
 }
 
+/// An error that knows its kind: what a lower layer holds of a higher layer's error without
+/// depending on it (the state's error carries an object store's).
+pub trait KindedError: std::error::Error + Send + Sync + 'static {
+    /// The kind of failure.
+    fn kind(&self) -> ErrorKind;
+}
+
 /// Whether a file operation was refused: no permission (`EACCES`), not permitted (`EPERM`, e.g.
 /// an immutable file) or a read-only file system. Waiting cannot help; a re-run fails the same.
 pub fn is_refused(e: &std::io::Error) -> bool {

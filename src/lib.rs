@@ -1,8 +1,20 @@
 //! fauna-sync: exports Fauna collections to JSONL and Parquet, fully or incrementally, with
-//! checkpointed resume.
+//! checkpointed exactly-once resume, to a directory or an object store, and as an Airbyte source.
 //!
-//! Data flows one way: Fauna pages ([`fauna`]) → typed values → export records ([`export`]) →
-//! sinks → committed state.
+//! Data flows one way: Fauna pages ([`fauna`]) → readers ([`read`]) → export records
+//! ([`export`]) → strategies and the one committer ([`sync`]) → outputs ([`output`], [`sink`])
+//! and the checkpointed [`state`]. Layers, top to bottom (`spec/architecture.md`):
+//!
+//! - the modes: [`cli`] (`export`, `sync`, `verify`, `demo`, with [`progress`] and
+//!   [`step_summary`]) and [`airbyte`] (`spec`, `check`, `discover`, `read`);
+//! - [`run`]: the one run of `export`, `sync` and Airbyte `read` — the destination `--out` (or
+//!   Airbyte's stdout) resolves into, the checks, the loop;
+//! - [`sync`]: strategies, partitions, the committer, the run's observer and summary;
+//! - [`output`] and [`sink`]: batch files, manifests, object stores, checkpoints;
+//! - [`state`]: the checkpoint state; [`id_set`]: the ids an output holds;
+//! - [`read`]: readers and what the database holds; [`export`]: records; [`schema`]: typed
+//!   columns (not wired yet);
+//! - [`fauna`]: the client; [`config`]: settings; [`durable`], [`lock`], [`error`].
 
 pub mod airbyte;
 pub mod cli;
@@ -19,7 +31,9 @@ pub mod lock;
 pub mod output;
 pub mod progress;
 pub mod read;
+pub mod run;
 pub mod schema;
 pub mod sink;
+pub mod state;
 pub mod step_summary;
 pub mod sync;

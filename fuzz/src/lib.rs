@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use fauna_sync::airbyte::{parse_catalog, parse_state, StreamInput};
 use fauna_sync::config::{Overrides, Settings};
 use fauna_sync::fauna::Secret;
-use fauna_sync::sync::{State, StreamState};
+use fauna_sync::state::{State, StreamState};
 
 /// A target's body.
 pub type Body = fn(&[u8]);

@@ -7,11 +7,12 @@ use std::path::Path;
 
 use crate::config::{Overrides, Settings};
 use crate::fauna::Expr;
+use crate::run::{client, Use};
 
 use super::catalog::{parse_catalog, ConfiguredStream};
+use super::checks::{check_collection, check_index};
 use super::discover::discover;
 use super::error::AirbyteError;
-use super::fauna_checks::{check_collection, check_index, client};
 use super::input_state::{parse_state, InputState};
 use super::protocol::{
     ConnectionStatus, ErrorTrace, Message, MessageWriter, Status, Trace, WriteError,
@@ -70,7 +71,13 @@ pub fn load_settings(config: &Path) -> Result<Settings, AirbyteError> {
 /// Validates the config, connects, and checks each configured collection and index.
 pub async fn check(config: &Path) -> Result<(), AirbyteError> {
     let settings = load_settings(config)?;
-    let client = client(&settings, CHECK_RETRIES)?;
+    let client = client(
+        &settings,
+        Use::Answer {
+            retries: CHECK_RETRIES,
+        },
+    )
+    .map_err(AirbyteError::fauna("setting up the client"))?;
     client
         .query(&Expr::now())
         .await

@@ -4,11 +4,13 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::config::{CollectionSettings, Settings};
 use crate::export::record_schema;
-use crate::read::fitting_index;
+use crate::fauna::{FaunaClient, Value};
+use crate::read::{fitting_index, list_collections};
+use crate::run::{client, Use};
 
+use super::checks::{check_collection, check_index};
 use super::error::AirbyteError;
-use super::fauna_checks::{check_collection, check_index, client, collections, readable_indexes};
-use super::protocol::{Catalog, Stream, SyncMode};
+use super::protocol::{AirbyteStream, Catalog, SyncMode};
 use super::record::{CDC_DELETED_AT, CDC_UPDATED_AT};
 
 /// Retries of transient failures during discover.
@@ -18,7 +20,13 @@ const DISCOVER_RETRIES: usize = 3;
 /// a configured index must fit) or every readable collection; incremental where a `[ts, ref]`
 /// index serves the collection.
 pub async fn discover(settings: &Settings) -> Result<Catalog, AirbyteError> {
-    let client = client(settings, DISCOVER_RETRIES)?;
+    let client = client(
+        settings,
+        Use::Answer {
+            retries: DISCOVER_RETRIES,
+        },
+    )
+    .map_err(AirbyteError::fauna("setting up the client"))?;
     let configured = settings.collections.is_some();
     let colls = collections(&client, settings).await?;
     let mut indexes = None;
@@ -44,13 +52,41 @@ pub async fn discover(settings: &Settings) -> Result<Catalog, AirbyteError> {
     Ok(Catalog { streams })
 }
 
+/// The collections to present as streams: the configured ones, else every collection the key
+/// can list (with the defaults).
+async fn collections(
+    client: &FaunaClient,
+    settings: &Settings,
+) -> Result<Vec<CollectionSettings>, AirbyteError> {
+    if let Some(configured) = &settings.collections {
+        return Ok(configured.clone());
+    }
+    let names = list_collections(client)
+        .await
+        .map_err(AirbyteError::fauna("listing the collections"))?;
+    Ok(names
+        .into_iter()
+        .map(|name| CollectionSettings {
+            name,
+            ..settings.defaults.clone()
+        })
+        .collect())
+}
+
+/// Every index document the key can read (empty when it may not list indexes).
+async fn readable_indexes(client: &FaunaClient) -> Result<Vec<Value>, AirbyteError> {
+    crate::read::readable_indexes(client)
+        .await
+        .map_err(AirbyteError::fauna("listing the indexes"))
+}
+
 /// The stream of one collection.
-pub fn stream(settings: &CollectionSettings, incremental: bool) -> Stream {
+pub fn stream(settings: &CollectionSettings, incremental: bool) -> AirbyteStream {
     let mut modes = vec![SyncMode::FullRefresh];
     if incremental {
         modes.push(SyncMode::Incremental);
     }
-    Stream {
+    AirbyteStream {
         name: settings.name.clone(),
         json_schema: json_schema(settings),
         supported_sync_modes: modes,

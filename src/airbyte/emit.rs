@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex};
 use crate::durable::FileError;
 use crate::export::{Record, RecordSchema};
 use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
-use crate::sync::{ExportError, State, StateError};
+use crate::state::{State, StateError};
+use crate::sync::ExportError;
 
 use super::error::AirbyteError;
 use super::protocol::{
-    now_ms, Log, Message, MessageWriter, Record as RecordMessage, StateMessage, StreamDescriptor,
+    now_ms, AirbyteRecordMessage, Log, Message, MessageWriter, StateMessage, StreamDescriptor,
     StreamStatus, Trace, WriteError,
 };
 use super::record::record_data;
@@ -40,12 +41,17 @@ fn io_error(e: WriteError) -> std::io::Error {
     }
 }
 
-/// A failed write of a message, as the read's error (a broken pipe stays recognisable).
-pub fn write_failed(e: WriteError) -> AirbyteError {
-    AirbyteError::Read(ExportError::Output(OutputError::Stream {
+/// A failed write of a message, as the output's error (a broken pipe stays recognisable).
+pub fn stdout_failed(e: WriteError) -> OutputError {
+    OutputError::Stream {
         what: "messages to stdout",
         source: io_error(e),
-    }))
+    }
+}
+
+/// A failed write of a message, as the read's error.
+pub fn write_failed(e: WriteError) -> AirbyteError {
+    AirbyteError::Read(ExportError::Output(stdout_failed(e)))
 }
 
 /// A stream status trace.
@@ -76,7 +82,8 @@ pub fn log<W: Write>(
     )
 }
 
-fn descriptor(namespaces: &Namespaces, stream: &str) -> StreamDescriptor {
+/// The descriptor of `stream`, with its namespace.
+pub fn descriptor(namespaces: &Namespaces, stream: &str) -> StreamDescriptor {
     StreamDescriptor {
         name: stream.to_string(),
         namespace: namespaces.get(stream).cloned().flatten(),
@@ -154,7 +161,7 @@ impl<W: Write + Send> Batch for BufferedRecords<W> {
         let rows = self.data.len() as u64;
         for data in self.data {
             let message = Message::Record {
-                record: RecordMessage {
+                record: AirbyteRecordMessage {
                     stream: self.stream.name.clone(),
                     namespace: self.stream.namespace.clone(),
                     data,

@@ -22,7 +22,7 @@ use serde_json::{Map, Value as Json};
 use super::error::AirbyteError;
 use super::protocol::StreamDescriptor;
 use crate::fauna::{decode, Value};
-use crate::sync::StreamState;
+use crate::state::StreamState;
 
 /// The parsed input state.
 #[derive(Clone, Debug, Default, PartialEq)]

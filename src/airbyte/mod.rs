@@ -4,12 +4,14 @@
 
 mod args;
 mod catalog;
+mod checks;
 mod commands;
+mod destination;
 mod discover;
 mod emit;
 mod error;
-mod fauna_checks;
 mod input_state;
+mod observer;
 mod protocol;
 mod read;
 mod record;
@@ -28,9 +30,9 @@ pub use input_state::{
     parse_state, InputState, LegacyCursor, LegacyFullSync, LegacyPosition, StreamInput,
 };
 pub use protocol::{
-    now_ms, Catalog, ConnectionStatus, ErrorTrace, Estimate, Log, Message, MessageWriter, Record,
-    SourceStats, Spec, StateMessage, Status, Stream, StreamDescriptor, StreamState, StreamStatus,
-    StreamStatusTrace, SyncMode, Trace, WriteError,
+    now_ms, AirbyteRecordMessage, AirbyteStream, AirbyteStreamState, Catalog, ConnectionStatus,
+    ErrorTrace, Estimate, Log, Message, MessageWriter, SourceStats, Spec, StateMessage, Status,
+    StreamDescriptor, StreamStatus, StreamStatusTrace, SyncMode, Trace, WriteError,
 };
 pub use record::{has_cdc_columns, record_data, CDC_DELETED_AT, CDC_UPDATED_AT};
 pub use spec::{connection_specification, spec, SpecError, DOCUMENTATION_URL, PROTOCOL_VERSION};

@@ -1,6 +1,9 @@
 //! The Airbyte protocol messages a source emits, and a writer that puts one message per line on
 //! stdout (flushed per line). Field names follow `airbyte_protocol.yaml`: the envelope's payload
-//! keys are `spec`, `connectionStatus`, `catalog`, `record`, `state`, `trace` and `log`.
+//! keys are `spec`, `connectionStatus`, `catalog`, `record`, `state`, `trace` and `log`. The
+//! types whose concept has a name of its own elsewhere in fauna-sync (a stream, a record, a
+//! stream's state) keep the protocol's full name: [`AirbyteStream`], [`AirbyteRecordMessage`],
+//! [`AirbyteStreamState`].
 
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -37,7 +40,7 @@ pub enum Message {
     #[serde(rename = "RECORD")]
     Record {
         /// The record.
-        record: Record,
+        record: AirbyteRecordMessage,
     },
     /// A checkpoint.
     #[serde(rename = "STATE")]
@@ -99,12 +102,12 @@ pub enum Status {
 #[derive(Debug, Serialize, PartialEq)]
 pub struct Catalog {
     /// One stream per collection.
-    pub streams: Vec<Stream>,
+    pub streams: Vec<AirbyteStream>,
 }
 
-/// `AirbyteStream`.
+/// `AirbyteStream`: a stream of the catalog.
 #[derive(Debug, Serialize, PartialEq)]
-pub struct Stream {
+pub struct AirbyteStream {
     /// The collection's name.
     pub name: String,
     /// JSON schema of the records' `data`.
@@ -141,9 +144,9 @@ impl SyncMode {
     }
 }
 
-/// `AirbyteRecordMessage`.
+/// `AirbyteRecordMessage`: one record's data, on its stream.
 #[derive(Debug, Serialize)]
-pub struct Record {
+pub struct AirbyteRecordMessage {
     /// The stream.
     pub stream: String,
     /// The stream's namespace, as the configured catalog gave it.
@@ -190,7 +193,7 @@ pub struct StateMessage {
     #[serde(rename = "type")]
     pub state_type: &'static str,
     /// The stream and its state.
-    pub stream: StreamState,
+    pub stream: AirbyteStreamState,
     /// Records of this stream emitted since its previous STATE.
     #[serde(rename = "sourceStats")]
     pub source_stats: SourceStats,
@@ -201,7 +204,7 @@ impl StateMessage {
     pub fn stream(stream: StreamDescriptor, stream_state: Json, records: u64) -> Self {
         StateMessage {
             state_type: "STREAM",
-            stream: StreamState {
+            stream: AirbyteStreamState {
                 stream_descriptor: stream,
                 stream_state,
             },
@@ -212,9 +215,9 @@ impl StateMessage {
     }
 }
 
-/// `AirbyteStreamState`.
+/// `AirbyteStreamState`: a stream's descriptor and its state blob.
 #[derive(Debug, Serialize)]
-pub struct StreamState {
+pub struct AirbyteStreamState {
     /// Which stream.
     pub stream_descriptor: StreamDescriptor,
     /// Our opaque state blob (never null).
@@ -450,7 +453,7 @@ mod tests {
             "{\"type\":\"STATE\",\"state\":{\"type\":\"STREAM\",\"stream\":{\"stream_descriptor\":{\"name\":\"users\"},\"stream_state\":{\"v\":1}},\"sourceStats\":{\"recordCount\":5.0}}}\n"
         );
         let record = Message::Record {
-            record: Record {
+            record: AirbyteRecordMessage {
                 stream: "users".into(),
                 namespace: None,
                 data: RawValue::from_string("{\"ref\":\"1\"}".into()).unwrap(),
@@ -467,7 +470,7 @@ mod tests {
             namespace: Some("crm".into()),
         };
         let record = Message::Record {
-            record: Record {
+            record: AirbyteRecordMessage {
                 stream: "users".into(),
                 namespace: Some("crm".into()),
                 data: RawValue::from_string("{}".into()).unwrap(),

@@ -5,7 +5,7 @@
 use serde_json::Value as Json;
 
 use crate::fauna::{decode, encode, RefKind, Value};
-use crate::sync::{PartPosition, Position, StreamState};
+use crate::state::{PartPosition, Position, StreamState};
 
 use super::error::AirbyteError;
 use super::input_state::{LegacyCursor, StreamInput};
@@ -20,14 +20,19 @@ const STREAM_KEY: &str = "stream";
 const FIX: &str = "Pass each stream the state this connector emitted for it, or reset the stream to read it from the start";
 
 /// The `stream_state` of `name`: its state entry, and the stream's name so that a state given
-/// to another stream is recognised.
+/// to another stream is recognised. An id set's extent is left out: a read keeps its id sets
+/// in scratch space for that read only.
 pub(super) fn state_blob(name: &str, state: &StreamState) -> Result<Json, serde_json::Error> {
     let mut blob = serde_json::to_value(state)?;
     if let Json::Object(o) = &mut blob {
+        o.remove(IDS_KEY);
         o.insert(STREAM_KEY.into(), Json::String(name.to_string()));
     }
     Ok(blob)
 }
+
+/// The key of a stream state's id set extent.
+const IDS_KEY: &str = "ids";
 
 /// The state `stream` resumes from: ours as emitted, source-fauna's translated, or `None`.
 /// A blob fauna-sync did not write, or wrote for another stream, is refused.
@@ -66,7 +71,12 @@ pub(super) fn input_stream(
                     stream.label()
                 )));
             }
-            Ok(Some(state))
+            // An id set another read kept (in its scratch space) is gone.
+            Ok(Some(StreamState {
+                ids: None,
+                ids_len: None,
+                ..state
+            }))
         }
         Some(StreamInput::Legacy(c)) => Ok(legacy(c, snapshot_ts)),
     }

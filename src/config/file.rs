@@ -83,22 +83,27 @@ pub enum DeletionsFile {
     DeletedField {
         /// The column's name (default `deleted_at`).
         column: Option<String>,
-        /// What `sync` does when the deletion cursor is older than Fauna's history.
+        /// What an incremental read does when the deletion cursor is older than Fauna's history.
         history_gap: Option<HistoryGap>,
     },
 }
 
-/// What `sync` does when deletions since its last run may be gone from Fauna's history
-/// (`spec/sync.md`, "History gaps").
+/// What an incremental read does when deletions since its last run may be gone from Fauna's
+/// history (`spec/sync.md`, "History gaps").
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum HistoryGap {
     /// Compare the ids the output holds with those live now; the missing ones get detected
-    /// deletion records.
+    /// deletion records. Where the output keeps no id set (Airbyte `read`), the stream fails
+    /// as with `Stop`.
     #[default]
     Reconcile,
     /// Stop with an error, leaving the state as it was.
     Stop,
+    /// Read the collection again in full (as a first read, at a new snapshot), then go on
+    /// incrementally; deletions since the last read are not seen (Airbyte's CDC sources'
+    /// "Re-sync data").
+    Resync,
 }
 
 /// An additional column.

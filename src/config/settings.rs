@@ -35,14 +35,14 @@ pub enum OutputFormat {
     Parquet,
 }
 
-/// JSONL compression.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Compression of JSONL files (Parquet compresses its pages with zstd).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Compression {
-    /// Plain text.
+    /// Plain text (`.jsonl`).
     None,
-    /// gzip.
+    /// gzip (`.jsonl.gz`).
     Gzip,
-    /// zstd.
+    /// zstd (`.jsonl.zst`).
     Zstd,
 }
 
@@ -80,7 +80,7 @@ pub struct CollectionSettings {
     pub page_size_fixed: bool,
     /// The deletion column, when deletions are tracked.
     pub deletion_column: Option<String>,
-    /// What `sync` does about deletions that fell out of Fauna's history.
+    /// What an incremental read does about deletions that fell out of Fauna's history.
     pub history_gap: HistoryGap,
 }
 

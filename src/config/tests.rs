@@ -138,7 +138,7 @@ fn invalid_configs_name_the_field_and_the_fix() {
         (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","column":"data"}}}"#, "collection.deletions.column", "the deletion column 'data' clashes with another column"),
         (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","column":"deletion_detected"}}}"#, "collection.deletions.column", "the deletion column 'deletion_detected' clashes with another column"),
         (r#"{"secret":"s","collection":{"name":"c","additional_columns":[{"name":"deletion_detected","path":["a"],"type":"boolean"}],"deletions":{"deletion_mode":"deleted_field"}}}"#, "collection.additional_columns", "the column name 'deletion_detected' is taken by deletion tracking"),
-        (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","history_gap":"skip"}}}"#, "collection.deletions", "unknown variant `skip`, expected `reconcile` or `stop` at line 1 column 106"),
+        (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","history_gap":"skip"}}}"#, "collection.deletions", "unknown variant `skip`, expected one of `reconcile`, `stop`, `resync` at line 1 column 106"),
         (r#"{"secret":"s","collection":{"name":"c","pagesize":5}}"#, "collection.pagesize", "unknown field `pagesize`, expected one of `name`, `index`, `data_column`, `additional_columns`, `page_size`, `page_size_fixed`, `deletions` at line 1 column 49"),
         (r#"{"secret":"s","output":{"format":"csv"}}"#, "output.format", "unknown format 'csv'"),
         (r#"{"secret":"s","output":{"format":"parquet","compression":"gzip"}}"#, "compression", "compression applies to JSONL only"),

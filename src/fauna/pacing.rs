@@ -37,7 +37,7 @@ pub const MAX_HOLD_PAGES: u32 = 1024;
 
 /// What a successful page measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Outcome {
+pub struct PageOutcome {
     /// The size the request asked for.
     pub requested: u32,
     /// Items the page held.
@@ -82,12 +82,12 @@ pub struct Pacer {
 
 /// The size after a successful page of `o`, from `o.requested` alone: the pure arithmetic of
 /// the module doc (`hold` = growth paused, `target` = the time a page should take at most).
-pub fn next_size(o: &Outcome, hold: bool, target: Duration) -> u32 {
+pub fn next_size(o: &PageOutcome, hold: bool, target: Duration) -> u32 {
     next_size_within(o, hold, target, PAGE_BYTE_BUDGET)
 }
 
 /// [`next_size`] with another byte budget than [`PAGE_BYTE_BUDGET`].
-pub fn next_size_within(o: &Outcome, hold: bool, target: Duration, budget: u64) -> u32 {
+pub fn next_size_within(o: &PageOutcome, hold: bool, target: Duration, budget: u64) -> u32 {
     let requested = o.requested.clamp(1, MAX_PAGE_SIZE);
     // Items of the measured size that fit `bytes`.
     let within = |bytes: u64| -> u32 {
@@ -161,7 +161,7 @@ impl Pacer {
 
     /// Records a successful page. Growth applies only from the current size (a partition
     /// reporting an older, smaller size does not undo another's growth); a shrink always does.
-    pub fn succeeded(&self, o: &Outcome) {
+    pub fn succeeded(&self, o: &PageOutcome) {
         if self.fixed {
             return;
         }
@@ -207,8 +207,8 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    fn page(requested: u32, items: usize, bytes: u64, ms: u64) -> Outcome {
-        Outcome {
+    fn page(requested: u32, items: usize, bytes: u64, ms: u64) -> PageOutcome {
+        PageOutcome {
             requested,
             items,
             bytes,

@@ -12,6 +12,7 @@
 
 mod merge;
 mod sorted;
+mod store;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,7 @@ use crate::durable::{AppendLog, FileError};
 use crate::export::Record;
 
 pub use sorted::SortedIds;
+pub use store::IdStore;
 
 /// Delta bytes beyond which the delta is merged into a new base (about 50,000 ids).
 pub const COMPACT_AT: u64 = 1 << 20;

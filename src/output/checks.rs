@@ -11,7 +11,7 @@ use super::verify::Problem;
 use super::OutputError;
 use crate::id_set::{files_of, IdsMark};
 use crate::sink::CommittedFile;
-use crate::sync::State;
+use crate::state::State;
 
 /// A committed file the state would write again.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,7 +124,7 @@ pub async fn id_set_object_problems(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::StreamState;
+    use crate::state::StreamState;
 
     fn file(stream: &str, seq: u64) -> CommittedFile {
         CommittedFile {

@@ -113,10 +113,16 @@ pub enum OutputError {
     },
     /// The state object cannot be used.
     #[error(transparent)]
-    State(#[from] crate::sync::StateError),
+    State(#[from] crate::state::StateError),
     /// Another run holds the output (its lease, or it committed a newer state).
     #[error(transparent)]
     Locked(#[from] LockError),
+}
+
+impl crate::error::KindedError for OutputError {
+    fn kind(&self) -> ErrorKind {
+        OutputError::kind(self)
+    }
 }
 
 impl OutputError {

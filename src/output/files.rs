@@ -16,7 +16,7 @@ use crate::sink::{
     cleanup, read_manifest, write_manifest, BatchFile, BatchWriter, CommittedFile, FileFormat,
     SinkError, MANIFEST_FILE,
 };
-use crate::sync::State;
+use crate::state::State;
 
 /// The files output of one run.
 pub struct FilesOutput {

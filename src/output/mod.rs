@@ -40,7 +40,7 @@ use std::sync::Arc;
 
 use crate::export::{Record, RecordSchema};
 use crate::sink::CommittedFile;
-use crate::sync::{State, StateError};
+use crate::state::{State, StateError};
 
 /// What an output says about a committed batch.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -23,7 +23,7 @@ use super::store_url::StoreUrl;
 use super::{Checkpoint, OutputError, Receipt};
 use crate::durable::FileError;
 use crate::id_set::{files_of, IdsMark};
-use crate::sync::{State, StateError};
+use crate::state::{State, StateError};
 
 /// A run's copy of the output's id sets.
 pub struct ObjectIdSets {

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::store_url::StoreUrl;
 use super::{Checkpoint, OutputError, Receipt};
 use crate::lock::LockError;
-use crate::sync::{State, StateError, STATE_VERSION};
+use crate::state::{State, StateError, STATE_VERSION};
 
 /// The state object's default name under the output prefix.
 pub const STATE_OBJECT: &str = "_state.json";

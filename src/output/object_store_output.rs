@@ -31,7 +31,7 @@ use crate::sink::{
     parse_part_file_name, stream_dir_name, BatchWriter, CommittedFile, FileFormat, SinkError,
     MANIFEST_FILE,
 };
-use crate::sync::State;
+use crate::state::State;
 
 /// Batch files larger than this are uploaded in parts of this size.
 pub const MULTIPART_BYTES: usize = 8 << 20;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Checkpoint, Receipt};
-use crate::sync::{State, StateError};
+use crate::state::{State, StateError};
 
 /// Saves the whole (small) state atomically to one file after every change.
 pub struct StateFile {

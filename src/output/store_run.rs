@@ -1,5 +1,6 @@
 //! What a run needs of an object-store `--out`: the store client, the lease, the state object
-//! beside the data, and the output — opened in that order by `crate::sync::run`.
+//! beside the data, and the output — opened in that order by the run's destination
+//! (`crate::run::StoreDestination`).
 //!
 //! The id sets of deletion reconciliation live under the same prefix, beside the state object
 //! ([`ObjectIdSets`]): downloaded at start, uploaded before each state write.
@@ -16,9 +17,8 @@ use super::object_state::{ObjectState, STATE_OBJECT};
 use super::object_store_output::ObjectOutput;
 use super::store_url::StoreUrl;
 use super::{Checkpoint, Output, OutputError};
-use crate::config::Settings;
 use crate::sink::FileFormat;
-use crate::sync::{Loaded, State, StateError};
+use crate::state::{Loaded, State, StateError};
 
 /// A run on an object-store output.
 pub struct StoreRun {
@@ -60,13 +60,10 @@ fn state_rel(url: &StoreUrl, out: &Path, state: &Path) -> Result<String, OutputE
 }
 
 impl StoreRun {
-    /// `None` when `--out` is a local directory; else connects, takes the lease (failing at
-    /// once when another run holds it) and reads the state object.
-    pub async fn start(settings: &Settings) -> Result<Option<StoreRun>, OutputError> {
-        let Some(url) = StoreUrl::parse(&settings.output.dir)? else {
-            return Ok(None);
-        };
-        let rel = state_rel(&url, &settings.output.dir, &settings.output.state)?;
+    /// Connects to the store at `url` (the `--out` given as `out`), takes the lease (failing
+    /// at once when another run holds it) and reads the state object (`state`: `--state`).
+    pub async fn start(url: StoreUrl, out: &Path, state: &Path) -> Result<StoreRun, OutputError> {
+        let rel = state_rel(&url, out, state)?;
         let store = url.connect()?;
         let lease = Arc::new(Lease::acquire(store.clone(), &url).await?);
         let guard = ReleaseGuard {
@@ -82,7 +79,7 @@ impl StoreRun {
             Err(e) => Err(e),
         };
         match loaded {
-            Ok((object, state)) => Ok(Some(StoreRun {
+            Ok((object, state)) => Ok(StoreRun {
                 label: url.url_of(&rel),
                 state_rel: rel.clone(),
                 ids: None,
@@ -92,7 +89,7 @@ impl StoreRun {
                 guard: Some(guard),
                 state: Some(object),
                 loaded: Some(state),
-            })),
+            }),
             Err(e) => {
                 guard.release().await;
                 Err(e)

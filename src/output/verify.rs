@@ -15,7 +15,7 @@ use super::store_error::StoreProblem;
 use super::store_url::StoreUrl;
 use super::OutputError;
 use crate::sink::{parse_part_file_name, CommittedFile, SinkError, MANIFEST_FILE};
-use crate::sync::State;
+use crate::state::State;
 
 /// One problem found.
 #[derive(Clone, Debug, PartialEq, Eq)]

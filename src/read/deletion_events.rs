@@ -1,7 +1,7 @@
 //! Deletions observed as `remove` events of `Documents(c)`.
 
-use super::pacing::{paced_query, Stream};
 use super::page::page_parts;
+use super::paged::{paced_query, PagedStream};
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
 use crate::export::{Deletion, Record};
@@ -44,7 +44,7 @@ impl Reader for DeletionEvents<'_> {
                 ),
             ]),
         );
-        let stream = Stream::starting_at("events", self.settings, EVENT_PAGE_SIZE);
+        let stream = PagedStream::starting_at("events", self.settings, EVENT_PAGE_SIZE);
         let resp = paced_query(self.client, stream, Some(self.at), |size| {
             let page = Expr::paginate(Expr::documents(Expr::collection(name)))
                 .with("events", true)

@@ -5,8 +5,8 @@
 //! other shape — or one the direct reading cannot vouch for, such as a repeated key — is
 //! decoded whole and read the generic way, which also reports what is wrong with it.
 
-use super::pacing::{paced_query, PagedBody, Stream};
 use super::page::page_parts;
+use super::paged::{paced_query, PagedBody, PagedStream};
 use super::ReadError;
 use crate::config::CollectionSettings;
 use crate::export::{document_record, plain_string_end, ttl_micros, ExportJson, Record};
@@ -17,7 +17,7 @@ use crate::fauna::{decode_at, Expr, FaunaClient, FaunaError, ResponseBody, Value
 /// read through the tree.
 pub async fn document_records(
     client: &FaunaClient,
-    stream: Stream<'_>,
+    stream: PagedStream<'_>,
     at: Option<i64>,
     settings: &CollectionSettings,
     build: impl Fn(i64) -> Expr,

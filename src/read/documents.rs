@@ -1,8 +1,8 @@
 //! Pages of `Map(Paginate(Documents(c)), Lambda(x, Get(x)))` in id order.
 
 use super::document_page::document_records;
-use super::pacing::Stream;
 use super::page::paginate;
+use super::paged::PagedStream;
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
 use crate::export::id_order;
@@ -27,7 +27,7 @@ pub struct Documents<'a> {
 impl Reader for Documents<'_> {
     async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
         let name = &self.settings.name;
-        let stream = Stream::configured("documents", self.settings);
+        let stream = PagedStream::configured("documents", self.settings);
         let (records, mut next) =
             document_records(self.client, stream, self.at, self.settings, |size| {
                 let page = paginate(Expr::documents(Expr::collection(name)), size, after.clone());

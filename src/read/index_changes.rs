@@ -1,8 +1,8 @@
 //! Pages of document versions written since a time, through a `[ts, ref]` index.
 
 use super::document_page::document_records;
-use super::pacing::Stream;
 use super::page::{page_parts, paginate, query};
+use super::paged::PagedStream;
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
 use crate::fauna::{Expr, FaunaClient, Ref, Value};
@@ -41,7 +41,7 @@ impl Reader for IndexChanges<'_> {
             Expr::array([Expr::from(self.since)]),
             upper,
         );
-        let stream = Stream::configured("changes", self.settings);
+        let stream = PagedStream::configured("changes", self.settings);
         let (records, next) =
             document_records(self.client, stream, Some(self.at), self.settings, |size| {
                 Expr::at(

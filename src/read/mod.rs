@@ -6,31 +6,31 @@
 //! - [`DeletionEvents`]: `remove` events of `Documents(c)` after a `(ts, ref)` cursor.
 //! - [`Vanished`]: deletion records for exported ids no longer live at a time (reconciliation).
 
+mod database;
 mod deletion_events;
-mod discover;
 mod document_page;
 mod documents;
 mod error;
 mod index_changes;
 mod index_check;
 mod merged;
-mod pacing;
 mod page;
+mod paged;
 mod split;
 mod vanished;
 
-pub use deletion_events::DeletionEvents;
-pub use discover::{
+pub use database::{
     create_ts_ref_index_fql, fitting_index, index_names, is_ts_ref_index, list_collections,
     readable_indexes, retention, ts_ref_index, Retention, MVT_OFFSET_SECS,
 };
+pub use deletion_events::DeletionEvents;
 pub use document_page::{DocumentPage, DocumentParts};
 pub use documents::{cursor_id as document_cursor_id, Documents};
 pub use error::ReadError;
 pub use index_changes::{changes_exceed, IndexChanges};
 pub use index_check::ts_ref_index_problem;
 pub use merged::Merged;
-pub use pacing::{paced_query, reads_documents, Stream};
 pub use page::{now, query, Item, Page, Reader};
+pub use paged::{paced_query, reads_documents, PagedStream};
 pub use split::split_points;
 pub use vanished::Vanished;

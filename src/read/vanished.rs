@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use crate::id_set::SortedIds;
 
-use super::pacing::{paced_query, Stream};
 use super::page::{page_parts, query};
+use super::paged::{paced_query, PagedStream};
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
 use crate::export::{id_order, Deletion, Record};
@@ -35,7 +35,7 @@ impl Reader for Vanished<'_> {
     async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
         let name = &self.settings.name;
         let from_id = after.as_ref().and_then(cursor_id);
-        let stream = Stream::starting_at("ids", self.settings, ID_PAGE_SIZE);
+        let stream = PagedStream::starting_at("ids", self.settings, ID_PAGE_SIZE);
         let resp = paced_query(self.client, stream, Some(self.at), |size| {
             let mut page =
                 Expr::paginate(Expr::documents(Expr::collection(name))).with("size", size);

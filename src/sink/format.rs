@@ -7,16 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::SinkError;
 
-/// Compression of a JSONL file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Compression {
-    /// Plain text (`.jsonl`).
-    None,
-    /// gzip (`.jsonl.gz`).
-    Gzip,
-    /// zstd (`.jsonl.zst`).
-    Zstd,
-}
+/// Compression of a JSONL file: the configuration's (one type for both).
+pub use crate::config::Compression;
 
 /// The format of a batch file. Its [`name`](FileFormat::name) is also its file extension and
 /// its serialized form (`"jsonl"`, `"jsonl.gz"`, `"jsonl.zst"`, `"parquet"`).

@@ -27,12 +27,12 @@ use tokio::task::JoinHandle;
 use super::error::ExportError;
 use super::expiring::{self, Expiring, Pending};
 use super::observer::Observer;
-use super::state::{Position, State, StreamState};
 use crate::export::{Deletion, Record, RecordJson, RecordSchema};
 use crate::fauna::Value;
 use crate::id_set::{IdSet, SortedIds, Start};
 use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
 use crate::read::Page;
+use crate::state::{Position, State, StreamState};
 
 /// When a batch is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,8 @@ use crate::export::{Deletion, Record, RecordSchema};
 use crate::fauna::{encode, Value};
 use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
 use crate::read::{Item, Page};
-use crate::sync::{Quiet, State, StateError, StreamState};
+use crate::state::{State, StateError, StreamState};
+use crate::sync::Quiet;
 
 /// A committed record as the test sees it: id, ts, deletion.
 type Row = (String, i64, Option<Deletion>);

@@ -9,8 +9,8 @@ use crate::lock::LockError;
 use crate::output::OutputError;
 use crate::read::ReadError;
 
-use super::run::Summary;
-use super::state::StateError;
+use super::summary::Summary;
+use crate::state::StateError;
 
 /// Why an export (or one of its streams) stopped.
 #[derive(Debug, Error)]
@@ -92,6 +92,10 @@ pub enum ExportError {
         /// The FQL that creates a fitting index.
         fql: String,
     },
+    /// The state given for a stream (Airbyte's `--state`) cannot be resumed from; the message
+    /// says why and what to do.
+    #[error("{0}")]
+    InputState(String),
     /// The run stopped at a batch boundary because `--max-duration` was reached.
     #[error("stopped at a batch boundary after the maximum duration; run again to continue")]
     Paused,
@@ -122,7 +126,7 @@ impl ExportError {
             ExportError::SettingsChanged { .. }
             | ExportError::HistoryGap { .. }
             | ExportError::CannotReconcile { .. } => ErrorKind::State,
-            ExportError::NoIndex { .. } => ErrorKind::Config,
+            ExportError::NoIndex { .. } | ExportError::InputState(_) => ErrorKind::Config,
             ExportError::Paused => ErrorKind::Interrupted,
             ExportError::CommitterFailed | ExportError::StreamMissing(_) => ErrorKind::Output,
             ExportError::StreamsFailed(s) => s.failed.first().map_or(ErrorKind::Output, |f| f.kind),
@@ -131,7 +135,7 @@ impl ExportError {
 
     /// Whether the failure concerns only the collection being read, so the run reports it
     /// and goes on with the next one (`spec/errors.md`, "One collection's failure"): its
-    /// history, index, documents, privileges or settings. Failures of the run itself — the
+    /// history, index, documents, privileges, settings or input state. Failures of the run itself — the
     /// secret, the network, the output, the lock, the state, an interruption, a missing
     /// collection (a typo, refused before anything is read) — stop the run.
     pub fn stream_scoped(&self) -> bool {
@@ -149,7 +153,8 @@ impl ExportError {
             | ExportError::SettingsChanged { .. }
             | ExportError::HistoryGap { .. }
             | ExportError::CannotReconcile { .. }
-            | ExportError::NoIndex { .. } => true,
+            | ExportError::NoIndex { .. }
+            | ExportError::InputState(_) => true,
             ExportError::Read(ReadError::IdSet(_))
             | ExportError::State(_)
             | ExportError::File(_)

@@ -11,12 +11,13 @@ use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::expiry::ExpiryBudget;
 use super::partitions::{drain, Partition};
-use super::state::Position;
+use super::strategy::full_read_strategy;
 use super::stream::{stored_cursor, CollectionExport};
 use super::window_parts::window_moved;
 use crate::config::HistoryGap;
 use crate::fauna::{encode, Expr, Value};
 use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader};
+use crate::state::{Position, Strategy};
 
 /// A reader with nothing to read (deletions not tracked).
 struct Nothing;
@@ -54,11 +55,19 @@ impl CollectionExport<'_> {
             // again: time has passed.
             if let Some((from, at)) = unchecked_window(&stream.position, checked) {
                 checked = Some(from);
-                if self.over_history_gap(committer, from, at).await? {
-                    committer
-                        .update(name, |s| s.position = into_gap_window(s.position.clone()))
-                        .await?;
-                    continue;
+                match self.history_gap(committer, from, at).await? {
+                    Gap::None => {}
+                    Gap::Reconcile => {
+                        committer
+                            .update(name, |s| s.position = into_gap_window(s.position.clone()))
+                            .await?;
+                        continue;
+                    }
+                    Gap::Resync { gap_minutes } => {
+                        let at = now(self.client, name).await?;
+                        self.resync(index, committer, at, gap_minutes).await?;
+                        continue;
+                    }
                 }
             }
             match stream.position.clone() {
@@ -87,7 +96,14 @@ impl CollectionExport<'_> {
                         );
                         return Ok(WindowReport::default());
                     }
-                    let reconcile = self.over_history_gap(committer, to + 1, at).await?;
+                    let reconcile = match self.history_gap(committer, to + 1, at).await? {
+                        Gap::None => false,
+                        Gap::Reconcile => true,
+                        Gap::Resync { gap_minutes } => {
+                            self.resync(index, committer, at, gap_minutes).await?;
+                            continue;
+                        }
+                    };
                     checked = Some(to + 1);
                     let start = self.window_start(index, to + 1, at, reconcile).await?;
                     committer.update(name, move |s| s.position = start).await?;
@@ -282,20 +298,20 @@ impl CollectionExport<'_> {
             .await
     }
 
-    /// Whether the window `[from, at]` lies over a history gap that is to be reconciled.
+    /// What to do about the window `[from, at]`: nothing, or it lies over a history gap.
     /// Deletions are seen as events, which Fauna keeps for `history_days` plus its
     /// minimum-valid-time offset: below the collection's minimum valid time some may be gone.
     /// The server decides (a read `At(from)` fails below it), so the check holds whatever the
-    /// retention settings. A gap stops the run unless the collection reconciles it and its
-    /// output keeps a complete id set.
-    async fn over_history_gap(
+    /// retention settings. A gap fails the stream unless the collection reconciles it and its
+    /// output keeps a complete id set, or it is configured to resync.
+    async fn history_gap(
         &self,
         committer: &Committer,
         from: i64,
         at: i64,
-    ) -> Result<bool, ExportError> {
+    ) -> Result<Gap, ExportError> {
         if self.settings.deletion_column.is_none() {
-            return Ok(false);
+            return Ok(Gap::None);
         }
         let name = &self.settings.name;
         let probe = Expr::at(
@@ -303,18 +319,24 @@ impl CollectionExport<'_> {
             Expr::paginate(Expr::documents(Expr::collection(name))).with("size", 1),
         );
         match crate::read::query(self.client, name, Some(from), &probe).await {
-            Ok(_) => return Ok(false),
+            Ok(_) => return Ok(Gap::None),
             Err(ReadError::SnapshotExpired { .. }) => {}
             Err(e) => return Err(e.into()),
         }
         let gap_minutes = (at - from) / 60_000_000;
-        if self.settings.history_gap == HistoryGap::Stop {
-            return Err(ExportError::HistoryGap {
-                collection: name.clone(),
-                gap_minutes,
-            });
+        match self.settings.history_gap {
+            HistoryGap::Stop => {
+                return Err(ExportError::HistoryGap {
+                    collection: name.clone(),
+                    gap_minutes,
+                })
+            }
+            HistoryGap::Resync => return Ok(Gap::Resync { gap_minutes }),
+            HistoryGap::Reconcile => {}
         }
         let reason = match committer.stream(name)?.ids {
+            // Ids kept for this run only (Airbyte) are not what the destination holds.
+            _ if !self.ids.kept() => Some(NO_ID_SET),
             Some(mark) if mark.complete => None,
             Some(_) => Some(INCOMPLETE_ID_SET),
             None => Some(NO_ID_SET),
@@ -331,13 +353,73 @@ impl CollectionExport<'_> {
             gap_minutes,
             "The last sync is older than the collection keeps deletion events: reading the changes, then comparing the ids the output holds with those live now; each missing one gets a detected deletion record."
         );
-        Ok(true)
+        Ok(Gap::Reconcile)
     }
+
+    /// Reads the stream again in full from `at` (`"history_gap": "resync"`), the last sync
+    /// having been `gap_minutes` ago: its position goes back to the start of a full read at
+    /// `at`, with the strategy a new stream of the collection gets; its counters, batch numbers
+    /// and id set go on (later records supersede what the output holds). Deletions since the
+    /// last sync are found only by the short-retention strategy's reconciliation with an id set
+    /// kept between runs (the ids the output holds); otherwise they are not seen, and a warning
+    /// says which.
+    async fn resync(
+        &self,
+        index: &str,
+        committer: &mut Committer,
+        at: i64,
+        gap_minutes: i64,
+    ) -> Result<(), ExportError> {
+        let name = self.settings.name.as_str();
+        let (strategy, index) = full_read_strategy(
+            self.client,
+            self.settings,
+            &self.retention,
+            at,
+            Some(index),
+            self.observer,
+        )
+        .await?;
+        let deletions = if strategy == Strategy::ScanCatchUp && self.ids.kept() {
+            "Its reconciliation compares with the ids the output holds, so documents deleted since its last sync get deletion records"
+        } else {
+            "Documents deleted since its last sync are not seen as deleted: their records stay in the output"
+        };
+        let message = format!(
+            "collection '{name}' was last synced {gap_minutes} minutes ago, longer than Fauna keeps its history: it is read again in full (\"history_gap\": \"resync\"), then incrementally from there. {deletions}"
+        );
+        tracing::warn!(collection = %name, gap_minutes, "{message}");
+        self.observer.warning(name, &message)?;
+        committer
+            .update(name, move |s| {
+                s.snapshot_ts = at;
+                s.position = Position::Start;
+                s.strategy = strategy;
+                s.index = index;
+                s.consistent_at = None;
+            })
+            .await?;
+        // The strategy may keep an id set the window did not.
+        self.open(committer, true).await
+    }
+}
+
+/// What a window's history check found.
+enum Gap {
+    /// Fauna still holds the window's events.
+    None,
+    /// A gap the output's id set reconciles.
+    Reconcile,
+    /// A gap after which the stream is read again in full.
+    Resync {
+        /// Minutes since the last window's end.
+        gap_minutes: i64,
+    },
 }
 
 /// Why a gap cannot be reconciled without an id set.
 const NO_ID_SET: &str =
-    "this output keeps no id set to compare with (Airbyte read keeps none: reset the stream)";
+    "this output keeps no id set to compare with (Airbyte read keeps none: reset the stream, or set \"history_gap\": \"resync\" to read it again in full)";
 
 /// Why a gap cannot be reconciled with an incomplete id set.
 const INCOMPLETE_ID_SET: &str =

@@ -1,14 +1,17 @@
 //! Strategies and the committer: readers' pages become committed batches with checkpointed
-//! resume (`spec/architecture.md`).
+//! resume (`spec/architecture.md`). Below the run (`crate::run`, which opens the destination
+//! and drives each stream through here), above the state, the outputs and the readers.
 //!
-//! - [`stream`]: one collection's read with its strategy — a pinned snapshot, or for
-//!   collections that keep history too briefly, a scan, a catch-up and a reconciliation
-//!   ([`scan_catch_up`]).
-//! - [`partitions`]: readers drained concurrently and joined in order.
-//! - [`committer`]: the only code that changes the state; batches, output, checkpoint.
-//! - [`run`]: one export run over every collection.
+//! - [`CollectionExport`] (`stream.rs`): one collection's read with its strategy — a pinned
+//!   snapshot, or for collections that keep history too briefly, a scan, a catch-up and a
+//!   reconciliation (`scan_catch_up.rs`); incremental windows (`incremental.rs`,
+//!   `window_parts.rs`), their history gaps and reconciliation (`reconcile.rs`).
+//! - [`full_read_strategy`]: which strategy a full read gets.
+//! - [`drain`], [`drain_concurrent`]: readers drained concurrently and joined in order.
+//! - [`Committer`]: the only code that changes the state; batches, output, checkpoint.
+//! - [`Observer`]: what a run tells as it goes; [`Summary`]: what it did; [`ExportError`]:
+//!   why it (or one stream) stopped.
 
-mod checks;
 mod committer;
 mod error;
 mod expiring;
@@ -17,26 +20,19 @@ mod incremental;
 mod observer;
 mod partitions;
 mod reconcile;
-mod run;
 mod scan_catch_up;
-mod state;
+mod strategy;
 mod stream;
+mod summary;
 mod ttl_expiry;
 mod window_parts;
 
-pub use checks::{check_collection, sync_index};
 pub use committer::{BatchLimits, Committer, PositionFn};
 pub use error::ExportError;
 pub use expiring::Expiring;
 pub use incremental::WindowReport;
-pub use observer::{Observer, Quiet};
+pub use observer::{Observer, Quiet, StreamEnd};
 pub use partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosition, CHUNK_ITEMS};
-pub use run::{
-    client, file_format, lock_paths, run, run_export, schema_fingerprint, Mode, RunError,
-    StreamFailure, StreamSummary, Summary,
-};
-pub use state::{
-    IdsMark, Loaded, PartPosition, Position, State, StateError, Strategy, StreamState,
-    STATE_VERSION,
-};
+pub use strategy::full_read_strategy;
 pub use stream::CollectionExport;
+pub use summary::{StreamFailure, StreamSummary, Summary};

@@ -15,10 +15,10 @@ use tokio::sync::{mpsc, Semaphore};
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::observer::Observer;
-use super::state::{PartPosition, Position};
 use super::stream::stored_cursor;
 use crate::fauna::{encode, Value};
 use crate::read::{Item, Page, ReadError, Reader};
+use crate::state::{PartPosition, Position};
 
 /// Pages each partition may read ahead of the committer.
 const READ_AHEAD: usize = 2;
@@ -338,7 +338,8 @@ mod tests {
     use crate::export::{Record, RecordSchema};
     use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
     use crate::read::Item;
-    use crate::sync::{PartPosition, Quiet, State, StateError, StreamState};
+    use crate::state::{PartPosition, State, StateError, StreamState};
+    use crate::sync::Quiet;
 
     /// Ids `from..to` in pages of 3, each page delayed by `delay_ms`.
     struct Slow {

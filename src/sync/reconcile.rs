@@ -6,11 +6,11 @@ use std::sync::Arc;
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::partitions::{drain, Partition};
-use super::state::Position;
 use super::stream::{stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::id_set::SortedIds;
 use crate::read::Vanished;
+use crate::state::Position;
 
 impl CollectionExport<'_> {
     /// Compares `exported` with the ids live at `at`, from `cursor` (a stored cursor), and

@@ -22,11 +22,11 @@ use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::expiry::ExpiryBudget;
 use super::partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosition};
-use super::state::{Position, StateError};
 use super::stream::{ranges, stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::id_set::SortedIds;
 use crate::read::{document_cursor_id, now, split_points, Documents, IndexChanges, ReadError};
+use crate::state::{Position, StateError};
 
 impl CollectionExport<'_> {
     /// The short-retention strategy through the `[ts, ref]` index `index`: runs (or resumes)

@@ -1,18 +1,18 @@
 //! One stream's read, with the strategy its state names: the pinned snapshot here, the
 //! short-retention strategy in [`super::scan_catch_up`].
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::observer::Observer;
 use super::partitions::{drain, drain_concurrent, parts_or_done, Partition, Rotation};
-use super::state::{PartPosition, Position, Strategy};
 use crate::config::CollectionSettings;
 use crate::export::record_schema;
 use crate::fauna::{decode, encode, FaunaClient, Ref, Value};
-use crate::read::{document_cursor_id, split_points, Documents, ReadError};
+use crate::id_set::IdStore;
+use crate::read::{document_cursor_id, split_points, Documents, ReadError, Retention};
+use crate::state::{PartPosition, Position, Strategy};
 
 /// Everything one collection's read needs, whichever strategy reads it.
 pub struct CollectionExport<'a> {
@@ -20,9 +20,12 @@ pub struct CollectionExport<'a> {
     pub client: &'a FaunaClient,
     /// The collection's settings.
     pub settings: &'a CollectionSettings,
-    /// Where the stream's id set lives (`None`: the output keeps none, e.g. Airbyte mode).
-    /// Kept when deletions are tracked and by the short-retention strategy.
-    pub ids_dir: Option<PathBuf>,
+    /// How long the collection keeps history (a resync over a history gap chooses its
+    /// strategy by it).
+    pub retention: Retention,
+    /// Where the run keeps id sets: the short-retention strategy keeps the stream's there,
+    /// and so does a stream that tracks deletions when the store outlives the run.
+    pub ids: &'a IdStore,
     /// Progress hooks.
     pub observer: &'a dyn Observer,
     /// Ranges of a pinned-snapshot export read at once (1 = one page at a time, in id order).
@@ -42,9 +45,10 @@ pub(crate) fn stored_cursor(collection: &str, cursor: &str) -> Result<Value, Exp
 impl CollectionExport<'_> {
     /// Reads the collection from wherever the committed state says it stands.
     pub async fn run(&self, committer: &mut Committer) -> Result<(), ExportError> {
-        // Outputs that keep an id set are the ones `sync` may continue: they keep the list of
-        // expiring documents too (Airbyte's full refresh, never continued, keeps neither).
-        self.open(committer, self.ids_dir.is_some()).await?;
+        // Outputs whose id sets are kept between runs are the ones `sync` may continue: they
+        // keep the list of expiring documents too (Airbyte's full refresh, never continued,
+        // keeps neither).
+        self.open(committer, self.ids.kept()).await?;
         self.full(committer).await
     }
 
@@ -59,14 +63,25 @@ impl CollectionExport<'_> {
         self.incremental(index, committer).await
     }
 
-    /// Opens the stream in the committer; `continued` when `sync` reads (or may later read)
-    /// it incrementally: with deletions tracked it then keeps the list of expiring documents.
-    async fn open(&self, committer: &mut Committer, continued: bool) -> Result<(), ExportError> {
+    /// Starts committing the stream, with its id set when it keeps one: in a store kept
+    /// between runs, when it tracks deletions or was read with the short-retention strategy;
+    /// in scratch space, only during that strategy's full read (its reconciliation compares
+    /// with it). `continued` when it is read (or may later be read) incrementally: with
+    /// deletions tracked it then keeps the list of expiring documents.
+    pub(crate) async fn open(
+        &self,
+        committer: &mut Committer,
+        continued: bool,
+    ) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
         let stream = committer.stream(name)?;
+        let short_retention = stream.strategy == Strategy::ScanCatchUp;
         let tracks_deletions = self.settings.deletion_column.is_some();
-        let keeps_ids = stream.strategy == Strategy::ScanCatchUp || tracks_deletions;
-        let ids = self.ids_dir.as_deref().filter(|_| keeps_ids);
+        let keeps_ids = match self.ids {
+            IdStore::Kept(_) => short_retention || tracks_deletions,
+            IdStore::Scratch(_) => short_retention && stream.position.in_full_read(),
+        };
+        let ids = keeps_ids.then(|| self.ids.dir());
         let expiring = tracks_deletions && continued;
         committer
             .open_stream(name, record_schema(self.settings), ids, expiring)

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::partitions::{drain, Partition};
-use super::state::Position;
 use super::stream::CollectionExport;
 use crate::export::{Deletion, Record};
 use crate::fauna::Value;
 use crate::read::{Item, Page, ReadError, Reader};
+use crate::state::Position;
 
 /// Deletion records per page of the phase.
 const PAGE_ITEMS: usize = 1000;

@@ -15,10 +15,10 @@ use super::error::ExportError;
 use super::partitions::{
     drain, drain_concurrent, Partition, Rotation, RotationPosition, CHUNK_ITEMS,
 };
-use super::state::{PartPosition, Position, StateError};
 use super::stream::{stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::read::{changes_exceed, DeletionEvents, IndexChanges};
+use crate::state::{PartPosition, Position, StateError};
 
 impl CollectionExport<'_> {
     /// The position a new window `[from, at]` starts at: split into ranges of ts when reading

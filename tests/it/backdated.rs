@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
+use fauna_sync::run::{run, Mode};
 use fauna_sync::sink::read_manifest;
-use fauna_sync::sync::{run, Mode, Quiet};
+use fauna_sync::sync::Quiet;
 
 use crate::support::{execute, load_settings, Fixture};
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use fauna_dev::engine::{Engine, Request};
 use fauna_sync::error::ErrorKind;
 use fauna_sync::lock::LOCK_FILE;
-use fauna_sync::sync::{Position, State};
+use fauna_sync::state::{Position, State};
 
 use crate::support::Fixture;
 

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use fauna_sync::config::Settings;
+use fauna_sync::run::run_export;
 use fauna_sync::sink::read_manifest;
-use fauna_sync::sync::{run_export, Quiet};
+use fauna_sync::sync::Quiet;
 
 use crate::support::{files_below, load_settings, wire_ref, Fixture};
 

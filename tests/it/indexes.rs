@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use fauna_sync::run::{run, Mode};
 use fauna_sync::sink::read_manifest;
-use fauna_sync::sync::{run, Mode, Quiet};
+use fauna_sync::sync::Quiet;
 
 use crate::support::{execute, load_settings, Fixture};
 

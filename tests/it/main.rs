@@ -1,6 +1,7 @@
 //! Integration tests of fauna-sync's public API, one module per layer.
 
 mod adaptive_paging;
+mod airbyte_parity;
 mod backdated;
 mod bad_input;
 mod cli;
@@ -11,6 +12,7 @@ mod fuzz_seeds;
 mod indexes;
 mod integrity;
 mod interruptions;
+mod layers;
 mod moved_windows;
 mod object_store;
 mod output_checks;

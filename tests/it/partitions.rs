@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use fauna_dev::engine::EngineOptions;
 use fauna_dev::server::ServerConfig;
+use fauna_sync::run::run_export;
 use fauna_sync::sink::read_manifest;
-use fauna_sync::sync::{run_export, Quiet, CHUNK_ITEMS};
+use fauna_sync::sync::{Quiet, CHUNK_ITEMS};
 
 use crate::support::{files_below, load_settings, numbered_docs, Fixture};
 
@@ -343,7 +344,7 @@ fn assert_ts_order_per_document(records: &[(i64, i64, bool)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_window_holds_exactly_the_sequential_records_each_document_in_ts_order() {
-    use fauna_sync::sync::{run, Mode};
+    use fauna_sync::run::{run, Mode};
     let fx = Fixture::start(WINDOW_SCHEMA, &[("things", numbered_docs(DOCS))]).await;
     let url = fx.server.url();
     let (one, four) = (fx.out("one"), fx.out("four"));
@@ -384,7 +385,7 @@ async fn a_partitioned_window_holds_exactly_the_sequential_records_each_document
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_killed_with_window_ranges_in_flight_resumes_with_every_version_once() {
-    use fauna_sync::sync::{run, Mode};
+    use fauna_sync::run::{run, Mode};
     let fx = Fixture::start(WINDOW_SCHEMA, &[("things", numbered_docs(DOCS))]).await;
     let url = fx.server.url();
     let (clean, killed) = (fx.out("clean"), fx.out("killed"));

@@ -11,8 +11,10 @@ use std::time::Duration;
 use fauna_dev::engine::{Engine, EngineOptions};
 use fauna_dev::server::ServerConfig;
 use fauna_sync::config::Settings;
+use fauna_sync::run::run_export;
 use fauna_sync::sink::read_manifest;
-use fauna_sync::sync::{run_export, Position, Quiet, State, Strategy};
+use fauna_sync::state::{Position, State, Strategy};
+use fauna_sync::sync::Quiet;
 use serde_json::{json, Value};
 
 use crate::support::{execute, files_below, id_set_of, load_settings, Fixture};

@@ -10,11 +10,10 @@ use fauna_sync::export::{ExportJson, Record, RecordSchema};
 use fauna_sync::fauna::Value;
 use fauna_sync::output::{Checkpoint, FilesOutput, Receipt, StateFile};
 use fauna_sync::read::{Item, Page, ReadError, Reader};
+use fauna_sync::run::run_export;
 use fauna_sync::sink::{read_manifest, FileFormat};
-use fauna_sync::sync::{
-    drain, run_export, BatchLimits, Committer, Partition, Position, PositionFn, Quiet, State,
-    StateError, StreamState, STATE_VERSION,
-};
+use fauna_sync::state::{Position, State, StateError, StreamState, STATE_VERSION};
+use fauna_sync::sync::{drain, BatchLimits, Committer, Partition, PositionFn, Quiet};
 
 use crate::support::{files_below, load_settings, Fixture};
 
@@ -146,7 +145,7 @@ fn the_golden_version_2_states_load_and_save_byte_identical() {
         );
     }
     let parts = State::load(&fixtures().join("v2-parts/_state.json")).unwrap();
-    let fauna_sync::sync::Position::Parts { parts, turn, taken } =
+    let fauna_sync::state::Position::Parts { parts, turn, taken } =
         &parts.streams["things"].position
     else {
         panic!("not a partitioned export position")
@@ -156,8 +155,8 @@ fn the_golden_version_2_states_load_and_save_byte_identical() {
     assert!(parts[1].done && parts[1].cursor.is_none());
     let scan = State::load(&fixtures().join("v2-scan-parts/_state.json")).unwrap();
     let stream = &scan.streams["events"];
-    assert_eq!(stream.strategy, fauna_sync::sync::Strategy::ScanCatchUp);
-    let fauna_sync::sync::Position::ScanParts { parts, turn, taken } = &stream.position else {
+    assert_eq!(stream.strategy, fauna_sync::state::Strategy::ScanCatchUp);
+    let fauna_sync::state::Position::ScanParts { parts, turn, taken } = &stream.position else {
         panic!("not a partitioned scan position")
     };
     assert_eq!((parts.len(), *turn, *taken), (3, 0, 300));

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use fauna_sync::sink::read_manifest;
-use fauna_sync::sync::{Position, State};
+use fauna_sync::state::{Position, State};
 use serde_json::{json, Value as Json};
 
 use crate::support::{execute, Fixture};

@@ -123,7 +123,7 @@ pub fn files_below(dir: &Path) -> Vec<String> {
 /// The ids of `stream`'s id set as the state file at `state` records it, in document order.
 pub fn id_set_of(state: &Path, stream: &str) -> Vec<String> {
     use fauna_sync::id_set::{id_set_dir, IdSet, Start};
-    let st = fauna_sync::sync::State::load(state).unwrap();
+    let st = fauna_sync::state::State::load(state).unwrap();
     let mark = st.streams[stream].ids.expect("the stream keeps an id set");
     assert!(mark.complete);
     let mut set = IdSet::open(&id_set_dir(state), stream, Start::Mark(mark)).unwrap();

@@ -6,8 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use fauna_sync::config::Settings;
+use fauna_sync::run::{run, Mode};
 use fauna_sync::sink::read_manifest;
-use fauna_sync::sync::{run, Mode, Quiet, State, Summary};
+use fauna_sync::state::State;
+use fauna_sync::sync::{Quiet, Summary};
 
 use crate::support::{execute, load_settings, Fixture};
 
@@ -109,7 +111,7 @@ async fn source_fauna_database_test_scenarios() {
     // The hand-off: the full export at its snapshot, then a window from exactly there to
     // now (empty here), where the stream rests.
     match state.streams["foo"].position {
-        fauna_sync::sync::Position::Synced { to } => assert!(to > snapshot),
+        fauna_sync::state::Position::Synced { to } => assert!(to > snapshot),
         ref other => panic!("{other:?}"),
     }
     assert_eq!(first.streams[0].synced_to.map(|t| t > snapshot), Some(true));
@@ -263,14 +265,14 @@ async fn a_cursor_in_the_future_reads_nothing_and_keeps_the_state() {
     let mut state = State::load(&path).unwrap();
     let stream = state.streams.get_mut("foo").unwrap();
     let future = stream.snapshot_ts + 86_400_000_000;
-    stream.position = fauna_sync::sync::Position::Synced { to: future };
+    stream.position = fauna_sync::state::Position::Synced { to: future };
     state.save(&path).unwrap();
     write(&fx, &create("2", 2));
     let r = sync(&s).await;
     assert_eq!((r.docs, r.streams[0].synced_to), (0, None));
     assert_eq!(
         State::load(&path).unwrap().streams["foo"].position,
-        fauna_sync::sync::Position::Synced { to: future }
+        fauna_sync::state::Position::Synced { to: future }
     );
 }
 
@@ -280,7 +282,7 @@ async fn an_export_output_is_continued_by_sync() {
     let out = fx.out("handoff");
     let s = settings(&fx, &out, DELETIONS);
     write(&fx, &create("1", 1));
-    let e = fauna_sync::sync::run_export(&s, &Quiet).await.unwrap();
+    let e = fauna_sync::run::run_export(&s, &Quiet).await.unwrap();
     assert_eq!(e.docs, 1);
     write(&fx, &create("2", 2));
     write(&fx, &delete("1"));
@@ -379,7 +381,7 @@ async fn a_history_gap_is_reconciled_with_detected_deletions() {
     let state = State::load(&out.join("_state.json")).unwrap();
     assert_eq!(
         state.streams["foo"].position,
-        fauna_sync::sync::Position::Synced { to }
+        fauna_sync::state::Position::Synced { to }
     );
     // Within the history window again: deletions are observed as events.
     write(&fx, &delete("4"));
@@ -528,6 +530,58 @@ async fn airbyte_incremental_over_a_history_gap_fails_with_a_trace_naming_it() {
     assert!(!messages
         .iter()
         .any(|m| m["type"] == "RECORD" || m["type"] == "STATE"));
+}
+
+/// `"history_gap": "resync"` (issue 23, item 4): over a gap the collection is exported again in
+/// full and the windows go on from there. This collection keeps history briefly, so the export
+/// is a scan, a catch-up and a reconciliation, which compares with the output's id set: the
+/// deletion inside the gap is found (detected) after all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_gap_is_resynced_when_configured() {
+    use fauna_dev::engine::EngineOptions;
+    use fauna_dev::server::ServerConfig;
+    let schema = r#"{
+      "collections": [{"name": "foo", "history_days": 0}],
+      "indexes": [{"name": "foo_ts", "source": "foo", "values": [{"field": "ts"}, {"field": "ref"}]}],
+      "keys": [{"secret": "fnTestServer", "role": "server"}]
+    }"#;
+    let options = EngineOptions {
+        mvt_offset: Duration::from_secs(600),
+        ..EngineOptions::default()
+    };
+    let fx = Fixture::start_with(schema, &[], options, ServerConfig::new()).await;
+    let out = fx.out("gap-resync");
+    let s = settings(
+        &fx,
+        &out,
+        r#"{"collection": {"name": "foo", "deletions": {"deletion_mode": "deleted_field", "history_gap": "resync"}}, "output": {"format": "jsonl"}}"#,
+    );
+    for id in ["1", "2", "3"] {
+        write(&fx, &create(id, 1));
+    }
+    sync(&s).await;
+    let files = read_manifest(&out).unwrap().len();
+    write(&fx, &delete("1"));
+    write(&fx, &update("2", 20));
+    fx.engine.advance_clock(Duration::from_secs(700));
+    let r = sync(&s).await;
+    assert_eq!(
+        ids(&records_since(&out, files)),
+        [("2", false), ("3", false), ("1", true)],
+        "{r:?}"
+    );
+    assert_eq!((r.streams[0].deleted, r.streams[0].detected), (1, 1));
+    let state = State::load(&out.join("_state.json")).unwrap();
+    let foo = &state.streams["foo"];
+    assert!(matches!(
+        foo.position,
+        fauna_sync::state::Position::Synced { .. }
+    ));
+    assert_eq!(foo.strategy, fauna_sync::state::Strategy::ScanCatchUp);
+    // The next sync goes on from the resync's end: a window, nothing in it.
+    let files = read_manifest(&out).unwrap().len();
+    sync(&s).await;
+    assert_eq!(records_since(&out, files), []);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

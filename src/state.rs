@@ -8,11 +8,14 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::expiring::Expiring;
 use crate::durable::{temp_path, write_file_atomically, FileError};
 use crate::error::ErrorKind;
 pub use crate::id_set::IdsMark;
 use crate::sink::CommittedFile;
+
+mod expiring;
+
+pub use expiring::Expiring;
 
 /// The state file's format version.
 pub const STATE_VERSION: u32 = 2;
@@ -153,6 +156,22 @@ pub enum Position {
         /// The end of the last committed window (µs).
         to: i64,
     },
+}
+
+impl Position {
+    /// Whether the stream is inside a full read (a pinned snapshot, or a scan, catch-up and
+    /// reconciliation), which a full refresh resumes.
+    pub fn in_full_read(&self) -> bool {
+        matches!(
+            self,
+            Position::Start
+                | Position::After { .. }
+                | Position::Parts { .. }
+                | Position::ScanParts { .. }
+                | Position::CatchUp { .. }
+                | Position::Reconcile { .. }
+        )
+    }
 }
 
 /// One range of a [`Position::Parts`], [`Position::ScanParts`] or [`Position::WindowParts`]
@@ -331,9 +350,10 @@ pub enum StateError {
     /// Another run committed first (an object store's conditional write refused this one).
     #[error(transparent)]
     Locked(#[from] crate::lock::LockError),
-    /// Writing the state object (or the id sets beside it) to an object store failed.
-    #[error(transparent)]
-    Store(Box<crate::output::OutputError>),
+    /// Writing the state object (or the id sets beside it) to an object store failed (the
+    /// output's error).
+    #[error("{0}")]
+    Store(Box<dyn crate::error::KindedError>),
 }
 
 impl StateError {

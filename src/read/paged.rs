@@ -4,12 +4,12 @@
 use super::page::read_error;
 use super::ReadError;
 use crate::config::CollectionSettings;
-use crate::fauna::pacing::{Outcome, Pacer};
+use crate::fauna::pacing::{Pacer, PageOutcome};
 use crate::fauna::{Expr, FaunaClient, ResponseBody, Value};
 
 /// The page size of one read stream: its pacer's key, start and whether it is pinned.
 #[derive(Clone, Copy, Debug)]
-pub struct Stream<'a> {
+pub struct PagedStream<'a> {
     /// The reader kind (`documents`, `changes`, `events`, `ids`).
     pub kind: &'static str,
     /// The collection.
@@ -27,10 +27,10 @@ pub fn reads_documents(name: &str) -> bool {
     matches!(name.split_once(':'), Some(("documents" | "changes", _)))
 }
 
-impl<'a> Stream<'a> {
+impl<'a> PagedStream<'a> {
     /// A stream starting at the collection's `page_size`, pinned by its `page_size_fixed`.
     pub fn configured(kind: &'static str, settings: &'a CollectionSettings) -> Self {
-        Stream {
+        PagedStream {
             kind,
             collection: &settings.name,
             start: settings.page_size,
@@ -40,7 +40,7 @@ impl<'a> Stream<'a> {
 
     /// A stream starting at `start` (a reader's own size), pinned like the collection's.
     pub fn starting_at(kind: &'static str, settings: &'a CollectionSettings, start: u32) -> Self {
-        Stream {
+        PagedStream {
             start,
             ..Self::configured(kind, settings)
         }
@@ -61,7 +61,7 @@ impl<'a> Stream<'a> {
 /// and the page is asked again with the same cursor.
 pub async fn paced_query<T: PagedBody>(
     client: &FaunaClient,
-    stream: Stream<'_>,
+    stream: PagedStream<'_>,
     at: Option<i64>,
     build: impl Fn(i64) -> Expr,
 ) -> Result<T, ReadError> {
@@ -72,7 +72,7 @@ pub async fn paced_query<T: PagedBody>(
         let q = build(i64::from(size));
         match client.query_measured::<T>(&q, pacer.can_shrink(size)).await {
             Ok(m) => {
-                let outcome = Outcome {
+                let outcome = PageOutcome {
                     requested: size,
                     items: m.value.items(),
                     bytes: m.bytes,

@@ -1,4 +1,5 @@
-//! What the key can see: the collections to export and how long each keeps history.
+//! What the database holds, as far as the key can see: the collections to export, how long each
+//! keeps history, and the `[ts, ref]` indexes that serve them.
 
 use crate::fauna::{Expr, FaunaClient, FaunaError, Value};
 

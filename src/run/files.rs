@@ -1,0 +1,107 @@
+//! A local directory `--out`: the run's lock files, the state file (migrated from version 1 on
+//! load), batch files with their manifest ([`FilesOutput`]), and the id sets beside the state.
+
+use std::path::PathBuf;
+
+use super::destination::{Begun, Destination, OpenOutput, Resumed};
+use crate::config::Settings;
+use crate::id_set::{id_set_dir, IdStore};
+use crate::lock::{RunLock, LOCK_FILE};
+use crate::output::{FilesOutput, OutputError, StateFile};
+use crate::sink::{CommittedFile, FileFormat};
+use crate::state::State;
+use crate::sync::ExportError;
+
+/// A run's local output directory and state file.
+pub struct FilesDestination {
+    root: PathBuf,
+    state: PathBuf,
+    format: FileFormat,
+    verify: bool,
+    lock_paths: Vec<PathBuf>,
+    lock: Option<RunLock>,
+    /// A version-1 state's committed files, from load until the output rebuilds its manifest.
+    v1_files: Option<Vec<CommittedFile>>,
+}
+
+impl FilesDestination {
+    /// The output root and state file of `settings`, writing `format`.
+    pub fn new(settings: &Settings, format: FileFormat) -> Self {
+        FilesDestination {
+            root: settings.output.dir.clone(),
+            state: settings.output.state.clone(),
+            format,
+            verify: settings.output.verify,
+            lock_paths: lock_paths(settings),
+            lock: None,
+            v1_files: None,
+        }
+    }
+}
+
+/// The lock files of a run: one in the output root, and one beside the state file when the
+/// state lives elsewhere.
+pub fn lock_paths(settings: &Settings) -> Vec<PathBuf> {
+    let mut paths = vec![settings.output.dir.join(LOCK_FILE)];
+    if settings.output.state.parent() != Some(settings.output.dir.as_path()) {
+        let mut p = settings.output.state.as_os_str().to_owned();
+        p.push(".lock");
+        paths.push(PathBuf::from(p));
+    }
+    paths
+}
+
+impl Destination for FilesDestination {
+    fn format(&self) -> &'static str {
+        self.format.name()
+    }
+
+    async fn lock(&mut self) -> Result<(), ExportError> {
+        if self.root.exists() && !self.root.is_dir() {
+            return Err(OutputError::NotADirectory(self.root.clone()).into());
+        }
+        self.lock = Some(RunLock::acquire(&self.lock_paths)?);
+        Ok(())
+    }
+
+    async fn resume(&mut self, _now: i64) -> Result<Resumed, ExportError> {
+        let loaded = State::load_migrating(&self.state)?;
+        self.v1_files = loaded.v1_files;
+        Ok(Resumed {
+            state: loaded.state,
+            refused: Vec::new(),
+        })
+    }
+
+    async fn open_output(
+        &mut self,
+        state: &mut State,
+        streams: &[String],
+    ) -> Result<OpenOutput, ExportError> {
+        let (output, opened) = FilesOutput::open(
+            &self.root,
+            self.format,
+            state,
+            &self.state,
+            self.v1_files.take(),
+            streams,
+            self.verify,
+        )?;
+        Ok(OpenOutput {
+            output: Box::new(output),
+            removed: opened.removed,
+        })
+    }
+
+    async fn begin(&mut self, state: &State) -> Result<Begun, ExportError> {
+        state.save(&self.state)?;
+        Ok(Begun {
+            ids: IdStore::Kept(id_set_dir(&self.state)),
+            checkpoint: Box::new(StateFile::new(&self.state)),
+        })
+    }
+
+    async fn release(&mut self) {
+        self.lock = None;
+    }
+}

@@ -1,0 +1,111 @@
+//! What a run reads: its streams, in order, and how each is read.
+
+use std::time::Duration;
+
+use crate::config::{CollectionSettings, Settings};
+use crate::fauna::FaunaClient;
+use crate::read::list_collections;
+use crate::sync::ExportError;
+
+/// How a stream is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadMode {
+    /// A full export, resumed when interrupted and left complete once done (`export`). The
+    /// run's collections share one snapshot.
+    Export,
+    /// A full read, resumed when interrupted; a complete one (or a stream left in any other
+    /// state) starts afresh (Airbyte's `full_refresh`).
+    Refresh,
+    /// The full export the first time, then one window per run through the collection's
+    /// `[ts, ref]` index (`sync`, Airbyte's `incremental`). With `or_refresh`, a collection
+    /// without a fitting index is read as [`ReadMode::Refresh`], with a warning, instead of
+    /// failing.
+    Incremental {
+        /// Fall back to a full refresh without a fitting index.
+        or_refresh: bool,
+    },
+}
+
+/// One stream of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamPlan {
+    /// Its collection's settings.
+    pub collection: CollectionSettings,
+    /// How it is read.
+    pub read: ReadMode,
+}
+
+/// What a run reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The streams, in order; `None`: the configured collections, else every collection the
+    /// key can list (with the defaults), each read with [`Plan::read`].
+    pub streams: Option<Vec<StreamPlan>>,
+    /// How the configured or listed collections are read.
+    pub read: ReadMode,
+    /// Stop at the first batch boundary after this long (`sync --max-duration`).
+    pub max_duration: Option<Duration>,
+}
+
+/// What a run does with each collection (`export` or `sync`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A one-off full export.
+    Export,
+    /// A full export the first time, then one incremental window per run.
+    Sync {
+        /// Stop at the first batch boundary after this long.
+        max_duration: Option<Duration>,
+    },
+}
+
+impl Plan {
+    /// The plan of `export` or `sync`: the configured (or every listable) collection.
+    pub fn of(mode: Mode) -> Plan {
+        match mode {
+            Mode::Export => Plan {
+                streams: None,
+                read: ReadMode::Export,
+                max_duration: None,
+            },
+            Mode::Sync { max_duration } => Plan {
+                streams: None,
+                read: ReadMode::Incremental { or_refresh: false },
+                max_duration,
+            },
+        }
+    }
+
+    /// The streams of the run, in order.
+    pub async fn streams(
+        &self,
+        settings: &Settings,
+        client: &FaunaClient,
+    ) -> Result<Vec<StreamPlan>, ExportError> {
+        if let Some(streams) = &self.streams {
+            return Ok(streams.clone());
+        }
+        let collections = match &settings.collections {
+            Some(c) => c.clone(),
+            None => list_collections(client)
+                .await
+                .map_err(|source| ExportError::Fauna {
+                    context: "listing collections (name them with --collection if the key cannot read Collections())".into(),
+                    source,
+                })?
+                .into_iter()
+                .map(|name| CollectionSettings {
+                    name,
+                    ..settings.defaults.clone()
+                })
+                .collect(),
+        };
+        Ok(collections
+            .into_iter()
+            .map(|collection| StreamPlan {
+                collection,
+                read: self.read,
+            })
+            .collect())
+    }
+}

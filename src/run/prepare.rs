@@ -1,0 +1,83 @@
+//! Each stream's entry in the state before it is read: the one it resumes from when this run's
+//! format and record schema are the ones it was written with, or a new one (with the strategy
+//! its collection's retention calls for) — for a new stream, and for a full refresh whose
+//! previous read was complete.
+
+use super::plan::ReadMode;
+use super::reading::Ready;
+use crate::config::CollectionSettings;
+use crate::fauna::FaunaClient;
+use crate::state::{State, StreamState};
+use crate::sync::{full_read_strategy, ExportError, Observer};
+
+/// Makes `state`'s entry for `r` ready to be read: kept (its format and record schema checked
+/// when the destination fixes them), or new at `snapshot_ts` in `format`.
+pub async fn prepare(
+    client: &FaunaClient,
+    state: &mut State,
+    r: &Ready,
+    snapshot_ts: i64,
+    (format, fixes_schema): (&str, bool),
+    observer: &dyn Observer,
+) -> Result<(), ExportError> {
+    let (s, retention) = (&r.plan, &r.retention);
+    let c = &s.collection;
+    let schema = schema_fingerprint(c);
+    let kept = state
+        .streams
+        .get_mut(&c.name)
+        .filter(|entry| s.read != ReadMode::Refresh || entry.position.in_full_read());
+    match kept {
+        Some(entry) if !fixes_schema => {
+            entry.schema = Some(schema);
+            Ok(())
+        }
+        Some(entry) if entry.format != format => Err(ExportError::SettingsChanged {
+            collection: c.name.clone(),
+            what: "format",
+            was: entry.format.clone(),
+            now: format.to_string(),
+        }),
+        Some(entry) => match &entry.schema {
+            Some(was) if *was != schema => Err(ExportError::SettingsChanged {
+                collection: c.name.clone(),
+                what: "record schema",
+                was: format!("record schema {was}"),
+                now: format!("record schema {schema}"),
+            }),
+            Some(_) => Ok(()),
+            // Migrated from version 1: adopt this run's schema.
+            None => {
+                entry.schema = Some(schema);
+                Ok(())
+            }
+        },
+        None => {
+            let mut stream = StreamState::new(snapshot_ts, format);
+            stream.schema = Some(schema);
+            let (strategy, index) =
+                full_read_strategy(client, c, retention, snapshot_ts, None, observer).await?;
+            stream.strategy = strategy;
+            stream.index = index;
+            state.streams.insert(c.name.clone(), stream);
+            Ok(())
+        }
+    }
+}
+
+/// The record schema settings of a collection, as recorded in the state.
+pub fn schema_fingerprint(c: &CollectionSettings) -> serde_json::Value {
+    let mut fingerprint = serde_json::json!({
+        "data_column": c.data_column,
+        "columns": c.columns.iter().map(|col| serde_json::json!({
+            "name": col.name, "path": col.path, "type": col.column_type.name(),
+            "required": col.required,
+        })).collect::<Vec<_>>(),
+        "deletion_column": c.deletion_column,
+    });
+    // Outputs that track deletions also say which were detected; earlier ones did not.
+    if c.deletion_column.is_some() {
+        fingerprint["detected_column"] = crate::export::DETECTED_COLUMN.into();
+    }
+    fingerprint
+}
