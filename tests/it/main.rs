@@ -8,6 +8,7 @@ mod fault_storm;
 mod fuzz_seeds;
 mod integrity;
 mod interruptions;
+mod load_pg;
 mod moved_windows;
 mod object_store;
 mod partitions;
