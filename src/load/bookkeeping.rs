@@ -57,24 +57,44 @@ impl Counts {
     }
 }
 
-/// Takes the schema's advisory lock for this session, or fails with [`LoadError::Locked`].
-pub async fn lock(client: &Client, schema: &str, target: &str) -> Result<(), LoadError> {
-    let got: bool = client
-        .query_one(
-            "SELECT pg_try_advisory_lock(hashtextextended('fauna-sync load ' || $1, 0))",
-            &[&schema],
-        )
+/// Takes the schema's advisory lock for this session, waiting up to `wait` for another load
+/// to finish (or for the server to end the session of a load that was killed), else fails
+/// with [`LoadError::Locked`]. Also bounds how long the server keeps a vanished client's
+/// session (and so its locks): 60 s idle inside a transaction, TCP keepalives after 30 s.
+pub async fn lock(
+    client: &Client,
+    schema: &str,
+    target: &str,
+    wait: std::time::Duration,
+) -> Result<(), LoadError> {
+    client
+        .batch_execute(&format!(
+            "SET idle_in_transaction_session_timeout = '60s'; SET tcp_keepalives_idle = 30; \
+             SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3; SET lock_timeout = '{}ms'",
+            wait.as_millis().max(1)
+        ))
         .await
-        .map_err(|e| LoadError::db("take the load's advisory lock", &e))?
-        .get(0);
-    if got {
-        Ok(())
-    } else {
-        Err(LoadError::Locked {
-            schema: schema.to_string(),
-            target: target.to_string(),
-        })
+        .map_err(|e| LoadError::db("set up the session", &e))?;
+    let taken = client
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock(hashtextextended('fauna-sync load ' || {}, 0))",
+            super::sql::literal(schema)
+        ))
+        .await;
+    match taken {
+        Ok(()) => {}
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+            return Err(LoadError::Locked {
+                schema: schema.to_string(),
+                target: target.to_string(),
+            })
+        }
+        Err(e) => return Err(LoadError::db("take the load's advisory lock", &e)),
     }
+    client
+        .batch_execute("SET lock_timeout = 0")
+        .await
+        .map_err(|e| LoadError::db("set up the session", &e))
 }
 
 /// Creates the schema and the bookkeeping tables where missing (each created only when it

@@ -72,7 +72,7 @@ pub enum LoadError {
     #[error("{0}")]
     Bookkeeping(String),
     /// Another `fauna-sync load` into the same schema is running.
-    #[error("another fauna-sync load into schema {schema} of {target} is running (it holds the advisory lock); wait for it to finish")]
+    #[error("another fauna-sync load into schema {schema} of {target} is running (it holds the advisory lock; waited --lock-wait); run again when it has finished")]
     Locked {
         /// The schema.
         schema: String,

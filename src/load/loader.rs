@@ -36,6 +36,8 @@ pub struct Options {
     pub foreign_keys: Vec<ForeignKey>,
     /// Validate them too.
     pub validate_foreign_keys: bool,
+    /// How long to wait for another load into the schema.
+    pub lock_wait: std::time::Duration,
 }
 
 /// One stream's part of a load.
@@ -92,7 +94,7 @@ pub async fn load(
 ) -> Result<(), LoadError> {
     let started = Instant::now();
     let schema = options.schema.as_str();
-    bookkeeping::lock(client, schema, target).await?;
+    bookkeeping::lock(client, schema, target, options.lock_wait).await?;
     bookkeeping::ensure(client, schema).await?;
     let loaded = bookkeeping::loaded(client, schema, &source.output_id).await?;
     let selected =

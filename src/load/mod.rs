@@ -63,6 +63,10 @@ pub struct LoadArgs {
     /// The output's state when it is not <out>/_state.json.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// How long to wait for another load into the same schema to finish before giving up
+    /// (exit 75); also covers the server noticing a killed load's vanished session.
+    #[arg(long, default_value = "30", value_name = "SECONDS")]
+    pub lock_wait: u64,
 }
 
 /// Runs `fauna-sync load`; returns the exit code.
@@ -151,6 +155,7 @@ fn options(args: &LoadArgs) -> Result<Options, LoadError> {
         streams: args.collections.clone(),
         foreign_keys,
         validate_foreign_keys: args.validate_foreign_keys,
+        lock_wait: std::time::Duration::from_secs(args.lock_wait),
     })
 }
 
