@@ -132,7 +132,7 @@ impl Target {
             .get("dbname")
             .cloned()
             .unwrap_or_else(|| user.clone());
-        if settings.get("password").is_none() {
+        if !settings.contains_key("password") {
             let passfile = settings
                 .get("passfile")
                 .map(PathBuf::from)

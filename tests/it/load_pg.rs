@@ -250,7 +250,7 @@ fn write_round(fx: &Fixture, w: &mut World, rng: &mut StdRng, round: u64) {
         o,
         &format!(r#"{{"object": {{"name": "owner {o} round {round}"}}}}"#),
     )];
-    if round % 2 == 0 && w.live_o.len() > 2 {
+    if round.is_multiple_of(2) && w.live_o.len() > 2 {
         let k = rng.random_range(0..w.live_o.len());
         let gone = w.live_o.swap_remove(k);
         if gone != o {
