@@ -64,6 +64,12 @@ pub async fn merge(
         .find(|c| c.source == Source::DeletedAt)
         .map(|c| ident(&c.name));
     let order = "ORDER BY id, ts_us DESC, _ord DESC";
+    // The planner learns how few (or many) rows were staged: with the estimate of a fresh
+    // table it would hash-join a small batch against a sequential scan of the whole table.
+    // Only `id` is sampled (cheap; `data` is never analyzed).
+    tx.batch_execute(&format!("ANALYZE pg_temp.{STAGE} (id)"))
+        .await
+        .map_err(db)?;
     // The latest record per id, and how many of them are documents and deletions.
     let (source, docs, deletions) = if stats.repeated_ids {
         tx.batch_execute(&format!(
@@ -71,6 +77,9 @@ pub async fn merge(
         ))
         .await
         .map_err(db)?;
+        tx.batch_execute(&format!("ANALYZE pg_temp.{LATEST} (id)"))
+            .await
+            .map_err(db)?;
         let (docs, deletions) = match &deletion {
             Some(del) => {
                 let row = tx

@@ -923,3 +923,60 @@ async fn foreign_keys_from_refs_and_the_job_summary() {
         .get(0);
     assert_eq!(keys, 0);
 }
+
+/// The statements of an incremental load join on the staged ids only: loading a few changes
+/// into a table of 20,000 rows reads it through its primary key, never by a sequential scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incremental_load_reads_the_table_by_its_key_only() {
+    let Some(pg) = Pg::start() else { return };
+    let url = pg.database("scans").await;
+    let c = connect(&url).await;
+    let fx = Fixture::start(SCHEMA, &[("r", crate::support::numbered_docs(20_000))]).await;
+    let out = fx.out("jsonl");
+    sync_in(&fx, "export", &out, "jsonl", "5000").await;
+    load_ok(&out, &url, &[]).await;
+    c.batch_execute("ANALYZE public.r").await.unwrap();
+    run_query(
+        &fx,
+        &tx(&[
+            update("r", 17, r#"{"object": {"n": 1}}"#),
+            delete("r", 18),
+            create("r", 30_001, r#"{"object": {"n": 2}}"#),
+        ]),
+    );
+    run_query(&fx, &tx(&[delete("r", 30_001)]));
+    run_query(&fx, &tx(&[create("r", 30_001, r#"{"object": {"n": 3}}"#)]));
+    sync_in(&fx, "sync", &out, "jsonl", "5000").await;
+    let before = scan_stats(&c).await;
+    let said = load_ok(&out, &url, &[]).await;
+    assert!(said.contains("1 inserted, 1 updated, 1 deleted, 0 skipped as stale"), "{said}");
+    // The load's server process reports its counters when it ends, just after the client.
+    let mut after = scan_stats(&c).await;
+    for _ in 0..400 {
+        if after.2 > before.2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        after = scan_stats(&c).await;
+    }
+    assert!(after.2 > before.2, "the load's counters never arrived: {before:?} {after:?}");
+    assert_eq!(after.0, before.0, "sequential scans of public.r: {before:?} -> {after:?}");
+    assert!(after.1 > before.1, "index scans of public.r: {before:?} -> {after:?}");
+    assert_same(
+        &table(&c, "public", "r", R_COLUMNS, "").await,
+        &expected(&fx, "r"),
+        "public.r",
+    );
+}
+
+/// (sequential scans, index scans, rows written) of `public.r`.
+async fn scan_stats(c: &tokio_postgres::Client) -> (i64, i64, i64) {
+    let r = c
+        .query_one(
+            "SELECT seq_scan, coalesce(idx_scan, 0), n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables WHERE relid = 'public.r'::regclass",
+            &[],
+        )
+        .await
+        .unwrap();
+    (r.get(0), r.get(1), r.get(2))
+}
