@@ -980,3 +980,45 @@ async fn scan_stats(c: &tokio_postgres::Client) -> (i64, i64, i64) {
         .unwrap();
     (r.get(0), r.get(1), r.get(2))
 }
+
+/// An output on S3 (moto) loads into the same tables as the same output in a directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_in_an_object_store_loads_like_a_local_one() {
+    let Some(pg) = Pg::start() else { return };
+    let Some(moto) = crate::object_store::Moto::start() else {
+        return;
+    };
+    moto.bucket("loads");
+    let url = pg.database("stores").await;
+    let c = connect(&url).await;
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut w = seed(&fx);
+    let config = fx.dir.path().join("config.json");
+    std::fs::write(&config, CONFIG).unwrap();
+    let endpoint = fx.server.url();
+    let s3 = "s3://loads/fauna/out";
+    for (round, command) in ["export", "sync", "sync"].into_iter().enumerate() {
+        if round > 0 {
+            write_round(&fx, &mut w, &mut rng, round as u64);
+        }
+        let args = [
+            command,
+            "--endpoint",
+            &endpoint,
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            s3,
+            "--format",
+            "parquet",
+            "--batch-rows",
+            "7",
+        ];
+        let o = output(moto.command(&args)).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = output(moto.command(&["load", "--out", s3, "--into", &url, "--schema", "s3"])).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_tables_equal_collections(&c, &fx, "s3", "", round as u64).await;
+    }
+}
