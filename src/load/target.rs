@@ -230,6 +230,8 @@ impl Target {
         let fail = |e: tokio_postgres::Error| {
             let kind = match e.as_db_error() {
                 Some(db) => super::error::kind_of_code(db.code().code()),
+                // A certificate that does not check out stays so: a configuration error.
+                None if tls_failure(&e) => ErrorKind::Config,
                 None => ErrorKind::Transient,
             };
             LoadError::Connect {
@@ -317,6 +319,26 @@ impl Target {
         }
         Ok(roots)
     }
+}
+
+/// Whether a connection failed in the TLS handshake (a rustls error under the client's).
+fn tls_failure(e: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<TlsError>().is_some() {
+            return true;
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<TlsError>().is_some())
+            {
+                return true;
+            }
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Encrypts without checking the certificate (libpq's `prefer` and `require`); handshake

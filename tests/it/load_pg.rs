@@ -949,7 +949,10 @@ async fn an_incremental_load_reads_the_table_by_its_key_only() {
     sync_in(&fx, "sync", &out, "jsonl", "5000").await;
     let before = scan_stats(&c).await;
     let said = load_ok(&out, &url, &[]).await;
-    assert!(said.contains("1 inserted, 1 updated, 1 deleted, 0 skipped as stale"), "{said}");
+    assert!(
+        said.contains("1 inserted, 1 updated, 1 deleted, 0 skipped as stale"),
+        "{said}"
+    );
     // The load's server process reports its counters when it ends, just after the client.
     let mut after = scan_stats(&c).await;
     for _ in 0..400 {
@@ -959,9 +962,18 @@ async fn an_incremental_load_reads_the_table_by_its_key_only() {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         after = scan_stats(&c).await;
     }
-    assert!(after.2 > before.2, "the load's counters never arrived: {before:?} {after:?}");
-    assert_eq!(after.0, before.0, "sequential scans of public.r: {before:?} -> {after:?}");
-    assert!(after.1 > before.1, "index scans of public.r: {before:?} -> {after:?}");
+    assert!(
+        after.2 > before.2,
+        "the load's counters never arrived: {before:?} {after:?}"
+    );
+    assert_eq!(
+        after.0, before.0,
+        "sequential scans of public.r: {before:?} -> {after:?}"
+    );
+    assert!(
+        after.1 > before.1,
+        "index scans of public.r: {before:?} -> {after:?}"
+    );
     assert_same(
         &table(&c, "public", "r", R_COLUMNS, "").await,
         &expected(&fx, "r"),
@@ -1017,8 +1029,88 @@ async fn an_output_in_an_object_store_loads_like_a_local_one() {
         ];
         let o = output(moto.command(&args)).await;
         assert!(o.status.success(), "{}", stderr(&o));
-        let o = output(moto.command(&["load", "--out", s3, "--into", &url, "--schema", "s3"])).await;
+        let o =
+            output(moto.command(&["load", "--out", s3, "--into", &url, "--schema", "s3"])).await;
         assert!(o.status.success(), "{}", stderr(&o));
         assert_tables_equal_collections(&c, &fx, "s3", "", round as u64).await;
     }
+}
+
+/// TLS through rustls, against a server that accepts TLS connections only, its certificate
+/// signed by a throwaway CA: `require` encrypts, `verify-full` checks the chain against
+/// `sslrootcert` and the host name, and without the CA the certificate is refused (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_modes_encrypt_and_check_the_certificate() {
+    if std::env::var("CI").as_deref() != Ok("true")
+        && Command::new("openssl").arg("version").output().is_err()
+    {
+        eprintln!("SKIPPED: no openssl command to make the test certificates");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres");
+    let dir = tempfile::Builder::new()
+        .prefix("fauna-sync-pg-tls")
+        .tempdir()
+        .unwrap();
+    let started = Command::new(&script)
+        .arg("--tls")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    if !started.status.success() {
+        let why = String::from_utf8_lossy(&started.stderr).to_string();
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "scripts/postgres --tls failed (CI=true): {why}"
+        );
+        eprintln!("SKIPPED: no PostgreSQL server (scripts/postgres --tls: {why})");
+        return;
+    }
+    let pg = Pg {
+        url: String::from_utf8(started.stdout)
+            .unwrap()
+            .trim()
+            .to_string(),
+        dir: Some(dir),
+    };
+    let ca = pg.dir.as_ref().unwrap().path().join("ca.pem");
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    seed(&fx);
+    let out = fx.out("jsonl");
+    sync(&fx, "export", &out, "jsonl").await;
+    let base = pg.url.clone();
+    let ca = ca.to_str().unwrap();
+    let localhost = base.replace("@127.0.0.1:", "@localhost:");
+    for (url, schema) in [
+        (format!("{base}?sslmode=require"), "tls_require"),
+        (
+            format!("{base}?sslmode=verify-full&sslrootcert={ca}"),
+            "tls_full",
+        ),
+        (
+            format!("{localhost}?sslmode=verify-full&sslrootcert={ca}"),
+            "tls_name",
+        ),
+        (
+            format!("{base}?sslmode=verify-ca&sslrootcert={ca}"),
+            "tls_ca",
+        ),
+    ] {
+        let e = load_ok(&out, &url, &["--schema", schema]).await;
+        assert!(e.contains("31 inserted"), "{url}: {e}");
+    }
+    // The server accepts TLS only: a plain connection is refused by its pg_hba.
+    let o = load(&out, &format!("{base}?sslmode=disable"), &[], None).await;
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("no pg_hba.conf entry") && e.contains("no encryption"),
+        "{e}"
+    );
+    // Without the CA the certificate is not trusted: a configuration error.
+    let o = load(&out, &format!("{base}?sslmode=verify-full"), &[], None).await;
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("invalid peer certificate"), "{e}");
+    assert!(!e.contains(&pg.password()), "{e}");
 }
