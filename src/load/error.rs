@@ -128,7 +128,8 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
                 m.push_str(&format!("; {d}"));
             }
             if let Some(w) = db.where_() {
-                m.push_str(&format!("; where: {w}"));
+                // Context lines; a COPY's "line N" is the file's record N.
+                m.push_str(&format!("; where: {}", w.replace('\n', "; ")));
             }
             if let Some(h) = db.hint() {
                 m.push_str(&format!("; hint: {h}"));

@@ -869,6 +869,10 @@ async fn foreign_keys_from_refs_and_the_job_summary() {
         "{e}"
     );
     let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        !md.contains(&pg.password()) && !e.contains(&pg.password()),
+        "{md}"
+    );
     assert!(md.contains("| stream | table | files | inserted | updated | deleted | skipped as stale | seconds |"), "{md}");
     assert!(md.contains("| r | public.r | 5 | 31 | 0 | 0 | 0 |"), "{md}");
     assert!(md.contains("| o | public.o | 1 | 5 | 0 | 0 | 0 |"), "{md}");
@@ -911,6 +915,12 @@ async fn foreign_keys_from_refs_and_the_job_summary() {
         );
         assert_tables_equal_collections(&c, &fx, "public", "", round).await;
     }
+    // --collection loads only the streams named.
+    let only = load_ok(&out, &url, &["--schema", "only_o", "--collection", "o"]).await;
+    assert!(
+        only.contains("o -> only_o.o: 3 file(s)") && !only.contains("only_o.r"),
+        "{only}"
+    );
     // Without --foreign-key the key is dropped; the generated column stays.
     load_ok(&out, &url, &[]).await;
     let keys: i64 = c
@@ -1113,4 +1123,42 @@ async fn tls_modes_encrypt_and_check_the_certificate() {
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("invalid peer certificate"), "{e}");
     assert!(!e.contains(&pg.password()), "{e}");
+}
+
+/// A value PostgreSQL cannot hold (the NUL character, refused by jsonb) fails its stream's load
+/// with the server's reason and the record's line; the other stream loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_postgres_cannot_hold_fails_its_stream_only() {
+    let Some(pg) = Pg::start() else { return };
+    let url = pg.database("nul").await;
+    let c = connect(&url).await;
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    seed(&fx);
+    run_query(
+        &fx,
+        &tx(&[create("o", 9, r#"{"object": {"name": "a\u0000b"}}"#)]),
+    );
+    let out = fx.out("jsonl");
+    sync(&fx, "export", &out, "jsonl").await;
+    let o = load(&out, &url, &[], None).await;
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("o -> public.o: failed after 0 file(s): load o/part-00000001.jsonl into public.o: unsupported Unicode escape sequence (SQLSTATE 22P05); \\u0000 cannot be converted to text.; where: JSON data, line 1: {\"name\":\"a\\u0000...; COPY _fauna_sync_stage, line 6, column data"),
+        "{e}"
+    );
+    assert!(e.contains("Fix the file or the output named above"), "{e}");
+    assert!(
+        e.contains("r -> public.r: 5 file(s), 31 record(s): 31 inserted"),
+        "{e}"
+    );
+    let loaded: i64 = c
+        .query_one(
+            "SELECT count(*) FROM public._fauna_sync_loads WHERE stream = 'o'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(loaded, 0);
 }
