@@ -6,7 +6,9 @@
 FROM rust:1.89-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p fauna-sync --bin fauna-sync
+# The production build: without the demo's in-process fauna-dev (--no-default-features),
+# stripped (profile.release), as .github/workflows/release.yml builds it.
+RUN cargo build --release --locked --no-default-features -p fauna-sync --bin fauna-sync
 
 FROM debian:bookworm-slim
 RUN apt-get update \

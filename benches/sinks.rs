@@ -82,6 +82,7 @@ fn document(rng: &mut Rng, i: u64) -> Record {
         columns: vec![col("email"), col("score"), col("active")],
         data: Some(ExportJson::of(&data)),
         deletion: None,
+        ttl: None,
     }
 }
 

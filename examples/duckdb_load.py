@@ -1,11 +1,13 @@
 """Load fauna-sync output into a current DuckDB table: run after each `fauna-sync sync`.
 
 The manifest lists the committed files in commit order; a file is loaded once (the table
-`_fauna_sync_loaded` remembers which). Within the new files the latest version per `ref`
-wins (greatest `ts`; a deletion record at the same `ts` wins over a write), and only if it is
-newer than the stored row or the stored deletion (`{table}_deleted` keeps deleted ids' ts), so
-a file loaded again or late changes nothing; a deletion record removes the row. Needs the sync's `deletions` configured with
-`"deletion_mode": "deleted_field"` (column `deleted_at` below).
+`_fauna_sync_loaded` remembers which). Parquet and JSONL files (plain, `.gz`, `.zst`) are both
+read, so the output of `sync --format jsonl` (the default) loads as well as Parquet's. Within
+the new files the latest version per `ref` wins (greatest `ts`; a deletion record at the same
+`ts` wins over a write), and only if it is newer than the stored row or the stored deletion
+(`{table}_deleted` keeps deleted ids' ts), so a file loaded again or late changes nothing; a
+deletion record (non-null deletion column) removes the row. Needs the sync's `deletions`
+configured with `"deletion_mode": "deleted_field"` (column `deleted_at` below).
 
     python examples/duckdb_load.py OUT_DIR DATABASE.duckdb TABLE
 
@@ -26,10 +28,19 @@ CREATE TABLE IF NOT EXISTS {table} (ref VARCHAR PRIMARY KEY, ts BIGINT, data JSO
 CREATE TABLE IF NOT EXISTS {table}_deleted (ref VARCHAR PRIMARY KEY, ts BIGINT);
 """
 
-# $files: the new Parquet files of one stream, in manifest order.
+# The records of the new files of each kind: $parquet and $jsonl are lists of paths. JSONL is
+# read with explicit columns (other keys, e.g. `deletion_detected` or additional columns, are
+# left out; a missing key is NULL); gzip and zstd are recognised by the file extension.
+SOURCES = {
+    "parquet": "SELECT ref, ts, data::JSON AS data, deleted_at FROM read_parquet($parquet)",
+    "jsonl": """SELECT ref, ts, data, deleted_at FROM read_json($jsonl,
+        format = 'newline_delimited', compression = 'auto',
+        columns = {ref: 'VARCHAR', ts: 'BIGINT', data: 'JSON', deleted_at: 'VARCHAR'})""",
+}
+
 MERGE = """
 CREATE OR REPLACE TEMP TABLE _latest AS
-SELECT ref, ts, data, deleted_at FROM read_parquet($files)
+SELECT * FROM ({sources})
 QUALIFY row_number() OVER (PARTITION BY ref ORDER BY ts DESC, deleted_at IS NULL) = 1;
 DELETE FROM _latest WHERE EXISTS (SELECT 1 FROM {table} t WHERE t.ref = _latest.ref AND t.ts >= _latest.ts)
                        OR EXISTS (SELECT 1 FROM {table}_deleted d WHERE d.ref = _latest.ref AND d.ts >= _latest.ts);
@@ -40,8 +51,17 @@ INSERT INTO {table}_deleted SELECT ref, ts FROM _latest WHERE deleted_at IS NOT 
 """
 
 
+def kind(file):
+    """`parquet` or `jsonl` (also `.jsonl.gz`, `.jsonl.zst`), by the file's name."""
+    if file.endswith(".parquet"):
+        return "parquet"
+    if file.endswith((".jsonl", ".jsonl.gz", ".jsonl.zst")):
+        return "jsonl"
+    raise ValueError(f"{file}: not a fauna-sync batch file")
+
+
 def load(con, out_dir, table, stream=None):
-    """Loads the not-yet-loaded Parquet files of `stream` (default: `table`) listed by
+    """Loads the not-yet-loaded files of `stream` (default: `table`) listed by
     `<out_dir>/_manifest.jsonl`; returns how many files were loaded."""
     out_dir = Path(out_dir)
     stream = stream or table
@@ -53,13 +73,13 @@ def load(con, out_dir, table, stream=None):
     new = [f["file"] for f in listed if f["stream"] == stream and f["file"] not in loaded]
     if not new:
         return 0
+    paths = {k: [str(out_dir / f) for f in new if kind(f) == k] for k in SOURCES}
+    sources = " UNION ALL ".join(SOURCES[k] for k in SOURCES if paths[k])
     con.execute("BEGIN")
-    for statement in MERGE.format(table=table).split(";"):
+    for statement in MERGE.format(table=table, sources=sources).split(";"):
         if statement.strip():
-            if "$files" in statement:
-                con.execute(statement, {"files": [str(out_dir / f) for f in new]})
-            else:
-                con.execute(statement)
+            params = {k: v for k, v in paths.items() if v and f"${k}" in statement}
+            con.execute(statement, params)
     con.executemany("INSERT INTO _fauna_sync_loaded VALUES (?)", [[f] for f in new])
     con.execute("COMMIT")
     return len(new)

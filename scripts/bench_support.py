@@ -1,5 +1,5 @@
 """Helpers shared by the benchmark commands (scripts/bench, scripts/bench-reconcile): release
-builds, fauna-dev on a free port, per-process CPU and peak memory."""
+builds (the `profiling` profile), fauna-dev on a free port, per-process CPU and peak memory."""
 
 import json
 import os
@@ -14,12 +14,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def release_binaries():
-    """Builds fauna-dev and fauna-sync in release mode; returns their paths."""
-    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "fauna-dev",
+    """Builds fauna-dev and fauna-sync with the `profiling` profile (release code with line
+    tables and symbols, so perf can read a run); returns their paths."""
+    subprocess.run(["cargo", "build", "--profile", "profiling", "--locked", "-q", "-p", "fauna-dev",
                     "-p", "fauna-sync", "--bin", "fauna-dev", "--bin", "fauna-sync"],
                    cwd=ROOT, check=True)
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.path.join(target, "release", "fauna-dev"), os.path.join(target, "release", "fauna-sync")
+    return os.path.join(target, "profiling", "fauna-dev"), os.path.join(target, "profiling", "fauna-sync")
 
 
 def free_port():

@@ -25,7 +25,9 @@ step() {
 }
 
 # in_background NAME COMMAND...: runs a set-up command on the side, its output in a log;
-# `await NAME` waits for it (failing with the log if it failed) and prints its stdout.
+# `await NAME` waits for it in this shell (failing with the log if it failed), and
+# `result NAME` prints its stdout. (`wait` cannot be called inside `$(…)`: a subshell has no
+# children of this shell to wait for.)
 declare -A _bg_pid _bg_log
 in_background() {
   local name=$1; shift
@@ -40,7 +42,9 @@ await() {
     cat "${_bg_log[$name]}" >&2
     return 1
   fi
-  cat "${_bg_log[$name]}.out"
+}
+result() {
+  cat "${_bg_log[$1]}.out"
 }
 
 # timings TIER: ends the last step and prints every step's time and the total.

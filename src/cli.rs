@@ -6,20 +6,18 @@
 //! 130 interrupted (SIGINT or SIGTERM; a re-run resumes). Human-readable output goes to
 //! stderr, so stdout stays free for protocol messages.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::config::{Overrides, Settings};
 use crate::error::ErrorKind;
 use crate::fauna::Secret;
 use crate::output::{local_path, verify_output, verify_store, StoreUrl, VerifyReport};
+use crate::progress::Progress;
 use crate::step_summary::{self, Outcome};
-use crate::sync::{run, ExportError, Mode, Observer, State, Summary};
+use crate::sync::{run, ExportError, Mode, State, Summary};
 
 /// Exports Fauna collections to JSONL or Parquet batch files with checkpointed resume.
 #[derive(Debug, Parser)]
@@ -106,8 +104,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// `fauna-sync verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The output root to check.
-    #[arg(long, value_name = "DIR")]
+    /// The output root to check: a directory, or an s3://, gs://, az://, abfss:// or file://
+    /// URL as `export --out` takes.
+    #[arg(long, value_name = "DIR|URL")]
     pub out: PathBuf,
     /// The state file that owns the output (default <out>/_state.json): only the manifest
     /// lines it records as committed are checked.
@@ -140,8 +139,11 @@ pub struct ExportArgs {
     /// Output format [default: jsonl].
     #[arg(long, value_parser = ["jsonl", "parquet"])]
     pub format: Option<String>,
-    /// Output root directory [default: fauna-export].
-    #[arg(long, value_name = "DIR")]
+    /// Output root: a directory, or an object store URL: s3://bucket/prefix (S3 and
+    /// S3-compatible, AWS_ENDPOINT_URL), gs://bucket/prefix, az://container/prefix (or
+    /// abfss://container@account.dfs.core.windows.net/prefix), file:///dir; credentials from
+    /// each cloud's usual environment variables [default: fauna-export].
+    #[arg(long, value_name = "DIR|URL")]
     pub out: Option<PathBuf>,
     /// Documents per page (1..=100000) [default: 1000]: the first page's size; later pages
     /// grow while responses are fast and small, and shrink on timeouts.
@@ -181,7 +183,8 @@ pub struct DemoArgs {
     /// Where to write the demo output.
     #[arg(long, default_value = "demo-out", value_name = "DIR")]
     pub out: PathBuf,
-    /// The dataset to seed fauna-dev with.
+    /// A dataset folder to seed fauna-dev with (spec/fauna-dev-dataset.md) instead of the
+    /// built-in demo dataset.
     #[arg(long, value_name = "DIR")]
     pub dataset: Option<PathBuf>,
 }
@@ -267,15 +270,16 @@ fn verify(args: &VerifyArgs) -> i32 {
         .state
         .clone()
         .unwrap_or_else(|| args.out.join("_state.json"));
-    let manifest_len = match State::load(&state_path) {
-        Ok(s) if state_path.exists() && s.manifest_len > 0 => Some(s.manifest_len),
+    let state = match State::load(&state_path) {
+        Ok(s) if state_path.exists() && !s.output_id.is_empty() => Some(s),
         Ok(_) => None,
         Err(e) => {
             eprintln!("error: {e}");
             return ErrorKind::State.exit_code();
         }
     };
-    match verify_output(&args.out, manifest_len) {
+    let ids = crate::id_set::id_set_dir(&state_path);
+    match verify_output(&args.out, state.as_ref(), &ids) {
         Ok(report) if report.problems.is_empty() => {
             eprintln!(
                 "verified {}: {} file(s), {:.1} MB, all intact",
@@ -299,7 +303,7 @@ fn verify(args: &VerifyArgs) -> i32 {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            1
+            e.kind().exit_code()
         }
     }
 }
@@ -319,19 +323,16 @@ async fn verify_url(url: &StoreUrl, state: Option<&std::path::Path>) -> i32 {
                 })?,
             None => crate::output::STATE_OBJECT.to_string(),
         };
-        let manifest_len = match crate::output::ObjectState::load(store.clone(), url, &rel).await {
-            Ok((_, s)) if s.manifest_len > 0 => Some(s.manifest_len),
-            Ok(_) => None,
-            Err(e) => return Err(e),
-        };
-        verify_store(store.as_ref(), url, manifest_len).await
+        let (_, state) = crate::output::ObjectState::load(store.clone(), url, &rel).await?;
+        let state = Some(state).filter(|s| !s.output_id.is_empty());
+        verify_store(store.as_ref(), url, state.as_ref(), &format!("{rel}.ids")).await
     }
     .await;
     match result {
         Ok(report) => print_report(&url.to_string(), &report),
         Err(e) => {
             eprintln!("error: {e}");
-            1
+            e.kind().exit_code()
         }
     }
 }
@@ -389,7 +390,7 @@ fn advice(kind: ErrorKind) -> &'static str {
         ErrorKind::Config => "Fix the configuration or command line; nothing was exported.",
         ErrorKind::Auth => "Use a valid secret (FAUNA_SECRET); committed files stay valid.",
         ErrorKind::Permission => {
-            "Grant the key's role the privilege named above, or use another key; committed files stay valid."
+            "Grant the privilege or access named above (to the key's role, or to the user or credentials writing the output), or use another key; committed files stay valid."
         }
         ErrorKind::Data => {
             "Fix the document or the column settings named above (or, when Fauna's response could not be read, the endpoint); committed files stay valid, and a re-run resumes at the failing batch."
@@ -527,15 +528,16 @@ fn print_sync_summary(s: &Summary, settings: &Settings) {
     }
 }
 
-/// The second summary line: what adaptive paging and the in-flight limit did, e.g. `paging:
-/// 1612 documents per page at the end (grew 14 times, shrank 0, 0 too large); queries in
-/// flight: 6 of 6 allowed (halved 0 times)` (`spec/paging.md`).
+/// The second summary line: what adaptive paging and the in-flight limit did, and the queries
+/// answered before the first page of data, e.g. `paging: 1612 documents per page at the end
+/// (grew 14 times, shrank 0, 0 too large); queries in flight: 6 of 6 allowed (halved 0 times);
+/// 81 queries, 6 of them before the first page` (`spec/paging.md`).
 fn paging_line(s: &Summary) -> String {
     let p = &s.paging;
     let l = &s.in_flight;
     format!(
-        "paging: {} documents per page at the end (grew {} times, shrank {}, {} too large); queries in flight: {} of {} allowed (halved {} times)",
-        p.size, p.grows, p.shrinks, p.too_large, l.limit, l.max, l.shrinks
+        "paging: {} documents per page at the end (grew {} times, shrank {}, {} too large); queries in flight: {} of {} allowed (halved {} times); {} queries, {} of them before the first page",
+        p.size, p.grows, p.shrinks, p.too_large, l.limit, l.max, l.shrinks, s.queries, s.queries_before_data
     )
 }
 
@@ -571,85 +573,5 @@ fn print_summary(s: &Summary, settings: &Settings) {
     );
     if s.docs > 0 {
         eprintln!("{}", paging_line(s));
-    }
-}
-
-/// The rate as whole docs/s (indicatif's own shows four decimals).
-fn rate(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
-    let _ = write!(w, "{:.0} docs/s", state.per_sec());
-}
-
-/// Progress bars on a terminal, plain log lines otherwise.
-struct Progress {
-    bars: Option<MultiProgress>,
-    per_stream: Mutex<Vec<(String, ProgressBar)>>,
-}
-
-impl Progress {
-    fn new() -> Self {
-        let bars = std::io::stderr().is_terminal().then(MultiProgress::new);
-        Progress {
-            bars,
-            per_stream: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn bar(&self, stream: &str) -> Option<ProgressBar> {
-        let multi = self.bars.as_ref()?;
-        let mut bars = self.per_stream.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, b)) = bars.iter().find(|(s, _)| s == stream) {
-            return Some(b.clone());
-        }
-        let b = multi.add(ProgressBar::new_spinner());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {prefix:>12} {human_pos} docs  {rate}  {elapsed}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_spinner())
-            .with_key("rate", rate),
-        );
-        b.set_prefix(stream.to_string());
-        b.enable_steady_tick(Duration::from_millis(200));
-        bars.push((stream.to_string(), b.clone()));
-        Some(b)
-    }
-
-    fn finish(&self) {
-        let bars = self.per_stream.lock().unwrap_or_else(|p| p.into_inner());
-        for (_, b) in bars.iter() {
-            b.finish();
-        }
-    }
-}
-
-impl Observer for Progress {
-    fn page_read(&self, collection: &str, docs: u64) {
-        if let Some(b) = self.bar(collection) {
-            b.inc(docs);
-        }
-    }
-
-    fn wants_total(&self) -> bool {
-        self.bars.is_some()
-    }
-
-    fn total_known(&self, collection: &str, total: u64, done: u64) {
-        if let Some(b) = self.bar(collection) {
-            b.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {prefix:>12} [{wide_bar}] {human_pos}/{human_len} docs  {rate}  ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .with_key("rate", rate),
-            );
-            b.set_length(total);
-            b.inc(done);
-        }
-    }
-
-    fn batch_committed(&self, collection: &str, rows: u64, bytes: u64) {
-        if self.bars.is_none() {
-            tracing::info!(collection, rows, bytes, "Batch committed.");
-        }
     }
 }

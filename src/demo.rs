@@ -1,6 +1,7 @@
-//! `fauna-sync demo`: an in-process fauna-dev seeded with `fixtures/demo`; a full export to
-//! Parquet, then the incremental loop in JSONL — a first sync, a batch of creates, updates and
-//! deletes applied to the server, and a second sync whose summary shows exactly those.
+//! `fauna-sync demo`: an in-process fauna-dev seeded with `fixtures/demo` (built into the
+//! binary); a full export to Parquet, then the incremental loop in JSONL — a first sync, a
+//! batch of creates, updates and deletes applied to the server, and a second sync whose
+//! summary shows exactly those.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,15 +33,84 @@ const CHANGES: [&str; 3] = [
        "collection":{"select":"data","from":{"paginate":{"documents":{"collection":"purchases"}},"size":2}}}"#,
 ];
 
-fn dataset_dir(arg: Option<PathBuf>) -> PathBuf {
-    arg.unwrap_or_else(|| {
-        let local = PathBuf::from("fixtures/demo");
-        if local.join("schema.json").exists() {
-            local
-        } else {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo")
+/// The demo dataset (`fixtures/demo`, made by scripts/gen-demo-dataset.py), built into the
+/// binary so that a copied binary or the connector image runs the demo from any directory.
+const DATASET: [(&str, &str); 5] = [
+    ("schema.json", include_str!("../fixtures/demo/schema.json")),
+    (
+        "documents/items.jsonl",
+        include_str!("../fixtures/demo/documents/items.jsonl"),
+    ),
+    (
+        "documents/players.jsonl",
+        include_str!("../fixtures/demo/documents/players.jsonl"),
+    ),
+    (
+        "documents/pricing.jsonl",
+        include_str!("../fixtures/demo/documents/pricing.jsonl"),
+    ),
+    (
+        "documents/purchases.jsonl",
+        include_str!("../fixtures/demo/documents/purchases.jsonl"),
+    ),
+];
+
+/// Writes the built-in dataset to a new temporary directory (removed when dropped), for
+/// fauna-dev's dataset loader.
+fn built_in_dataset() -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("fauna-sync-demo")
+        .tempdir()?;
+    std::fs::create_dir(dir.path().join("documents"))?;
+    for (name, text) in DATASET {
+        std::fs::write(dir.path().join(name), text)?;
+    }
+    Ok(dir)
+}
+
+/// An error and its causes, each said once: a cause that the message before it already quotes
+/// (a file error names its path and its I/O error) is left out.
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
         }
-    })
+        cause = c.source();
+    }
+    text
+}
+
+/// fauna-dev's engine seeded with `dataset` (default: the built-in one), and what it serves;
+/// the exit code of a dataset that cannot be loaded (printed).
+fn seeded_engine(dataset: Option<PathBuf>) -> Result<(Engine, String), i32> {
+    let engine = Engine::new(EngineOptions::default());
+    let (loaded, what) = match dataset {
+        Some(dir) => (
+            engine.load_dataset(&dir),
+            format!("the dataset {}", dir.display()),
+        ),
+        None => match built_in_dataset() {
+            Ok(dir) => (
+                engine.load_dataset(dir.path()),
+                "the built-in demo dataset".to_string(),
+            ),
+            Err(e) => {
+                eprintln!("error: cannot write the demo dataset to a temporary directory: {e}");
+                return Err(1);
+            }
+        },
+    };
+    match loaded {
+        Ok(()) => Ok((engine, what)),
+        Err(e) => {
+            eprintln!("error: cannot load {what}: {}", describe(&*e));
+            Err(2)
+        }
+    }
 }
 
 /// Removes an earlier demo run's output (only a directory holding a fauna-sync state).
@@ -81,15 +151,10 @@ fn settings(
 
 /// Runs the demo; returns the exit code.
 pub async fn run(args: DemoArgs) -> i32 {
-    let dataset = dataset_dir(args.dataset);
-    let engine = Engine::new(EngineOptions::default());
-    if let Err(e) = engine.load_dataset(&dataset) {
-        eprintln!(
-            "error: cannot load the demo dataset {}: {e:#}",
-            dataset.display()
-        );
-        return 1;
-    }
+    let (engine, dataset) = match seeded_engine(args.dataset) {
+        Ok(seeded) => seeded,
+        Err(code) => return code,
+    };
     let engine = Arc::new(engine);
     let server = match serve(ServerConfig::new().port(0), engine.clone()).await {
         Ok(s) => s,
@@ -98,11 +163,7 @@ pub async fn run(args: DemoArgs) -> i32 {
             return 1;
         }
     };
-    eprintln!(
-        "fauna-dev is serving {} at {}",
-        dataset.display(),
-        server.url()
-    );
+    eprintln!("fauna-dev is serving {dataset} at {}", server.url());
     let code = steps(&args.out, &server.url(), &engine).await;
     server.shutdown().await;
     if code != 0 {
@@ -194,4 +255,30 @@ async fn steps(out: &Path, url: &str, engine: &Engine) -> i32 {
     }
     eprintln!("\n4. The next sync reads exactly those changes:");
     run_with_progress(&sync_settings, mode).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DATASET;
+
+    #[test]
+    fn the_built_in_dataset_is_every_file_of_fixtures_demo() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+        let mut files = vec!["schema.json".to_string()];
+        for e in std::fs::read_dir(root.join("documents")).unwrap() {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            files.push(format!("documents/{name}"));
+        }
+        files.sort();
+        let mut built_in: Vec<String> = DATASET.iter().map(|(n, _)| n.to_string()).collect();
+        built_in.sort();
+        assert_eq!(built_in, files);
+        for (name, text) in DATASET {
+            assert_eq!(
+                std::fs::read_to_string(root.join(name)).unwrap(),
+                text,
+                "{name}"
+            );
+        }
+    }
 }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 /// A file-system operation that failed, with the path and what was being done.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot {op} {}: {source}", path.display())]
+#[error("cannot {op} {}: {source}{}", path.display(), crate::error::refused_hint(source))]
 pub struct FileError {
     /// What was being done (`create`, `write`, `fsync`, `rename into place`, …).
     pub op: &'static str,
@@ -33,7 +33,17 @@ impl FileError {
             source,
         }
     }
+
+    /// The kind: permission when the operation was refused (EACCES, EPERM, a read-only file
+    /// system), else an output failure.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        crate::error::file_kind(&self.source, crate::error::ErrorKind::Output)
+    }
 }
+
+/// The operation of an [`AppendLog::open`] failure that is damage: the file is shorter than
+/// its committed length.
+pub const RESUME_FROM: &str = "resume from";
 
 /// The temporary name a file is written under before it is renamed to `final_name`.
 pub fn temp_file_name(final_name: &str) -> String {
@@ -255,7 +265,7 @@ impl AppendLog {
             .len();
         if on_disk < committed {
             return Err(FileError::new(
-                "resume from",
+                RESUME_FROM,
                 &path,
                 io::Error::other(format!(
                     "it holds {on_disk} bytes but the checkpoint recorded {committed}: it was truncated or replaced since"

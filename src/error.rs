@@ -61,6 +61,34 @@ impl ErrorKind {
     }
 }
 
+/// Whether a file operation was refused: no permission (`EACCES`), not permitted (`EPERM`, e.g.
+/// an immutable file) or a read-only file system. Waiting cannot help; a re-run fails the same.
+pub fn is_refused(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+/// The kind of a failed file operation: [`ErrorKind::Permission`] when it was refused
+/// ([`is_refused`]), else `otherwise`.
+pub fn file_kind(e: &std::io::Error, otherwise: ErrorKind) -> ErrorKind {
+    if is_refused(e) {
+        ErrorKind::Permission
+    } else {
+        otherwise
+    }
+}
+
+/// What follows the message of a refused file operation: how to allow it (empty otherwise).
+pub fn refused_hint(e: &std::io::Error) -> &'static str {
+    if is_refused(e) {
+        "; give the user running fauna-sync access to it (check the permissions of the file and its directory, `lsattr` for an immutable file, and that the file system is writable)"
+    } else {
+        ""
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ErrorKind::*;
@@ -75,5 +103,20 @@ mod tests {
         assert_eq!(Transient.airbyte_failure_type(), "transient_error");
         assert_eq!(State.airbyte_failure_type(), "system_error");
         assert!(Transient.resumable() && !Auth.resumable() && !Data.resumable());
+    }
+
+    #[test]
+    fn refused_file_operations_are_permission_failures() {
+        use std::io::{Error, ErrorKind as Io};
+        let eperm = Error::from_raw_os_error(1);
+        let eacces = Error::from_raw_os_error(13);
+        let erofs = Error::from_raw_os_error(30);
+        for e in [&eperm, &eacces, &erofs] {
+            assert_eq!(super::file_kind(e, Output), Permission, "{e}");
+            assert!(super::refused_hint(e).starts_with("; give the user running fauna-sync access"));
+        }
+        let enospc = Error::from(Io::StorageFull);
+        assert_eq!(super::file_kind(&enospc, Output), Output);
+        assert_eq!(super::refused_hint(&enospc), "");
     }
 }

@@ -24,7 +24,7 @@ pub enum LockError {
         holder: String,
     },
     /// The lock file could not be created or locked.
-    #[error("cannot lock {}: {source}", path.display())]
+    #[error("cannot lock {}: {source}{}", path.display(), crate::error::refused_hint(source))]
     Io {
         /// The lock file.
         path: PathBuf,
@@ -38,7 +38,7 @@ impl LockError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             LockError::Held { .. } => ErrorKind::Locked,
-            LockError::Io { .. } => ErrorKind::Output,
+            LockError::Io { source, .. } => crate::error::file_kind(source, ErrorKind::Output),
         }
     }
 }

@@ -109,6 +109,7 @@ mod tests {
             ))),
             columns: vec![Value::from("02134")],
             deletion: None,
+            ttl: None,
         };
         assert_eq!(
             record_data(&schema, &rec).unwrap().get(),
@@ -130,6 +131,7 @@ mod tests {
             data: Some(ExportJson::of(&Value::Null)),
             columns: vec![Value::Null],
             deletion: None,
+            ttl: None,
         };
         assert_eq!(
             record_data(&schema, &live).unwrap().get(),
@@ -149,6 +151,7 @@ mod tests {
             data: None,
             columns: vec![Value::Null],
             deletion: Some(Deletion::Observed),
+            ttl: None,
         };
         assert_eq!(
             record_data(&schema, &gone).unwrap().get(),

@@ -92,7 +92,7 @@ fn cursors(position: &Position) -> Vec<&str> {
         | Position::Reconcile { cursor, .. }
         | Position::Window { cursor, .. }
         | Position::GapReconcile { cursor, .. } => cursor.as_deref().into_iter().collect(),
-        Position::Parts { parts: p, .. } => parts(p),
+        Position::Parts { parts: p, .. } | Position::ScanParts { parts: p, .. } => parts(p),
         Position::WindowParts {
             deletions,
             parts: p,
@@ -102,7 +102,9 @@ fn cursors(position: &Position) -> Vec<&str> {
             all.extend(deletions.as_deref());
             all
         }
-        Position::Start | Position::Done | Position::Synced { .. } => Vec::new(),
+        Position::Start | Position::Done | Position::Expire { .. } | Position::Synced { .. } => {
+            Vec::new()
+        }
     }
 }
 

@@ -103,6 +103,7 @@ pub fn document_record(doc: Value, settings: &CollectionSettings) -> Result<Reco
             None => columns.push(Value::Null),
         }
     }
+    let ttl = fields.get("ttl").and_then(ttl_micros);
     let data = if settings.data_column {
         match doc {
             Value::Object(o) => o.get("data").map(ExportJson::of),
@@ -117,7 +118,16 @@ pub fn document_record(doc: Value, settings: &CollectionSettings) -> Result<Reco
         data,
         columns,
         deletion: None,
+        ttl,
     })
+}
+
+/// A document's `ttl` field in microseconds: a time Fauna can hold; anything else is no ttl.
+pub fn ttl_micros(ttl: &Value) -> Option<i64> {
+    match ttl {
+        Value::Timestamp(t) => t.to_micros(),
+        _ => None,
+    }
 }
 
 /// Fauna's order of document ids: numeric ids by value (shorter digit strings first), then

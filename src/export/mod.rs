@@ -7,7 +7,7 @@ mod record;
 mod transcode;
 mod value;
 
-pub use document::{document_record, id_order, record_schema, RecordError};
+pub use document::{document_record, id_order, record_schema, ttl_micros, RecordError};
 
 pub use export_json::ExportJson;
 pub use json_text::write_export_json;

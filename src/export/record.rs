@@ -116,6 +116,9 @@ pub struct Record {
     pub columns: Vec<Value>,
     /// Set on deletion records (their `ts` is the deletion's time).
     pub deletion: Option<Deletion>,
+    /// The version's `ttl` in microseconds, if it has one: never written (a column that wants
+    /// it selects `["ttl"]`); the committer keeps the stream's expiring documents by it.
+    pub ttl: Option<i64>,
 }
 
 /// How a deletion record's deletion was known.
@@ -128,6 +131,18 @@ pub enum Deletion {
 }
 
 impl Record {
+    /// A deletion record of document `id` at `ts`, with `columns` null columns.
+    pub fn deletion(id: String, ts: i64, columns: usize, deletion: Deletion) -> Record {
+        Record {
+            id,
+            ts,
+            data: None,
+            columns: vec![Value::Null; columns],
+            deletion: Some(deletion),
+            ttl: None,
+        }
+    }
+
     /// The deletion time as ISO-8601 (UTC), on deletion records.
     pub fn deleted_at(&self) -> Option<String> {
         self.deletion
@@ -146,7 +161,7 @@ impl Record {
 /// use fauna_sync::export::{Record, RecordSchema, RecordJson};
 /// use fauna_sync::fauna::Value;
 /// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None, detected_column: None };
-/// let rec = Record { id: "1".into(), ts: 5, data: Some((&Value::Null).into()), columns: vec![], deletion: None };
+/// let rec = Record { id: "1".into(), ts: 5, data: Some((&Value::Null).into()), columns: vec![], deletion: None, ttl: None };
 /// assert_eq!(serde_json::to_string(&RecordJson { schema: &schema, record: &rec }).unwrap(),
 ///            r#"{"ref":"1","ts":5,"data":null}"#);
 /// ```
@@ -259,6 +274,7 @@ mod tests {
             data: fields.get("data").map(ExportJson::of),
             columns: vec![],
             deletion: None,
+            ttl: None,
         };
         let schema = RecordSchema {
             data_column: true,
@@ -297,6 +313,7 @@ mod tests {
             data: None,
             columns: vec![Value::from("02134"), Value::Null],
             deletion: None,
+            ttl: None,
         };
         let gone = Record {
             id: "2".into(),
@@ -304,6 +321,7 @@ mod tests {
             data: None,
             columns: vec![],
             deletion: Some(Deletion::Observed),
+            ttl: None,
         };
         let line = |r: &Record| {
             both(RecordJson {
@@ -339,6 +357,8 @@ mod tests {
             } else {
                 Deletion::Observed
             }),
+            // Carried for the committer, never written.
+            ttl: Some(99),
         };
         let line = |r: &Record| {
             both(RecordJson {

@@ -7,8 +7,11 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
 use fauna_wire::{decode, Expr, Value};
+
+use backon::Retryable;
+
+use super::backoff::{capped, parse_retry_after};
 
 use super::error::{ErrorDetail, FaunaError};
 use super::limiter::{LimitStats, Limiter, DEFAULT_MAX_CONCURRENCY};
@@ -23,7 +26,8 @@ pub struct RetryPolicy {
     pub max_retries: usize,
     /// Delay before the first retry; doubles each time, with jitter.
     pub min_delay: Duration,
-    /// Upper bound of one delay.
+    /// Upper bound of one delay, jitter and the server's `Retry-After` included
+    /// ([`super::backoff`]).
     pub max_delay: Duration,
 }
 
@@ -84,6 +88,9 @@ pub struct FaunaClient {
     retries: AtomicU64,
     backoffs: AtomicU64,
     queries: AtomicU64,
+    /// Queries answered before the first page of data was asked for (`mark_data_page`).
+    before_data: AtomicU64,
+    data_started: std::sync::atomic::AtomicBool,
     read_ops: AtomicU64,
     limiter: Limiter,
     pacers: Mutex<HashMap<String, Arc<Pacer>>>,
@@ -109,6 +116,8 @@ impl FaunaClient {
             retries: AtomicU64::new(0),
             backoffs: AtomicU64::new(0),
             queries: AtomicU64::new(0),
+            before_data: AtomicU64::new(0),
+            data_started: std::sync::atomic::AtomicBool::new(false),
             read_ops: AtomicU64::new(0),
             limiter: Limiter::new(DEFAULT_MAX_CONCURRENCY),
             pacers: Mutex::new(HashMap::new()),
@@ -169,10 +178,17 @@ impl FaunaClient {
     /// What the page sizes of every read stream did: the largest size reached and the
     /// changes, summed over the streams (for the run summary).
     pub fn paging(&self) -> PacerStats {
+        self.paging_of(|_| true)
+    }
+
+    /// [`FaunaClient::paging`] of the read streams whose name (`kind:collection`, as given to
+    /// [`FaunaClient::pacer`]) `include` accepts.
+    pub fn paging_of(&self, include: impl Fn(&str) -> bool) -> PacerStats {
         let pacers = self.pacers.lock().unwrap_or_else(|p| p.into_inner());
         pacers
-            .values()
-            .map(|p| p.stats())
+            .iter()
+            .filter(|(key, _)| include(key.rsplitn(3, '/').last().unwrap_or_default()))
+            .map(|(_, p)| p.stats())
             .fold(PacerStats::default(), |all, s| PacerStats {
                 size: all.size.max(s.size),
                 grows: all.grows + s.grows,
@@ -214,6 +230,18 @@ impl FaunaClient {
         self.queries.load(Ordering::Relaxed)
     }
 
+    /// Records that a page of data (documents, changes, events or ids) is being asked for:
+    /// queries answered after this no longer count as [`FaunaClient::queries_before_data`].
+    pub fn mark_data_page(&self) {
+        self.data_started.store(true, Ordering::Relaxed);
+    }
+
+    /// Queries answered before the first page of data was asked for: the round trips (checks,
+    /// server time, index discovery, split points) a run waits for before data flows.
+    pub fn queries_before_data(&self) -> u64 {
+        self.before_data.load(Ordering::Relaxed)
+    }
+
     /// Fauna's read ops billed so far: the sum of the responses' `x-byte-read-ops`.
     pub fn read_ops(&self) -> u64 {
         self.read_ops.load(Ordering::Relaxed)
@@ -241,48 +269,49 @@ impl FaunaClient {
         shrinkable: bool,
     ) -> Result<Measured<T>, FaunaError> {
         let body = expr.to_json();
-        let policy = ExponentialBuilder::default()
-            .with_min_delay(self.opts.retry.min_delay)
-            .with_max_delay(self.opts.retry.max_delay)
-            .with_max_times(self.opts.retry.max_retries)
-            .with_jitter();
-        let mut attempt = 0;
+        let policy = &self.opts.retry;
+        let mut retries = 0usize;
         (|| self.attempt(&body))
-            .retry(policy)
-            .when(|e: &FaunaError| e.is_retryable() && !(shrinkable && e.is_too_large()))
-            .notify(|err: &FaunaError, delay: Duration| {
+            .retry(super::backoff::builder(policy))
+            .when(|f: &Failed| f.error.is_retryable() && !(shrinkable && f.error.is_too_large()))
+            .adjust(|f: &Failed, delay| delay.map(|d| capped(policy, d, f.retry_after)))
+            .notify(|f: &Failed, delay: Duration| {
+                retries += 1;
                 self.retries.fetch_add(1, Ordering::Relaxed);
-                if err.is_overload() {
+                if f.error.is_overload() {
                     self.backoffs.fetch_add(1, Ordering::Relaxed);
                 }
-                attempt += 1;
                 tracing::warn!(
                     "{}",
-                    retry_line(err, delay, attempt, self.opts.retry.max_retries)
+                    retry_line(&f.error, delay, retries, policy.max_retries)
                 );
             })
             .await
+            .map_err(|f| f.error)
     }
 
     /// One attempt, no retries.
     pub async fn query_once(&self, body: &str) -> Result<Value, FaunaError> {
-        self.attempt(body).await.map(|m| m.value)
+        self.attempt(body)
+            .await
+            .map(|m| m.value)
+            .map_err(|f| f.error)
     }
 
     /// One attempt inside a slot of the concurrency limit, which it adjusts.
-    async fn attempt<T: ResponseBody>(&self, body: &str) -> Result<Measured<T>, FaunaError> {
+    async fn attempt<T: ResponseBody>(&self, body: &str) -> Result<Measured<T>, Failed> {
         let permit = self.limiter.acquire().await;
         let res = self.send(body).await;
         match &res {
             Ok(_) => permit.succeeded(),
-            Err(e) if e.is_overload() => permit.overloaded(),
+            Err(f) if f.error.is_overload() => permit.overloaded(),
             Err(_) => {}
         }
         res
     }
 
     /// Sends one request and reads its response.
-    async fn send<T: ResponseBody>(&self, body: &str) -> Result<Measured<T>, FaunaError> {
+    async fn send<T: ResponseBody>(&self, body: &str) -> Result<Measured<T>, Failed> {
         let transport = |e: reqwest::Error| {
             let endpoint = self.opts.endpoint.clone();
             // reqwest's own message only repeats the URL; its sources say what happened.
@@ -319,6 +348,9 @@ impl FaunaClient {
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         self.queries.fetch_add(1, Ordering::Relaxed);
+        if !self.data_started.load(Ordering::Relaxed) {
+            self.before_data.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(ops) = resp
             .headers()
             .get("x-byte-read-ops")
@@ -335,6 +367,11 @@ impl FaunaClient {
         {
             self.last_txn.fetch_max(t, Ordering::Relaxed);
         }
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
         let ok = (200..300).contains(&status);
         let (bytes, read) =
             read_body::<T>(resp, ok.then_some(status))
@@ -350,10 +387,28 @@ impl FaunaClient {
                 bytes: bytes.len() as u64,
                 elapsed,
             }),
-            None => Err(FaunaError::Status {
-                status,
-                details: error_details(&bytes),
+            None => Err(Failed {
+                error: FaunaError::Status {
+                    status,
+                    details: error_details(&bytes),
+                },
+                retry_after,
             }),
+        }
+    }
+}
+
+/// A failed attempt, with the wait the server asked for (`Retry-After`), if any.
+struct Failed {
+    error: FaunaError,
+    retry_after: Option<Duration>,
+}
+
+impl From<FaunaError> for Failed {
+    fn from(error: FaunaError) -> Self {
+        Failed {
+            error,
+            retry_after: None,
         }
     }
 }
@@ -523,6 +578,46 @@ mod tests {
         assert_eq!(
             retry_line(&busy, Duration::from_millis(200), 1, 8),
             "Fauna answered HTTP 503: no error details; retrying in 0.2 s (1/8)"
+        );
+    }
+
+    /// A server that answers one request with `response`, on a free loopback port.
+    fn answer_once(response: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            s.write_all(response.as_bytes()).unwrap();
+        });
+        endpoint
+    }
+
+    #[tokio::test]
+    async fn a_failed_attempt_carries_the_servers_retry_after() {
+        let endpoint = answer_once(
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 60\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        let client = FaunaClient::new(ClientOptions {
+            endpoint,
+            secret: Secret::new("s"),
+            query_timeout: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+        })
+        .unwrap();
+        let failed = client.attempt::<Value>("{}").await.err().unwrap();
+        assert_eq!(failed.error.status(), Some(429));
+        assert_eq!(failed.retry_after, Some(Duration::from_secs(60)));
+        // What the retry then waits: the cap, not the minute asked for.
+        assert_eq!(
+            capped(
+                &RetryPolicy::default(),
+                Duration::from_millis(300),
+                failed.retry_after
+            ),
+            Duration::from_secs(20)
         );
     }
 

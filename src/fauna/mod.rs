@@ -1,6 +1,7 @@
 //! Talking to Fauna: the value model and wire codec (from the shared `fauna-wire` crate), the
 //! HTTP client, its errors, and secrets that never print themselves.
 
+pub mod backoff;
 mod client;
 mod error;
 pub mod limiter;

@@ -7,12 +7,14 @@ fn doc(id: &str) -> Record {
         data: None,
         columns: vec![],
         deletion: None,
+        ttl: None,
     }
 }
 
 fn gone(id: &str) -> Record {
     Record {
         deletion: Some(crate::export::Deletion::Observed),
+        ttl: None,
         ..doc(id)
     }
 }

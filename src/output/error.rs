@@ -5,9 +5,15 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::durable::FileError;
-use crate::error::ErrorKind;
+use crate::error::{file_kind, ErrorKind};
 use crate::lock::LockError;
 use crate::sink::SinkError;
+
+use super::checks::Rewound;
+use super::owner::OWNER_FILE;
+use super::store_error::{describe, StoreProblem};
+use super::verify::Problem;
+use crate::sink::MANIFEST_FILE;
 
 /// A failed output operation.
 #[derive(Debug, Error)]
@@ -48,6 +54,23 @@ pub enum OutputError {
         /// What is wrong, one entry per file.
         problems: Vec<String>,
     },
+    /// The state would write a batch the manifest already commits: it was set back (an older
+    /// copy restored, or edited), or it has no entry for a committed stream.
+    #[error("the state {state} does not match the output {}: {}; this run would overwrite that file — use the state that made this output (or restore its latest copy), or delete the output and its state to export again", root.display(), Problem::Rewound(rewound.clone()))]
+    Rewound {
+        /// The output root.
+        root: PathBuf,
+        /// The state (its file or URL).
+        state: String,
+        /// The first committed file the state would write again.
+        rewound: Rewound,
+    },
+    /// `verify` found neither a manifest nor an owner record: not a fauna-sync output.
+    #[error("{out} holds no fauna-sync output (neither {MANIFEST_FILE} nor {OWNER_FILE}); check --out (the path, or the bucket and prefix), or run export or sync with this --out first")]
+    NoOutput {
+        /// The `--out` given (path or URL).
+        out: String,
+    },
     /// A stream of messages (Airbyte's stdout) could not be written; a broken pipe means the
     /// reader went away.
     #[error("cannot write {what}: {source}")]
@@ -60,8 +83,10 @@ pub enum OutputError {
     /// The output root is not a usable directory.
     #[error("--out {} is not a directory; name a directory (it is created if missing)", .0.display())]
     NotADirectory(PathBuf),
-    /// An object-store request failed (the message never holds a credential).
-    #[error("cannot {op} {url}: {source}")]
+    /// An object-store request failed: a missing bucket, missing or rejected credentials and a
+    /// lacking permission are named with what to do ([`StoreProblem`]); the message never holds a
+    /// credential.
+    #[error("{}", describe(op, url, source))]
     Store {
         /// What was being done (`upload`, `read`, `list`, …).
         op: &'static str,
@@ -99,21 +124,22 @@ impl OutputError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             OutputError::Sink(SinkError::TypeMismatch { .. }) => ErrorKind::Data,
+            // Refused (EACCES, EPERM, read-only): no re-run can help until it is allowed.
+            OutputError::Sink(SinkError::Io { source, .. }) => file_kind(source, ErrorKind::Output),
+            OutputError::File(e) => e.kind(),
             // A committed manifest line that does not parse is damage: a re-run cannot help.
             OutputError::Sink(SinkError::Manifest { .. }) => ErrorKind::State,
-            OutputError::Sink(_)
-            | OutputError::File(_)
-            | OutputError::Stream { .. }
-            | OutputError::NoFile { .. } => ErrorKind::Output,
+            OutputError::Sink(_) | OutputError::Stream { .. } | OutputError::NoFile { .. } => {
+                ErrorKind::Output
+            }
             OutputError::NotOwned { .. }
             | OutputError::Orphaned { .. }
-            | OutputError::Damaged { .. } => ErrorKind::State,
-            OutputError::NotADirectory(_) | OutputError::BadUrl { .. } => ErrorKind::Config,
-            OutputError::Store { source, .. } => match source {
-                object_store::Error::Unauthenticated { .. } => ErrorKind::Auth,
-                object_store::Error::PermissionDenied { .. } => ErrorKind::Permission,
-                _ => ErrorKind::Output,
-            },
+            | OutputError::Damaged { .. }
+            | OutputError::Rewound { .. } => ErrorKind::State,
+            OutputError::NotADirectory(_)
+            | OutputError::BadUrl { .. }
+            | OutputError::NoOutput { .. } => ErrorKind::Config,
+            OutputError::Store { op, source, .. } => StoreProblem::of(op, source).kind(),
             OutputError::Locked(e) => e.kind(),
             OutputError::State(e) => e.kind(),
         }

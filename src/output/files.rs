@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::checks::{id_set_problems, rewound};
 use super::owner::{new_output_id, OwnerRecord};
 use super::verify::check_files;
 use super::{Batch, Output, OutputError, Receipt, Sealed};
-use crate::durable::{create_dir_durable, AppendLog};
+use crate::durable::{create_dir_durable, AppendLog, RESUME_FROM};
 use crate::export::{Record, RecordSchema};
+use crate::id_set::id_set_dir;
 use crate::sink::{
     cleanup, read_manifest, write_manifest, BatchFile, BatchWriter, CommittedFile, FileFormat,
     SinkError, MANIFEST_FILE,
@@ -67,19 +69,21 @@ impl Opened {
 }
 
 impl FilesOutput {
-    /// Opens `root` for the run whose state is `state` (`state_label` names it in errors):
+    /// Opens `root` for the run whose state is `state`, kept in the file `state_path`:
     /// checks that the state owns the output (a new state adopts only an output without
     /// committed files), drops manifest lines beyond the state's `manifest_len`, checks that
     /// every committed file exists with its recorded size (and SHA-256 with `verify_hashes`),
-    /// and removes, in the directories of `streams` and of every committed stream, temporary
-    /// files and batch files the manifest does not list. A state migrated from version 1
+    /// that the id-set files the state names are there with their committed length, and that
+    /// the state would not write a committed batch again (a state set back), and removes, in
+    /// the directories of `streams` and of every committed stream, temporary files and batch
+    /// files the manifest does not list. A state migrated from version 1
     /// passes its file list as `v1_files`: the manifest is rebuilt from it. Updates `state`'s
     /// `output_id` and `manifest_len`; the caller saves it.
     pub fn open(
         root: &Path,
         format: FileFormat,
         state: &mut State,
-        state_label: &str,
+        state_path: &Path,
         v1_files: Option<Vec<CommittedFile>>,
         streams: &[String],
         verify_hashes: bool,
@@ -87,6 +91,7 @@ impl FilesOutput {
         if root.exists() && !root.is_dir() {
             return Err(OutputError::NotADirectory(root.to_path_buf()));
         }
+        let state_label = state_path.display().to_string();
         create_dir_durable(root)?;
         let owner = OwnerRecord::read(root)?;
         let manifest_path = root.join(MANIFEST_FILE);
@@ -105,7 +110,7 @@ impl FilesOutput {
             if listed > 0 {
                 return Err(OutputError::Orphaned {
                     root: root.to_path_buf(),
-                    state: state_label.to_string(),
+                    state: state_label.clone(),
                     files: listed,
                 });
             }
@@ -120,24 +125,37 @@ impl FilesOutput {
             if found.as_deref() != Some(state.output_id.as_str()) {
                 return Err(OutputError::NotOwned {
                     root: root.to_path_buf(),
-                    state: state_label.to_string(),
+                    state: state_label.clone(),
                     expected: state.output_id.clone(),
                     found: found.unwrap_or_else(|| "no owner (_output.json is missing)".into()),
                 });
             }
         }
+        // A manifest shorter than the state recorded is damage; failing to open it is not.
         let manifest = AppendLog::open(&manifest_path, state.manifest_len).map_err(|e| {
-            OutputError::Damaged {
-                root: root.to_path_buf(),
-                problems: vec![e.to_string()],
+            if e.op == RESUME_FROM {
+                OutputError::Damaged {
+                    root: root.to_path_buf(),
+                    problems: vec![e.to_string()],
+                }
+            } else {
+                OutputError::from(e)
             }
         })?;
         let files = read_manifest(root)?;
-        let problems = check_files(root, &files, verify_hashes);
+        let mut problems = check_files(root, &files, verify_hashes);
+        problems.extend(id_set_problems(&id_set_dir(state_path), state));
         if !problems.is_empty() {
             return Err(OutputError::Damaged {
                 root: root.to_path_buf(),
                 problems: problems.iter().map(ToString::to_string).collect(),
+            });
+        }
+        if let Some(rewound) = rewound(state, &files) {
+            return Err(OutputError::Rewound {
+                root: root.to_path_buf(),
+                state: state_label,
+                rewound,
             });
         }
         let (mut opened, keep) = Opened::from_committed(files, streams);

@@ -8,6 +8,7 @@
 //! layout in an object store ([`ObjectOutput`]) with the state object beside it
 //! ([`ObjectState`]), one run at a time by a [`Lease`] ([`StoreRun`] opens them).
 
+mod checks;
 mod error;
 mod files;
 mod lease;
@@ -16,10 +17,12 @@ mod object_state;
 mod object_store_output;
 mod owner;
 mod state_file;
+mod store_error;
 mod store_run;
 mod store_url;
 mod verify;
 
+pub use checks::Rewound;
 pub use error::OutputError;
 pub use files::{FilesOutput, Opened};
 pub use lease::{Lease, LEASE_FILE, LEASE_TTL};
@@ -28,6 +31,7 @@ pub use object_state::{ObjectState, STATE_OBJECT};
 pub use object_store_output::{ObjectOutput, MULTIPART_BYTES};
 pub use owner::{OwnerRecord, OWNER_FILE};
 pub use state_file::StateFile;
+pub use store_error::StoreProblem;
 pub use store_run::{ReleaseGuard, StoreRun};
 pub use store_url::{local_path, Cloud, StoreUrl};
 pub use verify::{verify_output, verify_store, Problem, VerifyReport};

@@ -193,13 +193,7 @@ impl Checkpoint for CheckpointWithIds {
         let handle = self.handle.clone();
         handle
             .block_on(self.ids.upload(state, changed))
-            .map_err(|e| {
-                StateError::Write(FileError::new(
-                    "upload the id set of",
-                    changed,
-                    std::io::Error::other(e.to_string()),
-                ))
-            })?;
+            .map_err(|e| StateError::Store(Box::new(e)))?;
         self.state.save(state, changed, receipt)?;
         handle.block_on(self.ids.prune(state, changed));
         Ok(())

@@ -16,7 +16,6 @@ use serde::Deserialize;
 
 use super::store_url::StoreUrl;
 use super::{Checkpoint, OutputError, Receipt};
-use crate::durable::FileError;
 use crate::lock::LockError;
 use crate::sync::{State, StateError, STATE_VERSION};
 
@@ -124,11 +123,11 @@ impl ObjectState {
                     holder: "another run committed a newer state meanwhile".into(),
                 }))
             }
-            Err(e) => Err(StateError::Write(FileError::new(
-                "upload",
-                &self.url,
-                std::io::Error::other(e.to_string()),
-            ))),
+            Err(source) => Err(StateError::Store(Box::new(OutputError::Store {
+                op: "write the state",
+                url: self.url.clone(),
+                source,
+            }))),
         }
     }
 }

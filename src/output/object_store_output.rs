@@ -18,6 +18,7 @@ use object_store::{
     ObjectStore, ObjectStoreExt, PutMode, PutOptions, UpdateVersion, WriteMultipart,
 };
 
+use super::checks::{id_set_object_problems, rewound};
 use super::files::{sealed_file, Opened};
 use super::lease::Lease;
 use super::owner::{new_output_id, OwnerRecord, OWNER_FILE};
@@ -80,9 +81,11 @@ impl ObjectOutput {
     /// Opens the output at `url` for the run whose state is `state`, like
     /// [`FilesOutput::open`](super::FilesOutput::open): ownership (`_output.json`), the
     /// manifest cut to the state's `manifest_len` (and rewritten when it was longer),
-    /// committed files present with their size (and SHA-256 with `verify_hashes`), and batch
-    /// objects the manifest does not list deleted in the directories of `streams` and of every
-    /// committed stream. Updates `state`'s `output_id` and `manifest_len`; the caller saves it.
+    /// committed files present with their size (and SHA-256 with `verify_hashes`), the id-set
+    /// objects the state names (under `ids_rel`) present with their committed length, no
+    /// committed batch the state would write again (a state set back), and batch objects the
+    /// manifest does not list deleted in the directories of `streams` and of every committed
+    /// stream. Updates `state`'s `output_id` and `manifest_len`; the caller saves it.
     #[allow(clippy::too_many_arguments)]
     pub async fn open(
         store: Arc<dyn ObjectStore>,
@@ -91,6 +94,7 @@ impl ObjectOutput {
         format: FileFormat,
         state: &mut State,
         state_label: &str,
+        ids_rel: &str,
         streams: &[String],
         verify_hashes: bool,
     ) -> Result<(ObjectOutput, Opened), OutputError> {
@@ -160,11 +164,19 @@ impl ObjectOutput {
                 Some(put_manifest(store.as_ref(), &url, &manifest, manifest_version).await?);
         }
         let files = parse_manifest(&manifest_url, &manifest)?;
-        let problems = check_objects(store.as_ref(), &url, &files, verify_hashes).await?;
+        let mut problems = check_objects(store.as_ref(), &url, &files, verify_hashes).await?;
+        problems.extend(id_set_object_problems(store.as_ref(), &url, ids_rel, state).await?);
         if !problems.is_empty() {
             return Err(OutputError::Damaged {
                 root,
                 problems: problems.iter().map(ToString::to_string).collect(),
+            });
+        }
+        if let Some(rewound) = rewound(state, &files) {
+            return Err(OutputError::Rewound {
+                root,
+                state: state_label.to_string(),
+                rewound,
             });
         }
         let (mut opened, keep) = Opened::from_committed(files, streams);

@@ -123,6 +123,7 @@ impl StoreRun {
             format,
             state,
             &self.label,
+            &format!("{}.ids", self.state_rel),
             streams,
             verify_hashes,
         )

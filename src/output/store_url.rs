@@ -12,6 +12,7 @@ use std::sync::Arc;
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 
+use super::store_error::{tag_credentials, CONNECT};
 use super::OutputError;
 
 /// Which cloud a URL names.
@@ -125,33 +126,49 @@ impl StoreUrl {
         }
     }
 
-    /// The client: the cloud's builder from its environment, then this URL's bucket.
+    /// The client: the cloud's builder from its environment, then this URL's bucket. Failures
+    /// of its credential chain are marked, so that they read "no credentials found"
+    /// ([`super::StoreProblem`]).
     pub fn connect(&self) -> Result<Arc<dyn ObjectStore>, OutputError> {
         let store = |source| OutputError::Store {
-            op: "connect to",
+            op: CONNECT,
             url: self.url_of(""),
             source,
         };
         let url = self.base.clone();
         Ok(match self.cloud {
-            Cloud::S3 => Arc::new(
-                object_store::aws::AmazonS3Builder::from_env()
-                    .with_url(url)
-                    .build()
-                    .map_err(store)?,
-            ),
-            Cloud::Gcs => Arc::new(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_url(url)
-                    .build()
-                    .map_err(store)?,
-            ),
-            Cloud::Azure => Arc::new(
-                object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_url(url)
-                    .build()
-                    .map_err(store)?,
-            ),
+            Cloud::S3 => {
+                let builder = || object_store::aws::AmazonS3Builder::from_env().with_url(&url);
+                let chain = builder().build().map_err(store)?.credentials().clone();
+                Arc::new(
+                    builder()
+                        .with_credentials(tag_credentials(chain))
+                        .build()
+                        .map_err(store)?,
+                )
+            }
+            Cloud::Gcs => {
+                let builder =
+                    || object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(&url);
+                let chain = builder().build().map_err(store)?.credentials().clone();
+                Arc::new(
+                    builder()
+                        .with_credentials(tag_credentials(chain))
+                        .build()
+                        .map_err(store)?,
+                )
+            }
+            Cloud::Azure => {
+                let builder =
+                    || object_store::azure::MicrosoftAzureBuilder::from_env().with_url(&url);
+                let chain = builder().build().map_err(store)?.credentials().clone();
+                Arc::new(
+                    builder()
+                        .with_credentials(tag_credentials(chain))
+                        .build()
+                        .map_err(store)?,
+                )
+            }
         })
     }
 }

@@ -9,9 +9,13 @@ use futures_util::StreamExt;
 use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 
+use super::checks::{id_set_object_problems, id_set_problems, rewound};
+use super::owner::OWNER_FILE;
+use super::store_error::StoreProblem;
 use super::store_url::StoreUrl;
 use super::OutputError;
-use crate::sink::{parse_part_file_name, read_manifest, CommittedFile, SinkError, MANIFEST_FILE};
+use crate::sink::{parse_part_file_name, CommittedFile, SinkError, MANIFEST_FILE};
+use crate::sync::State;
 
 /// One problem found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +35,31 @@ pub enum Problem {
     Checksum(String),
     /// A batch file the manifest does not list.
     Unlisted(String),
+    /// The manifest is shorter than the state's committed length (or missing: 0 bytes).
+    ManifestShort {
+        /// Its length.
+        found: u64,
+        /// The state's `manifest_len`.
+        committed: u64,
+    },
+    /// A committed file's sequence number is one the state would write again.
+    Rewound(super::checks::Rewound),
+    /// An id-set file the state names is missing.
+    IdSetMissing {
+        /// The file (path or URL).
+        file: String,
+        /// Its stream.
+        stream: String,
+    },
+    /// An id-set delta is shorter than the state's committed length.
+    IdSetShort {
+        /// The file (path or URL).
+        file: String,
+        /// Its length.
+        found: u64,
+        /// The state's `delta_len`.
+        committed: u64,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -44,6 +73,34 @@ impl fmt::Display for Problem {
             } => write!(f, "{file} has {found} bytes, the manifest says {listed}"),
             Problem::Checksum(p) => write!(f, "{p} does not match its SHA-256 (changed)"),
             Problem::Unlisted(p) => write!(f, "{p} is not listed in the manifest"),
+            Problem::ManifestShort { found, committed } => write!(
+                f,
+                "{MANIFEST_FILE} has {found} bytes, the state committed {committed}"
+            ),
+            Problem::Rewound(r) => match r.next_seq {
+                Some(n) => write!(
+                    f,
+                    "{} (batch {} of stream '{}') is committed, but the state's next batch of '{}' is {n}: the state was set back",
+                    r.file, r.seq, r.stream, r.stream
+                ),
+                None => write!(
+                    f,
+                    "{} (stream '{}') is committed, but the state has no entry for '{}'",
+                    r.file, r.stream, r.stream
+                ),
+            },
+            Problem::IdSetMissing { file, stream } => write!(
+                f,
+                "{file} is missing (the id set of stream '{stream}' that the state names: the ids its output holds, which deletion reconciliation reads)"
+            ),
+            Problem::IdSetShort {
+                file,
+                found,
+                committed,
+            } => write!(
+                f,
+                "{file} has {found} bytes, the state committed {committed} (the id set was truncated or replaced)"
+            ),
         }
     }
 }
@@ -94,24 +151,41 @@ fn sha256_hex(path: &Path) -> Option<String> {
     Some(format!("{:x}", hasher.finalize()))
 }
 
-/// Verifies the output at `root` against the first `manifest_len` bytes of its manifest
-/// (`None` = the whole manifest): every listed file exists with its size and SHA-256, and
-/// every stream directory holds no batch or temporary file the manifest does not list.
-pub fn verify_output(root: &Path, manifest_len: Option<u64>) -> Result<VerifyReport, SinkError> {
-    let files = match manifest_len {
-        None => read_manifest(root)?,
-        Some(len) => {
-            let path = root.join(MANIFEST_FILE);
-            let mut bytes = std::fs::read(&path).unwrap_or_default();
-            bytes.truncate(len as usize);
-            parse_manifest(&path.display().to_string(), &bytes)?
-        }
+/// Verifies the output at `root` against its state (`None`: no state, or a new one): the
+/// manifest holds at least the state's `manifest_len` bytes and only those are read (without
+/// a state, all of it); every listed file exists with its size and SHA-256; every stream
+/// directory holds no batch or temporary file the manifest does not list; the id-set files
+/// the state names are in `ids_dir` with their committed length, and no committed file has a
+/// sequence number the state would use again. A root with neither a manifest nor an owner
+/// record is no fauna-sync output: an error, so that a mistyped `--out` never verifies.
+pub fn verify_output(
+    root: &Path,
+    state: Option<&State>,
+    ids_dir: &Path,
+) -> Result<VerifyReport, OutputError> {
+    let path = root.join(MANIFEST_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(SinkError::io("read", &path, e).into()),
     };
+    if bytes.is_none() && !root.join(OWNER_FILE).exists() {
+        return Err(OutputError::NoOutput {
+            out: root.display().to_string(),
+        });
+    }
+    let (files, mut problems) = committed(&path.display().to_string(), bytes, state)?;
     let mut report = VerifyReport {
         files: files.len(),
         bytes: files.iter().map(|f| f.bytes).sum(),
-        problems: check_files(root, &files, true),
+        problems: Vec::new(),
     };
+    problems.extend(check_files(root, &files, true));
+    if let Some(state) = state {
+        problems.extend(id_set_problems(ids_dir, state));
+        problems.extend(rewound(state, &files).map(Problem::Rewound));
+    }
+    report.problems = problems;
     let listed: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let mut unlisted = Vec::new();
     let entries = std::fs::read_dir(root).map_err(|e| SinkError::io("list", root, e))?;
@@ -138,6 +212,28 @@ pub fn verify_output(root: &Path, manifest_len: Option<u64>) -> Result<VerifyRep
         .problems
         .extend(unlisted.into_iter().map(Problem::Unlisted));
     Ok(report)
+}
+
+/// The committed files of a manifest's `bytes` (`None`: there is no manifest): its first
+/// `manifest_len` bytes when the state records them — a shorter manifest is a problem — else
+/// all of them.
+fn committed(
+    manifest: &str,
+    bytes: Option<Vec<u8>>,
+    state: Option<&State>,
+) -> Result<(Vec<CommittedFile>, Vec<Problem>), SinkError> {
+    let mut bytes = bytes.unwrap_or_default();
+    let mut problems = Vec::new();
+    if let Some(len) = state.map(|s| s.manifest_len).filter(|l| *l > 0) {
+        if (bytes.len() as u64) < len {
+            problems.push(Problem::ManifestShort {
+                found: bytes.len() as u64,
+                committed: len,
+            });
+        }
+        bytes.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+    }
+    Ok((parse_manifest(manifest, &bytes)?, problems))
 }
 
 /// Parses manifest bytes (blank lines ignored); `url` names the manifest in errors.
@@ -207,26 +303,39 @@ pub(crate) async fn check_objects(
     Ok(problems)
 }
 
-/// [`verify_output`] for an object-store output: the first `manifest_len` bytes of its
-/// manifest object (`None` = all), every listed object present with its size and SHA-256, and
-/// no batch object (`<stream dir>/part-…`) the manifest does not list.
+/// [`verify_output`] for an object-store output: the manifest object against the state, every
+/// listed object present with its size and SHA-256, no batch object (`<stream dir>/part-…`)
+/// the manifest does not list, and the id-set objects the state names under `ids_rel`. A prefix
+/// with neither a manifest nor an owner record (`_output.json`) is no output: an error.
 pub async fn verify_store(
     store: &dyn ObjectStore,
     url: &StoreUrl,
-    manifest_len: Option<u64>,
+    state: Option<&State>,
+    ids_rel: &str,
 ) -> Result<VerifyReport, OutputError> {
     let manifest_url = url.url_of(MANIFEST_FILE);
-    let mut bytes = match store.get(&url.key(MANIFEST_FILE)?).await {
-        Ok(r) => r
-            .bytes()
-            .await
-            .map_err(|source| OutputError::Store {
-                op: "read",
-                url: manifest_url.clone(),
-                source,
-            })?
-            .to_vec(),
-        Err(object_store::Error::NotFound { .. }) => Vec::new(),
+    let bytes = match store.get(&url.key(MANIFEST_FILE)?).await {
+        Ok(r) => Some(
+            r.bytes()
+                .await
+                .map_err(|source| OutputError::Store {
+                    op: "read",
+                    url: manifest_url.clone(),
+                    source,
+                })?
+                .to_vec(),
+        ),
+        Err(e @ object_store::Error::NotFound { .. }) => {
+            // A missing bucket answers not-found too: name it.
+            if StoreProblem::of("read", &e) != StoreProblem::Other {
+                return Err(OutputError::Store {
+                    op: "read",
+                    url: manifest_url,
+                    source: e,
+                });
+            }
+            None
+        }
         Err(source) => {
             return Err(OutputError::Store {
                 op: "read",
@@ -235,14 +344,33 @@ pub async fn verify_store(
             })
         }
     };
-    if let Some(len) = manifest_len {
-        bytes.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+    if bytes.is_none() {
+        match store.head(&url.key(OWNER_FILE)?).await {
+            Ok(_) => {}
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(OutputError::NoOutput {
+                    out: url.to_string(),
+                })
+            }
+            Err(source) => {
+                return Err(OutputError::Store {
+                    op: "read",
+                    url: url.url_of(OWNER_FILE),
+                    source,
+                })
+            }
+        }
     }
-    let files = parse_manifest(&manifest_url, &bytes)?;
+    let (files, mut problems) = committed(&manifest_url, bytes, state)?;
+    problems.extend(check_objects(store, url, &files, true).await?);
+    if let Some(state) = state {
+        problems.extend(id_set_object_problems(store, url, ids_rel, state).await?);
+        problems.extend(rewound(state, &files).map(Problem::Rewound));
+    }
     let mut report = VerifyReport {
         files: files.len(),
         bytes: files.iter().map(|f| f.bytes).sum(),
-        problems: check_objects(store, url, &files, true).await?,
+        problems,
     };
     let listed: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let root = url.root_prefix();

@@ -80,13 +80,8 @@ impl Reader for DeletionEvents<'_> {
             };
             let deleted =
                 fields.get("action").and_then(Value::as_str) == Some("remove") && !still_there;
-            let record = deleted.then(|| Record {
-                id,
-                ts,
-                data: None,
-                columns: vec![Value::Null; self.settings.columns.len()],
-                deletion: Some(Deletion::Observed),
-            });
+            let columns = self.settings.columns.len();
+            let record = deleted.then(|| Record::deletion(id, ts, columns, Deletion::Observed));
             items.push(Item {
                 record,
                 cursor: event,

@@ -63,16 +63,31 @@ pub async fn retention(client: &FaunaClient, collection: &str) -> Result<Retenti
 }
 
 /// Whether an index document (as `Get(Index(x))` returns it) serves `collection` with no
-/// terms and values exactly `[ts, ref]`, and is active.
+/// terms and values starting with `[ts, ref]`, and is active.
 pub fn is_ts_ref_index(index: &Value, collection: &str) -> bool {
     super::index_check::ts_ref_index_problem("", index, collection).is_none()
 }
 
-/// The FQL that creates the index incremental reads of `collection` need.
-pub fn create_ts_ref_index_fql(collection: &str) -> String {
+/// The FQL that creates the index incremental reads of `collection` need, named
+/// `<collection>_by_ts` — or, when an index in `taken` has that name, `<collection>_by_ts_2`,
+/// `_3`, …: the first name not taken.
+pub fn create_ts_ref_index_fql(collection: &str, taken: &[String]) -> String {
+    let base = format!("{collection}_by_ts");
+    let name = std::iter::once(base.clone())
+        .chain((2u32..).map(|n| format!("{base}_{n}")))
+        .find(|n| !taken.contains(n))
+        .unwrap_or(base);
     format!(
-        "CreateIndex({{name: \"{collection}_by_ts\", source: Collection(\"{collection}\"), terms: [], values: [{{field: [\"ts\"]}}, {{field: [\"ref\"]}}]}})"
+        "CreateIndex({{name: \"{name}\", source: Collection(\"{collection}\"), terms: [], values: [{{field: [\"ts\"]}}, {{field: [\"ref\"]}}]}})"
     )
+}
+
+/// The names of index documents.
+pub fn index_names(indexes: &[Value]) -> Vec<String> {
+    indexes
+        .iter()
+        .filter_map(|i| Some(i.as_object()?.get("name")?.as_str()?.to_string()))
+        .collect()
 }
 
 /// The `[ts, ref]` index to read `collection`'s changes through: `configured` when given (an
@@ -118,10 +133,58 @@ pub async fn readable_indexes(client: &FaunaClient) -> Result<Vec<Value>, FaunaE
 }
 
 /// The name of the first of `indexes` that serves `collection` with no terms and values
-/// `[ts, ref]`.
+/// exactly `[ts, ref]`, else of the first whose values go on after `[ts, ref]`.
 pub fn fitting_index(indexes: &[Value], collection: &str) -> Option<String> {
-    indexes.iter().find_map(|index| {
-        let name = index.as_object()?.get("name")?.as_str()?;
-        is_ts_ref_index(index, collection).then(|| name.to_string())
-    })
+    let fitting = |exact: bool| {
+        indexes.iter().find_map(|index| {
+            let o = index.as_object()?;
+            let name = o.get("name")?.as_str()?;
+            let values = o
+                .get("values")
+                .and_then(Value::as_array)
+                .map_or(0, <[Value]>::len);
+            (is_ts_ref_index(index, collection) && (values == 2) == exact).then(|| name.to_string())
+        })
+    };
+    fitting(true).or_else(|| fitting(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fauna::decode;
+
+    fn index(name: &str, values: &str) -> Value {
+        decode(
+            format!(
+                r#"{{"name":"{name}","source":{{"@ref":{{"id":"c","collection":{{"@ref":{{"id":"collections"}}}}}}}},"values":{values}}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_suggested_index_name_is_one_not_taken() {
+        let fql = |taken: &[&str]| {
+            create_ts_ref_index_fql(
+                "c",
+                &taken.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        assert!(fql(&[]).starts_with(r#"CreateIndex({name: "c_by_ts", source: Collection("c")"#));
+        assert!(fql(&["c_by_ts", "other"]).starts_with(r#"CreateIndex({name: "c_by_ts_2","#));
+        assert!(fql(&["c_by_ts_2", "c_by_ts"]).starts_with(r#"CreateIndex({name: "c_by_ts_3","#));
+    }
+
+    #[test]
+    fn an_exact_ts_ref_index_is_preferred_to_a_longer_one() {
+        let ts_ref = r#"[{"field":"ts"},{"field":"ref"}]"#;
+        let longer = r#"[{"field":"ts"},{"field":"ref"},{"field":["data","x"]}]"#;
+        let all = [index("long", longer), index("exact", ts_ref)];
+        assert_eq!(fitting_index(&all, "c").as_deref(), Some("exact"));
+        assert_eq!(fitting_index(&all[..1], "c").as_deref(), Some("long"));
+        assert_eq!(fitting_index(&all, "d"), None);
+        assert_eq!(index_names(&all), ["long", "exact"]);
+    }
 }

@@ -9,7 +9,7 @@ use super::pacing::{paced_query, PagedBody, Stream};
 use super::page::page_parts;
 use super::ReadError;
 use crate::config::CollectionSettings;
-use crate::export::{document_record, plain_string_end, ExportJson, Record};
+use crate::export::{document_record, plain_string_end, ttl_micros, ExportJson, Record};
 use crate::fauna::{decode_at, Expr, FaunaClient, FaunaError, ResponseBody, Value};
 
 /// The records of one page of documents and the next page's cursor. Collections with
@@ -63,6 +63,8 @@ pub struct DocumentParts {
     pub ts: i64,
     /// The export JSON of `data`, if the document has it.
     pub data: Option<ExportJson>,
+    /// The document's `ttl` in microseconds, if it has one ([`ttl_micros`]).
+    pub ttl: Option<i64>,
 }
 
 impl From<DocumentParts> for Record {
@@ -74,6 +76,7 @@ impl From<DocumentParts> for Record {
             data: d.data,
             columns: Vec::new(),
             deletion: None,
+            ttl: d.ttl,
         }
     }
 }
@@ -206,15 +209,15 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// One document: `ref` (any ref) and `ts` (an integer) required, `data` transcoded, other
-    /// fields (such as `ttl`) read and left.
+    /// One document: `ref` (any ref) and `ts` (an integer) required, `data` transcoded, `ttl`
+    /// read as the tree reads it ([`ttl_micros`]), other fields read and left.
     fn document(&mut self) -> Option<DocumentParts> {
         const DEPTH: usize = 4;
         self.open(b'{')?;
-        let (mut id, mut ts, mut data) = (None, None, None);
+        let (mut id, mut ts, mut data, mut ttl) = (None, None, None, None);
         loop {
-            // A tagged value, or a repeated `ref`, `ts` or `data` (the tree keeps the last), is
-            // left to the tree; another repeated field is read and left either way.
+            // A tagged value, or a repeated `ref`, `ts`, `data` or `ttl` (the tree keeps the
+            // last), is left to the tree; another repeated field is read and left either way.
             match self.key()? {
                 [b'@', ..] => return None,
                 b"ref" if id.is_none() => match self.value(DEPTH)? {
@@ -231,7 +234,8 @@ impl<'a> Cursor<'a> {
                     self.i = end;
                     data = Some(json);
                 }
-                b"ref" | b"ts" | b"data" => return None,
+                b"ttl" if ttl.is_none() => ttl = Some(ttl_micros(&self.value(DEPTH)?)),
+                b"ref" | b"ts" | b"data" | b"ttl" => return None,
                 _ => drop(self.value(DEPTH)?),
             }
             if !self.next_field()? {
@@ -242,6 +246,7 @@ impl<'a> Cursor<'a> {
             id: id?,
             ts: ts?,
             data,
+            ttl: ttl.flatten(),
         })
     }
 }
@@ -293,6 +298,15 @@ mod tests {
         assert_eq!(read, by_tree(&body));
         assert_eq!(read.0.len(), 3);
         assert_eq!(read.0[2].data, None);
+        // The ttl (2030-01-01) is carried, never written; the others have none.
+        assert_eq!(read.0[2].ttl, Some(1_893_456_000_000_000));
+        assert_eq!((read.0[0].ttl, read.0[1].ttl), (None, None));
+        // A ttl that is not a time is none, either way.
+        let odd = format!(
+            r#"{{"resource":{{"data":[{{"ttl":5,"ts":9,"ref":{{"@ref":{{"id":"2","collection":{FOO}}}}}}}]}}}}"#
+        );
+        assert_eq!(direct(&odd), Some(by_tree(&odd)));
+        assert_eq!(by_tree(&odd).0[0].ttl, None);
         let empty = r#" { "resource" : { "before" : null , "data" : [ ] } } "#;
         assert_eq!(direct(empty), Some((vec![], None)));
     }
@@ -309,6 +323,8 @@ mod tests {
             r#"{"resource":{"data":[{"ts":5}]}}"#.to_string(),
             r#"{"resource":{"data":[{"@ref":{"id":"x"}}]}}"#.to_string(),
             r#"{"resource":{"data":[{"ref":{"@ref":{"id":"x"}},"ts":5,"ts":6}]}}"#.to_string(),
+            r#"{"resource":{"data":[{"ref":{"@ref":{"id":"x"}},"ts":5,"ttl":null,"ttl":null}]}}"#
+                .to_string(),
             r#"{"resource":{"data":[{"ref":{"@ref":{"id":"x"}},"ts":5,"data":{"a":}}]}}"#
                 .to_string(),
             r#"{"errors":[]}"#.to_string(),

@@ -5,6 +5,7 @@ use super::pacing::Stream;
 use super::page::paginate;
 use super::{Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
+use crate::export::id_order;
 use crate::fauna::{Expr, FaunaClient, Ref, Value};
 
 /// Every document of a collection, in id order, each page read `At(at)` or at read time.
@@ -17,8 +18,9 @@ pub struct Documents<'a> {
     pub at: Option<i64>,
     /// Export only versions older than this `ts` (the others are read but not exported).
     pub before_ts: Option<i64>,
-    /// Stop before the document with this id (the next range's first, see
-    /// [`super::split_points`]); `None` = read to the end.
+    /// Stop before the first document at or after this id in Fauna's id order (the next
+    /// range's first, see [`super::split_points`]; by order, not equality, so a range read
+    /// without a snapshot ends in place even if that document is gone); `None` = to the end.
     pub until: Option<String>,
 }
 
@@ -38,7 +40,7 @@ impl Reader for Documents<'_> {
             .await?;
         let mut items = Vec::with_capacity(records.len());
         for record in records {
-            if self.until.as_deref() == Some(record.id.as_str()) {
+            if self.reaches_until(&record.id) {
                 return Ok(Page { items, next: None });
             }
             let cursor = Value::Array(vec![Value::Ref(Ref::document(name, &record.id))]);
@@ -49,11 +51,20 @@ impl Reader for Documents<'_> {
             });
         }
         if let (Some(until), Some(n)) = (&self.until, &next) {
-            if cursor_id(n) == Some(until.as_str()) {
+            if cursor_id(n).is_some_and(|id| id_order(id, until).is_ge()) {
                 next = None;
             }
         }
         Ok(Page { items, next })
+    }
+}
+
+impl Documents<'_> {
+    /// Whether the document `id` belongs to the next range.
+    fn reaches_until(&self, id: &str) -> bool {
+        self.until
+            .as_deref()
+            .is_some_and(|until| id_order(id, until).is_ge())
     }
 }
 

@@ -3,8 +3,9 @@
 use crate::fauna::Value;
 
 /// Why index document `index` (named `name`, as `Get(Index(name))` returns it) cannot serve
-/// `collection`'s changes, or `None` when it has source `collection`, no terms, values exactly
-/// `[ts, ref]` (not reversed) and is active.
+/// `collection`'s changes, or `None` when it has source `collection`, no terms, values that
+/// start with `[ts, ref]` (not reversed; readers use only those two, `spec/sync.md`) and is
+/// active. (The message keeps source-fauna's wording, "should have values [ts, ref]".)
 pub fn ts_ref_index_problem(name: &str, index: &Value, collection: &str) -> Option<String> {
     let Some(o) = index.as_object() else {
         return Some(format!("Index '{name}' could not be read"));
@@ -34,7 +35,9 @@ pub fn ts_ref_index_problem(name: &str, index: &Value, collection: &str) -> Opti
     }
     let values = o.get("values").unwrap_or(&Value::Null);
     let values_ok = match values.as_array() {
-        Some([ts, r]) => field(ts).as_deref() == Some("ts") && field(r).as_deref() == Some("ref"),
+        Some([ts, r, ..]) => {
+            field(ts).as_deref() == Some("ts") && field(r).as_deref() == Some("ref")
+        }
         _ => false,
     };
     if !values_ok {
@@ -118,6 +121,12 @@ mod tests {
     fn a_fitting_index_has_no_problem() {
         let good = index(r#"[{"field":"ts"},{"field":["ref"]}]"#, r#","active":true"#);
         assert_eq!(index_problem("i", &good, "users"), None);
+        // spec/sync.md: values need only start with [ts, ref].
+        let longer = index(
+            r#"[{"field":"ts"},{"field":"ref"},{"field":["data","x"],"reverse":true}]"#,
+            "",
+        );
+        assert_eq!(index_problem("i", &longer, "users"), None);
         let no_active_field = index(r#"[{"field":["ts"]},{"field":"ref","reverse":false}]"#, "");
         assert_eq!(index_problem("i", &no_active_field, "users"), None);
     }
@@ -143,8 +152,12 @@ mod tests {
             "Index 'i' should have values [ts, ref] (neither reversed), but it has values [ts (reverse), ref]"
         );
         assert_eq!(
-            index_problem("i", &index(r#"[{"field":"ts"},{"field":"ref"},{"field":["data","x"]}]"#, ""), "users").unwrap(),
-            "Index 'i' should have values [ts, ref] (neither reversed), but it has values [ts, ref, data.x]"
+            index_problem("i", &index(r#"[{"field":"ref"},{"field":"ts"},{"field":["data","x"]}]"#, ""), "users").unwrap(),
+            "Index 'i' should have values [ts, ref] (neither reversed), but it has values [ref, ts, data.x]"
+        );
+        assert_eq!(
+            index_problem("i", &index(r#"[{"field":"ts"}]"#, ""), "users").unwrap(),
+            "Index 'i' should have values [ts, ref] (neither reversed), but it has values [ts]"
         );
         assert_eq!(
             index_problem("i", &index("null", ""), "users").unwrap(),

@@ -144,6 +144,7 @@ mod tests {
                         data: None,
                         columns: vec![],
                         deletion: None,
+                        ttl: None,
                     }),
                     cursor: Value::Int(i as i64),
                 })

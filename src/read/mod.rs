@@ -21,8 +21,8 @@ mod vanished;
 
 pub use deletion_events::DeletionEvents;
 pub use discover::{
-    create_ts_ref_index_fql, fitting_index, is_ts_ref_index, list_collections, readable_indexes,
-    retention, ts_ref_index, Retention, MVT_OFFSET_SECS,
+    create_ts_ref_index_fql, fitting_index, index_names, is_ts_ref_index, list_collections,
+    readable_indexes, retention, ts_ref_index, Retention, MVT_OFFSET_SECS,
 };
 pub use document_page::{DocumentPage, DocumentParts};
 pub use documents::{cursor_id as document_cursor_id, Documents};
@@ -30,7 +30,7 @@ pub use error::ReadError;
 pub use index_changes::{changes_exceed, IndexChanges};
 pub use index_check::ts_ref_index_problem;
 pub use merged::Merged;
-pub use pacing::{paced_query, Stream};
+pub use pacing::{paced_query, reads_documents, Stream};
 pub use page::{now, query, Item, Page, Reader};
 pub use split::split_points;
 pub use vanished::Vanished;

@@ -20,6 +20,13 @@ pub struct Stream<'a> {
     pub fixed: bool,
 }
 
+/// Whether the read stream `name` (`kind:collection`) reads documents (a snapshot's ranges,
+/// sync windows, catch-ups): the run summary's paging line is about those, not about a
+/// reconciliation's refs-only pages (`ids`, 10,000 at a time) or deletion events (`events`).
+pub fn reads_documents(name: &str) -> bool {
+    matches!(name.split_once(':'), Some(("documents" | "changes", _)))
+}
+
 impl<'a> Stream<'a> {
     /// A stream starting at the collection's `page_size`, pinned by its `page_size_fixed`.
     pub fn configured(kind: &'static str, settings: &'a CollectionSettings) -> Self {
@@ -59,17 +66,30 @@ pub async fn paced_query<T: PagedBody>(
     build: impl Fn(i64) -> Expr,
 ) -> Result<T, ReadError> {
     let pacer = stream.pacer(client);
+    client.mark_data_page();
     loop {
         let size = pacer.size();
         let q = build(i64::from(size));
         match client.query_measured::<T>(&q, pacer.can_shrink(size)).await {
             Ok(m) => {
-                pacer.succeeded(&Outcome {
+                let outcome = Outcome {
                     requested: size,
                     items: m.value.items(),
                     bytes: m.bytes,
                     elapsed: m.elapsed,
-                });
+                };
+                pacer.succeeded(&outcome);
+                let next = pacer.size();
+                if next < size {
+                    tracing::debug!(
+                        collection = %stream.collection,
+                        stream = stream.kind,
+                        items = outcome.items,
+                        bytes = outcome.bytes,
+                        elapsed_ms = outcome.elapsed.as_millis() as u64,
+                        "page size {size} -> {next}"
+                    );
+                }
                 return Ok(m.value);
             }
             Err(e) if e.is_too_large() => match pacer.too_large(size) {

@@ -16,11 +16,12 @@ use crate::fauna::{Expr, FaunaClient, Ref, Value};
 const LAST_ID: &str = "9223372036854775807";
 
 /// Up to `parts - 1` ids, increasing, each the first document of a range after the first;
-/// the first range starts at `from` (an id, inclusive) or the collection's start.
+/// the first range starts at `from` (an id, inclusive) or the collection's start. Read `At(at)`,
+/// or at read time (`None`: the short-retention scan, whose ranges end by id order).
 pub async fn split_points(
     client: &FaunaClient,
     collection: &str,
-    at: i64,
+    at: Option<i64>,
     from: Option<&str>,
     parts: u32,
 ) -> Result<Vec<String>, ReadError> {
@@ -36,13 +37,11 @@ pub async fn split_points(
     let last = Expr::paginate(docs())
         .with("size", 1i64)
         .with("before", cursor(LAST_ID));
-    let ends = query(
-        client,
-        collection,
-        Some(at),
-        &Expr::at(at, Expr::array([first, last])),
-    )
-    .await?;
+    let pinned = |q: Expr| match at {
+        Some(at) => Expr::at(at, q),
+        None => q,
+    };
+    let ends = query(client, collection, at, &pinned(Expr::array([first, last]))).await?;
     let [lo, hi] = match page_ids(collection, ends).as_deref() {
         Some([Some(lo), Some(hi)]) => [lo.parse::<i64>(), hi.parse::<i64>()],
         _ => return Ok(Vec::new()),
@@ -59,13 +58,7 @@ pub async fn split_points(
             .with("size", 1i64)
             .with("after", cursor(&g.to_string()))
     });
-    let found = query(
-        client,
-        collection,
-        Some(at),
-        &Expr::at(at, Expr::array(probes)),
-    )
-    .await?;
+    let found = query(client, collection, at, &pinned(Expr::array(probes))).await?;
     let mut points: Vec<String> = Vec::new();
     let mut previous = lo;
     for id in page_ids(collection, found)

@@ -78,15 +78,13 @@ impl Reader for Vanished<'_> {
             .into_iter()
             .zip(deleted_at)
             .map(|(id, seen)| Item {
-                record: self.settings.deletion_column.as_ref().map(|_| Record {
-                    id: id.clone(),
-                    ts: seen.unwrap_or(self.at),
-                    data: None,
-                    columns: vec![Value::Null; self.settings.columns.len()],
-                    deletion: Some(match seen {
+                record: self.settings.deletion_column.as_ref().map(|_| {
+                    let how = match seen {
                         Some(_) => Deletion::Observed,
                         None => Deletion::Detected,
-                    }),
+                    };
+                    let columns = self.settings.columns.len();
+                    Record::deletion(id.clone(), seen.unwrap_or(self.at), columns, how)
                 }),
                 cursor: Value::Array(vec![Value::Ref(Ref::document(name, id))]),
             })

@@ -56,7 +56,7 @@ impl CommittedFile {
 /// let root = tempfile::tempdir().unwrap();
 /// let sink = BatchWriter::new(root.path(), FileFormat::Jsonl { compression: Compression::None }).unwrap();
 /// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None, detected_column: None };
-/// let records = vec![Record { id: "1".into(), ts: 5, data: Some((&Value::Null).into()), columns: vec![], deletion: None }];
+/// let records = vec![Record { id: "1".into(), ts: 5, data: Some((&Value::Null).into()), columns: vec![], deletion: None, ttl: None }];
 /// let file = sink.write_batch("users", 1, &schema, &records).unwrap();
 /// assert_eq!(file.path, "users/part-00000001.jsonl");
 /// assert_eq!((file.rows, file.min_ts, file.max_ts), (1, 5, 5));

@@ -10,7 +10,7 @@ use crate::export::ColumnType;
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// A file-system operation failed.
-    #[error("cannot {op} {}: {source}", path.display())]
+    #[error("cannot {op} {}: {source}{}", path.display(), crate::error::refused_hint(source))]
     Io {
         /// What was being done (`create`, `write`, `fsync`, `rename`, …).
         op: &'static str,

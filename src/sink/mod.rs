@@ -28,7 +28,7 @@
 //!     deletion_column: None, detected_column: None,
 //! };
 //! let rec = |id: &str, ts| Record {
-//!     id: id.into(), ts, data: Some((&Value::Null).into()), columns: vec![Value::Int(ts)], deletion: None,
+//!     id: id.into(), ts, data: Some((&Value::Null).into()), columns: vec![Value::Int(ts)], deletion: None, ttl: None,
 //! };
 //! let a = sink.write_batch("users", 1, &schema, &[rec("1", 10), rec("2", 20)]).unwrap();
 //! let b = sink.write_batch("users", 2, &schema, &[rec("3", 30)]).unwrap();
@@ -57,6 +57,7 @@ mod jsonl;
 mod layout;
 mod manifest;
 mod parquet;
+pub mod typed;
 
 #[cfg(test)]
 mod tests;

@@ -70,6 +70,7 @@ fn records() -> Vec<Record> {
                 wire(r#"["a","b"]"#),
             ],
             deletion: None,
+            ttl: None,
         },
         Record {
             id: "102".into(),
@@ -84,6 +85,7 @@ fn records() -> Vec<Record> {
                 Value::Null,
             ],
             deletion: None,
+            ttl: None,
         },
         Record {
             id: "103".into(),
@@ -91,6 +93,7 @@ fn records() -> Vec<Record> {
             data: None,
             columns: vec![],
             deletion: Some(Deletion::Observed),
+            ttl: None,
         },
         Record {
             id: "104".into(),
@@ -98,6 +101,7 @@ fn records() -> Vec<Record> {
             data: Some(ExportJson::of(&Value::Null)),
             columns: vec![wire(r#"{"@ts":"2022-07-18T23:58:03Z"}"#)],
             deletion: None,
+            ttl: None,
         },
     ]
 }
@@ -359,6 +363,7 @@ fn string_columns_take_the_export_text_of_any_value() {
             data: None,
             columns: vec![v.clone()],
             deletion: None,
+            ttl: None,
         })
         .collect();
     let root = tempfile::tempdir().unwrap();
@@ -408,6 +413,7 @@ fn values_that_do_not_fit_the_declared_type_fail_naming_column_document_and_valu
             data: None,
             columns: vec![Value::Null],
             deletion: None,
+            ttl: None,
         };
         let committed = writer
             .write_batch("s", 9, &schema, std::slice::from_ref(&good))
@@ -489,6 +495,7 @@ fn parquet_row_groups_are_bounded_by_bytes() {
             )))),
             columns: vec![],
             deletion: None,
+            ttl: None,
         })
         .collect();
     let root = tempfile::tempdir().unwrap();
@@ -719,6 +726,7 @@ fn big_records(n: i64) -> Vec<Record> {
             )))),
             columns: vec![],
             deletion: (i % 97 == 0).then_some(Deletion::Observed),
+            ttl: None,
         })
         .collect()
 }
@@ -806,6 +814,7 @@ fn parquet_row_groups_are_bounded_by_rows() {
             data: Some(ExportJson::of(&Value::Int(i))),
             columns: vec![],
             deletion: None,
+            ttl: None,
         })
         .collect();
     let root = tempfile::tempdir().unwrap();

@@ -4,7 +4,10 @@
 use super::error::ExportError;
 use crate::config::CollectionSettings;
 use crate::fauna::{Expr, FaunaClient, Value};
-use crate::read::{create_ts_ref_index_fql, ts_ref_index, ts_ref_index_problem, Retention};
+use crate::read::{
+    create_ts_ref_index_fql, fitting_index, index_names, readable_indexes, ts_ref_index_problem,
+    Retention,
+};
 
 /// Checks `c` and returns its retention. A missing collection and a key that sees documents
 /// through `Count` but cannot read them are errors; a key that cannot read the collection
@@ -73,44 +76,59 @@ const PROBE_ID: &str = "0";
 
 /// The `[ts, ref]` index `sync` reads `c`'s changes through: the configured one, checked
 /// precisely, or the first fitting one the key can read; a clear error with the FQL that
-/// creates one otherwise.
+/// creates one (under a name no index the key can see has) otherwise.
 pub async fn sync_index(
     client: &FaunaClient,
     c: &CollectionSettings,
 ) -> Result<String, ExportError> {
-    let no_index = |problem: String| ExportError::NoIndex {
-        collection: c.name.clone(),
-        problem,
-        fql: create_ts_ref_index_fql(&c.name),
-    };
-    if let Some(name) = &c.index {
-        return match client.query(&Expr::get(Expr::index(name))).await {
+    let problem = match &c.index {
+        Some(name) => match client.query(&Expr::get(Expr::index(name))).await {
             Ok(doc) => match ts_ref_index_problem(name, &doc, &c.name) {
-                None => readable_entries(client, name).await.map_err(no_index),
-                Some(p) => Err(no_index(p)),
+                None => readable_entries(client, name).await,
+                Some(p) => Err(p),
             },
             Err(e) if e.status() == Some(400) || e.status() == Some(404) => {
-                Err(no_index(format!("its configured index '{name}' does not exist")))
+                Err(format!("its configured index '{name}' does not exist"))
             }
-            Err(e) if e.status() == Some(403) => Err(no_index(format!(
+            Err(e) if e.status() == Some(403) => Err(format!(
                 "the key cannot read its configured index '{name}' (grant read on Indexes() and Index(\"{name}\"))"
-            ))),
-            Err(e) => Err(ExportError::Fauna {
-                context: format!("reading index '{name}'"),
-                source: e,
-            }),
-        };
-    }
-    match ts_ref_index(client, &c.name, None).await {
-        Ok(Some(name)) => readable_entries(client, &name).await.map_err(no_index),
-        Ok(None) => Err(no_index(
-            "no index the key can read has source the collection, no terms and values [ts, ref]"
-                .into(),
-        )),
-        Err(e) => Err(ExportError::Fauna {
-            context: format!("listing the indexes of collection '{}'", c.name),
-            source: e,
-        }),
+            )),
+            Err(e) => {
+                return Err(ExportError::Fauna {
+                    context: format!("reading index '{name}'"),
+                    source: e,
+                })
+            }
+        },
+        None => match readable_indexes(client).await {
+            Ok(all) => match fitting_index(&all, &c.name) {
+                Some(name) => readable_entries(client, &name).await,
+                None => Err(
+                    "no index the key can read has source the collection, no terms and values [ts, ref]"
+                        .into(),
+                ),
+            },
+            Err(e) => {
+                return Err(ExportError::Fauna {
+                    context: format!("listing the indexes of collection '{}'", c.name),
+                    source: e,
+                })
+            }
+        },
+    };
+    match problem {
+        Ok(name) => Ok(name),
+        Err(problem) => {
+            // The suggested index must not clash with one that exists (the unfit configured
+            // one included).
+            let mut taken = index_names(&readable_indexes(client).await.unwrap_or_default());
+            taken.extend(c.index.iter().cloned());
+            Err(ExportError::NoIndex {
+                collection: c.name.clone(),
+                problem,
+                fql: create_ts_ref_index_fql(&c.name, &taken),
+            })
+        }
     }
 }
 

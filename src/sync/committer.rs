@@ -10,6 +10,12 @@
 //! stream's id set, then saves the state through the checkpoint with the position of the first
 //! item not committed. Of the open batch only its ids (with deletion flags, for the id set)
 //! stay in memory here.
+//!
+//! For streams that track deletions the committer also keeps the state's list of expiring
+//! documents ([`Expiring`]: ids whose latest committed version has a ttl) from the records it
+//! commits, saved in the same state write as the batch; a version written at or after its
+//! document's listed ttl (the document expired and was created again) is preceded by the
+//! deletion record of that expiry, so every document's records stay in ts order.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,6 +25,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::error::ExportError;
+use super::expiring::{self, Expiring, Pending};
 use super::observer::Observer;
 use super::state::{Position, State, StreamState};
 use crate::export::{Deletion, Record, RecordJson, RecordSchema};
@@ -78,6 +85,8 @@ struct Open {
     pending: Vec<Record>,
     /// The batch's ids and deletion flags (records without data), for the id set.
     ids: Vec<Record>,
+    /// Deletions tracked: what the batch changes in the expiring documents.
+    expiring: Option<Pending>,
     rows: u64,
     bytes: u64,
     deletions: u64,
@@ -85,13 +94,15 @@ struct Open {
 }
 
 impl Open {
-    fn new(schema: RecordSchema, keeps_ids: bool) -> Self {
+    fn new(schema: RecordSchema, keeps_ids: bool, keeps_expiring: bool) -> Self {
+        let expiring = keeps_expiring.then(Pending::default);
         Open {
             schema: Arc::new(schema),
             keeps_ids,
             writing: None,
             pending: Vec::new(),
             ids: Vec::new(),
+            expiring,
             rows: 0,
             bytes: 0,
             deletions: 0,
@@ -115,15 +126,31 @@ impl Open {
                 data: None,
                 columns: Vec::new(),
                 deletion: record.deletion,
+                ttl: None,
             });
         }
+        if let Some(expiring) = &mut self.expiring {
+            expiring.record(&record);
+        }
         self.pending.push(record);
+    }
+
+    /// The deletion record of the expiry that must precede `record` in the stream, if any
+    /// ([`Pending::expired_before`]).
+    fn expired_before(&self, committed: &Expiring, record: &Record) -> Option<Record> {
+        let columns = self.schema.columns.len();
+        self.expiring
+            .as_ref()?
+            .expired_before(committed, record, columns)
     }
 
     /// Forgets the batch; its writer (if any) is returned to be awaited.
     fn reset(&mut self) -> Option<Writing> {
         self.pending.clear();
         self.ids.clear();
+        if let Some(expiring) = &mut self.expiring {
+            expiring.take();
+        }
         self.rows = 0;
         self.bytes = 0;
         self.deletions = 0;
@@ -209,12 +236,15 @@ impl Committer {
     }
 
     /// Starts (or resumes) committing `stream` with `schema`; with `ids` (a directory), the
-    /// stream keeps its id set there (opened at what the state recorded).
+    /// stream keeps its id set there (opened at what the state recorded); with `expiring`, it
+    /// keeps the list of its expiring documents in the state ([`Expiring`]), else it keeps
+    /// none (a list left by an earlier run is dropped: no longer kept, it would go stale).
     pub async fn open_stream(
         &mut self,
         stream: &str,
         schema: RecordSchema,
         ids: Option<&Path>,
+        expiring: bool,
     ) -> Result<(), ExportError> {
         if let Some(dir) = ids {
             let s = self.stream(stream)?;
@@ -237,9 +267,14 @@ impl Committer {
                 .await?;
             }
         }
-        let old = self
-            .open
-            .insert(stream.to_string(), Open::new(schema, ids.is_some()));
+        if !expiring && !self.stream(stream)?.expiring.is_empty() {
+            self.update(stream, |s| s.expiring = Expiring::default())
+                .await?;
+        }
+        let old = self.open.insert(
+            stream.to_string(),
+            Open::new(schema, ids.is_some(), expiring),
+        );
         if let Some(writing) = old.and_then(|mut o| o.reset()) {
             drop(writing.tx);
             self.aborted.push(writing.task);
@@ -286,20 +321,17 @@ impl Committer {
         position: &PositionFn,
         observer: &dyn Observer,
     ) -> Result<(), ExportError> {
-        let limits = self.limits;
         let mut items = page.items.into_iter().enumerate().peekable();
         while let Some((i, item)) = items.next() {
             let Some(record) = item.record else { continue };
-            if self.open_mut(stream)?.writing.is_none() {
-                self.begin(stream).await?;
+            if let Some(expiry) = self.expiry_before(stream, &record)? {
+                if self.add(stream, expiry).await? {
+                    // The batch ends before this item.
+                    let at = position(Some(&item.cursor), i);
+                    self.commit_open(stream, at, observer).await?;
+                }
             }
-            let open = self.open_mut(stream)?;
-            if limits.bytes.is_some() {
-                open.bytes += jsonl_len(&open.schema, &record);
-            }
-            open.push(record);
-            let full = open.rows >= limits.rows || limits.bytes.is_some_and(|b| open.bytes >= b);
-            if full {
+            if self.add(stream, record).await? {
                 // The first item not in this batch: the page's next item, else the next page.
                 let pending = match items.peek() {
                     Some((_, next)) => Some(&next.cursor),
@@ -310,6 +342,32 @@ impl Committer {
             }
         }
         self.send_pending(stream).await
+    }
+
+    /// The deletion record of the expiry that must precede `record` in `stream`, if any: the
+    /// document's latest version (committed, or in the open batch) has a ttl at or before
+    /// `record`'s ts.
+    fn expiry_before(&self, stream: &str, record: &Record) -> Result<Option<Record>, ExportError> {
+        let open = self
+            .open
+            .get(stream)
+            .ok_or_else(|| ExportError::StreamMissing(stream.to_string()))?;
+        Ok(open.expired_before(&self.stream(stream)?.expiring, record))
+    }
+
+    /// Adds `record` to the stream's open batch (opening one if needed); true when the batch
+    /// is now full.
+    async fn add(&mut self, stream: &str, record: Record) -> Result<bool, ExportError> {
+        let limits = self.limits;
+        if self.open_mut(stream)?.writing.is_none() {
+            self.begin(stream).await?;
+        }
+        let open = self.open_mut(stream)?;
+        if limits.bytes.is_some() {
+            open.bytes += jsonl_len(&open.schema, &record);
+        }
+        open.push(record);
+        Ok(open.rows >= limits.rows || limits.bytes.is_some_and(|b| open.bytes >= b))
     }
 
     /// Ends a phase of `stream`: commits the open batch (if any) and records `end` as the
@@ -423,6 +481,7 @@ impl Committer {
         self.send_pending(stream).await?;
         let open = self.open_mut(stream)?;
         let ids = std::mem::take(&mut open.ids);
+        let expiring = open.expiring.as_mut().map(Pending::take);
         let (deletions, detected) = (open.deletions, open.detected);
         let writing = open.reset().ok_or(ExportError::CommitterFailed)?;
         // A failed send means the writer stopped; its result says why.
@@ -430,7 +489,7 @@ impl Committer {
         let sealed = join(writing).await?.ok_or(ExportError::CommitterFailed)?;
         let name = stream.to_string();
         let receipt = self
-            .blocking(move |core| core.commit(&name, sealed, ids, position))
+            .blocking(move |core| core.commit(&name, sealed, ids, expiring, position))
             .await?;
         self.totals.batches += 1;
         self.totals.rows += receipt.rows;
@@ -477,12 +536,14 @@ impl Committer {
 
 impl Core {
     /// Output, id set, state — in that order, each durable before the next. `ids` are the
-    /// batch's records without their data.
+    /// batch's records without their data; `expiring`, what they change in the stream's
+    /// expiring documents (saved with the state).
     fn commit(
         &mut self,
         stream: &str,
         sealed: Sealed,
         ids: Vec<Record>,
+        expiring: Option<Vec<(String, Option<i64>)>>,
         position: Position,
     ) -> Result<Receipt, ExportError> {
         let receipt = self.output.publish(sealed)?;
@@ -502,6 +563,9 @@ impl Core {
         s.position = position;
         if ids.is_some() {
             s.ids = ids;
+        }
+        if let Some(changes) = expiring {
+            expiring::apply(&mut s.expiring, changes);
         }
         self.checkpoint.save(&self.state, stream, Some(&receipt))?;
         if let Some(set) = self.ids.get_mut(stream) {
@@ -546,3 +610,7 @@ fn unreachable_state() -> &'static State {
     static EMPTY: std::sync::OnceLock<State> = std::sync::OnceLock::new();
     EMPTY.get_or_init(State::new)
 }
+
+#[cfg(test)]
+#[path = "committer_tests.rs"]
+mod tests;

@@ -114,7 +114,7 @@ impl ExportError {
             ExportError::Read(e) => e.kind(),
             ExportError::Output(e) => e.kind(),
             ExportError::State(e) => e.kind(),
-            ExportError::File(_) => ErrorKind::Output,
+            ExportError::File(e) => e.kind(),
             ExportError::Locked(e) => e.kind(),
             ExportError::Fauna { source, .. } => source.kind(),
             ExportError::Collection(_) | ExportError::BadIndex { .. } => ErrorKind::Config,

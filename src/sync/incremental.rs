@@ -65,6 +65,7 @@ impl CollectionExport<'_> {
                 Position::Start
                 | Position::After { .. }
                 | Position::Parts { .. }
+                | Position::ScanParts { .. }
                 | Position::CatchUp { .. }
                 | Position::Reconcile { .. } => self.full(committer).await?,
                 Position::Done => {
@@ -93,7 +94,7 @@ impl CollectionExport<'_> {
                 }
                 Position::WindowParts { at, reconcile, .. } => {
                     match self.window_parts(index, committer).await {
-                        Ok(()) if reconcile => {}
+                        Ok(()) if self.phase_follows(reconcile) => {}
                         Ok(()) => return Ok(WindowReport { to: Some(at) }),
                         Err(
                             e @ ExportError::Read(ReadError::SnapshotExpired {
@@ -136,11 +137,7 @@ impl CollectionExport<'_> {
                     };
                     // Over a history gap the deletions come from the reconciliation after the
                     // changes; otherwise from the events, merged with the changes.
-                    let end = if reconcile {
-                        Position::GapReconcile { at, cursor: None }
-                    } else {
-                        Position::Synced { to: at }
-                    };
+                    let end = self.window_end(at, reconcile);
                     let end_of_phase = end.clone();
                     let position: PositionFn =
                         Arc::new(move |c: Option<&Value>, _: usize| match c {
@@ -182,7 +179,7 @@ impl CollectionExport<'_> {
                         drain(committer, name, vec![part], end, self.observer).await
                     };
                     match result {
-                        Ok(()) if reconcile => {}
+                        Ok(()) if self.phase_follows(reconcile) => {}
                         Ok(()) => return Ok(WindowReport { to: Some(at) }),
                         Err(
                             e @ ExportError::Read(ReadError::SnapshotExpired {
@@ -216,6 +213,12 @@ impl CollectionExport<'_> {
                                 .await?;
                         }
                         Err(e) => return Err(e),
+                    }
+                }
+                Position::Expire { at, reconcile } => {
+                    self.expire(committer, at, reconcile).await?;
+                    if !reconcile {
+                        return Ok(WindowReport { to: Some(at) });
                     }
                 }
                 Position::GapReconcile { at, cursor } => {

@@ -11,6 +11,7 @@
 mod checks;
 mod committer;
 mod error;
+mod expiring;
 mod expiry;
 mod incremental;
 mod observer;
@@ -20,11 +21,13 @@ mod run;
 mod scan_catch_up;
 mod state;
 mod stream;
+mod ttl_expiry;
 mod window_parts;
 
 pub use checks::{check_collection, sync_index};
 pub use committer::{BatchLimits, Committer, PositionFn};
 pub use error::ExportError;
+pub use expiring::Expiring;
 pub use incremental::WindowReport;
 pub use observer::{Observer, Quiet};
 pub use partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosition, CHUNK_ITEMS};

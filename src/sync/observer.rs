@@ -6,6 +6,8 @@ pub trait Observer: Send + Sync {
     fn page_read(&self, _collection: &str, _docs: u64) {}
     /// A batch file was committed.
     fn batch_committed(&self, _collection: &str, _rows: u64, _bytes: u64) {}
+    /// The run is done with the collection (read to its end, stopped or failed).
+    fn collection_done(&self, _collection: &str) {}
     /// Whether the observer shows an expected total (the run then counts documents, briefly).
     fn wants_total(&self) -> bool {
         false

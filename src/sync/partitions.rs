@@ -360,6 +360,7 @@ mod tests {
                         data: None,
                         columns: vec![],
                         deletion: None,
+                        ttl: None,
                     }),
                     cursor: Value::Int(i),
                 })
@@ -456,7 +457,10 @@ mod tests {
             deletion_column: None,
             detected_column: None,
         };
-        committer.open_stream("s", schema, None).await.unwrap();
+        committer
+            .open_stream("s", schema, None, false)
+            .await
+            .unwrap();
         (committer, out, saved)
     }
 
@@ -604,6 +608,7 @@ mod tests {
                         data: None,
                         columns: vec![],
                         deletion: None,
+                        ttl: None,
                     }),
                     cursor: Value::Int(i),
                 })

@@ -40,6 +40,8 @@ pub struct Summary {
     pub retries: u64,
     /// Queries Fauna answered.
     pub queries: u64,
+    /// Of them, those answered before the first page of data was asked for.
+    pub queries_before_data: u64,
     /// Fauna read ops billed (`x-byte-read-ops`).
     pub read_ops: u64,
     /// Wall-clock seconds.
@@ -50,7 +52,8 @@ pub struct Summary {
     pub streams: Vec<StreamSummary>,
     /// The run stopped at a batch boundary at `--max-duration`; more is left to do.
     pub paused: bool,
-    /// Page sizes: the largest reached (`size`) and how often they changed.
+    /// Page sizes of the document reads (not a reconciliation's id pages): the largest
+    /// reached (`size`) and how often they changed.
     pub paging: PacerStats,
     /// The limit of queries in flight, as it ended, and how often it changed.
     pub in_flight: LimitStats,
@@ -267,7 +270,6 @@ async fn run_on(
 
     let format = file_format(settings);
     let names: Vec<String> = checked.iter().map(|(c, _)| c.name.clone()).collect();
-    let label = settings.output.state.display().to_string();
     let (output, opened): (Box<dyn Output>, _) = match store.as_deref_mut() {
         Some(s) => {
             s.open_output(format, &mut state, &names, settings.output.verify)
@@ -278,7 +280,7 @@ async fn run_on(
                 out,
                 format,
                 &mut state,
-                &label,
+                &settings.output.state,
                 loaded.v1_files,
                 &names,
                 settings.output.verify,
@@ -403,6 +405,7 @@ async fn run_on(
             .await
             .map(|()| None),
         };
+        observer.collection_done(&c.name);
         let after = committer.totals();
         let mut stream = StreamSummary {
             name: c.name.clone(),
@@ -439,8 +442,9 @@ async fn run_on(
     summary.bytes = totals.bytes;
     summary.retries = client.retries();
     summary.queries = client.queries();
+    summary.queries_before_data = client.queries_before_data();
     summary.read_ops = client.read_ops();
-    summary.paging = client.paging();
+    summary.paging = client.paging_of(crate::read::reads_documents);
     summary.in_flight = client.concurrency();
     summary.seconds = started.elapsed().as_secs_f64();
     if failed.is_empty() {

@@ -21,12 +21,12 @@ use std::sync::Arc;
 use super::committer::{Committer, PositionFn};
 use super::error::ExportError;
 use super::expiry::ExpiryBudget;
-use super::partitions::{drain, Partition};
+use super::partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosition};
 use super::state::{Position, StateError};
-use super::stream::{stored_cursor, CollectionExport};
+use super::stream::{ranges, stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::id_set::SortedIds;
-use crate::read::{now, Documents, IndexChanges, ReadError};
+use crate::read::{document_cursor_id, now, split_points, Documents, IndexChanges, ReadError};
 
 impl CollectionExport<'_> {
     /// The short-retention strategy through the `[ts, ref]` index `index`: runs (or resumes)
@@ -47,6 +47,7 @@ impl CollectionExport<'_> {
                 | Position::Window { .. }
                 | Position::WindowParts { .. }
                 | Position::GapReconcile { .. }
+                | Position::Expire { .. }
                 | Position::Synced { .. } => return Ok(()),
                 Position::Parts { .. } => {
                     return Err(ExportError::State(StateError::Invalid {
@@ -56,34 +57,35 @@ impl CollectionExport<'_> {
                         ),
                     }))
                 }
+                Position::ScanParts { parts, turn, taken } => {
+                    let rotation = Rotation { parts, turn, taken };
+                    self.scan_parts(committer, since_start, rotation).await
+                }
                 Position::Start | Position::After { .. } => {
                     let cursor = match &position {
                         Position::After { cursor } => Some(stored_cursor(name, cursor)?),
                         _ => None,
                     };
-                    let reader = Documents {
-                        client: self.client,
-                        settings: self.settings,
-                        at: None,
-                        before_ts: Some(since_start),
-                        until: None,
-                    };
-                    let end = Position::CatchUp {
-                        since: since_start,
-                        at: None,
-                        cursor: None,
-                    };
-                    let end_of_scan = end.clone();
-                    let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| match c {
-                        Some(c) => Position::After { cursor: encode(c) },
-                        None => end_of_scan.clone(),
-                    });
-                    let part = Partition {
-                        reader,
-                        start: cursor,
-                        position,
-                    };
-                    drain(committer, name, vec![part], end, self.observer).await
+                    let from = cursor
+                        .as_ref()
+                        .and_then(document_cursor_id)
+                        .map(str::to_string);
+                    // Read at read time: the ranges end by id order, so a split point deleted
+                    // before its predecessor reaches it still ends that range in place.
+                    let points =
+                        split_points(self.client, name, None, from.as_deref(), self.concurrency)
+                            .await?;
+                    crate::crash::point("scan-start");
+                    if points.is_empty() {
+                        self.scan(committer, since_start, cursor).await
+                    } else {
+                        let rotation = Rotation {
+                            parts: ranges(cursor.map(|c| encode(&c)), name, points),
+                            turn: 0,
+                            taken: 0,
+                        };
+                        self.scan_parts(committer, since_start, rotation).await
+                    }
                 }
                 Position::CatchUp { since, at, cursor } => {
                     let at = match at {
@@ -176,5 +178,87 @@ impl CollectionExport<'_> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The scan as one range, in id order from `cursor`: versions older than `t0` exported.
+    async fn scan(
+        &self,
+        committer: &mut Committer,
+        t0: i64,
+        cursor: Option<Value>,
+    ) -> Result<(), ExportError> {
+        let reader = Documents {
+            client: self.client,
+            settings: self.settings,
+            at: None,
+            before_ts: Some(t0),
+            until: None,
+        };
+        let end = scan_end(t0);
+        let end_of_scan = end.clone();
+        let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| match c {
+            Some(c) => Position::After { cursor: encode(c) },
+            None => end_of_scan.clone(),
+        });
+        let part = Partition {
+            reader,
+            start: cursor,
+            position,
+        };
+        let name = self.settings.name.as_str();
+        drain(committer, name, vec![part], end, self.observer).await
+    }
+
+    /// The scan as concurrent ranges of ids ([`drain_concurrent`]), from `rotation`: each page
+    /// read at the time it is read, versions older than `t0` exported, the ranges committed in
+    /// turns and recorded as [`Position::ScanParts`].
+    async fn scan_parts(
+        &self,
+        committer: &mut Committer,
+        t0: i64,
+        rotation: Rotation,
+    ) -> Result<(), ExportError> {
+        let readers = rotation
+            .parts
+            .iter()
+            .map(|part| Documents {
+                client: self.client,
+                settings: self.settings,
+                at: None,
+                before_ts: Some(t0),
+                until: part.until.clone(),
+            })
+            .collect();
+        let end = scan_end(t0);
+        let position_of: RotationPosition = Arc::new(move |r: Rotation| {
+            if r.done() {
+                end.clone()
+            } else {
+                Position::ScanParts {
+                    parts: r.parts,
+                    turn: r.turn,
+                    taken: r.taken,
+                }
+            }
+        });
+        let name = self.settings.name.as_str();
+        drain_concurrent(
+            committer,
+            name,
+            readers,
+            rotation,
+            position_of,
+            self.observer,
+        )
+        .await
+    }
+}
+
+/// The position after the scan: the catch-up from the scan's start `t0`, its time not chosen.
+fn scan_end(t0: i64) -> Position {
+    Position::CatchUp {
+        since: t0,
+        at: None,
+        cursor: None,
     }
 }

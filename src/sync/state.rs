@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::expiring::Expiring;
 use crate::durable::{temp_path, write_file_atomically, FileError};
 use crate::error::ErrorKind;
 pub use crate::id_set::IdsMark;
@@ -55,6 +56,19 @@ pub enum Position {
     /// [`crate::sync::CHUNK_ITEMS`] documents each, so the output is the same however the
     /// reads are timed or interrupted; `turn` and `taken` say where the rotation stands.
     Parts {
+        /// The ranges, in id order.
+        parts: Vec<PartPosition>,
+        /// The range whose chunk is being committed.
+        #[serde(default, skip_serializing_if = "is_zero_usize")]
+        turn: usize,
+        /// Documents of that chunk already committed.
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        taken: u64,
+    },
+    /// Short-retention strategy, first phase read as concurrent ranges of ids (`concurrency`
+    /// above 1): the scan of [`Position::After`], its ranges taking turns as in
+    /// [`Position::Parts`]; then [`Position::CatchUp`] from the stream's `snapshot_ts`.
+    ScanParts {
         /// The ranges, in id order.
         parts: Vec<PartPosition>,
         /// The range whose chunk is being committed.
@@ -120,6 +134,19 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cursor: Option<String>,
     },
+    /// Incremental sync with deletions tracked, after a window's changes and deletions: every
+    /// document of [`StreamState::expiring`] whose ttl is at or before `at` gets a deletion
+    /// record at its ttl, in `(ttl, id)` order (the list, from which each commit removes its
+    /// entries, is the phase's cursor); then [`Position::GapReconcile`] when `reconcile`, else
+    /// [`Position::Synced`] at `at` (`spec/sync.md`, "Expiring documents").
+    Expire {
+        /// The window's end: entries with a ttl up to it are due.
+        #[serde(rename = "pinned")]
+        at: i64,
+        /// A window over a history gap: the reconciliation follows.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reconcile: bool,
+    },
     /// Incremental sync, between runs: everything written up to `to` is committed; the next
     /// window starts at `to + 1`.
     Synced {
@@ -128,7 +155,8 @@ pub enum Position {
     },
 }
 
-/// One range of a [`Position::Parts`] or [`Position::WindowParts`] read.
+/// One range of a [`Position::Parts`], [`Position::ScanParts`] or [`Position::WindowParts`]
+/// read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartPosition {
     /// Where the range continues, as an `after` cursor in Fauna wire JSON (`None`: at the
@@ -196,6 +224,10 @@ pub struct StreamState {
     /// Once done with the short-retention strategy: the time the output is consistent at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent_at: Option<i64>,
+    /// Deletions tracked: the committed documents whose latest version has a ttl, for the
+    /// expiry phase of each sync window ([`Position::Expire`]).
+    #[serde(default, skip_serializing_if = "Expiring::is_empty")]
+    pub expiring: Expiring,
 }
 
 fn is_zero_usize(n: &usize) -> bool {
@@ -225,6 +257,7 @@ impl StreamState {
             ids_len: None,
             ids: None,
             consistent_at: None,
+            expiring: Expiring::default(),
         }
     }
 }
@@ -274,7 +307,10 @@ struct StateV1 {
 #[derive(Debug, Error)]
 pub enum StateError {
     /// Reading failed.
-    #[error("cannot read the state file {path}: {source}")]
+    #[error(
+        "cannot read the state file {path}: {source}{}",
+        crate::error::refused_hint(source)
+    )]
     Read {
         /// The file.
         path: String,
@@ -295,6 +331,9 @@ pub enum StateError {
     /// Another run committed first (an object store's conditional write refused this one).
     #[error(transparent)]
     Locked(#[from] crate::lock::LockError),
+    /// Writing the state object (or the id sets beside it) to an object store failed.
+    #[error(transparent)]
+    Store(Box<crate::output::OutputError>),
 }
 
 impl StateError {
@@ -302,9 +341,11 @@ impl StateError {
     /// an output problem.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StateError::Read { .. } | StateError::Invalid { .. } => ErrorKind::State,
-            StateError::Write(_) => ErrorKind::Output,
+            StateError::Read { source, .. } => crate::error::file_kind(source, ErrorKind::State),
+            StateError::Invalid { .. } => ErrorKind::State,
+            StateError::Write(e) => e.kind(),
             StateError::Locked(e) => e.kind(),
+            StateError::Store(e) => e.kind(),
         }
     }
 }

@@ -42,7 +42,9 @@ pub(crate) fn stored_cursor(collection: &str, cursor: &str) -> Result<Value, Exp
 impl CollectionExport<'_> {
     /// Reads the collection from wherever the committed state says it stands.
     pub async fn run(&self, committer: &mut Committer) -> Result<(), ExportError> {
-        self.open(committer).await?;
+        // Outputs that keep an id set are the ones `sync` may continue: they keep the list of
+        // expiring documents too (Airbyte's full refresh, never continued, keeps neither).
+        self.open(committer, self.ids_dir.is_some()).await?;
         self.full(committer).await
     }
 
@@ -53,18 +55,21 @@ impl CollectionExport<'_> {
         index: &str,
         committer: &mut Committer,
     ) -> Result<super::incremental::WindowReport, ExportError> {
-        self.open(committer).await?;
+        self.open(committer, true).await?;
         self.incremental(index, committer).await
     }
 
-    async fn open(&self, committer: &mut Committer) -> Result<(), ExportError> {
+    /// Opens the stream in the committer; `continued` when `sync` reads (or may later read)
+    /// it incrementally: with deletions tracked it then keeps the list of expiring documents.
+    async fn open(&self, committer: &mut Committer, continued: bool) -> Result<(), ExportError> {
         let name = self.settings.name.as_str();
         let stream = committer.stream(name)?;
-        let keeps_ids =
-            stream.strategy == Strategy::ScanCatchUp || self.settings.deletion_column.is_some();
+        let tracks_deletions = self.settings.deletion_column.is_some();
+        let keeps_ids = stream.strategy == Strategy::ScanCatchUp || tracks_deletions;
         let ids = self.ids_dir.as_deref().filter(|_| keeps_ids);
+        let expiring = tracks_deletions && continued;
         committer
-            .open_stream(name, record_schema(self.settings), ids)
+            .open_stream(name, record_schema(self.settings), ids, expiring)
             .await
     }
 
@@ -98,8 +103,14 @@ impl CollectionExport<'_> {
                     .as_ref()
                     .and_then(document_cursor_id)
                     .map(str::to_string);
-                let points =
-                    split_points(self.client, name, at, from.as_deref(), self.concurrency).await?;
+                let points = split_points(
+                    self.client,
+                    name,
+                    Some(at),
+                    from.as_deref(),
+                    self.concurrency,
+                )
+                .await?;
                 if points.is_empty() {
                     return self.sequential(committer, at, cursor).await;
                 }
@@ -162,7 +173,11 @@ impl CollectionExport<'_> {
 }
 
 /// The ranges split at `points`: the first from `start`, each other from its first document.
-fn ranges(start: Option<String>, collection: &str, points: Vec<String>) -> Vec<PartPosition> {
+pub(crate) fn ranges(
+    start: Option<String>,
+    collection: &str,
+    points: Vec<String>,
+) -> Vec<PartPosition> {
     let mut parts = Vec::with_capacity(points.len() + 1);
     let mut cursor = start;
     for point in points {

@@ -121,11 +121,7 @@ impl CollectionExport<'_> {
                 at,
             });
         }
-        let end = if reconcile {
-            Position::GapReconcile { at, cursor: None }
-        } else {
-            Position::Synced { to: at }
-        };
+        let end = self.window_end(at, reconcile);
         let position_of: RotationPosition = Arc::new(move |r: Rotation| {
             if r.done() {
                 return end.clone();

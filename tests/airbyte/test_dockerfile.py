@@ -43,6 +43,8 @@ def test_the_entrypoint_binary_is_the_one_the_build_stage_builds():
                   if op == "WORKDIR"]
     builds = [shlex.split(arg) for op, arg in ins if op == "RUN" and arg.startswith("cargo build")]
     assert len(builds) == 1 and "--release" in builds[0] and "--locked" in builds[0]
+    # The production build: no demo (fauna-dev) inside the connector image.
+    assert "--no-default-features" in builds[0]
     binary = builds[0][builds[0].index("--bin") + 1]
     assert source == f"{workdir}/target/release/{binary}"
     # The test below runs this very binary (the one `cargo build` makes of this name).

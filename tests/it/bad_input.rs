@@ -228,6 +228,15 @@ fn rows() -> Vec<Row> {
             std::fs::remove_dir_all(out).unwrap();
             std::fs::write(out, "not a directory").unwrap();
         }),
+        row("state set back", &[Export, Sync], State, "things/part-00000001.jsonl (batch 1 of stream 'things') is committed, but the state's next batch of 'things' is 1: the state was set back; this run would overwrite that file").damage(|out| {
+            let path = out.join("_state.json");
+            let mut state: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            state["streams"]["things"]["next_seq"] = 1.into();
+            std::fs::write(path, serde_json::to_vec(&state).unwrap()).unwrap();
+        }),
+        row("no output, verify", &[Verify], Config, "holds no fauna-sync output (neither _manifest.jsonl nor _output.json); check --out").damage(|out| {
+            std::fs::remove_dir_all(out).unwrap();
+        }),
         // The configured catalog of `read`.
         row("catalog garbage", &[Read], Config, "invalid --catalog file").catalog("garbage"),
         row("catalog truncated", &[Read], Config, "not valid JSON (EOF while parsing").catalog(r#"{"streams": [{"stream""#),

@@ -209,11 +209,14 @@ async fn a_repeated_collection_is_exported_once_and_unknown_keys_are_warned_abou
         "{}",
         stderr(&o)
     );
-    // Then what paging did: one page of the default size, not full, so it never grew.
+    // Then what paging did: one page of the default size, not full, so it never grew; and the
+    // round trips before it, one after the other: the collection, its first id (the
+    // permission check), the snapshot time and the split points' ends.
     assert!(
         stderr(&o).contains(
             "\npaging: 1000 documents per page at the end (grew 0 times, shrank 0, 0 too \
-             large); queries in flight: 6 of 6 allowed (halved 0 times)\n"
+             large); queries in flight: 6 of 6 allowed (halved 0 times); 5 queries, 4 of them \
+             before the first page\n"
         ),
         "{}",
         stderr(&o)
@@ -382,7 +385,7 @@ async fn export_help_shows_the_defaults() {
     // The texts are written by hand: they must match the defaults the code applies.
     for expected in [
         "Output format [default: jsonl]".to_string(),
-        "Output root directory [default: fauna-export]".to_string(),
+        "usual environment variables [default: fauna-export]".to_string(),
         format!("Documents per page (1..=100000) [default: {DEFAULT_PAGE_SIZE}]"),
         format!("Rows per batch file [default: {DEFAULT_BATCH_ROWS}]"),
         "JSONL compression (Parquet is always zstd) [default: none]".to_string(),

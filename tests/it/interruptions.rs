@@ -1,12 +1,16 @@
-//! Interruptions from outside the process: SIGKILL at arbitrary moments of a slow export, and
-//! the server going away and coming back mid-export. The outcome must equal a clean run.
+//! Interruptions from outside the process: SIGKILL at many moments of an export, and the
+//! server going away and coming back mid-export. The outcome must equal a clean run.
+//!
+//! Every moment is a named point the export reaches (`FAUNA_SYNC_TEST_PAUSE_AT`, src/crash.rs):
+//! the process holds that thread there and says so, and the test acts only then, so nothing
+//! depends on how fast the machine runs the export.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use fauna_dev::engine::EngineOptions;
 use fauna_dev::server::{serve, ServerConfig};
+use tokio::sync::mpsc;
 
 use crate::support::{files_below, Fixture};
 
@@ -32,7 +36,7 @@ fn docs(n: u64) -> String {
 fn export(endpoint: &str, out: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
     cmd.args(["export", "--endpoint", endpoint, "--collection", "things"])
-        // Pinned: the kills below rely on a run of 40 pages (adaptive pages would be 6).
+        // Pinned: 40 pages and 29 batches, so every point below is reached many times.
         .args([
             "--page-size",
             "5",
@@ -44,6 +48,7 @@ fn export(endpoint: &str, out: &Path) -> Command {
         .arg(out)
         .env("FAUNA_SECRET", "fnTestServer")
         .env_remove("FAUNA_SYNC_TEST_CRASH_AT")
+        .env_remove("FAUNA_SYNC_TEST_PAUSE_AT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
@@ -55,16 +60,94 @@ async fn finish(child: Child) -> std::process::Output {
         .unwrap()
 }
 
-/// fauna-dev with 200 documents, each response delayed 20 ms (in pages of 5, an export takes
-/// over 800 ms), and the output of one uninterrupted export for comparison.
-async fn slow_fixture_with_a_clean_export() -> (Fixture, PathBuf) {
-    let fx = Fixture::start_with(
-        SCHEMA,
-        &[("things", docs(200))],
-        EngineOptions::default(),
-        ServerConfig::new().latency(Duration::from_millis(20)),
-    )
-    .await;
+/// A running fauna-sync held at a test hook's point (`FAUNA_SYNC_TEST_PAUSE_AT`), its stderr
+/// read line by line.
+struct Paused {
+    child: Child,
+    /// The file whose creation lets the held thread go on (`FAUNA_SYNC_TEST_PAUSE_FILE`).
+    go_on: PathBuf,
+    stderr: mpsc::UnboundedReceiver<String>,
+    /// The stderr lines read so far.
+    lines: Vec<String>,
+}
+
+impl Paused {
+    /// Starts `cmd` held at `point` (`<name>:<n>`), and waits until it is held there (it
+    /// creates `<go_on>.paused`); fails if it ends first.
+    async fn start(mut cmd: Command, point: &str, go_on: PathBuf) -> Paused {
+        let mut child = cmd
+            .env("FAUNA_SYNC_TEST_PAUSE_AT", point)
+            .env("FAUNA_SYNC_TEST_PAUSE_FILE", &go_on)
+            .spawn()
+            .unwrap();
+        let (tx, stderr) = mpsc::unbounded_channel();
+        let pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut held = go_on.clone().into_os_string();
+        held.push(".paused");
+        let held = PathBuf::from(held);
+        // Polled, not timed: the loop ends when the run is held or has ended.
+        while !held.exists() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the run ended ({status}) before reaching {point}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        Paused {
+            child,
+            go_on,
+            stderr,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Reads stderr up to a line that `matches`; fails naming `what` if stderr ends first.
+    async fn wait_until(&mut self, matches: impl Fn(&str) -> bool, what: &str) {
+        while let Some(line) = self.stderr.recv().await {
+            let found = matches(&line);
+            self.lines.push(line);
+            if found {
+                return;
+            }
+        }
+        panic!("the run ended before {what}:\n{}", self.lines.join("\n"));
+    }
+
+    /// Lets the held thread go on.
+    fn resume(&self) {
+        std::fs::write(&self.go_on, b"").unwrap();
+    }
+
+    /// SIGKILL; returns the exit status.
+    async fn kill(mut self) -> std::process::ExitStatus {
+        self.child.kill().unwrap();
+        tokio::task::spawn_blocking(move || self.child.wait().unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// Waits for the end; returns the exit status and every stderr line.
+    async fn finish(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        while let Some(line) = self.stderr.recv().await {
+            self.lines.push(line);
+        }
+        let status = tokio::task::spawn_blocking(move || self.child.wait().unwrap())
+            .await
+            .unwrap();
+        (status, self.lines)
+    }
+}
+
+/// fauna-dev with 200 documents, and the output of one uninterrupted export for comparison.
+async fn fixture_with_a_clean_export() -> (Fixture, PathBuf) {
+    let fx = Fixture::start(SCHEMA, &[("things", docs(200))]).await;
     let clean = fx.out("clean");
     let r = finish(export(&fx.server.url(), &clean).spawn().unwrap()).await;
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -86,22 +169,33 @@ fn assert_same_files(out: &Path, clean: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_any_moment_resumes_to_the_clean_result() {
-    // A run takes over 800 ms, so every kill below lands mid-export (between or during pages,
-    // commits or state writes).
-    let (fx, clean) = slow_fixture_with_a_clean_export().await;
+    let (fx, clean) = fixture_with_a_clean_export().await;
     let url = fx.server.url();
 
     let out = fx.out("killed");
-    for ms in [150, 230, 310, 90] {
-        let mut child = export(&url, &out).spawn().unwrap();
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "still running at {ms} ms"
+    // Each run resumes the one before and is killed (SIGKILL) where one thread holds at the
+    // point while its other threads go on (reading pages ahead, writing a batch): after a
+    // page, in the middle of a batch file, between a batch's rename and its state write,
+    // early and later in a run.
+    let points = [
+        "after-page:1",
+        "mid-batch:2",
+        "after-batch-rename:1",
+        "after-page:6",
+        "mid-batch:5",
+        "after-batch-rename:3",
+        "mid-batch:1",
+        "after-page:3",
+    ];
+    for (i, point) in points.into_iter().enumerate() {
+        let go_on = fx.out(&format!("go-on-{i}"));
+        let paused = Paused::start(export(&url, &out), point, go_on).await;
+        let status = paused.kill().await;
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "{point}"
         );
-        child.kill().unwrap(); // SIGKILL
-        let r = finish(child).await;
-        assert!(!r.status.success());
     }
     let r = finish(export(&url, &out).spawn().unwrap()).await;
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -110,14 +204,18 @@ async fn sigkill_at_any_moment_resumes_to_the_clean_result() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_going_away_mid_export_is_retried_and_the_export_completes() {
-    let (fx, clean) = slow_fixture_with_a_clean_export().await;
+    let (fx, clean) = fixture_with_a_clean_export().await;
     let url = fx.server.url();
 
     let out = fx.out("restarted");
-    let child = export(&url, &out).spawn().unwrap();
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    // Stop the server (its port refuses connections), then serve the same engine on the same
-    // port again, as a restarted fauna-dev with --state would.
+    // One range (at most 2 pages read ahead), held after its 3rd page: most pages are still
+    // to be asked for when the server goes away.
+    let mut cmd = export(&url, &out);
+    cmd.args(["--concurrency", "1"]);
+    let mut run = Paused::start(cmd, "after-page:3", fx.out("go-on")).await;
+    // Stop the server (its port refuses connections), let the export go on until it retries,
+    // then serve the same engine on the same port again, as a restarted fauna-dev with
+    // --state would.
     let addr = fx.server.addr();
     let Fixture {
         server,
@@ -126,24 +224,23 @@ async fn the_server_going_away_mid_export_is_retried_and_the_export_completes() 
         ..
     } = fx;
     server.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    run.resume();
+    run.wait_until(|l| l.contains("; retrying in "), "a retry")
+        .await;
     let again = serve(
-        ServerConfig::new()
-            .bind(addr.ip())
-            .port(addr.port())
-            .latency(Duration::from_millis(20)),
+        ServerConfig::new().bind(addr.ip()).port(addr.port()),
         engine,
     )
     .await
     .unwrap();
-    let r = finish(child).await;
+    let (status, lines) = run.finish().await;
+    let stderr = lines.join("\n");
+    assert!(status.success(), "{stderr}");
     // The summary is human output: on stderr (stdout is kept for protocol messages).
-    let stdout = String::from_utf8_lossy(&r.stderr);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    assert!(stdout.contains("200 docs"), "{stdout}");
+    assert!(stderr.contains("200 docs"), "{stderr}");
     assert!(
-        !stdout.contains(" 0 retries"),
-        "the outage was retried: {stdout}"
+        !stderr.contains(" 0 retries"),
+        "the outage was retried: {stderr}"
     );
     assert_same_files(&out, &clean);
     again.shutdown().await;

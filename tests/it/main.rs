@@ -1,16 +1,20 @@
 //! Integration tests of fauna-sync's public API, one module per layer.
 
 mod adaptive_paging;
+mod backdated;
 mod bad_input;
+mod cli;
 mod config_cli;
 mod export;
 mod fault_storm;
 mod fuzz_seeds;
+mod indexes;
 mod integrity;
 mod interruptions;
 mod load_pg;
 mod moved_windows;
 mod object_store;
+mod output_checks;
 mod partitions;
 mod privilege;
 mod readers;
@@ -23,3 +27,4 @@ mod support;
 mod sync;
 mod sync_random;
 mod torture;
+mod ttl_expiry;

@@ -39,6 +39,11 @@ impl Moto {
     /// Starts moto_server; `None` (the test is skipped) when it is not installed, unless
     /// `CI=true`.
     pub(crate) fn start() -> Option<Moto> {
+        Moto::start_with(&[])
+    }
+
+    /// [`Moto::start`] with extra environment for the server (e.g. IAM checks).
+    fn start_with(env: &[(&str, &str)]) -> Option<Moto> {
         let bin = std::env::var_os("MOTO_SERVER_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -63,6 +68,7 @@ impl Moto {
             .port();
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -966,4 +972,269 @@ async fn a_short_history_collection_syncs_to_s3_and_a_fresh_runner_reconciles_a_
     want.sort();
     assert_eq!(ids, want.iter().collect::<Vec<_>>());
     assert_eq!(committed_ids(&remote).len(), 12);
+}
+
+/// The advice after a configuration error, and after a lacking permission.
+const CONFIG_ADVICE: &str = "Fix the configuration or command line; nothing was exported.\n";
+const PERMISSION_ADVICE: &str = "Grant the privilege or access named above (to the key's role, or to the user or credentials writing the output), or use another key; committed files stay valid.\n";
+const STATE_ADVICE: &str = "The output was left untouched.\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_of_a_prefix_or_a_bucket_without_output_fails_naming_the_url() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("there");
+    let r = output(moto.command(&["verify", "--out", "s3://there/doesnotexist"])).await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        "error: s3://there/doesnotexist holds no fauna-sync output (neither _manifest.jsonl nor _output.json); check --out (the path, or the bucket and prefix), or run export or sync with this --out first\n"
+    );
+    let r = output(moto.command(&["verify", "--out", "s3://nobucket/p"])).await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        "error: cannot read s3://nobucket/p/_manifest.jsonl: the bucket 'nobucket' does not exist (NoSuchBucket); check the bucket name in --out (and AWS_ENDPOINT_URL for an S3-compatible server), or create it\n"
+    );
+}
+
+/// An HTTP server on a free loopback port that answers every request 403 (a metadata service
+/// that gives no credentials); its address.
+fn forbidding_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    addr
+}
+
+impl Moto {
+    /// An IAM action (form parameters), unauthenticated (counted by INITIAL_NO_AUTH_ACTION_COUNT);
+    /// the response body.
+    fn iam(&self, params: &[(&str, &str)]) -> String {
+        let mut form = String::from("Version=2010-05-08");
+        for (k, v) in params {
+            form.push('&');
+            form.push_str(k);
+            form.push('=');
+            for b in v.bytes() {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    form.push(b as char);
+                } else {
+                    form.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            self.port,
+            form.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        response
+    }
+}
+
+/// The text between `<tag>` and `</tag>`.
+fn xml_field<'a>(xml: &'a str, tag: &str) -> &'a str {
+    let start = xml.find(&format!("<{tag}>")).unwrap() + tag.len() + 2;
+    let end = xml[start..].find(&format!("</{tag}>")).unwrap();
+    &xml[start..start + end]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_store_configuration_mistakes_are_named_with_what_to_do() {
+    let Some(moto) = Moto::start() else { return };
+    let args = export_args("http://127.0.0.1:1", "s3://nobucket/out");
+    // A bucket that does not exist: no raw XML, no "run again to resume".
+    let r = output(moto.command(&args)).await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        format!("error: cannot create the lease s3://nobucket/out/_lock: the bucket 'nobucket' does not exist (NoSuchBucket); check the bucket name in --out (and AWS_ENDPOINT_URL for an S3-compatible server), or create it\n{CONFIG_ADVICE}")
+    );
+
+    // No credentials: none in the environment, and the metadata service answers 403.
+    moto.bucket("creds");
+    let metadata = forbidding_server();
+    let mut cmd = moto.command(&export_args("http://127.0.0.1:1", "s3://creds/out"));
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_METADATA_ENDPOINT", &metadata);
+    let r = output(cmd).await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        format!("error: cannot create the lease s3://creds/out/_lock: no S3 credentials found (HTTP 403 Forbidden from {metadata}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials), or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, or run where an instance or container role provides them\n{CONFIG_ADVICE}")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_credentials_and_a_lacking_permission_are_named_without_the_secret() {
+    // moto checks signatures and IAM policies after its first 4 actions: the bucket, a user,
+    // its access key and its policy (read and list, no write).
+    let Some(moto) = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]) else {
+        return;
+    };
+    moto.bucket("locked");
+    moto.iam(&[("Action", "CreateUser"), ("UserName", "reader")]);
+    let key = moto.iam(&[("Action", "CreateAccessKey"), ("UserName", "reader")]);
+    let (id, secret) = (
+        xml_field(&key, "AccessKeyId").to_string(),
+        xml_field(&key, "SecretAccessKey").to_string(),
+    );
+    moto.iam(&[
+        ("Action", "PutUserPolicy"),
+        ("UserName", "reader"),
+        ("PolicyName", "read"),
+        (
+            "PolicyDocument",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::locked","arn:aws:s3:::locked/*"]}]}"#,
+        ),
+    ]);
+    let with = |id: &str, secret: &str| {
+        let mut cmd = moto.command(&export_args("http://127.0.0.1:1", "s3://locked/out"));
+        cmd.env("AWS_ACCESS_KEY_ID", id)
+            .env("AWS_SECRET_ACCESS_KEY", secret);
+        cmd
+    };
+    let r = output(with(&id, &secret)).await;
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        format!("error: cannot create the lease s3://locked/out/_lock: the credentials may not do that (AccessDenied); grant them s3:PutObject (a run needs s3:GetObject, s3:PutObject and s3:DeleteObject on arn:aws:s3:::locked/<prefix>/* and s3:ListBucket on arn:aws:s3:::locked; verify needs s3:GetObject and s3:ListBucket)\n{PERMISSION_ADVICE}")
+    );
+    let rejected = |code: &str| {
+        format!("error: cannot create the lease s3://locked/out/_lock: S3 rejected the credentials ({code}); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN, which expires), and that they belong to the account and endpoint of the bucket\n{CONFIG_ADVICE}")
+    };
+    let wrong_secret = format!("{}x", &secret[..secret.len() - 1]);
+    for (id, secret, code) in [
+        (id.as_str(), wrong_secret.as_str(), "SignatureDoesNotMatch"),
+        (
+            "AKIAUNKNOWN000000000",
+            secret.as_str(),
+            "InvalidAccessKeyId",
+        ),
+    ] {
+        let r = output(with(id, secret)).await;
+        assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+        assert_eq!(stderr(&r), rejected(code));
+        assert!(!stderr(&r).contains(secret));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_object_set_back_is_refused_instead_of_overwriting_a_committed_object() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("back");
+    let fx = Fixture::start(SCHEMA, &[("things", docs(30, 10))]).await;
+    let url = fx.server.url();
+    let cfg = fx.dir.path().join("sync.json");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let args = [
+        "sync",
+        "--endpoint",
+        &url,
+        "--config",
+        &cfg,
+        "--batch-rows",
+        "7",
+        "--out",
+        "s3://back/out",
+    ];
+    let r = output(moto.command(&args)).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    // Five batches; the state is set back to batch 4.
+    let store = moto.store("back");
+    let key = ObjectPath::from("out/_state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&store.get(&key).await.unwrap().bytes().await.unwrap()).unwrap();
+    assert_eq!(state["streams"]["things"]["next_seq"], 6);
+    state["streams"]["things"]["next_seq"] = 4.into();
+    store
+        .put(&key, serde_json::to_vec(&state).unwrap().into())
+        .await
+        .unwrap();
+    write(
+        &fx,
+        r#"{"update":{"ref":{"collection":"things"},"id":"1003"},"params":{"object":{"data":{"object":{"n":-3}}}}}"#,
+    );
+    let before = data_objects(objects(store.as_ref(), "out").await);
+    let r = output(moto.command(&args)).await;
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        format!("error: the state s3://back/out/_state.json does not match the output s3://back/out: things/part-00000004.jsonl (batch 4 of stream 'things') is committed, but the state's next batch of 'things' is 4: the state was set back; this run would overwrite that file — use the state that made this output (or restore its latest copy), or delete the output and its state to export again\n{STATE_ADVICE}")
+    );
+    assert_eq!(data_objects(objects(store.as_ref(), "out").await), before);
+    let r = output(moto.command(&["verify", "--out", "s3://back/out"])).await;
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        "1 problem(s) in s3://back/out (5 file(s) listed):\n  things/part-00000004.jsonl (batch 4 of stream 'things') is committed, but the state's next batch of 'things' is 4: the state was set back\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_id_set_object_fails_the_run_and_verify_with_a_remedy() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("ids");
+    let fx = Fixture::start(SCHEMA, &[("things", docs(30, 10))]).await;
+    let url = fx.server.url();
+    let cfg = fx.dir.path().join("sync.json");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let args = [
+        "sync",
+        "--endpoint",
+        &url,
+        "--config",
+        &cfg,
+        "--batch-rows",
+        "7",
+        "--out",
+        "s3://ids/out",
+    ];
+    let r = output(moto.command(&args)).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let store = moto.store("ids");
+    store
+        .delete(&ObjectPath::from("out/_state.json.ids/things.delta.0"))
+        .await
+        .unwrap();
+    let problem = "s3://ids/out/_state.json.ids/things.delta.0 is missing (the id set of stream 'things' that the state names: the ids its output holds, which deletion reconciliation reads)";
+    let r = output(moto.command(&["verify", "--out", "s3://ids/out"])).await;
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        format!("1 problem(s) in s3://ids/out (5 file(s) listed):\n  {problem}\n")
+    );
+    let r = output(moto.command(&args)).await;
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert_eq!(
+        stderr(&r),
+        format!("error: the output s3://ids/out is damaged: {problem}; restore the files, or delete the output and its state to export again (`fauna-sync verify --out s3://ids/out` lists every problem)\n{STATE_ADVICE}")
+    );
 }

@@ -209,7 +209,7 @@ async fn a_key_that_cannot_read_the_collection_fails_clearly_in_every_mode() {
             stderr,
             format!(
                 "error: the key cannot read the documents of collection 'things' (Fauna: {denied}); give its role read on Collection(\"things\") — the connect-readonly role of spec/errors.md has read on Collections(), Indexes(), the collection and its index — or use another key\n\
-                 Grant the key's role the privilege named above, or use another key; committed files stay valid.\n"
+                 Grant the privilege or access named above (to the key's role, or to the user or credentials writing the output), or use another key; committed files stay valid.\n"
             ),
             "{command}"
         );

@@ -137,17 +137,19 @@ async fn documents_of_a_range_stop_before_the_next_ranges_first_document() {
         assert_eq!(items.len(), expected.len());
     }
     // Split points are documents that exist at the snapshot, evenly spread over the ids.
-    let points = split_points(&client, "c", T + 25, None, 4).await.unwrap();
+    let points = split_points(&client, "c", Some(T + 25), None, 4)
+        .await
+        .unwrap();
     assert_eq!(points, ["102", "103"]);
-    let points = split_points(&client, "c", T + 25, Some("102"), 2)
+    let points = split_points(&client, "c", Some(T + 25), Some("102"), 2)
         .await
         .unwrap();
     assert_eq!(points, ["103"]);
-    let points = split_points(&client, "c", T + 25, Some("103"), 4)
+    let points = split_points(&client, "c", Some(T + 25), Some("103"), 4)
         .await
         .unwrap();
     assert!(points.is_empty(), "103..104 cannot be split: {points:?}");
-    assert!(split_points(&client, "c", T + 25, None, 1)
+    assert!(split_points(&client, "c", Some(T + 25), None, 1)
         .await
         .unwrap()
         .is_empty());

@@ -310,3 +310,188 @@ async fn crashes_of_the_binary_during_a_short_retention_export_resume_to_the_sam
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert_consistent(&fx.engine, &out, &log);
 }
+
+/// Runs the binary on `out` with `config` and `extra` arguments and environment.
+fn binary(
+    url: &str,
+    config: &Path,
+    out: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+    cmd.args(["export", "--endpoint", url, "--config"])
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .env("FAUNA_SECRET", "fnTestServer")
+        .env_remove("FAUNA_SYNC_TEST_CRASH_AT")
+        .env_remove("FAUNA_SYNC_TEST_PAUSE_AT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Rows with their `ts` left out (it is a transaction time of the fixture's clock): ref, data
+/// and whether the row is a deletion, in file order.
+fn rows_without_ts(out: &Path) -> Vec<(String, Value, bool)> {
+    rows(out)
+        .into_iter()
+        .map(|r| {
+            let deleted = !r["deleted_at"].is_null();
+            (
+                r["ref"].as_str().unwrap().to_string(),
+                r["data"].clone(),
+                deleted,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_scan_exports_the_sequential_scans_records_under_the_same_writes() {
+    let mut exports = Vec::new();
+    for concurrency in ["1", "4"] {
+        let fx = short_history_fixture().await;
+        let out = fx.out("out");
+        let _ = settings(&fx.server.url(), &out);
+        let pause = fx.dir.path().join("pause");
+        let mut cmd = binary(
+            &fx.server.url(),
+            &out.with_extension("config.json"),
+            &out,
+            &["--concurrency", concurrency],
+            &[
+                ("FAUNA_SYNC_TEST_PAUSE_AT", "scan-start:1".into()),
+                ("FAUNA_SYNC_TEST_PAUSE_FILE", pause.display().to_string()),
+            ],
+        );
+        let run = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+        let paused = pause.with_extension("paused");
+        while !paused.exists() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The scan's start time and split points are chosen (4 ranges: 1075, 1150 and 1225
+        // start the last three); before any page is read, the split points are deleted, other
+        // documents of every range updated, deleted and created.
+        let mut log = Vec::new();
+        for id in ["1075", "1150", "1225", "1010", "1290"] {
+            let ts = write(&fx.engine, json!({"delete": doc_ref(id)}));
+            log.push((ts, id.to_string(), None));
+        }
+        for (id, create) in [
+            ("1001", false),
+            ("1074", false),
+            ("1076", false),
+            ("1226", false),
+            ("1300", false),
+            ("5001", true),
+            ("1010", true),
+        ] {
+            let data = json!({"n": id.parse::<i64>().unwrap(), "v": log.len()});
+            let verb = if create { "create" } else { "update" };
+            let ts = write(
+                &fx.engine,
+                json!({verb: doc_ref(id), "params": {"object": {"data": {"object": data}}}}),
+            );
+            log.push((ts, id.to_string(), Some(data)));
+        }
+        // The scan's start falls out of the history window.
+        fx.engine.advance_clock(Duration::from_secs(1));
+        std::fs::write(&pause, b"").unwrap();
+        let r = run.await.unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        assert_consistent(&fx.engine, &out, &log);
+        exports.push(rows_without_ts(&out));
+    }
+    // The scan: the seed less 5 deleted and 5 updated; the catch-up: 5 updates and 2 creates.
+    assert_eq!(exports[0].len(), SEEDED as usize - 5 - 5 + 7);
+    assert_eq!(exports[0], exports[1]);
+}
+
+const NUMBERED_SCHEMA: &str = r#"{
+  "collections": [{"name": "events", "history_days": 0}],
+  "indexes": [{"name": "events_by_ts", "source": "events", "values": [{"field": "ts"}, {"field": "ref"}]}],
+  "keys": [{"secret": "fnTestServer", "role": "server"}]
+}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_killed_with_ranges_in_flight_resumes_to_the_same_files() {
+    // Ids 1..=5000: four ranges from 1, 1250, 2500 and 3750, more than a chunk each.
+    let fx = Fixture::start(
+        NUMBERED_SCHEMA,
+        &[("events", crate::support::numbered_docs(5000))],
+    )
+    .await;
+    let url = fx.server.url();
+    let config = fx.dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"concurrency": 4,
+            "collection": {"name": "events", "page_size": 100, "page_size_fixed": true},
+            "output": {"format": "jsonl", "batch_rows": 300}}"#,
+    )
+    .unwrap();
+    let run = |out: &Path, crash: Option<&str>| {
+        let env: Vec<(&str, String)> = crash
+            .map(|c| ("FAUNA_SYNC_TEST_CRASH_AT", c.to_string()))
+            .into_iter()
+            .collect();
+        binary(&url, &config, out, &[], &env).output().unwrap()
+    };
+    let whole = fx.out("whole");
+    assert!(run(&whole, None).status.success());
+    let out = fx.out("killed");
+    // Killed before the sixth take of 100 documents is committed: five of range 0 taken, 300
+    // committed; every range's progress and the turn are in the state.
+    assert!(!run(&out, Some("after-page:6")).status.success());
+    let state = State::load(&out.join("_state.json")).unwrap();
+    let Position::ScanParts { parts, turn, taken } = &state.streams["events"].position else {
+        panic!("{:?}", state.streams["events"].position);
+    };
+    assert_eq!((*turn, *taken), (0, 300));
+    let untils: Vec<Option<&str>> = parts.iter().map(|p| p.until.as_deref()).collect();
+    assert_eq!(untils, [Some("1250"), Some("2500"), Some("3750"), None]);
+    let starts: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            let cursor: Value = serde_json::from_str(p.cursor.as_deref().unwrap()).unwrap();
+            cursor[0]["@ref"]["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(starts, ["301", "1250", "2500", "3750"]);
+    for crash in ["after-page:15", "after-batch-rename:4", "state-write:3"] {
+        assert!(!run(&out, Some(crash)).status.success(), "{crash}");
+    }
+    let r = run(&out, None);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+
+    // The same files, byte for byte, as the uninterrupted run: chunks of 1,000 in turns.
+    let files = |out: &Path| -> Vec<(String, Vec<u8>)> {
+        read_manifest(out)
+            .unwrap()
+            .iter()
+            .map(|f| (f.path.clone(), std::fs::read(out.join(&f.path)).unwrap()))
+            .collect()
+    };
+    assert_eq!(files(&out), files(&whole));
+    let ids: Vec<i64> = rows(&out)
+        .iter()
+        .map(|r| r["ref"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let mut want = Vec::new();
+    let mut ranges = [1..1250, 1250..2500, 2500..3750, 3750..5001];
+    while ranges.iter().any(|r| !r.is_empty()) {
+        for r in ranges.iter_mut() {
+            let end = (r.start + 1000).min(r.end);
+            want.extend(r.start..end);
+            r.start = end;
+        }
+    }
+    assert_eq!(ids, want);
+    let state = State::load(&out.join("_state.json")).unwrap();
+    assert_eq!(state.streams["events"].position, Position::Done);
+    assert_eq!(state.streams["events"].rows, 5000);
+}

@@ -28,6 +28,7 @@ fn batch(seq: u64) -> Vec<Record> {
             data: None,
             columns: vec![Value::Int(i as i64)],
             deletion: None,
+            ttl: None,
         })
         .collect()
 }

@@ -130,9 +130,9 @@ fn broken_golden_state_files_are_refused_with_clear_errors() {
 
 #[test]
 fn the_golden_version_2_states_load_and_save_byte_identical() {
-    // A finished export, and partitioned reads in flight: an export's ranges of ids and a
-    // window's ranges of ts (`spec/state-format.md`).
-    for name in ["v2", "v2-parts"] {
+    // A finished export, and partitioned reads in flight: an export's ranges of ids, a
+    // window's ranges of ts and a short-retention scan's ranges of ids (`spec/state-format.md`).
+    for name in ["v2", "v2-parts", "v2-scan-parts"] {
         let path = fixtures().join(name).join("_state.json");
         let golden = std::fs::read_to_string(&path).unwrap();
         let state = State::load(&path).unwrap();
@@ -154,6 +154,14 @@ fn the_golden_version_2_states_load_and_save_byte_identical() {
     assert_eq!((parts.len(), *turn, *taken), (3, 2, 0));
     assert_eq!(parts[0].until.as_deref(), Some("1250"));
     assert!(parts[1].done && parts[1].cursor.is_none());
+    let scan = State::load(&fixtures().join("v2-scan-parts/_state.json")).unwrap();
+    let stream = &scan.streams["events"];
+    assert_eq!(stream.strategy, fauna_sync::sync::Strategy::ScanCatchUp);
+    let fauna_sync::sync::Position::ScanParts { parts, turn, taken } = &stream.position else {
+        panic!("not a partitioned scan position")
+    };
+    assert_eq!((parts.len(), *turn, *taken), (3, 0, 300));
+    assert_eq!(parts[2].until, None);
 }
 
 /// `n` one-record pages, cursor = the record's number.
@@ -168,6 +176,7 @@ impl Reader for Numbers {
             data: Some(ExportJson::of(&Value::Int(i))),
             columns: vec![],
             deletion: None,
+            ttl: None,
         };
         Ok(Page {
             items: vec![Item {
@@ -207,7 +216,7 @@ async fn the_state_stays_the_same_size_over_1000_committed_batches() {
             compression: fauna_sync::sink::Compression::None,
         },
         &mut state,
-        "test",
+        &state_path,
         None,
         &["s".to_string()],
         false,
@@ -233,7 +242,10 @@ async fn the_state_stays_the_same_size_over_1000_committed_batches() {
         deletion_column: None,
         detected_column: None,
     };
-    committer.open_stream("s", schema, None).await.unwrap();
+    committer
+        .open_stream("s", schema, None, false)
+        .await
+        .unwrap();
     let position: PositionFn = Arc::new(|c: Option<&Value>, _: usize| match c {
         Some(c) => Position::After {
             cursor: fauna_sync::fauna::encode(c),

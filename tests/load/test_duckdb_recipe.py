@@ -1,5 +1,6 @@
 """The DuckDB loading recipe (examples/duckdb_load.py): after several syncs with updates and
-deletions, loaded after each, the table equals the source collection."""
+deletions, loaded after each, the table equals the source collection, for Parquet and for JSONL
+(plain and zstd) output."""
 
 import importlib.util
 import json
@@ -34,26 +35,33 @@ def server(tmp_path_factory):
     dev.stop()
 
 
-def _source(client):
-    """{id: data} of every document of `items`, read with the driver."""
-    page = client.query(q.map_(lambda r: q.get(r), q.paginate(q.documents(q.collection("items")), size=1000)))
+def _source(client, name):
+    """{id: data} of every document of collection `name`, read with the driver."""
+    page = client.query(q.map_(lambda r: q.get(r), q.paginate(q.documents(q.collection(name)), size=1000)))
     return {d["ref"].id(): d["data"] for d in page["data"]}
 
 
-def test_loaded_table_equals_the_collection_after_syncs_with_updates_and_deletions(server, tmp_path):
+@pytest.mark.parametrize("output", [
+    {"format": "parquet"},
+    {"format": "jsonl"},
+    {"format": "jsonl", "compression": "zstd"},
+], ids=["parquet", "jsonl", "jsonl-zstd"])
+def test_loaded_table_equals_the_collection_after_syncs_with_updates_and_deletions(server, tmp_path, output):
+    # One collection per case: the server is shared by the module.
+    name = "items_" + "_".join(output.values())
     c = server.client()
-    c.query(q.create_collection({"name": "items"}))
-    c.query(q.create_index({"name": "items_ts", "source": q.collection("items"),
+    c.query(q.create_collection({"name": name}))
+    c.query(q.create_index({"name": f"{name}_ts", "source": q.collection(name),
                             "values": [{"field": ["ts"]}, {"field": ["ref"]}]}))
-    ref = lambda i: q.ref(q.collection("items"), str(i))  # noqa: E731
+    ref = lambda i: q.ref(q.collection(name), str(i))  # noqa: E731
     for i in range(1, 41):
         c.query(q.create(ref(i), {"data": {"n": i, "name": f"item {i}", "tags": ["a", i % 3]}}))
     out = tmp_path / "out"
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({
         "domain": server.host, "port": server.port, "scheme": "http",
-        "collection": {"name": "items", "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}},
-        "output": {"dir": str(out), "format": "parquet", "batch_rows": 15},
+        "collection": {"name": name, "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}},
+        "output": {"dir": str(out), "batch_rows": 15, **output},
     }))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAUNA_", "RUST_LOG"))}
     env["FAUNA_SECRET"] = SECRET
@@ -79,13 +87,17 @@ def test_loaded_table_equals_the_collection_after_syncs_with_updates_and_deletio
         r = subprocess.run([str(sync_bin), "sync", "--config", str(cfg)], env=env,
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
-        loaded.append(recipe.load(con, out, "items"))
-        table = {ref_: json.loads(data) for ref_, data in con.execute("SELECT ref, data FROM items").fetchall()}
-        assert table == _source(c), f"after sync {round_ + 1}"
+        loaded.append(recipe.load(con, out, name))
+        table = {ref_: json.loads(data) for ref_, data in con.execute(f"SELECT ref, data FROM {name}").fetchall()}
+        assert table == _source(c, name), f"after sync {round_ + 1}"
     assert loaded == [3, 1, 1, 0]
+    extension = {"parquet": ".parquet", "jsonl": ".jsonl"}[output["format"]]
+    extension += {"zstd": ".zst"}.get(output.get("compression"), "")
+    files = [json.loads(line)["file"] for line in (out / "_manifest.jsonl").read_text().splitlines()]
+    assert len(files) == 5 and all(f.endswith(extension) for f in files), files
     # The version guard: the first files loaded again after the newer ones change nothing
-    # (their records are older than the rows, or than the deletions kept in items_deleted).
-    before = sorted(con.execute("SELECT ref, ts, data FROM items").fetchall())
+    # (their records are older than the rows, or than the deletions kept in <table>_deleted).
+    before = sorted(con.execute(f"SELECT ref, ts, data FROM {name}").fetchall())
     con.execute("DELETE FROM _fauna_sync_loaded WHERE file IN (SELECT file FROM _fauna_sync_loaded ORDER BY file LIMIT 3)")
-    assert recipe.load(con, out, "items") == 3
-    assert sorted(con.execute("SELECT ref, ts, data FROM items").fetchall()) == before
+    assert recipe.load(con, out, name) == 3
+    assert sorted(con.execute(f"SELECT ref, ts, data FROM {name}").fetchall()) == before
