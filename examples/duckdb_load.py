@@ -4,9 +4,10 @@ The manifest lists the committed files in commit order; a file is loaded once (t
 `_fauna_sync_loaded` remembers which). Parquet and JSONL files (plain, `.gz`, `.zst`) are both
 read, so the output of `sync --format jsonl` (the default) loads as well as Parquet's. Within
 the new files the latest version per `ref` wins (greatest `ts`; a deletion record at the same
-`ts` wins over a write), and a deletion record (non-null deletion column) removes the row.
-Needs the sync's `deletions` configured with `"deletion_mode": "deleted_field"` (column
-`deleted_at` below).
+`ts` wins over a write), and only if it is newer than the stored row or the stored deletion
+(`{table}_deleted` keeps deleted ids' ts), so a file loaded again or late changes nothing; a
+deletion record (non-null deletion column) removes the row. Needs the sync's `deletions`
+configured with `"deletion_mode": "deleted_field"` (column `deleted_at` below).
 
     python examples/duckdb_load.py OUT_DIR DATABASE.duckdb TABLE
 
@@ -24,6 +25,7 @@ import duckdb
 SETUP = """
 CREATE TABLE IF NOT EXISTS _fauna_sync_loaded (file VARCHAR PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS {table} (ref VARCHAR PRIMARY KEY, ts BIGINT, data JSON);
+CREATE TABLE IF NOT EXISTS {table}_deleted (ref VARCHAR PRIMARY KEY, ts BIGINT);
 """
 
 # The records of the new files of each kind: $parquet and $jsonl are lists of paths. JSONL is
@@ -40,8 +42,12 @@ MERGE = """
 CREATE OR REPLACE TEMP TABLE _latest AS
 SELECT * FROM ({sources})
 QUALIFY row_number() OVER (PARTITION BY ref ORDER BY ts DESC, deleted_at IS NULL) = 1;
+DELETE FROM _latest WHERE EXISTS (SELECT 1 FROM {table} t WHERE t.ref = _latest.ref AND t.ts >= _latest.ts)
+                       OR EXISTS (SELECT 1 FROM {table}_deleted d WHERE d.ref = _latest.ref AND d.ts >= _latest.ts);
 DELETE FROM {table} WHERE ref IN (SELECT ref FROM _latest);
+DELETE FROM {table}_deleted WHERE ref IN (SELECT ref FROM _latest);
 INSERT INTO {table} SELECT ref, ts, data FROM _latest WHERE deleted_at IS NULL;
+INSERT INTO {table}_deleted SELECT ref, ts FROM _latest WHERE deleted_at IS NOT NULL;
 """
 
 

@@ -59,7 +59,8 @@ timings() {
 # shellcheck disable=SC2034
 LONG_TESTS='test(/^torture::/) | test(/^sync_random::/) | test(/^fault_storm::/)
   | test(=state_files::the_state_stays_the_same_size_over_1000_committed_batches)
-  | (test(/^object_store::/) & not test(=object_store::export_and_sync_to_s3_are_byte_identical_to_the_local_directory_run))'
+  | (test(/^object_store::/) & not test(=object_store::export_and_sync_to_s3_are_byte_identical_to_the_local_directory_run))
+  | test(=load_pg::loads_killed_at_random_points_resume_to_the_same_tables)'
 
 # nextest, installed from crates.io when the machine lacks it (Rust machines here have it).
 ensure_nextest() {

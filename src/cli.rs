@@ -54,6 +54,9 @@ pub enum Command {
     /// Checks an output against its manifest: every committed file present with its size and
     /// SHA-256, and no unlisted batch file. Exit 0 when intact, 1 with the list of problems.
     Verify(VerifyArgs),
+    /// Applies an output's files to PostgreSQL tables, each file once, the newest version of
+    /// each document winning (docs/loading.md).
+    Load(crate::load::LoadArgs),
     /// Starts an in-process fauna-dev seeded with the demo dataset and exports it to
     /// Parquet and JSONL under ./demo-out.
     #[cfg(feature = "demo")]
@@ -220,6 +223,7 @@ pub async fn main(cli: Cli) -> i32 {
                 e.kind().exit_code()
             }
         },
+        Command::Load(args) => crate::load::run(args).await,
         #[cfg(feature = "demo")]
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Spec(args) => crate::airbyte::run_spec(args),

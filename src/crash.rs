@@ -7,7 +7,10 @@
 //! more before the fsync, so `mid-batch:N` counts pages), `after-batch-rename` (a batch file is in place and listed in
 //! the manifest, the state not yet written) and `state-write` (the state file is being
 //! written), `scan-start` (the short-retention scan starts or resumes from an `after` position:
-//! its start time and split points are chosen, nothing of it read). Without the feature every point compiles to nothing.
+//! its start time and split points are chosen, nothing of it read). `fauna-sync load` adds
+//! `load-mid-copy-row` (after each record sent to the staging COPY), `load-after-copy`,
+//! `load-mid-merge`, `load-after-merge`, `load-before-commit` and `load-after-commit` (one hit
+//! per file). Without the feature every point compiles to nothing.
 //!
 //! `FAUNA_SYNC_TEST_PAUSE_AT=<point>:<n>` with `FAUNA_SYNC_TEST_PAUSE_FILE=<path>` pauses
 //! instead, the `n`-th time the point is reached: the process creates `<path>.paused` and

@@ -27,6 +27,7 @@ pub mod error;
 pub mod export;
 pub mod fauna;
 pub mod id_set;
+pub mod load;
 pub mod lock;
 pub mod output;
 pub mod progress;

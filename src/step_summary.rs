@@ -100,6 +100,12 @@ pub fn markdown(command: &str, out: &str, outcome: &Outcome<'_>) -> String {
 
 /// Appends the run's Markdown to the file `GITHUB_STEP_SUMMARY` names, if it is set.
 pub fn append_from_env(command: &str, out: &str, outcome: &Outcome<'_>) {
+    append_markdown_from_env(&markdown(command, out, outcome));
+}
+
+/// Appends `md` to the file `GITHUB_STEP_SUMMARY` names, if it is set (`load` has its own
+/// tables).
+pub fn append_markdown_from_env(md: &str) {
     let Some(path) = std::env::var_os(ENV).filter(|p| !p.is_empty()) else {
         return;
     };
@@ -107,7 +113,7 @@ pub fn append_from_env(command: &str, out: &str, outcome: &Outcome<'_>) {
         .create(true)
         .append(true)
         .open(&path)
-        .and_then(|mut f| f.write_all(markdown(command, out, outcome).as_bytes()));
+        .and_then(|mut f| f.write_all(md.as_bytes()));
     if let Err(e) = written {
         tracing::warn!(path = %std::path::Path::new(&path).display(), error = %e, "Could not write the job summary ({ENV}).");
     }

@@ -13,6 +13,7 @@ mod indexes;
 mod integrity;
 mod interruptions;
 mod layers;
+mod load_pg;
 mod moved_windows;
 mod object_store;
 mod output_checks;

@@ -29,7 +29,7 @@ const SCHEMA: &str = r#"{
 const CONFIG: &str = r#"{"collection": {"name": "things", "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}}, "output": {"format": "jsonl"}}"#;
 
 /// A moto S3 server on a free loopback port, stopped on drop.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
     endpoint: String,
     port: u16,
@@ -38,7 +38,7 @@ struct Moto {
 impl Moto {
     /// Starts moto_server; `None` (the test is skipped) when it is not installed, unless
     /// `CI=true`.
-    fn start() -> Option<Moto> {
+    pub(crate) fn start() -> Option<Moto> {
         Moto::start_with(&[])
     }
 
@@ -88,7 +88,7 @@ impl Moto {
     }
 
     /// Creates a bucket (moto does not check signatures).
-    fn bucket(&self, name: &str) {
+    pub(crate) fn bucket(&self, name: &str) {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         write!(
             s,
@@ -116,7 +116,7 @@ impl Moto {
     }
 
     /// The binary with the S3 environment pointing at this server.
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
         cmd.args(args)
             .env("FAUNA_SECRET", "fnTestServer")
@@ -692,7 +692,7 @@ impl Azurite {
         )
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
         cmd.args(args)
             .env("FAUNA_SECRET", "fnTestServer")
