@@ -65,7 +65,7 @@ pub enum ExportError {
         now: String,
     },
     /// Deletions since the last sync may have been dropped from Fauna's history.
-    #[error("collection '{collection}' was last synced {gap_minutes} minutes ago, longer than Fauna keeps its history (history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Set \"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids, run sync more often (or raise the collection's history_days), or delete this collection's output and state to export it again")]
+    #[error("collection '{collection}' was last synced {gap_minutes} minutes ago, longer than Fauna keeps its history (history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Set \"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids (or \"resync\" to read the collection again in full), run sync more often (or raise the collection's history_days), or delete this collection's output and state to export it again")]
     HistoryGap {
         /// The collection.
         collection: String,

@@ -217,8 +217,8 @@ def test_one_streams_history_gap_does_not_starve_the_others(airbyte, fauna_dev, 
     assert window_end["state"]["stream"]["stream_state"]["position"]["at"] == "synced"
     gap = ("collection 'gap_users' was last synced 120 minutes ago, longer than Fauna keeps its history "
            "(history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Set "
-           "\"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids, "
-           "run sync more often (or raise the collection's history_days), or delete this collection's "
+           "\"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids (or "
+           "\"resync\" to read the collection again in full), run sync more often (or raise the collection's history_days), or delete this collection's "
            "output and state to export it again")
     summary = got[-2]
     assert summary["type"] == "LOG" and summary["log"]["message"].startswith(

@@ -335,7 +335,7 @@ async fn an_incremental_read_over_a_history_gap_fails_the_stream_unless_it_resyn
     // the stream ends INCOMPLETE, no record, no STATE, its error last.
     for (gap, message) in [
         (None, format!("collection 'things' was last synced {minutes} minutes ago, longer than Fauna keeps its history, so deletions in between can only be found by comparing ids, and this output keeps no id set to compare with (Airbyte read keeps none: reset the stream, or set \"history_gap\": \"resync\" to read it again in full); nothing was read. Delete this collection's output and state to export it again, or sync more often than the collection keeps history")),
-        (Some("stop"), format!("collection 'things' was last synced {minutes} minutes ago, longer than Fauna keeps its history (history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Set \"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids, run sync more often (or raise the collection's history_days), or delete this collection's output and state to export it again")),
+        (Some("stop"), format!("collection 'things' was last synced {minutes} minutes ago, longer than Fauna keeps its history (history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Set \"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids (or \"resync\" to read the collection again in full), run sync more often (or raise the collection's history_days), or delete this collection's output and state to export it again")),
     ] {
         let (code, m) = read(gap);
         assert_eq!(code, Some(1), "{gap:?}: {m:#?}");

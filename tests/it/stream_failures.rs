@@ -122,7 +122,7 @@ fn synced_to(state: &State, stream: &str) -> i64 {
 /// The history gap's message for a collection last synced `minutes` ago.
 fn gap_message(collection: &str, minutes: i64) -> String {
     format!(
-        "collection '{collection}' was last synced {minutes} minutes ago, longer than Fauna keeps its history (history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Set \"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids, run sync more often (or raise the collection's history_days), or delete this collection's output and state to export it again"
+        "collection '{collection}' was last synced {minutes} minutes ago, longer than Fauna keeps its history (history_days plus 15 minutes), so deletions in between may be lost; nothing was read. Set \"history_gap\": \"reconcile\" in the collection's \"deletions\" to detect them by comparing ids (or \"resync\" to read the collection again in full), run sync more often (or raise the collection's history_days), or delete this collection's output and state to export it again"
     )
 }
 
