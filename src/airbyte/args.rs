@@ -72,6 +72,7 @@ pub async fn run_discover(args: ConfigArgs) -> i32 {
 
 /// Runs `read`; returns the exit code.
 pub async fn run_read(args: ReadArgs) -> i32 {
-    let out = MessageWriter::new(stdout());
+    // Buffered: a batch's RECORDs are written with one flush (every other message flushes).
+    let out = MessageWriter::new(std::io::BufWriter::with_capacity(64 << 10, stdout()));
     read_command(&args.config, &args.catalog, args.state.as_deref(), out).await
 }

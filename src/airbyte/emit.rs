@@ -159,6 +159,9 @@ impl<W: Write + Send> Batch for BufferedRecords<W> {
 
     fn finish(self: Box<Self>) -> Result<Sealed, OutputError> {
         let rows = self.data.len() as u64;
+        // One lock and one flush for the batch: its RECORDs stay together on stdout, and the
+        // process's output buffer takes them as they come.
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         for data in self.data {
             let message = Message::Record {
                 record: AirbyteRecordMessage {
@@ -168,8 +171,10 @@ impl<W: Write + Send> Batch for BufferedRecords<W> {
                     emitted_at: now_ms(),
                 },
             };
-            write(&self.out, &message).map_err(stream_err)?;
+            out.write_unflushed(&message).map_err(stream_err)?;
         }
+        out.flush().map_err(stream_err)?;
+        drop(out);
         Ok(Sealed {
             stream: self.stream.name,
             seq: self.seq,

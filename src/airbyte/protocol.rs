@@ -408,10 +408,22 @@ impl<W: Write> MessageWriter<W> {
 
     /// Writes `message` and a newline, then flushes.
     pub fn write(&mut self, message: &Message) -> Result<(), WriteError> {
+        self.write_unflushed(message)?;
+        self.flush()
+    }
+
+    /// Writes `message` and a newline without flushing: a batch's RECORDs go out with one
+    /// flush after the last ([`MessageWriter::flush`]), not one write per record.
+    pub fn write_unflushed(&mut self, message: &Message) -> Result<(), WriteError> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, message)?;
         self.line.push(b'\n');
         self.out.write_all(&self.line)?;
+        Ok(())
+    }
+
+    /// Flushes what was written.
+    pub fn flush(&mut self) -> Result<(), WriteError> {
         self.out.flush()?;
         Ok(())
     }
@@ -587,5 +599,14 @@ mod tests {
         let out = w.into_inner();
         assert_eq!(out.1, 2);
         assert_eq!(String::from_utf8(out.0).unwrap().lines().count(), 2);
+        // A batch: three lines, one flush.
+        let mut w = MessageWriter::new(Flushes::default());
+        for _ in 0..3 {
+            w.write_unflushed(&log).unwrap();
+        }
+        w.flush().unwrap();
+        let out = w.into_inner();
+        assert_eq!(out.1, 1);
+        assert_eq!(String::from_utf8(out.0).unwrap().lines().count(), 3);
     }
 }
