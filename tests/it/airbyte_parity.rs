@@ -16,7 +16,8 @@ use fauna_dev::engine::EngineOptions;
 use fauna_dev::server::ServerConfig;
 use serde_json::{json, Value as Json};
 
-use crate::support::{collection_now, execute, numbered_docs, query, Fixture};
+use crate::support::things::{create, delete, update, write_all};
+use crate::support::{collection_now, numbered_docs, query, Fixture};
 
 const SCHEMA: &str = r#"{
   "collections": [{"name": "things", "history_days": 0}],
@@ -40,40 +41,6 @@ async fn fixture(docs: i64) -> Fixture {
         ServerConfig::new(),
     )
     .await
-}
-
-fn doc(id: i64) -> String {
-    format!(r#"{{"ref":{{"collection":"things"}},"id":"{id}"}}"#)
-}
-
-fn update(id: i64, v: i64) -> String {
-    format!(
-        r#"{{"update":{},"params":{{"object":{{"data":{{"object":{{"n":{id},"v":{v}}}}}}}}}}}"#,
-        doc(id)
-    )
-}
-
-fn create(id: i64, v: i64) -> String {
-    format!(
-        r#"{{"create":{},"params":{{"object":{{"data":{{"object":{{"n":{id},"v":{v}}}}}}}}}}}"#,
-        doc(id)
-    )
-}
-
-fn delete(id: i64) -> String {
-    format!(r#"{{"delete":{}}}"#, doc(id))
-}
-
-fn write_all(fx: &Fixture, ops: impl IntoIterator<Item = String>) {
-    let ops: Vec<String> = ops.into_iter().collect();
-    for chunk in ops.chunks(250) {
-        let r = execute(
-            &fx.engine,
-            "fnTestServer",
-            &format!(r#"{{"do":[{}]}}"#, chunk.join(",")),
-        );
-        assert!(r.status == 200 || r.status == 201, "{}", r.body);
-    }
 }
 
 /// `things` with deletions tracked (so deletions found by the reconciliation are records),

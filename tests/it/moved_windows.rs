@@ -19,6 +19,7 @@ use fauna_dev::engine::EngineOptions;
 use fauna_dev::server::ServerConfig;
 use fauna_sync::sink::read_manifest;
 
+use crate::support::things::{create, delete, update, write_all};
 use crate::support::{collection_now, execute, numbered_docs, Fixture};
 
 const SCHEMA: &str = r#"{
@@ -43,40 +44,6 @@ async fn fixture() -> Fixture {
         ServerConfig::new(),
     )
     .await
-}
-
-fn doc(id: i64) -> String {
-    format!(r#"{{"ref":{{"collection":"things"}},"id":"{id}"}}"#)
-}
-
-fn update(id: i64, v: i64) -> String {
-    format!(
-        r#"{{"update":{},"params":{{"object":{{"data":{{"object":{{"n":{id},"v":{v}}}}}}}}}}}"#,
-        doc(id)
-    )
-}
-
-fn create(id: i64, v: i64) -> String {
-    format!(
-        r#"{{"create":{},"params":{{"object":{{"data":{{"object":{{"n":{id},"v":{v}}}}}}}}}}}"#,
-        doc(id)
-    )
-}
-
-fn delete(id: i64) -> String {
-    format!(r#"{{"delete":{}}}"#, doc(id))
-}
-
-fn write_all(fx: &Fixture, ops: impl IntoIterator<Item = String>) {
-    let ops: Vec<String> = ops.into_iter().collect();
-    for chunk in ops.chunks(250) {
-        let r = execute(
-            &fx.engine,
-            "fnTestServer",
-            &format!(r#"{{"do":[{}]}}"#, chunk.join(",")),
-        );
-        assert!(r.status == 200 || r.status == 201, "{}", r.body);
-    }
 }
 
 /// A window of 5,050 changes over two minutes of the engine's clock, so that its four ranges
