@@ -136,39 +136,24 @@ impl StoreUrl {
             source,
         };
         let url = self.base.clone();
+        // Each cloud's builder is built once to read its credential chain, then again with
+        // that chain tagged (the builders are distinct types with the same methods).
+        macro_rules! tagged {
+            ($builder:expr) => {{
+                let builder = || $builder.with_url(&url);
+                let chain = builder().build().map_err(store)?.credentials().clone();
+                Arc::new(
+                    builder()
+                        .with_credentials(tag_credentials(chain))
+                        .build()
+                        .map_err(store)?,
+                )
+            }};
+        }
         Ok(match self.cloud {
-            Cloud::S3 => {
-                let builder = || object_store::aws::AmazonS3Builder::from_env().with_url(&url);
-                let chain = builder().build().map_err(store)?.credentials().clone();
-                Arc::new(
-                    builder()
-                        .with_credentials(tag_credentials(chain))
-                        .build()
-                        .map_err(store)?,
-                )
-            }
-            Cloud::Gcs => {
-                let builder =
-                    || object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(&url);
-                let chain = builder().build().map_err(store)?.credentials().clone();
-                Arc::new(
-                    builder()
-                        .with_credentials(tag_credentials(chain))
-                        .build()
-                        .map_err(store)?,
-                )
-            }
-            Cloud::Azure => {
-                let builder =
-                    || object_store::azure::MicrosoftAzureBuilder::from_env().with_url(&url);
-                let chain = builder().build().map_err(store)?.credentials().clone();
-                Arc::new(
-                    builder()
-                        .with_credentials(tag_credentials(chain))
-                        .build()
-                        .map_err(store)?,
-                )
-            }
+            Cloud::S3 => tagged!(object_store::aws::AmazonS3Builder::from_env()),
+            Cloud::Gcs => tagged!(object_store::gcp::GoogleCloudStorageBuilder::from_env()),
+            Cloud::Azure => tagged!(object_store::azure::MicrosoftAzureBuilder::from_env()),
         })
     }
 }
