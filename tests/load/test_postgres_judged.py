@@ -1,0 +1,197 @@
+"""`fauna-sync load` judged by the official Python driver: after an export and four syncs
+(updates, deletions, a delete + re-create, ttl changes, a type conflict), each loaded after its
+run, the PostgreSQL table equals the collection as the driver reads it — every document's id,
+its exact `ts`, and `data` typed value by value (ints stay exact 64-bit integers, doubles stay
+doubles, times, dates, bytes and refs in their export form), computed from the driver's raw
+wire JSON by the independent mapping of tests/export/mapping.py. Loading everything again, and
+loading the oldest files again after the newest, changes nothing.
+
+Needs `FAUNA_SYNC_PG_URL` (a superuser URL; the test command starts the server: scripts/test).
+"""
+
+import json
+import os
+import subprocess
+
+import psycopg
+import pytest
+from faunadb import query as q
+
+import fauna_dev_process
+from export import mapping
+from fauna_dev_process import binary
+
+SECRET = "fnLoadJudgedRoot"
+COLLECTION = "accounts"
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    url = os.environ.get("FAUNA_SYNC_PG_URL")
+    if not url:
+        pytest.fail("FAUNA_SYNC_PG_URL is not set: run the tests through scripts/test, which starts PostgreSQL")
+    return url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    dev = fauna_dev_process.FaunaDev(
+        binary("FAUNA_DEV_BIN", "fauna-dev", "fauna-dev"),
+        tmp_path_factory.mktemp("fauna-dev") / "fauna-dev.log",
+        SECRET,
+    )
+    yield dev
+    dev.stop()
+
+
+def _collection_by_driver(server):
+    """{id: (ts, data in export form)} of every live document, read with the official driver
+    (Paginate(Documents()) + Get); values decoded from the driver's raw wire response."""
+    seen = {}
+    c = server.client(observer=lambda r: seen.__setitem__("last", r))
+    refs, after = [], None
+    while True:
+        page = c.query(q.paginate(q.documents(q.collection(COLLECTION)), size=7, after=after))
+        refs += page["data"]
+        if "after" not in page:
+            break
+        after = page["after"]
+    docs = {}
+    for ref in refs:
+        c.query(q.get(ref))
+        doc = mapping.decode(mapping.parse_wire(seen["last"].response_raw)["resource"])
+        docs[doc["ref"].id] = (doc["ts"], _typed(mapping.export(doc.get("data"))))
+    return docs
+
+
+def _typed(v):
+    """`v` with each scalar tagged by its JSON type, so 2 and 2.0 (or True and 1) differ."""
+    if isinstance(v, dict):
+        return {k: _typed(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_typed(x) for x in v]
+    return (type(v).__name__, v)
+
+
+def _table(pg, schema):
+    """{id: (ts_us, data)} of the loaded table; `ts` must be `ts_us` as a timestamp."""
+    with pg.cursor() as cur:
+        cur.execute(
+            f'SELECT id, ts_us, data::text, ts = timestamptz \'epoch\' + ts_us * interval \'1 microsecond\' '
+            f'FROM "{schema}"."{COLLECTION}" ORDER BY id'
+        )
+        rows = cur.fetchall()
+    assert all(r[3] for r in rows), "ts differs from ts_us"
+    return {r[0]: (r[1], _typed(json.loads(r[2]))) for r in rows}
+
+
+def _load(sync_bin, env, out, url, schema):
+    r = subprocess.run(
+        [str(sync_bin), "load", "--out", str(out), "--into", url, "--schema", schema],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "fnLoad" not in r.stderr + r.stdout, "a secret in the load's output"
+    return r.stdout
+
+
+def _values(i):
+    """Document i's data: every kind of value the wire has."""
+    return {
+        "n": i,
+        "big": 2**62 + i,
+        "ratio": i / 4,
+        "whole_double": 2.0,
+        "name": f"account {i}",
+        "active": i % 2 == 0,
+        "opened": q.time(f"2024-03-0{i % 9 + 1}T10:11:12.123456Z"),
+        "born": q.date(f"199{i % 10}-01-02"),
+        "blob": bytes([i % 256, 0, 255]),
+        "owner": q.ref(q.collection("owners"), str(1000 + i)),
+        "address": {"city": f"city {i}", "zip": f"{10000 + i}"},
+        "tags": ["a", i, 1.5, None],
+        "nothing": None,
+    }
+
+
+def test_loaded_tables_equal_the_collection_read_by_the_driver(server, pg_url, tmp_path):
+    c = server.client()
+    c.query(q.create_collection({"name": "owners"}))
+    c.query(q.create_collection({"name": COLLECTION}))
+    c.query(q.create_index({"name": f"{COLLECTION}_by_ts", "source": q.collection(COLLECTION),
+                            "values": [{"field": ["ts"]}, {"field": ["ref"]}]}))
+    ref = lambda i: q.ref(q.collection(COLLECTION), str(i))  # noqa: E731
+    for i in range(1, 31):
+        params = {"data": _values(i)}
+        if i in (5, 6, 7):
+            params["ttl"] = q.time("2099-01-01T00:00:00Z")
+        c.query(q.create(ref(i), params))
+
+    out = tmp_path / "out"
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({
+        "domain": server.host, "port": server.port, "scheme": "http",
+        "collection": {"name": COLLECTION, "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}},
+        "output": {"dir": str(out), "format": "parquet", "batch_rows": 11},
+    }))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAUNA_", "RUST_LOG", "PG"))}
+    env["FAUNA_SECRET"] = SECRET
+    sync_bin = binary("FAUNA_SYNC_BIN", "fauna-sync", "fauna-sync")
+    schema = "judged"
+    rounds = [
+        # sync 1: updates (a field's type changes: `n` becomes a string in one document, a
+        # double in another), deletions, new documents
+        lambda: [c.query(q.update(ref(2), {"data": {"n": "two", "extra": {"deep": [1, {"x": 2}]}}})),
+                 c.query(q.update(ref(3), {"data": {"n": 3.5}})),
+                 c.query(q.delete(ref(4))), c.query(q.delete(ref(8))),
+                 c.query(q.create(ref(100), {"data": _values(100)}))],
+        # sync 2: a delete + re-create of one id, a document updated twice, ttl extended,
+        # ttl removed
+        lambda: [c.query(q.delete(ref(9))), c.query(q.create(ref(9), {"data": {"n": "reborn"}})),
+                 c.query(q.update(ref(10), {"data": {"n": 1}})), c.query(q.update(ref(10), {"data": {"n": 2}})),
+                 c.query(q.update(ref(5), {"ttl": q.time("2199-01-01T00:00:00Z")})),
+                 c.query(q.update(ref(6), {"ttl": None}))],
+        # sync 3: a ttl moved into the past expires its document; a document created and
+        # deleted between syncs; a replace that drops fields
+        lambda: [c.query(q.update(ref(7), {"ttl": q.time("2001-01-01T00:00:00Z")})),
+                 c.query(q.create(ref(200), {"data": {"n": 200}})), c.query(q.delete(ref(200))),
+                 c.query(q.replace(ref(11), {"data": {"only": True}}))],
+        # sync 4: nothing changed
+        lambda: [],
+    ]
+    with psycopg.connect(pg_url, autocommit=True) as pg:
+        pg.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # a server kept from an earlier run
+        for round_ in range(5):
+            if round_ > 0:
+                rounds[round_ - 1]()
+            command = "export" if round_ == 0 else "sync"
+            r = subprocess.run([str(sync_bin), command, "--config", str(cfg)], env=env,
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, r.stderr
+            _load(sync_bin, env, out, pg_url, schema)
+            want = _collection_by_driver(server)
+            got = _table(pg, schema)
+            assert got == want, f"after run {round_ + 1}: " + _diff(got, want)
+        assert "7" not in got and "4" not in got and "9" in got and "200" not in got
+
+        # Loading again changes nothing; so does loading the oldest files again after the
+        # newest (the version guard: their records are older than the rows or the deletions).
+        before = _table(pg, schema)
+        _load(sync_bin, env, out, pg_url, schema)
+        assert _table(pg, schema) == before
+        with pg.cursor() as cur:
+            cur.execute(f'SELECT count(*) FROM "{schema}"._fauna_sync_loads')
+            (loaded,) = cur.fetchone()
+            cur.execute(
+                f'DELETE FROM "{schema}"._fauna_sync_loads WHERE file IN '
+                f'(SELECT file FROM "{schema}"._fauna_sync_loads ORDER BY file LIMIT 3)'
+            )
+            assert cur.rowcount == 3 and loaded > 3
+        _load(sync_bin, env, out, pg_url, schema)
+        assert _table(pg, schema) == before
+
+
+def _diff(got, want):
+    ids = sorted(set(got) | set(want), key=lambda s: (len(s), s))
+    bad = [i for i in ids if got.get(i) != want.get(i)][:3]
+    return "; ".join(f"{i}: table {got.get(i)!r} != driver {want.get(i)!r}" for i in bad)
