@@ -1162,3 +1162,85 @@ async fn a_document_postgres_cannot_hold_fails_its_stream_only() {
         .get(0);
     assert_eq!(loaded, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_interrupted_by_sigterm_exits_130_keeps_its_committed_files_and_resumes() {
+    let Some(pg) = Pg::start() else { return };
+    let url = pg.database("interrupted").await;
+    let c = connect(&url).await;
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    seed(&fx);
+    let out = fx.out("jsonl");
+    sync_in(&fx, "export", &out, "jsonl", "3").await;
+    let manifest: Vec<String> = std::fs::read_to_string(out.join("_manifest.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["file"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(manifest.len() > 3, "{manifest:?}");
+
+    // Held after copying the third file into its staging table, before it is merged: the
+    // first two files are committed, the third's transaction is open.
+    let go_on = fx.dir.path().join("go-on");
+    let mut args = vec!["load", "--out", out.to_str().unwrap(), "--into", &url];
+    args.extend_from_slice(&["--schema", "cut"]);
+    let mut cmd = binary(&args, None);
+    let mut child = cmd
+        .env("FAUNA_SYNC_TEST_PAUSE_AT", "load-after-copy:3")
+        .env("FAUNA_SYNC_TEST_PAUSE_FILE", &go_on)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let held = fx.dir.path().join("go-on.paused");
+    // Polled, not timed: the loop ends when the load is held there or has ended.
+    while !held.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the load ended ({status}) before reaching load-after-copy:3");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(&go_on, b"").unwrap();
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "interrupted: every committed file stays loaded; run the same command again to continue."
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let loaded: Vec<String> = c
+        .query("SELECT file FROM cut._fauna_sync_loads ORDER BY file", &[])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut first_two = manifest[..2].to_vec();
+    first_two.sort();
+    assert_eq!(
+        loaded, first_two,
+        "the committed files after the interruption"
+    );
+
+    // The same command again loads the rest: the tables equal the collections and a load
+    // that was never interrupted.
+    load_ok(&out, &url, &["--schema", "cut"]).await;
+    load_ok(&out, &url, &["--schema", "whole"]).await;
+    assert_tables_equal_collections(&c, &fx, "cut", "", 0).await;
+    assert_eq!(snapshot(&c, "cut").await, snapshot(&c, "whole").await);
+}
