@@ -18,7 +18,11 @@ use crate::error::ErrorKind;
 use crate::fauna::Secret;
 use crate::output::{local_path, verify_output, verify_store, StoreUrl, VerifyReport};
 use crate::progress::Progress;
-use crate::run::{run, Mode};
+use crate::run::{run_plan, Mode, Plan};
+use crate::scale::{
+    finalize, make_plan, micros_text, shard_run, PlanShape, ScaleError, ScalePlan, ShardSpec,
+    SHARDS_DIR,
+};
 use crate::state::State;
 use crate::step_summary::{self, Outcome};
 use crate::sync::{ExportError, Summary};
@@ -45,12 +49,21 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// One-off full export of collections at one snapshot; re-run the same command to resume.
-    Export(ExportArgs),
+    /// With --plan and --shard: one shard of a scale-out plan (spec/scale-out.md).
+    Export(ExportCommand),
     /// Scheduled incremental sync: the first run exports each collection fully at one time T,
     /// every later run reads what changed (and, with deletions tracked, what was deleted)
     /// since the previous run through the collection's [ts, ref] index. Idempotent; safe to
     /// re-run after any failure. See spec/sync.md.
     Sync(SyncArgs),
+    /// Scale-out: pins a snapshot, splits the collections into ranges of ids and deals them to
+    /// N shards, writing the plan (spec/scale-out.md). Run each shard with `export --plan
+    /// --shard i/n`, then `finalize`.
+    Plan(PlanArgs),
+    /// Scale-out: checks that every shard of the plan finished, intact, and joins them into one
+    /// output (one manifest, one state at the plan's snapshot) that `sync` continues. Exit 0
+    /// when joined, non-zero naming every missing or damaged shard (nothing joined or deleted).
+    Finalize(FinalizeArgs),
     /// Checks an output against its manifest: every committed file present with its size and
     /// SHA-256, and no unlisted batch file. Exit 0 when intact, 1 with the list of problems.
     Verify(VerifyArgs),
@@ -82,6 +95,49 @@ pub struct SyncArgs {
     /// a run mid-batch.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_duration: Option<Duration>,
+}
+
+/// `fauna-sync export`, alone or as one shard of a plan.
+#[derive(Debug, Args)]
+pub struct ExportCommand {
+    /// Everything a run takes.
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// A scale-out plan (from `fauna-sync plan`): export only one shard of it.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Which shard of --plan, counting from 1: i/n (e.g. 2/4). Default: from
+    /// JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's, counting from 0).
+    #[arg(long, value_name = "I/N", requires = "plan")]
+    pub shard: Option<String>,
+}
+
+/// `fauna-sync plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Everything a run takes (the shards must be run with the same output settings).
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// Shards (processes) to spread the export over.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub shards: u32,
+    /// Ranges of ids per shard and collection to aim for (more balance better) [default: 4].
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub ranges_per_shard: u32,
+    /// Where to write the plan [default: <out>/_plan.json].
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+}
+
+/// `fauna-sync finalize`.
+#[derive(Debug, Args)]
+pub struct FinalizeArgs {
+    /// Everything a run takes (the output settings must be the plan's).
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// The plan the shards ran [default: <out>/_plan.json].
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
 }
 
 /// `90s`, `50m`, `2h` or a number of seconds.
@@ -196,8 +252,29 @@ pub struct DemoArgs {
 /// Runs the command line; returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     match cli.command {
-        Command::Export(args) => match settings(args) {
-            Ok(settings) => export(&settings).await,
+        Command::Export(args) => match settings(args.export) {
+            Ok(settings) => match &args.plan {
+                Some(plan) => {
+                    let job_index = std::env::var("JOB_COMPLETION_INDEX").ok();
+                    shard_command(&settings, plan, args.shard.as_deref(), job_index.as_deref())
+                        .await
+                }
+                None => export(&settings).await,
+            },
+            Err(code) => code,
+        },
+        Command::Plan(args) => match settings(args.export) {
+            Ok(settings) => {
+                let shape = crate::scale::PlanShape {
+                    shards: args.shards,
+                    ranges_per_shard: args.ranges_per_shard,
+                };
+                plan_command(&settings, shape, args.plan.as_deref()).await
+            }
+            Err(code) => code,
+        },
+        Command::Finalize(args) => match settings(args.export) {
+            Ok(settings) => finalize_command(&settings, args.plan.as_deref()).await,
             Err(code) => code,
         },
         Command::Sync(args) => match settings(args.export) {
@@ -405,6 +482,133 @@ fn advice(kind: ErrorKind) -> &'static str {
     }
 }
 
+/// The plan file: `--plan`, else `<out>/_plan.json`.
+fn plan_path(settings: &Settings, plan: Option<&std::path::Path>) -> PathBuf {
+    plan.map(local_path)
+        .unwrap_or_else(|| settings.output.dir.join(PLAN_FILE))
+}
+
+/// The default plan file's name at the output root.
+const PLAN_FILE: &str = "_plan.json";
+
+/// Prints a scale-out error with what to do; returns the exit code.
+fn scale_failed(e: &ScaleError) -> i32 {
+    eprintln!("error: {e}");
+    e.kind().exit_code()
+}
+
+/// `fauna-sync plan`; returns the exit code.
+async fn plan_command(
+    settings: &Settings,
+    shape: PlanShape,
+    plan: Option<&std::path::Path>,
+) -> i32 {
+    if StoreUrl::parse(&settings.output.dir)
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        eprintln!("error: scale-out plans write to a local or mounted --out for now (an object-store --out is not supported by plan, shards and finalize yet)");
+        return ErrorKind::Config.exit_code();
+    }
+    let path = plan_path(settings, plan);
+    let made = match make_plan(settings, shape).await {
+        Ok(p) => p,
+        Err(e) => return scale_failed(&e),
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Err(e) = crate::durable::create_dir_durable(parent) {
+            return scale_failed(&e.into());
+        }
+    }
+    if let Err(e) = crate::durable::write_file_atomically(&path, &made.to_bytes()) {
+        return scale_failed(&e.into());
+    }
+    let ranges: usize = made.collections.iter().map(|c| c.ranges.len()).sum();
+    eprintln!(
+        "planned {} collection(s) in {ranges} range(s) over {} shard(s) at {}, readable until {}{} -> {}",
+        made.collections.len(),
+        made.shards,
+        made.snapshot,
+        micros_text(made.readable_until),
+        if made.shortest_window.is_empty() { String::new() } else { format!(" (collection '{}')", made.shortest_window) },
+        path.display()
+    );
+    eprintln!(
+        "next: fauna-sync export --plan {} --shard i/{} for i in 1..={} (or JOB_COMPLETION_INDEX 0..{}), then fauna-sync finalize --plan {}",
+        path.display(),
+        made.shards,
+        made.shards,
+        made.shards - 1,
+        path.display()
+    );
+    0
+}
+
+/// `fauna-sync export --plan --shard`; returns the exit code.
+async fn shard_command(
+    settings: &Settings,
+    plan: &std::path::Path,
+    shard: Option<&str>,
+    job_index: Option<&str>,
+) -> i32 {
+    let prepared = ScalePlan::read(&local_path(plan)).and_then(|plan| {
+        let spec = ShardSpec::from_args(shard, job_index)?;
+        let (shard_settings, run) = shard_run(settings, &plan, spec)?;
+        eprintln!(
+            "shard {} of plan {} at {}: {} collection(s) -> {}",
+            spec.shown(),
+            plan.plan_id,
+            plan.snapshot,
+            run.pinned.as_ref().map_or(0, |p| p.ranges.len()),
+            shard_settings.output.dir.display()
+        );
+        Ok((shard_settings, run))
+    });
+    match prepared {
+        Ok((shard_settings, run)) => {
+            run_plan_with_progress(&shard_settings, &run, Mode::Export).await
+        }
+        Err(e) => scale_failed(&e),
+    }
+}
+
+/// `fauna-sync finalize`; returns the exit code.
+async fn finalize_command(settings: &Settings, plan: Option<&std::path::Path>) -> i32 {
+    let path = plan_path(settings, plan);
+    let plan = match ScalePlan::read(&path) {
+        Ok(p) => p,
+        Err(e) => return scale_failed(&e),
+    };
+    match finalize(settings, &plan).await {
+        Ok(joined) => {
+            for (name, (files, rows)) in &joined.streams {
+                eprintln!("{name}: {rows} record(s) in {files} file(s)");
+            }
+            let (files, rows) = joined
+                .streams
+                .values()
+                .fold((0, 0), |(f, r), (f2, r2)| (f + f2, r + r2));
+            let what = if joined.already {
+                "already finalized"
+            } else {
+                "finalized"
+            };
+            eprintln!(
+                "{what} plan {} ({} shard(s)) at {}: {} collection(s), {rows} record(s) in {files} file(s) -> {}; `fauna-sync sync` continues from the snapshot. The shards' directories ({}) may be removed.",
+                plan.plan_id,
+                plan.shards,
+                plan.snapshot,
+                joined.streams.len(),
+                settings.output.dir.display(),
+                settings.output.dir.join(SHARDS_DIR).display()
+            );
+            0
+        }
+        Err(e) => scale_failed(&e),
+    }
+}
+
 /// Runs one export with progress display and a closing summary; returns the exit code.
 pub async fn export(settings: &Settings) -> i32 {
     run_with_progress(settings, Mode::Export).await
@@ -413,9 +617,14 @@ pub async fn export(settings: &Settings) -> i32 {
 /// Runs an export or a sync with progress display and a closing summary; returns the exit
 /// code.
 pub async fn run_with_progress(settings: &Settings, mode: Mode) -> i32 {
+    run_plan_with_progress(settings, &Plan::of(mode), mode).await
+}
+
+/// Runs `plan` with progress display and the closing summary of `mode`; returns the exit code.
+pub async fn run_plan_with_progress(settings: &Settings, plan: &Plan, mode: Mode) -> i32 {
     let progress = Progress::new();
     let result = tokio::select! {
-        r = run(settings, &progress, mode) => Some(r),
+        r = run_plan(settings, &progress, plan) => Some(r),
         _ = interrupted() => None,
     };
     progress.finish();

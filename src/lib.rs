@@ -33,6 +33,7 @@ pub mod output;
 pub mod progress;
 pub mod read;
 pub mod run;
+pub mod scale;
 pub mod schema;
 pub mod sink;
 pub mod state;

@@ -82,6 +82,7 @@ async fn run<W: Write + Send + 'static>(
         streams: Some(streams.iter().map(|s| stream_plan(&settings, s)).collect()),
         read: ReadMode::Refresh,
         max_duration: None,
+        pinned: None,
     };
     let observer = Statuses {
         out: out.clone(),

@@ -160,6 +160,23 @@ impl IdSet {
         Ok(self.mark())
     }
 
+    /// Adds `ids` (documents the output holds) durably, as [`record`](IdSet::record) does
+    /// for document records (a scale-out finalize joins its shards' sets so). Returns the new
+    /// mark.
+    pub fn add_ids(&mut self, ids: &[String]) -> Result<IdsMark, FileError> {
+        let mut buf = Vec::with_capacity(ids.len() * 20);
+        for id in ids {
+            buf.push(b'+');
+            buf.extend_from_slice(id.as_bytes());
+            buf.push(b'\n');
+        }
+        self.delta.append(&buf)?;
+        if self.delta.len() >= COMPACT_AT {
+            self.compact()?;
+        }
+        Ok(self.mark())
+    }
+
     /// Merges the delta into the next generation's base (nothing when the delta is empty).
     /// The previous generation's files stay until [`prune`](IdSet::prune), after the state
     /// recorded the new mark.

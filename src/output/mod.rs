@@ -29,7 +29,7 @@ pub use lease::{Lease, LEASE_FILE, LEASE_TTL};
 pub use object_ids::{CheckpointWithIds, ObjectIdSets};
 pub use object_state::{ObjectState, STATE_OBJECT};
 pub use object_store_output::{ObjectOutput, MULTIPART_BYTES};
-pub use owner::{OwnerRecord, OWNER_FILE};
+pub use owner::{new_output_id, OwnerRecord, OWNER_FILE};
 pub use state_file::StateFile;
 pub use store_error::StoreProblem;
 pub use store_run::{ReleaseGuard, StoreRun};

@@ -32,5 +32,5 @@ pub use index_check::ts_ref_index_problem;
 pub use merged::Merged;
 pub use page::{now, query, Item, Page, Reader};
 pub use paged::{paced_query, reads_documents, PagedStream};
-pub use split::split_points;
+pub use split::{sampled_split_points, split_points};
 pub use vanished::Vanished;

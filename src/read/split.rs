@@ -25,6 +25,37 @@ pub async fn split_points(
     from: Option<&str>,
     parts: u32,
 ) -> Result<Vec<String>, ReadError> {
+    split_with(client, collection, at, from, parts, guesses).await
+}
+
+/// Split points for a scale-out plan: as [`split_points`] from the collection's start, with
+/// guesses both evenly spaced and spaced by powers (so custom ids far below the generated ones,
+/// `1`, `2`, … beside 18-digit ids, get ranges of their own too). Up to `2 * (parts - 1)`
+/// points.
+pub async fn sampled_split_points(
+    client: &FaunaClient,
+    collection: &str,
+    at: i64,
+    parts: u32,
+) -> Result<Vec<String>, ReadError> {
+    let both = |lo, hi, parts| {
+        let mut g = guesses(lo, hi, parts);
+        g.extend(power_guesses(lo, hi, parts));
+        g.sort_unstable();
+        g.dedup();
+        g
+    };
+    split_with(client, collection, Some(at), None, parts, both).await
+}
+
+async fn split_with(
+    client: &FaunaClient,
+    collection: &str,
+    at: Option<i64>,
+    from: Option<&str>,
+    parts: u32,
+    guesses: impl Fn(i64, i64, u32) -> Vec<i64>,
+) -> Result<Vec<String>, ReadError> {
     if parts < 2 {
         return Ok(Vec::new());
     }
@@ -93,6 +124,23 @@ fn guesses(lo: i64, hi: i64, parts: u32) -> Vec<i64> {
     out
 }
 
+/// Ids strictly between `lo` and `hi` spaced by a constant ratio from `lo`: `lo - 1 +
+/// (hi - lo + 1)^(j / parts)`, `parts - 1` of them at most.
+fn power_guesses(lo: i64, hi: i64, parts: u32) -> Vec<i64> {
+    let span = (i128::from(hi) - i128::from(lo) + 1) as f64;
+    let mut out: Vec<i64> = Vec::new();
+    for j in 1..parts {
+        let step = span.powf(f64::from(j) / f64::from(parts));
+        let g = i128::from(lo) - 1 + step as i128;
+        if let Ok(g) = i64::try_from(g) {
+            if g > lo && g < hi && out.last().is_none_or(|&p| g > p) {
+                out.push(g);
+            }
+        }
+    }
+    out
+}
+
 /// The id of the one document of each size-1 page in an array of pages; `None` when the
 /// response has another shape (split points are only a plan: the reads that follow report
 /// such a response properly).
@@ -115,7 +163,17 @@ fn page_ids(collection: &str, resp: Value) -> Option<Vec<Option<String>>> {
 
 #[cfg(test)]
 mod tests {
-    use super::guesses;
+    use super::{guesses, power_guesses};
+
+    #[test]
+    fn power_guesses_reach_the_low_ids() {
+        assert_eq!(power_guesses(1, 1_000_000, 3), [99, 9999]);
+        assert_eq!(power_guesses(0, 10, 8), [1, 2, 3, 5, 7]);
+        assert_eq!(power_guesses(5, 5, 4), Vec::<i64>::new());
+        assert!(power_guesses(1, i64::MAX, 4)
+            .windows(2)
+            .all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn guesses_are_evenly_spaced_inside_the_range() {

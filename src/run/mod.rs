@@ -32,7 +32,7 @@ pub use checks::{
 pub use client::{client, Use, COUNT_BUDGET};
 pub use destination::{Begun, Destination, OpenOutput, Resumed};
 pub use files::{lock_paths, FilesDestination};
-pub use plan::{Mode, Plan, ReadMode, StreamPlan};
+pub use plan::{Mode, Pinned, Plan, ReadMode, StreamPlan};
 pub use prepare::schema_fingerprint;
 pub use run_loop::run_with;
 pub use store::StoreDestination;
@@ -59,16 +59,25 @@ pub async fn run(
     observer: &dyn Observer,
     mode: Mode,
 ) -> Result<Summary, ExportError> {
-    let plan = Plan::of(mode);
+    run_plan(settings, observer, &Plan::of(mode)).await
+}
+
+/// Runs (or resumes) `plan` into `--out`: a local directory, or an object store when it is a
+/// URL (resolved here, once).
+pub async fn run_plan(
+    settings: &Settings,
+    observer: &dyn Observer,
+    plan: &Plan,
+) -> Result<Summary, ExportError> {
     let format = file_format(settings);
     match StoreUrl::parse(&settings.output.dir)? {
         Some(url) => {
             let destination = StoreDestination::new(url, settings, format);
-            run_with(settings, &plan, destination, observer).await
+            run_with(settings, plan, destination, observer).await
         }
         None => {
             let destination = FilesDestination::new(settings, format);
-            run_with(settings, &plan, destination, observer).await
+            run_with(settings, plan, destination, observer).await
         }
     }
 }

@@ -1,10 +1,12 @@
 //! What a run reads: its streams, in order, and how each is read.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::config::{CollectionSettings, Settings};
 use crate::fauna::FaunaClient;
 use crate::read::list_collections;
+use crate::state::PartPosition;
 use crate::sync::ExportError;
 
 /// How a stream is read.
@@ -45,6 +47,18 @@ pub struct Plan {
     pub read: ReadMode,
     /// Stop at the first batch boundary after this long (`sync --max-duration`).
     pub max_duration: Option<Duration>,
+    /// A shard of a scale-out plan (`export --plan --shard`, `crate::scale`): the snapshot
+    /// every stream is read at, and each new stream's ranges of ids.
+    pub pinned: Option<Pinned>,
+}
+
+/// What a scale-out plan fixes for one shard's run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pinned {
+    /// The plan's snapshot (µs): every stream is read at it.
+    pub snapshot_ts: i64,
+    /// Each stream's ranges of ids (its first position, a pinned read of those ranges only).
+    pub ranges: BTreeMap<String, Vec<PartPosition>>,
 }
 
 /// What a run does with each collection (`export` or `sync`).
@@ -67,11 +81,13 @@ impl Plan {
                 streams: None,
                 read: ReadMode::Export,
                 max_duration: None,
+                pinned: None,
             },
             Mode::Sync { max_duration } => Plan {
                 streams: None,
                 read: ReadMode::Incremental { or_refresh: false },
                 max_duration,
+                pinned: None,
             },
         }
     }

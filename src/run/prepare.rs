@@ -7,16 +7,17 @@ use super::plan::ReadMode;
 use super::reading::Ready;
 use crate::config::CollectionSettings;
 use crate::fauna::FaunaClient;
-use crate::state::{State, StreamState};
+use crate::state::{PartPosition, Position, State, StreamState};
 use crate::sync::{full_read_strategy, ExportError, Observer};
 
 /// Makes `state`'s entry for `r` ready to be read: kept (its format and record schema checked
-/// when the destination fixes them), or new at `snapshot_ts` in `format`.
+/// when the destination fixes them), or new at `snapshot_ts` in `format` — with `ranges` (a
+/// scale-out shard's), a pinned read of those ranges of ids only.
 pub async fn prepare(
     client: &FaunaClient,
     state: &mut State,
     r: &Ready,
-    snapshot_ts: i64,
+    (snapshot_ts, ranges): (i64, Option<&[PartPosition]>),
     (format, fixes_schema): (&str, bool),
     observer: &dyn Observer,
 ) -> Result<(), ExportError> {
@@ -55,10 +56,24 @@ pub async fn prepare(
         None => {
             let mut stream = StreamState::new(snapshot_ts, format);
             stream.schema = Some(schema);
-            let (strategy, index) =
-                full_read_strategy(client, c, retention, snapshot_ts, None, observer).await?;
-            stream.strategy = strategy;
-            stream.index = index;
+            match ranges {
+                // A shard of a scale-out plan: its ranges at the plan's snapshot, whatever the
+                // retention (the plan checked that the snapshot stays readable).
+                Some(ranges) => {
+                    stream.position = Position::Parts {
+                        parts: ranges.to_vec(),
+                        turn: 0,
+                        taken: 0,
+                    }
+                }
+                None => {
+                    let (strategy, index) =
+                        full_read_strategy(client, c, retention, snapshot_ts, None, observer)
+                            .await?;
+                    stream.strategy = strategy;
+                    stream.index = index;
+                }
+            }
             state.streams.insert(c.name.clone(), stream);
             Ok(())
         }

@@ -67,15 +67,23 @@ async fn run_on<D: Destination>(
     for path in &removed {
         tracing::info!(path = %path.display(), "Removed a file an interrupted run left behind.");
     }
-    // An export's collections share one snapshot: an earlier (interrupted) run's, or now.
-    let snapshot_ts = match (&plan.read, state.streams.values().next()) {
-        (ReadMode::Export, Some(s)) => s.snapshot_ts,
+    // An export's collections share one snapshot: a plan's, an earlier (interrupted) run's,
+    // or now.
+    let snapshot_ts = match (&plan.pinned, &plan.read, state.streams.values().next()) {
+        (Some(pinned), _, _) => pinned.snapshot_ts,
+        (None, ReadMode::Export, Some(s)) => s.snapshot_ts,
         _ => now,
     };
     let mut prepared = Vec::with_capacity(ready.len());
     for r in ready {
         let format = (destination.format(), destination.fixes_schema());
-        match prepare(&client, &mut state, &r, snapshot_ts, format, observer).await {
+        let ranges = plan
+            .pinned
+            .as_ref()
+            .and_then(|p| p.ranges.get(&r.plan.collection.name))
+            .map(Vec::as_slice);
+        let start = (snapshot_ts, ranges);
+        match prepare(&client, &mut state, &r, start, format, observer).await {
             Ok(()) => prepared.push(r),
             Err(e) if e.stream_scoped() => {
                 let name = r.plan.collection.name;

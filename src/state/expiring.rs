@@ -45,6 +45,11 @@ impl Expiring {
             .map(|(t, id)| (*t, id.as_str()))
     }
 
+    /// Every entry, in `(ttl, id)` order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, i64)> + '_ {
+        self.by_ttl.iter().map(|(t, id)| (id.as_str(), *t))
+    }
+
     /// Entries.
     pub fn len(&self) -> usize {
         self.by_id.len()
