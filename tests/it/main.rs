@@ -20,6 +20,7 @@ mod output_checks;
 mod partitions;
 mod privilege;
 mod readers;
+mod scale_out;
 mod secrets;
 mod short_retention;
 mod sink;
