@@ -497,6 +497,13 @@ fn scale_failed(e: &ScaleError) -> i32 {
     e.kind().exit_code()
 }
 
+/// Refuses an object-store `--out` for scale-out (not supported yet); the exit code.
+fn refuse_store(settings: &Settings) -> Option<i32> {
+    StoreUrl::parse(&settings.output.dir).ok().flatten()?;
+    eprintln!("error: plan, export --plan and finalize need a local or mounted --out (a shared volume) for now: an object-store --out is not supported by scale-out yet (spec/scale-out.md, \"Limits\")");
+    Some(ErrorKind::Config.exit_code())
+}
+
 /// `fauna-sync plan`; returns the exit code.
 async fn plan_command(
     settings: &Settings,
@@ -552,6 +559,9 @@ async fn shard_command(
     shard: Option<&str>,
     job_index: Option<&str>,
 ) -> i32 {
+    if let Some(code) = refuse_store(settings) {
+        return code;
+    }
     let prepared = ScalePlan::read(&local_path(plan)).and_then(|plan| {
         let spec = ShardSpec::from_args(shard, job_index)?;
         let (shard_settings, run) = shard_run(settings, &plan, spec)?;
@@ -575,6 +585,9 @@ async fn shard_command(
 
 /// `fauna-sync finalize`; returns the exit code.
 async fn finalize_command(settings: &Settings, plan: Option<&std::path::Path>) -> i32 {
+    if let Some(code) = refuse_store(settings) {
+        return code;
+    }
     let path = plan_path(settings, plan);
     let plan = match ScalePlan::read(&path) {
         Ok(p) => p,
