@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::fauna::FaunaClient;
 use crate::output::new_output_id;
 use crate::read::{now, sampled_split_points};
-use crate::run::{check_collection, client, Mode, Plan, Use};
+use crate::run::{check_collection, client, sync_index, Mode, Plan, Use};
 use crate::sync::ExportError;
 
 /// How a plan is shaped.
@@ -39,6 +39,10 @@ pub async fn make_plan(settings: &Settings, shape: PlanShape) -> Result<ScalePla
     for s in &streams {
         let c = &s.collection;
         let retention = check_collection(&client, c).await?;
+        // The joined output is meant to be synced from T: say now when it cannot be.
+        if let Err(e) = sync_index(&client, c).await {
+            tracing::warn!(collection = %c.name, "{e} (the export works; `sync` after finalize will not, for this collection)");
+        }
         if let Some(window) = retention.window_secs() {
             let until = snapshot_ts.saturating_add(window.saturating_mul(1_000_000));
             if shortest.as_ref().is_none_or(|(u, _)| until < *u) {
@@ -63,6 +67,13 @@ pub async fn make_plan(settings: &Settings, shape: PlanShape) -> Result<ScalePla
         });
     }
     let (readable_until, shortest_window) = shortest.unwrap_or((i64::MAX, String::new()));
+    if readable_until.saturating_sub(snapshot_ts) < 3_600_000_000 {
+        tracing::warn!(
+            collection = %shortest_window,
+            "Collection '{shortest_window}' keeps history for less than an hour: every shard and finalize must end by {} (raise its history_days for a longer copy).",
+            micros_text(readable_until)
+        );
+    }
     Ok(ScalePlan {
         version: PLAN_VERSION,
         plan_id: new_output_id(),

@@ -220,7 +220,7 @@ impl Writer {
                         gen(3 * round)
                     ));
                 }
-                if round % 2 == 0 {
+                if round.is_multiple_of(2) {
                     ops.push(format!(
                         r#"{{"delete":{{"ref":{{"collection":"gen"}},"id":"{}"}}}}"#,
                         500_000_000_000_000_000 + round - 1
@@ -296,19 +296,19 @@ async fn four_shards_two_crashed_and_restarted_join_into_the_export_at_the_snaps
     );
 
     let writer = Writer::start(&fx);
-    let shards: Vec<Child> = (1..=4)
+    let shards: Vec<Child> = (1..=4u32)
         .map(|i| {
             let mut c = cmd(&fx, &["export", "--plan"], &out);
             c.arg(&plan).arg("--shard").arg(format!("{i}/4"));
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 c.env("FAUNA_SYNC_TEST_CRASH_AT", "mid-batch:2");
             }
             c.spawn().unwrap()
         })
         .collect();
-    for (i, child) in (1..=4).zip(shards) {
+    for (i, child) in (1..=4u32).zip(shards) {
         let o = wait(child);
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             let (code, _) = failed(o);
             assert_eq!(code, None, "shard {i} was killed");
         } else {
@@ -426,7 +426,10 @@ async fn finalize_refuses_missing_foreign_damaged_and_expired_shards() {
     // The wrong numbering is refused before anything is read.
     let (code, err) = failed(shard(&fx, &out, &plan_a, "3/2"));
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("--shard '3/2' is not i/n with 1 <= i <= n"), "{err}");
+    assert!(
+        err.contains("--shard '3/2' is not i/n with 1 <= i <= n"),
+        "{err}"
+    );
     // A shard of another plan: running it into this output is refused, and so is finalizing
     // plan B over plan A's shard.
     plan_into(&fx, &out, &plan_b, "2");
