@@ -178,3 +178,83 @@ impl ScalePlan {
         bytes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{PlannedCollection, PlannedRange, ScalePlan, PLAN_VERSION};
+    use crate::state::PartPosition;
+
+    fn plan() -> ScalePlan {
+        let range = |shard, from: Option<&str>, until: Option<&str>| PlannedRange {
+            shard,
+            from: from.map(str::to_string),
+            until: until.map(str::to_string),
+        };
+        ScalePlan {
+            version: PLAN_VERSION,
+            plan_id: "p".into(),
+            snapshot_ts: 5,
+            snapshot: "t".into(),
+            readable_until: 9,
+            shortest_window: "a".into(),
+            shards: 2,
+            concurrency: 4,
+            settings: serde_json::json!({}),
+            collections: vec![
+                PlannedCollection {
+                    name: "a".into(),
+                    ranges: vec![range(0, None, Some("10")), range(1, Some("10"), None)],
+                },
+                PlannedCollection {
+                    name: "b".into(),
+                    ranges: vec![range(0, None, None)],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_shards_ranges_start_at_their_first_id_and_stop_before_the_next_range() {
+        let p = plan();
+        let shard0 = p.ranges_of(0);
+        assert_eq!(
+            shard0["a"],
+            [PartPosition {
+                until: Some("10".into()),
+                ..PartPosition::default()
+            }]
+        );
+        assert_eq!(shard0["b"], [PartPosition::default()]);
+        let shard1 = p.ranges_of(1);
+        assert!(!shard1.contains_key("b"));
+        let cursor = shard1["a"][0].cursor.as_deref().unwrap();
+        assert!(
+            cursor.contains(r#""id":"10""#) && cursor.contains(r#""a""#),
+            "{cursor}"
+        );
+        assert_eq!(shard1["a"][0].until, None);
+    }
+
+    #[test]
+    fn plans_round_trip_and_bad_ones_are_refused() {
+        let p = plan();
+        assert_eq!(ScalePlan::parse(&p.to_bytes(), "p.json").unwrap(), p);
+        let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v: serde_json::Value = serde_json::from_slice(&p.to_bytes()).unwrap();
+            edit(&mut v);
+            ScalePlan::parse(v.to_string().as_bytes(), "p.json")
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused(&|v| v["version"] = 2.into()).contains("version 2"));
+        assert!(refused(&|v| v["shards"] = 0.into()).contains("no shards"));
+        assert!(
+            refused(&|v| v["collections"][0]["ranges"][1]["shard"] = 2.into())
+                .contains("a range names shard 2 of 2")
+        );
+        assert!(ScalePlan::parse(b"{", "p.json")
+            .unwrap_err()
+            .to_string()
+            .starts_with("the plan p.json is not usable"));
+    }
+}

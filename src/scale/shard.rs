@@ -200,3 +200,40 @@ pub fn read_record(path: &Path) -> Result<Option<ShardRecord>, ScaleError> {
         Err(e) => Err(crate::durable::FileError::new("read", path, e).into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ShardSpec;
+
+    #[test]
+    fn shards_count_from_1_on_the_command_line_and_from_0_in_the_job_index() {
+        let spec = |s: Option<&str>, j: Option<&str>| ShardSpec::from_args(s, j);
+        assert_eq!(
+            spec(Some("2/4"), None).unwrap(),
+            ShardSpec {
+                index: 1,
+                of: Some(4)
+            }
+        );
+        assert_eq!(
+            spec(None, Some("0")).unwrap(),
+            ShardSpec { index: 0, of: None }
+        );
+        // --shard wins over the environment.
+        assert_eq!(spec(Some("4/4"), Some("0")).unwrap().index, 3);
+        for bad in ["0/4", "5/4", "2", "a/4", "2/b", "/", ""] {
+            let e = spec(Some(bad), None).unwrap_err().to_string();
+            assert!(e.contains("is not i/n with 1 <= i <= n"), "{bad}: {e}");
+        }
+        let e = spec(None, Some("x")).unwrap_err().to_string();
+        assert!(
+            e.contains("JOB_COMPLETION_INDEX 'x' is not a number (it counts from 0)"),
+            "{e}"
+        );
+        let e = spec(None, None).unwrap_err().to_string();
+        assert!(
+            e.contains("--shard i/n") && e.contains("JOB_COMPLETION_INDEX"),
+            "{e}"
+        );
+    }
+}
