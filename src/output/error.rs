@@ -103,6 +103,14 @@ pub enum OutputError {
         /// What is wrong and what to use instead.
         reason: String,
     },
+    /// `--out` names a cloud whose client this build left out (its cargo feature).
+    #[error("--out {url}: this fauna-sync was built without the `{feature}` feature, which object stores of this kind need; build it with `cargo build --features {feature}` (or the default features)")]
+    NotBuilt {
+        /// The URL.
+        url: String,
+        /// The cargo feature.
+        feature: &'static str,
+    },
     /// A batch sealed without a file reached an output of files (a bug in fauna-sync).
     #[error("batch {seq} of stream {stream:?} has no file to publish; this is a bug in fauna-sync, please report it")]
     NoFile {
@@ -144,6 +152,7 @@ impl OutputError {
             | OutputError::Rewound { .. } => ErrorKind::State,
             OutputError::NotADirectory(_)
             | OutputError::BadUrl { .. }
+            | OutputError::NotBuilt { .. }
             | OutputError::NoOutput { .. } => ErrorKind::Config,
             OutputError::Store { op, source, .. } => StoreProblem::of(op, source).kind(),
             OutputError::Locked(e) => e.kind(),

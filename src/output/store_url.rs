@@ -12,6 +12,7 @@ use std::sync::Arc;
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 use super::store_error::{tag_credentials, CONNECT};
 use super::OutputError;
 
@@ -128,16 +129,20 @@ impl StoreUrl {
 
     /// The client: the cloud's builder from its environment, then this URL's bucket. Failures
     /// of its credential chain are marked, so that they read "no credentials found"
-    /// ([`super::StoreProblem`]).
+    /// ([`super::StoreProblem`]). A cloud whose cargo feature this build left out is refused,
+    /// naming the feature.
     pub fn connect(&self) -> Result<Arc<dyn ObjectStore>, OutputError> {
+        #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
         let store = |source| OutputError::Store {
             op: CONNECT,
             url: self.url_of(""),
             source,
         };
+        #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
         let url = self.base.clone();
         // Each cloud's builder is built once to read its credential chain, then again with
         // that chain tagged (the builders are distinct types with the same methods).
+        #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
         macro_rules! tagged {
             ($builder:expr) => {{
                 let builder = || $builder.with_url(&url);
@@ -150,11 +155,38 @@ impl StoreUrl {
                 )
             }};
         }
-        Ok(match self.cloud {
-            Cloud::S3 => tagged!(object_store::aws::AmazonS3Builder::from_env()),
-            Cloud::Gcs => tagged!(object_store::gcp::GoogleCloudStorageBuilder::from_env()),
-            Cloud::Azure => tagged!(object_store::azure::MicrosoftAzureBuilder::from_env()),
-        })
+        match self.cloud {
+            #[cfg(feature = "s3")]
+            Cloud::S3 => Ok(tagged!(object_store::aws::AmazonS3Builder::from_env())),
+            #[cfg(feature = "gcs")]
+            Cloud::Gcs => Ok(tagged!(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env()
+            )),
+            #[cfg(feature = "azure")]
+            Cloud::Azure => Ok(tagged!(
+                object_store::azure::MicrosoftAzureBuilder::from_env()
+            )),
+            #[allow(unreachable_patterns)]
+            cloud => Err(self.not_built(cloud.feature())),
+        }
+    }
+
+    fn not_built(&self, feature: &'static str) -> OutputError {
+        OutputError::NotBuilt {
+            url: self.url_of(""),
+            feature,
+        }
+    }
+}
+
+impl Cloud {
+    /// The cargo feature that builds this cloud's client.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Cloud::S3 => "s3",
+            Cloud::Gcs => "gcs",
+            Cloud::Azure => "azure",
+        }
     }
 }
 
@@ -209,6 +241,20 @@ mod tests {
             PathBuf::from("/tmp/x")
         );
         assert_eq!(local_path(Path::new("rel")), PathBuf::from("rel"));
+    }
+
+    #[test]
+    fn a_cloud_built_out_is_refused_naming_its_feature() {
+        let u = parse("gs://bucket/p").unwrap().unwrap();
+        assert_eq!(
+            u.not_built(u.cloud().feature()).to_string(),
+            "--out gs://bucket/p: this fauna-sync was built without the `gcs` feature, which object stores of this kind need; build it with `cargo build --features gcs` (or the default features)"
+        );
+        #[cfg(not(feature = "gcs"))]
+        assert_eq!(
+            u.connect().err().map(|e| e.to_string()),
+            Some(u.not_built("gcs").to_string())
+        );
     }
 
     #[test]
