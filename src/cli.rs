@@ -16,7 +16,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Overrides, Settings};
 use crate::error::ErrorKind;
 use crate::fauna::Secret;
-use crate::output::{local_path, verify_output, verify_store, StoreUrl, VerifyReport};
+use crate::output::{
+    local_path, verify as verify_output, IdSetsAt, LocalDir, ObjectStorage, StoreUrl, VerifyReport,
+};
 use crate::progress::Progress;
 use crate::run::{run, Mode};
 use crate::state::State;
@@ -214,10 +216,13 @@ pub async fn main(cli: Cli) -> i32 {
         },
         Command::Verify(args) => match StoreUrl::parse(&args.out) {
             Ok(Some(url)) => verify_url(&url, args.state.as_deref()).await,
-            Ok(None) => verify(&VerifyArgs {
-                out: local_path(&args.out),
-                state: args.state.map(|s| local_path(&s)),
-            }),
+            Ok(None) => {
+                verify(&VerifyArgs {
+                    out: local_path(&args.out),
+                    state: args.state.map(|s| local_path(&s)),
+                })
+                .await
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 e.kind().exit_code()
@@ -262,7 +267,7 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
 }
 
 /// `fauna-sync verify`; returns the exit code.
-fn verify(args: &VerifyArgs) -> i32 {
+async fn verify(args: &VerifyArgs) -> i32 {
     if args.out.exists() && !args.out.is_dir() {
         eprintln!(
             "error: --out {} is not a directory; name an output root",
@@ -282,8 +287,12 @@ fn verify(args: &VerifyArgs) -> i32 {
             return ErrorKind::State.exit_code();
         }
     };
-    let ids = crate::id_set::id_set_dir(&state_path);
-    match verify_output(&args.out, state.as_ref(), &ids) {
+    let ids = LocalDir::new(crate::id_set::id_set_dir(&state_path));
+    let ids = IdSetsAt {
+        storage: &ids,
+        dir: "",
+    };
+    match verify_output(&LocalDir::new(&args.out), state.as_ref(), ids).await {
         Ok(report) if report.problems.is_empty() => {
             eprintln!(
                 "verified {}: {} file(s), {:.1} MB, all intact",
@@ -329,7 +338,13 @@ async fn verify_url(url: &StoreUrl, state: Option<&std::path::Path>) -> i32 {
         };
         let (_, state) = crate::output::ObjectState::load(store.clone(), url, &rel).await?;
         let state = Some(state).filter(|s| !s.output_id.is_empty());
-        verify_store(store.as_ref(), url, state.as_ref(), &format!("{rel}.ids")).await
+        let storage = ObjectStorage::new(store, url.clone());
+        let ids_dir = format!("{rel}.ids");
+        let ids = IdSetsAt {
+            storage: &storage,
+            dir: &ids_dir,
+        };
+        verify_output(&storage, state.as_ref(), ids).await
     }
     .await;
     match result {
