@@ -433,6 +433,8 @@ pub async fn run_with_progress(settings: &Settings, mode: Mode) -> i32 {
         r = run(settings, &progress, mode) => Some(r),
         _ = interrupted() => None,
     };
+    // An interrupted run's future was dropped: wait for the lease deletion its drop started.
+    crate::output::released().await;
     progress.finish();
     let command = match mode {
         Mode::Export => "export",

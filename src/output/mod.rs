@@ -54,7 +54,7 @@ pub use state_file::StateFile;
 pub use storage::{Manifest, Storage};
 pub use storage_output::StorageOutput;
 pub use store_error::StoreProblem;
-pub use store_run::{ReleaseGuard, StoreRun};
+pub use store_run::{released, ReleaseGuard, StoreRun};
 pub use store_url::{local_path, Cloud, StoreUrl};
 pub use verify::{verify, Problem, VerifyReport};
 

@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-
 use super::checks::IdSetsAt;
 use super::lease::Lease;
 use super::object_ids::{CheckpointWithIds, ObjectIdSets};
@@ -189,31 +188,43 @@ impl ReleaseGuard {
     }
 }
 
+/// Lease deletions started by dropped guards, until [`released`] waits for them.
+static RELEASING: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
+
 impl Drop for ReleaseGuard {
     fn drop(&mut self) {
         let Some(lease) = self.lease.take() else {
             return;
         };
         // Dropped inside the runtime (the run's future abandoned on SIGINT/SIGTERM): the store's
-        // client belongs to this runtime, so delete on it, waiting at most RELEASE_ON_DROP
-        // (else the lease expires by itself). Blocking needs the multi-thread runtime (the
-        // binary's); elsewhere the deletion is only started.
+        // client belongs to this runtime, so the deletion is started on it, to take at most
+        // RELEASE_ON_DROP (else the lease expires by itself); the binary waits for it
+        // ([`released`]) before it exits.
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let release = async move {
+        let task = handle.spawn(async move {
             if tokio::time::timeout(RELEASE_ON_DROP, lease.release())
                 .await
                 .is_err()
             {
                 tracing::warn!("Could not delete the lease in time; it expires by itself.");
             }
-        };
-        match handle.runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| handle.block_on(release))
-            }
-            _ => drop(handle.spawn(release)),
+        });
+        if let Ok(mut pending) = RELEASING.lock() {
+            pending.push(task);
         }
+    }
+}
+
+/// Waits for the lease deletions that dropped runs started (each at most 5 s).
+pub async fn released() {
+    let pending = RELEASING
+        .lock()
+        .map(|mut p| std::mem::take(&mut *p))
+        .unwrap_or_default();
+    for task in pending {
+        let _ = task.await;
     }
 }
