@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Overrides, Settings};
 use crate::error::ErrorKind;
 use crate::fauna::Secret;
+use crate::location::Location;
 use crate::output::{
     local_path, verify as verify_output, IdSetsAt, LocalDir, ObjectStorage, StoreUrl, VerifyReport,
 };
@@ -214,18 +215,18 @@ pub async fn main(cli: Cli) -> i32 {
             }
             Err(code) => code,
         },
-        Command::Verify(args) => match StoreUrl::parse(&args.out) {
-            Ok(Some(url)) => verify_url(&url, args.state.as_deref()).await,
-            Ok(None) => {
+        Command::Verify(args) => match Location::parse(&args.out) {
+            Ok(Location::Store(url)) => verify_url(&url, args.state.as_deref()).await,
+            Ok(Location::Dir(out)) => {
                 verify(&VerifyArgs {
-                    out: local_path(&args.out),
+                    out,
                     state: args.state.map(|s| local_path(&s)),
                 })
                 .await
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                e.kind().exit_code()
+                ErrorKind::Config.exit_code()
             }
         },
         Command::Load(args) => crate::load::run(args).await,
@@ -440,7 +441,7 @@ pub async fn run_with_progress(settings: &Settings, mode: Mode) -> i32 {
         Mode::Export => "export",
         Mode::Sync { .. } => "sync",
     };
-    let out = settings.output.dir.display().to_string();
+    let out = settings.output.out.to_string();
     match result {
         Some(Ok(summary)) => {
             match mode {
@@ -542,7 +543,7 @@ fn print_sync_summary(s: &Summary, settings: &Settings) {
         s.queries,
         s.read_ops,
         s.retries,
-        settings.output.dir.display()
+        settings.output.out
     );
     if s.queries > 0 {
         eprintln!("{}", paging_line(s));
@@ -590,7 +591,7 @@ fn print_summary(s: &Summary, settings: &Settings) {
             String::new()
         },
         complete,
-        settings.output.dir.display()
+        settings.output.out
     );
     if s.docs > 0 {
         eprintln!("{}", paging_line(s));

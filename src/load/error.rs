@@ -202,3 +202,9 @@ mod tests {
         }
     }
 }
+
+impl From<crate::location::BadUrl> for LoadError {
+    fn from(e: crate::location::BadUrl) -> Self {
+        LoadError::Output(e.into())
+    }
+}

@@ -15,6 +15,15 @@ use super::store_error::{describe, StoreProblem};
 use super::verify::Problem;
 use crate::sink::MANIFEST_FILE;
 
+impl From<crate::location::BadUrl> for OutputError {
+    fn from(e: crate::location::BadUrl) -> Self {
+        OutputError::BadUrl {
+            url: e.url,
+            reason: e.reason,
+        }
+    }
+}
+
 /// A failed output operation.
 #[derive(Debug, Error)]
 pub enum OutputError {

@@ -55,7 +55,7 @@ pub use storage::{Manifest, Storage};
 pub use storage_output::StorageOutput;
 pub use store_error::StoreProblem;
 pub use store_run::{released, ReleaseGuard, StoreRun};
-pub use store_url::{local_path, Cloud, StoreUrl};
+pub use store_url::{local_path, BadUrl, Cloud, Location, StoreUrl};
 pub use verify::{verify, Problem, VerifyReport};
 
 use async_trait::async_trait;

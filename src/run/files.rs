@@ -1,7 +1,7 @@
 //! A local directory `--out`: the run's lock files, the state file (migrated from version 1 on
 //! load), batch files with their manifest ([`FilesOutput`]), and the id sets beside the state.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::destination::{Begun, Destination, OpenOutput, Resumed};
@@ -29,26 +29,27 @@ pub struct FilesDestination {
 }
 
 impl FilesDestination {
-    /// The output root and state file of `settings`, writing `format`.
-    pub fn new(settings: &Settings, format: FileFormat) -> Self {
+    /// The output root `dir` (`settings`' `--out`) and the state file of `settings`, writing
+    /// `format`.
+    pub fn new(dir: &Path, settings: &Settings, format: FileFormat) -> Self {
         FilesDestination {
-            root: settings.output.dir.clone(),
+            root: dir.to_path_buf(),
             state: settings.output.state.clone(),
             format,
             verify: settings.output.verify,
-            lock_paths: lock_paths(settings),
+            lock_paths: lock_paths(dir, &settings.output.state),
             lock: None,
             v1_files: None,
         }
     }
 }
 
-/// The lock files of a run: one in the output root, and one beside the state file when the
-/// state lives elsewhere.
-pub fn lock_paths(settings: &Settings) -> Vec<PathBuf> {
-    let mut paths = vec![settings.output.dir.join(LOCK_FILE)];
-    if settings.output.state.parent() != Some(settings.output.dir.as_path()) {
-        let mut p = settings.output.state.as_os_str().to_owned();
+/// The lock files of a run on the directory `dir` with the state file `state`: one in the
+/// output root, and one beside the state file when the state lives elsewhere.
+pub fn lock_paths(dir: &Path, state: &Path) -> Vec<PathBuf> {
+    let mut paths = vec![dir.join(LOCK_FILE)];
+    if state.parent() != Some(dir) {
+        let mut p = state.as_os_str().to_owned();
         p.push(".lock");
         paths.push(PathBuf::from(p));
     }

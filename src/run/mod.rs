@@ -38,7 +38,7 @@ pub use run_loop::run_with;
 pub use store::StoreDestination;
 
 use crate::config::{OutputFormat, Settings};
-use crate::output::StoreUrl;
+use crate::location::Location;
 use crate::sink::FileFormat;
 use crate::sync::{ExportError, Observer, Summary};
 
@@ -53,7 +53,7 @@ pub fn file_format(settings: &Settings) -> FileFormat {
 }
 
 /// Runs (or resumes) an export or a sync of every configured collection into `--out`: a local
-/// directory, or an object store when it is a URL (resolved here, once).
+/// directory, or an object store (parsed once, in the settings).
 pub async fn run(
     settings: &Settings,
     observer: &dyn Observer,
@@ -61,13 +61,13 @@ pub async fn run(
 ) -> Result<Summary, ExportError> {
     let plan = Plan::of(mode);
     let format = file_format(settings);
-    match StoreUrl::parse(&settings.output.dir)? {
-        Some(url) => {
-            let destination = StoreDestination::new(url, settings, format);
+    match &settings.output.out {
+        Location::Store(url) => {
+            let destination = StoreDestination::new(url.clone(), settings, format);
             run_with(settings, &plan, destination, observer).await
         }
-        None => {
-            let destination = FilesDestination::new(settings, format);
+        Location::Dir(dir) => {
+            let destination = FilesDestination::new(dir, settings, format);
             run_with(settings, &plan, destination, observer).await
         }
     }
