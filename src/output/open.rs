@@ -206,3 +206,7 @@ async fn cleanup(
     removed.sort();
     Ok(removed)
 }
+
+#[cfg(test)]
+#[path = "open_tests.rs"]
+mod tests;

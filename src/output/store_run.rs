@@ -102,7 +102,7 @@ impl StoreRun {
         }
     }
 
-    /// Opens the output (ownership, manifest, damage, leftovers; see [`ObjectOutput::open`]).
+    /// Opens the output (ownership, manifest, damage, leftovers; see [`open_output`]).
     pub async fn open_output(
         &self,
         format: FileFormat,

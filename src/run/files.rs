@@ -1,5 +1,6 @@
 //! A local directory `--out`: the run's lock files, the state file (migrated from version 1 on
-//! load), batch files with their manifest ([`FilesOutput`]), and the id sets beside the state.
+//! load), batch files with their manifest (`crate::output::open_output` on a `LocalDir`), and
+//! the id sets beside the state.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -3,10 +3,13 @@
 //! the same run ([`run_with`], `run_loop.rs`) on different [`Destination`]s with different
 //! [`Plan`]s and [`Observer`]s.
 //!
-//! - [`Destination`] (`destination.rs`): what `--out` (or Airbyte's stdout) resolves into once:
-//!   the lock or lease, the state, the output, the id store, the checkpoint.
-//!   [`FilesDestination`] (`files.rs`) and [`StoreDestination`] (`store.rs`) here; Airbyte's
-//!   in `crate::airbyte`.
+//! - [`Destination`] (`destination.rs`): what `--out` (parsed once into a
+//!   [`Location`](crate::location::Location) in the settings; [`run`] dispatches on it) or
+//!   Airbyte's stdout resolves into: the lock or lease, the state, the output, the id store,
+//!   the checkpoint. [`FilesDestination`] (`files.rs`) and [`StoreDestination`] (`store.rs`)
+//!   here differ only in what is not the output protocol (lock files vs the lease, a state file
+//!   with its id sets beside it vs a state object with a scratch copy of them); both open the
+//!   output with `crate::output::open_output`. Airbyte's is in `crate::airbyte`.
 //! - [`Plan`], [`ReadMode`] (`plan.rs`): the streams and how each is read.
 //! - checks (`checks.rs`): a collection and its index, before anything is read; shared with
 //!   Airbyte `check` and `discover`.
