@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::storage::{Manifest, Storage};
 use super::OutputError;
 use crate::durable::{
-    create_dir_durable, fsync_dir, write_file_atomically, AppendLog, RESUME_FROM,
+    create_dir_durable, fsync_dir, write_file_atomically, AppendLog, FileError, RESUME_FROM,
 };
 use crate::sink::{CommittedFile, SinkError, MANIFEST_FILE};
 
@@ -37,19 +37,15 @@ impl LocalDir {
     }
 }
 
-/// Runs a blocking file call on tokio's blocking pool.
-async fn blocking<T, F>(f: F) -> Result<T, OutputError>
+/// Runs the blocking file call `f`, an `op` on `path`, on tokio's blocking pool.
+async fn blocking<T, F>(op: &'static str, path: &Path, f: F) -> Result<T, OutputError>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, OutputError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        OutputError::File(crate::durable::FileError::new(
-            "run",
-            "",
-            std::io::Error::other(e),
-        ))
-    })?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| FileError::new(op, path, std::io::Error::other(e)))?
 }
 
 #[async_trait]
@@ -64,7 +60,7 @@ impl Storage for LocalDir {
 
     async fn create_root(&self) -> Result<(), OutputError> {
         let root = self.root.clone();
-        blocking(move || {
+        blocking("create", &self.root, move || {
             if root.exists() && !root.is_dir() {
                 return Err(OutputError::NotADirectory(root));
             }
@@ -75,32 +71,40 @@ impl Storage for LocalDir {
 
     async fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, OutputError> {
         let path = self.path(rel);
-        blocking(move || match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(SinkError::io("read", &path, e).into()),
+        blocking("read", &self.path(rel), move || {
+            match std::fs::read(&path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(SinkError::io("read", &path, e).into()),
+            }
         })
         .await
     }
 
     async fn size(&self, rel: &str) -> Result<Option<u64>, OutputError> {
         let path = self.path(rel);
-        blocking(move || Ok(std::fs::metadata(&path).ok().map(|m| m.len()))).await
+        blocking("inspect", &self.path(rel), move || {
+            Ok(std::fs::metadata(&path).ok().map(|m| m.len()))
+        })
+        .await
     }
 
     async fn sha256(&self, rel: &str) -> Result<Option<String>, OutputError> {
         let path = self.path(rel);
-        blocking(move || Ok(sha256_hex(&path))).await
+        blocking("read", &self.path(rel), move || Ok(sha256_hex(&path))).await
     }
 
     async fn write(&self, rel: &str, bytes: Vec<u8>) -> Result<(), OutputError> {
         let path = self.path(rel);
-        blocking(move || Ok(write_file_atomically(&path, &bytes)?)).await
+        blocking("write", &self.path(rel), move || {
+            Ok(write_file_atomically(&path, &bytes)?)
+        })
+        .await
     }
 
     async fn list(&self, dir: &str) -> Result<Vec<String>, OutputError> {
         let dir = self.path(dir);
-        blocking(move || {
+        blocking("list", &dir.clone(), move || {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(entries) => entries,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -128,7 +132,7 @@ impl Storage for LocalDir {
 
     async fn list_stream_files(&self) -> Result<Vec<String>, OutputError> {
         let root = self.root.clone();
-        blocking(move || {
+        blocking("list", &self.root, move || {
             let entries = std::fs::read_dir(&root).map_err(|e| SinkError::io("list", &root, e))?;
             let mut files = Vec::new();
             for dir in entries.flatten() {
@@ -152,7 +156,7 @@ impl Storage for LocalDir {
     async fn delete(&self, dir: &str, names: &[String]) -> Result<Vec<PathBuf>, OutputError> {
         let dir = self.path(dir);
         let names = names.to_vec();
-        blocking(move || {
+        blocking("remove files in", &dir.clone(), move || {
             let mut removed = Vec::new();
             for name in names {
                 let path = dir.join(name);
@@ -175,7 +179,8 @@ impl Storage for LocalDir {
         committed: u64,
     ) -> Result<(Box<dyn Manifest>, Vec<u8>), OutputError> {
         let root = self.root.clone();
-        blocking(move || {
+        let path = root.join(MANIFEST_FILE);
+        blocking("open", &path, move || {
             // A manifest shorter than the state recorded is damage; failing to open it is not.
             let log = AppendLog::open(root.join(MANIFEST_FILE), committed).map_err(|e| {
                 if e.op == RESUME_FROM {
@@ -188,7 +193,11 @@ impl Storage for LocalDir {
                 }
             })?;
             let bytes = log.read_committed()?;
-            let manifest: Box<dyn Manifest> = Box::new(LocalManifest { log: Some(log) });
+            let path = log.path().to_path_buf();
+            let manifest: Box<dyn Manifest> = Box::new(LocalManifest {
+                log: Some(log),
+                path,
+            });
             Ok((manifest, bytes))
         })
         .await
@@ -208,30 +217,23 @@ impl Storage for LocalDir {
 struct LocalManifest {
     /// Away on the blocking pool during an append.
     log: Option<AppendLog>,
+    path: PathBuf,
 }
 
 #[async_trait]
 impl Manifest for LocalManifest {
     async fn append(&mut self, line: Vec<u8>) -> Result<u64, OutputError> {
-        let mut log = self.log.take().ok_or_else(|| {
-            OutputError::File(crate::durable::FileError::new(
-                "append to",
-                MANIFEST_FILE,
-                std::io::Error::other("an earlier append did not finish"),
-            ))
-        })?;
+        let failed = |e: std::io::Error| FileError::new("append to", &self.path, e);
+        let mut log = self
+            .log
+            .take()
+            .ok_or_else(|| failed(std::io::Error::other("an earlier append did not finish")))?;
         let (log, mark) = tokio::task::spawn_blocking(move || {
             let mark = log.append(&line);
             (log, mark)
         })
         .await
-        .map_err(|e| {
-            OutputError::File(crate::durable::FileError::new(
-                "append to",
-                MANIFEST_FILE,
-                std::io::Error::other(e),
-            ))
-        })?;
+        .map_err(|e| failed(std::io::Error::other(e)))?;
         self.log = Some(log);
         Ok(mark?)
     }
