@@ -6,8 +6,9 @@
 FROM rust:1.89-bookworm AS build
 WORKDIR /src
 COPY . .
-# The production build: without the demo's in-process fauna-dev (--no-default-features),
-# stripped (profile.release), as .github/workflows/release.yml builds it.
+# The connector's build: without the demo's in-process fauna-dev and without the object-store
+# clients (--no-default-features: an Airbyte source writes to stdout, never to a bucket),
+# stripped (profile.release).
 RUN cargo build --release --locked --no-default-features -p fauna-sync --bin fauna-sync
 
 FROM debian:bookworm-slim

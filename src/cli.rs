@@ -16,7 +16,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Overrides, Settings};
 use crate::error::ErrorKind;
 use crate::fauna::Secret;
-use crate::output::{local_path, verify_output, verify_store, StoreUrl, VerifyReport};
+use crate::location::Location;
+use crate::output::{
+    local_path, verify as verify_output, IdSetsAt, LocalDir, ObjectStorage, StoreUrl, VerifyReport,
+};
 use crate::progress::Progress;
 use crate::run::{run_plan, Mode, Plan};
 use crate::scale::{
@@ -289,15 +292,18 @@ pub async fn main(cli: Cli) -> i32 {
             }
             Err(code) => code,
         },
-        Command::Verify(args) => match StoreUrl::parse(&args.out) {
-            Ok(Some(url)) => verify_url(&url, args.state.as_deref()).await,
-            Ok(None) => verify(&VerifyArgs {
-                out: local_path(&args.out),
-                state: args.state.map(|s| local_path(&s)),
-            }),
+        Command::Verify(args) => match Location::parse(&args.out) {
+            Ok(Location::Store(url)) => verify_url(&url, args.state.as_deref()).await,
+            Ok(Location::Dir(out)) => {
+                verify(&VerifyArgs {
+                    out,
+                    state: args.state.map(|s| local_path(&s)),
+                })
+                .await
+            }
             Err(e) => {
                 eprintln!("error: {e}");
-                e.kind().exit_code()
+                ErrorKind::Config.exit_code()
             }
         },
         Command::Load(args) => crate::load::run(args).await,
@@ -339,7 +345,7 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
 }
 
 /// `fauna-sync verify`; returns the exit code.
-fn verify(args: &VerifyArgs) -> i32 {
+async fn verify(args: &VerifyArgs) -> i32 {
     if args.out.exists() && !args.out.is_dir() {
         eprintln!(
             "error: --out {} is not a directory; name an output root",
@@ -359,8 +365,12 @@ fn verify(args: &VerifyArgs) -> i32 {
             return ErrorKind::State.exit_code();
         }
     };
-    let ids = crate::id_set::id_set_dir(&state_path);
-    match verify_output(&args.out, state.as_ref(), &ids) {
+    let ids = LocalDir::new(crate::id_set::id_set_dir(&state_path));
+    let ids = IdSetsAt {
+        storage: &ids,
+        dir: "",
+    };
+    match verify_output(&LocalDir::new(&args.out), state.as_ref(), ids).await {
         Ok(report) if report.problems.is_empty() => {
             eprintln!(
                 "verified {}: {} file(s), {:.1} MB, all intact",
@@ -406,7 +416,13 @@ async fn verify_url(url: &StoreUrl, state: Option<&std::path::Path>) -> i32 {
         };
         let (_, state) = crate::output::ObjectState::load(store.clone(), url, &rel).await?;
         let state = Some(state).filter(|s| !s.output_id.is_empty());
-        verify_store(store.as_ref(), url, state.as_ref(), &format!("{rel}.ids")).await
+        let storage = ObjectStorage::new(store, url.clone());
+        let ids_dir = format!("{rel}.ids");
+        let ids = IdSetsAt {
+            storage: &storage,
+            dir: &ids_dir,
+        };
+        verify_output(&storage, state.as_ref(), ids).await
     }
     .await;
     match result {
@@ -482,10 +498,10 @@ fn advice(kind: ErrorKind) -> &'static str {
     }
 }
 
-/// The plan file: `--plan`, else `<out>/_plan.json`.
+/// The plan file: `--plan`, else `<out>/_plan.json` (a path, or an object's URL).
 fn plan_path(settings: &Settings, plan: Option<&std::path::Path>) -> PathBuf {
     plan.map(local_path)
-        .unwrap_or_else(|| settings.output.dir.join(PLAN_FILE))
+        .unwrap_or_else(|| settings.output.out.as_path().join(PLAN_FILE))
 }
 
 /// The default plan file's name at the output root.
@@ -497,11 +513,10 @@ fn scale_failed(e: &ScaleError) -> i32 {
     e.kind().exit_code()
 }
 
-/// Refuses an object-store `--out` for scale-out (not supported yet); the exit code.
-fn refuse_store(settings: &Settings) -> Option<i32> {
-    StoreUrl::parse(&settings.output.dir).ok().flatten()?;
-    eprintln!("error: plan, export --plan and finalize need a local or mounted --out (a shared volume) for now: an object-store --out is not supported by scale-out yet (spec/scale-out.md, \"Limits\")");
-    Some(ErrorKind::Config.exit_code())
+/// Reads the plan at `path` (a file or an object).
+async fn read_plan(path: &std::path::Path) -> Result<ScalePlan, ScaleError> {
+    let bytes = crate::scale::read_file(path).await?;
+    ScalePlan::parse(&bytes, &path.display().to_string())
 }
 
 /// `fauna-sync plan`; returns the exit code.
@@ -510,35 +525,26 @@ async fn plan_command(
     shape: PlanShape,
     plan: Option<&std::path::Path>,
 ) -> i32 {
-    if StoreUrl::parse(&settings.output.dir)
-        .ok()
-        .flatten()
-        .is_some()
-    {
-        eprintln!("error: scale-out plans write to a local or mounted --out for now (an object-store --out is not supported by plan, shards and finalize yet)");
-        return ErrorKind::Config.exit_code();
-    }
     let path = plan_path(settings, plan);
     let made = match make_plan(settings, shape).await {
         Ok(p) => p,
         Err(e) => return scale_failed(&e),
     };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Err(e) = crate::durable::create_dir_durable(parent) {
-            return scale_failed(&e.into());
-        }
-    }
-    if let Err(e) = crate::durable::write_file_atomically(&path, &made.to_bytes()) {
-        return scale_failed(&e.into());
+    if let Err(e) = crate::scale::write_file(&path, made.to_bytes()).await {
+        return scale_failed(&e);
     }
     let ranges: usize = made.collections.iter().map(|c| c.ranges.len()).sum();
+    let shortest = if made.shortest_window.is_empty() {
+        String::new()
+    } else {
+        format!(" (collection '{}')", made.shortest_window)
+    };
     eprintln!(
-        "planned {} collection(s) in {ranges} range(s) over {} shard(s) at {}, readable until {}{} -> {}",
+        "planned {} collection(s) in {ranges} range(s) over {} shard(s) at {}, readable until {}{shortest} -> {}",
         made.collections.len(),
         made.shards,
         made.snapshot,
         micros_text(made.readable_until),
-        if made.shortest_window.is_empty() { String::new() } else { format!(" (collection '{}')", made.shortest_window) },
         path.display()
     );
     eprintln!(
@@ -559,23 +565,21 @@ async fn shard_command(
     shard: Option<&str>,
     job_index: Option<&str>,
 ) -> i32 {
-    if let Some(code) = refuse_store(settings) {
-        return code;
-    }
-    let prepared = ScalePlan::read(&local_path(plan)).and_then(|plan| {
+    let prepared = async {
+        let plan = read_plan(&local_path(plan)).await?;
         let spec = ShardSpec::from_args(shard, job_index)?;
-        let (shard_settings, run) = shard_run(settings, &plan, spec)?;
+        let (shard_settings, run) = shard_run(settings, &plan, spec).await?;
         eprintln!(
             "shard {} of plan {} at {}: {} collection(s) -> {}",
             spec.shown(),
             plan.plan_id,
             plan.snapshot,
             run.pinned.as_ref().map_or(0, |p| p.ranges.len()),
-            shard_settings.output.dir.display()
+            shard_settings.output.out
         );
-        Ok((shard_settings, run))
-    });
-    match prepared {
+        Ok::<_, ScaleError>((shard_settings, run))
+    };
+    match prepared.await {
         Ok((shard_settings, run)) => {
             run_plan_with_progress(&shard_settings, &run, Mode::Export).await
         }
@@ -585,11 +589,8 @@ async fn shard_command(
 
 /// `fauna-sync finalize`; returns the exit code.
 async fn finalize_command(settings: &Settings, plan: Option<&std::path::Path>) -> i32 {
-    if let Some(code) = refuse_store(settings) {
-        return code;
-    }
     let path = plan_path(settings, plan);
-    let plan = match ScalePlan::read(&path) {
+    let plan = match read_plan(&path).await {
         Ok(p) => p,
         Err(e) => return scale_failed(&e),
     };
@@ -608,13 +609,13 @@ async fn finalize_command(settings: &Settings, plan: Option<&std::path::Path>) -
                 "finalized"
             };
             eprintln!(
-                "{what} plan {} ({} shard(s)) at {}: {} collection(s), {rows} record(s) in {files} file(s) -> {}; `fauna-sync sync` continues from the snapshot. The shards' directories ({}) may be removed.",
+                "{what} plan {} ({} shard(s)) at {}: {} collection(s), {rows} record(s) in {files} file(s) -> {}; `fauna-sync sync` continues from the snapshot. The shards' parts ({}) may be removed.",
                 plan.plan_id,
                 plan.shards,
                 plan.snapshot,
                 joined.streams.len(),
-                settings.output.dir.display(),
-                settings.output.dir.join(SHARDS_DIR).display()
+                settings.output.out,
+                settings.output.out.join(SHARDS_DIR)
             );
             0
         }
@@ -640,12 +641,14 @@ pub async fn run_plan_with_progress(settings: &Settings, plan: &Plan, mode: Mode
         r = run_plan(settings, &progress, plan) => Some(r),
         _ = interrupted() => None,
     };
+    // An interrupted run's future was dropped: wait for the lease deletion its drop started.
+    crate::output::released().await;
     progress.finish();
     let command = match mode {
         Mode::Export => "export",
         Mode::Sync { .. } => "sync",
     };
-    let out = settings.output.dir.display().to_string();
+    let out = settings.output.out.to_string();
     match result {
         Some(Ok(summary)) => {
             match mode {
@@ -747,7 +750,7 @@ fn print_sync_summary(s: &Summary, settings: &Settings) {
         s.queries,
         s.read_ops,
         s.retries,
-        settings.output.dir.display()
+        settings.output.out
     );
     if s.queries > 0 {
         eprintln!("{}", paging_line(s));
@@ -795,7 +798,7 @@ fn print_summary(s: &Summary, settings: &Settings) {
             String::new()
         },
         complete,
-        settings.output.dir.display()
+        settings.output.out
     );
     if s.docs > 0 {
         eprintln!("{}", paging_line(s));

@@ -10,11 +10,14 @@
 //! - [`run`]: the one run of `export`, `sync` and Airbyte `read` — the destination `--out` (or
 //!   Airbyte's stdout) resolves into, the checks, the loop;
 //! - [`sync`]: strategies, partitions, the committer, the run's observer and summary;
-//! - [`output`] and [`sink`]: batch files, manifests, object stores, checkpoints;
+//! - [`output`] and [`sink`]: batch files, manifests and checkpoints — the backend protocol
+//!   written once over a storage trait with a local-directory and an object-store
+//!   implementation;
 //! - [`state`]: the checkpoint state; [`id_set`]: the ids an output holds;
 //! - [`read`]: readers and what the database holds; [`export`]: records; [`schema`]: typed
 //!   columns (not wired yet);
-//! - [`fauna`]: the client; [`config`]: settings; [`durable`], [`lock`], [`error`].
+//! - [`fauna`]: the client; [`config`]: settings, with `--out` parsed once into a
+//!   [`location`]; [`durable`], [`lock`], [`error`].
 
 pub mod airbyte;
 pub mod cli;
@@ -28,6 +31,7 @@ pub mod export;
 pub mod fauna;
 pub mod id_set;
 pub mod load;
+pub mod location;
 pub mod lock;
 pub mod output;
 pub mod progress;

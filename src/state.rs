@@ -461,18 +461,29 @@ impl State {
 
     /// Writes the state atomically (temporary file, fsync, rename, fsync of the directory).
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let bytes = self.encode(path)?;
+        State::save_encoded(path, &bytes)
+    }
+
+    /// The bytes [`save`](State::save) writes (`path` names the file in errors).
+    pub fn encode(&self, path: &Path) -> Result<Vec<u8>, StateError> {
         let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| StateError::Invalid {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
         bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    /// Writes [`encode`](State::encode)d bytes to `path` atomically.
+    pub fn save_encoded(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
         if crate::crash::armed("state-write") {
             // Simulate a crash in the middle of writing: half the bytes in a temporary file,
             // never renamed. The previous state must survive untouched.
             let _ = std::fs::write(temp_path(path), &bytes[..bytes.len() / 2]);
             std::process::abort();
         }
-        write_file_atomically(path, &bytes)?;
+        write_file_atomically(path, bytes)?;
         Ok(())
     }
 }

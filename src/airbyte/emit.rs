@@ -98,6 +98,8 @@ pub struct Records<W: Write> {
     pub namespaces: Namespaces,
 }
 
+#[async_trait::async_trait]
+
 impl<W: Write + Send + 'static> Output for Records<W> {
     fn begin(
         &mut self,
@@ -115,7 +117,7 @@ impl<W: Write + Send + 'static> Output for Records<W> {
         }))
     }
 
-    fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
+    async fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
         Ok(Receipt {
             stream: sealed.stream,
             seq: sealed.seq,
@@ -195,8 +197,10 @@ pub struct States<W: Write> {
     pub namespaces: Namespaces,
 }
 
+#[async_trait::async_trait]
+
 impl<W: Write + Send> Checkpoint for States<W> {
-    fn save(
+    async fn save(
         &mut self,
         state: &State,
         changed: &str,

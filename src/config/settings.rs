@@ -11,6 +11,7 @@ use super::file::{CollectionFile, ColumnFile, ConfigFile, DeletionsFile, TopLeve
 use super::keys::check_keys;
 use crate::export::{ColumnType, DETECTED_COLUMN};
 use crate::fauna::Secret;
+use crate::location::Location;
 
 /// Default page size (Airbyte's connector used 64; larger pages export much faster).
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
@@ -104,8 +105,8 @@ impl CollectionSettings {
 /// Output settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutputSettings {
-    /// Output root.
-    pub dir: PathBuf,
+    /// Output root (`--out`, `output.dir`): a directory or an object store, parsed once.
+    pub out: Location,
     /// File format.
     pub format: OutputFormat,
     /// JSONL compression.
@@ -483,10 +484,18 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
     check_path(&out.dir.as_ref().map(PathBuf::from), "output.dir")?;
     check_path(&o.state, "--state")?;
     check_path(&out.state.as_ref().map(PathBuf::from), "output.state")?;
-    let dir = o
-        .out
-        .or_else(|| out.dir.as_ref().map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("fauna-export"));
+    let (dir, dir_field) = match (o.out, &out.dir) {
+        (Some(dir), _) => (dir, "--out"),
+        (None, Some(dir)) => (PathBuf::from(dir), "output.dir"),
+        (None, None) => (PathBuf::from("fauna-export"), "--out"),
+    };
+    let location = Location::parse(&dir).map_err(|e| {
+        ConfigError::new(
+            dir_field,
+            format!("{} is no usable output ({})", e.url, e.reason),
+            "Name a local directory or an object store URL.",
+        )
+    })?;
     let format = match (&o.format, &out.format) {
         (Some(f), _) => parse_format(f, "--format")?,
         (None, Some(f)) => parse_format(f, "output.format")?,
@@ -534,7 +543,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
     let state = o
         .state
         .or_else(|| out.state.as_ref().map(PathBuf::from))
-        .unwrap_or_else(|| dir.join("_state.json"));
+        .unwrap_or_else(|| location.as_path().join("_state.json"));
     Ok(Settings {
         endpoint,
         secret,
@@ -544,7 +553,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         collections,
         defaults,
         output: OutputSettings {
-            dir,
+            out: location,
             format,
             compression,
             batch_rows,

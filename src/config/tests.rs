@@ -81,7 +81,10 @@ fn extends_with_collections_defaults_output_and_overrides() {
     assert_eq!(cs[1].deletion_column, None);
     assert_eq!(s.output.format, OutputFormat::Parquet);
     assert_eq!(s.output.batch_rows, 7);
-    assert_eq!(s.output.dir, PathBuf::from("out"));
+    assert_eq!(
+        s.output.out,
+        crate::location::Location::Dir(PathBuf::from("out"))
+    );
 }
 
 #[test]

@@ -179,6 +179,12 @@ pub fn kind_of_code(code: &str) -> ErrorKind {
     }
 }
 
+impl From<crate::location::BadUrl> for LoadError {
+    fn from(e: crate::location::BadUrl) -> Self {
+        LoadError::Output(e.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

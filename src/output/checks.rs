@@ -2,11 +2,7 @@
 //! not name, as its next batch, one the manifest already commits (a state set back would overwrite
 //! it), and that the id-set files the state names are there with their committed extent.
 
-use std::path::Path;
-
-use object_store::{ObjectStore, ObjectStoreExt};
-
-use super::store_url::StoreUrl;
+use super::storage::{join, Storage};
 use super::verify::Problem;
 use super::OutputError;
 use crate::id_set::{files_of, IdsMark};
@@ -69,53 +65,33 @@ fn delta_len(name: &str, stream: &str, mark: IdsMark) -> u64 {
     }
 }
 
-/// Checks the id-set files `state` names in the local directory `dir`.
-pub fn id_set_problems(dir: &Path, state: &State) -> Vec<Problem> {
-    named_files(state)
-        .into_iter()
-        .filter_map(|(stream, name, committed)| {
-            let path = dir.join(&name).display().to_string();
-            match std::fs::metadata(dir.join(&name)) {
-                Err(_) => Some(Problem::IdSetMissing { file: path, stream }),
-                Ok(m) if m.len() < committed => Some(Problem::IdSetShort {
-                    file: path,
-                    found: m.len(),
-                    committed,
-                }),
-                Ok(_) => None,
-            }
-        })
-        .collect()
+/// Where the id sets a state names live: a directory of a [`Storage`] (beside a state file,
+/// or under `<state object>.ids/` in a store).
+#[derive(Clone, Copy)]
+pub struct IdSetsAt<'a> {
+    /// The storage.
+    pub storage: &'a dyn Storage,
+    /// The directory, relative to its root (`""`: the root).
+    pub dir: &'a str,
 }
 
-/// Checks the id-set objects `state` names under `ids_rel` (`_state.json.ids`) below `url`.
-pub async fn id_set_object_problems(
-    store: &dyn ObjectStore,
-    url: &StoreUrl,
-    ids_rel: &str,
+/// Checks the id-set files `state` names where `ids` says.
+pub async fn id_set_problems(
+    ids: IdSetsAt<'_>,
     state: &State,
 ) -> Result<Vec<Problem>, OutputError> {
     let mut problems = Vec::new();
     for (stream, name, committed) in named_files(state) {
-        let rel = format!("{ids_rel}/{name}");
-        let file = url.url_of(&rel);
-        match store.head(&url.key(&rel)?).await {
-            Ok(meta) if meta.size < committed => problems.push(Problem::IdSetShort {
+        let rel = join(ids.dir, &name);
+        let file = ids.storage.name_of(&rel);
+        match ids.storage.size(&rel).await? {
+            None => problems.push(Problem::IdSetMissing { file, stream }),
+            Some(found) if found < committed => problems.push(Problem::IdSetShort {
                 file,
-                found: meta.size,
+                found,
                 committed,
             }),
-            Ok(_) => {}
-            Err(object_store::Error::NotFound { .. }) => {
-                problems.push(Problem::IdSetMissing { file, stream })
-            }
-            Err(source) => {
-                return Err(OutputError::Store {
-                    op: "read",
-                    url: file,
-                    source,
-                })
-            }
+            Some(_) => {}
         }
     }
     Ok(problems)
@@ -164,9 +140,14 @@ mod tests {
         );
     }
 
-    #[test]
-    fn id_set_files_must_be_there_with_their_committed_length() {
+    #[tokio::test]
+    async fn id_set_files_must_be_there_with_their_committed_length() {
         let dir = tempfile::tempdir().unwrap();
+        let local = crate::output::LocalDir::new(dir.path());
+        let ids = IdSetsAt {
+            storage: &local,
+            dir: "",
+        };
         let mut state = State::new();
         let mut s = StreamState::new(0, "jsonl");
         s.ids = Some(IdsMark {
@@ -177,7 +158,7 @@ mod tests {
         state.streams.insert("a".into(), s);
         let path = |n: &str| dir.path().join(n).display().to_string();
         assert_eq!(
-            id_set_problems(dir.path(), &state),
+            id_set_problems(ids, &state).await.unwrap(),
             [
                 Problem::IdSetMissing {
                     file: path("a.set.2"),
@@ -192,7 +173,7 @@ mod tests {
         std::fs::write(dir.path().join("a.set.2"), "").unwrap();
         std::fs::write(dir.path().join("a.delta.2"), "+1\n").unwrap();
         assert_eq!(
-            id_set_problems(dir.path(), &state),
+            id_set_problems(ids, &state).await.unwrap(),
             [Problem::IdSetShort {
                 file: path("a.delta.2"),
                 found: 3,
@@ -200,6 +181,6 @@ mod tests {
             }]
         );
         std::fs::write(dir.path().join("a.delta.2"), "+1\n+2\n+3\n").unwrap();
-        assert_eq!(id_set_problems(dir.path(), &state), []);
+        assert_eq!(id_set_problems(ids, &state).await.unwrap(), []);
     }
 }

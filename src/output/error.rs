@@ -15,6 +15,15 @@ use super::store_error::{describe, StoreProblem};
 use super::verify::Problem;
 use crate::sink::MANIFEST_FILE;
 
+impl From<crate::location::BadUrl> for OutputError {
+    fn from(e: crate::location::BadUrl) -> Self {
+        OutputError::BadUrl {
+            url: e.url,
+            reason: e.reason,
+        }
+    }
+}
+
 /// A failed output operation.
 #[derive(Debug, Error)]
 pub enum OutputError {
@@ -103,6 +112,14 @@ pub enum OutputError {
         /// What is wrong and what to use instead.
         reason: String,
     },
+    /// `--out` names a cloud whose client this build left out (its cargo feature).
+    #[error("--out {url}: this fauna-sync was built without the `{feature}` feature, which object stores of this kind need; build it with `cargo build --features {feature}` (or the default features)")]
+    NotBuilt {
+        /// The URL.
+        url: String,
+        /// The cargo feature.
+        feature: &'static str,
+    },
     /// A batch sealed without a file reached an output of files (a bug in fauna-sync).
     #[error("batch {seq} of stream {stream:?} has no file to publish; this is a bug in fauna-sync, please report it")]
     NoFile {
@@ -144,6 +161,7 @@ impl OutputError {
             | OutputError::Rewound { .. } => ErrorKind::State,
             OutputError::NotADirectory(_)
             | OutputError::BadUrl { .. }
+            | OutputError::NotBuilt { .. }
             | OutputError::NoOutput { .. } => ErrorKind::Config,
             OutputError::Store { op, source, .. } => StoreProblem::of(op, source).kind(),
             OutputError::Locked(e) => e.kind(),

@@ -1,41 +1,64 @@
 //! Outputs and checkpoints: where committed batches and the state go.
 //!
 //! An [`Output`] writes a batch of records as they arrive ([`Batch`]), then makes it durable
-//! and visible and hands back a [`Receipt`]; a [`Checkpoint`] makes the state durable after the output committed. Only the committer
-//! (`crate::sync`) calls them, in that order, so a crash between the two leaves a batch the
-//! state does not record, which the output removes on the next start. Implementations: batch
-//! files in a directory ([`FilesOutput`]) with the state file ([`StateFile`]); the same
-//! layout in an object store ([`ObjectOutput`]) with the state object beside it
-//! ([`ObjectState`]), one run at a time by a [`Lease`] ([`StoreRun`] opens them).
+//! and visible and hands back a [`Receipt`]; a [`Checkpoint`] makes the state durable after the
+//! output committed. Only the committer (`crate::sync`) calls them, in that order, so a crash
+//! between the two leaves a batch the state does not record, which the output removes on the
+//! next start. Publishing and saving are async (an object store's client is).
+//!
+//! The backend protocol is written once over a small [`Storage`] trait (`storage.rs`) with two
+//! implementations, a local directory ([`LocalDir`]) and an object store ([`ObjectStorage`]):
+//! - [`open_output`] (`open.rs`): ownership (`_output.json`, `owner.rs`), the manifest cut at
+//!   the state's committed mark, the damage check (`checks.rs`, `verify.rs`'s
+//!   `check_files`), the cleanup of leftovers; it returns a [`StorageOutput`]
+//!   (`storage_output.rs`), the one [`Output`] of batch files.
+//! - [`verify`] (`verify.rs`): `fauna-sync verify` on either.
+//! - [`ExclusiveRun`] (`exclusive.rs`): one run at a time — lock files ([`LockFiles`]) or the
+//!   [`Lease`] (`lease.rs`), confirmed before each commit.
+//! - The state: a state file ([`StateFile`]), or the state object written conditionally
+//!   ([`ObjectState`]); id sets beside a state object are copied to a scratch directory and
+//!   uploaded as they change ([`ObjectIdSets`], [`CheckpointWithIds`]). [`StoreRun`] opens an
+//!   object store's lease, state and id sets in order.
+//! - `store_url.rs`: `--out` URLs and the clients (one cargo feature per cloud);
+//!   `store_error.rs`: what a store's failure means for the user.
 
 mod checks;
 mod error;
-mod files;
+mod exclusive;
 mod lease;
+mod local_dir;
 mod object_ids;
 mod object_state;
-mod object_store_output;
+mod object_storage;
+mod open;
 mod owner;
 mod state_file;
+mod storage;
+mod storage_output;
 mod store_error;
 mod store_run;
 mod store_url;
 mod verify;
 
-pub use checks::Rewound;
+pub use checks::{IdSetsAt, Rewound};
 pub use error::OutputError;
-pub use files::{FilesOutput, Opened};
+pub use exclusive::{ExclusiveRun, LockFiles};
 pub use lease::{Lease, LEASE_FILE, LEASE_TTL};
+pub use local_dir::LocalDir;
 pub use object_ids::{CheckpointWithIds, ObjectIdSets};
 pub use object_state::{ObjectState, STATE_OBJECT};
-pub use object_store_output::{ObjectOutput, MULTIPART_BYTES};
+pub use object_storage::{ObjectStorage, MULTIPART_BYTES};
+pub use open::{open_output, OpenArgs, Opened};
 pub use owner::{new_output_id, OwnerRecord, OWNER_FILE};
 pub use state_file::StateFile;
+pub use storage::{Manifest, Storage};
+pub use storage_output::StorageOutput;
 pub use store_error::StoreProblem;
-pub use store_run::{ReleaseGuard, StoreRun};
-pub use store_url::{local_path, Cloud, StoreUrl};
-pub use verify::{verify_output, verify_store, Problem, VerifyReport};
+pub use store_run::{released, ReleaseGuard, StoreRun};
+pub use store_url::{local_path, BadUrl, Cloud, Location, StoreUrl};
+pub use verify::{verify, Problem, VerifyReport};
 
+use async_trait::async_trait;
 use std::sync::Arc;
 
 use crate::export::{Record, RecordSchema};
@@ -63,6 +86,7 @@ pub struct Receipt {
 /// A destination for committed batches. A batch is written as its records arrive, through
 /// the [`Batch`] that [`begin`](Output::begin) opens (the committer drives it on a writer
 /// thread), then [`publish`](Output::publish)ed once it is [`finish`](Batch::finish)ed.
+#[async_trait]
 pub trait Output: Send {
     /// Opens batch `seq` of `stream`. Redoing the same `seq` after a crash replaces what the
     /// crash left.
@@ -75,7 +99,7 @@ pub trait Output: Send {
 
     /// Makes a finished batch part of the output, durably (files: its manifest line; object
     /// stores: the upload and the manifest), and returns the receipt.
-    fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError>;
+    async fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError>;
 }
 
 /// An open batch of an [`Output`]. Dropping it unfinished aborts it: nothing of it becomes
@@ -105,10 +129,11 @@ pub struct Sealed {
 }
 
 /// A durable home for the state.
+#[async_trait]
 pub trait Checkpoint: Send {
     /// Makes `state` durable. `changed` names the stream whose entry changed and `receipt`
     /// the batch that changed it, if any (a protocol checkpoint reports per stream).
-    fn save(
+    async fn save(
         &mut self,
         state: &State,
         changed: &str,

@@ -14,12 +14,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use futures_util::TryStreamExt;
-use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use async_trait::async_trait;
 
 use super::object_state::ObjectState;
-use super::store_url::StoreUrl;
+use super::storage::{join, Storage};
+use super::verify::Problem;
 use super::{Checkpoint, OutputError, Receipt};
 use crate::durable::FileError;
 use crate::id_set::{files_of, IdsMark};
@@ -27,8 +26,7 @@ use crate::state::{State, StateError};
 
 /// A run's copy of the output's id sets.
 pub struct ObjectIdSets {
-    store: Arc<dyn ObjectStore>,
-    url: StoreUrl,
+    storage: Arc<dyn Storage>,
     /// `<state object>.ids`, relative to the output root.
     rel: String,
     local: tempfile::TempDir,
@@ -42,8 +40,7 @@ impl ObjectIdSets {
     /// Downloads the files `state` names into a scratch directory and removes every other
     /// object under `<state_rel>.ids/`.
     pub async fn fetch(
-        store: Arc<dyn ObjectStore>,
-        url: &StoreUrl,
+        storage: Arc<dyn Storage>,
         state_rel: &str,
         state: &State,
     ) -> Result<Self, OutputError> {
@@ -52,8 +49,7 @@ impl ObjectIdSets {
             .tempdir()
             .map_err(|e| OutputError::File(FileError::new("create", std::env::temp_dir(), e)))?;
         let mut sets = ObjectIdSets {
-            store,
-            url: url.clone(),
+            storage,
             rel: format!("{state_rel}.ids"),
             local,
             stored: HashMap::new(),
@@ -73,18 +69,15 @@ impl ObjectIdSets {
             sets.stored.insert(stream.clone(), mark);
         }
         // Objects no state names: left by a crash between an upload and the state write.
-        let prefix = url.key(&sets.rel)?;
-        let listed: Vec<_> = sets
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(|source| sets.error("list", &sets.rel.clone(), source))?;
-        for meta in listed {
-            let name = meta.location.filename().unwrap_or_default().to_string();
-            if !wanted.contains(&name) {
-                sets.delete(&name).await;
-            }
+        let doomed: Vec<String> = sets
+            .storage
+            .list(&sets.rel)
+            .await?
+            .into_iter()
+            .filter(|name| !wanted.contains(name))
+            .collect();
+        for name in doomed {
+            sets.delete(&name).await;
         }
         Ok(sets)
     }
@@ -111,11 +104,7 @@ impl ObjectIdSets {
             let bytes = std::fs::read(&path)
                 .map_err(|e| OutputError::File(FileError::new("read", &path, e)))?;
             let len = bytes.len() as u64;
-            let key = self.key(&name)?;
-            self.store
-                .put(&key, PutPayload::from(bytes))
-                .await
-                .map_err(|source| self.error("upload", &name, source))?;
+            self.storage.write(&join(&self.rel, &name), bytes).await?;
             self.uploaded.insert(name, len);
         }
         Ok(())
@@ -137,37 +126,24 @@ impl ObjectIdSets {
     }
 
     async fn download(&self, name: &str) -> Result<Vec<u8>, OutputError> {
-        let key = self.key(name)?;
-        let got = self
-            .store
-            .get(&key)
-            .await
-            .map_err(|source| self.error("download the id set file", name, source))?;
-        let bytes = got
-            .bytes()
-            .await
-            .map_err(|source| self.error("download the id set file", name, source))?;
-        Ok(bytes.to_vec())
+        let rel = join(&self.rel, name);
+        self.storage
+            .read(&rel)
+            .await?
+            .ok_or_else(|| OutputError::Damaged {
+                root: self.storage.root(),
+                problems: vec![Problem::IdSetMissing {
+                    file: self.storage.name_of(&rel),
+                    stream: name.split('.').next().unwrap_or_default().to_string(),
+                }
+                .to_string()],
+            })
     }
 
     /// Best effort: what stays is removed by the next start.
     async fn delete(&self, name: &str) {
-        if let Ok(key) = self.key(name) {
-            if let Err(e) = self.store.delete(&key).await {
-                tracing::debug!(object = %self.url.url_of(&format!("{}/{name}", self.rel)), error = %e, "could not delete a superseded id set object");
-            }
-        }
-    }
-
-    fn key(&self, name: &str) -> Result<ObjectPath, OutputError> {
-        self.url.key(&format!("{}/{name}", self.rel))
-    }
-
-    fn error(&self, op: &'static str, name: &str, source: object_store::Error) -> OutputError {
-        OutputError::Store {
-            op,
-            url: self.url.url_of(&format!("{}/{name}", self.rel)),
-            source,
+        if let Err(e) = self.storage.delete(&self.rel, &[name.to_string()]).await {
+            tracing::debug!(object = %self.storage.name_of(&join(&self.rel, name)), error = %e, "could not delete a superseded id set object");
         }
     }
 }
@@ -179,23 +155,22 @@ pub struct CheckpointWithIds {
     pub state: ObjectState,
     /// The id sets.
     pub ids: ObjectIdSets,
-    /// The runtime the store's client runs on (the committer saves on a blocking thread).
-    pub handle: tokio::runtime::Handle,
 }
 
+#[async_trait]
 impl Checkpoint for CheckpointWithIds {
-    fn save(
+    async fn save(
         &mut self,
         state: &State,
         changed: &str,
         receipt: Option<&Receipt>,
     ) -> Result<(), StateError> {
-        let handle = self.handle.clone();
-        handle
-            .block_on(self.ids.upload(state, changed))
+        self.ids
+            .upload(state, changed)
+            .await
             .map_err(|e| StateError::Store(Box::new(e)))?;
-        self.state.save(state, changed, receipt)?;
-        handle.block_on(self.ids.prune(state, changed));
+        self.state.save(state, changed, receipt).await?;
+        self.ids.prune(state, changed).await;
         Ok(())
     }
 }

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, UpdateVersion};
 use serde::Deserialize;
@@ -32,7 +33,6 @@ pub struct ObjectState {
     /// This run's id and its number of writes, written into each version.
     run_id: String,
     writes: u64,
-    handle: tokio::runtime::Handle,
 }
 
 impl ObjectState {
@@ -78,7 +78,6 @@ impl ObjectState {
                 version,
                 run_id: super::owner::new_output_id(),
                 writes: 0,
-                handle: tokio::runtime::Handle::current(),
             },
             state,
         ))
@@ -153,11 +152,15 @@ pub(crate) fn parse_state(url: &str, bytes: &[u8]) -> Result<State, StateError> 
     serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))
 }
 
+#[async_trait]
 impl Checkpoint for ObjectState {
-    fn save(&mut self, state: &State, _: &str, _: Option<&Receipt>) -> Result<(), StateError> {
-        // The committer calls this on tokio's blocking pool.
-        let handle = self.handle.clone();
-        handle.block_on(self.put(state))
+    async fn save(
+        &mut self,
+        state: &State,
+        _: &str,
+        _: Option<&Receipt>,
+    ) -> Result<(), StateError> {
+        self.put(state).await
     }
 }
 

@@ -1,10 +1,6 @@
 //! `_output.json`: which state owns an output root.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
-
-use crate::durable::{write_file_atomically, FileError};
 
 /// The owner record's file name at the output root.
 pub const OWNER_FILE: &str = "_output.json";
@@ -14,31 +10,6 @@ pub const OWNER_FILE: &str = "_output.json";
 pub struct OwnerRecord {
     /// The id the owning state records as `output_id`.
     pub output_id: String,
-}
-
-impl OwnerRecord {
-    /// Reads the record; `None` when the output has none yet.
-    pub fn read(root: &Path) -> Result<Option<OwnerRecord>, FileError> {
-        let path = root.join(OWNER_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                FileError::new(
-                    "read",
-                    &path,
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(FileError::new("read", path, e)),
-        }
-    }
-
-    /// Writes the record atomically.
-    pub fn write(&self, root: &Path) -> Result<(), FileError> {
-        let mut bytes = serde_json::to_vec(self).unwrap_or_default();
-        bytes.push(b'\n');
-        write_file_atomically(&root.join(OWNER_FILE), &bytes)
-    }
 }
 
 /// A fresh random id (128 bits from the standard library's per-process random hasher keys,

@@ -22,6 +22,10 @@ use crate::error::ErrorKind;
 pub struct CredentialsUnavailable(String);
 
 /// A credential provider whose failures are [`CredentialsUnavailable`].
+#[cfg_attr(
+    not(any(feature = "s3", feature = "gcs", feature = "azure")),
+    allow(dead_code)
+)]
 struct Tagged<T> {
     inner: Arc<dyn CredentialProvider<Credential = T>>,
 }
@@ -57,6 +61,10 @@ impl<T: Send + Sync + 'static> CredentialProvider for Tagged<T> {
 }
 
 /// `provider` with its failures marked as missing credentials.
+#[cfg_attr(
+    not(any(feature = "s3", feature = "gcs", feature = "azure")),
+    allow(dead_code)
+)]
 pub(crate) fn tag_credentials<T: Send + Sync + 'static>(
     provider: Arc<dyn CredentialProvider<Credential = T>>,
 ) -> Arc<dyn CredentialProvider<Credential = T>> {

@@ -8,13 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use object_store::ObjectStore;
-
-use super::files::Opened;
+use super::checks::IdSetsAt;
 use super::lease::Lease;
 use super::object_ids::{CheckpointWithIds, ObjectIdSets};
 use super::object_state::{ObjectState, STATE_OBJECT};
-use super::object_store_output::ObjectOutput;
+use super::object_storage::ObjectStorage;
+use super::open::{open_output, OpenArgs, Opened};
 use super::store_url::StoreUrl;
 use super::{Checkpoint, Output, OutputError};
 use crate::sink::FileFormat;
@@ -22,8 +21,7 @@ use crate::state::{Loaded, State, StateError};
 
 /// A run on an object-store output.
 pub struct StoreRun {
-    url: StoreUrl,
-    store: Arc<dyn ObjectStore>,
+    storage: Arc<ObjectStorage>,
     lease: Arc<Lease>,
     /// Deletes the lease when the run ends, or when its future is dropped (SIGINT/SIGTERM).
     guard: Option<ReleaseGuard>,
@@ -83,8 +81,7 @@ impl StoreRun {
                 label: url.url_of(&rel),
                 state_rel: rel.clone(),
                 ids: None,
-                url,
-                store,
+                storage: Arc::new(ObjectStorage::new(store, url)),
                 lease,
                 guard: Some(guard),
                 state: Some(object),
@@ -105,7 +102,7 @@ impl StoreRun {
         }
     }
 
-    /// Opens the output (ownership, manifest, damage, leftovers; see [`ObjectOutput::open`]).
+    /// Opens the output (ownership, manifest, damage, leftovers; see [`open_output`]).
     pub async fn open_output(
         &self,
         format: FileFormat,
@@ -113,26 +110,28 @@ impl StoreRun {
         streams: &[String],
         verify_hashes: bool,
     ) -> Result<(Box<dyn Output>, Opened), OutputError> {
-        let (output, opened) = ObjectOutput::open(
-            self.store.clone(),
-            self.url.clone(),
-            self.lease.clone(),
+        let ids_dir = format!("{}.ids", self.state_rel);
+        let ids = IdSetsAt {
+            storage: self.storage.as_ref(),
+            dir: &ids_dir,
+        };
+        let args = OpenArgs {
             format,
-            state,
-            &self.label,
-            &format!("{}.ids", self.state_rel),
+            state_label: &self.label,
+            ids,
+            v1_files: None,
             streams,
             verify_hashes,
-        )
-        .await?;
+        };
+        let (output, opened) =
+            open_output(self.storage.clone(), self.lease.clone(), state, args).await?;
         Ok((Box::new(output), opened))
     }
 
     /// Downloads the id sets `state` names into a scratch directory (removing objects it does
     /// not name) and returns that directory; the checkpoint uploads them as they change.
     pub async fn fetch_id_sets(&mut self, state: &State) -> Result<PathBuf, OutputError> {
-        let ids =
-            ObjectIdSets::fetch(self.store.clone(), &self.url, &self.state_rel, state).await?;
+        let ids = ObjectIdSets::fetch(self.storage.clone(), &self.state_rel, state).await?;
         let dir = ids.dir().to_path_buf();
         self.ids = Some(ids);
         Ok(dir)
@@ -153,11 +152,7 @@ impl StoreRun {
     pub fn checkpoint(&mut self) -> Result<Box<dyn Checkpoint>, StateError> {
         match self.state.take() {
             Some(state) => Ok(match self.ids.take() {
-                Some(ids) => Box::new(CheckpointWithIds {
-                    state,
-                    ids,
-                    handle: tokio::runtime::Handle::current(),
-                }),
+                Some(ids) => Box::new(CheckpointWithIds { state, ids }),
                 None => Box::new(state),
             }),
             None => Err(StateError::Invalid {
@@ -193,31 +188,43 @@ impl ReleaseGuard {
     }
 }
 
+/// Lease deletions started by dropped guards, until [`released`] waits for them.
+static RELEASING: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
+
 impl Drop for ReleaseGuard {
     fn drop(&mut self) {
         let Some(lease) = self.lease.take() else {
             return;
         };
         // Dropped inside the runtime (the run's future abandoned on SIGINT/SIGTERM): the store's
-        // client belongs to this runtime, so delete on it, waiting at most RELEASE_ON_DROP
-        // (else the lease expires by itself). Blocking needs the multi-thread runtime (the
-        // binary's); elsewhere the deletion is only started.
+        // client belongs to this runtime, so the deletion is started on it, to take at most
+        // RELEASE_ON_DROP (else the lease expires by itself); the binary waits for it
+        // ([`released`]) before it exits.
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let release = async move {
+        let task = handle.spawn(async move {
             if tokio::time::timeout(RELEASE_ON_DROP, lease.release())
                 .await
                 .is_err()
             {
                 tracing::warn!("Could not delete the lease in time; it expires by itself.");
             }
-        };
-        match handle.runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| handle.block_on(release))
-            }
-            _ => drop(handle.spawn(release)),
+        });
+        if let Ok(mut pending) = RELEASING.lock() {
+            pending.push(task);
         }
+    }
+}
+
+/// Waits for the lease deletions that dropped runs started (each at most 5 s).
+pub async fn released() {
+    let pending = RELEASING
+        .lock()
+        .map(|mut p| std::mem::take(&mut *p))
+        .unwrap_or_default();
+    for task in pending {
+        let _ = task.await;
     }
 }

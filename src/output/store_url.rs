@@ -1,143 +1,34 @@
-//! `--out` URLs of object stores and the store client for one.
-//!
-//! `s3://bucket/prefix` (also `s3a://`), `gs://bucket/prefix`, `az://container/prefix` and
-//! `abfs[s]://container@account.dfs.core.windows.net/prefix` name an object store; credentials
-//! come from each cloud's usual environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`, read by the
-//! `object_store` builders' `from_env`) and are never logged. `file:///dir` is the local
-//! directory `/dir`. Anything else without `://` is a local path.
+//! The client of an object store `--out` ([`StoreUrl`], parsed in `crate::location`):
+//! credentials come from each cloud's usual environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`, read
+//! by the `object_store` builders' `from_env`) and are never logged. Each cloud's client is
+//! behind its cargo feature (`s3`, `gcs`, `azure`).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 use super::store_error::{tag_credentials, CONNECT};
 use super::OutputError;
-
-/// Which cloud a URL names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cloud {
-    /// Amazon S3 and S3-compatible servers (`AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP=true`).
-    S3,
-    /// Google Cloud Storage.
-    Gcs,
-    /// Azure Blob Storage / ADLS Gen2.
-    Azure,
-}
-
-/// A parsed object-store `--out` URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreUrl {
-    cloud: Cloud,
-    /// `scheme://authority` as given.
-    base: String,
-    /// The key prefix, without leading or trailing `/` (may be empty).
-    prefix: String,
-}
-
-/// The local directory of a `file://` URL (`file:///tmp/x` → `/tmp/x`); any other path as is.
-pub fn local_path(out: &Path) -> PathBuf {
-    match out.to_str().and_then(|s| s.strip_prefix("file://")) {
-        Some(rest) => PathBuf::from(rest),
-        None => out.to_path_buf(),
-    }
-}
+pub use crate::location::{local_path, BadUrl, Cloud, Location, StoreUrl};
 
 impl StoreUrl {
-    /// Parses `out`: `Ok(None)` for a local path (including `file://`), the store URL, or an
-    /// error for a URL of an unknown scheme or without a bucket.
-    pub fn parse(out: &Path) -> Result<Option<StoreUrl>, OutputError> {
-        let Some(s) = out.to_str() else {
-            return Ok(None);
-        };
-        let Some((scheme, rest)) = s.split_once("://") else {
-            return Ok(None);
-        };
-        let bad = |reason: &str| OutputError::BadUrl {
-            url: s.to_string(),
-            reason: reason.to_string(),
-        };
-        let cloud = match scheme.to_ascii_lowercase().as_str() {
-            "file" => return Ok(None),
-            "s3" | "s3a" => Cloud::S3,
-            "gs" | "gcs" => Cloud::Gcs,
-            "az" | "azure" | "abfs" | "abfss" | "adl" => Cloud::Azure,
-            _ => {
-                return Err(bad(
-                    "unknown scheme; use s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, abfss://container@account.dfs.core.windows.net/prefix, file:///dir or a local directory",
-                ))
-            }
-        };
-        let (authority, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if authority.is_empty() {
-            return Err(bad("no bucket (container) after the scheme"));
-        }
-        let prefix = prefix.trim_matches('/').to_string();
-        if !prefix.is_empty() {
-            ObjectPath::parse(&prefix).map_err(|e| bad(&format!("bad prefix: {e}")))?;
-        }
-        Ok(Some(StoreUrl {
-            cloud,
-            base: format!("{scheme}://{authority}"),
-            prefix,
-        }))
-    }
-
-    /// The cloud.
-    pub fn cloud(&self) -> Cloud {
-        self.cloud
-    }
-
-    /// The object key of `rel` (a `/`-separated path relative to the output root).
-    pub fn key(&self, rel: &str) -> Result<ObjectPath, OutputError> {
-        let full = if self.prefix.is_empty() {
-            rel.to_string()
-        } else {
-            format!("{}/{rel}", self.prefix)
-        };
-        ObjectPath::parse(&full).map_err(|e| OutputError::BadUrl {
-            url: self.url_of(rel),
-            reason: format!("not a valid object key: {e}"),
-        })
-    }
-
-    /// The prefix to list the whole output (`None` for a bucket's root).
-    pub fn root_prefix(&self) -> Option<ObjectPath> {
-        (!self.prefix.is_empty()).then(|| ObjectPath::parse(&self.prefix).unwrap_or_default())
-    }
-
-    /// The path of `key` relative to the output root, if it is below it.
-    pub fn relative<'a>(&self, key: &'a ObjectPath) -> Option<&'a str> {
-        let raw = key.as_ref();
-        if self.prefix.is_empty() {
-            Some(raw)
-        } else {
-            raw.strip_prefix(self.prefix.as_str())?.strip_prefix('/')
-        }
-    }
-
-    /// The URL of `rel` below the root, for messages.
-    pub fn url_of(&self, rel: &str) -> String {
-        match (self.prefix.is_empty(), rel.is_empty()) {
-            (true, _) => format!("{}/{rel}", self.base),
-            (false, true) => format!("{}/{}", self.base, self.prefix),
-            (false, false) => format!("{}/{}/{rel}", self.base, self.prefix),
-        }
-    }
-
     /// The client: the cloud's builder from its environment, then this URL's bucket. Failures
     /// of its credential chain are marked, so that they read "no credentials found"
-    /// ([`super::StoreProblem`]).
+    /// ([`super::StoreProblem`]). A cloud whose cargo feature this build left out is refused,
+    /// naming the feature.
     pub fn connect(&self) -> Result<Arc<dyn ObjectStore>, OutputError> {
+        #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
         let store = |source| OutputError::Store {
             op: CONNECT,
             url: self.url_of(""),
             source,
         };
-        let url = self.base.clone();
+        #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+        let url = self.base().to_string();
         // Each cloud's builder is built once to read its credential chain, then again with
         // that chain tagged (the builders are distinct types with the same methods).
+        #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
         macro_rules! tagged {
             ($builder:expr) => {{
                 let builder = || $builder.with_url(&url);
@@ -150,17 +41,27 @@ impl StoreUrl {
                 )
             }};
         }
-        Ok(match self.cloud {
-            Cloud::S3 => tagged!(object_store::aws::AmazonS3Builder::from_env()),
-            Cloud::Gcs => tagged!(object_store::gcp::GoogleCloudStorageBuilder::from_env()),
-            Cloud::Azure => tagged!(object_store::azure::MicrosoftAzureBuilder::from_env()),
-        })
+        match self.cloud() {
+            #[cfg(feature = "s3")]
+            Cloud::S3 => Ok(tagged!(object_store::aws::AmazonS3Builder::from_env())),
+            #[cfg(feature = "gcs")]
+            Cloud::Gcs => Ok(tagged!(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env()
+            )),
+            #[cfg(feature = "azure")]
+            Cloud::Azure => Ok(tagged!(
+                object_store::azure::MicrosoftAzureBuilder::from_env()
+            )),
+            #[allow(unreachable_patterns)]
+            cloud => Err(self.not_built(cloud.feature())),
+        }
     }
-}
 
-impl std::fmt::Display for StoreUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.url_of(""))
+    fn not_built(&self, feature: &'static str) -> OutputError {
+        OutputError::NotBuilt {
+            url: self.url_of(""),
+            feature,
+        }
     }
 }
 
@@ -169,56 +70,20 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Result<Option<StoreUrl>, String> {
-        StoreUrl::parse(Path::new(s)).map_err(|e| e.to_string())
+        StoreUrl::parse(std::path::Path::new(s)).map_err(|e| e.to_string())
     }
 
     #[test]
-    fn urls_name_a_cloud_a_bucket_and_a_prefix() {
-        let u = parse("s3://bucket/a/b/").unwrap().unwrap();
-        assert_eq!(u.cloud(), Cloud::S3);
+    fn a_cloud_built_out_is_refused_naming_its_feature() {
+        let u = parse("gs://bucket/p").unwrap().unwrap();
         assert_eq!(
-            u.key("x%2Ey/part-00000001.jsonl").unwrap().as_ref(),
-            "a/b/x%2Ey/part-00000001.jsonl"
+            u.not_built(u.cloud().feature()).to_string(),
+            "--out gs://bucket/p: this fauna-sync was built without the `gcs` feature, which object stores of this kind need; build it with `cargo build --features gcs` (or the default features)"
         );
-        assert_eq!(u.to_string(), "s3://bucket/a/b");
-        assert_eq!(u.url_of("_state.json"), "s3://bucket/a/b/_state.json");
-        let root = parse("gs://bucket").unwrap().unwrap();
-        assert_eq!(root.cloud(), Cloud::Gcs);
+        #[cfg(not(feature = "gcs"))]
         assert_eq!(
-            root.key("_manifest.jsonl").unwrap().as_ref(),
-            "_manifest.jsonl"
-        );
-        assert_eq!(root.to_string(), "gs://bucket/");
-        let az = parse("abfss://c@acct.dfs.core.windows.net/p")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (az.cloud(), az.to_string().as_str()),
-            (Cloud::Azure, "abfss://c@acct.dfs.core.windows.net/p")
-        );
-        let key = u.key("s/part-1.jsonl").unwrap();
-        assert_eq!(u.relative(&key), Some("s/part-1.jsonl"));
-    }
-
-    #[test]
-    fn local_paths_and_file_urls_are_directories() {
-        assert_eq!(parse("out/dir").unwrap(), None);
-        assert_eq!(parse("file:///tmp/x").unwrap(), None);
-        assert_eq!(
-            local_path(Path::new("file:///tmp/x")),
-            PathBuf::from("/tmp/x")
-        );
-        assert_eq!(local_path(Path::new("rel")), PathBuf::from("rel"));
-    }
-
-    #[test]
-    fn unknown_schemes_and_missing_buckets_are_refused() {
-        assert!(parse("http://host/x")
-            .unwrap_err()
-            .starts_with("--out http://host/x: unknown scheme"));
-        assert_eq!(
-            parse("s3:///x").unwrap_err(),
-            "--out s3:///x: no bucket (container) after the scheme"
+            u.connect().err().map(|e| e.to_string()),
+            Some(u.not_built("gcs").to_string())
         );
     }
 }

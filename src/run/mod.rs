@@ -3,10 +3,13 @@
 //! the same run ([`run_with`], `run_loop.rs`) on different [`Destination`]s with different
 //! [`Plan`]s and [`Observer`]s.
 //!
-//! - [`Destination`] (`destination.rs`): what `--out` (or Airbyte's stdout) resolves into once:
-//!   the lock or lease, the state, the output, the id store, the checkpoint.
-//!   [`FilesDestination`] (`files.rs`) and [`StoreDestination`] (`store.rs`) here; Airbyte's
-//!   in `crate::airbyte`.
+//! - [`Destination`] (`destination.rs`): what `--out` (parsed once into a
+//!   [`Location`](crate::location::Location) in the settings; [`run`] dispatches on it) or
+//!   Airbyte's stdout resolves into: the lock or lease, the state, the output, the id store,
+//!   the checkpoint. [`FilesDestination`] (`files.rs`) and [`StoreDestination`] (`store.rs`)
+//!   here differ only in what is not the output protocol (lock files vs the lease, a state file
+//!   with its id sets beside it vs a state object with a scratch copy of them); both open the
+//!   output with `crate::output::open_output`. Airbyte's is in `crate::airbyte`.
 //! - [`Plan`], [`ReadMode`] (`plan.rs`): the streams and how each is read.
 //! - checks (`checks.rs`): a collection and its index, before anything is read; shared with
 //!   Airbyte `check` and `discover`.
@@ -38,7 +41,7 @@ pub use run_loop::run_with;
 pub use store::StoreDestination;
 
 use crate::config::{OutputFormat, Settings};
-use crate::output::StoreUrl;
+use crate::location::Location;
 use crate::sink::FileFormat;
 use crate::sync::{ExportError, Observer, Summary};
 
@@ -53,7 +56,7 @@ pub fn file_format(settings: &Settings) -> FileFormat {
 }
 
 /// Runs (or resumes) an export or a sync of every configured collection into `--out`: a local
-/// directory, or an object store when it is a URL (resolved here, once).
+/// directory, or an object store (parsed once, in the settings).
 pub async fn run(
     settings: &Settings,
     observer: &dyn Observer,
@@ -62,21 +65,21 @@ pub async fn run(
     run_plan(settings, observer, &Plan::of(mode)).await
 }
 
-/// Runs (or resumes) `plan` into `--out`: a local directory, or an object store when it is a
-/// URL (resolved here, once).
+/// Runs (or resumes) `plan` into `--out` (a directory or an object store, resolved once in
+/// the settings).
 pub async fn run_plan(
     settings: &Settings,
     observer: &dyn Observer,
     plan: &Plan,
 ) -> Result<Summary, ExportError> {
     let format = file_format(settings);
-    match StoreUrl::parse(&settings.output.dir)? {
-        Some(url) => {
-            let destination = StoreDestination::new(url, settings, format);
+    match &settings.output.out {
+        Location::Store(url) => {
+            let destination = StoreDestination::new(url.clone(), settings, format);
             run_with(settings, plan, destination, observer).await
         }
-        None => {
-            let destination = FilesDestination::new(settings, format);
+        Location::Dir(dir) => {
+            let destination = FilesDestination::new(dir, settings, format);
             run_with(settings, plan, destination, observer).await
         }
     }

@@ -27,7 +27,7 @@ impl StoreDestination {
     pub fn new(url: StoreUrl, settings: &Settings, format: FileFormat) -> Self {
         StoreDestination {
             url,
-            out: settings.output.dir.clone(),
+            out: settings.output.out.as_path(),
             state: settings.output.state.clone(),
             format,
             verify: settings.output.verify,

@@ -5,24 +5,25 @@
 //! deleted when a shard is missing, unfinished, from another plan or damaged, or when the
 //! snapshot is past a collection's history window.
 //!
-//! The join links each shard's batch files to their place in the root's layout (hard links:
-//! no bytes copied; a copy where links are impossible), renumbered per stream in shard order;
-//! the root's state is written last, so a finalize interrupted anywhere is simply run again.
+//! The join gives each shard's batch files their place in the root's layout (a local
+//! directory links them: no bytes copied; a store copies them server-side), renumbered per
+//! stream in shard order; the root's state is written last, so a finalize interrupted anywhere
+//! is simply run again. Local directories and object stores alike, through [`Place`].
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use super::error::ScaleError;
 use super::make::micros_text;
+use super::place::{Place, IDS_DIR};
 use super::plan_file::ScalePlan;
-use super::shard::{read_record, shard_dir, SHARD_FILE};
+use super::shard::{read_record, shard_rel};
 use crate::config::Settings;
-use crate::durable::{create_dir_durable, fsync_dir, temp_path, FileError};
-use crate::id_set::{files_of, id_set_dir, IdSet, IdsMark, Start};
-use crate::output::{verify_output, OwnerRecord, OWNER_FILE};
+use crate::durable::FileError;
+use crate::id_set::{files_of, IdSet, IdsMark, Start};
+use crate::output::{OwnerRecord, OWNER_FILE};
 use crate::read::now;
 use crate::run::{client, Use};
-use crate::sink::{part_file_name, read_manifest, stream_dir_name, write_manifest, CommittedFile};
+use crate::sink::{part_file_name, stream_dir_name, CommittedFile, MANIFEST_FILE};
 use crate::state::{Expiring, Position, State, Strategy, StreamState, STATE_VERSION};
 use crate::sync::ExportError;
 
@@ -38,45 +39,46 @@ pub struct Joined {
 /// Finalizes `plan` in `settings`' output root.
 pub async fn finalize(settings: &Settings, plan: &ScalePlan) -> Result<Joined, ScaleError> {
     plan.check_settings(settings)?;
-    let root = settings.output.dir.as_path();
-    let state_path = settings.output.state.clone();
-    if let Some(joined) = already_joined(root, &state_path, plan)? {
+    let root = Place::open(&settings.output.out)?;
+    if let Some(joined) = already_joined(&root, plan).await? {
         return Ok(joined);
     }
     check_window(settings, plan).await?;
-    let shards = check_shards(root, plan)?;
-    join(root, &state_path, plan, &shards)
+    let shards = check_shards(&root, plan).await?;
+    join(&root, plan, &shards).await
 }
 
 /// One finished shard.
 struct Shard {
-    dir: PathBuf,
+    /// Its place, relative to the root.
+    rel: String,
     state: State,
     files: Vec<CommittedFile>,
 }
 
 /// The root's output when it is this plan's joined output already; an error when the root
 /// holds another output.
-fn already_joined(
-    root: &Path,
-    state_path: &Path,
-    plan: &ScalePlan,
-) -> Result<Option<Joined>, ScaleError> {
-    match OwnerRecord::read(root)? {
+async fn already_joined(root: &Place, plan: &ScalePlan) -> Result<Option<Joined>, ScaleError> {
+    let owner = match root.storage().read(OWNER_FILE).await? {
         None => return Ok(None),
+        Some(bytes) => serde_json::from_slice::<OwnerRecord>(&bytes).ok(),
+    };
+    match owner {
         Some(o) if o.output_id == plan.plan_id => {}
-        Some(o) => {
+        other => {
             return Err(ScaleError::NotEmpty {
-                path: root.display().to_string(),
-                reason: format!("output {} ({OWNER_FILE})", o.output_id),
+                path: root.location().to_string(),
+                reason: match other {
+                    Some(o) => format!("output {} ({OWNER_FILE})", o.output_id),
+                    None => format!("an unreadable {OWNER_FILE}"),
+                },
             })
         }
     }
     // The owner is this plan's: a finalize ran; it is done when the state was written.
-    if !state_path.exists() {
+    let Some(state) = root.load_state().await? else {
         return Ok(None);
-    }
-    let state = State::load(state_path)?;
+    };
     if state.output_id != plan.plan_id {
         return Ok(None);
     }
@@ -111,16 +113,17 @@ async fn check_window(settings: &Settings, plan: &ScalePlan) -> Result<(), Scale
 }
 
 /// Every shard's finished output, or every problem found.
-fn check_shards(root: &Path, plan: &ScalePlan) -> Result<Vec<Shard>, ScaleError> {
+async fn check_shards(root: &Place, plan: &ScalePlan) -> Result<Vec<Shard>, ScaleError> {
     let mut problems = Vec::new();
     let mut shards = Vec::with_capacity(plan.shards as usize);
     for index in 0..plan.shards {
-        let shown = format!("shard {}/{}", index + 1, plan.shards);
-        let dir = shard_dir(root, index);
-        match check_shard(&dir, plan, index) {
+        let rel = shard_rel(index);
+        let place = root.join(&rel);
+        let shown = format!("shard {}/{} ({})", index + 1, plan.shards, place.location());
+        match check_shard(&place, rel, plan, index).await {
             Ok(Ok(shard)) => shards.push(shard),
-            Ok(Err(problem)) => problems.push(format!("{shown} ({}): {problem}", dir.display())),
-            Err(e) => problems.push(format!("{shown} ({}): {e}", dir.display())),
+            Ok(Err(problem)) => problems.push(format!("{shown}: {problem}")),
+            Err(e) => problems.push(format!("{shown}: {e}")),
         }
     }
     if problems.is_empty() {
@@ -131,14 +134,14 @@ fn check_shards(root: &Path, plan: &ScalePlan) -> Result<Vec<Shard>, ScaleError>
 }
 
 /// Shard `index`'s output, or what is wrong with it.
-fn check_shard(
-    dir: &Path,
+async fn check_shard(
+    place: &Place,
+    rel: String,
     plan: &ScalePlan,
     index: u32,
 ) -> Result<Result<Shard, String>, ScaleError> {
-    let record = match read_record(&dir.join(SHARD_FILE))? {
-        Some(r) => r,
-        None => return Ok(Err("missing: it has not run (no shard record)".into())),
+    let Some(record) = read_record(place).await? else {
+        return Ok(Err("missing: it has not run (no shard record)".into()));
     };
     if record.plan_id != plan.plan_id || record.snapshot_ts != plan.snapshot_ts {
         return Ok(Err(format!(
@@ -155,68 +158,65 @@ fn check_shard(
             record.shard, record.shards
         )));
     }
-    let state_path = dir.join("_state.json");
-    if !state_path.exists() {
+    let Some(state) = place.load_state().await? else {
         return Ok(Err("unfinished: it has no state yet".into()));
-    }
-    let state = State::load(&state_path)?;
+    };
     for c in plan.ranges_of(index).keys() {
         match state.streams.get(c) {
-            Some(s) if s.position == Position::Done && s.snapshot_ts == plan.snapshot_ts => {}
             Some(s) if s.snapshot_ts != plan.snapshot_ts => {
                 return Ok(Err(format!(
                     "collection '{c}' was read at {}, not at the plan's snapshot",
                     micros_text(s.snapshot_ts)
                 )))
             }
+            Some(s) if s.position == Position::Done => {}
             Some(_) => return Ok(Err(format!("unfinished: collection '{c}' is not done"))),
             None => return Ok(Err(format!("unfinished: collection '{c}' has not started"))),
         }
     }
-    let report = verify_output(dir, Some(&state), &id_set_dir(&state_path))?;
+    let report = place.verify(&state).await?;
     if !report.problems.is_empty() {
         let list: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
         return Ok(Err(format!("damaged: {}", list.join("; "))));
     }
-    let mut files = read_manifest(dir).map_err(crate::output::OutputError::from)?;
-    files.truncate(count_committed(dir, &state)?);
-    Ok(Ok(Shard {
-        dir: dir.to_path_buf(),
-        state,
-        files,
-    }))
+    let files = committed_files(place, &state).await?;
+    Ok(Ok(Shard { rel, state, files }))
 }
 
-/// How many manifest lines the state's committed length holds.
-fn count_committed(dir: &Path, state: &State) -> Result<usize, ScaleError> {
-    let path = dir.join(crate::sink::MANIFEST_FILE);
-    let bytes = std::fs::read(&path).map_err(|e| FileError::new("read", &path, e))?;
+/// The manifest lines the state's committed length holds.
+async fn committed_files(place: &Place, state: &State) -> Result<Vec<CommittedFile>, ScaleError> {
+    let bytes = place
+        .storage()
+        .read(MANIFEST_FILE)
+        .await?
+        .unwrap_or_default();
     let len = usize::try_from(state.manifest_len).unwrap_or(usize::MAX);
     let committed = &bytes[..len.min(bytes.len())];
-    Ok(committed
+    let name = place.storage().name_of(MANIFEST_FILE);
+    committed
         .split(|b| *b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .count())
+        .map(|line| {
+            serde_json::from_slice(line).map_err(|e| ScaleError::BadPlan {
+                path: name.clone(),
+                reason: format!("a manifest line is not a committed file: {e}"),
+            })
+        })
+        .collect()
 }
 
 /// Joins the shards into the root: files, id sets, owner, manifest, then the state.
-fn join(
-    root: &Path,
-    state_path: &Path,
-    plan: &ScalePlan,
-    shards: &[Shard],
-) -> Result<Joined, ScaleError> {
-    create_dir_durable(root)?;
-    let ids_dir = id_set_dir(state_path);
+async fn join(root: &Place, plan: &ScalePlan, shards: &[Shard]) -> Result<Joined, ScaleError> {
+    root.storage().create_root().await?;
+    let scratch =
+        tempfile::tempdir().map_err(|e| FileError::new("create", std::env::temp_dir(), e))?;
     let mut manifest = Vec::new();
     let mut joined = Joined::default();
     let mut streams = BTreeMap::new();
     for c in &plan.collections {
         let name = &c.name;
         let dir = stream_dir_name(name).map_err(crate::output::OutputError::from)?;
-        create_dir_durable(&root.join(&dir))?;
-        let mut seq = 0;
-        let mut rows = 0;
+        let (mut seq, mut rows) = (0, 0);
         let mut entry: Option<StreamState> = None;
         let mut expiring = Expiring::default();
         let mut ids: Option<IdSet> = None;
@@ -227,12 +227,16 @@ fn join(
             for f in shard.files.iter().filter(|f| &f.stream == name) {
                 seq += 1;
                 let path = format!("{dir}/{}", part_file_name(seq, f.format));
-                link(&shard.dir.join(&f.path), &root.join(&path))?;
-                manifest.push(CommittedFile {
+                let from = format!("{}/{}", shard.rel, f.path);
+                root.storage().copy(&from, &path).await?;
+                let mut line = serde_json::to_vec(&CommittedFile {
                     path,
                     seq,
                     ..f.clone()
-                });
+                })
+                .unwrap_or_default();
+                line.push(b'\n');
+                manifest.extend_from_slice(&line);
             }
             rows += s.rows;
             for (id, ttl) in s.expiring.entries() {
@@ -241,18 +245,27 @@ fn join(
             if let Some(mark) = s.ids {
                 let set = match ids.as_mut() {
                     Some(set) => set,
-                    None => ids.insert(IdSet::open(&ids_dir, name, Start::Mark(empty_mark()))?),
+                    None => ids.insert(IdSet::open(
+                        scratch.path(),
+                        name,
+                        Start::Mark(empty_mark()),
+                    )?),
                 };
-                copy_ids(&shard.dir, name, mark, set)?;
+                add_shard_ids(root, &shard.rel, name, mark, set).await?;
             }
             entry.get_or_insert_with(|| s.clone());
         }
-        fsync_dir(&root.join(&dir))?;
         let Some(mut stream) = entry else { continue };
-        let ids = match ids.as_mut() {
+        stream.ids = match ids.as_mut() {
             Some(set) => {
                 set.compact()?;
-                Some(set.mark())
+                let mark = set.mark();
+                for file in files_of(name, mark) {
+                    let bytes = std::fs::read(scratch.path().join(&file))
+                        .map_err(|e| FileError::new("read", scratch.path().join(&file), e))?;
+                    root.write(&format!("{IDS_DIR}/{file}"), bytes).await?;
+                }
+                Some(mark)
             }
             None => None,
         };
@@ -263,27 +276,26 @@ fn join(
         stream.strategy = Strategy::Snapshot;
         stream.index = None;
         stream.ids_len = None;
-        stream.ids = ids;
         stream.consistent_at = None;
         stream.expiring = expiring;
         joined.streams.insert(name.clone(), (seq, rows));
         streams.insert(name.clone(), stream);
     }
-    OwnerRecord {
+    let mut owner = serde_json::to_vec(&OwnerRecord {
         output_id: plan.plan_id.clone(),
-    }
-    .write(root)?;
-    write_manifest(root, &manifest).map_err(crate::output::OutputError::from)?;
-    let manifest_len = std::fs::metadata(root.join(crate::sink::MANIFEST_FILE))
-        .map_err(|e| FileError::new("inspect", root.join(crate::sink::MANIFEST_FILE), e))?
-        .len();
+    })
+    .unwrap_or_default();
+    owner.push(b'\n');
+    root.write(OWNER_FILE, owner).await?;
+    let manifest_len = manifest.len() as u64;
+    root.write(MANIFEST_FILE, manifest).await?;
     let state = State {
         version: STATE_VERSION,
         output_id: plan.plan_id.clone(),
         manifest_len,
         streams,
     };
-    state.save(state_path)?;
+    root.save_state(&state).await?;
     Ok(joined)
 }
 
@@ -295,15 +307,27 @@ fn empty_mark() -> IdsMark {
     }
 }
 
-/// Adds the ids of `stream`'s set in a shard (as its state's `mark` records it) to `set`,
-/// reading a scratch copy (the shard's files stay as they are).
-fn copy_ids(shard: &Path, stream: &str, mark: IdsMark, set: &mut IdSet) -> Result<(), ScaleError> {
-    let from = id_set_dir(&shard.join("_state.json"));
+/// Adds the ids of `stream`'s set in the shard at `rel` (as its state's `mark` records it)
+/// to `set`, reading a scratch copy of its files (the shard's stay as they are).
+async fn add_shard_ids(
+    root: &Place,
+    rel: &str,
+    stream: &str,
+    mark: IdsMark,
+    set: &mut IdSet,
+) -> Result<(), ScaleError> {
     let scratch =
-        tempfile::tempdir().map_err(|e| FileError::new("create", "a scratch directory", e))?;
+        tempfile::tempdir().map_err(|e| FileError::new("create", std::env::temp_dir(), e))?;
     for name in files_of(stream, mark) {
-        std::fs::copy(from.join(&name), scratch.path().join(&name))
-            .map_err(|e| FileError::new("copy", from.join(&name), e))?;
+        let from = format!("{rel}/{IDS_DIR}/{name}");
+        let bytes = root.storage().read(&from).await?.ok_or_else(|| {
+            ScaleError::Shards(vec![format!(
+                "{}: an id-set file its state names is missing",
+                root.storage().name_of(&from)
+            )])
+        })?;
+        std::fs::write(scratch.path().join(&name), bytes)
+            .map_err(|e| FileError::new("write", scratch.path().join(&name), e))?;
     }
     let mut shard_set = IdSet::open(scratch.path(), stream, Start::Mark(mark))?;
     shard_set.compact()?;
@@ -320,19 +344,4 @@ fn copy_ids(shard: &Path, stream: &str, mark: IdsMark, set: &mut IdSet) -> Resul
         set.add_ids(&page)?;
         from = Some(last);
     }
-}
-
-/// Makes `to` the same file as `from`: a hard link (no bytes copied), else a durable copy;
-/// what a previous, interrupted finalize left there is replaced.
-fn link(from: &Path, to: &Path) -> Result<(), ScaleError> {
-    let temp = temp_path(to);
-    let _ = std::fs::remove_file(&temp);
-    if std::fs::hard_link(from, &temp).is_err() {
-        std::fs::copy(from, &temp).map_err(|e| FileError::new("copy", from, e))?;
-        std::fs::File::open(&temp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| FileError::new("fsync", &temp, e))?;
-    }
-    std::fs::rename(&temp, to).map_err(|e| FileError::new("rename", &temp, e))?;
-    Ok(())
 }

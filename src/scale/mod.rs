@@ -13,11 +13,13 @@
 mod error;
 mod finalize;
 mod make;
+mod place;
 mod plan_file;
 mod shard;
 
 pub use error::ScaleError;
 pub use finalize::{finalize, Joined};
 pub use make::{make_plan, micros_text, PlanShape};
+pub use place::{read_file, write_file, Place};
 pub use plan_file::{output_settings, PlannedCollection, PlannedRange, ScalePlan, PLAN_VERSION};
-pub use shard::{shard_dir, shard_run, ShardRecord, ShardSpec, SHARDS_DIR, SHARD_FILE};
+pub use shard::{shard_dir, shard_rel, shard_run, ShardRecord, ShardSpec, SHARDS_DIR, SHARD_FILE};

@@ -6,14 +6,13 @@
 //! `[1, 2, …]` do); `JOB_COMPLETION_INDEX` (a Kubernetes Indexed Job) counts from 0, so index
 //! 0 is shard 1/n. The shard directories are numbered like `--shard`.
 
-use std::path::{Path, PathBuf};
-
 use serde::{Deserialize, Serialize};
 
 use super::error::ScaleError;
+use super::place::Place;
 use super::plan_file::ScalePlan;
 use crate::config::Settings;
-use crate::durable::{create_dir_durable, write_file_atomically};
+use crate::location::Location;
 use crate::run::{Pinned, Plan, ReadMode};
 
 /// The directory of the shards' outputs under the output root (a name no stream directory
@@ -108,26 +107,31 @@ pub struct ShardRecord {
     pub shards: u32,
 }
 
-/// The directory of shard `index` (0-based) under `root`.
-pub fn shard_dir(root: &Path, index: u32) -> PathBuf {
-    root.join(SHARDS_DIR).join((index + 1).to_string())
+/// Where shard `index` (0-based) lives, relative to the output root.
+pub fn shard_rel(index: u32) -> String {
+    format!("{SHARDS_DIR}/{}", index + 1)
+}
+
+/// Where shard `index` (0-based) of the output at `root` lives.
+pub fn shard_dir(root: &Location, index: u32) -> Location {
+    root.join(&shard_rel(index))
 }
 
 /// The settings and plan of shard `spec`'s run: its directory, its share of the cluster's
 /// queries in flight, its collections and ranges at the plan's snapshot.
-pub fn shard_run(
+pub async fn shard_run(
     settings: &Settings,
     plan: &ScalePlan,
     spec: ShardSpec,
 ) -> Result<(Settings, Plan), ScaleError> {
     spec.check(plan)?;
     plan.check_settings(settings)?;
-    let dir = shard_dir(&settings.output.dir, spec.index);
-    claim(&dir, plan, spec)?;
+    let dir = shard_dir(&settings.output.out, spec.index);
+    claim(&Place::open(&dir)?, plan, spec).await?;
     let ranges = plan.ranges_of(spec.index);
     let mut shard = settings.clone();
-    shard.output.state = dir.join("_state.json");
-    shard.output.dir = dir;
+    shard.output.state = dir.as_path().join(crate::output::STATE_OBJECT);
+    shard.output.out = dir;
     shard.concurrency = (plan.concurrency / plan.shards).max(1);
     shard.collections = Some(
         plan.collections
@@ -159,45 +163,42 @@ pub fn shard_run(
     Ok((shard, run))
 }
 
-/// Records in `dir` that it holds shard `spec` of `plan`, or refuses a directory that holds
+/// Records in `place` that it holds shard `spec` of `plan`, or refuses a place that holds
 /// another.
-fn claim(dir: &Path, plan: &ScalePlan, spec: ShardSpec) -> Result<(), ScaleError> {
+async fn claim(place: &Place, plan: &ScalePlan, spec: ShardSpec) -> Result<(), ScaleError> {
     let want = ShardRecord {
         plan_id: plan.plan_id.clone(),
         snapshot_ts: plan.snapshot_ts,
         shard: spec.index + 1,
         shards: plan.shards,
     };
-    let path = dir.join(SHARD_FILE);
-    match read_record(&path)? {
+    match read_record(place).await? {
         Some(found) if found == want => Ok(()),
         Some(found) => Err(ScaleError::OtherShard {
-            path: dir.display().to_string(),
+            path: place.location().to_string(),
             found: format!("{}/{}", found.shard, found.shards),
             found_plan: found.plan_id,
             shard: format!("{}/{}", want.shard, want.shards),
             plan: want.plan_id,
         }),
         None => {
-            create_dir_durable(dir)?;
+            place.storage().create_root().await?;
             let bytes = serde_json::to_vec(&want).unwrap_or_default();
-            write_file_atomically(&path, &bytes)?;
-            Ok(())
+            place.write(SHARD_FILE, bytes).await
         }
     }
 }
 
-/// A shard directory's record, if it has one.
-pub fn read_record(path: &Path) -> Result<Option<ShardRecord>, ScaleError> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
+/// A shard's record, if its place has one.
+pub async fn read_record(place: &Place) -> Result<Option<ShardRecord>, ScaleError> {
+    match place.storage().read(SHARD_FILE).await? {
+        Some(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| ScaleError::BadPlan {
-                path: path.display().to_string(),
+                path: place.storage().name_of(SHARD_FILE),
                 reason: format!("not a shard record: {e}"),
             }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(crate::durable::FileError::new("read", path, e).into()),
+        None => Ok(None),
     }
 }
 

@@ -28,6 +28,12 @@ pub const MANIFEST_FILE: &str = "_manifest.jsonl";
 /// assert_eq!(read_manifest(root.path()).unwrap(), vec![f]);
 /// ```
 pub fn write_manifest(root: &Path, files: &[CommittedFile]) -> Result<(), SinkError> {
+    let out = manifest_bytes(root, files)?;
+    Ok(write_file_atomically(&root.join(MANIFEST_FILE), &out)?)
+}
+
+/// The bytes [`write_manifest`] writes for `files` (`root` names the manifest in errors).
+pub fn manifest_bytes(root: &Path, files: &[CommittedFile]) -> Result<Vec<u8>, SinkError> {
     let mut sorted: Vec<&CommittedFile> = files.iter().collect();
     sorted.sort_by(|a, b| {
         (a.stream.as_str(), a.seq, a.path.as_str()).cmp(&(
@@ -50,7 +56,7 @@ pub fn write_manifest(root: &Path, files: &[CommittedFile]) -> Result<(), SinkEr
         })?;
         out.push(b'\n');
     }
-    Ok(write_file_atomically(&root.join(MANIFEST_FILE), &out)?)
+    Ok(out)
 }
 
 /// Reads `<root>/_manifest.jsonl`; a missing manifest means no committed files (empty list).

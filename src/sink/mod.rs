@@ -67,8 +67,9 @@ pub use self::batch_file::BatchFile;
 pub use self::cleanup::cleanup;
 pub use self::error::SinkError;
 pub use self::format::{Compression, FileFormat, UnknownFormat, WriteOptions};
+pub(crate) use self::layout::is_temp_part_name;
 pub use self::layout::{parse_part_file_name, part_file_name, stream_dir_name};
-pub use self::manifest::{read_manifest, write_manifest, MANIFEST_FILE};
+pub use self::manifest::{manifest_bytes, read_manifest, write_manifest, MANIFEST_FILE};
 pub use self::parquet::{
     arrow_schema, schema_json, FORMAT_VERSION, FORMAT_VERSION_KEY, SCHEMA_KEY,
 };

@@ -287,21 +287,32 @@ impl Committer {
     /// id set; an incomplete set is an error the caller words.
     pub async fn frozen_ids(&mut self, stream: &str) -> Result<Option<SortedIds>, ExportError> {
         let name = stream.to_string();
-        self.blocking(move |core| {
-            let Some(set) = core.ids.get_mut(&name) else {
-                return Ok(None);
-            };
-            set.compact()?;
-            let mark = set.mark();
-            let s = core
-                .state
-                .streams
-                .get_mut(&name)
-                .ok_or_else(|| ExportError::StreamMissing(name.clone()))?;
-            if s.ids != Some(mark) {
+        let compacted = name.clone();
+        let changed = self
+            .blocking(move |core| {
+                let name = compacted;
+                let Some(set) = core.ids.get_mut(&name) else {
+                    return Ok(None);
+                };
+                set.compact()?;
+                let mark = set.mark();
+                let s = core
+                    .state
+                    .streams
+                    .get_mut(&name)
+                    .ok_or_else(|| ExportError::StreamMissing(name.clone()))?;
+                let changed = s.ids != Some(mark);
                 s.ids = Some(mark);
-                core.checkpoint.save(&core.state, &name, None)?;
-            }
+                Ok(Some(changed))
+            })
+            .await?;
+        let Some(changed) = changed else {
+            return Ok(None);
+        };
+        if changed {
+            self.save(stream, None).await?;
+        }
+        self.blocking(move |core| {
             let set = core
                 .ids
                 .get_mut(&name)
@@ -410,10 +421,16 @@ impl Committer {
                 .get_mut(&name)
                 .ok_or_else(|| ExportError::StreamMissing(name.clone()))?;
             f(s);
-            core.checkpoint.save(&core.state, &name, None)?;
             Ok(())
         })
-        .await
+        .await?;
+        self.save(stream, None).await
+    }
+
+    /// Saves the state through the checkpoint: `stream` changed, by the batch of `receipt`.
+    async fn save(&mut self, stream: &str, receipt: Option<&Receipt>) -> Result<(), ExportError> {
+        let core = self.core_mut()?;
+        Ok(core.checkpoint.save(&core.state, stream, receipt).await?)
     }
 
     /// Hands the state back at the end of the run.
@@ -487,10 +504,15 @@ impl Committer {
         // A failed send means the writer stopped; its result says why.
         let _ = writing.tx.send(ToWriter::Finish).await;
         let sealed = join(writing).await?.ok_or(ExportError::CommitterFailed)?;
+        let receipt = self.core_mut()?.output.publish(sealed).await?;
         let name = stream.to_string();
         let receipt = self
-            .blocking(move |core| core.commit(&name, sealed, ids, expiring, position))
+            .blocking(move |core| core.record(&name, receipt, ids, expiring, position))
             .await?;
+        self.save(stream, Some(&receipt)).await?;
+        if let Some(set) = self.core_mut()?.ids.get_mut(stream) {
+            set.prune();
+        }
         self.totals.batches += 1;
         self.totals.rows += receipt.rows;
         self.totals.bytes += receipt.bytes;
@@ -535,18 +557,18 @@ impl Committer {
 }
 
 impl Core {
-    /// Output, id set, state — in that order, each durable before the next. `ids` are the
-    /// batch's records without their data; `expiring`, what they change in the stream's
-    /// expiring documents (saved with the state).
-    fn commit(
+    /// After the output published a batch (`receipt`), and before the state is saved: the id
+    /// set, then the state's entry — output, id set, state, each durable before the next.
+    /// `ids` are the batch's records without their data; `expiring`, what they change in the
+    /// stream's expiring documents (saved with the state).
+    fn record(
         &mut self,
         stream: &str,
-        sealed: Sealed,
+        receipt: Receipt,
         ids: Vec<Record>,
         expiring: Option<Vec<(String, Option<i64>)>>,
         position: Position,
     ) -> Result<Receipt, ExportError> {
-        let receipt = self.output.publish(sealed)?;
         let ids = match self.ids.get_mut(stream) {
             Some(set) => Some(set.record(&ids)?),
             None => None,
@@ -566,10 +588,6 @@ impl Core {
         }
         if let Some(changes) = expiring {
             expiring::apply(&mut s.expiring, changes);
-        }
-        self.checkpoint.save(&self.state, stream, Some(&receipt))?;
-        if let Some(set) = self.ids.get_mut(stream) {
-            set.prune();
         }
         Ok(receipt)
     }

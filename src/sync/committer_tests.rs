@@ -19,6 +19,8 @@ type Row = (String, i64, Option<Deletion>);
 #[derive(Clone, Default)]
 struct Memory(Arc<Mutex<Vec<Vec<Row>>>>);
 
+#[async_trait::async_trait]
+
 impl Output for Memory {
     fn begin(
         &mut self,
@@ -34,7 +36,7 @@ impl Output for Memory {
         }))
     }
 
-    fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
+    async fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
         Ok(Receipt {
             stream: sealed.stream,
             seq: sealed.seq,
@@ -77,8 +79,15 @@ impl Batch for MemoryBatch {
 #[derive(Clone, Default)]
 struct Saved(Arc<Mutex<Vec<StreamState>>>);
 
+#[async_trait::async_trait]
+
 impl Checkpoint for Saved {
-    fn save(&mut self, s: &State, stream: &str, _: Option<&Receipt>) -> Result<(), StateError> {
+    async fn save(
+        &mut self,
+        s: &State,
+        stream: &str,
+        _: Option<&Receipt>,
+    ) -> Result<(), StateError> {
         self.0.lock().unwrap().push(s.streams[stream].clone());
         Ok(())
     }

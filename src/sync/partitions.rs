@@ -376,6 +376,8 @@ mod tests {
     #[derive(Clone, Default)]
     struct Memory(Arc<Mutex<Vec<Vec<String>>>>);
 
+    #[async_trait::async_trait]
+
     impl Output for Memory {
         fn begin(
             &mut self,
@@ -391,7 +393,7 @@ mod tests {
             )))
         }
 
-        fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
+        async fn publish(&mut self, sealed: Sealed) -> Result<Receipt, OutputError> {
             Ok(Receipt {
                 stream: sealed.stream,
                 seq: sealed.seq,
@@ -428,8 +430,15 @@ mod tests {
     #[derive(Clone, Default)]
     struct Saved(Arc<Mutex<Vec<Position>>>);
 
+    #[async_trait::async_trait]
+
     impl Checkpoint for Saved {
-        fn save(&mut self, s: &State, stream: &str, _: Option<&Receipt>) -> Result<(), StateError> {
+        async fn save(
+            &mut self,
+            s: &State,
+            stream: &str,
+            _: Option<&Receipt>,
+        ) -> Result<(), StateError> {
             self.0
                 .lock()
                 .unwrap()

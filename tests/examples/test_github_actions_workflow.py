@@ -67,7 +67,7 @@ def test_the_build_from_source_fallback_is_valid_in_place_of_the_download(tmp_pa
     assert "uses: actions/cache@v4" in text
     assert "key: fauna-sync-${{ env.FAUNA_SYNC_VERSION }}-${{ runner.os }}-${{ runner.arch }}" in text
     assert "if: steps.cached-build.outputs.cache-hit != 'true'" in text
-    assert ('run: cargo install --locked --no-default-features --git "https://github.com/$FAUNA_SYNC_REPO"'
+    assert ('run: cargo install --locked --no-default-features --features s3 --git "https://github.com/$FAUNA_SYNC_REPO"'
             ' --tag "v$FAUNA_SYNC_VERSION" fauna-sync') in text
     r = _validate(fallback)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -134,7 +134,7 @@ def test_the_example_downloads_a_pinned_release_and_checks_its_sha256_instead_of
 def test_the_release_builds_the_production_binary_on_a_version_tag():
     release = RELEASE.read_text()
     assert 'tags: ["v*"]' in release
-    assert ('run: cargo build --release --locked --no-default-features -p fauna-sync --bin fauna-sync'
+    assert ('run: cargo build --release --locked --no-default-features --features s3,gcs,azure -p fauna-sync --bin fauna-sync'
             ' --target "$TARGET"') in release
     assert 'sha256sum "$name" > "$name.sha256"' in release
     assert 'gh release create "$GITHUB_REF_NAME" dist/* --verify-tag' in release

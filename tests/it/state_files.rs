@@ -8,7 +8,10 @@ use std::time::Instant;
 use fauna_sync::config::Settings;
 use fauna_sync::export::{ExportJson, Record, RecordSchema};
 use fauna_sync::fauna::Value;
-use fauna_sync::output::{Checkpoint, FilesOutput, Receipt, StateFile};
+use fauna_sync::lock::{RunLock, LOCK_FILE};
+use fauna_sync::output::{
+    open_output, Checkpoint, IdSetsAt, LocalDir, LockFiles, OpenArgs, Receipt, StateFile,
+};
 use fauna_sync::read::{Item, Page, ReadError, Reader};
 use fauna_sync::run::run_export;
 use fauna_sync::sink::{read_manifest, FileFormat};
@@ -194,9 +197,15 @@ struct Measured {
     sizes: Arc<Mutex<Vec<(u64, Instant)>>>,
 }
 
+#[async_trait::async_trait]
 impl Checkpoint for Measured {
-    fn save(&mut self, s: &State, stream: &str, r: Option<&Receipt>) -> Result<(), StateError> {
-        self.inner.save(s, stream, r)?;
+    async fn save(
+        &mut self,
+        s: &State,
+        stream: &str,
+        r: Option<&Receipt>,
+    ) -> Result<(), StateError> {
+        self.inner.save(s, stream, r).await?;
         let len = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         self.sizes.lock().unwrap().push((len, Instant::now()));
         Ok(())
@@ -209,17 +218,28 @@ async fn the_state_stays_the_same_size_over_1000_committed_batches() {
     let out = dir.path().join("out");
     let state_path = out.join("_state.json");
     let mut state = State::new();
-    let (output, _) = FilesOutput::open(
-        &out,
-        FileFormat::Jsonl {
+    let lock = RunLock::acquire(&[out.join(LOCK_FILE)]).unwrap();
+    let ids = LocalDir::new(fauna_sync::id_set::id_set_dir(&state_path));
+    let args = OpenArgs {
+        format: FileFormat::Jsonl {
             compression: fauna_sync::sink::Compression::None,
         },
+        state_label: "_state.json",
+        ids: IdSetsAt {
+            storage: &ids,
+            dir: "",
+        },
+        v1_files: None,
+        streams: &["s".to_string()],
+        verify_hashes: false,
+    };
+    let (output, _) = open_output(
+        Arc::new(LocalDir::new(&out)),
+        Arc::new(LockFiles::new(lock)),
         &mut state,
-        &state_path,
-        None,
-        &["s".to_string()],
-        false,
+        args,
     )
+    .await
     .unwrap();
     state
         .streams
