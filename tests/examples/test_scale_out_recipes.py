@@ -3,15 +3,18 @@ against the Kubernetes JSON schemas (kubernetes-validate, offline, strict) and
 examples/scale-out/github-actions-scale-out.yml against GitHub's workflow schema
 (check-jsonschema's vendored copy); then their actual command lines run here against fauna-dev:
 the Jobs' container args (each shard's index from JOB_COMPLETION_INDEX, the pods at once), and
-the workflow's `run:` steps, each job in a directory of its own as on separate machines, with
-the artifacts copied between them. Each joined output passes `verify` and holds every document
-of the collections exactly once. Both tools are in .venv-moto (tests/object_store/
-requirements-moto.txt)."""
+the workflow's `run:` steps, each job in a directory of its own as on separate machines, all
+writing to one S3 bucket (moto) as the recipes do. Each joined output passes `verify` and holds
+every document of the collections exactly once. The validators and moto are in .venv-moto
+(tests/object_store/requirements-moto.txt)."""
 
 import json
 import os
-import shutil
+import socket
 import subprocess
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -71,6 +74,53 @@ def test_the_workflow_validates_and_the_check_can_fail(tmp_path):
 
 
 @pytest.fixture(scope="module")
+def moto():
+    """An S3 server (moto) on a free port: its endpoint."""
+    tool = _tool("moto_server")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([tool, "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(endpoint, timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _bucket(endpoint, name):
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{name}", method="PUT"), timeout=10)
+
+
+_DOWNLOAD = """
+import sys, boto3
+endpoint, bucket, prefix, dest = sys.argv[1:]
+s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
+                  region_name="us-east-1")
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+    for o in page.get("Contents", []):
+        rel = o["Key"][len(prefix) + 1:]
+        path = dest + "/" + rel
+        import os; os.makedirs(os.path.dirname(path), exist_ok=True)
+        s3.download_file(bucket, o["Key"], path)
+"""
+
+
+def _download(endpoint, url, dest):
+    """The objects below `url` (s3://bucket/prefix), downloaded with boto3 (in .venv-moto)."""
+    bucket, prefix = url.removeprefix("s3://").split("/", 1)
+    python = str(Path(_tool("moto_server")).parent / "python")
+    subprocess.run([python, "-c", _DOWNLOAD, endpoint, bucket, prefix, str(dest)], check=True, timeout=120)
+    return dest
+
+
+@pytest.fixture(scope="module")
 def server(tmp_path_factory):
     dev = fauna_dev_process.FaunaDev(
         binary("FAUNA_DEV_BIN", "fauna-dev", "fauna-dev"),
@@ -98,16 +148,20 @@ def _config(server, text):
     return json.dumps(config)
 
 
-def _env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAUNA_", "RUST_LOG", "JOB_"))}
-    env["FAUNA_SECRET"] = SECRET
+def _env(endpoint, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAUNA_", "RUST_LOG", "JOB_", "AWS_"))}
+    env.update(FAUNA_SECRET=SECRET, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               AWS_ENDPOINT_URL=endpoint, AWS_ALLOW_HTTP="true")
     env.update(extra)
     return env
 
 
-def _assert_joined(server, out, sync_bin):
-    r = subprocess.run([str(sync_bin), "verify", "--out", str(out)], capture_output=True, text=True, timeout=60)
+def _assert_joined(server, endpoint, url, sync_bin):
+    """The joined output at `url` (s3://bucket/prefix) verifies and holds each document once."""
+    r = subprocess.run([str(sync_bin), "verify", "--out", url], env=_env(endpoint),
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+    out = _download(endpoint, url, Path(tempfile.mkdtemp()))
     c = server.client()
     manifest = [json.loads(line) for line in (out / "_manifest.jsonl").read_text().splitlines()]
     for name in ("orders", "customers"):
@@ -115,35 +169,37 @@ def _assert_joined(server, out, sync_bin):
         got = sorted(ref for e in manifest if e["stream"] == name
                      for ref in pq.read_table(out / e["file"]).column("ref").to_pylist())
         assert got == want, (name, len(got), len(want))
+    assert (out / "_shards.d" / "1" / "_shard.json").exists()
     state = json.loads((out / "_state.json").read_text())
     assert {s["position"]["at"] for s in state["streams"].values()} == {"done"}
 
 
-def test_the_kubernetes_jobs_command_lines_run_here(server, tmp_path):
+def test_the_kubernetes_jobs_command_lines_run_here(server, moto, tmp_path):
     sync_bin = binary("FAUNA_SYNC_BIN", "fauna-sync", "fauna-sync")
     docs = {d["metadata"]["name"]: d for d in yaml.safe_load_all(JOB.read_text())}
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "fauna.json").write_text(_config(server, docs["fauna-sync"]["data"]["fauna.json"]))
+    _bucket(moto, "my-bucket")
 
     def args(job):
         container = docs[job]["spec"]["template"]["spec"]["containers"][0]
-        assert container["env"][0] == {"name": "FAUNA_SECRET",
-                                       "valueFrom": {"secretKeyRef": {"name": "fauna-sync", "key": "secret"}}}
-        return [str(sync_bin)] + [a.replace("/config", str(tmp_path / "config")).replace("/data", str(tmp_path / "data"))
-                                  for a in container["args"]]
+        secrets = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+        assert secrets["FAUNA_SECRET"] == {"name": "fauna-sync", "key": "secret"}
+        assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(secrets)
+        return [str(sync_bin)] + [a.replace("/config", str(tmp_path / "config")) for a in container["args"]]
 
-    r = subprocess.run(args("fauna-sync-plan"), env=_env(), capture_output=True, text=True, timeout=120)
+    r = subprocess.run(args("fauna-sync-plan"), env=_env(moto), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     completions = docs["fauna-sync-shards"]["spec"]["completions"]
-    pods = [subprocess.Popen(args("fauna-sync-shards"), env=_env(JOB_COMPLETION_INDEX=str(i)),
+    pods = [subprocess.Popen(args("fauna-sync-shards"), env=_env(moto, JOB_COMPLETION_INDEX=str(i)),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for i in range(completions)]
     for pod in pods:
         _, err = pod.communicate(timeout=300)
         assert pod.returncode == 0, err
-    r = subprocess.run(args("fauna-sync-finalize"), env=_env(), capture_output=True, text=True, timeout=120)
+    r = subprocess.run(args("fauna-sync-finalize"), env=_env(moto), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    _assert_joined(server, tmp_path / "data" / "out", sync_bin)
+    _assert_joined(server, moto, "s3://my-bucket/fauna", sync_bin)
 
 
 def _runs(job):
@@ -151,13 +207,16 @@ def _runs(job):
     return {s.get("name", ""): s["run"] for s in job["steps"] if "run" in s}
 
 
-def test_the_workflows_command_lines_run_here_job_by_job(server, tmp_path):
+def test_the_workflows_command_lines_run_here_job_by_job(server, moto, tmp_path):
     sync_bin = binary("FAUNA_SYNC_BIN", "fauna-sync", "fauna-sync")
     flow = yaml.safe_load(WORKFLOW.read_text())
     jobs = flow["jobs"]
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "OUT"} <= set(flow["env"])
     config = _config(server, (RECIPES / "kubernetes-indexed-job.yaml").read_text().split("fauna.json: |", 1)[1]
                      .split("---", 1)[0])
     path = f"{sync_bin.parent}:{os.environ['PATH']}"
+    _bucket(moto, "workflow")
+    out = "s3://workflow/fauna"
 
     def machine(name):
         d = tmp_path / name
@@ -166,27 +225,17 @@ def test_the_workflows_command_lines_run_here_job_by_job(server, tmp_path):
         return d
 
     def run(cmd, cwd, **env):
-        r = subprocess.run(["bash", "-euo", "pipefail", "-c", cmd], cwd=cwd, env=_env(PATH=path, **env),
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", cmd], cwd=cwd,
+                           env=_env(moto, PATH=path, OUT=out, **env),
                            capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, f"{cmd}\n{r.stderr}"
 
-    plan = machine("plan")
-    run(_runs(jobs["plan"])["Plan"], plan)
-    shards = jobs["shard"]["strategy"]["matrix"]["shard"]
+    run(_runs(jobs["plan"])["Plan"], machine("plan"))
     assert jobs["shard"]["strategy"]["fail-fast"] is False
-    parts = {}
-    for i in shards:
-        m = machine(f"shard-{i}")
-        (m / "out").mkdir()
-        shutil.copy(plan / "out" / "_plan.json", m / "out")  # download-artifact: plan
-        run(_runs(jobs["shard"])["Shard"].replace("${{ matrix.shard }}", str(i)), m)
-        parts[i] = m / "out" / "_shards.d" / str(i)  # upload-artifact: shard-<i>
+    for i in jobs["shard"]["strategy"]["matrix"]["shard"]:  # each on a machine of its own
+        run(_runs(jobs["shard"])["Shard"].replace("${{ matrix.shard }}", str(i)), machine(f"shard-{i}"))
     fin = machine("finalize")
-    (fin / "out" / "_shards.d").mkdir(parents=True)
-    shutil.copy(plan / "out" / "_plan.json", fin / "out")
-    for i, part in parts.items():  # download-artifact pattern shard-*: one directory each
-        shutil.copytree(part, fin / "out" / "_shards.d" / f"shard-{i}")
     steps = _runs(jobs["finalize"])
-    for name in ("Name the shard directories by number", "Finalize", "Verify"):
+    for name in ("Finalize", "Verify"):
         run(steps[name], fin)
-    _assert_joined(server, fin / "out", sync_bin)
+    _assert_joined(server, moto, out, sync_bin)

@@ -471,3 +471,132 @@ async fn finalize_refuses_missing_foreign_damaged_and_expired_shards() {
         &["past the history window of collection 'short'"],
     );
 }
+
+/// Every record of `stream` in the output held in `objects` (relative key → bytes).
+fn records_in(
+    objects: &BTreeMap<String, Vec<u8>>,
+    stream: &str,
+) -> Vec<(String, i64, serde_json::Value, bool)> {
+    let manifest = String::from_utf8(objects["_manifest.jsonl"].clone()).unwrap();
+    let mut all = Vec::new();
+    for line in manifest.lines() {
+        let f: serde_json::Value = serde_json::from_str(line).unwrap();
+        if f["stream"] != stream {
+            continue;
+        }
+        let file = f["file"].as_str().unwrap();
+        for line in std::str::from_utf8(&objects[file]).unwrap().lines() {
+            let r: serde_json::Value = serde_json::from_str(line).unwrap();
+            all.push((
+                r["ref"].as_str().unwrap().to_string(),
+                r["ts"].as_i64().unwrap(),
+                r["data"].clone(),
+                r.get("deleted_at").is_some_and(|d| !d.is_null()),
+            ));
+        }
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_shards_to_s3_one_crashed_join_into_the_export_at_the_snapshot() {
+    let Some(moto) = crate::object_store::Moto::start() else {
+        return;
+    };
+    moto.bucket("scale");
+    let fx = fixture().await;
+    let config = fx.dir.path().join("config.json");
+    std::fs::write(&config, CONFIG).unwrap();
+    let url = fx.server.url();
+    let out = "s3://scale/out";
+    let cmd = |args: &[&str]| {
+        let mut c = moto.command(&[args[0]]);
+        c.args(["--endpoint", &url, "--config"])
+            .arg(&config)
+            .args(["--out", out])
+            .args(&args[1..])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    };
+    ok(run(cmd(&["plan", "--shards", "3"])));
+    let store = moto.store("scale");
+    let plan = crate::object_store::objects(store.as_ref(), "out").await;
+    let plan: serde_json::Value = serde_json::from_slice(&plan["_plan.json"]).unwrap();
+    let t = plan["snapshot_ts"].as_i64().unwrap();
+    let at_t: BTreeMap<&str, _> = COLLECTIONS
+        .iter()
+        .map(|c| (*c, collection_at(&fx, c, t)))
+        .collect();
+    let writer = Writer::start(&fx);
+    let shards: Vec<Child> = (1..=3u32)
+        .map(|i| {
+            let mut c = cmd(&[
+                "export",
+                "--shard",
+                &format!("{i}/3"),
+                "--plan",
+                "s3://scale/out/_plan.json",
+            ]);
+            if i == 2 {
+                c.env("FAUNA_SYNC_TEST_CRASH_AT", "mid-batch:3");
+            }
+            c.spawn().unwrap()
+        })
+        .collect();
+    for (i, child) in (1..=3u32).zip(shards) {
+        let o = wait(child);
+        if i == 2 {
+            assert_eq!(failed(o).0, None, "shard 2 was killed");
+        } else {
+            ok(o);
+        }
+    }
+    let (_, err) = failed(run(cmd(&["finalize"])));
+    assert!(
+        err.contains("shard 2/3") && err.contains("unfinished"),
+        "{err}"
+    );
+    let keys = crate::object_store::objects(store.as_ref(), "out").await;
+    assert!(
+        !keys.contains_key("_manifest.jsonl") && !keys.contains_key("_state.json"),
+        "joined"
+    );
+    let mut again = cmd(&["export", "--plan", "s3://scale/out/_plan.json"]);
+    again.env("JOB_COMPLETION_INDEX", "1");
+    ok(run(again));
+    let err = ok(run(cmd(&["finalize"])));
+    assert!(err.contains("finalized plan"), "{err}");
+    let mut verify = moto.command(&["verify", "--out", out]);
+    verify.stdout(Stdio::piped()).stderr(Stdio::piped());
+    ok(run(verify));
+    let objects = crate::object_store::objects(store.as_ref(), "out").await;
+    for c in COLLECTIONS {
+        let mut seen = BTreeMap::new();
+        for (id, ts, data, deleted) in records_in(&objects, c) {
+            assert!(!deleted);
+            assert!(
+                seen.insert(id.clone(), (ts, data)).is_none(),
+                "{c}: {id} twice"
+            );
+        }
+        assert_eq!(
+            &seen, &at_t[c],
+            "{c}: the joined output is not the collection at T"
+        );
+    }
+    assert!(writer.stop() > 0);
+    ok(run(cmd(&["sync"])));
+    let objects = crate::object_store::objects(store.as_ref(), "out").await;
+    for c in COLLECTIONS {
+        let mut copy = BTreeMap::new();
+        for (id, ts, data, deleted) in records_in(&objects, c) {
+            if deleted {
+                copy.remove(&id);
+            } else {
+                copy.insert(id, (ts, data));
+            }
+        }
+        assert_eq!(copy, collection_now(&fx, c), "{c} after the sync");
+    }
+}
