@@ -14,8 +14,13 @@ pub use crate::id_set::IdsMark;
 use crate::sink::CommittedFile;
 
 mod expiring;
+mod phase;
 
 pub use expiring::Expiring;
+pub use phase::{
+    IllegalPosition, OwnPosition, Phase, Rotation, ScanPosition, SnapshotPosition, Window,
+    WindowPosition, WindowRanges,
+};
 
 /// The state file's format version.
 pub const STATE_VERSION: u32 = 2;
@@ -294,7 +299,9 @@ pub struct State {
     /// crashed before recording them, and are dropped on resume.
     #[serde(default)]
     pub manifest_len: u64,
-    /// Progress per collection.
+    /// Progress per collection; a stream whose strategy and position do not go together is
+    /// refused when read ([`StreamState::phase`]).
+    #[serde(deserialize_with = "phase::check_streams")]
     pub streams: BTreeMap<String, StreamState>,
 }
 
@@ -444,6 +451,9 @@ impl State {
                 let mut files = Vec::new();
                 let mut state = State::new();
                 for (name, s) in v1.streams {
+                    if let Err(e) = s.stream.phase() {
+                        return Err(invalid(format!("version 1: {}", e.of_stream(&name))));
+                    }
                     files.extend(s.files);
                     state.streams.insert(name, s.stream);
                 }

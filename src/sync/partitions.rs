@@ -5,7 +5,7 @@
 //!   For reads whose order is a promise (a window's ts order).
 //! - [`drain_concurrent`]: ranges read at once, each up to two chunks ahead, committed in
 //!   turns of [`CHUNK_ITEMS`] items, so the output never depends on timing; the position
-//!   records every range's next item and the rotation ([`Position::Parts`]).
+//!   records every range's next item and the rotation ([`Rotation`]).
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use super::observer::Observer;
 use super::stream::stored_cursor;
 use crate::fauna::{encode, Value};
 use crate::read::{Item, Page, ReadError, Reader};
-use crate::state::{PartPosition, Position};
+use crate::state::{Position, Rotation};
 
 /// Pages each partition may read ahead of the committer.
 const READ_AHEAD: usize = 2;
@@ -96,34 +96,8 @@ pub const CHUNK_ITEMS: u64 = 1000;
 /// others' chunks are committed.
 const AHEAD_ITEMS: u32 = 2 * CHUNK_ITEMS as u32;
 
-/// Where a [`drain_concurrent`] read stands: every range's progress and the rotation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rotation {
-    /// The ranges.
-    pub parts: Vec<PartPosition>,
-    /// The range whose turn it is.
-    pub turn: usize,
-    /// Items of the current turn already committed.
-    pub taken: u64,
-}
-
 /// How a [`Rotation`] (or its end, every range done) becomes the stream's position.
 pub type RotationPosition = Arc<dyn Fn(Rotation) -> Position + Send + Sync>;
-
-/// An export's rotation position: [`Position::Parts`], then [`Position::Done`].
-pub fn parts_or_done() -> RotationPosition {
-    Arc::new(|r: Rotation| {
-        if r.done() {
-            Position::Done
-        } else {
-            Position::Parts {
-                parts: r.parts,
-                turn: r.turn,
-                taken: r.taken,
-            }
-        }
-    })
-}
 
 impl Rotation {
     /// Whether every range is done.
@@ -340,6 +314,21 @@ mod tests {
     use crate::read::Item;
     use crate::state::{PartPosition, State, StateError, StreamState};
     use crate::sync::Quiet;
+
+    /// An export's rotation position: [`Position::Parts`], then [`Position::Done`].
+    fn parts_or_done() -> RotationPosition {
+        Arc::new(|r: Rotation| {
+            if r.done() {
+                Position::Done
+            } else {
+                Position::Parts {
+                    parts: r.parts,
+                    turn: r.turn,
+                    taken: r.taken,
+                }
+            }
+        })
+    }
 
     /// Ids `from..to` in pages of 3, each page delayed by `delay_ms`.
     struct Slow {
