@@ -19,6 +19,7 @@
 pub mod airbyte;
 pub mod cli;
 pub mod config;
+mod console;
 mod crash;
 #[cfg(feature = "demo")]
 pub mod demo;
