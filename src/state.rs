@@ -65,7 +65,7 @@ pub enum Position {
     /// reads are timed or interrupted; `turn` and `taken` say where the rotation stands.
     Parts {
         /// The ranges, in id order.
-        parts: Vec<PartPosition>,
+        parts: Vec<RangePosition>,
         /// The range whose chunk is being committed.
         #[serde(default, skip_serializing_if = "is_zero_usize")]
         turn: usize,
@@ -78,7 +78,7 @@ pub enum Position {
     /// [`Position::Parts`]; then [`Position::CatchUp`] from the stream's `snapshot_ts`.
     ScanParts {
         /// The ranges, in id order.
-        parts: Vec<PartPosition>,
+        parts: Vec<RangePosition>,
         /// The range whose chunk is being committed.
         #[serde(default, skip_serializing_if = "is_zero_usize")]
         turn: usize,
@@ -120,7 +120,7 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         deletions_done: bool,
         /// The changes' ranges of ts, in ts order.
-        parts: Vec<PartPosition>,
+        parts: Vec<RangePosition>,
         /// The range whose chunk is being committed.
         #[serde(default, skip_serializing_if = "is_zero_usize")]
         turn: usize,
@@ -182,7 +182,7 @@ impl Position {
 /// One range of a [`Position::Parts`], [`Position::ScanParts`] or [`Position::WindowParts`]
 /// read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartPosition {
+pub struct RangePosition {
     /// Where the range continues, as an `after` cursor in Fauna wire JSON (`None`: at the
     /// range's start: the collection's start, or `since`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,14 +7,14 @@
 
 use std::fmt;
 
-use super::{PartPosition, Position, Strategy, StreamState};
+use super::{Position, RangePosition, Strategy, StreamState};
 
 /// Where a read of concurrent ranges stands: every range's progress and the rotation of
 /// their turns (wire: `parts`, `turn`, `taken`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rotation {
     /// The ranges, in read order.
-    pub parts: Vec<PartPosition>,
+    pub ranges: Vec<RangePosition>,
     /// The range whose turn it is.
     pub turn: usize,
     /// Items of the current turn already committed.
@@ -265,9 +265,11 @@ impl StreamState {
             Strategy::Snapshot => Ok(Phase::Snapshot(match p {
                 Position::Start => SnapshotPosition::Start,
                 Position::After { cursor } => SnapshotPosition::After(cursor),
-                Position::Parts { parts, turn, taken } => {
-                    SnapshotPosition::Ranges(Rotation { parts, turn, taken })
-                }
+                Position::Parts { parts, turn, taken } => SnapshotPosition::Ranges(Rotation {
+                    ranges: parts,
+                    turn,
+                    taken,
+                }),
                 Position::Done => SnapshotPosition::Done,
                 _ => return Err(illegal("which only the short-retention strategy writes")),
             })),
@@ -275,9 +277,11 @@ impl StreamState {
                 let position = match p {
                     Position::Start => ScanPosition::Start,
                     Position::After { cursor } => ScanPosition::After(cursor),
-                    Position::ScanParts { parts, turn, taken } => {
-                        ScanPosition::Ranges(Rotation { parts, turn, taken })
-                    }
+                    Position::ScanParts { parts, turn, taken } => ScanPosition::Ranges(Rotation {
+                        ranges: parts,
+                        turn,
+                        taken,
+                    }),
                     Position::CatchUp { since, at, cursor } => {
                         ScanPosition::CatchUp { since, at, cursor }
                     }
@@ -322,7 +326,11 @@ fn window_position(p: &Position) -> Option<WindowPosition> {
             at,
             deletions,
             deletions_done,
-            rotation: Rotation { parts, turn, taken },
+            rotation: Rotation {
+                ranges: parts,
+                turn,
+                taken,
+            },
             reconcile,
         }),
         Position::GapReconcile { at, cursor } => WindowPosition::GapReconcile { at, cursor },
@@ -337,9 +345,11 @@ impl From<SnapshotPosition> for Position {
         match p {
             SnapshotPosition::Start => Position::Start,
             SnapshotPosition::After(cursor) => Position::After { cursor },
-            SnapshotPosition::Ranges(Rotation { parts, turn, taken }) => {
-                Position::Parts { parts, turn, taken }
-            }
+            SnapshotPosition::Ranges(Rotation {
+                ranges: parts,
+                turn,
+                taken,
+            }) => Position::Parts { parts, turn, taken },
             SnapshotPosition::Done => Position::Done,
         }
     }
@@ -350,9 +360,11 @@ impl From<ScanPosition> for Position {
         match p {
             ScanPosition::Start => Position::Start,
             ScanPosition::After(cursor) => Position::After { cursor },
-            ScanPosition::Ranges(Rotation { parts, turn, taken }) => {
-                Position::ScanParts { parts, turn, taken }
-            }
+            ScanPosition::Ranges(Rotation {
+                ranges: parts,
+                turn,
+                taken,
+            }) => Position::ScanParts { parts, turn, taken },
             ScanPosition::CatchUp { since, at, cursor } => Position::CatchUp { since, at, cursor },
             ScanPosition::Reconcile { at, cursor } => Position::Reconcile { at, cursor },
             ScanPosition::Done => Position::Done,
@@ -379,7 +391,12 @@ impl From<WindowPosition> for Position {
                 at,
                 deletions,
                 deletions_done,
-                rotation: Rotation { parts, turn, taken },
+                rotation:
+                    Rotation {
+                        ranges: parts,
+                        turn,
+                        taken,
+                    },
                 reconcile,
             }) => Position::WindowParts {
                 from,
@@ -431,9 +448,9 @@ mod tests {
 
     #[test]
     fn every_legal_pair_converts_back_to_the_same_wire_position() {
-        let part = PartPosition {
+        let part = RangePosition {
             cursor: Some("c".into()),
-            ..PartPosition::default()
+            ..RangePosition::default()
         };
         let snapshot = [
             Position::Start,

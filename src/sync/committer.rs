@@ -1,6 +1,6 @@
 //! The one committer: the only code that changes or writes the state.
 //!
-//! Readers' pages arrive in order (partitions already joined, see [`super::partitions`]); the
+//! Readers' pages arrive in order (partitions already joined, see [`super::drain`]); the
 //! committer hands each page's records to the open batch of the output as they arrive: the
 //! batch ([`Batch`]) encodes them on its own writer thread (tokio's blocking pool), fed through
 //! a bounded channel of [`PAGES_IN_FLIGHT`] pages, so encoding and compression overlap with

@@ -2,18 +2,18 @@
 //! `T0`, each run reads one window `[previous end + 1, T]` at snapshot `T = Now()`: the
 //! changes through the `[ts, ref]` index and, when deletions are tracked, the `remove` events
 //! that are deletions, merged in ts order (`spec/sync.md`); as ranges of ts read at once in
-//! [`super::window_parts`]. Then the expiry phase ([`super::ttl_expiry`]) and, over a history
+//! [`super::window_ranges`]. Then the expiry phase ([`super::ttl_expiry`]) and, over a history
 //! gap ([`super::history_gap`]), the reconciliation.
 
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
+use super::drain::{drain, Partition};
 use super::error::ExportError;
 use super::history_gap::{Gap, NO_ID_SET};
-use super::partitions::{drain, Partition};
 use super::snapshot_expiry::{ExpiryBudget, NewerTime};
 use super::stream::{stored_cursor, CollectionExport};
-use super::window_parts::window_moved;
+use super::window_ranges::window_moved;
 use crate::fauna::{encode, Value};
 use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader};
 use crate::state::{Phase, Window, WindowPosition, WindowRanges};

@@ -7,7 +7,7 @@
 //!   `SnapshotStrategy` (`snapshot.rs`: a pinned snapshot, one range or ranges of ids);
 //!   `ScanCatchUpStrategy` (`scan_catch_up.rs`: for collections that keep history too briefly,
 //!   a scan, a catch-up and a reconciliation); `WindowStrategy` (`incremental.rs`: sync
-//!   windows, read as ranges of ts in `window_parts.rs`, their expiry phase in `ttl_expiry.rs`,
+//!   windows, read as ranges of ts in `window_ranges.rs`, their expiry phase in `ttl_expiry.rs`,
 //!   history gaps in `history_gap.rs`). The reconciliation phase (`reconcile.rs`) and a pinned
 //!   time falling out of the history window (`snapshot_expiry.rs`) are written once for them.
 //! - [`full_read_strategy`]: which strategy a full read gets.
@@ -18,12 +18,12 @@
 //!   why it (or one stream) stopped.
 
 mod committer;
+mod drain;
 mod error;
 mod expiring;
 mod history_gap;
 mod incremental;
 mod observer;
-mod partitions;
 mod reconcile;
 mod scan_catch_up;
 mod snapshot;
@@ -32,14 +32,14 @@ mod strategy;
 mod stream;
 mod summary;
 mod ttl_expiry;
-mod window_parts;
+mod window_ranges;
 
 pub use committer::{BatchLimits, Committer, PositionFn};
+pub use drain::{drain, drain_concurrent, Partition, RotationPosition, CHUNK_ITEMS};
 pub use error::ExportError;
 pub use expiring::Expiring;
 pub use incremental::WindowReport;
 pub use observer::{Observer, Quiet, StreamEnd};
-pub use partitions::{drain, drain_concurrent, Partition, RotationPosition, CHUNK_ITEMS};
 pub use strategy::full_read_strategy;
 pub use stream::CollectionExport;
 pub use summary::{StreamFailure, StreamSummary, Summary};

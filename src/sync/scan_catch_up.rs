@@ -19,8 +19,8 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
+use super::drain::{drain, drain_concurrent, Partition, RotationPosition};
 use super::error::ExportError;
-use super::partitions::{drain, drain_concurrent, Partition, RotationPosition};
 use super::snapshot_expiry::{ExpiryBudget, NewerTime};
 use super::stream::{ranges, stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
@@ -114,7 +114,7 @@ impl ScanCatchUpStrategy<'_> {
             return self.scan_sequential(committer, t0, cursor).await;
         }
         let rotation = Rotation {
-            parts: ranges(cursor.map(|c| encode(&c)), name, points),
+            ranges: ranges(cursor.map(|c| encode(&c)), name, points),
             turn: 0,
             taken: 0,
         };
@@ -247,7 +247,7 @@ impl ScanCatchUpStrategy<'_> {
     ) -> Result<(), ExportError> {
         let read = self.read;
         let readers = rotation
-            .parts
+            .ranges
             .iter()
             .map(|part| Documents {
                 client: read.client,

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
+use super::drain::{drain, drain_concurrent, Partition, RotationPosition};
 use super::error::ExportError;
-use super::partitions::{drain, drain_concurrent, Partition, RotationPosition};
 use super::stream::{ranges, stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::read::{document_cursor_id, split_points, Documents};
@@ -51,14 +51,14 @@ impl SnapshotStrategy<'_> {
                     return self.sequential(committer, at, cursor).await;
                 }
                 Rotation {
-                    parts: ranges(cursor.map(|c| encode(&c)), name, points),
+                    ranges: ranges(cursor.map(|c| encode(&c)), name, points),
                     turn: 0,
                     taken: 0,
                 }
             }
         };
         let readers = rotation
-            .parts
+            .ranges
             .iter()
             .map(|part| Documents {
                 client: read.client,

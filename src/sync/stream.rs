@@ -13,7 +13,7 @@ use crate::export::record_schema;
 use crate::fauna::{decode, encode, FaunaClient, Ref, Value};
 use crate::id_set::IdStore;
 use crate::read::{ReadError, Retention};
-use crate::state::{OwnPosition, PartPosition, Phase, StateError, Strategy};
+use crate::state::{OwnPosition, Phase, RangePosition, StateError, Strategy};
 
 /// Everything one collection's read needs, whichever strategy reads it.
 pub struct CollectionExport<'a> {
@@ -131,22 +131,22 @@ pub(crate) fn ranges(
     start: Option<String>,
     collection: &str,
     points: Vec<String>,
-) -> Vec<PartPosition> {
+) -> Vec<RangePosition> {
     let mut parts = Vec::with_capacity(points.len() + 1);
     let mut cursor = start;
     for point in points {
         let next = encode(&Value::Array(vec![Value::Ref(Ref::document(
             collection, &point,
         ))]));
-        parts.push(PartPosition {
+        parts.push(RangePosition {
             cursor: cursor.replace(next),
             until: Some(point),
-            ..PartPosition::default()
+            ..RangePosition::default()
         });
     }
-    parts.push(PartPosition {
+    parts.push(RangePosition {
         cursor,
-        ..PartPosition::default()
+        ..RangePosition::default()
     });
     parts
 }

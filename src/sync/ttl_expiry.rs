@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
+use super::drain::{drain, Partition};
 use super::error::ExportError;
 use super::incremental::WindowStrategy;
-use super::partitions::{drain, Partition};
 use crate::export::{Deletion, Record};
 use crate::fauna::Value;
 use crate::read::{Item, Page, ReadError, Reader};

@@ -11,13 +11,13 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
+use super::drain::{drain, drain_concurrent, Partition, RotationPosition, CHUNK_ITEMS};
 use super::error::ExportError;
 use super::incremental::WindowStrategy;
-use super::partitions::{drain, drain_concurrent, Partition, RotationPosition, CHUNK_ITEMS};
 use super::stream::stored_cursor;
 use crate::fauna::{encode, Value};
 use crate::read::{changes_exceed, DeletionEvents, IndexChanges};
-use crate::state::{PartPosition, Rotation, StateError, Window, WindowPosition, WindowRanges};
+use crate::state::{RangePosition, Rotation, StateError, Window, WindowPosition, WindowRanges};
 
 impl WindowStrategy<'_> {
     /// The position a new window `[from, at]` starts at: split into ranges of ts when reading
@@ -51,7 +51,7 @@ impl WindowStrategy<'_> {
             deletions: None,
             deletions_done: reconcile || read.settings.deletion_column.is_none(),
             rotation: Rotation {
-                parts,
+                ranges: parts,
                 turn: 0,
                 taken: 0,
             },
@@ -103,10 +103,10 @@ impl WindowStrategy<'_> {
             };
             drain(committer, name, vec![part], end, read.observer).await?;
         }
-        let mut readers = Vec::with_capacity(rotation.parts.len());
-        for part in &rotation.parts {
+        let mut readers = Vec::with_capacity(rotation.ranges.len());
+        for part in &rotation.ranges {
             let until = match &part.until {
-                Some(u) => Some(u.parse::<i64>().map_err(|_| bad_part(name, u))?),
+                Some(u) => Some(u.parse::<i64>().map_err(|_| bad_range(name, u))?),
                 None => None,
             };
             readers.push(IndexChanges {
@@ -161,11 +161,12 @@ pub(crate) fn window_moved(
         at,
         deletions,
         deletions_done,
-        rotation: Rotation {
-            mut parts,
-            turn,
-            taken,
-        },
+        rotation:
+            Rotation {
+                ranges: mut parts,
+                turn,
+                taken,
+            },
         reconcile,
     } = window;
     let (deletions, deletions_done) = if reconcile || !tracks_deletions {
@@ -179,9 +180,9 @@ pub(crate) fn window_moved(
         for part in parts.iter_mut().filter(|p| p.until.is_none()) {
             part.until = Some(at.to_string());
         }
-        parts.push(PartPosition {
+        parts.push(RangePosition {
             since: Some(at + 1),
-            ..PartPosition::default()
+            ..RangePosition::default()
         });
     }
     // The turn stays where it was unless that range is finished: then it goes to the
@@ -196,12 +197,16 @@ pub(crate) fn window_moved(
         at: next,
         deletions,
         deletions_done,
-        rotation: Rotation { parts, turn, taken },
+        rotation: Rotation {
+            ranges: parts,
+            turn,
+            taken,
+        },
         reconcile,
     }
 }
 
-fn bad_part(collection: &str, until: &str) -> ExportError {
+fn bad_range(collection: &str, until: &str) -> ExportError {
     ExportError::State(StateError::Invalid {
         path: "of this run".into(),
         reason: format!(
@@ -211,7 +216,7 @@ fn bad_part(collection: &str, until: &str) -> ExportError {
 }
 
 /// `[from, at]` in up to `n` ranges of ts of equal span; the last reaches the window's end.
-fn ts_ranges(from: i64, at: i64, n: u32) -> Vec<PartPosition> {
+fn ts_ranges(from: i64, at: i64, n: u32) -> Vec<RangePosition> {
     let span = i128::from(at) - i128::from(from) + 1;
     let mut starts: Vec<i64> = vec![from];
     for k in 1..i128::from(n.max(1)) {
@@ -224,10 +229,10 @@ fn ts_ranges(from: i64, at: i64, n: u32) -> Vec<PartPosition> {
     }
     let mut parts = Vec::with_capacity(starts.len());
     for (i, &since) in starts.iter().enumerate() {
-        parts.push(PartPosition {
+        parts.push(RangePosition {
             since: Some(since),
             until: starts.get(i + 1).map(|next| (next - 1).to_string()),
-            ..PartPosition::default()
+            ..RangePosition::default()
         });
     }
     parts
@@ -237,7 +242,7 @@ fn ts_ranges(from: i64, at: i64, n: u32) -> Vec<PartPosition> {
 mod tests {
     use super::*;
 
-    fn bounds(parts: &[PartPosition]) -> Vec<(Option<i64>, Option<String>)> {
+    fn bounds(parts: &[RangePosition]) -> Vec<(Option<i64>, Option<String>)> {
         parts.iter().map(|p| (p.since, p.until.clone())).collect()
     }
 
@@ -260,13 +265,17 @@ mod tests {
         assert_eq!(bounds(&ts_ranges(5, 900, 1)), [(Some(5), None)]);
     }
 
-    fn window(parts: Vec<PartPosition>, turn: usize, taken: u64, reconcile: bool) -> WindowRanges {
+    fn window(parts: Vec<RangePosition>, turn: usize, taken: u64, reconcile: bool) -> WindowRanges {
         WindowRanges {
             from: 100,
             at: 199,
             deletions: None,
             deletions_done: true,
-            rotation: Rotation { parts, turn, taken },
+            rotation: Rotation {
+                ranges: parts,
+                turn,
+                taken,
+            },
             reconcile,
         }
     }
@@ -277,9 +286,9 @@ mod tests {
         let changes = window(parts.clone(), 1, 7, false);
         let mut bounded = parts.clone();
         bounded[1].until = Some("199".into());
-        bounded.push(PartPosition {
+        bounded.push(RangePosition {
             since: Some(200),
-            ..PartPosition::default()
+            ..RangePosition::default()
         });
         assert_eq!(
             window_moved(changes.clone(), 300, true),
@@ -289,7 +298,7 @@ mod tests {
                 deletions: Some("200".into()),
                 deletions_done: false,
                 rotation: Rotation {
-                    parts: bounded,
+                    ranges: bounded,
                     turn: 1,
                     taken: 7,
                 },
@@ -309,7 +318,11 @@ mod tests {
         }
         let finished = window(parts, 1, 0, true);
         let WindowRanges { rotation, at, .. } = window_moved(finished, 300, true);
-        let Rotation { parts, turn, taken } = rotation;
+        let Rotation {
+            ranges: parts,
+            turn,
+            taken,
+        } = rotation;
         assert_eq!(at, 300);
         assert_eq!(
             bounds(&parts),

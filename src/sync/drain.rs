@@ -102,27 +102,27 @@ pub type RotationPosition = Arc<dyn Fn(Rotation) -> Position + Send + Sync>;
 impl Rotation {
     /// Whether every range is done.
     pub fn done(&self) -> bool {
-        self.parts.iter().all(|p| p.done)
+        self.ranges.iter().all(|p| p.done)
     }
 
     /// Counts `n` more items of range `i` (now at `cursor`; `None` = finished) and passes the
     /// turn on when its chunk is full or the range is done.
     fn advance(&mut self, i: usize, n: u64, cursor: Option<String>) {
-        self.parts[i].done = cursor.is_none();
-        self.parts[i].cursor = cursor;
+        self.ranges[i].done = cursor.is_none();
+        self.ranges[i].cursor = cursor;
         self.taken += n;
-        if self.taken >= CHUNK_ITEMS || self.parts[i].done {
+        if self.taken >= CHUNK_ITEMS || self.ranges[i].done {
             self.pass_turn();
         }
     }
 
     /// The turn goes to the next range not done.
     fn pass_turn(&mut self) {
-        let n = self.parts.len();
+        let n = self.ranges.len();
         self.taken = 0;
         for step in 1..=n {
             let j = (self.turn + step) % n;
-            if !self.parts[j].done {
+            if !self.ranges[j].done {
                 self.turn = j;
                 return;
             }
@@ -205,7 +205,7 @@ pub async fn drain_concurrent<R: Reader>(
 ) -> Result<(), ExportError> {
     let mut lanes = Vec::with_capacity(ranges.len());
     let mut producers = Vec::with_capacity(ranges.len());
-    for (reader, part) in ranges.into_iter().zip(&rotation.parts) {
+    for (reader, part) in ranges.into_iter().zip(&rotation.ranges) {
         let (tx, rx) = mpsc::channel::<Fetched>(AHEAD_ITEMS as usize);
         let ahead = Arc::new(Semaphore::new(AHEAD_ITEMS as usize));
         let start = match &part.cursor {
@@ -262,10 +262,10 @@ pub async fn drain_concurrent<R: Reader>(
     // Owns the lanes: when it stops (on an error too), the producers' sends fail and they end.
     let consumer = async move {
         let mut rotation = rotation;
-        if rotation.parts.get(rotation.turn).is_none_or(|p| p.done) {
+        if rotation.ranges.get(rotation.turn).is_none_or(|p| p.done) {
             rotation.pass_turn();
         }
-        while rotation.parts.iter().any(|p| !p.done) {
+        while rotation.ranges.iter().any(|p| !p.done) {
             let i = rotation.turn;
             let lane = &mut lanes[i];
             lane.fill().await?;
@@ -312,7 +312,7 @@ mod tests {
     use crate::export::{Record, RecordSchema};
     use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
     use crate::read::Item;
-    use crate::state::{PartPosition, State, StateError, StreamState};
+    use crate::state::{RangePosition, State, StateError, StreamState};
     use crate::sync::Quiet;
 
     /// An export's rotation position: [`Position::Parts`], then [`Position::Done`].
@@ -322,7 +322,7 @@ mod tests {
                 Position::Done
             } else {
                 Position::Parts {
-                    parts: r.parts,
+                    parts: r.ranges,
                     turn: r.turn,
                     taken: r.taken,
                 }
@@ -511,12 +511,12 @@ mod tests {
             .iter()
             .map(|&(from, to, delay_ms)| Slow { from, to, delay_ms })
             .collect();
-        let part = |cursor: Option<i64>| PartPosition {
+        let part = |cursor: Option<i64>| RangePosition {
             cursor: cursor.map(|c| encode(&Value::Int(c))),
-            ..PartPosition::default()
+            ..RangePosition::default()
         };
         let rotation = Rotation {
-            parts: vec![part(None), part(Some(1200)), part(Some(1300))],
+            ranges: vec![part(None), part(Some(1200)), part(Some(1300))],
             turn: 0,
             taken: 0,
         };
@@ -548,10 +548,10 @@ mod tests {
         let at = |c: [Option<i64>; 3], turn: usize, taken: u64| Position::Parts {
             parts: c
                 .iter()
-                .map(|c| PartPosition {
+                .map(|c| RangePosition {
                     cursor: c.map(|c| encode(&Value::Int(c))),
                     done: c.is_none(),
-                    ..PartPosition::default()
+                    ..RangePosition::default()
                 })
                 .collect(),
             turn,
@@ -631,7 +631,7 @@ mod tests {
         // fails: the read must end (not wait for range 0 forever) with range 1's error.
         let readers = vec![Either::Endless, Either::Failing];
         let rotation = Rotation {
-            parts: vec![PartPosition::default(), PartPosition::default()],
+            ranges: vec![RangePosition::default(), RangePosition::default()],
             turn: 1,
             taken: 0,
         };
