@@ -184,7 +184,7 @@ impl Lane {
     /// The cursor of the range's next unread item (`None`: the range is finished).
     fn pending(&self) -> Option<Value> {
         match self.items.front() {
-            Some(item) => Some(item.cursor.clone()),
+            Some(item) => Some(item.cursor.value()),
             None => self.next.clone(),
         }
     }
@@ -352,7 +352,7 @@ mod tests {
                         deletion: None,
                         ttl: None,
                     }),
-                    cursor: Value::Int(i),
+                    cursor: Value::Int(i).into(),
                 })
                 .collect();
             Ok(Page {
@@ -600,7 +600,7 @@ mod tests {
                         deletion: None,
                         ttl: None,
                     }),
-                    cursor: Value::Int(i),
+                    cursor: Value::Int(i).into(),
                 })
                 .collect();
             Ok(Page {

@@ -46,7 +46,7 @@ impl Reader for Due {
                     self.columns,
                     Deletion::Observed,
                 )),
-                cursor: Value::Int(i64::try_from(k).unwrap_or(i64::MAX)),
+                cursor: Value::Int(i64::try_from(k).unwrap_or(i64::MAX)).into(),
             })
             .collect();
         let next =
@@ -136,7 +136,7 @@ mod tests {
         );
         let last = due.page(Some(Value::Int(2000))).await.unwrap();
         assert_eq!((last.items.len(), last.next), (500, None));
-        assert_eq!(last.items[0].cursor, Value::Int(2000));
+        assert_eq!(last.items[0].cursor.value(), Value::Int(2000));
         let past = due.page(Some(Value::Int(9999))).await.unwrap();
         assert_eq!((past.items.len(), past.next), (0, None));
     }

@@ -184,7 +184,7 @@ impl Reader for Numbers {
         Ok(Page {
             items: vec![Item {
                 record: Some(record),
-                cursor: Value::Int(i),
+                cursor: Value::Int(i).into(),
             }],
             next: (i + 1 < self.0).then_some(Value::Int(i + 1)),
         })
