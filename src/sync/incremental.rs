@@ -98,27 +98,9 @@ impl WindowStrategy<'_> {
             }
             let step = match position {
                 WindowPosition::Synced { to } => {
-                    let at = now(read.client, name).await?;
-                    if at <= to {
-                        tracing::warn!(
-                            collection = name,
-                            synced_to = to,
-                            now = at,
-                            "The stream's sync cursor is ahead of the server's time; nothing to read, the state is kept."
-                        );
+                    if !self.start_window(committer, to, &mut checked).await? {
                         return Ok(WindowReport::default());
                     }
-                    let reconcile = match self.history_gap(committer, to + 1, at).await? {
-                        Gap::None => false,
-                        Gap::Reconcile => true,
-                        Gap::Resync { gap_minutes } => {
-                            self.resync(committer, at, gap_minutes).await?;
-                            continue;
-                        }
-                    };
-                    checked = Some(to + 1);
-                    let start = self.window_start(to + 1, at, reconcile).await?.into();
-                    committer.update(name, move |s| s.position = start).await?;
                     continue;
                 }
                 WindowPosition::Ranges(window) => {
@@ -165,6 +147,41 @@ impl WindowStrategy<'_> {
             .await?;
             checked = None;
         }
+    }
+
+    /// Starts the window after `to` at the server's time now, over a history gap if there is
+    /// one (or resyncs the stream); false when that time is not past `to` (nothing to read).
+    /// `checked` becomes the start of the window whose history was checked.
+    async fn start_window(
+        &self,
+        committer: &mut Committer,
+        to: i64,
+        checked: &mut Option<i64>,
+    ) -> Result<bool, ExportError> {
+        let read = self.read;
+        let name = read.settings.name.as_str();
+        let at = now(read.client, name).await?;
+        if at <= to {
+            tracing::warn!(
+                collection = name,
+                synced_to = to,
+                now = at,
+                "The stream's sync cursor is ahead of the server's time; nothing to read, the state is kept."
+            );
+            return Ok(false);
+        }
+        let reconcile = match self.history_gap(committer, to + 1, at).await? {
+            Gap::None => false,
+            Gap::Reconcile => true,
+            Gap::Resync { gap_minutes } => {
+                self.resync(committer, at, gap_minutes).await?;
+                return Ok(true);
+            }
+        };
+        *checked = Some(to + 1);
+        let start = self.window_start(to + 1, at, reconcile).await?.into();
+        committer.update(name, move |s| s.position = start).await?;
+        Ok(true)
     }
 
     /// What follows a window's changes (and deletions), read with `result`.
