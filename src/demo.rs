@@ -6,13 +6,26 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use clap::Args;
 use fauna_dev::engine::{Engine, EngineOptions, Request};
 use fauna_dev::server::{serve, ServerConfig};
 
-use crate::cli::{run_with_progress, DemoArgs};
 use crate::config::{Overrides, Settings};
+use crate::console::run_with_progress;
 use crate::fauna::Secret;
 use crate::run::Mode;
+
+/// `fauna-sync demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the demo output.
+    #[arg(long, default_value = "demo-out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// A dataset folder to seed fauna-dev with (spec/fauna-dev-dataset.md) instead of the
+    /// built-in demo dataset.
+    #[arg(long, value_name = "DIR")]
+    pub dataset: Option<PathBuf>,
+}
 
 /// The demo dataset's read-only exporter key (a custom role; see fixtures/demo/schema.json).
 const DEMO_SECRET: &str = "fnDemoExporterKey";

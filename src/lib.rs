@@ -5,23 +5,29 @@
 //! ([`export`]) → strategies and the one committer ([`sync`]) → outputs ([`output`], [`sink`])
 //! and the checkpointed [`state`]. Layers, top to bottom (`spec/architecture.md`):
 //!
-//! - the modes: [`cli`] (`export`, `sync`, `verify`, `demo`, with [`progress`] and
-//!   [`step_summary`]) and [`airbyte`] (`spec`, `check`, `discover`, `read`);
+//! - the modes: [`cli`] (`export`, `sync`, `verify`, `demo`; `console`, their run on the
+//!   terminal, with [`progress`] and [`step_summary`]) and [`airbyte`] (`spec`, `check`,
+//!   `discover`, `read`);
 //! - [`run`]: the one run of `export`, `sync` and Airbyte `read` — the destination `--out` (or
 //!   Airbyte's stdout) resolves into, the checks, the loop;
-//! - [`sync`]: strategies, partitions, the committer, the run's observer and summary;
+//! - [`scale`]: scale-out — `plan`, one shard's run, `finalize` — above [`run`];
+//! - [`sync`]: the strategies (a pinned snapshot; scan, catch-up and reconciliation; sync
+//!   windows — one type each), partitioned reads, the committer, the run's observer and
+//!   summary;
 //! - [`output`] and [`sink`]: batch files, manifests and checkpoints — the backend protocol
 //!   written once over a storage trait with a local-directory and an object-store
 //!   implementation;
-//! - [`state`]: the checkpoint state; [`id_set`]: the ids an output holds;
+//! - [`state`]: the checkpoint state, and each strategy's position type read from it;
+//!   [`id_set`]: the ids an output holds;
 //! - [`read`]: readers and what the database holds; [`export`]: records; [`schema`]: typed
 //!   columns (not wired yet);
-//! - [`fauna`]: the client; [`config`]: settings, with `--out` parsed once into a
-//!   [`location`]; [`durable`], [`lock`], [`error`].
+//! - [`fauna`]: the client; [`config`]: settings (and the column types they declare), with
+//!   `--out` parsed once into a [`location`]; [`durable`], [`lock`], [`error`].
 
 pub mod airbyte;
 pub mod cli;
 pub mod config;
+mod console;
 mod crash;
 #[cfg(feature = "demo")]
 pub mod demo;

@@ -14,8 +14,13 @@ pub use crate::id_set::IdsMark;
 use crate::sink::CommittedFile;
 
 mod expiring;
+mod phase;
 
 pub use expiring::Expiring;
+pub use phase::{
+    IllegalPosition, OwnPosition, Phase, Rotation, ScanPosition, SnapshotPosition, Window,
+    WindowPosition, WindowRanges,
+};
 
 /// The state file's format version.
 pub const STATE_VERSION: u32 = 2;
@@ -60,7 +65,7 @@ pub enum Position {
     /// reads are timed or interrupted; `turn` and `taken` say where the rotation stands.
     Parts {
         /// The ranges, in id order.
-        parts: Vec<PartPosition>,
+        parts: Vec<RangePosition>,
         /// The range whose chunk is being committed.
         #[serde(default, skip_serializing_if = "is_zero_usize")]
         turn: usize,
@@ -73,7 +78,7 @@ pub enum Position {
     /// [`Position::Parts`]; then [`Position::CatchUp`] from the stream's `snapshot_ts`.
     ScanParts {
         /// The ranges, in id order.
-        parts: Vec<PartPosition>,
+        parts: Vec<RangePosition>,
         /// The range whose chunk is being committed.
         #[serde(default, skip_serializing_if = "is_zero_usize")]
         turn: usize,
@@ -115,7 +120,7 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         deletions_done: bool,
         /// The changes' ranges of ts, in ts order.
-        parts: Vec<PartPosition>,
+        parts: Vec<RangePosition>,
         /// The range whose chunk is being committed.
         #[serde(default, skip_serializing_if = "is_zero_usize")]
         turn: usize,
@@ -177,7 +182,7 @@ impl Position {
 /// One range of a [`Position::Parts`], [`Position::ScanParts`] or [`Position::WindowParts`]
 /// read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartPosition {
+pub struct RangePosition {
     /// Where the range continues, as an `after` cursor in Fauna wire JSON (`None`: at the
     /// range's start: the collection's start, or `since`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,7 +299,9 @@ pub struct State {
     /// crashed before recording them, and are dropped on resume.
     #[serde(default)]
     pub manifest_len: u64,
-    /// Progress per collection.
+    /// Progress per collection; a stream whose strategy and position do not go together is
+    /// refused when read ([`StreamState::phase`]).
+    #[serde(deserialize_with = "phase::check_streams")]
     pub streams: BTreeMap<String, StreamState>,
 }
 
@@ -444,6 +451,9 @@ impl State {
                 let mut files = Vec::new();
                 let mut state = State::new();
                 for (name, s) in v1.streams {
+                    if let Err(e) = s.stream.phase() {
+                        return Err(invalid(format!("version 1: {}", e.of_stream(&name))));
+                    }
                     files.extend(s.files);
                     state.streams.insert(name, s.stream);
                 }

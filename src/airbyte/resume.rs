@@ -5,7 +5,7 @@
 use serde_json::Value as Json;
 
 use crate::fauna::{decode, encode, RefKind, Value};
-use crate::state::{PartPosition, Position, StreamState};
+use crate::state::{Position, RangePosition, StreamState};
 
 use super::error::AirbyteError;
 use super::input_state::{LegacyCursor, StreamInput};
@@ -93,7 +93,7 @@ fn foreign_collection(position: &Position, name: &str) -> Option<String> {
 
 /// The cursors (wire JSON) a position holds.
 fn cursors(position: &Position) -> Vec<&str> {
-    fn parts(parts: &[PartPosition]) -> Vec<&str> {
+    fn parts(parts: &[RangePosition]) -> Vec<&str> {
         parts.iter().filter_map(|p| p.cursor.as_deref()).collect()
     }
     match position {
@@ -194,7 +194,7 @@ mod tests {
         let mut s = StreamState::new(7, FORMAT);
         let cursor = Value::Array(vec![Value::Ref(Ref::document("orders", "10"))]);
         s.position = Position::Parts {
-            parts: vec![PartPosition {
+            parts: vec![RangePosition {
                 cursor: Some(encode(&cursor)),
                 ..Default::default()
             }],

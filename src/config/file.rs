@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::export::ColumnType;
+use super::ColumnType;
 use crate::fauna::Secret;
 
 /// The whole file. Unknown top-level keys are read here and checked by `super::keys`.

@@ -9,7 +9,7 @@ use super::error::ConfigError;
 pub use super::file::HistoryGap;
 use super::file::{CollectionFile, ColumnFile, ConfigFile, DeletionsFile, TopLevelKeys};
 use super::keys::check_keys;
-use crate::export::{ColumnType, DETECTED_COLUMN};
+use super::{ColumnType, DETECTED_COLUMN};
 use crate::fauna::Secret;
 use crate::location::Location;
 

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 
+use super::ColumnType;
 use super::*;
-use crate::export::ColumnType;
 use crate::fauna::Secret;
 
 fn fixture(name: &str) -> PathBuf {

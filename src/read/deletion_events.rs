@@ -84,7 +84,7 @@ impl Reader for DeletionEvents<'_> {
             let record = deleted.then(|| Record::deletion(id, ts, columns, Deletion::Observed));
             items.push(Item {
                 record,
-                cursor: event,
+                cursor: event.into(),
             });
         }
         Ok(Page { items, next })

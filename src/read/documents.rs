@@ -3,10 +3,12 @@
 use super::document_page::document_records;
 use super::page::paginate;
 use super::paged::PagedStream;
-use super::{Item, Page, ReadError, Reader};
+use std::sync::Arc;
+
+use super::{Cursor, Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
 use crate::export::id_order;
-use crate::fauna::{Expr, FaunaClient, Ref, Value};
+use crate::fauna::{Expr, FaunaClient, Value};
 
 /// Every document of a collection, in id order, each page read `At(at)` or at read time.
 pub struct Documents<'a> {
@@ -39,11 +41,15 @@ impl Reader for Documents<'_> {
             })
             .await?;
         let mut items = Vec::with_capacity(records.len());
+        let collection: Arc<str> = Arc::from(name.as_str());
         for record in records {
             if self.reaches_until(&record.id) {
                 return Ok(Page { items, next: None });
             }
-            let cursor = Value::Array(vec![Value::Ref(Ref::document(name, &record.id))]);
+            let cursor = Cursor::Document {
+                collection: collection.clone(),
+                id: record.id.clone(),
+            };
             let keep = self.before_ts.is_none_or(|limit| record.ts < limit);
             items.push(Item {
                 record: keep.then_some(record),

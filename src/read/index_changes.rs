@@ -3,9 +3,11 @@
 use super::document_page::document_records;
 use super::page::{page_parts, paginate, query};
 use super::paged::PagedStream;
-use super::{Item, Page, ReadError, Reader};
+use std::sync::Arc;
+
+use super::{Cursor, Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
-use crate::fauna::{Expr, FaunaClient, Ref, Value};
+use crate::fauna::{Expr, FaunaClient, Value};
 
 /// Documents whose latest version (as of `at`) was written in `[since, until]`, in `(ts, ref)`
 /// order, read through the `[ts, ref]` index `index` pinned `At(at)`. Each item's cursor is
@@ -54,11 +56,13 @@ impl Reader for IndexChanges<'_> {
             })
             .await?;
         let mut items = Vec::with_capacity(records.len());
+        let collection: Arc<str> = Arc::from(name.as_str());
         for record in records {
-            let cursor = Value::Array(vec![
-                Value::Int(record.ts),
-                Value::Ref(Ref::document(name, &record.id)),
-            ]);
+            let cursor = Cursor::Entry {
+                ts: record.ts,
+                collection: collection.clone(),
+                id: record.id.clone(),
+            };
             items.push(Item {
                 record: Some(record),
                 cursor,
@@ -73,6 +77,15 @@ impl Reader for IndexChanges<'_> {
 fn key(v: &Value) -> Option<(i64, &str)> {
     match v.as_array()? {
         [Value::Int(ts), Value::Ref(r), ..] => Some((*ts, r.id.as_str())),
+        _ => None,
+    }
+}
+
+/// `(ts, document id)` of an item's cursor.
+fn item_key(item: &Item) -> Option<(i64, &str)> {
+    match &item.cursor {
+        Cursor::Entry { ts, id, .. } => Some((*ts, id.as_str())),
+        Cursor::Value(v) => key(v),
         _ => None,
     }
 }
@@ -101,8 +114,8 @@ pub(crate) fn one_per_document(
     let inside = after.filter(|a| is_long(a)).and_then(key);
     let mut kept: Vec<Item> = Vec::with_capacity(items.len());
     for item in items {
-        let k = key(&item.cursor);
-        if k.is_some() && (k == inside || k == kept.last().and_then(|i| key(&i.cursor))) {
+        let k = item_key(&item);
+        if k.is_some() && (k == inside || k == kept.last().and_then(item_key)) {
             continue;
         }
         kept.push(item);
@@ -113,7 +126,7 @@ pub(crate) fn one_per_document(
     let Some(continues) = is_long(&next).then(|| key(&next)).flatten() else {
         return (kept, Some(next));
     };
-    let last = kept.last().and_then(|i| key(&i.cursor));
+    let last = kept.last().and_then(item_key);
     let stays_inside = match last {
         Some(k) if k == continues => kept.len() == 1,
         Some(_) => false,
@@ -156,6 +169,7 @@ pub async fn changes_exceed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fauna::Ref;
 
     fn r(id: &str) -> Value {
         Value::Ref(Ref::document("c", id))
@@ -164,7 +178,7 @@ mod tests {
     fn item(ts: i64, id: &str) -> Item {
         Item {
             record: None,
-            cursor: Value::Array(vec![Value::Int(ts), r(id)]),
+            cursor: Value::Array(vec![Value::Int(ts), r(id)]).into(),
         }
     }
 
@@ -182,7 +196,7 @@ mod tests {
         items
             .iter()
             .map(|i| {
-                key(&i.cursor)
+                item_key(i)
                     .map(|(t, d)| format!("{t}:{d}"))
                     .unwrap_or_default()
             })

@@ -1,7 +1,7 @@
 //! Two readers' items merged by record `ts`: the changes of a window and its deletions, so
 //! that applying a window's records in order gives the collection as of the window's end.
 
-use super::{Item, Page, ReadError, Reader};
+use super::{Cursor, Item, Page, ReadError, Reader};
 use crate::fauna::Value;
 
 /// Items of `first` and `second` in `ts` order (on a tie, `second`'s first: deletions sort
@@ -68,12 +68,11 @@ impl<A: Reader, B: Reader> Reader for Merged<A, B> {
         let mut ia = a.items.next();
         let mut ib = b.items.next();
         // A side's position: its next unconsumed item's cursor, its next page, or exhausted.
-        fn pos(item: &Option<Item>, next: &Option<Value>, done: bool) -> Value {
+        fn pos(item: &Option<Item>, next: &Option<Value>) -> Cursor {
             match (item, next) {
                 (Some(i), _) => i.cursor.clone(),
-                (None, Some(n)) => n.clone(),
-                (None, None) if done => Value::Bool(false),
-                (None, None) => Value::Bool(false),
+                (None, Some(n)) => Cursor::Value(n.clone()),
+                (None, None) => Cursor::Value(Value::Bool(false)),
             }
         }
         let mut items = Vec::new();
@@ -94,24 +93,29 @@ impl<A: Reader, B: Reader> Reader for Merged<A, B> {
                 (None, Some(_)) => true,
                 _ => false,
             };
-            let cursor = Value::Array(vec![pos(&ia, &a.next, a_done), pos(&ib, &b.next, b_done)]);
-            let taken = if take_b {
+            // The item's cursor: its own (moved, not copied) beside the other side's position.
+            let (taken, other) = if take_b {
                 let t = ib.take();
                 ib = b.items.next();
-                t
+                (t, pos(&ia, &a.next))
             } else {
                 let t = ia.take();
                 ia = a.items.next();
-                t
+                (t, pos(&ib, &b.next))
             };
-            if let Some(t) = taken {
+            if let Some(Item { record, cursor }) = taken {
+                let pair = if take_b {
+                    [other, cursor]
+                } else {
+                    [cursor, other]
+                };
                 items.push(Item {
-                    record: t.record,
-                    cursor,
+                    record,
+                    cursor: Cursor::Pair(Box::new(pair)),
                 });
             }
         }
-        let (na, nb) = (pos(&ia, &a.next, a_done), pos(&ib, &b.next, b_done));
+        let (na, nb) = (pos(&ia, &a.next).value(), pos(&ib, &b.next).value());
         let finished = matches!(na, Value::Bool(false)) && matches!(nb, Value::Bool(false));
         Ok(Page {
             items,
@@ -146,7 +150,7 @@ mod tests {
                         deletion: None,
                         ttl: None,
                     }),
-                    cursor: Value::Int(i as i64),
+                    cursor: Value::Int(i as i64).into(),
                 })
                 .collect();
             Ok(Page {
@@ -163,7 +167,7 @@ mod tests {
             let p = r.page(c.take()).await.unwrap();
             for i in p.items {
                 ids.push(i.record.unwrap().id);
-                cursors.push(i.cursor);
+                cursors.push(i.cursor.value());
             }
             match p.next {
                 Some(n) => c = Some(n),

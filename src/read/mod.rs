@@ -6,6 +6,7 @@
 //! - [`DeletionEvents`]: `remove` events of `Documents(c)` after a `(ts, ref)` cursor.
 //! - [`Vanished`]: deletion records for exported ids no longer live at a time (reconciliation).
 
+mod cursor;
 mod database;
 mod deletion_events;
 mod document_page;
@@ -19,6 +20,7 @@ mod paged;
 mod split;
 mod vanished;
 
+pub use cursor::Cursor;
 pub use database::{
     create_ts_ref_index_fql, fitting_index, index_names, is_ts_ref_index, list_collections,
     readable_indexes, retention, ts_ref_index, Retention, MVT_OFFSET_SECS,

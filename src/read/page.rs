@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::ReadError;
+use super::{Cursor, ReadError};
 use crate::export::Record;
 use crate::fauna::{Expr, FaunaClient, FaunaError, Value};
 
@@ -12,8 +12,9 @@ use crate::fauna::{Expr, FaunaClient, FaunaError, Value};
 pub struct Item {
     /// The record, if the item is exported.
     pub record: Option<Record>,
-    /// An `after` cursor (inclusive) that starts at this item.
-    pub cursor: Value,
+    /// An `after` cursor (inclusive) that starts at this item, built as a value only when
+    /// asked for.
+    pub cursor: Cursor,
 }
 
 /// One page: its items in order and the cursor of the next page (`None` on the last).

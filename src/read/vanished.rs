@@ -6,7 +6,7 @@ use crate::id_set::SortedIds;
 
 use super::page::{page_parts, query};
 use super::paged::{paced_query, PagedStream};
-use super::{Item, Page, ReadError, Reader};
+use super::{Cursor, Item, Page, ReadError, Reader};
 use crate::config::CollectionSettings;
 use crate::export::{id_order, Deletion, Record};
 use crate::fauna::{Expr, FaunaClient, Ref, Value};
@@ -74,6 +74,7 @@ impl Reader for Vanished<'_> {
             .filter(|id| !live.contains(id.as_str()))
             .collect();
         let deleted_at = self.deletion_times(&gone).await?;
+        let collection: std::sync::Arc<str> = std::sync::Arc::from(name.as_str());
         let items = gone
             .into_iter()
             .zip(deleted_at)
@@ -86,7 +87,10 @@ impl Reader for Vanished<'_> {
                     let columns = self.settings.columns.len();
                     Record::deletion(id.clone(), seen.unwrap_or(self.at), columns, how)
                 }),
-                cursor: Value::Array(vec![Value::Ref(Ref::document(name, id))]),
+                cursor: Cursor::Document {
+                    collection: collection.clone(),
+                    id: id.clone(),
+                },
             })
             .collect::<Vec<_>>();
         if self.settings.deletion_column.is_none() && !items.is_empty() {

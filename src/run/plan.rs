@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::config::{CollectionSettings, Settings};
 use crate::fauna::FaunaClient;
 use crate::read::list_collections;
-use crate::state::PartPosition;
+use crate::state::RangePosition;
 use crate::sync::ExportError;
 
 /// How a stream is read.
@@ -58,7 +58,7 @@ pub struct Pinned {
     /// The plan's snapshot (µs): every stream is read at it.
     pub snapshot_ts: i64,
     /// Each stream's ranges of ids (its first position, a pinned read of those ranges only).
-    pub ranges: BTreeMap<String, Vec<PartPosition>>,
+    pub ranges: BTreeMap<String, Vec<RangePosition>>,
 }
 
 /// What a run does with each collection (`export` or `sync`).

@@ -7,7 +7,7 @@ use super::plan::ReadMode;
 use super::reading::Ready;
 use crate::config::CollectionSettings;
 use crate::fauna::FaunaClient;
-use crate::state::{PartPosition, Position, State, StreamState};
+use crate::state::{Position, RangePosition, State, StreamState};
 use crate::sync::{full_read_strategy, ExportError, Observer};
 
 /// Makes `state`'s entry for `r` ready to be read: kept (its format and record schema checked
@@ -17,7 +17,7 @@ pub async fn prepare(
     client: &FaunaClient,
     state: &mut State,
     r: &Ready,
-    (snapshot_ts, ranges): (i64, Option<&[PartPosition]>),
+    (snapshot_ts, ranges): (i64, Option<&[RangePosition]>),
     (format, fixes_schema): (&str, bool),
     observer: &dyn Observer,
 ) -> Result<(), ExportError> {

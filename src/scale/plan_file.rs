@@ -12,7 +12,7 @@ use super::error::ScaleError;
 use crate::config::Settings;
 use crate::fauna::{encode, Ref, Value};
 use crate::run::schema_fingerprint;
-use crate::state::PartPosition;
+use crate::state::RangePosition;
 
 /// The plan file's format version.
 pub const PLAN_VERSION: u32 = 1;
@@ -86,19 +86,19 @@ pub fn output_settings(settings: &Settings) -> serde_json::Value {
 impl ScalePlan {
     /// Each collection's ranges that shard `index` (0-based) reads, as the first positions
     /// of its streams.
-    pub fn ranges_of(&self, index: u32) -> BTreeMap<String, Vec<PartPosition>> {
+    pub fn ranges_of(&self, index: u32) -> BTreeMap<String, Vec<RangePosition>> {
         let mut out = BTreeMap::new();
         for c in &self.collections {
-            let parts: Vec<PartPosition> = c
+            let parts: Vec<RangePosition> = c
                 .ranges
                 .iter()
                 .filter(|r| r.shard == index)
-                .map(|r| PartPosition {
+                .map(|r| RangePosition {
                     cursor: r.from.as_ref().map(|id| {
                         encode(&Value::Array(vec![Value::Ref(Ref::document(&c.name, id))]))
                     }),
                     until: r.until.clone(),
-                    ..PartPosition::default()
+                    ..RangePosition::default()
                 })
                 .collect();
             if !parts.is_empty() {
@@ -182,7 +182,7 @@ impl ScalePlan {
 #[cfg(test)]
 mod tests {
     use super::{PlannedCollection, PlannedRange, ScalePlan, PLAN_VERSION};
-    use crate::state::PartPosition;
+    use crate::state::RangePosition;
 
     fn plan() -> ScalePlan {
         let range = |shard, from: Option<&str>, until: Option<&str>| PlannedRange {
@@ -219,12 +219,12 @@ mod tests {
         let shard0 = p.ranges_of(0);
         assert_eq!(
             shard0["a"],
-            [PartPosition {
+            [RangePosition {
                 until: Some("10".into()),
-                ..PartPosition::default()
+                ..RangePosition::default()
             }]
         );
-        assert_eq!(shard0["b"], [PartPosition::default()]);
+        assert_eq!(shard0["b"], [RangePosition::default()]);
         let shard1 = p.ranges_of(1);
         assert!(!shard1.contains_key("b"));
         let cursor = shard1["a"][0].cursor.as_deref().unwrap();

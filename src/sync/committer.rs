@@ -1,6 +1,6 @@
 //! The one committer: the only code that changes or writes the state.
 //!
-//! Readers' pages arrive in order (partitions already joined, see [`super::partitions`]); the
+//! Readers' pages arrive in order (partitions already joined, see [`super::drain`]); the
 //! committer hands each page's records to the open batch of the output as they arrive: the
 //! batch ([`Batch`]) encodes them on its own writer thread (tokio's blocking pool), fed through
 //! a bounded channel of [`PAGES_IN_FLIGHT`] pages, so encoding and compression overlap with
@@ -338,17 +338,17 @@ impl Committer {
             if let Some(expiry) = self.expiry_before(stream, &record)? {
                 if self.add(stream, expiry).await? {
                     // The batch ends before this item.
-                    let at = position(Some(&item.cursor), i);
+                    let at = position(Some(&item.cursor.value()), i);
                     self.commit_open(stream, at, observer).await?;
                 }
             }
             if self.add(stream, record).await? {
                 // The first item not in this batch: the page's next item, else the next page.
                 let pending = match items.peek() {
-                    Some((_, next)) => Some(&next.cursor),
-                    None => page.next.as_ref(),
+                    Some((_, next)) => Some(next.cursor.value()),
+                    None => page.next.clone(),
                 };
-                let at = position(pending, i + 1);
+                let at = position(pending.as_ref(), i + 1);
                 self.commit_open(stream, at, observer).await?;
             }
         }

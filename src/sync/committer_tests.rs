@@ -161,7 +161,7 @@ fn page(records: Vec<Record>) -> Page {
         .enumerate()
         .map(|(i, r)| Item {
             record: Some(r),
-            cursor: Value::Int(i as i64),
+            cursor: Value::Int(i as i64).into(),
         })
         .collect();
     Page { items, next: None }

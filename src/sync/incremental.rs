@@ -1,23 +1,22 @@
-//! Incremental sync: after the stream's full export (pinned snapshot, or scan + catch-up) at
+//! Incremental sync: after the stream's full read (pinned snapshot, or scan + catch-up) at
 //! `T0`, each run reads one window `[previous end + 1, T]` at snapshot `T = Now()`: the
 //! changes through the `[ts, ref]` index and, when deletions are tracked, the `remove` events
-//! that are deletions, merged in ts order (`spec/sync.md`). A window that starts before the
-//! collection's history reads the changes, then reconciles: ids the output holds that are
-//! not live at `T` become detected deletion records.
+//! that are deletions, merged in ts order (`spec/sync.md`); as ranges of ts read at once in
+//! [`super::window_ranges`]. Then the expiry phase ([`super::ttl_expiry`]) and, over a history
+//! gap ([`super::history_gap`]), the reconciliation.
 
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
+use super::drain::{drain, Partition};
 use super::error::ExportError;
-use super::expiry::ExpiryBudget;
-use super::partitions::{drain, Partition};
-use super::strategy::full_read_strategy;
+use super::history_gap::{Gap, NO_ID_SET};
+use super::snapshot_expiry::{ExpiryBudget, NewerTime};
 use super::stream::{stored_cursor, CollectionExport};
-use super::window_parts::window_moved;
-use crate::config::HistoryGap;
-use crate::fauna::{encode, Expr, Value};
+use super::window_ranges::window_moved;
+use crate::fauna::{encode, Value};
 use crate::read::{now, DeletionEvents, IndexChanges, Merged, Page, ReadError, Reader};
-use crate::state::{Position, Strategy};
+use crate::state::{Phase, Window, WindowPosition, WindowRanges};
 
 /// A reader with nothing to read (deletions not tracked).
 struct Nothing;
@@ -36,241 +35,232 @@ pub struct WindowReport {
     pub to: Option<i64>,
 }
 
-impl CollectionExport<'_> {
-    /// Continues the stream incrementally through `index`: finishes its full export first if
-    /// needed, then reads (or resumes) one window up to now.
-    pub(crate) async fn incremental(
-        &self,
-        index: &str,
-        committer: &mut Committer,
-    ) -> Result<WindowReport, ExportError> {
-        let name = self.settings.name.as_str();
+/// An incremental sync through the `[ts, ref]` index `index`, from its [`WindowPosition`].
+pub(crate) struct WindowStrategy<'r> {
+    /// The stream's read.
+    pub read: &'r CollectionExport<'r>,
+    /// The index the changes are read through.
+    pub index: &'r str,
+}
+
+/// How a window's phase ended.
+enum Step {
+    /// Another phase of the window follows.
+    Next,
+    /// The window is committed up to its end.
+    Synced(i64),
+}
+
+impl WindowStrategy<'_> {
+    /// Finishes the stream's full read first if needed, then reads (or resumes) one window up
+    /// to now.
+    pub async fn run(&self, committer: &mut Committer) -> Result<WindowReport, ExportError> {
+        let read = self.read;
+        let name = read.settings.name.as_str();
         let mut budget = ExpiryBudget::default();
         // The window start whose history this run checked (a window resumed from an earlier
         // run, or continued after an expiry, is checked again: time has passed).
         let mut checked: Option<i64> = None;
         loop {
-            let stream = committer.stream(name)?;
-            // A window resumed (or moved on after an expiry) is checked for a history gap
-            // again: time has passed.
-            if let Some((from, at)) = unchecked_window(&stream.position, checked) {
+            let position = match read.phase(committer)? {
+                Phase::Incremental(position) => position,
+                full if full.exported() => {
+                    // Hand-off: the full read is consistent as of its snapshot (or, for the
+                    // short-retention strategy, `consistent_at`); the first window starts after.
+                    let stream = committer.stream(name)?;
+                    let to = stream.consistent_at.unwrap_or(stream.snapshot_ts);
+                    let synced = WindowPosition::Synced { to }.into();
+                    committer.update(name, move |s| s.position = synced).await?;
+                    continue;
+                }
+                _ => {
+                    read.full(committer).await?;
+                    continue;
+                }
+            };
+            if let Some((from, at)) = unchecked_window(&position, checked) {
                 checked = Some(from);
                 match self.history_gap(committer, from, at).await? {
                     Gap::None => {}
                     Gap::Reconcile => {
+                        let over_gap = into_gap_window(position).into();
                         committer
-                            .update(name, |s| s.position = into_gap_window(s.position.clone()))
+                            .update(name, move |s| s.position = over_gap)
                             .await?;
                         continue;
                     }
                     Gap::Resync { gap_minutes } => {
-                        let at = now(self.client, name).await?;
-                        self.resync(index, committer, at, gap_minutes).await?;
+                        let at = now(read.client, name).await?;
+                        self.resync(committer, at, gap_minutes).await?;
                         continue;
                     }
                 }
             }
-            match stream.position.clone() {
-                Position::Start
-                | Position::After { .. }
-                | Position::Parts { .. }
-                | Position::ScanParts { .. }
-                | Position::CatchUp { .. }
-                | Position::Reconcile { .. } => self.full(committer).await?,
-                Position::Done => {
-                    // Hand-off: the full export is consistent as of its snapshot (or, for the
-                    // short-retention strategy, `consistent_at`); the first window starts after.
-                    let to = stream.consistent_at.unwrap_or(stream.snapshot_ts);
-                    committer
-                        .update(name, move |s| s.position = Position::Synced { to })
-                        .await?;
-                }
-                Position::Synced { to } => {
-                    let at = now(self.client, name).await?;
-                    if at <= to {
-                        tracing::warn!(
-                            collection = name,
-                            synced_to = to,
-                            now = at,
-                            "The stream's sync cursor is ahead of the server's time; nothing to read, the state is kept."
-                        );
+            let step = match position {
+                WindowPosition::Synced { to } => {
+                    if !self.start_window(committer, to, &mut checked).await? {
                         return Ok(WindowReport::default());
                     }
-                    let reconcile = match self.history_gap(committer, to + 1, at).await? {
-                        Gap::None => false,
-                        Gap::Reconcile => true,
-                        Gap::Resync { gap_minutes } => {
-                            self.resync(index, committer, at, gap_minutes).await?;
-                            continue;
-                        }
-                    };
-                    checked = Some(to + 1);
-                    let start = self.window_start(index, to + 1, at, reconcile).await?;
-                    committer.update(name, move |s| s.position = start).await?;
+                    continue;
                 }
-                Position::WindowParts { at, reconcile, .. } => {
-                    match self.window_parts(index, committer).await {
-                        Ok(()) if self.phase_follows(reconcile) => {}
-                        Ok(()) => return Ok(WindowReport { to: Some(at) }),
-                        Err(
-                            e @ ExportError::Read(ReadError::SnapshotExpired {
-                                snapshot_ts, ..
-                            }),
-                        ) => {
-                            let stream = committer.stream(name)?;
-                            budget.spend(stream.rows, e)?;
-                            let next = now(self.client, name).await?;
-                            let moved = window_moved(
-                                stream.position.clone(),
-                                next,
-                                self.settings.deletion_column.is_some(),
-                            );
-                            tracing::info!(
-                                collection = name,
-                                snapshot_ts,
-                                "The window's snapshot fell out of the collection's history; continuing at a newer time."
-                            );
-                            checked = None;
-                            committer.update(name, move |s| s.position = moved).await?;
-                        }
-                        Err(e) => return Err(e),
-                    }
+                WindowPosition::Ranges(window) => {
+                    let (at, reconcile) = (window.at, window.reconcile);
+                    let read_ranges = self.window_ranges(committer, window).await;
+                    self.after_changes(read_ranges, at, reconcile)
                 }
-                Position::Window {
-                    from,
-                    at,
-                    cursor,
-                    reconcile,
-                } => {
-                    let start = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
-                    let changes = IndexChanges {
-                        client: self.client,
-                        settings: self.settings,
-                        index,
-                        since: from,
-                        until: None,
-                        at,
-                    };
-                    // Over a history gap the deletions come from the reconciliation after the
-                    // changes; otherwise from the events, merged with the changes.
-                    let end = self.window_end(at, reconcile);
-                    let end_of_phase = end.clone();
-                    let position: PositionFn =
-                        Arc::new(move |c: Option<&Value>, _: usize| match c {
-                            Some(c) => Position::Window {
-                                from,
-                                at,
-                                cursor: Some(encode(c)),
-                                reconcile,
-                            },
-                            None => end_of_phase.clone(),
-                        });
-                    let result = if self.settings.deletion_column.is_some() && !reconcile {
-                        let deletions = DeletionEvents {
-                            client: self.client,
-                            settings: self.settings,
-                            since: from,
-                            at,
-                        };
-                        let reader = Merged {
-                            first: changes,
-                            second: deletions,
-                        };
-                        let part = Partition {
-                            reader,
-                            start,
-                            position,
-                        };
-                        drain(committer, name, vec![part], end, self.observer).await
-                    } else {
-                        let reader = Merged {
-                            first: changes,
-                            second: Nothing,
-                        };
-                        let part = Partition {
-                            reader,
-                            start,
-                            position,
-                        };
-                        drain(committer, name, vec![part], end, self.observer).await
-                    };
-                    match result {
-                        Ok(()) if self.phase_follows(reconcile) => {}
-                        Ok(()) => return Ok(WindowReport { to: Some(at) }),
-                        Err(
-                            e @ ExportError::Read(ReadError::SnapshotExpired {
-                                snapshot_ts, ..
-                            }),
-                        ) => {
-                            let stream = committer.stream(name)?;
-                            budget.spend(stream.rows, e)?;
-                            // Both cursors stay valid at a newer snapshot: index entries and
-                            // events after them only move forward.
-                            let at = now(self.client, name).await?;
-                            let kept = match &stream.position {
-                                Position::Window { cursor, .. } => cursor.clone(),
-                                _ => None,
-                            };
-                            tracing::info!(
-                                collection = name,
-                                snapshot_ts,
-                                "The window's snapshot fell out of the collection's history; continuing at a newer time."
-                            );
-                            checked = None;
-                            committer
-                                .update(name, move |s| {
-                                    s.position = Position::Window {
-                                        from,
-                                        at,
-                                        cursor: kept,
-                                        reconcile,
-                                    }
-                                })
-                                .await?;
-                        }
-                        Err(e) => return Err(e),
-                    }
+                WindowPosition::Window(window) => {
+                    let (at, reconcile) = (window.at, window.reconcile);
+                    let read_window = self.window(committer, window).await;
+                    self.after_changes(read_window, at, reconcile)
                 }
-                Position::Expire { at, reconcile } => {
+                WindowPosition::Expire { at, reconcile } => {
                     self.expire(committer, at, reconcile).await?;
-                    if !reconcile {
-                        return Ok(WindowReport { to: Some(at) });
-                    }
+                    Ok(if reconcile {
+                        Step::Next
+                    } else {
+                        Step::Synced(at)
+                    })
                 }
-                Position::GapReconcile { at, cursor } => {
-                    match self.gap_reconcile(committer, at, cursor).await {
-                        Ok(()) => return Ok(WindowReport { to: Some(at) }),
-                        Err(
-                            e @ ExportError::Read(ReadError::SnapshotExpired {
-                                snapshot_ts, ..
-                            }),
-                        ) => {
-                            let stream = committer.stream(name)?;
-                            budget.spend(stream.rows, e)?;
-                            // Everything up to `at` is committed but for deletions not yet
-                            // found: read the changes since at a newer time, then compare
-                            // again (ids already found are out of the set).
-                            let next = now(self.client, name).await?;
-                            tracing::info!(
-                                collection = name,
-                                snapshot_ts,
-                                "The reconciliation's snapshot fell out of the collection's history; reading the changes since and comparing again at a newer time."
-                            );
-                            committer
-                                .update(name, move |s| {
-                                    s.position = Position::Window {
-                                        from: at + 1,
-                                        at: next,
-                                        cursor: None,
-                                        reconcile: true,
-                                    }
-                                })
-                                .await?;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
+                WindowPosition::GapReconcile { at, cursor } => self
+                    .gap_reconcile(committer, at, cursor)
+                    .await
+                    .map(|()| Step::Synced(at)),
+            };
+            let error = match step {
+                Ok(Step::Next) => continue,
+                Ok(Step::Synced(at)) => return Ok(WindowReport { to: Some(at) }),
+                Err(e) => e,
+            };
+            let tracks_deletions = read.settings.deletion_column.is_some();
+            let note = "The window's snapshot fell out of the collection's history; continuing at a newer time.";
+            read.after_expiry(
+                committer,
+                &mut budget,
+                error,
+                NewerTime::Now,
+                note,
+                move |position, newer| {
+                    let Some(next) = newer else { return position };
+                    moved(position, next, tracks_deletions)
+                },
+            )
+            .await?;
+            checked = None;
+        }
+    }
+
+    /// Starts the window after `to` at the server's time now, over a history gap if there is
+    /// one (or resyncs the stream); false when that time is not past `to` (nothing to read).
+    /// `checked` becomes the start of the window whose history was checked.
+    async fn start_window(
+        &self,
+        committer: &mut Committer,
+        to: i64,
+        checked: &mut Option<i64>,
+    ) -> Result<bool, ExportError> {
+        let read = self.read;
+        let name = read.settings.name.as_str();
+        let at = now(read.client, name).await?;
+        if at <= to {
+            tracing::warn!(
+                collection = name,
+                synced_to = to,
+                now = at,
+                "The stream's sync cursor is ahead of the server's time; nothing to read, the state is kept."
+            );
+            return Ok(false);
+        }
+        let reconcile = match self.history_gap(committer, to + 1, at).await? {
+            Gap::None => false,
+            Gap::Reconcile => true,
+            Gap::Resync { gap_minutes } => {
+                self.resync(committer, at, gap_minutes).await?;
+                return Ok(true);
             }
+        };
+        *checked = Some(to + 1);
+        let start = self.window_start(to + 1, at, reconcile).await?.into();
+        committer.update(name, move |s| s.position = start).await?;
+        Ok(true)
+    }
+
+    /// What follows a window's changes (and deletions), read with `result`.
+    fn after_changes(
+        &self,
+        result: Result<(), ExportError>,
+        at: i64,
+        reconcile: bool,
+    ) -> Result<Step, ExportError> {
+        result?;
+        Ok(if self.phase_follows(reconcile) {
+            Step::Next
+        } else {
+            Step::Synced(at)
+        })
+    }
+
+    /// A window read as one sequence: its changes through the index and, unless it lies over
+    /// a history gap (then the reconciliation after the changes finds the deletions), its
+    /// deletion events, merged in ts order.
+    async fn window(&self, committer: &mut Committer, window: Window) -> Result<(), ExportError> {
+        let read = self.read;
+        let name = read.settings.name.as_str();
+        let Window {
+            from,
+            at,
+            cursor,
+            reconcile,
+        } = window;
+        let start = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
+        let changes = IndexChanges {
+            client: read.client,
+            settings: read.settings,
+            index: self.index,
+            since: from,
+            until: None,
+            at,
+        };
+        let end = self.window_end(at, reconcile);
+        let end_of_phase = end.clone();
+        let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| match c {
+            Some(c) => WindowPosition::Window(Window {
+                from,
+                at,
+                cursor: Some(encode(c)),
+                reconcile,
+            })
+            .into(),
+            None => end_of_phase.clone().into(),
+        });
+        let end = end.into();
+        if read.settings.deletion_column.is_some() && !reconcile {
+            let deletions = DeletionEvents {
+                client: read.client,
+                settings: read.settings,
+                since: from,
+                at,
+            };
+            let reader = Merged {
+                first: changes,
+                second: deletions,
+            };
+            let part = Partition {
+                reader,
+                start,
+                position,
+            };
+            drain(committer, name, vec![part], end, read.observer).await
+        } else {
+            let reader = Merged {
+                first: changes,
+                second: Nothing,
+            };
+            let part = Partition {
+                reader,
+                start,
+                position,
+            };
+            drain(committer, name, vec![part], end, read.observer).await
         }
     }
 
@@ -282,7 +272,8 @@ impl CollectionExport<'_> {
         at: i64,
         cursor: Option<String>,
     ) -> Result<(), ExportError> {
-        let name = self.settings.name.as_str();
+        let read = self.read;
+        let name = read.settings.name.as_str();
         let exported =
             committer
                 .frozen_ids(name)
@@ -292,189 +283,73 @@ impl CollectionExport<'_> {
                     gap_minutes: 0,
                     reason: NO_ID_SET,
                 })?;
-        let resume = move |cursor| Position::GapReconcile { at, cursor };
-        let end = Position::Synced { to: at };
-        self.reconcile(committer, &exported, at, cursor, resume, end)
+        let resume = move |cursor| WindowPosition::GapReconcile { at, cursor }.into();
+        let end = WindowPosition::Synced { to: at }.into();
+        read.reconcile(committer, &exported, at, cursor, resume, end)
             .await
     }
-
-    /// What to do about the window `[from, at]`: nothing, or it lies over a history gap.
-    /// Deletions are seen as events, which Fauna keeps for `history_days` plus its
-    /// minimum-valid-time offset: below the collection's minimum valid time some may be gone.
-    /// The server decides (a read `At(from)` fails below it), so the check holds whatever the
-    /// retention settings. A gap fails the stream unless the collection reconciles it and its
-    /// output keeps a complete id set, or it is configured to resync.
-    async fn history_gap(
-        &self,
-        committer: &Committer,
-        from: i64,
-        at: i64,
-    ) -> Result<Gap, ExportError> {
-        if self.settings.deletion_column.is_none() {
-            return Ok(Gap::None);
-        }
-        let name = &self.settings.name;
-        let probe = Expr::at(
-            from,
-            Expr::paginate(Expr::documents(Expr::collection(name))).with("size", 1),
-        );
-        match crate::read::query(self.client, name, Some(from), &probe).await {
-            Ok(_) => return Ok(Gap::None),
-            Err(ReadError::SnapshotExpired { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-        let gap_minutes = (at - from) / 60_000_000;
-        match self.settings.history_gap {
-            HistoryGap::Stop => {
-                return Err(ExportError::HistoryGap {
-                    collection: name.clone(),
-                    gap_minutes,
-                })
-            }
-            HistoryGap::Resync => return Ok(Gap::Resync { gap_minutes }),
-            HistoryGap::Reconcile => {}
-        }
-        let reason = match committer.stream(name)?.ids {
-            // Ids kept for this run only (Airbyte) are not what the destination holds.
-            _ if !self.ids.kept() => Some(NO_ID_SET),
-            Some(mark) if mark.complete => None,
-            Some(_) => Some(INCOMPLETE_ID_SET),
-            None => Some(NO_ID_SET),
-        };
-        if let Some(reason) = reason {
-            return Err(ExportError::CannotReconcile {
-                collection: name.clone(),
-                gap_minutes,
-                reason,
-            });
-        }
-        tracing::warn!(
-            collection = %name,
-            gap_minutes,
-            "The last sync is older than the collection keeps deletion events: reading the changes, then comparing the ids the output holds with those live now; each missing one gets a detected deletion record."
-        );
-        Ok(Gap::Reconcile)
-    }
-
-    /// Reads the stream again in full from `at` (`"history_gap": "resync"`), the last sync
-    /// having been `gap_minutes` ago: its position goes back to the start of a full read at
-    /// `at`, with the strategy a new stream of the collection gets; its counters, batch numbers
-    /// and id set go on (later records supersede what the output holds). Deletions since the
-    /// last sync are found only by the short-retention strategy's reconciliation with an id set
-    /// kept between runs (the ids the output holds); otherwise they are not seen, and a warning
-    /// says which.
-    async fn resync(
-        &self,
-        index: &str,
-        committer: &mut Committer,
-        at: i64,
-        gap_minutes: i64,
-    ) -> Result<(), ExportError> {
-        let name = self.settings.name.as_str();
-        let (strategy, index) = full_read_strategy(
-            self.client,
-            self.settings,
-            &self.retention,
-            at,
-            Some(index),
-            self.observer,
-        )
-        .await?;
-        let deletions = if strategy == Strategy::ScanCatchUp && self.ids.kept() {
-            "Its reconciliation compares with the ids the output holds, so documents deleted since its last sync get deletion records"
-        } else {
-            "Documents deleted since its last sync are not seen as deleted: their records stay in the output"
-        };
-        let message = format!(
-            "collection '{name}' was last synced {gap_minutes} minutes ago, longer than Fauna keeps its history: it is read again in full (\"history_gap\": \"resync\"), then incrementally from there. {deletions}"
-        );
-        tracing::warn!(collection = %name, gap_minutes, "{message}");
-        self.observer.warning(name, &message)?;
-        committer
-            .update(name, move |s| {
-                s.snapshot_ts = at;
-                s.position = Position::Start;
-                s.strategy = strategy;
-                s.index = index;
-                s.consistent_at = None;
-            })
-            .await?;
-        // The strategy may keep an id set the window did not.
-        self.open(committer, true).await
-    }
 }
 
-/// What a window's history check found.
-enum Gap {
-    /// Fauna still holds the window's events.
-    None,
-    /// A gap the output's id set reconciles.
-    Reconcile,
-    /// A gap after which the stream is read again in full.
-    Resync {
-        /// Minutes since the last window's end.
-        gap_minutes: i64,
-    },
+/// The position a window phase continues at after its snapshot expired, at the newer time
+/// `next`:
+/// - a window read as one sequence goes on from its cursor: index entries and events after it
+///   only move forward;
+/// - a window read as ranges moves as [`window_moved`] says;
+/// - a reconciliation: everything up to its time is committed but for deletions not yet found,
+///   so the changes since are read at a newer time, then the ids compared again (ids already
+///   found are out of the set).
+fn moved(position: WindowPosition, next: i64, tracks_deletions: bool) -> WindowPosition {
+    match position {
+        WindowPosition::Window(w) => WindowPosition::Window(Window { at: next, ..w }),
+        WindowPosition::Ranges(w) => {
+            WindowPosition::Ranges(window_moved(w, next, tracks_deletions))
+        }
+        WindowPosition::GapReconcile { at, .. } => WindowPosition::Window(Window {
+            from: at + 1,
+            at: next,
+            cursor: None,
+            reconcile: true,
+        }),
+        other => other,
+    }
 }
-
-/// Why a gap cannot be reconciled without an id set.
-const NO_ID_SET: &str =
-    "this output keeps no id set to compare with (Airbyte read keeps none: reset the stream, or set \"history_gap\": \"resync\" to read it again in full)";
-
-/// Why a gap cannot be reconciled with an incomplete id set.
-const INCOMPLETE_ID_SET: &str =
-    "this output's id set was started after its first records (they were written by an earlier fauna-sync version)";
 
 /// The start and end of a window not over a gap whose history this run has not checked yet.
-fn unchecked_window(position: &Position, checked: Option<i64>) -> Option<(i64, i64)> {
-    match position {
-        Position::Window {
+fn unchecked_window(position: &WindowPosition, checked: Option<i64>) -> Option<(i64, i64)> {
+    let (from, at) = match position {
+        WindowPosition::Window(Window {
             from,
             at,
             reconcile: false,
             ..
-        }
-        | Position::WindowParts {
+        })
+        | WindowPosition::Ranges(WindowRanges {
             from,
             at,
             reconcile: false,
             ..
-        } if checked != Some(*from) => Some((*from, *at)),
-        _ => None,
-    }
+        }) => (*from, *at),
+        _ => return None,
+    };
+    (checked != Some(from)).then_some((from, at))
 }
 
 /// The window continued over a history gap: the events since its start may be gone by now,
 /// so its changes go on from where they stand (a sequential window's merged cursor has its
 /// change part leading; nothing more is read from events) and the reconciliation after them
 /// finds the deletions.
-fn into_gap_window(position: Position) -> Position {
+fn into_gap_window(position: WindowPosition) -> WindowPosition {
     match position {
-        Position::Window {
-            from, at, cursor, ..
-        } => Position::Window {
-            from,
-            at,
-            cursor,
+        WindowPosition::Window(w) => WindowPosition::Window(Window {
             reconcile: true,
-        },
-        Position::WindowParts {
-            from,
-            at,
-            parts,
-            turn,
-            taken,
-            ..
-        } => Position::WindowParts {
-            from,
-            at,
+            ..w
+        }),
+        WindowPosition::Ranges(w) => WindowPosition::Ranges(WindowRanges {
             deletions: None,
             deletions_done: true,
-            parts,
-            turn,
-            taken,
             reconcile: true,
-        },
+            ..w
+        }),
         other => other,
     }
 }

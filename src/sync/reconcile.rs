@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
+use super::drain::{drain, Partition};
 use super::error::ExportError;
-use super::partitions::{drain, Partition};
 use super::stream::{stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::id_set::SortedIds;

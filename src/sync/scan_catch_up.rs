@@ -19,244 +19,267 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
+use super::drain::{drain, drain_concurrent, Partition, RotationPosition};
 use super::error::ExportError;
-use super::expiry::ExpiryBudget;
-use super::partitions::{drain, drain_concurrent, Partition, Rotation, RotationPosition};
+use super::snapshot_expiry::{ExpiryBudget, NewerTime};
 use super::stream::{ranges, stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::id_set::SortedIds;
-use crate::read::{document_cursor_id, now, split_points, Documents, IndexChanges, ReadError};
-use crate::state::{Position, StateError};
+use crate::read::{document_cursor_id, now, split_points, Documents, IndexChanges};
+use crate::state::{Rotation, ScanPosition};
 
-impl CollectionExport<'_> {
-    /// The short-retention strategy through the `[ts, ref]` index `index`: runs (or resumes)
-    /// the three phases.
-    pub(crate) async fn scan_catch_up(
-        &self,
-        index: &str,
-        committer: &mut Committer,
-    ) -> Result<(), ExportError> {
-        let name = self.settings.name.as_str();
+/// A full read with the short-retention strategy through the `[ts, ref]` index `index`, from
+/// its [`ScanPosition`].
+pub(crate) struct ScanCatchUpStrategy<'r> {
+    /// The stream's read.
+    pub read: &'r CollectionExport<'r>,
+    /// The index the catch-up reads.
+    pub index: &'r str,
+}
+
+impl ScanCatchUpStrategy<'_> {
+    /// Runs (or resumes) the three phases to the end ([`ScanPosition::Done`]).
+    pub async fn run(&self, committer: &mut Committer) -> Result<(), ExportError> {
+        let read = self.read;
+        let name = read.settings.name.as_str();
         let mut budget = ExpiryBudget::default();
         loop {
-            let stream = committer.stream(name)?;
-            let since_start = stream.snapshot_ts;
-            let position = stream.position.clone();
+            let Some(position) = read.own::<ScanPosition>(committer)? else {
+                return Ok(());
+            };
+            let t0 = committer.stream(name)?.snapshot_ts;
             let outcome = match position {
-                Position::Done
-                | Position::Window { .. }
-                | Position::WindowParts { .. }
-                | Position::GapReconcile { .. }
-                | Position::Expire { .. }
-                | Position::Synced { .. } => return Ok(()),
-                Position::Parts { .. } => {
-                    return Err(ExportError::State(StateError::Invalid {
-                        path: "of this run".into(),
-                        reason: format!(
-                            "stream '{name}' records partitioned progress, which only the pinned-snapshot strategy writes, but names the short-retention strategy"
-                        ),
-                    }))
+                ScanPosition::Done => return Ok(()),
+                ScanPosition::Ranges(rotation) => self.scan_ranges(committer, t0, rotation).await,
+                ScanPosition::Start => self.scan(committer, t0, None).await,
+                ScanPosition::After(cursor) => {
+                    let cursor = stored_cursor(name, &cursor)?;
+                    self.scan(committer, t0, Some(cursor)).await
                 }
-                Position::ScanParts { parts, turn, taken } => {
-                    let rotation = Rotation { parts, turn, taken };
-                    self.scan_parts(committer, since_start, rotation).await
+                ScanPosition::CatchUp { since, at, cursor } => {
+                    self.catch_up(committer, since, at, cursor).await
                 }
-                Position::Start | Position::After { .. } => {
-                    let cursor = match &position {
-                        Position::After { cursor } => Some(stored_cursor(name, cursor)?),
-                        _ => None,
-                    };
-                    let from = cursor
-                        .as_ref()
-                        .and_then(document_cursor_id)
-                        .map(str::to_string);
-                    // Read at read time: the ranges end by id order, so a split point deleted
-                    // before its predecessor reaches it still ends that range in place.
-                    let points =
-                        split_points(self.client, name, None, from.as_deref(), self.concurrency)
-                            .await?;
-                    crate::crash::point("scan-start");
-                    if points.is_empty() {
-                        self.scan(committer, since_start, cursor).await
-                    } else {
-                        let rotation = Rotation {
-                            parts: ranges(cursor.map(|c| encode(&c)), name, points),
-                            turn: 0,
-                            taken: 0,
-                        };
-                        self.scan_parts(committer, since_start, rotation).await
-                    }
-                }
-                Position::CatchUp { since, at, cursor } => {
-                    let at = match at {
-                        Some(at) => at,
-                        None => {
-                            let t = now(self.client, name).await?;
-                            let kept = cursor.clone();
-                            committer
-                                .update(name, move |s| {
-                                    s.position = Position::CatchUp {
-                                        since,
-                                        at: Some(t),
-                                        cursor: kept,
-                                    }
-                                })
-                                .await?;
-                            t
-                        }
-                    };
-                    let cursor = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
-                    let reader = IndexChanges {
-                        client: self.client,
-                        settings: self.settings,
-                        index,
-                        since,
-                        until: None,
-                        at,
-                    };
-                    let end = Position::Reconcile { at, cursor: None };
-                    let end_of_phase = end.clone();
-                    let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| match c {
-                        Some(c) => Position::CatchUp {
-                            since,
-                            at: Some(at),
-                            cursor: Some(encode(c)),
-                        },
-                        None => end_of_phase.clone(),
-                    });
-                    let part = Partition {
-                        reader,
-                        start: cursor,
-                        position,
-                    };
-                    drain(committer, name, vec![part], end, self.observer).await
-                }
-                Position::Reconcile { at, cursor } => {
-                    let exported = committer
-                        .frozen_ids(name)
-                        .await?
-                        .unwrap_or_else(SortedIds::empty);
-                    let resume = move |cursor| Position::Reconcile { at, cursor };
-                    let result = self
-                        .reconcile(committer, &exported, at, cursor, resume, Position::Done)
-                        .await;
-                    if result.is_ok() {
-                        committer
-                            .update(name, move |s| s.consistent_at = Some(at))
-                            .await?;
-                    }
-                    result
+                ScanPosition::Reconcile { at, cursor } => {
+                    self.reconcile(committer, at, cursor).await
                 }
             };
-            match outcome {
-                Ok(()) => {}
-                Err(e @ ExportError::Read(ReadError::SnapshotExpired { snapshot_ts, .. })) => {
-                    let stream = committer.stream(name)?;
-                    budget.spend(stream.rows, e)?;
-                    let next = match stream.position.clone() {
-                        // Continue the catch-up from its cursor at a newer time.
-                        Position::CatchUp { since, cursor, .. } => Position::CatchUp {
-                            since,
-                            at: None,
-                            cursor,
-                        },
-                        // Everything written up to `at` is exported; catch up on what came after.
-                        Position::Reconcile { at, .. } => Position::CatchUp {
-                            since: at + 1,
-                            at: None,
-                            cursor: None,
-                        },
-                        other => other,
-                    };
-                    tracing::info!(
-                        collection = name,
-                        snapshot_ts,
-                        "The pinned time fell out of the collection's history window; continuing at a newer time."
-                    );
-                    committer.update(name, move |s| s.position = next).await?;
-                }
-                Err(e) => return Err(e),
-            }
+            let Err(e) = outcome else { continue };
+            let note = "The pinned time fell out of the collection's history window; continuing at a newer time.";
+            read.after_expiry(
+                committer,
+                &mut budget,
+                e,
+                NewerTime::OnResume,
+                note,
+                |position, _| match position {
+                    // Continue the catch-up from its cursor at a newer time.
+                    ScanPosition::CatchUp { since, cursor, .. } => ScanPosition::CatchUp {
+                        since,
+                        at: None,
+                        cursor,
+                    },
+                    // Everything written up to `at` is exported; catch up on what came after.
+                    ScanPosition::Reconcile { at, .. } => ScanPosition::CatchUp {
+                        since: at + 1,
+                        at: None,
+                        cursor: None,
+                    },
+                    other => other,
+                },
+            )
+            .await?;
         }
     }
 
-    /// The scan as one range, in id order from `cursor`: versions older than `t0` exported.
+    /// The scan from `cursor` (a stored one, or the collection's start): split into ranges of
+    /// ids read at once when `concurrency` is above 1, else one range in id order.
     async fn scan(
         &self,
         committer: &mut Committer,
         t0: i64,
         cursor: Option<Value>,
     ) -> Result<(), ExportError> {
-        let reader = Documents {
-            client: self.client,
-            settings: self.settings,
-            at: None,
-            before_ts: Some(t0),
-            until: None,
+        let read = self.read;
+        let name = read.settings.name.as_str();
+        let from = cursor
+            .as_ref()
+            .and_then(document_cursor_id)
+            .map(str::to_string);
+        // Read at read time: the ranges end by id order, so a split point deleted before its
+        // predecessor reaches it still ends that range in place.
+        let points =
+            split_points(read.client, name, None, from.as_deref(), read.concurrency).await?;
+        crate::crash::point("scan-start");
+        if points.is_empty() {
+            return self.scan_sequential(committer, t0, cursor).await;
+        }
+        let rotation = Rotation {
+            ranges: ranges(cursor.map(|c| encode(&c)), name, points),
+            turn: 0,
+            taken: 0,
         };
-        let end = scan_end(t0);
-        let end_of_scan = end.clone();
-        let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| match c {
-            Some(c) => Position::After { cursor: encode(c) },
-            None => end_of_scan.clone(),
+        self.scan_ranges(committer, t0, rotation).await
+    }
+
+    /// The catch-up: the index from `since` at `at` (chosen now, and recorded, when `None`),
+    /// from `cursor`.
+    async fn catch_up(
+        &self,
+        committer: &mut Committer,
+        since: i64,
+        at: Option<i64>,
+        cursor: Option<String>,
+    ) -> Result<(), ExportError> {
+        let read = self.read;
+        let name = read.settings.name.as_str();
+        let at = match at {
+            Some(at) => at,
+            None => {
+                let t = now(read.client, name).await?;
+                let chosen = ScanPosition::CatchUp {
+                    since,
+                    at: Some(t),
+                    cursor: cursor.clone(),
+                };
+                committer
+                    .update(name, move |s| s.position = chosen.into())
+                    .await?;
+                t
+            }
+        };
+        let cursor = cursor.map(|c| stored_cursor(name, &c)).transpose()?;
+        let reader = IndexChanges {
+            client: read.client,
+            settings: read.settings,
+            index: self.index,
+            since,
+            until: None,
+            at,
+        };
+        let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| {
+            match c {
+                Some(c) => ScanPosition::CatchUp {
+                    since,
+                    at: Some(at),
+                    cursor: Some(encode(c)),
+                },
+                None => ScanPosition::Reconcile { at, cursor: None },
+            }
+            .into()
         });
         let part = Partition {
             reader,
             start: cursor,
             position,
         };
-        let name = self.settings.name.as_str();
-        drain(committer, name, vec![part], end, self.observer).await
+        let end = ScanPosition::Reconcile { at, cursor: None }.into();
+        drain(committer, name, vec![part], end, read.observer).await
+    }
+
+    /// The reconciliation at `at` from `cursor`; once done, the output is consistent at `at`.
+    async fn reconcile(
+        &self,
+        committer: &mut Committer,
+        at: i64,
+        cursor: Option<String>,
+    ) -> Result<(), ExportError> {
+        let read = self.read;
+        let name = read.settings.name.as_str();
+        let exported = committer
+            .frozen_ids(name)
+            .await?
+            .unwrap_or_else(SortedIds::empty);
+        let resume = move |cursor| ScanPosition::Reconcile { at, cursor }.into();
+        read.reconcile(
+            committer,
+            &exported,
+            at,
+            cursor,
+            resume,
+            ScanPosition::Done.into(),
+        )
+        .await?;
+        committer
+            .update(name, move |s| s.consistent_at = Some(at))
+            .await
+    }
+
+    /// The scan as one range, in id order from `cursor`: versions older than `t0` exported.
+    async fn scan_sequential(
+        &self,
+        committer: &mut Committer,
+        t0: i64,
+        cursor: Option<Value>,
+    ) -> Result<(), ExportError> {
+        let read = self.read;
+        let reader = Documents {
+            client: read.client,
+            settings: read.settings,
+            at: None,
+            before_ts: Some(t0),
+            until: None,
+        };
+        let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| {
+            match c {
+                Some(c) => ScanPosition::After(encode(c)),
+                None => scan_end(t0),
+            }
+            .into()
+        });
+        let part = Partition {
+            reader,
+            start: cursor,
+            position,
+        };
+        let name = read.settings.name.as_str();
+        let end = scan_end(t0).into();
+        drain(committer, name, vec![part], end, read.observer).await
     }
 
     /// The scan as concurrent ranges of ids ([`drain_concurrent`]), from `rotation`: each page
     /// read at the time it is read, versions older than `t0` exported, the ranges committed in
-    /// turns and recorded as [`Position::ScanParts`].
-    async fn scan_parts(
+    /// turns and recorded as [`ScanPosition::Ranges`].
+    async fn scan_ranges(
         &self,
         committer: &mut Committer,
         t0: i64,
         rotation: Rotation,
     ) -> Result<(), ExportError> {
+        let read = self.read;
         let readers = rotation
-            .parts
+            .ranges
             .iter()
             .map(|part| Documents {
-                client: self.client,
-                settings: self.settings,
+                client: read.client,
+                settings: read.settings,
                 at: None,
                 before_ts: Some(t0),
                 until: part.until.clone(),
             })
             .collect();
-        let end = scan_end(t0);
         let position_of: RotationPosition = Arc::new(move |r: Rotation| {
             if r.done() {
-                end.clone()
+                scan_end(t0).into()
             } else {
-                Position::ScanParts {
-                    parts: r.parts,
-                    turn: r.turn,
-                    taken: r.taken,
-                }
+                ScanPosition::Ranges(r).into()
             }
         });
-        let name = self.settings.name.as_str();
+        let name = read.settings.name.as_str();
         drain_concurrent(
             committer,
             name,
             readers,
             rotation,
             position_of,
-            self.observer,
+            read.observer,
         )
         .await
     }
 }
 
 /// The position after the scan: the catch-up from the scan's start `t0`, its time not chosen.
-fn scan_end(t0: i64) -> Position {
-    Position::CatchUp {
+fn scan_end(t0: i64) -> ScanPosition {
+    ScanPosition::CatchUp {
         since: t0,
         at: None,
         cursor: None,

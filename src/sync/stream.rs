@@ -1,18 +1,19 @@
-//! One stream's read, with the strategy its state names: the pinned snapshot here, the
-//! short-retention strategy in [`super::scan_catch_up`].
+//! One stream's read: what every strategy needs ([`CollectionExport`]), and the strategy its
+//! state names — the pinned snapshot ([`super::snapshot`]), the short-retention strategy
+//! ([`super::scan_catch_up`]) or incremental windows ([`super::incremental`]).
 
-use std::sync::Arc;
-
-use super::committer::{Committer, PositionFn};
+use super::committer::Committer;
 use super::error::ExportError;
+use super::incremental::{WindowReport, WindowStrategy};
 use super::observer::Observer;
-use super::partitions::{drain, drain_concurrent, parts_or_done, Partition, Rotation};
+use super::scan_catch_up::ScanCatchUpStrategy;
+use super::snapshot::SnapshotStrategy;
 use crate::config::CollectionSettings;
 use crate::export::record_schema;
 use crate::fauna::{decode, encode, FaunaClient, Ref, Value};
 use crate::id_set::IdStore;
-use crate::read::{document_cursor_id, split_points, Documents, ReadError, Retention};
-use crate::state::{PartPosition, Position, Strategy};
+use crate::read::{ReadError, Retention};
+use crate::state::{OwnPosition, Phase, RangePosition, StateError, Strategy};
 
 /// Everything one collection's read needs, whichever strategy reads it.
 pub struct CollectionExport<'a> {
@@ -58,9 +59,9 @@ impl CollectionExport<'_> {
         &self,
         index: &str,
         committer: &mut Committer,
-    ) -> Result<super::incremental::WindowReport, ExportError> {
+    ) -> Result<WindowReport, ExportError> {
         self.open(committer, true).await?;
-        self.incremental(index, committer).await
+        WindowStrategy { read: self, index }.run(committer).await
     }
 
     /// Starts committing the stream, with its id set when it keeps one: in a store kept
@@ -88,102 +89,40 @@ impl CollectionExport<'_> {
             .await
     }
 
-    /// The full export, with the strategy the stream was started with.
+    /// The full export, with the strategy the stream was started with (nothing once it is
+    /// done, or continued incrementally).
     pub(crate) async fn full(&self, committer: &mut Committer) -> Result<(), ExportError> {
-        let stream = committer.stream(&self.settings.name)?;
-        match (stream.strategy, stream.index.clone()) {
-            (Strategy::ScanCatchUp, Some(index)) => self.scan_catch_up(&index, committer).await,
-            _ => self.pinned(committer).await,
+        match self.phase(committer)? {
+            Phase::Snapshot(_) => SnapshotStrategy { read: self }.run(committer).await,
+            Phase::ScanCatchUp { index, .. } => {
+                let index = index.as_str();
+                ScanCatchUpStrategy { read: self, index }
+                    .run(committer)
+                    .await
+            }
+            Phase::Incremental(_) => Ok(()),
         }
     }
 
-    /// The pinned-snapshot strategy: every page of `Documents(c)` `At(snapshot_ts)`; with
-    /// `concurrency` above 1, as that many ranges of ids read at once.
-    async fn pinned(&self, committer: &mut Committer) -> Result<(), ExportError> {
+    /// The stream's committed strategy and position; a pair no strategy writes (only a state
+    /// changed by hand gets here: loading refuses it) is an invalid state.
+    pub(crate) fn phase(&self, committer: &Committer) -> Result<Phase, ExportError> {
         let name = self.settings.name.as_str();
-        let stream = committer.stream(name)?;
-        let at = stream.snapshot_ts;
-        let rotation = match &stream.position {
-            Position::Parts { parts, turn, taken } => Rotation {
-                parts: parts.clone(),
-                turn: *turn,
-                taken: *taken,
-            },
-            Position::Start | Position::After { .. } => {
-                let cursor = match &stream.position {
-                    Position::After { cursor } => Some(stored_cursor(name, cursor)?),
-                    _ => None,
-                };
-                let from = cursor
-                    .as_ref()
-                    .and_then(document_cursor_id)
-                    .map(str::to_string);
-                let points = split_points(
-                    self.client,
-                    name,
-                    Some(at),
-                    from.as_deref(),
-                    self.concurrency,
-                )
-                .await?;
-                if points.is_empty() {
-                    return self.sequential(committer, at, cursor).await;
-                }
-                Rotation {
-                    parts: ranges(cursor.map(|c| encode(&c)), name, points),
-                    turn: 0,
-                    taken: 0,
-                }
-            }
-            _ => return Ok(()),
-        };
-        let readers = rotation
-            .parts
-            .iter()
-            .map(|part| Documents {
-                client: self.client,
-                settings: self.settings,
-                at: Some(at),
-                before_ts: None,
-                until: part.until.clone(),
+        committer.stream(name)?.phase().map_err(|e| {
+            ExportError::State(StateError::Invalid {
+                path: "of this run".into(),
+                reason: e.of_stream(name),
             })
-            .collect();
-        drain_concurrent(
-            committer,
-            name,
-            readers,
-            rotation,
-            parts_or_done(),
-            self.observer,
-        )
-        .await
+        })
     }
 
-    /// One range, in id order, from `cursor`.
-    async fn sequential(
+    /// The committed position when it is the strategy's own (`P`), else `None`: the stream
+    /// moved on to another phase.
+    pub(crate) fn own<P: OwnPosition>(
         &self,
-        committer: &mut Committer,
-        at: i64,
-        cursor: Option<Value>,
-    ) -> Result<(), ExportError> {
-        let reader = Documents {
-            client: self.client,
-            settings: self.settings,
-            at: Some(at),
-            before_ts: None,
-            until: None,
-        };
-        let position: PositionFn = Arc::new(|c: Option<&Value>, _: usize| match c {
-            Some(c) => Position::After { cursor: encode(c) },
-            None => Position::Done,
-        });
-        let part = Partition {
-            reader,
-            start: cursor,
-            position,
-        };
-        let name = self.settings.name.as_str();
-        drain(committer, name, vec![part], Position::Done, self.observer).await
+        committer: &Committer,
+    ) -> Result<Option<P>, ExportError> {
+        Ok(P::of(self.phase(committer)?))
     }
 }
 
@@ -192,22 +131,22 @@ pub(crate) fn ranges(
     start: Option<String>,
     collection: &str,
     points: Vec<String>,
-) -> Vec<PartPosition> {
+) -> Vec<RangePosition> {
     let mut parts = Vec::with_capacity(points.len() + 1);
     let mut cursor = start;
     for point in points {
         let next = encode(&Value::Array(vec![Value::Ref(Ref::document(
             collection, &point,
         ))]));
-        parts.push(PartPosition {
+        parts.push(RangePosition {
             cursor: cursor.replace(next),
             until: Some(point),
-            ..PartPosition::default()
+            ..RangePosition::default()
         });
     }
-    parts.push(PartPosition {
+    parts.push(RangePosition {
         cursor,
-        ..PartPosition::default()
+        ..RangePosition::default()
     });
     parts
 }

@@ -9,13 +9,13 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
+use super::drain::{drain, Partition};
 use super::error::ExportError;
-use super::partitions::{drain, Partition};
-use super::stream::CollectionExport;
+use super::incremental::WindowStrategy;
 use crate::export::{Deletion, Record};
 use crate::fauna::Value;
 use crate::read::{Item, Page, ReadError, Reader};
-use crate::state::Position;
+use crate::state::WindowPosition;
 
 /// Deletion records per page of the phase.
 const PAGE_ITEMS: usize = 1000;
@@ -46,7 +46,7 @@ impl Reader for Due {
                     self.columns,
                     Deletion::Observed,
                 )),
-                cursor: Value::Int(i64::try_from(k).unwrap_or(i64::MAX)),
+                cursor: Value::Int(i64::try_from(k).unwrap_or(i64::MAX)).into(),
             })
             .collect();
         let next =
@@ -55,47 +55,49 @@ impl Reader for Due {
     }
 }
 
-impl CollectionExport<'_> {
+impl WindowStrategy<'_> {
     /// Where a window `[…, at]` goes after its changes and deletions: the expiry phase when
     /// deletions are tracked, else the reconciliation (`reconcile`) or its end.
-    pub(crate) fn window_end(&self, at: i64, reconcile: bool) -> Position {
-        if self.settings.deletion_column.is_some() {
-            Position::Expire { at, reconcile }
+    pub(super) fn window_end(&self, at: i64, reconcile: bool) -> WindowPosition {
+        if self.read.settings.deletion_column.is_some() {
+            WindowPosition::Expire { at, reconcile }
         } else if reconcile {
-            Position::GapReconcile { at, cursor: None }
+            WindowPosition::GapReconcile { at, cursor: None }
         } else {
-            Position::Synced { to: at }
+            WindowPosition::Synced { to: at }
         }
     }
 
     /// Whether another phase follows a window's changes and deletions: the expiry phase
     /// (deletions tracked) or the reconciliation (`reconcile`).
-    pub(crate) fn phase_follows(&self, reconcile: bool) -> bool {
-        reconcile || self.settings.deletion_column.is_some()
+    pub(super) fn phase_follows(&self, reconcile: bool) -> bool {
+        reconcile || self.read.settings.deletion_column.is_some()
     }
 
     /// The expiry phase of the window ending at `at`: a deletion record at its ttl for every
     /// listed document due by `at`, in `(ttl, id)` order; then the reconciliation
-    /// (`reconcile`) or [`Position::Synced`].
-    pub(crate) async fn expire(
+    /// (`reconcile`) or [`WindowPosition::Synced`].
+    pub(super) async fn expire(
         &self,
         committer: &mut Committer,
         at: i64,
         reconcile: bool,
     ) -> Result<(), ExportError> {
-        let name = self.settings.name.as_str();
+        let read = self.read;
+        let name = read.settings.name.as_str();
         let entries: Vec<(i64, String)> = committer
             .stream(name)?
             .expiring
             .due(at)
             .map(|(ttl, id)| (ttl, id.to_string()))
             .collect();
-        let end = if reconcile {
-            Position::GapReconcile { at, cursor: None }
+        let end: crate::state::Position = if reconcile {
+            WindowPosition::GapReconcile { at, cursor: None }
         } else {
-            Position::Synced { to: at }
-        };
-        let here = Position::Expire { at, reconcile };
+            WindowPosition::Synced { to: at }
+        }
+        .into();
+        let here: crate::state::Position = WindowPosition::Expire { at, reconcile }.into();
         let end_of_phase = end.clone();
         let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| match c {
             Some(_) => here.clone(),
@@ -103,14 +105,14 @@ impl CollectionExport<'_> {
         });
         let reader = Due {
             entries,
-            columns: self.settings.columns.len(),
+            columns: read.settings.columns.len(),
         };
         let part = Partition {
             reader,
             start: None,
             position,
         };
-        drain(committer, name, vec![part], end, self.observer).await
+        drain(committer, name, vec![part], end, read.observer).await
     }
 }
 
@@ -134,7 +136,7 @@ mod tests {
         );
         let last = due.page(Some(Value::Int(2000))).await.unwrap();
         assert_eq!((last.items.len(), last.next), (500, None));
-        assert_eq!(last.items[0].cursor, Value::Int(2000));
+        assert_eq!(last.items[0].cursor.value(), Value::Int(2000));
         let past = due.page(Some(Value::Int(9999))).await.unwrap();
         assert_eq!((past.items.len(), past.next), (0, None));
     }

@@ -64,3 +64,24 @@ fn state_output_and_sync_import_nothing_above_them() {
         );
     }
 }
+
+#[test]
+fn the_terminal_run_and_the_settings_import_nothing_above_them() {
+    // The demo and the command line share the terminal run (`console`); the settings sit below
+    // the records that use their column types.
+    let cases: [(&str, &[&str]); 3] = [
+        ("demo", &["cli"]),
+        ("console", &["cli", "demo"]),
+        (
+            "config",
+            &["export", "read", "sync", "output", "state", "run"],
+        ),
+    ];
+    for (module, above) in cases {
+        assert_eq!(
+            imports_from(module, above),
+            Vec::<String>::new(),
+            "{module} imports from a layer above it"
+        );
+    }
+}

@@ -102,7 +102,7 @@ async fn documents_at_a_snapshot_in_id_order_resumable_at_any_item() {
         ]
     );
     // Starting at the third item's cursor yields exactly the rest.
-    let (rest, _) = all(&r, Some(items[2].cursor.clone())).await;
+    let (rest, _) = all(&r, Some(items[2].cursor.value())).await;
     assert_eq!(ids(&rest), ["103", "104"]);
     // Now, with versions at or after T+30 read but not exported.
     let r = Documents {
@@ -181,7 +181,7 @@ async fn index_changes_in_ts_ref_order_never_skip_or_repeat_documents_sharing_a_
     );
     // Each item's cursor is its own entry [ts, ref]: resuming there yields it and the rest.
     for (k, item) in items.iter().enumerate() {
-        let (rest, _) = all(&r, Some(item.cursor.clone())).await;
+        let (rest, _) = all(&r, Some(item.cursor.value())).await;
         assert_eq!(rest, records[k..], "from item {k}");
     }
     // A window [T+20, T+25].
@@ -245,7 +245,7 @@ async fn deletion_events_are_deletions_only_and_a_ttl_change_is_not_one() {
         .iter()
         .position(|i| i.record.as_ref().is_some_and(|r| r.id == "103"))
         .unwrap();
-    let (rest, _) = all(&r, Some(items[k].cursor.clone())).await;
+    let (rest, _) = all(&r, Some(items[k].cursor.value())).await;
     assert_eq!(ids(&rest), ["103"]);
     // Since after the first deletion: only the later one.
     let later = DeletionEvents { since: T + 41, ..r };

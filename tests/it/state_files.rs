@@ -109,6 +109,10 @@ fn broken_golden_state_files_are_refused_with_clear_errors() {
             "is not usable: version 9 (this fauna-sync reads versions 1 and 2)",
         ),
         ("unknown-position.json", "unknown variant `somewhere`"),
+        (
+            "illegal-pair.json",
+            "stream 'things' names the pinned-snapshot strategy (snapshot) but its position is 'catch_up', which only the short-retention strategy writes",
+        ),
         ("missing-field.json", "missing field `next_seq`"),
         (
             "wrong-type.json",
@@ -183,7 +187,7 @@ impl Reader for Numbers {
         Ok(Page {
             items: vec![Item {
                 record: Some(record),
-                cursor: Value::Int(i),
+                cursor: Value::Int(i).into(),
             }],
             next: (i + 1 < self.0).then_some(Value::Int(i + 1)),
         })

@@ -5,7 +5,7 @@
 //!   For reads whose order is a promise (a window's ts order).
 //! - [`drain_concurrent`]: ranges read at once, each up to two chunks ahead, committed in
 //!   turns of [`CHUNK_ITEMS`] items, so the output never depends on timing; the position
-//!   records every range's next item and the rotation ([`Position::Parts`]).
+//!   records every range's next item and the rotation ([`Rotation`]).
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use super::observer::Observer;
 use super::stream::stored_cursor;
 use crate::fauna::{encode, Value};
 use crate::read::{Item, Page, ReadError, Reader};
-use crate::state::{PartPosition, Position};
+use crate::state::{Position, Rotation};
 
 /// Pages each partition may read ahead of the committer.
 const READ_AHEAD: usize = 2;
@@ -96,59 +96,33 @@ pub const CHUNK_ITEMS: u64 = 1000;
 /// others' chunks are committed.
 const AHEAD_ITEMS: u32 = 2 * CHUNK_ITEMS as u32;
 
-/// Where a [`drain_concurrent`] read stands: every range's progress and the rotation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rotation {
-    /// The ranges.
-    pub parts: Vec<PartPosition>,
-    /// The range whose turn it is.
-    pub turn: usize,
-    /// Items of the current turn already committed.
-    pub taken: u64,
-}
-
 /// How a [`Rotation`] (or its end, every range done) becomes the stream's position.
 pub type RotationPosition = Arc<dyn Fn(Rotation) -> Position + Send + Sync>;
-
-/// An export's rotation position: [`Position::Parts`], then [`Position::Done`].
-pub fn parts_or_done() -> RotationPosition {
-    Arc::new(|r: Rotation| {
-        if r.done() {
-            Position::Done
-        } else {
-            Position::Parts {
-                parts: r.parts,
-                turn: r.turn,
-                taken: r.taken,
-            }
-        }
-    })
-}
 
 impl Rotation {
     /// Whether every range is done.
     pub fn done(&self) -> bool {
-        self.parts.iter().all(|p| p.done)
+        self.ranges.iter().all(|p| p.done)
     }
 
     /// Counts `n` more items of range `i` (now at `cursor`; `None` = finished) and passes the
     /// turn on when its chunk is full or the range is done.
     fn advance(&mut self, i: usize, n: u64, cursor: Option<String>) {
-        self.parts[i].done = cursor.is_none();
-        self.parts[i].cursor = cursor;
+        self.ranges[i].done = cursor.is_none();
+        self.ranges[i].cursor = cursor;
         self.taken += n;
-        if self.taken >= CHUNK_ITEMS || self.parts[i].done {
+        if self.taken >= CHUNK_ITEMS || self.ranges[i].done {
             self.pass_turn();
         }
     }
 
     /// The turn goes to the next range not done.
     fn pass_turn(&mut self) {
-        let n = self.parts.len();
+        let n = self.ranges.len();
         self.taken = 0;
         for step in 1..=n {
             let j = (self.turn + step) % n;
-            if !self.parts[j].done {
+            if !self.ranges[j].done {
                 self.turn = j;
                 return;
             }
@@ -210,7 +184,7 @@ impl Lane {
     /// The cursor of the range's next unread item (`None`: the range is finished).
     fn pending(&self) -> Option<Value> {
         match self.items.front() {
-            Some(item) => Some(item.cursor.clone()),
+            Some(item) => Some(item.cursor.value()),
             None => self.next.clone(),
         }
     }
@@ -231,7 +205,7 @@ pub async fn drain_concurrent<R: Reader>(
 ) -> Result<(), ExportError> {
     let mut lanes = Vec::with_capacity(ranges.len());
     let mut producers = Vec::with_capacity(ranges.len());
-    for (reader, part) in ranges.into_iter().zip(&rotation.parts) {
+    for (reader, part) in ranges.into_iter().zip(&rotation.ranges) {
         let (tx, rx) = mpsc::channel::<Fetched>(AHEAD_ITEMS as usize);
         let ahead = Arc::new(Semaphore::new(AHEAD_ITEMS as usize));
         let start = match &part.cursor {
@@ -288,10 +262,10 @@ pub async fn drain_concurrent<R: Reader>(
     // Owns the lanes: when it stops (on an error too), the producers' sends fail and they end.
     let consumer = async move {
         let mut rotation = rotation;
-        if rotation.parts.get(rotation.turn).is_none_or(|p| p.done) {
+        if rotation.ranges.get(rotation.turn).is_none_or(|p| p.done) {
             rotation.pass_turn();
         }
-        while rotation.parts.iter().any(|p| !p.done) {
+        while rotation.ranges.iter().any(|p| !p.done) {
             let i = rotation.turn;
             let lane = &mut lanes[i];
             lane.fill().await?;
@@ -338,8 +312,23 @@ mod tests {
     use crate::export::{Record, RecordSchema};
     use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
     use crate::read::Item;
-    use crate::state::{PartPosition, State, StateError, StreamState};
+    use crate::state::{RangePosition, State, StateError, StreamState};
     use crate::sync::Quiet;
+
+    /// An export's rotation position: [`Position::Parts`], then [`Position::Done`].
+    fn parts_or_done() -> RotationPosition {
+        Arc::new(|r: Rotation| {
+            if r.done() {
+                Position::Done
+            } else {
+                Position::Parts {
+                    parts: r.ranges,
+                    turn: r.turn,
+                    taken: r.taken,
+                }
+            }
+        })
+    }
 
     /// Ids `from..to` in pages of 3, each page delayed by `delay_ms`.
     struct Slow {
@@ -363,7 +352,7 @@ mod tests {
                         deletion: None,
                         ttl: None,
                     }),
-                    cursor: Value::Int(i),
+                    cursor: Value::Int(i).into(),
                 })
                 .collect();
             Ok(Page {
@@ -531,12 +520,12 @@ mod tests {
             .iter()
             .map(|&(from, to, delay_ms)| Slow { from, to, delay_ms })
             .collect();
-        let part = |cursor: Option<i64>| PartPosition {
+        let part = |cursor: Option<i64>| RangePosition {
             cursor: cursor.map(|c| encode(&Value::Int(c))),
-            ..PartPosition::default()
+            ..RangePosition::default()
         };
         let rotation = Rotation {
-            parts: vec![part(None), part(Some(1200)), part(Some(1300))],
+            ranges: vec![part(None), part(Some(1200)), part(Some(1300))],
             turn: 0,
             taken: 0,
         };
@@ -568,10 +557,10 @@ mod tests {
         let at = |c: [Option<i64>; 3], turn: usize, taken: u64| Position::Parts {
             parts: c
                 .iter()
-                .map(|c| PartPosition {
+                .map(|c| RangePosition {
                     cursor: c.map(|c| encode(&Value::Int(c))),
                     done: c.is_none(),
-                    ..PartPosition::default()
+                    ..RangePosition::default()
                 })
                 .collect(),
             turn,
@@ -620,7 +609,7 @@ mod tests {
                         deletion: None,
                         ttl: None,
                     }),
-                    cursor: Value::Int(i),
+                    cursor: Value::Int(i).into(),
                 })
                 .collect();
             Ok(Page {
@@ -651,7 +640,7 @@ mod tests {
         // fails: the read must end (not wait for range 0 forever) with range 1's error.
         let readers = vec![Either::Endless, Either::Failing];
         let rotation = Rotation {
-            parts: vec![PartPosition::default(), PartPosition::default()],
+            ranges: vec![RangePosition::default(), RangePosition::default()],
             turn: 1,
             taken: 0,
         };

@@ -11,111 +11,108 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
+use super::drain::{drain, drain_concurrent, Partition, RotationPosition, CHUNK_ITEMS};
 use super::error::ExportError;
-use super::partitions::{
-    drain, drain_concurrent, Partition, Rotation, RotationPosition, CHUNK_ITEMS,
-};
-use super::stream::{stored_cursor, CollectionExport};
+use super::incremental::WindowStrategy;
+use super::stream::stored_cursor;
 use crate::fauna::{encode, Value};
 use crate::read::{changes_exceed, DeletionEvents, IndexChanges};
-use crate::state::{PartPosition, Position, StateError};
+use crate::state::{RangePosition, Rotation, StateError, Window, WindowPosition, WindowRanges};
 
-impl CollectionExport<'_> {
+impl WindowStrategy<'_> {
     /// The position a new window `[from, at]` starts at: split into ranges of ts when reading
     /// with more than one request at once and more than [`CHUNK_ITEMS`] documents changed (a
     /// smaller window is one range: its records in ts order, deletions merged).
-    pub(crate) async fn window_start(
+    pub(super) async fn window_start(
         &self,
-        index: &str,
         from: i64,
         at: i64,
         reconcile: bool,
-    ) -> Result<Position, ExportError> {
-        let parts = ts_ranges(from, at, self.concurrency);
-        let sequential = Position::Window {
+    ) -> Result<WindowPosition, ExportError> {
+        let read = self.read;
+        let parts = ts_ranges(from, at, read.concurrency);
+        let sequential = WindowPosition::Window(Window {
             from,
             at,
             cursor: None,
             reconcile,
-        };
+        });
         if parts.len() < 2 {
             return Ok(sequential);
         }
-        let name = self.settings.name.as_str();
+        let name = read.settings.name.as_str();
         let items = u32::try_from(CHUNK_ITEMS).unwrap_or(u32::MAX);
-        if !changes_exceed(self.client, name, index, from, at, items).await? {
+        if !changes_exceed(read.client, name, self.index, from, at, items).await? {
             return Ok(sequential);
         }
-        Ok(Position::WindowParts {
+        Ok(WindowPosition::Ranges(WindowRanges {
             from,
             at,
             deletions: None,
-            deletions_done: reconcile || self.settings.deletion_column.is_none(),
-            parts,
-            turn: 0,
-            taken: 0,
+            deletions_done: reconcile || read.settings.deletion_column.is_none(),
+            rotation: Rotation {
+                ranges: parts,
+                turn: 0,
+                taken: 0,
+            },
             reconcile,
-        })
+        }))
     }
 
-    /// Reads a [`Position::WindowParts`] window from where it stands to its end.
-    pub(crate) async fn window_parts(
+    /// Reads a window of ranges from where it stands to its end.
+    pub(super) async fn window_ranges(
         &self,
-        index: &str,
         committer: &mut Committer,
+        window: WindowRanges,
     ) -> Result<(), ExportError> {
-        let name = self.settings.name.as_str();
-        let Position::WindowParts {
+        let read = self.read;
+        let name = read.settings.name.as_str();
+        let WindowRanges {
             from,
             at,
             deletions,
             deletions_done,
-            parts,
-            turn,
-            taken,
+            rotation,
             reconcile,
-        } = committer.stream(name)?.position.clone()
-        else {
-            return Ok(());
-        };
+        } = window;
         if !deletions_done {
             let start = deletions.map(|c| stored_cursor(name, &c)).transpose()?;
             let reader = DeletionEvents {
-                client: self.client,
-                settings: self.settings,
+                client: read.client,
+                settings: read.settings,
                 since: from,
                 at,
             };
-            let kept = parts.clone();
-            let position: PositionFn =
-                Arc::new(move |c: Option<&Value>, _: usize| Position::WindowParts {
+            let kept = rotation.clone();
+            let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| {
+                WindowPosition::Ranges(WindowRanges {
                     from,
                     at,
                     deletions: c.map(encode),
                     deletions_done: c.is_none(),
-                    parts: kept.clone(),
-                    turn,
-                    taken,
+                    rotation: kept.clone(),
                     reconcile,
-                });
+                })
+                .into()
+            });
             let end = position(None, 0);
             let part = Partition {
                 reader,
                 start,
                 position,
             };
-            drain(committer, name, vec![part], end, self.observer).await?;
+            drain(committer, name, vec![part], end, read.observer).await?;
         }
-        let mut readers = Vec::with_capacity(parts.len());
-        for part in &parts {
+        let mut readers = Vec::with_capacity(rotation.ranges.len());
+        for part in &rotation.ranges {
             let until = match &part.until {
-                Some(u) => Some(u.parse::<i64>().map_err(|_| bad_part(name, u))?),
+                Some(u) => Some(u.parse::<i64>().map_err(|_| bad_range(name, u))?),
                 None => None,
             };
             readers.push(IndexChanges {
-                client: self.client,
-                settings: self.settings,
-                index,
+                client: read.client,
+                settings: read.settings,
+                index: self.index,
                 since: part.since.unwrap_or(from),
                 until,
                 at,
@@ -124,89 +121,92 @@ impl CollectionExport<'_> {
         let end = self.window_end(at, reconcile);
         let position_of: RotationPosition = Arc::new(move |r: Rotation| {
             if r.done() {
-                return end.clone();
+                return end.clone().into();
             }
-            Position::WindowParts {
+            WindowPosition::Ranges(WindowRanges {
                 from,
                 at,
                 deletions: None,
                 deletions_done: true,
-                parts: r.parts,
-                turn: r.turn,
-                taken: r.taken,
+                rotation: r,
                 reconcile,
-            }
+            })
+            .into()
         });
-        let rotation = Rotation { parts, turn, taken };
         drain_concurrent(
             committer,
             name,
             readers,
             rotation,
             position_of,
-            self.observer,
+            read.observer,
         )
         .await
     }
 }
 
-/// The window's position moved to the newer snapshot `next` after its snapshot expired. The
+/// The window moved to the newer snapshot `next` after its snapshot expired. The
 /// ranges keep their cursors (entries after them only move forward), but every range now ends
 /// at the old end `at`: the documents written in `(at, next]` — their index entries have left
 /// the ranges they were in — are read by a new last range `[at + 1, next]`, even when every
 /// old range had already finished. The deletions between the old end and `next` are read first
 /// again, so every document's records stay in ts order.
-pub(crate) fn window_moved(position: Position, next: i64, tracks_deletions: bool) -> Position {
-    match position {
-        Position::WindowParts {
-            from,
-            at,
-            deletions,
-            deletions_done,
-            mut parts,
-            turn,
-            taken,
-            reconcile,
-        } => {
-            let (deletions, deletions_done) = if reconcile || !tracks_deletions {
-                (None, true)
-            } else if deletions_done {
-                (Some(encode(&Value::Int(at + 1))), false)
-            } else {
-                (deletions, false)
-            };
-            if next > at {
-                for part in parts.iter_mut().filter(|p| p.until.is_none()) {
-                    part.until = Some(at.to_string());
-                }
-                parts.push(PartPosition {
-                    since: Some(at + 1),
-                    ..PartPosition::default()
-                });
-            }
-            // The turn stays where it was unless that range is finished: then it goes to the
-            // first range that is not (the new one, at the latest).
-            let (turn, taken) = if parts.get(turn).is_some_and(|p| !p.done) {
-                (turn, taken)
-            } else {
-                (parts.iter().position(|p| !p.done).unwrap_or(0), 0)
-            };
-            Position::WindowParts {
-                from,
-                at: next,
-                deletions,
-                deletions_done,
-                parts,
+pub(crate) fn window_moved(
+    window: WindowRanges,
+    next: i64,
+    tracks_deletions: bool,
+) -> WindowRanges {
+    let WindowRanges {
+        from,
+        at,
+        deletions,
+        deletions_done,
+        rotation:
+            Rotation {
+                ranges: mut parts,
                 turn,
                 taken,
-                reconcile,
-            }
+            },
+        reconcile,
+    } = window;
+    let (deletions, deletions_done) = if reconcile || !tracks_deletions {
+        (None, true)
+    } else if deletions_done {
+        (Some(encode(&Value::Int(at + 1))), false)
+    } else {
+        (deletions, false)
+    };
+    if next > at {
+        for part in parts.iter_mut().filter(|p| p.until.is_none()) {
+            part.until = Some(at.to_string());
         }
-        other => other,
+        parts.push(RangePosition {
+            since: Some(at + 1),
+            ..RangePosition::default()
+        });
+    }
+    // The turn stays where it was unless that range is finished: then it goes to the
+    // first range that is not (the new one, at the latest).
+    let (turn, taken) = if parts.get(turn).is_some_and(|p| !p.done) {
+        (turn, taken)
+    } else {
+        (parts.iter().position(|p| !p.done).unwrap_or(0), 0)
+    };
+    WindowRanges {
+        from,
+        at: next,
+        deletions,
+        deletions_done,
+        rotation: Rotation {
+            ranges: parts,
+            turn,
+            taken,
+        },
+        reconcile,
     }
 }
 
-fn bad_part(collection: &str, until: &str) -> ExportError {
+fn bad_range(collection: &str, until: &str) -> ExportError {
     ExportError::State(StateError::Invalid {
         path: "of this run".into(),
         reason: format!(
@@ -216,7 +216,7 @@ fn bad_part(collection: &str, until: &str) -> ExportError {
 }
 
 /// `[from, at]` in up to `n` ranges of ts of equal span; the last reaches the window's end.
-fn ts_ranges(from: i64, at: i64, n: u32) -> Vec<PartPosition> {
+fn ts_ranges(from: i64, at: i64, n: u32) -> Vec<RangePosition> {
     let span = i128::from(at) - i128::from(from) + 1;
     let mut starts: Vec<i64> = vec![from];
     for k in 1..i128::from(n.max(1)) {
@@ -229,10 +229,10 @@ fn ts_ranges(from: i64, at: i64, n: u32) -> Vec<PartPosition> {
     }
     let mut parts = Vec::with_capacity(starts.len());
     for (i, &since) in starts.iter().enumerate() {
-        parts.push(PartPosition {
+        parts.push(RangePosition {
             since: Some(since),
             until: starts.get(i + 1).map(|next| (next - 1).to_string()),
-            ..PartPosition::default()
+            ..RangePosition::default()
         });
     }
     parts
@@ -242,7 +242,7 @@ fn ts_ranges(from: i64, at: i64, n: u32) -> Vec<PartPosition> {
 mod tests {
     use super::*;
 
-    fn bounds(parts: &[PartPosition]) -> Vec<(Option<i64>, Option<String>)> {
+    fn bounds(parts: &[RangePosition]) -> Vec<(Option<i64>, Option<String>)> {
         parts.iter().map(|p| (p.since, p.until.clone())).collect()
     }
 
@@ -265,43 +265,48 @@ mod tests {
         assert_eq!(bounds(&ts_ranges(5, 900, 1)), [(Some(5), None)]);
     }
 
-    #[test]
-    fn a_moved_window_reads_the_new_deletions_first_and_the_new_changes_in_a_new_range() {
-        let parts = ts_ranges(100, 199, 2);
-        let changes = Position::WindowParts {
+    fn window(parts: Vec<RangePosition>, turn: usize, taken: u64, reconcile: bool) -> WindowRanges {
+        WindowRanges {
             from: 100,
             at: 199,
             deletions: None,
             deletions_done: true,
-            parts: parts.clone(),
-            turn: 1,
-            taken: 7,
-            reconcile: false,
-        };
+            rotation: Rotation {
+                ranges: parts,
+                turn,
+                taken,
+            },
+            reconcile,
+        }
+    }
+
+    #[test]
+    fn a_moved_window_reads_the_new_deletions_first_and_the_new_changes_in_a_new_range() {
+        let parts = ts_ranges(100, 199, 2);
+        let changes = window(parts.clone(), 1, 7, false);
         let mut bounded = parts.clone();
         bounded[1].until = Some("199".into());
-        bounded.push(PartPosition {
+        bounded.push(RangePosition {
             since: Some(200),
-            ..PartPosition::default()
+            ..RangePosition::default()
         });
         assert_eq!(
             window_moved(changes.clone(), 300, true),
-            Position::WindowParts {
+            WindowRanges {
                 from: 100,
                 at: 300,
                 deletions: Some("200".into()),
                 deletions_done: false,
-                parts: bounded,
-                turn: 1,
-                taken: 7,
+                rotation: Rotation {
+                    ranges: bounded,
+                    turn: 1,
+                    taken: 7,
+                },
                 reconcile: false,
             }
         );
         // Without tracked deletions there is nothing to read first.
-        let Position::WindowParts { deletions_done, .. } = window_moved(changes, 300, false) else {
-            unreachable!()
-        };
-        assert!(deletions_done);
+        assert!(window_moved(changes, 300, false).deletions_done);
     }
 
     #[test]
@@ -311,26 +316,13 @@ mod tests {
             p.done = true;
             p.cursor = Some("x".into());
         }
-        let finished = Position::WindowParts {
-            from: 100,
-            at: 199,
-            deletions: None,
-            deletions_done: true,
-            parts,
-            turn: 1,
-            taken: 0,
-            reconcile: true,
-        };
-        let Position::WindowParts {
-            parts,
+        let finished = window(parts, 1, 0, true);
+        let WindowRanges { rotation, at, .. } = window_moved(finished, 300, true);
+        let Rotation {
+            ranges: parts,
             turn,
             taken,
-            at,
-            ..
-        } = window_moved(finished, 300, true)
-        else {
-            unreachable!()
-        };
+        } = rotation;
         assert_eq!(at, 300);
         assert_eq!(
             bounds(&parts),
