@@ -1,12 +1,14 @@
 //! Configuration: the JSON file (compatible with Airbyte's source-fauna), defaults, command-line
 //! overrides and checks that run before any network call. Schema: `spec/config.schema.json`.
 
+mod databases;
 mod endpoint;
 mod error;
 mod file;
 mod keys;
 mod settings;
 
+pub use databases::{DatabaseOverrides, DatabasesFile, SelectFile};
 pub use endpoint::{parse_endpoint, Endpoint, EndpointProblem};
 pub use error::ConfigError;
 pub use file::ConfigFile;

@@ -8,7 +8,9 @@ use super::endpoint::parse_endpoint;
 use super::error::ConfigError;
 pub use super::file::HistoryGap;
 use super::file::{CollectionFile, ColumnFile, ConfigFile, DeletionsFile, TopLevelKeys};
+use super::databases::{resolve_databases, DatabaseOverrides};
 use super::keys::check_keys;
+use crate::tree::DatabaseSelection;
 use crate::export::{ColumnType, DETECTED_COLUMN};
 use crate::fauna::Secret;
 
@@ -139,6 +141,8 @@ pub struct Settings {
     pub defaults: CollectionSettings,
     /// Output settings.
     pub output: OutputSettings,
+    /// The databases read (the key's own by default; `spec/trees.md`).
+    pub databases: DatabaseSelection,
     /// Warnings about the configuration (unknown keys, allowed insecure http); `Settings::load`
     /// has logged them.
     pub warnings: Vec<String>,
@@ -175,6 +179,8 @@ pub struct Overrides {
     pub verify: bool,
     /// `--allow-insecure-http`.
     pub allow_insecure_http: bool,
+    /// `--databases`, `--include-database`, `--exclude-database`.
+    pub databases: DatabaseOverrides,
 }
 
 impl Settings {
@@ -362,6 +368,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
     }
     let mut warnings = Vec::new();
     let endpoint = resolve_endpoint(&file, &o, &mut warnings)?;
+    let file_databases = file.databases.clone();
     let query_timeout_ms = file.query_timeout_ms.unwrap_or(60_000);
     if !(1..=600_000).contains(&query_timeout_ms) {
         return Err(ConfigError::new(
@@ -535,9 +542,14 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         .state
         .or_else(|| out.state.as_ref().map(PathBuf::from))
         .unwrap_or_else(|| dir.join("_state.json"));
+    let databases = resolve_databases(file_databases, &o.databases)?;
+    if databases.is_tree() {
+        check_database_column(collections.as_deref().unwrap_or(&[]), &defaults)?;
+    }
     Ok(Settings {
         endpoint,
         secret,
+        databases,
         query_timeout: Duration::from_millis(query_timeout_ms),
         max_retries,
         concurrency,
@@ -554,6 +566,26 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         },
         warnings,
     })
+}
+
+/// A tree run's records carry the `database` column: no configured column may take its name.
+fn check_database_column(
+    collections: &[CollectionSettings],
+    defaults: &CollectionSettings,
+) -> Result<(), ConfigError> {
+    let column = crate::tree::DATABASE_COLUMN;
+    for c in collections.iter().chain([defaults]) {
+        let taken = c.columns.iter().any(|col| col.name == column)
+            || c.deletion_column.as_deref() == Some(column);
+        if taken {
+            return Err(ConfigError::new(
+                "databases",
+                format!("collection '{}' has a column named '{column}', the column a run over several databases adds", c.name),
+                "Rename that column, or read the key's own database only.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The endpoint from `--endpoint`, else from `scheme`, `domain` and `port`; plain http to

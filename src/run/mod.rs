@@ -29,7 +29,7 @@ pub use checks::{
     check_collection, collection, configured_index, does_not_exist, sync_index, CollectionProblem,
     IndexProblem,
 };
-pub use client::{client, Use, COUNT_BUDGET};
+pub use client::{client, client_in, Use, COUNT_BUDGET};
 pub use destination::{Begun, Destination, OpenOutput, Resumed};
 pub use files::{lock_paths, FilesDestination};
 pub use plan::{Mode, Plan, ReadMode, StreamPlan};
