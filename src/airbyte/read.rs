@@ -22,6 +22,7 @@ use crate::error::ErrorKind;
 use crate::output::OutputError;
 use crate::run::{run_with, Plan, ReadMode, StreamPlan};
 use crate::sync::ExportError;
+use crate::tree::DatabasePath;
 
 use super::catalog::ConfiguredStream;
 use super::commands::ReadInputs;
@@ -71,10 +72,11 @@ async fn run<W: Write + Send + 'static>(
         state: input,
         state_path,
     } = inputs;
+    let tree = settings.databases.is_tree();
     let namespaces = Arc::new(
         streams
             .iter()
-            .map(|s| (s.name.clone(), s.namespace.clone()))
+            .map(|s| (s.key(tree), s.namespace.clone()))
             .collect::<HashMap<_, _>>(),
     );
     let emitted = Arc::new(Mutex::new(HashSet::new()));
@@ -98,6 +100,7 @@ async fn run<W: Write + Send + 'static>(
         namespaces,
         emitted,
         scratch: None,
+        tree,
     };
     let result = run_with(&settings, &plan, destination, &observer).await;
     let failed = observer.take_failed();
@@ -147,5 +150,14 @@ fn stream_plan(settings: &Settings, s: &ConfiguredStream) -> StreamPlan {
         SyncMode::Incremental => ReadMode::Incremental { or_refresh: true },
         SyncMode::FullRefresh => ReadMode::Refresh,
     };
-    StreamPlan { collection, read }
+    // A tree's namespaces are database paths (the catalog's checks refused any other).
+    let database = match settings.databases.is_tree() {
+        true => s.database().unwrap_or_default(),
+        false => DatabasePath::root(),
+    };
+    StreamPlan {
+        collection,
+        read,
+        database,
+    }
 }

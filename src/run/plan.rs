@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
+use super::databases::{databases, DatabaseClients};
 use crate::config::{CollectionSettings, Settings};
 use crate::fauna::FaunaClient;
 use crate::read::list_collections;
 use crate::sync::ExportError;
+use crate::tree::{stream_name, DatabasePath};
 
 /// How a stream is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +35,16 @@ pub struct StreamPlan {
     pub collection: CollectionSettings,
     /// How it is read.
     pub read: ReadMode,
+    /// The database of its collection (the key's own without trees).
+    pub database: DatabasePath,
+}
+
+impl StreamPlan {
+    /// The stream's name: its collection's, after its database's path in a tree
+    /// ([`stream_name`]).
+    pub fn name(&self) -> String {
+        stream_name(&self.database, &self.collection.name)
+    }
 }
 
 /// What a run reads.
@@ -76,23 +88,68 @@ impl Plan {
         }
     }
 
-    /// The streams of the run, in order.
+    /// The streams of the run, in order, with a client in `clients` for each of their
+    /// databases: over a tree, every selected database's collections (`spec/trees.md`).
     pub async fn streams(
         &self,
         settings: &Settings,
-        client: &FaunaClient,
+        clients: &mut DatabaseClients,
     ) -> Result<Vec<StreamPlan>, ExportError> {
         if let Some(streams) = &self.streams {
+            for s in streams {
+                clients.add(settings, &s.database)?;
+            }
             return Ok(streams.clone());
         }
+        if !settings.databases.is_tree() {
+            return self.streams_of(settings, clients.root(), &DatabasePath::root()).await;
+        }
+        let tree = databases(settings).await?;
+        let mut streams = Vec::new();
+        for path in &tree.databases {
+            clients.add(settings, path)?;
+            let client = clients.get(path)?;
+            match self.streams_of(settings, client, path).await {
+                Ok(s) => streams.extend(s),
+                Err(ExportError::Fauna { source, .. })
+                    if matches!(source.status(), Some(401 | 403)) =>
+                {
+                    tracing::warn!(database = %path, "The key cannot list the collections of database '{path}' (Fauna: {source}); it is left out.");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(streams)
+    }
+
+    /// The streams of the database at `path`, read with `client`: the configured collections
+    /// (in a tree, those the database has), else every collection the key can list.
+    async fn streams_of(
+        &self,
+        settings: &Settings,
+        client: &FaunaClient,
+        path: &DatabasePath,
+    ) -> Result<Vec<StreamPlan>, ExportError> {
+        let listed = |source| ExportError::Fauna {
+            context: if path.is_root() {
+                "listing collections (name them with --collection if the key cannot read Collections())".into()
+            } else {
+                format!("listing the collections of database '{path}'")
+            },
+            source,
+        };
         let collections = match &settings.collections {
+            Some(c) if settings.databases.is_tree() => {
+                let present = list_collections(client).await.map_err(listed)?;
+                c.iter()
+                    .filter(|c| present.contains(&c.name))
+                    .cloned()
+                    .collect()
+            }
             Some(c) => c.clone(),
             None => list_collections(client)
                 .await
-                .map_err(|source| ExportError::Fauna {
-                    context: "listing collections (name them with --collection if the key cannot read Collections())".into(),
-                    source,
-                })?
+                .map_err(listed)?
                 .into_iter()
                 .map(|name| CollectionSettings {
                     name,
@@ -105,6 +162,7 @@ impl Plan {
             .map(|collection| StreamPlan {
                 collection,
                 read: self.read,
+                database: path.clone(),
             })
             .collect())
     }

@@ -23,9 +23,10 @@ pub async fn prepare(
     let (s, retention) = (&r.plan, &r.retention);
     let c = &s.collection;
     let schema = schema_fingerprint(c);
+    let name = s.name();
     let kept = state
         .streams
-        .get_mut(&c.name)
+        .get_mut(&name)
         .filter(|entry| s.read != ReadMode::Refresh || entry.position.in_full_read());
     match kept {
         Some(entry) if !fixes_schema => {
@@ -33,14 +34,14 @@ pub async fn prepare(
             Ok(())
         }
         Some(entry) if entry.format != format => Err(ExportError::SettingsChanged {
-            collection: c.name.clone(),
+            collection: name.clone(),
             what: "format",
             was: entry.format.clone(),
             now: format.to_string(),
         }),
         Some(entry) => match &entry.schema {
             Some(was) if *was != schema => Err(ExportError::SettingsChanged {
-                collection: c.name.clone(),
+                collection: name.clone(),
                 what: "record schema",
                 was: format!("record schema {was}"),
                 now: format!("record schema {schema}"),
@@ -59,7 +60,7 @@ pub async fn prepare(
                 full_read_strategy(client, c, retention, snapshot_ts, None, observer).await?;
             stream.strategy = strategy;
             stream.index = index;
-            state.streams.insert(c.name.clone(), stream);
+            state.streams.insert(name, stream);
             Ok(())
         }
     }

@@ -27,7 +27,7 @@ mod summary;
 mod ttl_expiry;
 mod window_parts;
 
-pub use committer::{BatchLimits, Committer, PositionFn};
+pub use committer::{BatchLimits, Committer, DatabaseScope, PositionFn};
 pub use error::ExportError;
 pub use expiring::Expiring;
 pub use incremental::WindowReport;
