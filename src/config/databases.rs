@@ -135,11 +135,15 @@ mod tests {
             DatabaseSelection::default()
         );
         assert_eq!(
-            resolve_databases(None, &flag("recursive")).unwrap().databases,
+            resolve_databases(None, &flag("recursive"))
+                .unwrap()
+                .databases,
             Databases::Recursive
         );
         assert_eq!(
-            resolve_databases(None, &flag("t1,t2/eu")).unwrap().databases,
+            resolve_databases(None, &flag("t1,t2/eu"))
+                .unwrap()
+                .databases,
             Databases::Named(vec![
                 DatabasePath::parse("t1").unwrap(),
                 DatabasePath::parse("t2/eu").unwrap()

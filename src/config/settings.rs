@@ -4,15 +4,15 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::databases::{resolve_databases, DatabaseOverrides};
 use super::endpoint::parse_endpoint;
 use super::error::ConfigError;
 pub use super::file::HistoryGap;
 use super::file::{CollectionFile, ColumnFile, ConfigFile, DeletionsFile, TopLevelKeys};
-use super::databases::{resolve_databases, DatabaseOverrides};
 use super::keys::check_keys;
-use crate::tree::DatabaseSelection;
 use crate::export::{ColumnType, DETECTED_COLUMN};
 use crate::fauna::Secret;
+use crate::tree::DatabaseSelection;
 
 /// Default page size (Airbyte's connector used 64; larger pages export much faster).
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;

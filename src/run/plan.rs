@@ -102,7 +102,9 @@ impl Plan {
             return Ok(streams.clone());
         }
         if !settings.databases.is_tree() {
-            return self.streams_of(settings, clients.root(), &DatabasePath::root()).await;
+            return self
+                .streams_of(settings, clients.root(), &DatabasePath::root())
+                .await;
         }
         let tree = databases(settings).await?;
         let mut streams = Vec::new();

@@ -2,10 +2,10 @@
 //! [`ReadMode`], with its expected total counted beside it, or before it when the observer needs
 //! the total first.
 
+use super::databases::DatabaseClients;
 use super::estimate::expected_total;
 use super::plan::{ReadMode, StreamPlan};
 use super::run_loop::Ended;
-use super::databases::DatabaseClients;
 use crate::id_set::IdStore;
 use crate::read::Retention;
 use crate::sync::{CollectionExport, Committer, ExportError, Observer};

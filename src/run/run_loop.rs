@@ -240,13 +240,7 @@ fn nothing_to_read(
 fn already_complete(state: &State, prepared: &[Ready]) -> u64 {
     prepared
         .iter()
-        .filter(|r| {
-            state
-                .streams
-                .get(&r.plan.name())
-                .map(|s| &s.position)
-                == Some(&Position::Done)
-        })
+        .filter(|r| state.streams.get(&r.plan.name()).map(|s| &s.position) == Some(&Position::Done))
         .count() as u64
 }
 

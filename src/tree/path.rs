@@ -126,7 +126,12 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_never_collide() {
-        let cases = [("", "orders"), ("t1", "orders"), ("t1/eu", "orders"), ("t1", "eu.orders")];
+        let cases = [
+            ("", "orders"),
+            ("t1", "orders"),
+            ("t1/eu", "orders"),
+            ("t1", "eu.orders"),
+        ];
         let mut seen = std::collections::HashSet::new();
         for (p, c) in cases {
             let path = DatabasePath::parse(p).unwrap();

@@ -1,0 +1,332 @@
+//! Database trees (issue 25) through the real binary against fauna-dev: a root with three
+//! tenants, each with one sub-tenant, the same collection `orders` (and its `[ts, ref]` index)
+//! in every database; an export-then-syncs with writes, deletions and a new tenant database in
+//! between, the warehouse table rebuilt from the output compared with every database's
+//! documents, keyed by the `database` column; a key of one tenant exports exactly its subtree.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value as Json;
+
+use crate::support::{execute, query, Fixture};
+
+const ROOT: &str = "secret";
+
+const SCHEMA: &str = r#"{
+  "collections": [{"name": "orders", "history_days": null}],
+  "indexes": [{"name": "orders_ts", "source": "orders", "values": [{"field": "ts"}, {"field": "ref"}]}]
+}"#;
+
+/// `ROOT` scoped to the database at `path` with the admin role.
+fn admin(path: &str) -> String {
+    match path {
+        "" => ROOT.to_string(),
+        p => format!("{ROOT}:{p}:admin"),
+    }
+}
+
+fn run_query(fx: &Fixture, secret: &str, q: &str) -> Json {
+    let r = execute(&fx.engine, secret, q);
+    assert!(
+        r.status == 200 || r.status == 201,
+        "{q}: {} {}",
+        r.status,
+        r.body
+    );
+    serde_json::from_str(&r.body).unwrap()
+}
+
+/// Creates database `name` in the database at `parent`, with `orders` and its index.
+fn create_database(fx: &Fixture, parent: &str, name: &str) {
+    run_query(
+        fx,
+        &admin(parent),
+        &format!(r#"{{"create_database":{{"object":{{"name":"{name}"}}}}}}"#),
+    );
+    let path = match parent {
+        "" => name.to_string(),
+        p => format!("{p}/{name}"),
+    };
+    let secret = admin(&path);
+    run_query(
+        fx,
+        &secret,
+        r#"{"create_collection":{"object":{"name":"orders"}}}"#,
+    );
+    run_query(
+        fx,
+        &secret,
+        r#"{"create_index":{"object":{"name":"orders_ts","source":{"collection":"orders"},"values":[{"object":{"field":"ts"}},{"object":{"field":"ref"}}]}}}"#,
+    );
+}
+
+fn upsert(fx: &Fixture, path: &str, id: u32, v: &str) {
+    let doc = format!(r#"{{"ref":{{"collection":"orders"}},"id":"{id}"}}"#);
+    let data = format!(r#"{{"object":{{"data":{{"object":{{"v":"{v}"}}}}}}}}"#);
+    run_query(
+        fx,
+        &admin(path),
+        &format!(
+            r#"{{"if":{{"exists":{doc}}},"then":{{"update":{doc},"params":{data}}},"else":{{"create":{doc},"params":{data}}}}}"#
+        ),
+    );
+}
+
+fn delete(fx: &Fixture, path: &str, id: u32) {
+    run_query(
+        fx,
+        &admin(path),
+        &format!(r#"{{"delete":{{"ref":{{"collection":"orders"}},"id":"{id}"}}}}"#),
+    );
+}
+
+/// The tree: the root, t1..t3, each with a sub-tenant `s`; three orders in each database.
+async fn tree() -> Fixture {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    for t in ["t1", "t2", "t3"] {
+        create_database(&fx, "", t);
+        create_database(&fx, t, "s");
+    }
+    for path in DATABASES {
+        for id in 1..=3 {
+            upsert(&fx, path, id, &format!("{path}#{id}.0"));
+        }
+    }
+    fx
+}
+
+const DATABASES: [&str; 7] = ["", "t1", "t1/s", "t2", "t2/s", "t3", "t3/s"];
+
+/// Every database's `orders` now: (database, id) → data.
+fn warehouse_now(fx: &Fixture, databases: &[&str]) -> BTreeMap<(String, String), Json> {
+    let mut out = BTreeMap::new();
+    for path in databases {
+        let (status, body) = query(
+            &fx.engine,
+            &admin(path),
+            r#"{"map":{"lambda":"x","expr":{"get":{"var":"x"}}},"collection":{"paginate":{"documents":{"collection":"orders"}},"size":1000}}"#,
+        );
+        assert_eq!(status, 200, "{path}: {body}");
+        for d in body["resource"]["data"].as_array().unwrap() {
+            let id = d["ref"]["@ref"]["id"].as_str().unwrap().to_string();
+            out.insert((path.to_string(), id), d["data"].clone());
+        }
+    }
+    out
+}
+
+/// The table rebuilt from every JSONL file of the output: each (database, ref)'s latest
+/// record, deleted rows left out.
+fn warehouse_from(out: &Path) -> BTreeMap<(String, String), Json> {
+    let mut records: Vec<Json> = Vec::new();
+    for file in crate::support::files_below(out) {
+        if file.ends_with(".jsonl") && file.contains("/part-") {
+            let text = std::fs::read_to_string(out.join(&file)).unwrap();
+            records.extend(
+                text.lines()
+                    .map(|l| serde_json::from_str::<Json>(l).unwrap()),
+            );
+        }
+    }
+    records.sort_by_key(|r| r["ts"].as_i64().unwrap());
+    let mut table = BTreeMap::new();
+    for r in records {
+        let key = (
+            r["database"].as_str().unwrap().to_string(),
+            r["ref"].as_str().unwrap().to_string(),
+        );
+        if r["deleted_at"].is_null() {
+            table.insert(key, r["data"].clone());
+        } else {
+            table.remove(&key);
+        }
+    }
+    table
+}
+
+fn sync(fx: &Fixture, out: &Path, secret: &str, extra: &[&str]) -> Output {
+    let config = out.with_extension("config.json");
+    std::fs::write(
+        &config,
+        r#"{"defaults": {"deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}}, "output": {"format": "jsonl"}}"#,
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_fauna-sync"))
+        .arg("sync")
+        .arg("--config")
+        .arg(&config)
+        .args(["--endpoint", &fx.server.url()])
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .env("FAUNA_SECRET", secret)
+        .env_remove("RUST_LOG")
+        .env_remove("FAUNA_SYNC_TEST_CRASH_AT")
+        .env_remove("FAUNA_SYNC_TEST_PAUSE_AT")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+fn stream_dirs(out: &Path) -> Vec<String> {
+    let mut dirs: Vec<String> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('_'))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tree_synced_four_times_rebuilds_every_databases_orders() {
+    let fx = tree().await;
+    let out = fx.out("tree");
+    let recursive = ["--databases", "recursive"];
+
+    // 1. The first sync: every database's full export.
+    sync(&fx, &out, ROOT, &recursive);
+    assert_eq!(
+        stream_dirs(&out),
+        [
+            "orders",
+            "t1%2Forders",
+            "t1%2Fs%2Forders",
+            "t2%2Forders",
+            "t2%2Fs%2Forders",
+            "t3%2Forders",
+            "t3%2Fs%2Forders"
+        ]
+    );
+    let state: Json =
+        serde_json::from_str(&std::fs::read_to_string(out.join("_state.json")).unwrap()).unwrap();
+    let streams: Vec<&String> = state["streams"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        streams,
+        [
+            "orders",
+            "t1/orders",
+            "t1/s/orders",
+            "t2/orders",
+            "t2/s/orders",
+            "t3/orders",
+            "t3/s/orders"
+        ]
+    );
+    assert_eq!(warehouse_from(&out), warehouse_now(&fx, &DATABASES));
+    assert_eq!(warehouse_from(&out).len(), 21);
+
+    // 2. Writes and deletions in several databases, the same ids in each.
+    upsert(&fx, "", 1, "root#1.1");
+    upsert(&fx, "t1/s", 2, "t1/s#2.1");
+    upsert(&fx, "t2", 4, "t2#4.0");
+    delete(&fx, "t3", 3);
+    delete(&fx, "t1", 1);
+    sync(&fx, &out, ROOT, &recursive);
+    let now = warehouse_now(&fx, &DATABASES);
+    assert_eq!(warehouse_from(&out), now);
+    assert_eq!(
+        now[&("t2".into(), "4".into())],
+        serde_json::json!({"v": "t2#4.0"})
+    );
+    assert!(!now.contains_key(&("t1".into(), "1".into())));
+    assert!(now.contains_key(&("t1/s".into(), "1".into())));
+
+    // 3. A new tenant with a sub-tenant: its first sync is a full export.
+    create_database(&fx, "", "t4");
+    create_database(&fx, "t4", "s");
+    for id in 1..=2 {
+        upsert(&fx, "t4", id, &format!("t4#{id}.0"));
+        upsert(&fx, "t4/s", id, &format!("t4/s#{id}.0"));
+    }
+    upsert(&fx, "t2/s", 1, "t2/s#1.1");
+    sync(&fx, &out, ROOT, &recursive);
+    let all: Vec<&str> = DATABASES.iter().copied().chain(["t4", "t4/s"]).collect();
+    assert_eq!(warehouse_from(&out), warehouse_now(&fx, &all));
+    assert!(stream_dirs(&out).contains(&"t4%2Fs%2Forders".to_string()));
+
+    // 4. Nothing changed: no records.
+    let before = crate::support::files_below(&out);
+    let o = sync(&fx, &out, ROOT, &recursive);
+    assert_eq!(warehouse_from(&out), warehouse_now(&fx, &all));
+    let parts = |files: &[String]| files.iter().filter(|f| f.contains("/part-")).count();
+    assert_eq!(parts(&crate::support::files_below(&out)), parts(&before));
+    assert!(o.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_keys_own_database_alone_is_read_as_before() {
+    let fx = tree().await;
+    let out = fx.out("own");
+    sync(&fx, &out, ROOT, &[]);
+    assert_eq!(stream_dirs(&out), ["orders"]);
+    let part = crate::support::files_below(&out)
+        .into_iter()
+        .find(|f| f.starts_with("orders/part-"))
+        .unwrap();
+    let text = std::fs::read_to_string(out.join(part)).unwrap();
+    let first: Json = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first.get("database"), None, "{first}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_of_one_tenant_exports_exactly_its_subtree() {
+    let fx = tree().await;
+    // An admin key of t1, made in the root: its own database is t1.
+    let key = run_query(
+        &fx,
+        ROOT,
+        r#"{"create_key":{"object":{"database":{"database":"t1"},"role":"admin"}}}"#,
+    );
+    let secret = key["resource"]["secret"].as_str().unwrap().to_string();
+    let out = fx.out("t1");
+    sync(&fx, &out, &secret, &["--databases", "recursive"]);
+    assert_eq!(stream_dirs(&out), ["orders", "s%2Forders"]);
+    // Paths are relative to the key's database: t1's own orders have the empty path.
+    let got = warehouse_from(&out);
+    let want: BTreeMap<(String, String), Json> = warehouse_now(&fx, &["t1", "t1/s"])
+        .into_iter()
+        .map(|((db, id), d)| {
+            (
+                (
+                    db.trim_start_matches("t1")
+                        .trim_start_matches('/')
+                        .to_string(),
+                    id,
+                ),
+                d,
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+
+    // A key of t1 reading t2 through a named path gets Fauna's refusal, and the run fails.
+    let o = Command::new(env!("CARGO_BIN_EXE_fauna-sync"))
+        .args([
+            "export",
+            "--endpoint",
+            &fx.server.url(),
+            "--databases",
+            "t2",
+        ])
+        .arg("--out")
+        .arg(fx.out("t2"))
+        .env("FAUNA_SECRET", &secret)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("database 't2' cannot be read with the key"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&secret), "{stderr}");
+}
