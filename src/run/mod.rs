@@ -22,6 +22,7 @@ mod databases;
 mod destination;
 mod estimate;
 mod files;
+mod gone;
 mod plan;
 mod prepare;
 mod reading;

@@ -7,7 +7,7 @@ use crate::config::{CollectionSettings, Settings};
 use crate::fauna::FaunaClient;
 use crate::read::list_collections;
 use crate::sync::ExportError;
-use crate::tree::{stream_name, DatabasePath};
+use crate::tree::{stream_name, DatabasePath, Tree};
 
 /// How a stream is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,22 +89,23 @@ impl Plan {
     }
 
     /// The streams of the run, in order, with a client in `clients` for each of their
-    /// databases: over a tree, every selected database's collections (`spec/trees.md`).
+    /// databases: over a tree, every selected database's collections (`spec/trees.md`), and
+    /// the tree as discovered.
     pub async fn streams(
         &self,
         settings: &Settings,
         clients: &mut DatabaseClients,
-    ) -> Result<Vec<StreamPlan>, ExportError> {
+    ) -> Result<(Vec<StreamPlan>, Option<Tree>), ExportError> {
         if let Some(streams) = &self.streams {
             for s in streams {
                 clients.add(settings, &s.database)?;
             }
-            return Ok(streams.clone());
+            return Ok((streams.clone(), None));
         }
         if !settings.databases.is_tree() {
-            return self
-                .streams_of(settings, clients.root(), &DatabasePath::root())
-                .await;
+            let root = DatabasePath::root();
+            let streams = self.streams_of(settings, clients.root(), &root).await?;
+            return Ok((streams, None));
         }
         let tree = databases(settings).await?;
         let mut streams = Vec::new();
@@ -121,7 +122,7 @@ impl Plan {
                 Err(e) => return Err(e),
             }
         }
-        Ok(streams)
+        Ok((streams, Some(tree)))
     }
 
     /// The streams of the database at `path`, read with `client`: the configured collections

@@ -11,18 +11,22 @@ use crate::state::{State, StreamState};
 use crate::sync::{full_read_strategy, ExportError, Observer};
 
 /// Makes `state`'s entry for `r` ready to be read: kept (its format and record schema checked
-/// when the destination fixes them), or new at `snapshot_ts` in `format`.
+/// when the destination fixes them), or new at `snapshot_ts` in `format`. With `tree`, the
+/// records carry the database column, and the record schema says so.
 pub async fn prepare(
     client: &FaunaClient,
     state: &mut State,
     r: &Ready,
     snapshot_ts: i64,
-    (format, fixes_schema): (&str, bool),
+    (format, fixes_schema, tree): (&str, bool, bool),
     observer: &dyn Observer,
 ) -> Result<(), ExportError> {
     let (s, retention) = (&r.plan, &r.retention);
     let c = &s.collection;
-    let schema = schema_fingerprint(c);
+    let mut schema = schema_fingerprint(c);
+    if tree {
+        schema["database_column"] = crate::tree::DATABASE_COLUMN.into();
+    }
     let name = s.name();
     let kept = state
         .streams

@@ -13,6 +13,7 @@ use super::checks::check_stream;
 use super::client::{self, Use};
 use super::databases::{scope, DatabaseClients};
 use super::destination::{Begun, Destination, OpenOutput, Resumed};
+use super::gone::{delete_gone, gone_streams};
 use super::plan::{Plan, ReadMode, StreamPlan};
 use super::prepare::prepare;
 use super::reading::{Reading, Ready};
@@ -50,7 +51,11 @@ async fn run_on<D: Destination>(
     let now = server_time(&client).await?;
     let Resumed { mut state, refused } = destination.resume(now).await?;
     let mut clients = DatabaseClients::new(client, Use::Run);
-    let streams = plan.streams(settings, &mut clients).await?;
+    let (streams, tree) = plan.streams(settings, &mut clients).await?;
+    let gone = match &tree {
+        Some(tree) => gone_streams(settings, &state, tree),
+        None => Vec::new(),
+    };
     let (ready, mut failures) = check_all(&clients, &streams, refused, observer).await?;
     if ready.is_empty() && !failures.is_empty() {
         return Err(nothing_to_read(
@@ -61,7 +66,11 @@ async fn run_on<D: Destination>(
         tracing::error!(collection = %name, "{e} (going on with the other collections)");
     }
 
-    let names: Vec<String> = ready.iter().map(|r| r.plan.name()).collect();
+    let names: Vec<String> = ready
+        .iter()
+        .map(|r| r.plan.name())
+        .chain(gone.iter().map(|(name, ..)| name.clone()))
+        .collect();
     let OpenOutput { output, removed } = destination.open_output(&mut state, &names).await?;
     for path in &removed {
         tracing::info!(path = %path.display(), "Removed a file an interrupted run left behind.");
@@ -73,7 +82,11 @@ async fn run_on<D: Destination>(
     };
     let mut prepared = Vec::with_capacity(ready.len());
     for r in ready {
-        let format = (destination.format(), destination.fixes_schema());
+        let format = (
+            destination.format(),
+            destination.fixes_schema(),
+            settings.databases.is_tree(),
+        );
         let client = clients.get(&r.plan.database)?;
         match prepare(client, &mut state, &r, snapshot_ts, format, observer).await {
             Ok(()) => prepared.push(r),
@@ -98,6 +111,8 @@ async fn run_on<D: Destination>(
     };
     let mut committer = Committer::new(state, output, checkpoint, limits);
     committer.set_deadline(plan.max_duration.map(|d| started + d));
+    let gone = delete_gone(settings, &gone, &ids, &mut committer, now, observer).await?;
+    summary.streams.extend(gone);
     // Counts (for an ETA or an estimate) use their own short timeout and no retries; without
     // such a client (it could not be set up) nothing is counted.
     let count_clients = match observer.wants_total() {

@@ -185,7 +185,7 @@ fn stream_dirs(out: &Path) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_tree_synced_four_times_rebuilds_every_databases_orders() {
+async fn a_tree_synced_five_times_rebuilds_every_databases_orders() {
     let fx = tree().await;
     let out = fx.out("tree");
     let recursive = ["--databases", "recursive"];
@@ -251,7 +251,23 @@ async fn a_tree_synced_four_times_rebuilds_every_databases_orders() {
     assert_eq!(warehouse_from(&out), warehouse_now(&fx, &all));
     assert!(stream_dirs(&out).contains(&"t4%2Fs%2Forders".to_string()));
 
-    // 4. Nothing changed: no records.
+    // 4. t3 (with its sub-tenant) is deleted: its documents become deletion records.
+    run_query(&fx, ROOT, r#"{"delete":{"database":"t3"}}"#);
+    upsert(&fx, "t4/s", 3, "t4/s#3.0");
+    let o = sync(&fx, &out, ROOT, &recursive);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("database 't3' is gone: stream 't3/orders' gets a deletion record for each of its 2 document(s)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("database 't3/s' is gone: stream 't3/s/orders' gets a deletion record for each of its 3 document(s)"),
+        "{stderr}"
+    );
+    let all: Vec<&str> = all.into_iter().filter(|d| !d.starts_with("t3")).collect();
+    assert_eq!(warehouse_from(&out), warehouse_now(&fx, &all));
+
+    // 5. Nothing changed: no records, and the gone databases get none again.
     let before = crate::support::files_below(&out);
     let o = sync(&fx, &out, ROOT, &recursive);
     assert_eq!(warehouse_from(&out), warehouse_now(&fx, &all));
@@ -273,6 +289,24 @@ async fn the_keys_own_database_alone_is_read_as_before() {
     let text = std::fs::read_to_string(out.join(part)).unwrap();
     let first: Json = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(first.get("database"), None, "{first}");
+
+    // The same output read as a tree would mix rows with and without the column: refused.
+    let config = out.with_extension("config.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_fauna-sync"))
+        .arg("sync")
+        .arg("--config")
+        .arg(&config)
+        .args(["--endpoint", &fx.server.url(), "--databases", "recursive"])
+        .arg("--out")
+        .arg(&out)
+        .env("FAUNA_SECRET", ROOT)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("record schema"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
