@@ -80,7 +80,11 @@ pub fn parse_catalog(
                 )));
             }
         }
-        if !seen.insert(name.to_string()) {
+        // Streams are told apart by name and namespace: a database tree's collections of one
+        // name differ by namespace (`spec/trees.md`); without a tree, `read` tells them apart
+        // by name alone.
+        let namespace = entry.get("stream").and_then(|s| s.get("namespace"));
+        if !seen.insert((name.to_string(), namespace.cloned().unwrap_or(Json::Null))) {
             return Err(bad(format!("stream '{name}' is listed twice")));
         }
         out.push(ConfiguredStream {

@@ -73,6 +73,25 @@ async fn run<W: Write + Send + 'static>(
         state_path,
     } = inputs;
     let tree = settings.databases.is_tree();
+    let mut keys = HashSet::new();
+    if let Some(s) = streams.iter().find(|s| !keys.insert(s.key(tree))) {
+        return Err(AirbyteError::Config(crate::config::ConfigError::new(
+            "catalog",
+            format!("stream '{}' is listed twice (namespaces tell streams apart only in a read over a database tree)", s.name),
+            "List each stream once.",
+        )));
+    }
+    if let Some(s) = streams.iter().find(|s| tree && s.database().is_none()) {
+        return Err(AirbyteError::Config(crate::config::ConfigError::new(
+            "catalog",
+            format!(
+                "stream '{}' has namespace {:?}, which is no database path",
+                s.name,
+                s.namespace.as_deref().unwrap_or_default()
+            ),
+            "In a read over a database tree, each stream's namespace is its database's path as discover gave it (none for the key's own database).",
+        )));
+    }
     let namespaces = Arc::new(
         streams
             .iter()

@@ -364,3 +364,150 @@ async fn a_key_of_one_tenant_exports_exactly_its_subtree() {
     );
     assert!(!stderr.contains(&secret), "{stderr}");
 }
+
+/// Runs an Airbyte command with the tree config; stdout's messages.
+fn airbyte(fx: &Fixture, dir: &Path, args: &[&str], state: Option<&Json>) -> Vec<Json> {
+    let config = dir.join("airbyte.config.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({"domain": "127.0.0.1", "port": fx.server.addr().port(), "scheme": "http",
+               "secret": ROOT, "databases": {"select": "recursive"},
+               "defaults": {"deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fauna-sync"));
+    c.args(args)
+        .arg("--config")
+        .arg(&config)
+        .env_remove("FAUNA_SECRET")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    if let Some(s) = state {
+        let path = dir.join("state.json");
+        std::fs::write(&path, s.to_string()).unwrap();
+        c.arg("--state").arg(path);
+    }
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Applies a read's RECORDs to `table`, keyed by (namespace, ref); each record's database
+/// column must be its namespace (empty for the key's own database).
+fn apply(table: &mut BTreeMap<(String, String), Json>, messages: &[Json]) {
+    for m in messages.iter().filter(|m| m["type"] == "RECORD") {
+        let r = &m["record"];
+        let ns = r["namespace"].as_str().unwrap_or_default().to_string();
+        assert_eq!(r["data"]["database"], Json::String(ns.clone()), "{m}");
+        assert_eq!(r["stream"], "orders");
+        let key = (ns, r["data"]["ref"].as_str().unwrap().to_string());
+        if r["data"]["deleted_at"].is_null() {
+            table.insert(key, r["data"]["data"].clone());
+        } else {
+            table.remove(&key);
+        }
+    }
+}
+
+/// The last STATE of each stream, as the next read's input state.
+fn last_states(messages: &[Json]) -> Json {
+    let mut last: BTreeMap<String, Json> = BTreeMap::new();
+    for m in messages.iter().filter(|m| m["type"] == "STATE") {
+        let d = &m["state"]["stream"]["stream_descriptor"];
+        last.insert(d.to_string(), m["state"].clone());
+    }
+    Json::Array(last.into_values().collect())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn airbyte_reads_a_tree_with_namespaces() {
+    let fx = tree().await;
+    let dir = fx.out("airbyte");
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = airbyte(&fx, &dir, &["discover"], None);
+    let streams = catalog[0]["catalog"]["streams"].as_array().unwrap();
+    let described: Vec<(Json, Json, Json)> = streams
+        .iter()
+        .map(|s| {
+            (
+                s["namespace"].clone(),
+                s["name"].clone(),
+                s["source_defined_primary_key"].clone(),
+            )
+        })
+        .collect();
+    let key = serde_json::json!([["database"], ["ref"]]);
+    let want: Vec<(Json, Json, Json)> = [
+        None,
+        Some("t1"),
+        Some("t1/s"),
+        Some("t2"),
+        Some("t2/s"),
+        Some("t3"),
+        Some("t3/s"),
+    ]
+    .into_iter()
+    .map(|ns| {
+        (
+            ns.map_or(Json::Null, |n| Json::String(n.into())),
+            "orders".into(),
+            key.clone(),
+        )
+    })
+    .collect();
+    assert_eq!(described, want);
+    assert_eq!(
+        streams[1]["json_schema"]["properties"]["database"],
+        serde_json::json!({"type": "string"})
+    );
+    let configured = serde_json::json!({"streams": streams.iter().map(|s| serde_json::json!({
+        "stream": s, "sync_mode": "incremental", "destination_sync_mode": "append_dedup"})).collect::<Vec<_>>()});
+    let catalog_path = dir.join("configured.json");
+    std::fs::write(&catalog_path, configured.to_string()).unwrap();
+    let catalog_arg = catalog_path.to_str().unwrap();
+
+    let mut table = BTreeMap::new();
+    let first = airbyte(&fx, &dir, &["read", "--catalog", catalog_arg], None);
+    apply(&mut table, &first);
+    assert_eq!(table, warehouse_now(&fx, &DATABASES));
+    // One STATE stream per (namespace, name), each naming its namespace.
+    let states = last_states(&first);
+    assert_eq!(states.as_array().unwrap().len(), 7);
+
+    upsert(&fx, "t2/s", 2, "t2/s#2.1");
+    delete(&fx, "t1", 3);
+    upsert(&fx, "", 9, "root#9.0");
+    let second = airbyte(
+        &fx,
+        &dir,
+        &["read", "--catalog", catalog_arg],
+        Some(&states),
+    );
+    let records: Vec<(String, String)> = second
+        .iter()
+        .filter(|m| m["type"] == "RECORD")
+        .map(|m| {
+            (
+                m["record"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                m["record"]["data"]["ref"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        records,
+        [
+            ("".to_string(), "9".to_string()),
+            ("t1".into(), "3".into()),
+            ("t2/s".into(), "2".into())
+        ]
+    );
+    apply(&mut table, &second);
+    assert_eq!(table, warehouse_now(&fx, &DATABASES));
+}
