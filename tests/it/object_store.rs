@@ -101,7 +101,7 @@ impl Moto {
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     }
 
-    fn store(&self, bucket: &str) -> Arc<dyn ObjectStore> {
+    pub(crate) fn store(&self, bucket: &str) -> Arc<dyn ObjectStore> {
         Arc::new(
             AmazonS3Builder::new()
                 .with_endpoint(&self.endpoint)
@@ -153,7 +153,7 @@ fn stderr(o: &std::process::Output) -> String {
 }
 
 /// Every object below `prefix`, relative to it, with its bytes.
-async fn objects(store: &dyn ObjectStore, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+pub(crate) async fn objects(store: &dyn ObjectStore, prefix: &str) -> BTreeMap<String, Vec<u8>> {
     let p = ObjectPath::from(prefix);
     let mut list = store.list(Some(&p));
     let mut out = BTreeMap::new();
