@@ -10,7 +10,7 @@ use crate::tree::{DatabasePath, DatabaseSelection, Databases, Pattern};
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabasesFile {
-    /// `"own"`, `"recursive"`, or a list of database paths.
+    /// `"own"`, `"recursive"`, or database paths (comma-separated, or a list).
     pub select: Option<SelectFile>,
     /// Path patterns kept.
     #[serde(default)]
@@ -49,6 +49,7 @@ pub fn resolve_databases(
     let file = file.unwrap_or_default();
     let databases = match (&o.select, file.select) {
         (Some(flag), _) => select("--databases", &word_or_paths(flag))?,
+        (None, Some(SelectFile::Word(w))) => select("databases.select", &word_or_paths(&w))?,
         (None, Some(s)) => select("databases.select", &s)?,
         (None, None) => Databases::Own,
     };
@@ -89,11 +90,7 @@ fn select(field: &str, s: &SelectFile) -> Result<Databases, ConfigError> {
     match s {
         SelectFile::Word(w) if w == "own" => Ok(Databases::Own),
         SelectFile::Word(w) if w == "recursive" => Ok(Databases::Recursive),
-        SelectFile::Word(w) => Err(ConfigError::new(
-            field,
-            format!("'{w}' is neither \"own\", \"recursive\" nor a list of database paths"),
-            "Use \"own\" (the key's database), \"recursive\" (the whole tree below it) or a list such as [\"tenant1\", \"tenant2/eu\"].",
-        )),
+        SelectFile::Word(w) => select(field, &SelectFile::Paths(vec![w.clone()])),
         SelectFile::Paths(paths) => {
             let mut out: Vec<DatabasePath> = Vec::new();
             for p in paths {
@@ -151,6 +148,14 @@ mod tests {
         );
         let e = resolve_databases(None, &flag("t1,t 2")).unwrap_err();
         assert_eq!(e.field, "--databases");
+        let file: DatabasesFile = serde_json::from_str(r#"{"select":"t1, t2/eu"}"#).unwrap();
+        let s = resolve_databases(Some(file), &DatabaseOverrides::default()).unwrap();
+        assert_eq!(
+            s.databases,
+            resolve_databases(None, &flag("t1,t2/eu"))
+                .unwrap()
+                .databases
+        );
         let file: DatabasesFile =
             serde_json::from_str(r#"{"select":"recursive","exclude":["t3/**"]}"#).unwrap();
         let s = resolve_databases(Some(file), &DatabaseOverrides::default()).unwrap();
