@@ -31,7 +31,7 @@ pub fn gone_streams(
             let (path, collection) = split_stream_name(name)?;
             let gone = !path.is_root()
                 && settings.databases.keeps(&path)
-                && !tree.databases.iter().any(|d| *d == path)
+                && !tree.databases.contains(&path)
                 && !tree.unlisted.iter().any(|(u, _)| path.within(u));
             gone.then(|| (name.clone(), path, collection.to_string()))
         })
