@@ -190,6 +190,10 @@ pub struct ExportArgs {
     /// Leave out databases whose path matches (repeatable; t1/** is the tree below t1).
     #[arg(long = "exclude-database", value_name = "PATTERN")]
     pub exclude_databases: Vec<String>,
+    /// Write a collection of the same name from every database into one stream (named by the
+    /// collection); each database's position is still its own (spec/trees.md).
+    #[arg(long)]
+    pub merge_databases: bool,
 }
 
 /// `fauna-sync demo`.
@@ -267,6 +271,7 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
                     select: args.databases,
                     include: args.include_databases,
                     exclude: args.exclude_databases,
+                    merge: args.merge_databases,
                 },
             };
             Settings::load(args.config.as_deref(), overrides).map_err(|e| {

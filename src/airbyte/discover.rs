@@ -21,6 +21,7 @@ const DISCOVER_RETRIES: usize = 3;
 /// a configured index must fit) or every readable collection; incremental where a `[ts, ref]`
 /// index serves the collection.
 pub async fn discover(settings: &Settings) -> Result<Catalog, AirbyteError> {
+    refuse_merged(settings)?;
     if !settings.databases.is_tree() {
         return discover_in(settings, &DatabasePath::root()).await;
     }
@@ -39,6 +40,19 @@ pub async fn discover(settings: &Settings) -> Result<Catalog, AirbyteError> {
         }
     }
     Ok(Catalog { streams })
+}
+
+/// Airbyte keeps a tree's streams apart by namespace and one STATE per stream: merged
+/// databases (`merge_databases`) are a configuration error there.
+pub fn refuse_merged(settings: &Settings) -> Result<(), AirbyteError> {
+    if !settings.databases.merge {
+        return Ok(());
+    }
+    Err(AirbyteError::Config(crate::config::ConfigError::new(
+        "databases.merge",
+        "Airbyte reads a database tree as one stream per database and collection, the database's path as its namespace",
+        "Leave \"merge\" out; a destination that ignores namespaces keeps every database's rows apart by the database column.",
+    )))
 }
 
 /// The streams of the database at `path`.

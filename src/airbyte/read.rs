@@ -73,6 +73,7 @@ async fn run<W: Write + Send + 'static>(
         state_path,
     } = inputs;
     let tree = settings.databases.is_tree();
+    super::discover::refuse_merged(&settings)?;
     let mut keys = HashSet::new();
     if let Some(s) = streams.iter().find(|s| !keys.insert(s.key(tree))) {
         return Err(AirbyteError::Config(crate::config::ConfigError::new(
@@ -178,5 +179,6 @@ fn stream_plan(settings: &Settings, s: &ConfiguredStream) -> StreamPlan {
         collection,
         read,
         database,
+        merged: false,
     }
 }

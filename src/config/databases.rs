@@ -18,6 +18,8 @@ pub struct DatabasesFile {
     /// Path patterns left out.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// One stream per collection name across the databases.
+    pub merge: Option<bool>,
 }
 
 /// `databases.select` as written.
@@ -39,6 +41,8 @@ pub struct DatabaseOverrides {
     pub include: Vec<String>,
     /// `--exclude-database` (repeatable).
     pub exclude: Vec<String>,
+    /// `--merge-databases`.
+    pub merge: bool,
 }
 
 /// The selection of the file and flags (the flags win; patterns add up).
@@ -47,6 +51,7 @@ pub fn resolve_databases(
     o: &DatabaseOverrides,
 ) -> Result<DatabaseSelection, ConfigError> {
     let file = file.unwrap_or_default();
+    let merge = o.merge || file.merge == Some(true);
     let databases = match (&o.select, file.select) {
         (Some(flag), _) => select("--databases", &word_or_paths(flag))?,
         (None, Some(SelectFile::Word(w))) => select("databases.select", &word_or_paths(&w))?,
@@ -72,10 +77,18 @@ pub fn resolve_databases(
             "Add --databases recursive (or \"databases\": {\"select\": \"recursive\"}), or leave the patterns out.",
         ));
     }
+    if databases == Databases::Own && merge {
+        return Err(ConfigError::new(
+            "databases.merge",
+            "merging databases without a tree to merge",
+            "Add --databases recursive (or named databases), or leave --merge-databases out.",
+        ));
+    }
     Ok(DatabaseSelection {
         databases,
         include,
         exclude,
+        merge,
     })
 }
 
@@ -167,6 +180,21 @@ mod tests {
         assert_eq!(
             resolve_databases(None, &lone).unwrap_err().field,
             "databases.include"
+        );
+        let merged = DatabaseOverrides {
+            merge: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve_databases(None, &merged).unwrap_err().field,
+            "databases.merge"
+        );
+        let file: DatabasesFile =
+            serde_json::from_str(r#"{"select":"recursive","merge":true}"#).unwrap();
+        assert!(
+            resolve_databases(Some(file), &DatabaseOverrides::default())
+                .unwrap()
+                .merge
         );
     }
 }

@@ -246,6 +246,7 @@ pub(super) async fn check_stream(
             collection: s.collection.clone(),
             read,
             database: s.database.clone(),
+            merged: s.merged,
         },
         retention,
         index,

@@ -7,7 +7,9 @@ use super::client::{client_in, Use};
 use crate::config::Settings;
 use crate::fauna::{FaunaClient, FaunaError};
 use crate::sync::{DatabaseScope, ExportError};
-use crate::tree::{discover, stream_name, Access, DatabasePath, Tree, TreeError, DATABASE_COLUMN};
+use crate::tree::{
+    discover, stream_name_in, Access, DatabasePath, Tree, TreeError, DATABASE_COLUMN,
+};
 
 /// One client per database of the run: the key's own (the run's first client) and one per
 /// database below it, each with a secret scoped to it.
@@ -91,8 +93,10 @@ pub fn scope(settings: &Settings, path: &DatabasePath) -> DatabaseScope {
     if !settings.databases.is_tree() {
         return DatabaseScope::default();
     }
+    let merged = settings.databases.merge;
     DatabaseScope {
-        prefix: stream_name(path, ""),
+        prefix: stream_name_in(path, "", merged),
         column: Some((DATABASE_COLUMN.to_string(), path.to_string())),
+        merged,
     }
 }

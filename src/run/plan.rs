@@ -7,7 +7,7 @@ use crate::config::{CollectionSettings, Settings};
 use crate::fauna::FaunaClient;
 use crate::read::list_collections;
 use crate::sync::ExportError;
-use crate::tree::{stream_name, DatabasePath, Tree};
+use crate::tree::{stream_name_in, DatabasePath, Tree};
 
 /// How a stream is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,13 +37,20 @@ pub struct StreamPlan {
     pub read: ReadMode,
     /// The database of its collection (the key's own without trees).
     pub database: DatabasePath,
+    /// Whether its database's streams are merged by collection (`merge_databases`).
+    pub merged: bool,
 }
 
 impl StreamPlan {
     /// The stream's name: its collection's, after its database's path in a tree
-    /// ([`stream_name`]).
+    /// ([`stream_name_in`]: merged, the name of its database's entry).
     pub fn name(&self) -> String {
-        stream_name(&self.database, &self.collection.name)
+        stream_name_in(&self.database, &self.collection.name, self.merged)
+    }
+
+    /// The merged stream its batches are files of (`merge_databases`): its collection's name.
+    pub fn merged_into(&self) -> Option<&str> {
+        self.merged.then_some(self.collection.name.as_str())
     }
 }
 
@@ -166,6 +173,7 @@ impl Plan {
                 collection,
                 read: self.read,
                 database: path.clone(),
+                merged: settings.databases.merge,
             })
             .collect())
     }

@@ -27,6 +27,9 @@ pub async fn prepare(
     if tree {
         schema["database_column"] = crate::tree::DATABASE_COLUMN.into();
     }
+    if let Some(group) = s.merged_into() {
+        merged_entry(state, group, snapshot_ts, format, &schema)?;
+    }
     let name = s.name();
     let kept = state
         .streams
@@ -65,6 +68,44 @@ pub async fn prepare(
             stream.strategy = strategy;
             stream.index = index;
             state.streams.insert(name, stream);
+            Ok(())
+        }
+    }
+}
+
+/// The entry of the merged stream `group` (`merge_databases`, `spec/trees.md`): it numbers the
+/// stream's files and records its format and record schema, which every database's stream of
+/// the collection must share; made at the first database's turn.
+fn merged_entry(
+    state: &mut State,
+    group: &str,
+    snapshot_ts: i64,
+    format: &str,
+    schema: &serde_json::Value,
+) -> Result<(), ExportError> {
+    let changed = |what, was: String, now: String| ExportError::SettingsChanged {
+        collection: group.to_string(),
+        what,
+        was,
+        now,
+    };
+    match state.streams.get(group) {
+        Some(entry) if entry.format != format => {
+            Err(changed("format", entry.format.clone(), format.to_string()))
+        }
+        Some(entry) => match &entry.schema {
+            Some(was) if was != schema => Err(changed(
+                "record schema",
+                format!("record schema {was}"),
+                format!("record schema {schema}"),
+            )),
+            _ => Ok(()),
+        },
+        None => {
+            let mut entry = StreamState::new(snapshot_ts, format);
+            entry.schema = Some(schema.clone());
+            entry.position = crate::state::Position::Done;
+            state.streams.insert(group.to_string(), entry);
             Ok(())
         }
     }

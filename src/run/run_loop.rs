@@ -66,11 +66,26 @@ async fn run_on<D: Destination>(
         tracing::error!(collection = %name, "{e} (going on with the other collections)");
     }
 
-    let names: Vec<String> = ready
+    // The streams whose files the run writes: a merged database's go to its collection's.
+    let mut names: Vec<String> = Vec::new();
+    let written = ready
         .iter()
-        .map(|r| r.plan.name())
-        .chain(gone.iter().map(|(name, ..)| name.clone()))
-        .collect();
+        .map(|r| match r.plan.merged_into() {
+            Some(group) => group.to_string(),
+            None => r.plan.name(),
+        })
+        .chain(
+            gone.iter()
+                .map(|(name, _, collection)| match settings.databases.merge {
+                    true => collection.clone(),
+                    false => name.clone(),
+                }),
+        );
+    for name in written {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     let OpenOutput { output, removed } = destination.open_output(&mut state, &names).await?;
     for path in &removed {
         tracing::info!(path = %path.display(), "Removed a file an interrupted run left behind.");

@@ -57,6 +57,10 @@ pub struct DatabaseScope {
     pub prefix: String,
     /// The database column (name, value) records gain; `None` without trees.
     pub column: Option<(String, String)>,
+    /// Databases merged (`merge_databases`): a collection's batches are files of the stream
+    /// named by the collection, numbered by that stream's entry; the database's own entry keeps
+    /// its position.
+    pub merged: bool,
 }
 
 /// Everything the blocking side touches; moved to a blocking thread for each write.
@@ -101,6 +105,8 @@ struct Open {
     expiring: Option<Pending>,
     /// The database column's value (the schema's last column), in a database tree.
     database: Option<String>,
+    /// The merged stream whose files the batches are (`DatabaseScope::merged`).
+    group: Option<String>,
     rows: u64,
     bytes: u64,
     deletions: u64,
@@ -118,6 +124,7 @@ impl Open {
             ids: Vec::new(),
             expiring,
             database: None,
+            group: None,
             rows: 0,
             bytes: 0,
             deletions: 0,
@@ -313,6 +320,11 @@ impl Committer {
         }
         let mut open = Open::new(schema, ids.is_some(), expiring);
         open.database = self.scope.column.as_ref().map(|(_, v)| v.clone());
+        if self.scope.merged {
+            let collection = stream.strip_prefix(&self.scope.prefix).unwrap_or(stream);
+            self.entry(collection)?;
+            open.group = Some(collection.to_string());
+        }
         let old = self.open.insert(stream.to_string(), open);
         if let Some(writing) = old.and_then(|mut o| o.reset()) {
             drop(writing.tx);
@@ -488,8 +500,10 @@ impl Committer {
         for task in std::mem::take(&mut self.aborted) {
             let _ = task.await;
         }
-        let schema = self.open_mut(stream)?.schema.clone();
-        let name = stream.to_string();
+        let open = self.open_mut(stream)?;
+        let schema = open.schema.clone();
+        // A merged database's batches are files of the merged stream, in its sequence.
+        let name = open.group.clone().unwrap_or_else(|| stream.to_string());
         let batch = self
             .blocking(move |core| {
                 let seq = core
@@ -624,6 +638,16 @@ impl Core {
         }
         if let Some(changes) = expiring {
             expiring::apply(&mut s.expiring, changes);
+        }
+        if receipt.stream != stream {
+            // A merged stream's file: its entry numbers the files, in the same state write.
+            let merged = self
+                .state
+                .streams
+                .get_mut(&receipt.stream)
+                .ok_or_else(|| ExportError::StreamMissing(receipt.stream.clone()))?;
+            merged.next_seq = merged.next_seq.max(receipt.seq + 1);
+            merged.rows += receipt.rows;
         }
         self.checkpoint.save(&self.state, stream, Some(&receipt))?;
         if let Some(set) = self.ids.get_mut(stream) {

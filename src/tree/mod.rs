@@ -17,7 +17,7 @@ mod selection;
 
 pub use discover::{child_databases, discover, Tree};
 pub use error::TreeError;
-pub use path::{split_stream_name, stream_name, valid_name, DatabasePath};
+pub use path::{split_stream_name, stream_name, stream_name_in, valid_name, DatabasePath};
 pub use scoped::{scoped_secret, Access};
 pub use selection::{DatabaseSelection, Databases, Pattern};
 

@@ -103,6 +103,26 @@ pub fn stream_name(path: &DatabasePath, collection: &str) -> String {
     }
 }
 
+/// The name of the state entry of `collection` in the database at `path` when the run merges
+/// databases (`merge_databases`, `spec/trees.md`): the merged stream, named by the collection,
+/// owns the output (its files, their sequence); each database keeps its own position under
+/// `path/collection`, the key's own database under `/collection`. Without merging, the stream
+/// name ([`stream_name`]).
+///
+/// ```
+/// use fauna_sync::tree::{stream_name_in, DatabasePath};
+/// assert_eq!(stream_name_in(&DatabasePath::root(), "orders", true), "/orders");
+/// assert_eq!(stream_name_in(&DatabasePath::parse("t1").unwrap(), "orders", true), "t1/orders");
+/// assert_eq!(stream_name_in(&DatabasePath::root(), "orders", false), "orders");
+/// ```
+pub fn stream_name_in(path: &DatabasePath, collection: &str, merged: bool) -> String {
+    if merged {
+        format!("{path}/{collection}")
+    } else {
+        stream_name(path, collection)
+    }
+}
+
 /// The database path and collection of a stream name made by [`stream_name`]; `None` when a
 /// segment is not a Fauna name.
 ///
@@ -114,6 +134,7 @@ pub fn stream_name(path: &DatabasePath, collection: &str) -> String {
 /// ```
 pub fn split_stream_name(stream: &str) -> Option<(DatabasePath, &str)> {
     let (path, collection) = match stream.rsplit_once('/') {
+        // A merged run's entry of the key's own database is `/collection`.
         Some((p, c)) => (DatabasePath::parse(p).ok()?, c),
         None => (DatabasePath::root(), stream),
     };

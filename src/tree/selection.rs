@@ -25,6 +25,9 @@ pub struct DatabaseSelection {
     pub include: Vec<Pattern>,
     /// Paths left out, after `include`.
     pub exclude: Vec<Pattern>,
+    /// Write a collection of the same name from every database into one stream
+    /// (`merge_databases`): see [`crate::tree::stream_name_in`].
+    pub merge: bool,
 }
 
 impl DatabaseSelection {
@@ -95,6 +98,7 @@ mod tests {
             databases: Databases::Recursive,
             include: include.iter().map(|p| Pattern::new(p)).collect(),
             exclude: exclude.iter().map(|p| Pattern::new(p)).collect(),
+            merge: false,
         }
     }
 
