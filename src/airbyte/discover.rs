@@ -34,7 +34,8 @@ pub async fn discover(settings: &Settings) -> Result<Catalog, AirbyteError> {
             Err(AirbyteError::Fauna { source, .. })
                 if matches!(source.status(), Some(401 | 403)) && settings.collections.is_none() =>
             {
-                tracing::warn!(database = %path, "The key cannot list the collections of database '{path}' (Fauna: {source}); it is left out.");
+                let label = path.label();
+                tracing::warn!(database = %path, "The key cannot list the collections of {label} (Fauna: {source}); it is left out.");
             }
             Err(e) => return Err(e),
         }

@@ -124,7 +124,8 @@ impl Plan {
                 Err(ExportError::Fauna { source, .. })
                     if matches!(source.status(), Some(401 | 403)) =>
                 {
-                    tracing::warn!(database = %path, "The key cannot list the collections of database '{path}' (Fauna: {source}); it is left out.");
+                    let label = path.label();
+                    tracing::warn!(database = %path, "The key cannot list the collections of {label} (Fauna: {source}); it is left out.");
                 }
                 Err(e) => return Err(e),
             }

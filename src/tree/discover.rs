@@ -65,7 +65,8 @@ pub async fn discover(
                         pending.extend(children.iter().rev().map(|c| path.child(c)));
                     }
                     Err(e) if refused(&e) => {
-                        tracing::warn!(database = %path, "The key cannot list the child databases of '{path}' (Fauna: {e}); its subtree is left out.");
+                        let label = path.label();
+                        tracing::warn!(database = %path, "The key cannot list the child databases of {label} (Fauna: {e}); its subtree is left out (listing databases needs an admin key).");
                         tree.unlisted.push((path, e.to_string()));
                     }
                     Err(e) => return Err(listing(e)),

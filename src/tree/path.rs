@@ -66,6 +66,20 @@ impl DatabasePath {
         self.0.starts_with(&other.0)
     }
 
+    /// How messages name it: `the key's own database` or `database 'a/b'`.
+    ///
+    /// ```
+    /// use fauna_sync::tree::DatabasePath;
+    /// assert_eq!(DatabasePath::root().label(), "the key's own database");
+    /// assert_eq!(DatabasePath::parse("t1").unwrap().label(), "database 't1'");
+    /// ```
+    pub fn label(&self) -> String {
+        match self.is_root() {
+            true => "the key's own database".into(),
+            false => format!("database '{self}'"),
+        }
+    }
+
     /// Its depth below the key's database (0 for the root).
     pub fn depth(&self) -> usize {
         self.0.len()

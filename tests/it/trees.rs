@@ -698,3 +698,26 @@ async fn merged_databases_share_one_stream_and_keep_their_own_positions() {
     let live = ["", "t1", "t1/s", "t2", "t2/s", "t4"];
     assert_eq!(warehouse_from(&out), warehouse_now(&fx, &live));
 }
+
+/// A server key cannot list databases: a recursive run reads its own database and says which
+/// subtree it left out, instead of passing over it in silence.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_that_cannot_list_databases_is_told_what_was_left_out() {
+    let fx = tree().await;
+    let key = run_query(&fx, ROOT, r#"{"create_key":{"object":{"role":"server"}}}"#);
+    let secret = key["resource"]["secret"].as_str().unwrap().to_string();
+    let out = fx.out("server-key");
+    let o = sync(&fx, &out, &secret, &["--databases", "recursive"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("The key cannot list the child databases of the key's own database (Fauna: Fauna answered HTTP 403: permission denied"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("its subtree is left out (listing databases needs an admin key)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&secret));
+    assert_eq!(stream_dirs(&out), ["orders"]);
+    assert_eq!(warehouse_from(&out), warehouse_now(&fx, &[""]),);
+}
