@@ -297,6 +297,15 @@ async fn a_tree_synced_five_times_rebuilds_every_databases_orders() {
     let parts = |files: &[String]| files.iter().filter(|f| f.contains("/part-")).count();
     assert_eq!(parts(&crate::support::files_below(&out)), parts(&before));
     assert!(o.status.success());
+    // verify finds every file and id set of the tree's streams where the state says.
+    let v = Command::new(env!("CARGO_BIN_EXE_fauna-sync"))
+        .args(["verify", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    let ids: Vec<String> = crate::support::files_below(&out.join("_state.json.ids"));
+    assert!(ids.iter().any(|f| f.starts_with("t1=s=orders.")), "{ids:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
