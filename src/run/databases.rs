@@ -87,6 +87,23 @@ pub async fn databases(settings: &Settings) -> Result<Tree, ExportError> {
         })
 }
 
+/// A stream of a database below the key's that Fauna refuses the scoped secret for (401): the
+/// database was deleted (or the key no longer reaches it) since the streams were named — by an
+/// Airbyte catalog, or by discovery earlier in the run. It fails that stream only, where the
+/// same answer for the key's own database fails the run (a wrong secret).
+pub fn unreachable(path: &DatabasePath, e: ExportError) -> ExportError {
+    match e {
+        ExportError::Fauna { source, .. } | ExportError::Read(crate::read::ReadError::Fauna { source, .. })
+            if !path.is_root() && source.status() == Some(401) =>
+        {
+            ExportError::Permission(format!(
+                "database '{path}' cannot be read with the key (Fauna: {source}): it was deleted, or the key no longer reaches it; discover the streams again"
+            ))
+        }
+        other => other,
+    }
+}
+
 /// How the committer names and marks the streams of the database at `path`: as before for
 /// the key's own database when the run reads no tree; with the `database` column otherwise.
 pub fn scope(settings: &Settings, path: &DatabasePath) -> DatabaseScope {

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::checks::check_stream;
 use super::client::{self, Use};
-use super::databases::{scope, DatabaseClients};
+use super::databases::{scope, unreachable, DatabaseClients};
 use super::destination::{Begun, Destination, OpenOutput, Resumed};
 use super::gone::{delete_gone, gone_streams};
 use super::plan::{Plan, ReadMode, StreamPlan};
@@ -229,7 +229,8 @@ async fn check_all(
             failures.push((name, e));
             continue;
         }
-        match check_stream(clients.get(&s.database)?, s, observer).await {
+        let checked = check_stream(clients.get(&s.database)?, s, observer).await;
+        match checked.map_err(|e| unreachable(&s.database, e)) {
             Ok(r) => ready.push(r),
             Err(e) if e.stream_scoped() => failures.push((name, e)),
             Err(e) => return Err(e),

@@ -397,8 +397,15 @@ async fn a_key_of_one_tenant_exports_exactly_its_subtree() {
     assert!(!stderr.contains(&secret), "{stderr}");
 }
 
-/// Runs an Airbyte command with the tree config; stdout's messages.
+/// Runs an Airbyte command with the tree config; stdout's messages (it must succeed).
 fn airbyte(fx: &Fixture, dir: &Path, args: &[&str], state: Option<&Json>) -> Vec<Json> {
+    let (ok, messages) = airbyte_run(fx, dir, args, state);
+    assert!(ok, "{messages:?}");
+    messages
+}
+
+/// Runs an Airbyte command with the tree config: whether it succeeded, and stdout's messages.
+fn airbyte_run(fx: &Fixture, dir: &Path, args: &[&str], state: Option<&Json>) -> (bool, Vec<Json>) {
     let config = dir.join("airbyte.config.json");
     std::fs::write(
         &config,
@@ -421,11 +428,11 @@ fn airbyte(fx: &Fixture, dir: &Path, args: &[&str], state: Option<&Json>) -> Vec
         c.arg("--state").arg(path);
     }
     let o = c.output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
-    String::from_utf8_lossy(&o.stdout)
+    let messages = String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        .collect();
+    (o.status.success(), messages)
 }
 
 /// Applies a read's RECORDs to `table`, keyed by (namespace, ref); each record's database
@@ -542,6 +549,50 @@ async fn airbyte_reads_a_tree_with_namespaces() {
     );
     apply(&mut table, &second);
     assert_eq!(table, warehouse_now(&fx, &DATABASES));
+
+    // t3 is deleted; the catalog still names its streams: they fail, the others are read.
+    run_query(&fx, ROOT, r#"{"delete":{"database":"t3"}}"#);
+    upsert(&fx, "t1/s", 1, "t1/s#1.1");
+    let states = last_states(&second);
+    let (ok, third) = airbyte_run(
+        &fx,
+        &dir,
+        &["read", "--catalog", catalog_arg],
+        Some(&states),
+    );
+    assert!(!ok);
+    let errors: Vec<(String, String)> = third
+        .iter()
+        .filter(|m| m["type"] == "TRACE" && m["trace"]["type"] == "ERROR")
+        .map(|m| {
+            let e = &m["trace"]["error"];
+            (
+                e["stream_descriptor"]["namespace"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let gone = |ns: &str| {
+        format!("database '{ns}' cannot be read with the key (Fauna: Fauna answered HTTP 401: unauthorized: Unauthorized): it was deleted, or the key no longer reaches it; discover the streams again")
+    };
+    assert_eq!(
+        errors,
+        [
+            ("t3".to_string(), gone("t3")),
+            ("t3/s".to_string(), gone("t3/s"))
+        ]
+    );
+    apply(&mut table, &third);
+    table.retain(|(db, _), _| !db.starts_with("t3"));
+    let live: Vec<&str> = DATABASES
+        .iter()
+        .copied()
+        .filter(|d| !d.starts_with("t3"))
+        .collect();
+    assert_eq!(table, warehouse_now(&fx, &live));
 }
 
 /// A sync of the tree killed (as by SIGKILL) at several points across its databases — a
