@@ -28,7 +28,9 @@ pub async fn prepare(
         schema["database_column"] = crate::tree::DATABASE_COLUMN.into();
     }
     if let Some(group) = s.merged_into() {
-        merged_entry(state, group, snapshot_ts, format, &schema)?;
+        let mut merged = schema.clone();
+        merged["merged_databases"] = true.into();
+        merged_entry(state, group, snapshot_ts, format, &merged)?;
     }
     let name = s.name();
     let kept = state

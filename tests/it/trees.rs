@@ -781,3 +781,60 @@ async fn a_key_that_cannot_list_databases_is_told_what_was_left_out() {
     assert_eq!(stream_dirs(&out), ["orders"]);
     assert_eq!(warehouse_from(&out), warehouse_now(&fx, &[""]),);
 }
+
+/// `fauna-sync load` of a tree's output: one table per stream, each row with its `database`;
+/// a merged output is refused (load keys rows by ref alone).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trees_output_loads_into_postgres_with_its_database_column() {
+    let Some(pg) = crate::load_pg::Pg::start() else {
+        return;
+    };
+    let fx = tree().await;
+    let out = fx.out("load");
+    sync(&fx, &out, ROOT, &["--databases", "recursive"]);
+    let url = pg.database("trees").await;
+    let load = |out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_fauna-sync"))
+            .args(["load", "--out", out.to_str().unwrap(), "--into", &url])
+            .env_remove("FAUNA_SYNC_TEST_CRASH_AT")
+            .output()
+            .unwrap()
+    };
+    let o = load(&out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c = crate::load_pg::connect(&url).await;
+    for path in DATABASES {
+        let table = match path {
+            "" => "orders".to_string(),
+            p => format!("{p}/orders"),
+        };
+        let rows: Vec<(String, String)> = c
+            .query(
+                &format!(r#"SELECT id, database FROM public."{table}" ORDER BY id"#),
+                &[],
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let want: Vec<(String, String)> =
+            (1..=3).map(|i| (i.to_string(), path.to_string())).collect();
+        assert_eq!(rows, want, "{table}");
+    }
+
+    let merged = fx.out("load-merged");
+    sync(
+        &fx,
+        &merged,
+        ROOT,
+        &["--databases", "recursive", "--merge-databases"],
+    );
+    let o = load(&merged);
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("stream 'orders' merges the databases of a tree (merge_databases)"),
+        "{stderr}"
+    );
+}
