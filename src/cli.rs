@@ -236,6 +236,21 @@ pub struct ExportArgs {
     /// network unencrypted).
     #[arg(long)]
     pub allow_insecure_http: bool,
+    /// Databases to read: own (the key's database, the default), recursive (it and every
+    /// database below it), or database paths below it, comma-separated (tenant1,tenant2/eu).
+    /// Each (database, collection) is a stream named <path>/<collection>; see spec/trees.md.
+    #[arg(long, value_name = "own|recursive|PATHS")]
+    pub databases: Option<String>,
+    /// Keep only databases whose path matches (repeatable; * within a segment, ** across).
+    #[arg(long = "include-database", value_name = "PATTERN")]
+    pub include_databases: Vec<String>,
+    /// Leave out databases whose path matches (repeatable; t1/** is the tree below t1).
+    #[arg(long = "exclude-database", value_name = "PATTERN")]
+    pub exclude_databases: Vec<String>,
+    /// Write a collection of the same name from every database into one stream (named by the
+    /// collection); each database's position is still its own (spec/trees.md).
+    #[arg(long)]
+    pub merge_databases: bool,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -321,6 +336,12 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
                 state: args.state.map(|s| local_path(&s)),
                 verify: args.verify,
                 allow_insecure_http: args.allow_insecure_http,
+                databases: crate::config::DatabaseOverrides {
+                    select: args.databases,
+                    include: args.include_databases,
+                    exclude: args.exclude_databases,
+                    merge: args.merge_databases,
+                },
             };
             Settings::load(args.config.as_deref(), overrides).map_err(|e| {
                 eprintln!("error: {e}");

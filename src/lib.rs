@@ -49,3 +49,4 @@ pub mod sink;
 pub mod state;
 pub mod step_summary;
 pub mod sync;
+pub mod tree;

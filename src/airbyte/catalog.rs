@@ -2,6 +2,7 @@
 //! (unknown keys, any `destination_sync_mode`) but a stream that is not a collection of the
 //! config, a repeated stream or a sync mode other than `full_refresh`/`incremental` is refused.
 
+use crate::tree::{stream_name, DatabasePath};
 use std::collections::HashSet;
 
 use serde_json::Value as Json;
@@ -79,7 +80,11 @@ pub fn parse_catalog(
                 )));
             }
         }
-        if !seen.insert(name.to_string()) {
+        // Streams are told apart by name and namespace: a database tree's collections of one
+        // name differ by namespace (`spec/trees.md`); without a tree, `read` tells them apart
+        // by name alone.
+        let namespace = entry.get("stream").and_then(|s| s.get("namespace"));
+        if !seen.insert((name.to_string(), namespace.cloned().unwrap_or(Json::Null))) {
             return Err(bad(format!("stream '{name}' is listed twice")));
         }
         out.push(ConfiguredStream {
@@ -110,6 +115,21 @@ impl ConfiguredStream {
         StreamDescriptor {
             name: self.name.clone(),
             namespace: self.namespace.clone(),
+        }
+    }
+
+    /// The database of the stream in a read over a database tree: its namespace's path (the
+    /// key's own database without one); `None` when the namespace is no database path.
+    pub fn database(&self) -> Option<DatabasePath> {
+        DatabasePath::parse(self.namespace.as_deref().unwrap_or("")).ok()
+    }
+
+    /// The run's name of the stream: in a read over a database tree, its database's path and
+    /// its name (`spec/trees.md`), else its name.
+    pub fn key(&self, tree: bool) -> String {
+        match (tree, self.database()) {
+            (true, Some(path)) => stream_name(&path, &self.name),
+            _ => self.name.clone(),
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Stdout<W: Write> {
     pub emitted: Arc<Mutex<HashSet<String>>>,
     /// The scratch directory of the read's id sets, removed when the read ends.
     pub scratch: Option<tempfile::TempDir>,
+    /// Whether the read is over a database tree (the streams' namespaces are their paths).
+    pub tree: bool,
 }
 
 impl<W: Write + Send + 'static> Destination for Stdout<W> {
@@ -79,12 +81,12 @@ impl<W: Write + Send + 'static> Destination for Stdout<W> {
                     {
                         log(&self.out, "WARN", resumed_without_ids(s)).map_err(stdout_failed)?;
                     }
-                    resumed.state.streams.insert(s.name.clone(), stream);
+                    resumed.state.streams.insert(s.key(self.tree), stream);
                 }
                 Ok(None) => {}
                 Err(e) => resumed
                     .refused
-                    .push((s.name.clone(), ExportError::InputState(e.to_string()))),
+                    .push((s.key(self.tree), ExportError::InputState(e.to_string()))),
             }
         }
         Ok(resumed)

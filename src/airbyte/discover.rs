@@ -6,7 +6,8 @@ use crate::config::{CollectionSettings, Settings};
 use crate::export::record_schema;
 use crate::fauna::{FaunaClient, Value};
 use crate::read::{fitting_index, list_collections};
-use crate::run::{client, Use};
+use crate::run::{client_in, Use};
+use crate::tree::{Access, DatabasePath, DATABASE_COLUMN};
 
 use super::checks::{check_collection, check_index};
 use super::error::AirbyteError;
@@ -20,15 +21,58 @@ const DISCOVER_RETRIES: usize = 3;
 /// a configured index must fit) or every readable collection; incremental where a `[ts, ref]`
 /// index serves the collection.
 pub async fn discover(settings: &Settings) -> Result<Catalog, AirbyteError> {
-    let client = client(
-        settings,
-        Use::Answer {
-            retries: DISCOVER_RETRIES,
-        },
-    )
-    .map_err(AirbyteError::fauna("setting up the client"))?;
+    refuse_merged(settings)?;
+    if !settings.databases.is_tree() {
+        return discover_in(settings, &DatabasePath::root()).await;
+    }
+    // A database tree: each database's streams, its path as their namespace.
+    let tree = crate::run::databases(settings).await?;
+    let mut streams = Vec::new();
+    for path in &tree.databases {
+        match discover_in(settings, path).await {
+            Ok(catalog) => streams.extend(catalog.streams),
+            Err(AirbyteError::Fauna { source, .. })
+                if matches!(source.status(), Some(401 | 403)) && settings.collections.is_none() =>
+            {
+                let label = path.label();
+                tracing::warn!(database = %path, "The key cannot list the collections of {label} (Fauna: {source}); it is left out.");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Catalog { streams })
+}
+
+/// Airbyte keeps a tree's streams apart by namespace and one STATE per stream: merged
+/// databases (`merge_databases`) are a configuration error there.
+pub fn refuse_merged(settings: &Settings) -> Result<(), AirbyteError> {
+    if !settings.databases.merge {
+        return Ok(());
+    }
+    Err(AirbyteError::Config(crate::config::ConfigError::new(
+        "databases.merge",
+        "Airbyte reads a database tree as one stream per database and collection, the database's path as its namespace",
+        "Leave \"merge\" out; a destination that ignores namespaces keeps every database's rows apart by the database column.",
+    )))
+}
+
+/// The streams of the database at `path`.
+async fn discover_in(settings: &Settings, path: &DatabasePath) -> Result<Catalog, AirbyteError> {
+    let purpose = Use::Answer {
+        retries: DISCOVER_RETRIES,
+    };
+    let client = client_in(settings, purpose, path, Access::Read)
+        .map_err(AirbyteError::fauna("setting up the client"))?;
+    let tree = settings.databases.is_tree();
     let configured = settings.collections.is_some();
-    let colls = collections(&client, settings).await?;
+    let mut colls = collections(&client, settings).await?;
+    if tree && configured {
+        // Every database of a tree need not have every configured collection.
+        let present = list_collections(&client)
+            .await
+            .map_err(AirbyteError::fauna("listing the collections"))?;
+        colls.retain(|c| present.contains(&c.name));
+    }
     let mut indexes = None;
     let mut streams = Vec::with_capacity(colls.len());
     for coll in &colls {
@@ -47,7 +91,11 @@ pub async fn discover(settings: &Settings) -> Result<Catalog, AirbyteError> {
                 fitting_index(indexes.as_deref().unwrap_or(&[]), &coll.name).is_some()
             }
         };
-        streams.push(stream(coll, incremental));
+        let mut s = stream(coll, incremental);
+        if tree {
+            in_tree(&mut s, path);
+        }
+        streams.push(s);
     }
     Ok(Catalog { streams })
 }
@@ -88,6 +136,7 @@ pub fn stream(settings: &CollectionSettings, incremental: bool) -> AirbyteStream
     }
     AirbyteStream {
         name: settings.name.clone(),
+        namespace: None,
         json_schema: json_schema(settings),
         supported_sync_modes: modes,
         source_defined_cursor: true,
@@ -95,6 +144,17 @@ pub fn stream(settings: &CollectionSettings, incremental: bool) -> AirbyteStream
         source_defined_primary_key: vec![vec!["ref".into()]],
         is_resumable: true,
     }
+}
+
+/// `s` as a stream of the database at `path` in a tree: its namespace is the path (none for
+/// the key's own database), its records carry the database column, and its rows are keyed by
+/// database and ref, so one table can hold every database's.
+pub fn in_tree(s: &mut AirbyteStream, path: &DatabasePath) {
+    s.namespace = (!path.is_root()).then(|| path.to_string());
+    if let Some(props) = s.json_schema["properties"].as_object_mut() {
+        props.insert(DATABASE_COLUMN.into(), json!({"type": "string"}));
+    }
+    s.source_defined_primary_key = vec![vec![DATABASE_COLUMN.into()], vec!["ref".into()]];
 }
 
 /// The JSON schema of the stream's records (what [`super::record_data`] emits): `ref`, `ts`,

@@ -82,11 +82,17 @@ pub fn log<W: Write>(
     )
 }
 
-/// The descriptor of `stream`, with its namespace.
+/// The descriptor of `stream` (the run's name), with its namespace: a stream of a database
+/// tree (`<path>/<collection>`, its namespace the path) is named by its collection.
 pub fn descriptor(namespaces: &Namespaces, stream: &str) -> StreamDescriptor {
+    let namespace = namespaces.get(stream).cloned().flatten();
+    let name = namespace
+        .as_deref()
+        .and_then(|ns| stream.strip_prefix(ns)?.strip_prefix('/'))
+        .unwrap_or(stream);
     StreamDescriptor {
-        name: stream.to_string(),
-        namespace: namespaces.get(stream).cloned().flatten(),
+        name: name.to_string(),
+        namespace,
     }
 }
 

@@ -110,6 +110,9 @@ pub struct Catalog {
 pub struct AirbyteStream {
     /// The collection's name.
     pub name: String,
+    /// In a database tree, the path of the collection's database (none for the key's own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// JSON schema of the records' `data`.
     pub json_schema: Json,
     /// `full_refresh`, and `incremental` when an index allows it.

@@ -22,6 +22,7 @@ use crate::error::ErrorKind;
 use crate::output::OutputError;
 use crate::run::{run_with, Plan, ReadMode, StreamPlan};
 use crate::sync::ExportError;
+use crate::tree::DatabasePath;
 
 use super::catalog::ConfiguredStream;
 use super::commands::ReadInputs;
@@ -71,10 +72,31 @@ async fn run<W: Write + Send + 'static>(
         state: input,
         state_path,
     } = inputs;
+    let tree = settings.databases.is_tree();
+    super::discover::refuse_merged(&settings)?;
+    let mut keys = HashSet::new();
+    if let Some(s) = streams.iter().find(|s| !keys.insert(s.key(tree))) {
+        return Err(AirbyteError::Config(crate::config::ConfigError::new(
+            "catalog",
+            format!("stream '{}' is listed twice (namespaces tell streams apart only in a read over a database tree)", s.name),
+            "List each stream once.",
+        )));
+    }
+    if let Some(s) = streams.iter().find(|s| tree && s.database().is_none()) {
+        return Err(AirbyteError::Config(crate::config::ConfigError::new(
+            "catalog",
+            format!(
+                "stream '{}' has namespace {:?}, which is no database path",
+                s.name,
+                s.namespace.as_deref().unwrap_or_default()
+            ),
+            "In a read over a database tree, each stream's namespace is its database's path as discover gave it (none for the key's own database).",
+        )));
+    }
     let namespaces = Arc::new(
         streams
             .iter()
-            .map(|s| (s.name.clone(), s.namespace.clone()))
+            .map(|s| (s.key(tree), s.namespace.clone()))
             .collect::<HashMap<_, _>>(),
     );
     let emitted = Arc::new(Mutex::new(HashSet::new()));
@@ -99,6 +121,7 @@ async fn run<W: Write + Send + 'static>(
         namespaces,
         emitted,
         scratch: None,
+        tree,
     };
     let result = run_with(&settings, &plan, destination, &observer).await;
     let failed = observer.take_failed();
@@ -148,5 +171,15 @@ fn stream_plan(settings: &Settings, s: &ConfiguredStream) -> StreamPlan {
         SyncMode::Incremental => ReadMode::Incremental { or_refresh: true },
         SyncMode::FullRefresh => ReadMode::Refresh,
     };
-    StreamPlan { collection, read }
+    // A tree's namespaces are database paths (the catalog's checks refused any other).
+    let database = match settings.databases.is_tree() {
+        true => s.database().unwrap_or_default(),
+        false => DatabasePath::root(),
+    };
+    StreamPlan {
+        collection,
+        read,
+        database,
+        merged: false,
+    }
 }

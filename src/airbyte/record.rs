@@ -10,6 +10,7 @@
 //! `_ab_cdc_deleted_at` (RFC 3339 UTC), which source-fauna did not: Airbyte's deduplicating
 //! destinations delete a row only through these declared columns.
 
+use crate::tree::DATABASE_COLUMN;
 use chrono::DateTime;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
@@ -64,7 +65,15 @@ impl Serialize for AirbyteRecord<'_> {
         map.serialize_entry("ref", &rec.id)?;
         map.serialize_entry("ts", &rec.ts)?;
         match (&schema.deletion_column, &rec.deletion) {
-            (Some(col), Some(_)) => map.serialize_entry(col, &python_isoformat(rec.ts))?,
+            (Some(col), Some(_)) => {
+                map.serialize_entry(col, &python_isoformat(rec.ts))?;
+                // A database tree's deletion records keep the database column, half of the
+                // row's key (`spec/trees.md`).
+                let database = schema.columns.iter().zip(&rec.columns);
+                for ((name, _), v) in database.filter(|((n, _), _)| n == DATABASE_COLUMN) {
+                    map.serialize_entry(name, &ExportValue(v))?;
+                }
+            }
             _ => {
                 if schema.data_column {
                     match &rec.data {

@@ -53,7 +53,11 @@ pub(super) fn input_stream(
         None => Ok(None),
         Some(StreamInput::State(json)) => {
             if let Some(owner) = json.get(STREAM_KEY).and_then(Json::as_str) {
-                if owner != name {
+                // A database tree's stream is named `<namespace>/<name>` (`spec/trees.md`).
+                let in_tree = stream.namespace.as_deref().is_some_and(|ns| {
+                    owner.strip_prefix(ns).and_then(|o| o.strip_prefix('/')) == Some(name)
+                });
+                if owner != name && !in_tree {
                     return Err(refused(format!(
                         "the state given for stream {} is the state of stream '{owner}' (its \"{STREAM_KEY}\" says so)",
                         stream.label()

@@ -35,6 +35,8 @@ pub struct ConfigFile {
     /// Output settings.
     #[serde(default)]
     pub output: OutputFile,
+    /// Which databases of the tree (`spec/trees.md`); the key's own without it.
+    pub databases: Option<super::databases::DatabasesFile>,
 }
 
 /// Settings of one collection.

@@ -4,7 +4,7 @@
 use super::error::ConfigError;
 
 /// Every top-level key fauna-sync reads (`spec/config.schema.json`).
-pub const KNOWN_KEYS: [&str; 12] = [
+pub const KNOWN_KEYS: [&str; 13] = [
     "domain",
     "port",
     "scheme",
@@ -17,6 +17,7 @@ pub const KNOWN_KEYS: [&str; 12] = [
     "concurrency",
     "allow_insecure_http",
     "output",
+    "databases",
 ];
 
 /// Keys a drop-in Airbyte config may carry that fauna-sync does not use: JSON-schema

@@ -2,6 +2,7 @@
 //! overrides and checks that run before any network call. Schema: `spec/config.schema.json`.
 
 mod columns;
+mod databases;
 mod endpoint;
 mod error;
 mod file;
@@ -9,6 +10,7 @@ mod keys;
 mod settings;
 
 pub use columns::{ColumnType, DETECTED_COLUMN};
+pub use databases::{DatabaseOverrides, DatabasesFile, SelectFile};
 pub use endpoint::{parse_endpoint, Endpoint, EndpointProblem};
 pub use error::ConfigError;
 pub use file::ConfigFile;

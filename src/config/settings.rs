@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::databases::{resolve_databases, DatabaseOverrides};
 use super::endpoint::parse_endpoint;
 use super::error::ConfigError;
 pub use super::file::HistoryGap;
@@ -12,6 +13,7 @@ use super::keys::check_keys;
 use super::{ColumnType, DETECTED_COLUMN};
 use crate::fauna::Secret;
 use crate::location::Location;
+use crate::tree::DatabaseSelection;
 
 /// Default page size (Airbyte's connector used 64; larger pages export much faster).
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
@@ -140,6 +142,8 @@ pub struct Settings {
     pub defaults: CollectionSettings,
     /// Output settings.
     pub output: OutputSettings,
+    /// The databases read (the key's own by default; `spec/trees.md`).
+    pub databases: DatabaseSelection,
     /// Warnings about the configuration (unknown keys, allowed insecure http); `Settings::load`
     /// has logged them.
     pub warnings: Vec<String>,
@@ -176,6 +180,8 @@ pub struct Overrides {
     pub verify: bool,
     /// `--allow-insecure-http`.
     pub allow_insecure_http: bool,
+    /// `--databases`, `--include-database`, `--exclude-database`.
+    pub databases: DatabaseOverrides,
 }
 
 impl Settings {
@@ -363,6 +369,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
     }
     let mut warnings = Vec::new();
     let endpoint = resolve_endpoint(&file, &o, &mut warnings)?;
+    let file_databases = file.databases.clone();
     let query_timeout_ms = file.query_timeout_ms.unwrap_or(60_000);
     if !(1..=600_000).contains(&query_timeout_ms) {
         return Err(ConfigError::new(
@@ -544,9 +551,14 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         .state
         .or_else(|| out.state.as_ref().map(PathBuf::from))
         .unwrap_or_else(|| location.as_path().join("_state.json"));
+    let databases = resolve_databases(file_databases, &o.databases)?;
+    if databases.is_tree() {
+        check_database_column(collections.as_deref().unwrap_or(&[]), &defaults)?;
+    }
     Ok(Settings {
         endpoint,
         secret,
+        databases,
         query_timeout: Duration::from_millis(query_timeout_ms),
         max_retries,
         concurrency,
@@ -563,6 +575,26 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         },
         warnings,
     })
+}
+
+/// A tree run's records carry the `database` column: no configured column may take its name.
+fn check_database_column(
+    collections: &[CollectionSettings],
+    defaults: &CollectionSettings,
+) -> Result<(), ConfigError> {
+    let column = crate::tree::DATABASE_COLUMN;
+    for c in collections.iter().chain([defaults]) {
+        let taken = c.columns.iter().any(|col| col.name == column)
+            || c.deletion_column.as_deref() == Some(column);
+        if taken {
+            return Err(ConfigError::new(
+                "databases",
+                format!("collection '{}' has a column named '{column}', the column a run over several databases adds", c.name),
+                "Rename that column, or read the key's own database only.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The endpoint from `--endpoint`, else from `scheme`, `domain` and `port`; plain http to

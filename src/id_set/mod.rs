@@ -96,7 +96,7 @@ impl IdSet {
                 stale: Vec::new(),
             },
             Start::Log(len) => {
-                let log = AppendLog::open(dir.join(format!("{stream}.ids")), len)?;
+                let log = AppendLog::open(dir.join(format!("{}.ids", file_stem(stream))), len)?;
                 let bytes = log.read_committed()?;
                 let ops = String::from_utf8_lossy(&bytes)
                     .lines()
@@ -236,10 +236,10 @@ impl IdSet {
             delta_path(&self.dir, &self.stream, self.generation),
         ];
         let prefixes = [
-            format!("{}.set.", self.stream),
-            format!("{}.delta.", self.stream),
+            format!("{}.set.", file_stem(&self.stream)),
+            format!("{}.delta.", file_stem(&self.stream)),
         ];
-        let legacy = format!("{}.ids", self.stream);
+        let legacy = format!("{}.ids", file_stem(&self.stream));
         let entries =
             std::fs::read_dir(&self.dir).map_err(|e| FileError::new("list", &self.dir, e))?;
         let mut stale = Vec::new();
@@ -265,20 +265,32 @@ impl IdSet {
 pub fn files_of(stream: &str, mark: IdsMark) -> Vec<String> {
     let mut files = Vec::with_capacity(2);
     if mark.generation > 0 {
-        files.push(format!("{stream}.set.{}", mark.generation));
+        files.push(format!("{}.set.{}", file_stem(stream), mark.generation));
     }
     if mark.delta_len > 0 {
-        files.push(format!("{stream}.delta.{}", mark.generation));
+        files.push(format!("{}.delta.{}", file_stem(stream), mark.generation));
     }
     files
 }
 
+/// The start of the file names of `stream`'s id set: the stream's name, with the `/` of a
+/// database tree's stream (`tenant1/orders`, `spec/trees.md`) as `=`, which no Fauna name
+/// holds, so the files of every stream lie side by side in one directory and never collide.
+///
+/// ```
+/// assert_eq!(fauna_sync::id_set::file_stem("t1/eu/orders"), "t1=eu=orders");
+/// assert_eq!(fauna_sync::id_set::file_stem("orders"), "orders");
+/// ```
+pub fn file_stem(stream: &str) -> String {
+    stream.replace('/', "=")
+}
+
 fn base_path(dir: &Path, stream: &str, generation: u64) -> PathBuf {
-    dir.join(format!("{stream}.set.{generation}"))
+    dir.join(format!("{}.set.{generation}", file_stem(stream)))
 }
 
 fn delta_path(dir: &Path, stream: &str, generation: u64) -> PathBuf {
-    dir.join(format!("{stream}.delta.{generation}"))
+    dir.join(format!("{}.delta.{generation}", file_stem(stream)))
 }
 
 #[cfg(test)]

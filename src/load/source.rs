@@ -87,6 +87,12 @@ pub struct SchemaView {
     deletion_column: Option<String>,
     #[serde(default)]
     detected_column: Option<String>,
+    /// A database tree's column (`spec/trees.md`): a string column after the others.
+    #[serde(default)]
+    database_column: Option<String>,
+    /// The merged stream of a tree (`merge_databases`): its rows are keyed by database and ref.
+    #[serde(default)]
+    merged_databases: bool,
 }
 
 #[derive(Deserialize)]
@@ -98,9 +104,15 @@ struct ColumnView {
 
 impl From<SchemaView> for RecordSchema {
     fn from(s: SchemaView) -> Self {
+        let database = s.database_column.map(|name| (name, ColumnType::String));
         RecordSchema {
             data_column: s.data_column,
-            columns: s.columns.into_iter().map(|c| (c.name, c.ty)).collect(),
+            columns: s
+                .columns
+                .into_iter()
+                .map(|c| (c.name, c.ty))
+                .chain(database)
+                .collect(),
             deletion_column: s.deletion_column,
             detected_column: s.detected_column,
         }
@@ -217,6 +229,11 @@ impl Source {
         let mut schemas = BTreeMap::new();
         for (name, s) in view.streams {
             if let Some(schema) = s.schema {
+                if schema.merged_databases {
+                    return Err(LoadError::Usage(format!(
+                        "{shown}: stream '{name}' merges the databases of a tree (merge_databases); load keys a table's rows by ref alone, so one ref in two databases would be one row. Load an output written without --merge-databases (one table per database's stream, each with its database column)"
+                    )));
+                }
                 schemas.insert(name, RecordSchema::from(schema));
             }
         }

@@ -5,7 +5,7 @@
 use super::storage::{join, Storage};
 use super::verify::Problem;
 use super::OutputError;
-use crate::id_set::{files_of, IdsMark};
+use crate::id_set::{file_stem, files_of, IdsMark};
 use crate::sink::CommittedFile;
 use crate::state::State;
 
@@ -49,7 +49,7 @@ fn named_files(state: &State) -> Vec<(String, String, u64)> {
                 }
             }
             (None, Some(len)) if len > 0 => {
-                files.push((stream.clone(), format!("{stream}.ids"), len))
+                files.push((stream.clone(), format!("{}.ids", file_stem(stream)), len))
             }
             _ => {}
         }
@@ -58,7 +58,7 @@ fn named_files(state: &State) -> Vec<(String, String, u64)> {
 }
 
 fn delta_len(name: &str, stream: &str, mark: IdsMark) -> u64 {
-    if name == format!("{stream}.delta.{}", mark.generation) {
+    if name == format!("{}.delta.{}", file_stem(stream), mark.generation) {
         mark.delta_len
     } else {
         0

@@ -229,12 +229,12 @@ pub(super) async fn check_stream(
         ReadMode::Incremental { or_refresh } => match sync_index(client, &s.collection).await {
             Ok(index) => (s.read, Some(index)),
             Err(ExportError::NoIndex { problem, .. }) if or_refresh => {
+                let name = s.name();
                 let message = format!(
-                    "stream '{}' is read in full refresh: incremental needs a [ts, ref] index ({problem})",
-                    s.collection.name
+                    "stream '{name}' is read in full refresh: incremental needs a [ts, ref] index ({problem})"
                 );
-                tracing::warn!(collection = %s.collection.name, "{message}");
-                observer.warning(&s.collection.name, &message)?;
+                tracing::warn!(collection = %name, "{message}");
+                observer.warning(&name, &message)?;
                 (ReadMode::Refresh, None)
             }
             Err(e) => return Err(e),
@@ -245,6 +245,8 @@ pub(super) async fn check_stream(
         plan: StreamPlan {
             collection: s.collection.clone(),
             read,
+            database: s.database.clone(),
+            merged: s.merged,
         },
         retention,
         index,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::fauna::pacing::PAGE_BYTE_BUDGET;
 use crate::fauna::{ClientOptions, FaunaClient, FaunaError, RetryPolicy};
+use crate::tree::{scoped_secret, Access, DatabasePath};
 
 /// How long a document count may take to be worth an estimate (the count's query timeout: the
 /// server stops counting then, so a large collection costs no more than that).
@@ -30,6 +31,19 @@ pub enum Use {
 
 /// A client of the configured endpoint and secret for `purpose`.
 pub fn client(settings: &Settings, purpose: Use) -> Result<FaunaClient, FaunaError> {
+    client_in(settings, purpose, &DatabasePath::root(), Access::Read)
+}
+
+/// A client of the database at `path` (below the key's own) for `purpose`: the configured
+/// secret itself for the key's own database, else that secret scoped to `path` with the
+/// built-in role `access` asks for (`<secret>:<path>:<role>`, which only an admin key may
+/// take).
+pub fn client_in(
+    settings: &Settings,
+    purpose: Use,
+    path: &DatabasePath,
+    access: Access,
+) -> Result<FaunaClient, FaunaError> {
     let (query_timeout, retry) = match purpose {
         Use::Run => (
             settings.query_timeout,
@@ -56,7 +70,7 @@ pub fn client(settings: &Settings, purpose: Use) -> Result<FaunaClient, FaunaErr
     };
     let client = FaunaClient::new(ClientOptions {
         endpoint: settings.endpoint.clone(),
-        secret: settings.secret.clone(),
+        secret: scoped_secret(&settings.secret, path, access),
         query_timeout,
         retry,
     })?;

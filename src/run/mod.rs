@@ -14,14 +14,18 @@
 //! - checks (`checks.rs`): a collection and its index, before anything is read; shared with
 //!   Airbyte `check` and `discover`.
 //! - [`client`] (`client.rs`): the one constructor of a Fauna client from the settings.
+//! - [`DatabaseClients`], [`databases`] (`databases.rs`): the databases of a run over a tree
+//!   and one client for each (`spec/trees.md`).
 //! - `prepare.rs`: each stream's state entry before it is read; `reading.rs`: one stream's read
 //!   within the run; `estimate.rs`: the expected total of a full read.
 
 mod checks;
 mod client;
+mod databases;
 mod destination;
 mod estimate;
 mod files;
+mod gone;
 mod plan;
 mod prepare;
 mod reading;
@@ -32,7 +36,8 @@ pub use checks::{
     check_collection, collection, configured_index, does_not_exist, sync_index, CollectionProblem,
     IndexProblem,
 };
-pub use client::{client, Use, COUNT_BUDGET};
+pub use client::{client, client_in, Use, COUNT_BUDGET};
+pub use databases::{databases, scope, DatabaseClients};
 pub use destination::{Begun, Destination, OpenOutput, Resumed};
 pub use files::{lock_paths, FilesDestination};
 pub use plan::{Mode, Pinned, Plan, ReadMode, StreamPlan};

@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::databases::{databases, DatabaseClients};
 use crate::config::{CollectionSettings, Settings};
 use crate::fauna::FaunaClient;
 use crate::read::list_collections;
 use crate::state::RangePosition;
 use crate::sync::ExportError;
+use crate::tree::{stream_name_in, DatabasePath, Tree};
 
 /// How a stream is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +37,23 @@ pub struct StreamPlan {
     pub collection: CollectionSettings,
     /// How it is read.
     pub read: ReadMode,
+    /// The database of its collection (the key's own without trees).
+    pub database: DatabasePath,
+    /// Whether its database's streams are merged by collection (`merge_databases`).
+    pub merged: bool,
+}
+
+impl StreamPlan {
+    /// The stream's name: its collection's, after its database's path in a tree
+    /// ([`stream_name_in`]: merged, the name of its database's entry).
+    pub fn name(&self) -> String {
+        stream_name_in(&self.database, &self.collection.name, self.merged)
+    }
+
+    /// The merged stream its batches are files of (`merge_databases`): its collection's name.
+    pub fn merged_into(&self) -> Option<&str> {
+        self.merged.then_some(self.collection.name.as_str())
+    }
 }
 
 /// What a run reads.
@@ -92,23 +111,72 @@ impl Plan {
         }
     }
 
-    /// The streams of the run, in order.
+    /// The streams of the run, in order, with a client in `clients` for each of their
+    /// databases: over a tree, every selected database's collections (`spec/trees.md`), and
+    /// the tree as discovered.
     pub async fn streams(
         &self,
         settings: &Settings,
-        client: &FaunaClient,
-    ) -> Result<Vec<StreamPlan>, ExportError> {
+        clients: &mut DatabaseClients,
+    ) -> Result<(Vec<StreamPlan>, Option<Tree>), ExportError> {
         if let Some(streams) = &self.streams {
-            return Ok(streams.clone());
+            for s in streams {
+                clients.add(settings, &s.database)?;
+            }
+            return Ok((streams.clone(), None));
         }
+        if !settings.databases.is_tree() {
+            let root = DatabasePath::root();
+            let streams = self.streams_of(settings, clients.root(), &root).await?;
+            return Ok((streams, None));
+        }
+        let tree = databases(settings).await?;
+        let mut streams = Vec::new();
+        for path in &tree.databases {
+            clients.add(settings, path)?;
+            let client = clients.get(path)?;
+            match self.streams_of(settings, client, path).await {
+                Ok(s) => streams.extend(s),
+                Err(ExportError::Fauna { source, .. })
+                    if matches!(source.status(), Some(401 | 403)) =>
+                {
+                    let label = path.label();
+                    tracing::warn!(database = %path, "The key cannot list the collections of {label} (Fauna: {source}); it is left out.");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((streams, Some(tree)))
+    }
+
+    /// The streams of the database at `path`, read with `client`: the configured collections
+    /// (in a tree, those the database has), else every collection the key can list.
+    async fn streams_of(
+        &self,
+        settings: &Settings,
+        client: &FaunaClient,
+        path: &DatabasePath,
+    ) -> Result<Vec<StreamPlan>, ExportError> {
+        let listed = |source| ExportError::Fauna {
+            context: if path.is_root() {
+                "listing collections (name them with --collection if the key cannot read Collections())".into()
+            } else {
+                format!("listing the collections of database '{path}'")
+            },
+            source,
+        };
         let collections = match &settings.collections {
+            Some(c) if settings.databases.is_tree() => {
+                let present = list_collections(client).await.map_err(listed)?;
+                c.iter()
+                    .filter(|c| present.contains(&c.name))
+                    .cloned()
+                    .collect()
+            }
             Some(c) => c.clone(),
             None => list_collections(client)
                 .await
-                .map_err(|source| ExportError::Fauna {
-                    context: "listing collections (name them with --collection if the key cannot read Collections())".into(),
-                    source,
-                })?
+                .map_err(listed)?
                 .into_iter()
                 .map(|name| CollectionSettings {
                     name,
@@ -121,6 +189,8 @@ impl Plan {
             .map(|collection| StreamPlan {
                 collection,
                 read: self.read,
+                database: path.clone(),
+                merged: settings.databases.merge,
             })
             .collect())
     }

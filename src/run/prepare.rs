@@ -12,21 +12,31 @@ use crate::sync::{full_read_strategy, ExportError, Observer};
 
 /// Makes `state`'s entry for `r` ready to be read: kept (its format and record schema checked
 /// when the destination fixes them), or new at `snapshot_ts` in `format` — with `ranges` (a
-/// scale-out shard's), a pinned read of those ranges of ids only.
+/// scale-out shard's), a pinned read of those ranges of ids only. With `tree`, the records
+/// carry the database column, and the record schema says so.
 pub async fn prepare(
     client: &FaunaClient,
     state: &mut State,
     r: &Ready,
     (snapshot_ts, ranges): (i64, Option<&[RangePosition]>),
-    (format, fixes_schema): (&str, bool),
+    (format, fixes_schema, tree): (&str, bool, bool),
     observer: &dyn Observer,
 ) -> Result<(), ExportError> {
     let (s, retention) = (&r.plan, &r.retention);
     let c = &s.collection;
-    let schema = schema_fingerprint(c);
+    let mut schema = schema_fingerprint(c);
+    if tree {
+        schema["database_column"] = crate::tree::DATABASE_COLUMN.into();
+    }
+    if let Some(group) = s.merged_into() {
+        let mut merged = schema.clone();
+        merged["merged_databases"] = true.into();
+        merged_entry(state, group, snapshot_ts, format, &merged)?;
+    }
+    let name = s.name();
     let kept = state
         .streams
-        .get_mut(&c.name)
+        .get_mut(&name)
         .filter(|entry| s.read != ReadMode::Refresh || entry.position.in_full_read());
     match kept {
         Some(entry) if !fixes_schema => {
@@ -34,14 +44,14 @@ pub async fn prepare(
             Ok(())
         }
         Some(entry) if entry.format != format => Err(ExportError::SettingsChanged {
-            collection: c.name.clone(),
+            collection: name.clone(),
             what: "format",
             was: entry.format.clone(),
             now: format.to_string(),
         }),
         Some(entry) => match &entry.schema {
             Some(was) if *was != schema => Err(ExportError::SettingsChanged {
-                collection: c.name.clone(),
+                collection: name.clone(),
                 what: "record schema",
                 was: format!("record schema {was}"),
                 now: format!("record schema {schema}"),
@@ -74,7 +84,45 @@ pub async fn prepare(
                     stream.index = index;
                 }
             }
-            state.streams.insert(c.name.clone(), stream);
+            state.streams.insert(name, stream);
+            Ok(())
+        }
+    }
+}
+
+/// The entry of the merged stream `group` (`merge_databases`, `spec/trees.md`): it numbers the
+/// stream's files and records its format and record schema, which every database's stream of
+/// the collection must share; made at the first database's turn.
+fn merged_entry(
+    state: &mut State,
+    group: &str,
+    snapshot_ts: i64,
+    format: &str,
+    schema: &serde_json::Value,
+) -> Result<(), ExportError> {
+    let changed = |what, was: String, now: String| ExportError::SettingsChanged {
+        collection: group.to_string(),
+        what,
+        was,
+        now,
+    };
+    match state.streams.get(group) {
+        Some(entry) if entry.format != format => {
+            Err(changed("format", entry.format.clone(), format.to_string()))
+        }
+        Some(entry) => match &entry.schema {
+            Some(was) if was != schema => Err(changed(
+                "record schema",
+                format!("record schema {was}"),
+                format!("record schema {schema}"),
+            )),
+            _ => Ok(()),
+        },
+        None => {
+            let mut entry = StreamState::new(snapshot_ts, format);
+            entry.schema = Some(schema.clone());
+            entry.position = crate::state::Position::Done;
+            state.streams.insert(group.to_string(), entry);
             Ok(())
         }
     }

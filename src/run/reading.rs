@@ -2,10 +2,10 @@
 //! [`ReadMode`], with its expected total counted beside it, or before it when the observer needs
 //! the total first.
 
+use super::databases::DatabaseClients;
 use super::estimate::expected_total;
 use super::plan::{ReadMode, StreamPlan};
 use super::run_loop::Ended;
-use crate::fauna::FaunaClient;
 use crate::id_set::IdStore;
 use crate::read::Retention;
 use crate::sync::{CollectionExport, Committer, ExportError, Observer};
@@ -22,10 +22,10 @@ pub struct Ready {
 
 /// What reading the streams needs.
 pub struct Reading<'a> {
-    /// The run's client.
-    pub client: &'a FaunaClient,
-    /// The client of the expected totals, when the observer wants them.
-    pub count_client: Option<&'a FaunaClient>,
+    /// The run's clients, one per database.
+    pub clients: &'a DatabaseClients,
+    /// The clients of the expected totals, when the observer wants them.
+    pub count_clients: Option<&'a DatabaseClients>,
     /// Where the id sets live.
     pub ids: &'a IdStore,
     /// The run's observer.
@@ -40,11 +40,15 @@ impl Reading<'_> {
     /// Reads one stream with its expected total beside it, or before it when the observer
     /// needs the total first.
     pub async fn stream(&self, r: &Ready, committer: &mut Committer) -> Result<Ended, ExportError> {
-        let name = r.plan.collection.name.as_str();
-        let before = committer.stream(name).ok().cloned();
-        let total = expected_total(self.count_client, &r.plan.collection, before.as_ref());
+        let name = r.plan.name();
+        let name = name.as_str();
+        let before = committer.stream(&r.plan.collection.name).ok().cloned();
+        let count_client = self
+            .count_clients
+            .and_then(|c| c.get(&r.plan.database).ok());
+        let total = expected_total(count_client, &r.plan.collection, before.as_ref());
         let collection = CollectionExport {
-            client: self.client,
+            client: self.clients.get(&r.plan.database)?,
             settings: &r.plan.collection,
             retention: r.retention.clone(),
             ids: self.ids,

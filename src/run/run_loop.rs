@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use super::checks::check_stream;
 use super::client::{self, Use};
+use super::databases::{scope, unreachable, DatabaseClients};
 use super::destination::{Begun, Destination, OpenOutput, Resumed};
+use super::gone::{delete_gone, gone_streams};
 use super::plan::{Plan, ReadMode, StreamPlan};
 use super::prepare::prepare;
 use super::reading::{Reading, Ready};
@@ -48,21 +50,42 @@ async fn run_on<D: Destination>(
     let client = client::client(settings, Use::Run).map_err(fauna("setting up the client"))?;
     let now = server_time(&client).await?;
     let Resumed { mut state, refused } = destination.resume(now).await?;
-    let streams = plan.streams(settings, &client).await?;
-    let (ready, mut failures) = check_all(&client, &streams, refused, observer).await?;
+    let mut clients = DatabaseClients::new(client, Use::Run);
+    let (streams, tree) = plan.streams(settings, &mut clients).await?;
+    let gone = match &tree {
+        Some(tree) => gone_streams(settings, &state, tree),
+        None => Vec::new(),
+    };
+    let (ready, mut failures) = check_all(&clients, &streams, refused, observer).await?;
     if ready.is_empty() && !failures.is_empty() {
         return Err(nothing_to_read(
-            &streams, failures, &client, started, observer,
+            &streams, failures, &clients, started, observer,
         )?);
     }
     for (name, e) in &failures {
         tracing::error!(collection = %name, "{e} (going on with the other collections)");
     }
 
-    let names: Vec<String> = ready
+    // The streams whose files the run writes: a merged database's go to its collection's.
+    let mut names: Vec<String> = Vec::new();
+    let written = ready
         .iter()
-        .map(|r| r.plan.collection.name.clone())
-        .collect();
+        .map(|r| match r.plan.merged_into() {
+            Some(group) => group.to_string(),
+            None => r.plan.name(),
+        })
+        .chain(
+            gone.iter()
+                .map(|(name, _, collection)| match settings.databases.merge {
+                    true => collection.clone(),
+                    false => name.clone(),
+                }),
+        );
+    for name in written {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     let OpenOutput { output, removed } = destination.open_output(&mut state, &names).await?;
     for path in &removed {
         tracing::info!(path = %path.display(), "Removed a file an interrupted run left behind.");
@@ -76,17 +99,22 @@ async fn run_on<D: Destination>(
     };
     let mut prepared = Vec::with_capacity(ready.len());
     for r in ready {
-        let format = (destination.format(), destination.fixes_schema());
+        let format = (
+            destination.format(),
+            destination.fixes_schema(),
+            settings.databases.is_tree(),
+        );
+        let client = clients.get(&r.plan.database)?;
         let ranges = plan
             .pinned
             .as_ref()
             .and_then(|p| p.ranges.get(&r.plan.collection.name))
             .map(Vec::as_slice);
         let start = (snapshot_ts, ranges);
-        match prepare(&client, &mut state, &r, start, format, observer).await {
+        match prepare(client, &mut state, &r, start, format, observer).await {
             Ok(()) => prepared.push(r),
             Err(e) if e.stream_scoped() => {
-                let name = r.plan.collection.name;
+                let name = r.plan.name();
                 tracing::error!(collection = %name, "{e} (going on with the other collections)");
                 failures.push((name, e));
             }
@@ -106,24 +134,29 @@ async fn run_on<D: Destination>(
     };
     let mut committer = Committer::new(state, output, checkpoint, limits);
     committer.set_deadline(plan.max_duration.map(|d| started + d));
+    let gone = delete_gone(settings, &gone, &ids, &mut committer, now, observer).await?;
+    summary.streams.extend(gone);
     // Counts (for an ETA or an estimate) use their own short timeout and no retries; without
     // such a client (it could not be set up) nothing is counted.
-    let count_client = observer
-        .wants_total()
-        .then(|| client::client(settings, Use::Count).ok())
-        .flatten();
+    let count_clients = match observer.wants_total() {
+        true => count_clients(settings, &prepared),
+        false => None,
+    };
     let reading = Reading {
-        client: &client,
-        count_client: count_client.as_ref(),
+        clients: &clients,
+        count_clients: count_clients.as_ref(),
         ids: &ids,
         observer,
         concurrency: settings.concurrency,
         run_time: now,
     };
     for s in &streams {
-        let name = s.collection.name.as_str();
+        let name = s.name();
+        let name = name.as_str();
+        // The strategies name the stream by its collection; the committer knows its database.
+        let collection = s.collection.name.as_str();
         observer.stream_started(name)?;
-        let Some(r) = prepared.iter().find(|r| r.plan.collection.name == name) else {
+        let Some(r) = prepared.iter().find(|r| r.plan.name() == name) else {
             if let Some((_, e)) = failures.iter().find(|(n, _)| n == name) {
                 observer.stream_failed(name, e)?;
             }
@@ -131,6 +164,7 @@ async fn run_on<D: Destination>(
         };
         let collection_started = Instant::now();
         let before = committer.totals();
+        committer.enter(scope(settings, &r.plan.database));
         let result = reading.stream(r, &mut committer).await;
         observer.collection_done(name);
         let after = committer.totals();
@@ -146,7 +180,7 @@ async fn run_on<D: Destination>(
         match result {
             Ok(end) => {
                 stream.synced_to = end.synced_to;
-                let state = committer.stream(name)?;
+                let state = committer.stream(collection)?;
                 observer.stream_done(name, &end.of(state))?;
             }
             Err(ExportError::Paused) => {
@@ -157,7 +191,7 @@ async fn run_on<D: Destination>(
             Err(e) if e.stream_scoped() => {
                 // Its open batch (if any) is dropped: a later run reads it again from the
                 // committed position, which is all the state holds for it.
-                let _ = committer.discard(name);
+                let _ = committer.discard(collection);
                 tracing::error!(collection = %name, "{e} (going on with the other collections)");
                 observer.stream_failed(name, &e)?;
                 failures.push((name.to_string(), e));
@@ -175,7 +209,7 @@ async fn run_on<D: Destination>(
     summary.docs = totals.rows;
     summary.files = totals.batches;
     summary.bytes = totals.bytes;
-    let mut summary = counted(summary, &client, started);
+    let mut summary = counted(summary, &clients, started);
     summary.failed = failed(&failures);
     observer.run_done(&summary)?;
     if failures.is_empty() {
@@ -189,7 +223,7 @@ async fn run_on<D: Destination>(
 /// that fails for a reason of its own (its given state, privileges, index) is kept with its
 /// error, to be reported at its turn while the others are read.
 async fn check_all(
-    client: &FaunaClient,
+    clients: &DatabaseClients,
     streams: &[StreamPlan],
     refused: Vec<(String, ExportError)>,
     observer: &dyn Observer,
@@ -198,14 +232,15 @@ async fn check_all(
     let mut failures = Failures::new();
     let mut ready = Vec::with_capacity(streams.len());
     for s in streams {
-        let name = &s.collection.name;
-        if let Some(e) = refused.remove(name) {
-            failures.push((name.clone(), e));
+        let name = s.name();
+        if let Some(e) = refused.remove(&name) {
+            failures.push((name, e));
             continue;
         }
-        match check_stream(client, s, observer).await {
+        let checked = check_stream(clients.get(&s.database)?, s, observer).await;
+        match checked.map_err(|e| unreachable(&s.database, e)) {
             Ok(r) => ready.push(r),
-            Err(e) if e.stream_scoped() => failures.push((name.clone(), e)),
+            Err(e) if e.stream_scoped() => failures.push((name, e)),
             Err(e) => return Err(e),
         }
     }
@@ -217,18 +252,18 @@ async fn check_all(
 fn nothing_to_read(
     streams: &[StreamPlan],
     mut failures: Failures,
-    client: &FaunaClient,
+    clients: &DatabaseClients,
     started: Instant,
     observer: &dyn Observer,
 ) -> Result<ExportError, ExportError> {
     for s in streams {
-        let name = &s.collection.name;
-        observer.stream_started(name)?;
-        if let Some((_, e)) = failures.iter().find(|(n, _)| n == name) {
-            observer.stream_failed(name, e)?;
+        let name = s.name();
+        observer.stream_started(&name)?;
+        if let Some((_, e)) = failures.iter().find(|(n, _)| *n == name) {
+            observer.stream_failed(&name, e)?;
         }
     }
-    let mut summary = counted(Summary::default(), client, started);
+    let mut summary = counted(Summary::default(), clients, started);
     summary.failed = failed(&failures);
     observer.run_done(&summary)?;
     Ok(match failures.len() {
@@ -244,22 +279,24 @@ fn nothing_to_read(
 fn already_complete(state: &State, prepared: &[Ready]) -> u64 {
     prepared
         .iter()
-        .filter(|r| {
-            state
-                .streams
-                .get(&r.plan.collection.name)
-                .map(|s| &s.position)
-                == Some(&Position::Done)
-        })
+        .filter(|r| state.streams.get(&r.plan.name()).map(|s| &s.position) == Some(&Position::Done))
         .count() as u64
 }
 
-/// `summary` with the client's counts and the run's time.
-fn counted(mut summary: Summary, client: &FaunaClient, started: Instant) -> Summary {
+/// `summary` with the clients' counts and the run's time (the paging figures are those of the
+/// key's own database).
+fn counted(mut summary: Summary, clients: &DatabaseClients, started: Instant) -> Summary {
+    let client = clients.root();
     summary.retries = client.retries();
     summary.queries = client.queries();
     summary.queries_before_data = client.queries_before_data();
     summary.read_ops = client.read_ops();
+    for c in clients.below() {
+        summary.retries += c.retries();
+        summary.queries += c.queries();
+        summary.queries_before_data += c.queries_before_data();
+        summary.read_ops += c.read_ops();
+    }
     summary.paging = client.paging_of(crate::read::reads_documents);
     summary.in_flight = client.concurrency();
     summary.seconds = started.elapsed().as_secs_f64();
@@ -272,6 +309,17 @@ fn failed(failures: &[(String, ExportError)]) -> Vec<StreamFailure> {
         .iter()
         .map(|(name, e)| StreamFailure::new(name, e))
         .collect()
+}
+
+/// The clients of the expected totals, one per database of the `prepared` streams; `None`
+/// when one cannot be set up (nothing is counted then).
+fn count_clients(settings: &Settings, prepared: &[Ready]) -> Option<DatabaseClients> {
+    let root = client::client(settings, Use::Count).ok()?;
+    let mut clients = DatabaseClients::new(root, Use::Count);
+    for r in prepared {
+        clients.add(settings, &r.plan.database).ok()?;
+    }
+    Some(clients)
 }
 
 fn fauna(context: &str) -> impl FnOnce(FaunaError) -> ExportError {

@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::fauna::FaunaClient;
 use crate::output::new_output_id;
 use crate::read::{now, sampled_split_points};
-use crate::run::{check_collection, client, sync_index, Mode, Plan, Use};
+use crate::run::{check_collection, client, sync_index, DatabaseClients, Mode, Plan, Use};
 use crate::sync::ExportError;
 
 /// How a plan is shaped.
@@ -27,10 +27,19 @@ pub async fn make_plan(settings: &Settings, shape: PlanShape) -> Result<ScalePla
         context: "setting up the client".into(),
         source,
     })?;
+    if settings.databases.is_tree() {
+        return Err(ScaleError::BadShard(
+            "scale-out plans the key's own database: plan each database of a tree on its own (a key scoped to it), or export the tree in one process (spec/scale-out.md, \"Limits\")".into(),
+        ));
+    }
     let snapshot_ts = now(&client, "(server time)")
         .await
         .map_err(ExportError::from)?;
-    let streams = Plan::of(Mode::Export).streams(settings, &client).await?;
+    let mut clients = DatabaseClients::new(client, Use::Run);
+    let (streams, _) = Plan::of(Mode::Export)
+        .streams(settings, &mut clients)
+        .await?;
+    let client = clients.root();
     let mut collections = Vec::with_capacity(streams.len());
     let mut shortest: Option<(i64, String)> = None;
     // Dealt round-robin across collections, so that small collections do not all land on
@@ -38,9 +47,9 @@ pub async fn make_plan(settings: &Settings, shape: PlanShape) -> Result<ScalePla
     let mut next_shard = 0u32;
     for s in &streams {
         let c = &s.collection;
-        let retention = check_collection(&client, c).await?;
+        let retention = check_collection(client, c).await?;
         // The joined output is meant to be synced from T: say now when it cannot be.
-        if let Err(e) = sync_index(&client, c).await {
+        if let Err(e) = sync_index(client, c).await {
             tracing::warn!(collection = %c.name, "{e} (the export works; `sync` after finalize will not, for this collection)");
         }
         if let Some(window) = retention.window_secs() {
@@ -50,7 +59,7 @@ pub async fn make_plan(settings: &Settings, shape: PlanShape) -> Result<ScalePla
             }
         }
         let parts = shape.shards.saturating_mul(shape.ranges_per_shard.max(1));
-        let points = split(&client, &c.name, snapshot_ts, parts).await?;
+        let points = split(client, &c.name, snapshot_ts, parts).await?;
         let mut ranges = Vec::with_capacity(points.len() + 1);
         let mut from = None;
         for until in points.into_iter().map(Some).chain([None]) {

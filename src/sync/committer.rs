@@ -47,6 +47,22 @@ pub struct BatchLimits {
 /// how many of the page's items come before that cursor (all of them at the page's end).
 pub type PositionFn = Arc<dyn Fn(Option<&Value>, usize) -> Position + Send + Sync>;
 
+/// The database whose streams are being committed, in a run over a database tree
+/// (`spec/trees.md`): the strategies name a stream by its collection, and the committer keeps
+/// it under the stream name, `<path>/<collection>`; its records gain the database column.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseScope {
+    /// What precedes a collection's name in its stream's name: `""` (the key's own database
+    /// without trees) or the path and a `/`.
+    pub prefix: String,
+    /// The database column (name, value) records gain; `None` without trees.
+    pub column: Option<(String, String)>,
+    /// Databases merged (`merge_databases`): a collection's batches are files of the stream
+    /// named by the collection, numbered by that stream's entry; the database's own entry keeps
+    /// its position.
+    pub merged: bool,
+}
+
 /// Everything the blocking side touches; moved to a blocking thread for each write.
 struct Core {
     state: State,
@@ -87,6 +103,10 @@ struct Open {
     ids: Vec<Record>,
     /// Deletions tracked: what the batch changes in the expiring documents.
     expiring: Option<Pending>,
+    /// The database column's value (the schema's last column), in a database tree.
+    database: Option<String>,
+    /// The merged stream whose files the batches are (`DatabaseScope::merged`).
+    group: Option<String>,
     rows: u64,
     bytes: u64,
     deletions: u64,
@@ -103,6 +123,8 @@ impl Open {
             pending: Vec::new(),
             ids: Vec::new(),
             expiring,
+            database: None,
+            group: None,
             rows: 0,
             bytes: 0,
             deletions: 0,
@@ -183,6 +205,7 @@ pub struct Committer {
     limits: BatchLimits,
     totals: Totals,
     deadline: Option<std::time::Instant>,
+    scope: DatabaseScope,
 }
 
 impl Committer {
@@ -205,6 +228,7 @@ impl Committer {
             limits,
             totals: Totals::default(),
             deadline: None,
+            scope: DatabaseScope::default(),
         }
     }
 
@@ -227,8 +251,24 @@ impl Committer {
         }
     }
 
+    /// Names streams within `scope` from now on: every stream name the committer is given is
+    /// then a collection of that database.
+    pub fn enter(&mut self, scope: DatabaseScope) {
+        self.scope = scope;
+    }
+
+    /// The stream name of `collection` in the current scope.
+    fn key(&self, collection: &str) -> String {
+        format!("{}{collection}", self.scope.prefix)
+    }
+
     /// The stream's committed entry.
     pub fn stream(&self, name: &str) -> Result<&StreamState, ExportError> {
+        self.entry(&self.key(name))
+    }
+
+    /// The committed entry of the stream named `name` in full.
+    fn entry(&self, name: &str) -> Result<&StreamState, ExportError> {
         self.state()
             .streams
             .get(name)
@@ -246,8 +286,15 @@ impl Committer {
         ids: Option<&Path>,
         expiring: bool,
     ) -> Result<(), ExportError> {
+        let stream = &self.key(stream);
+        let mut schema = schema;
+        if let Some((column, _)) = &self.scope.column {
+            schema
+                .columns
+                .push((column.clone(), crate::export::ColumnType::String));
+        }
         if let Some(dir) = ids {
-            let s = self.stream(stream)?;
+            let s = self.entry(stream)?;
             let recorded = s.ids;
             let start = match (s.ids, s.ids_len) {
                 (Some(mark), _) => Start::Mark(mark),
@@ -260,21 +307,25 @@ impl Committer {
             let mark = set.mark();
             self.core_mut()?.ids.insert(stream.to_string(), set);
             if recorded != Some(mark) {
-                self.update(stream, move |s| {
+                self.update_entry(stream, move |s| {
                     s.ids = Some(mark);
                     s.ids_len = None;
                 })
                 .await?;
             }
         }
-        if !expiring && !self.stream(stream)?.expiring.is_empty() {
-            self.update(stream, |s| s.expiring = Expiring::default())
+        if !expiring && !self.entry(stream)?.expiring.is_empty() {
+            self.update_entry(stream, |s| s.expiring = Expiring::default())
                 .await?;
         }
-        let old = self.open.insert(
-            stream.to_string(),
-            Open::new(schema, ids.is_some(), expiring),
-        );
+        let mut open = Open::new(schema, ids.is_some(), expiring);
+        open.database = self.scope.column.as_ref().map(|(_, v)| v.clone());
+        if self.scope.merged {
+            let collection = stream.strip_prefix(&self.scope.prefix).unwrap_or(stream);
+            self.entry(collection)?;
+            open.group = Some(collection.to_string());
+        }
+        let old = self.open.insert(stream.to_string(), open);
         if let Some(writing) = old.and_then(|mut o| o.reset()) {
             drop(writing.tx);
             self.aborted.push(writing.task);
@@ -286,7 +337,7 @@ impl Committer {
     /// (recording that in the state) and opens the result. `None` when the stream keeps no
     /// id set; an incomplete set is an error the caller words.
     pub async fn frozen_ids(&mut self, stream: &str) -> Result<Option<SortedIds>, ExportError> {
-        let name = stream.to_string();
+        let name = self.key(stream);
         let compacted = name.clone();
         let changed = self
             .blocking(move |core| {
@@ -310,7 +361,7 @@ impl Committer {
             return Ok(None);
         };
         if changed {
-            self.save(stream, None).await?;
+            self.save(&name, None).await?;
         }
         self.blocking(move |core| {
             let set = core
@@ -332,6 +383,7 @@ impl Committer {
         position: &PositionFn,
         observer: &dyn Observer,
     ) -> Result<(), ExportError> {
+        let stream = &self.key(stream);
         let mut items = page.items.into_iter().enumerate().peekable();
         while let Some((i, item)) = items.next() {
             let Some(record) = item.record else { continue };
@@ -363,17 +415,24 @@ impl Committer {
             .open
             .get(stream)
             .ok_or_else(|| ExportError::StreamMissing(stream.to_string()))?;
-        Ok(open.expired_before(&self.stream(stream)?.expiring, record))
+        Ok(open.expired_before(&self.entry(stream)?.expiring, record))
     }
 
     /// Adds `record` to the stream's open batch (opening one if needed); true when the batch
     /// is now full.
-    async fn add(&mut self, stream: &str, record: Record) -> Result<bool, ExportError> {
+    async fn add(&mut self, stream: &str, mut record: Record) -> Result<bool, ExportError> {
         let limits = self.limits;
         if self.open_mut(stream)?.writing.is_none() {
             self.begin(stream).await?;
         }
         let open = self.open_mut(stream)?;
+        if let Some(database) = &open.database {
+            // The database column is the schema's last; the reader's record has the others
+            // (a deletion record made here may already have a null in its place).
+            let others = open.schema.columns.len().saturating_sub(1);
+            record.columns.resize(others, Value::Null);
+            record.columns.push(Value::String(database.clone()));
+        }
         if limits.bytes.is_some() {
             open.bytes += jsonl_len(&open.schema, &record);
         }
@@ -389,9 +448,10 @@ impl Committer {
         end: Position,
         observer: &dyn Observer,
     ) -> Result<(), ExportError> {
+        let stream = &self.key(stream);
         if self.open_mut(stream)?.rows == 0 {
-            if self.stream(stream)?.position != end {
-                self.update(stream, move |s| s.position = end).await?;
+            if self.entry(stream)?.position != end {
+                self.update_entry(stream, move |s| s.position = end).await?;
             }
             return Ok(());
         }
@@ -401,6 +461,7 @@ impl Committer {
     /// Drops the open batch of `stream` (its records are read again from the committed
     /// position); its writer removes what it wrote before the next batch begins.
     pub fn discard(&mut self, stream: &str) -> Result<(), ExportError> {
+        let stream = &self.key(stream);
         if let Some(writing) = self.open_mut(stream)?.reset() {
             drop(writing.tx);
             self.aborted.push(writing.task);
@@ -410,6 +471,15 @@ impl Committer {
 
     /// Changes the stream's entry with `f` and saves the state.
     pub async fn update<F>(&mut self, stream: &str, f: F) -> Result<(), ExportError>
+    where
+        F: FnOnce(&mut StreamState) + Send + 'static,
+    {
+        let name = self.key(stream);
+        self.update_entry(&name, f).await
+    }
+
+    /// [`Committer::update`] of the stream named `stream` in full.
+    async fn update_entry<F>(&mut self, stream: &str, f: F) -> Result<(), ExportError>
     where
         F: FnOnce(&mut StreamState) + Send + 'static,
     {
@@ -447,8 +517,10 @@ impl Committer {
         for task in std::mem::take(&mut self.aborted) {
             let _ = task.await;
         }
-        let schema = self.open_mut(stream)?.schema.clone();
-        let name = stream.to_string();
+        let open = self.open_mut(stream)?;
+        let schema = open.schema.clone();
+        // A merged database's batches are files of the merged stream, in its sequence.
+        let name = open.group.clone().unwrap_or_else(|| stream.to_string());
         let batch = self
             .blocking(move |core| {
                 let seq = core
@@ -588,6 +660,16 @@ impl Core {
         }
         if let Some(changes) = expiring {
             expiring::apply(&mut s.expiring, changes);
+        }
+        if receipt.stream != stream {
+            // A merged stream's file: its entry numbers the files, in the same state write.
+            let merged = self
+                .state
+                .streams
+                .get_mut(&receipt.stream)
+                .ok_or_else(|| ExportError::StreamMissing(receipt.stream.clone()))?;
+            merged.next_seq = merged.next_seq.max(receipt.seq + 1);
+            merged.rows += receipt.rows;
         }
         Ok(receipt)
     }

@@ -34,7 +34,7 @@ mod summary;
 mod ttl_expiry;
 mod window_ranges;
 
-pub use committer::{BatchLimits, Committer, PositionFn};
+pub use committer::{BatchLimits, Committer, DatabaseScope, PositionFn};
 pub use drain::{drain, drain_concurrent, Partition, RotationPosition, CHUNK_ITEMS};
 pub use error::ExportError;
 pub use expiring::Expiring;

@@ -30,4 +30,5 @@ mod support;
 mod sync;
 mod sync_random;
 mod torture;
+mod trees;
 mod ttl_expiry;

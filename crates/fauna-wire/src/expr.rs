@@ -145,6 +145,11 @@ impl Expr {
         Expr::form1("collections", Expr::null())
     }
 
+    /// `Databases()`: the child databases of the request's database.
+    pub fn databases() -> Expr {
+        Expr::form1("databases", Expr::null())
+    }
+
     /// `Indexes()`.
     pub fn indexes() -> Expr {
         Expr::form1("indexes", Expr::null())
