@@ -168,6 +168,13 @@ pub struct ExportArgs {
     /// JSONL compression (Parquet is always zstd) [default: none].
     #[arg(long, value_parser = ["none", "gzip", "zstd"])]
     pub compression: Option<String>,
+    /// Typed columns from the wire's types beside `data`, or the `data` JSON column only
+    /// [default: typed for new outputs; an existing output keeps the mode it was written in].
+    #[arg(long, value_parser = ["typed", "json"])]
+    pub columns: Option<String>,
+    /// What a batch that would change the typed columns does [default: evolve].
+    #[arg(long, value_parser = ["evolve", "freeze", "discard_row", "discard_value"])]
+    pub contract: Option<String>,
     /// Checkpoint state file (default <out>/_state.json).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -249,6 +256,8 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
                 batch_rows: args.batch_rows,
                 batch_bytes: args.batch_bytes,
                 compression: args.compression,
+                columns: args.columns,
+                contract: args.contract,
                 state: args.state.map(|s| local_path(&s)),
                 verify: args.verify,
                 allow_insecure_http: args.allow_insecure_http,
@@ -401,6 +410,7 @@ fn advice(kind: ErrorKind) -> &'static str {
         }
         ErrorKind::State => "The output was left untouched.",
         ErrorKind::Locked => "Nothing was changed.",
+        ErrorKind::SchemaFrozen => "Nothing of the batch was committed; what was committed before stays valid. Set the contract to evolve (or discard_row/discard_value) to accept the change, or fix the documents, then run again.",
         ErrorKind::Interrupted => "Committed files stay valid; run the same command again to resume.",
     }
 }

@@ -159,6 +159,7 @@ mod tests {
             page_size_fixed: false,
             deletion_column: None,
             history_gap: Default::default(),
+            typed: false,
         }
     }
 

@@ -135,6 +135,10 @@ pub struct OutputFile {
     pub format: Option<String>,
     /// `none`, `gzip` or `zstd`.
     pub compression: Option<String>,
+    /// `typed` or `json` (new outputs; an existing stream keeps its recorded mode).
+    pub columns: Option<String>,
+    /// Schema contract of typed columns: `evolve`, `freeze`, `discard_row`, `discard_value`.
+    pub contract: Option<String>,
     /// Rows per batch file.
     pub batch_rows: Option<u64>,
     /// Uncompressed JSONL bytes per batch file.

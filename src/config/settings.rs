@@ -26,6 +26,28 @@ pub const MAX_CONCURRENCY: u32 = 64;
 pub const MAX_RETRIES_LIMIT: usize = 100;
 const RESERVED: [&str; 3] = ["ref", "ts", "data"];
 
+/// How a stream's user data becomes columns (`output.columns`, `--columns`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnsMode {
+    /// The `data` JSON column only (the layout before typed columns).
+    Json,
+    /// Typed columns from the wire's types beside the `data` column (Parquet; JSONL writes
+    /// schema sidecars). The default of new outputs.
+    #[default]
+    Typed,
+}
+
+impl ColumnsMode {
+    /// The configuration's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnsMode::Json => "json",
+            ColumnsMode::Typed => "typed",
+        }
+    }
+}
+
 /// Output file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -82,6 +104,9 @@ pub struct CollectionSettings {
     pub deletion_column: Option<String>,
     /// What an incremental read does about deletions that fell out of Fauna's history.
     pub history_gap: HistoryGap,
+    /// Whether the stream's records keep their `data`'s wire JSON for typed columns (decided
+    /// per run from the stream's recorded columns mode, not configured here).
+    pub typed: bool,
 }
 
 impl CollectionSettings {
@@ -97,6 +122,7 @@ impl CollectionSettings {
             page_size_fixed: false,
             deletion_column: None,
             history_gap: HistoryGap::default(),
+            typed: false,
         }
     }
 }
@@ -118,6 +144,11 @@ pub struct OutputSettings {
     pub state: PathBuf,
     /// Check every committed file's SHA-256 on start (always: presence and size).
     pub verify: bool,
+    /// The columns mode asked for (`None`: not set; new streams are typed, existing ones keep
+    /// the mode their state records).
+    pub columns: Option<ColumnsMode>,
+    /// The schema contract of typed columns.
+    pub contract: crate::schema::Contract,
 }
 
 /// Everything a run needs, checked.
@@ -169,6 +200,10 @@ pub struct Overrides {
     pub batch_bytes: Option<u64>,
     /// `--compression`.
     pub compression: Option<String>,
+    /// `--columns`.
+    pub columns: Option<String>,
+    /// `--contract`.
+    pub contract: Option<String>,
     /// `--state`.
     pub state: Option<PathBuf>,
     /// `--verify`: check committed files' SHA-256 on start.
@@ -264,6 +299,33 @@ fn parse_format(s: &str, field: &str) -> Result<OutputFormat, ConfigError> {
             field,
             format!("unknown format '{other}'"),
             "Use \"jsonl\" or \"parquet\".",
+        )),
+    }
+}
+
+fn parse_columns(s: &str, field: &str) -> Result<ColumnsMode, ConfigError> {
+    match s {
+        "json" => Ok(ColumnsMode::Json),
+        "typed" => Ok(ColumnsMode::Typed),
+        other => Err(ConfigError::new(
+            field,
+            format!("unknown columns mode '{other}'"),
+            "Use \"typed\" (typed columns beside data) or \"json\" (the data column only).",
+        )),
+    }
+}
+
+fn parse_contract(s: &str, field: &str) -> Result<crate::schema::Contract, ConfigError> {
+    use crate::schema::Contract;
+    match s {
+        "evolve" => Ok(Contract::Evolve),
+        "freeze" => Ok(Contract::Freeze),
+        "discard_row" => Ok(Contract::DiscardRow),
+        "discard_value" => Ok(Contract::DiscardValue),
+        other => Err(ConfigError::new(
+            field,
+            format!("unknown schema contract '{other}'"),
+            "Use \"evolve\", \"freeze\", \"discard_row\" or \"discard_value\".",
         )),
     }
 }
@@ -407,6 +469,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         page_size_fixed: o.fixed_page_size || file.defaults.page_size_fixed.unwrap_or(false),
         deletion_column: deletion_column(&file.defaults.deletions),
         history_gap: history_gap(&file.defaults.deletions),
+        typed: false,
     };
 
     let mut configured: Vec<(String, CollectionFile)> = Vec::new();
@@ -504,6 +567,16 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             "Parquet files are always zstd-compressed; drop --compression or use --format jsonl.",
         ));
     }
+    let columns = match (&o.columns, &out.columns) {
+        (Some(c), _) => Some(parse_columns(c, "--columns")?),
+        (None, Some(c)) => Some(parse_columns(c, "output.columns")?),
+        (None, None) => None,
+    };
+    let contract = match (&o.contract, &out.contract) {
+        (Some(c), _) => parse_contract(c, "--contract")?,
+        (None, Some(c)) => parse_contract(c, "output.contract")?,
+        (None, None) => crate::schema::Contract::default(),
+    };
     let batch_rows = o
         .batch_rows
         .or(out.batch_rows)
@@ -551,6 +624,8 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             batch_bytes,
             state,
             verify: o.verify,
+            columns,
+            contract,
         },
         warnings,
     })
@@ -684,6 +759,7 @@ fn resolve_collection(
         page_size_fixed,
         deletion_column,
         history_gap: gap,
+        typed: false,
     })
 }
 

@@ -103,6 +103,7 @@ impl From<SchemaView> for RecordSchema {
             columns: s.columns.into_iter().map(|c| (c.name, c.ty)).collect(),
             deletion_column: s.deletion_column,
             detected_column: s.detected_column,
+            typed: None,
         }
     }
 }

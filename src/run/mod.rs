@@ -16,6 +16,7 @@
 
 mod checks;
 mod client;
+mod columns;
 mod destination;
 mod estimate;
 mod files;

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::checks::check_stream;
 use super::client::{self, Use};
+use super::columns::columns_mode;
 use super::destination::{Begun, Destination, OpenOutput, Resumed};
 use super::plan::{Plan, ReadMode, StreamPlan};
 use super::prepare::prepare;
@@ -75,8 +76,22 @@ async fn run_on<D: Destination>(
     let mut prepared = Vec::with_capacity(ready.len());
     for r in ready {
         let format = (destination.format(), destination.fixes_schema());
-        match prepare(&client, &mut state, &r, snapshot_ts, format, observer).await {
-            Ok(()) => prepared.push(r),
+        let prepared_entry = prepare(&client, &mut state, &r, snapshot_ts, format, observer)
+            .await
+            .and_then(|()| {
+                let c = &r.plan.collection;
+                let entry = state
+                    .streams
+                    .get_mut(&c.name)
+                    .ok_or_else(|| ExportError::StreamMissing(c.name.clone()))?;
+                columns_mode(entry, c, settings.output.columns, format.0)
+            });
+        match prepared_entry {
+            Ok(typed) => {
+                let mut r = r;
+                r.plan.collection.typed = typed;
+                prepared.push(r)
+            }
             Err(e) if e.stream_scoped() => {
                 let name = r.plan.collection.name;
                 tracing::error!(collection = %name, "{e} (going on with the other collections)");
@@ -97,6 +112,7 @@ async fn run_on<D: Destination>(
         bytes: settings.output.batch_bytes,
     };
     let mut committer = Committer::new(state, output, checkpoint, limits);
+    committer.set_contract(settings.output.contract);
     committer.set_deadline(plan.max_duration.map(|d| started + d));
     // Counts (for an ETA or an estimate) use their own short timeout and no retries; without
     // such a client (it could not be set up) nothing is counted.

@@ -27,11 +27,12 @@ use tokio::task::JoinHandle;
 use super::error::ExportError;
 use super::expiring::{self, Expiring, Pending};
 use super::observer::Observer;
-use crate::export::{Deletion, Record, RecordJson, RecordSchema};
+use crate::export::{Deletion, Record, RecordJson, RecordSchema, TypedBatch};
 use crate::fauna::Value;
 use crate::id_set::{IdSet, SortedIds, Start};
 use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
 use crate::read::Page;
+use crate::schema::Contract;
 use crate::state::{Position, State, StreamState};
 
 /// When a batch is full.
@@ -183,6 +184,8 @@ pub struct Committer {
     limits: BatchLimits,
     totals: Totals,
     deadline: Option<std::time::Instant>,
+    /// The schema contract of typed streams.
+    contract: Contract,
 }
 
 impl Committer {
@@ -205,12 +208,18 @@ impl Committer {
             limits,
             totals: Totals::default(),
             deadline: None,
+            contract: Contract::default(),
         }
     }
 
     /// Stop with [`ExportError::Paused`] after the first batch committed past `deadline`.
     pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
         self.deadline = deadline;
+    }
+
+    /// The schema contract of streams with typed columns (default `evolve`).
+    pub fn set_contract(&mut self, contract: Contract) {
+        self.contract = contract;
     }
 
     /// What this committer committed so far.
@@ -430,7 +439,18 @@ impl Committer {
         for task in std::mem::take(&mut self.aborted) {
             let _ = task.await;
         }
-        let schema = self.open_mut(stream)?.schema.clone();
+        let mut schema = self.open_mut(stream)?.schema.clone();
+        if let Some(typed) = &self.stream(stream)?.typed {
+            // The batch starts from the plan as committed (the same on a resumed run).
+            schema = Arc::new(RecordSchema {
+                typed: Some(TypedBatch {
+                    plan: typed.plan.clone(),
+                    version: typed.version,
+                    contract: self.contract,
+                }),
+                ..(*schema).clone()
+            });
+        }
         let name = stream.to_string();
         let batch = self
             .blocking(move |core| {
@@ -546,6 +566,10 @@ impl Core {
         expiring: Option<Vec<(String, Option<i64>)>>,
         position: Position,
     ) -> Result<Receipt, ExportError> {
+        let typed = sealed
+            .file
+            .as_ref()
+            .and_then(|f| Some((f.schema.clone()?, f.typed.clone()?)));
         let receipt = self.output.publish(sealed)?;
         let ids = match self.ids.get_mut(stream) {
             Some(set) => Some(set.record(&ids)?),
@@ -566,6 +590,12 @@ impl Core {
         }
         if let Some(changes) = expiring {
             expiring::apply(&mut s.expiring, changes);
+        }
+        if let (Some(t), Some((file, outcome))) = (&mut s.typed, typed) {
+            t.version = file.version;
+            t.variants = file.variants;
+            t.plan = outcome.plan;
+            t.observed.merge(&outcome.observed);
         }
         self.checkpoint.save(&self.state, stream, Some(&receipt))?;
         if let Some(set) = self.ids.get_mut(stream) {

@@ -457,6 +457,7 @@ mod tests {
             columns: vec![],
             deletion_column: None,
             detected_column: None,
+            typed: None,
         };
         committer
             .open_stream("s", schema, None, false)

@@ -30,3 +30,4 @@ mod sync;
 mod sync_random;
 mod torture;
 mod ttl_expiry;
+mod typed;
