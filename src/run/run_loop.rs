@@ -150,6 +150,8 @@ async fn run_on<D: Destination>(
             files: after.batches - before.batches,
             seconds: collection_started.elapsed().as_secs_f64(),
             synced_to: None,
+            variant_values: after.variant_values - before.variant_values,
+            discarded: after.discarded - before.discarded,
         };
         match result {
             Ok(end) => {

@@ -33,6 +33,7 @@ use crate::id_set::{IdSet, SortedIds, Start};
 use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
 use crate::read::Page;
 use crate::schema::Contract;
+use crate::sink::typed::FileSchema;
 use crate::state::{Position, State, StreamState};
 
 /// When a batch is full.
@@ -173,6 +174,11 @@ pub struct Totals {
     pub deletions: u64,
     /// Deletion records found by reconciliation among the deletion records.
     pub detected: u64,
+    /// Typed files: values written to variant columns.
+    pub variant_values: u64,
+    /// Typed files: documents left out (`discard_row`) or with values left out of the typed
+    /// columns (`discard_value`).
+    pub discarded: u64,
 }
 
 /// The committer of one run.
@@ -508,9 +514,13 @@ impl Committer {
         let _ = writing.tx.send(ToWriter::Finish).await;
         let sealed = join(writing).await?.ok_or(ExportError::CommitterFailed)?;
         let name = stream.to_string();
-        let receipt = self
+        let (receipt, schema) = self
             .blocking(move |core| core.commit(&name, sealed, ids, expiring, position))
             .await?;
+        if let Some(schema) = schema {
+            self.totals.variant_values += schema.variant_values;
+            self.totals.discarded += schema.discarded_rows + schema.discarded_values;
+        }
         self.totals.batches += 1;
         self.totals.rows += receipt.rows;
         self.totals.bytes += receipt.bytes;
@@ -565,7 +575,7 @@ impl Core {
         ids: Vec<Record>,
         expiring: Option<Vec<(String, Option<i64>)>>,
         position: Position,
-    ) -> Result<Receipt, ExportError> {
+    ) -> Result<(Receipt, Option<FileSchema>), ExportError> {
         let typed = sealed
             .file
             .as_ref()
@@ -591,17 +601,19 @@ impl Core {
         if let Some(changes) = expiring {
             expiring::apply(&mut s.expiring, changes);
         }
+        let mut schema = None;
         if let (Some(t), Some((file, outcome))) = (&mut s.typed, typed) {
             t.version = file.version;
             t.variants = file.variants;
             t.plan = outcome.plan;
             t.observed.merge(&outcome.observed);
+            schema = Some(file);
         }
         self.checkpoint.save(&self.state, stream, Some(&receipt))?;
         if let Some(set) = self.ids.get_mut(stream) {
             set.prune();
         }
-        Ok(receipt)
+        Ok((receipt, schema))
     }
 }
 

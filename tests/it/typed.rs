@@ -214,8 +214,8 @@ async fn columns_json_keeps_the_data_column_layout_and_an_output_keeps_its_mode(
 }
 
 /// Five syncs: a first document, a new field, a type change, a field removed, another new
-/// field. Returns each sync's exit code and the output's manifest schema lines.
-fn five_syncs(fx: &Fixture, out: &Path, contract: &str) -> Vec<i32> {
+/// field. Returns each sync's exit code and its summary's typed-columns line (if any).
+fn five_syncs(fx: &Fixture, out: &Path, contract: &str) -> Vec<(i32, String)> {
     let steps = [
         r#"{"a":1,"b":"x"}"#,
         r#"{"a":2,"b":"y","c":true}"#,
@@ -227,7 +227,12 @@ fn five_syncs(fx: &Fixture, out: &Path, contract: &str) -> Vec<i32> {
     for (i, data) in steps.iter().enumerate() {
         write(fx, &create(&format!("{}", i + 1), data));
         let o = run(fx, out, &["sync", "--contract", contract], None);
-        codes.push(o.status.code().unwrap_or(-1));
+        let typed_line = String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .find(|l| l.starts_with("foo: typed columns"))
+            .unwrap_or_default()
+            .to_string();
+        codes.push((o.status.code().unwrap_or(-1), typed_line));
     }
     codes
 }
@@ -237,7 +242,11 @@ async fn five_syncs_evolve_the_schema_under_each_contract() {
     // evolve: every change becomes a column or a variant; versions only grow.
     let fx = Fixture::start(SCHEMA, &[]).await;
     let out = fx.out("evolve");
-    assert_eq!(five_syncs(&fx, &out, "evolve"), [0, 0, 0, 0, 0]);
+    let variants =
+        "foo: typed columns: 1 value(s) in variant columns, 0 left out by the schema contract";
+    let codes = five_syncs(&fx, &out, "evolve");
+    let want = [(0, ""), (0, ""), (0, variants), (0, ""), (0, "")];
+    assert_eq!(codes, want.map(|(c, l)| (c, l.to_string())));
     let lines: Vec<_> = read_manifest(&out)
         .unwrap()
         .into_iter()
@@ -288,7 +297,11 @@ async fn five_syncs_evolve_the_schema_under_each_contract() {
     // discard_row: documents that would change the schema are left out, and counted.
     let fx = Fixture::start(SCHEMA, &[]).await;
     let out = fx.out("discard_row");
-    assert_eq!(five_syncs(&fx, &out, "discard_row"), [0, 0, 0, 0, 0]);
+    let codes: Vec<i32> = five_syncs(&fx, &out, "discard_row")
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(codes, [0, 0, 0, 0, 0]);
     let lines: Vec<_> = read_manifest(&out)
         .unwrap()
         .into_iter()
@@ -311,7 +324,17 @@ async fn five_syncs_evolve_the_schema_under_each_contract() {
     // discard_value: the document is written; the new values stay in `data` only.
     let fx = Fixture::start(SCHEMA, &[]).await;
     let out = fx.out("discard_value");
-    assert_eq!(five_syncs(&fx, &out, "discard_value"), [0, 0, 0, 0, 0]);
+    let codes = five_syncs(&fx, &out, "discard_value");
+    let left_out =
+        "foo: typed columns: 0 value(s) in variant columns, 1 left out by the schema contract";
+    let want = [
+        (0, ""),
+        (0, left_out),
+        (0, left_out),
+        (0, ""),
+        (0, left_out),
+    ];
+    assert_eq!(codes, want.map(|(c, l)| (c, l.to_string())));
     let (names, rows) = parquet_rows(&out.join("foo/part-00000003.parquet"));
     assert_eq!(names, ["ref", "ts", "data", "a", "b"]);
     assert_eq!(
@@ -382,4 +405,35 @@ async fn a_run_killed_mid_batch_resumes_to_byte_identical_typed_files_and_schema
         state(&clean).streams["foo"].typed
     );
     assert_eq!(read_manifest(&out).unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_go_into_typed_files_with_their_columns_and_null_user_columns() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    let out = fx.out("deletions");
+    let config = fx.dir.path().join("deletions.json");
+    std::fs::write(
+        &config,
+        r#"{"collection": {"name": "foo", "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}}}"#,
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    write(&fx, &create("1", r#"{"a":1}"#));
+    ok(&run(&fx, &out, &["sync", "--config", config], None));
+    write(&fx, r#"{"delete":{"ref":{"collection":"foo"},"id":"1"}}"#);
+    ok(&run(&fx, &out, &["sync", "--config", config], None));
+    let (names, rows) = parquet_rows(&out.join("foo/part-00000002.parquet"));
+    assert_eq!(
+        names,
+        ["ref", "ts", "data", "deleted_at", "deletion_detected", "a"]
+    );
+    let row = rows[0].as_object().unwrap();
+    let keys: Vec<&str> = row.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["deleted_at", "deletion_detected", "ref", "ts"]);
+    assert_eq!(
+        (&row["ref"], &row["deletion_detected"]),
+        (&json!("1"), &json!(false))
+    );
+    let schema = read_manifest(&out).unwrap()[1].schema.clone().unwrap();
+    assert_eq!((schema.version, schema.columns), (1, 1));
 }
