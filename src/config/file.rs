@@ -32,6 +32,8 @@ pub struct ConfigFile {
     pub concurrency: Option<u32>,
     /// Whether plain `http` to a host other than this machine is allowed.
     pub allow_insecure_http: Option<bool>,
+    /// Airbyte `discover`: documents per collection sampled for typed `data` properties.
+    pub discover_sample: Option<u32>,
     /// Output settings.
     #[serde(default)]
     pub output: OutputFile,

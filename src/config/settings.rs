@@ -16,6 +16,8 @@ use crate::fauna::Secret;
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 /// Default rows per batch file.
 pub const DEFAULT_BATCH_ROWS: u64 = 100_000;
+/// The largest `discover_sample` (one page of documents per collection).
+pub const MAX_DISCOVER_SAMPLE: u32 = 10_000;
 /// Partitions read at once when the configuration does not say (`spec/config.schema.json`).
 pub const DEFAULT_CONCURRENCY: u32 = 4;
 
@@ -164,6 +166,9 @@ pub struct Settings {
     pub max_retries: usize,
     /// Partitions of one stream read at once (and the client's most requests in flight).
     pub concurrency: u32,
+    /// Airbyte `discover`: documents per collection read to type `data`'s properties, labelled
+    /// as a sample (0: none, `data` is an untyped object).
+    pub discover_sample: u32,
     /// The collections to export; `None` = every collection the key can read, with defaults.
     pub collections: Option<Vec<CollectionSettings>>,
     /// Defaults for collections not configured explicitly.
@@ -608,12 +613,21 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         .state
         .or_else(|| out.state.as_ref().map(PathBuf::from))
         .unwrap_or_else(|| dir.join("_state.json"));
+    let discover_sample = file.discover_sample.unwrap_or(0);
+    if discover_sample > MAX_DISCOVER_SAMPLE {
+        return Err(ConfigError::new(
+            "discover_sample",
+            format!("{discover_sample} documents is above {MAX_DISCOVER_SAMPLE}"),
+            "Use 0 (no sample) to 10000; one page of that many documents is read per collection.",
+        ));
+    }
     Ok(Settings {
         endpoint,
         secret,
         query_timeout: Duration::from_millis(query_timeout_ms),
         max_retries,
         concurrency,
+        discover_sample,
         collections,
         defaults,
         output: OutputSettings {
