@@ -67,15 +67,21 @@ impl BatchFile {
                 compression,
                 options,
             )?)),
-            FileFormat::Parquet if schema.typed.is_some() => {
-                Encoder::Typed(Box::new(TypedEncoder::new(Temp(file), &temp, options)))
-            }
-            FileFormat::Parquet => Encoder::Parquet(Box::new(ParquetEncoder::new(
-                Temp(file),
-                &temp,
-                options,
-                &schema,
-            )?)),
+            FileFormat::Parquet => match &schema.typed {
+                Some(typed) => Encoder::Typed(Box::new(TypedEncoder::new(
+                    Temp(file),
+                    &temp,
+                    options,
+                    typed,
+                    stream,
+                )?)),
+                None => Encoder::Parquet(Box::new(ParquetEncoder::new(
+                    Temp(file),
+                    &temp,
+                    options,
+                    &schema,
+                )?)),
+            },
         };
         Ok(BatchFile {
             encoder,
@@ -101,7 +107,7 @@ impl BatchFile {
         match &mut self.encoder {
             Encoder::Jsonl(e) => e.write(&self.schema, records)?,
             Encoder::Parquet(e) => e.write(&self.schema, records)?,
-            Encoder::Typed(e) => e.write(records),
+            Encoder::Typed(e) => e.write(records)?,
         }
         for r in records {
             self.ts = Some(match self.ts {
@@ -129,15 +135,7 @@ impl BatchFile {
             Encoder::Jsonl(e) => (e.finish()?, None, None),
             Encoder::Parquet(e) => (e.finish(&self.schema)?, None, None),
             Encoder::Typed(e) => {
-                let typed = self
-                    .schema
-                    .typed
-                    .as_ref()
-                    .ok_or_else(|| SinkError::Schema {
-                        path: self.rel_path.clone().into(),
-                        reason: "a typed file without its column plan".into(),
-                    })?;
-                let (out, schema, outcome) = e.finish(&self.schema, typed, &self.stream)?;
+                let (out, schema, outcome) = e.finish(&self.schema)?;
                 rows -= schema.discarded_rows;
                 (out, Some(schema), Some(Box::new(outcome)))
             }

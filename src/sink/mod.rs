@@ -57,6 +57,7 @@ mod jsonl;
 mod layout;
 mod manifest;
 mod parquet;
+mod spool;
 pub mod typed;
 mod typed_file;
 

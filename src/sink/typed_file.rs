@@ -1,7 +1,8 @@
-//! A typed Parquet batch file (`columns: typed`): the records are kept (export text and wire
-//! JSON, no value trees) until the batch ends, because the file's one schema depends on every
-//! record of it; then the batch's schema is observed, the contract applied, the plan grown,
-//! and the file written a chunk at a time.
+//! A typed Parquet batch file (`columns: typed`). The file's one schema depends on every
+//! record of the batch, so records are observed and checked against the contract as they
+//! arrive and kept in a spool on disk ([`Spool`]: export text and wire JSON, no value trees);
+//! when the batch ends the plan grows from what was observed and the file is written from the
+//! spool a chunk at a time.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use arrow_schema::{Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 
 use super::parquet::{arrow_schema, base_arrays, writer_properties};
+use super::spool::Spool;
 use super::typed::{
     typed_arrays, typed_arrow_schema, FileSchema, TypedDoc, TypedOutcome, Unplanned,
 };
@@ -29,58 +31,67 @@ static NULL: Value = Value::Null;
 pub(crate) struct TypedEncoder<W: Write + Send> {
     out: W,
     options: WriteOptions,
-    records: Vec<Record>,
+    typed: TypedBatch,
+    /// The contract in force: a stream's first typed batch always evolves.
+    contract: Contract,
+    spool: Spool,
+    observed: ObservedSchema,
+    discarded_rows: u64,
+    discarded_values: u64,
+    stream: String,
     /// Only used in error messages.
     path: PathBuf,
 }
 
 impl<W: Write + Send> TypedEncoder<W> {
-    /// Starts a file into `out`. `path` is only used in error messages.
-    pub(crate) fn new(out: W, path: &Path, options: &WriteOptions) -> Self {
-        TypedEncoder {
-            out,
-            options: options.clone(),
-            records: Vec::new(),
-            path: path.to_path_buf(),
-        }
-    }
-
-    /// Keeps `records` for the file.
-    pub(crate) fn write(&mut self, records: &[Record]) {
-        self.records.extend_from_slice(records);
-    }
-
-    /// Observes the batch, applies the contract, grows the plan and writes the file; returns
-    /// the writer, the file's schema line and the stream's typed outcome. `stream` is for the
-    /// `freeze` error.
-    pub(crate) fn finish(
-        self,
-        schema: &RecordSchema,
+    /// Starts a file into `out` (whose temporary file is `path`; the spool goes beside it).
+    pub(crate) fn new(
+        out: W,
+        path: &Path,
+        options: &WriteOptions,
         typed: &TypedBatch,
         stream: &str,
-    ) -> Result<(W, FileSchema, TypedOutcome), SinkError> {
-        let typed_err = |source| SinkError::Typed {
-            path: self.path.clone(),
-            source,
+    ) -> Result<Self, SinkError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let spool_name = match name.strip_suffix(".tmp") {
+            Some(stem) => format!("{stem}.spool.tmp"),
+            None => format!("{name}.spool.tmp"),
         };
-        // Pass 1: the contract and the batch's observed schema (each document decoded alone).
-        // A stream's first typed batch always evolves: there is nothing to keep to yet.
+        let spool_path = path.with_file_name(spool_name);
+        let spool =
+            Spool::create(&spool_path).map_err(|e| SinkError::io("create", &spool_path, e))?;
         let contract = match typed.version {
             0 => Contract::Evolve,
             _ => typed.contract,
         };
-        let mut plan = typed.plan.clone();
-        let mut observed = ObservedSchema::default();
-        let mut keep = vec![true; self.records.len()];
-        let (mut discarded_rows, mut discarded_values) = (0, 0);
-        for (i, rec) in self.records.iter().enumerate() {
+        Ok(TypedEncoder {
+            out,
+            options: options.clone(),
+            typed: typed.clone(),
+            contract,
+            spool,
+            observed: ObservedSchema::default(),
+            discarded_rows: 0,
+            discarded_values: 0,
+            stream: stream.to_string(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Observes `records` and applies the contract (`freeze`: an error naming the first value
+    /// without a column; `discard_row`: the record is left out), then spools them.
+    pub(crate) fn write(&mut self, records: &[Record]) -> Result<(), SinkError> {
+        for rec in records {
             let data = wire_data(rec, &self.path)?;
-            if contract != Contract::Evolve {
-                if let Some((path, kind)) = first_unplanned(&plan, &data) {
-                    match contract {
+            if self.contract != Contract::Evolve {
+                if let Some((path, kind)) = first_unplanned(&self.typed.plan, &data) {
+                    match self.contract {
                         Contract::Freeze => {
                             return Err(SinkError::Frozen {
-                                stream: stream.to_string(),
+                                stream: self.stream.clone(),
                                 source: SchemaError::Frozen {
                                     id: rec.id.clone(),
                                     path: path.to_json(),
@@ -89,57 +100,77 @@ impl<W: Write + Send> TypedEncoder<W> {
                             })
                         }
                         Contract::DiscardRow => {
-                            if let Some(k) = keep.get_mut(i) {
-                                *k = false;
-                            }
-                            discarded_rows += 1;
+                            self.discarded_rows += 1;
                             continue;
                         }
-                        Contract::DiscardValue | Contract::Evolve => discarded_values += 1,
+                        Contract::DiscardValue | Contract::Evolve => self.discarded_values += 1,
                     }
                 }
             }
             if rec.deletion.is_none() {
-                observed.observe(&data, rec.ts, &rec.id);
+                self.observed.observe(&data, rec.ts, &rec.id);
             }
+            self.spool
+                .push(rec)
+                .map_err(|e| SinkError::io("write", &self.path, e))?;
         }
-        if contract == Contract::Evolve {
-            plan.grow(&observed);
+        Ok(())
+    }
+
+    /// Grows the plan and writes the file; returns the writer, the file's schema line and the
+    /// stream's typed outcome.
+    pub(crate) fn finish(
+        mut self,
+        schema: &RecordSchema,
+    ) -> Result<(W, FileSchema, TypedOutcome), SinkError> {
+        let mut plan = self.typed.plan.clone();
+        if self.contract == Contract::Evolve {
+            plan.grow(&self.observed);
         }
-        let unplanned = match contract {
+        let unplanned = match self.contract {
             Contract::DiscardValue => Unplanned::Skip,
             _ => Unplanned::Error,
         };
-        let kept: Vec<&Record> = self
-            .records
-            .iter()
-            .zip(&keep)
-            .filter_map(|(r, k)| k.then_some(r))
-            .collect();
-        // Pass 2: the file.
         let base = arrow_schema(schema);
         let typed_schema = typed_arrow_schema(&plan, false);
         let mut fields: Vec<_> = base.fields().iter().cloned().collect();
-        // After `ref` and `ts` (which both schemas start with).
+        // After the base columns (both schemas start with `ref` and `ts`).
         fields.extend(typed_schema.fields().iter().skip(2).cloned());
         let arrow: SchemaRef = Arc::new(Schema::new_with_metadata(
             fields,
             typed_schema.metadata().clone(),
         ));
+        let path = self.path.clone();
         let pq_err = |source| SinkError::Parquet {
-            path: self.path.clone(),
+            path: path.clone(),
             source,
         };
         let props = writer_properties(&self.options, schema).map_err(pq_err)?;
         let mut writer =
             ArrowWriter::try_new(self.out, arrow.clone(), Some(props)).map_err(pq_err)?;
         let mut variant_values = 0u64;
-        for chunk in kept.chunks(CHUNK_ROWS) {
-            let owned: Vec<Record> = chunk.iter().map(|r| (*r).clone()).collect();
-            let mut arrays = base_arrays(schema, &owned, &self.path)?;
+        let mut reader = self
+            .spool
+            .read()
+            .map_err(|e| SinkError::io("read", &path, e))?;
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+            while chunk.len() < CHUNK_ROWS {
+                match reader
+                    .next_record()
+                    .map_err(|e| SinkError::io("read", &path, e))?
+                {
+                    Some(r) => chunk.push(r),
+                    None => break,
+                }
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            let mut arrays = base_arrays(schema, &chunk, &path)?;
             let datas = chunk
                 .iter()
-                .map(|r| wire_data(r, &self.path))
+                .map(|r| wire_data(r, &path))
                 .collect::<Result<Vec<_>, _>>()?;
             let docs: Vec<TypedDoc<'_>> = chunk
                 .iter()
@@ -150,7 +181,11 @@ impl<W: Write + Send> TypedEncoder<W> {
                     data: if r.deletion.is_some() { &NULL } else { d },
                 })
                 .collect();
-            let typed_cols = typed_arrays(&plan, &docs, unplanned).map_err(typed_err)?;
+            let typed_cols =
+                typed_arrays(&plan, &docs, unplanned).map_err(|source| SinkError::Typed {
+                    path: path.clone(),
+                    source,
+                })?;
             for (c, a) in plan.columns().iter().zip(&typed_cols) {
                 if c.variant_of.is_some() {
                     variant_values += (a.len() - a.null_count()) as u64;
@@ -159,15 +194,15 @@ impl<W: Write + Send> TypedEncoder<W> {
             arrays.extend(typed_cols);
             let batch =
                 RecordBatch::try_new(arrow.clone(), arrays).map_err(|source| SinkError::Arrow {
-                    path: self.path.clone(),
+                    path: path.clone(),
                     source,
                 })?;
             writer.write(&batch).map_err(pq_err)?;
         }
         let out = writer.into_inner().map_err(pq_err)?;
-        let changed = plan.columns().len() != typed.plan.columns().len();
+        let changed = plan.columns().len() != self.typed.plan.columns().len();
         let file = FileSchema {
-            version: typed.version + u64::from(changed),
+            version: self.typed.version + u64::from(changed),
             columns: plan.columns().len() as u64,
             variants: plan
                 .columns()
@@ -175,9 +210,10 @@ impl<W: Write + Send> TypedEncoder<W> {
                 .filter(|c| c.variant_of.is_some())
                 .count() as u64,
             variant_values,
-            discarded_rows,
-            discarded_values,
+            discarded_rows: self.discarded_rows,
+            discarded_values: self.discarded_values,
         };
+        let observed = std::mem::take(&mut self.observed);
         Ok((out, file, TypedOutcome { plan, observed }))
     }
 }
