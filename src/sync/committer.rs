@@ -576,10 +576,12 @@ impl Core {
         expiring: Option<Vec<(String, Option<i64>)>>,
         position: Position,
     ) -> Result<(Receipt, Option<FileSchema>), ExportError> {
+        let mut sealed = sealed;
+        // The plan and schema go to the state (not to the output, which never serializes them).
         let typed = sealed
             .file
-            .as_ref()
-            .and_then(|f| Some((f.schema.clone()?, f.typed.clone()?)));
+            .as_mut()
+            .and_then(|f| Some((f.schema.clone()?, f.typed.take()?)));
         let receipt = self.output.publish(sealed)?;
         let ids = match self.ids.get_mut(stream) {
             Some(set) => Some(set.record(&ids)?),
