@@ -122,6 +122,7 @@ fn main() -> Result<(), SinkError> {
         ],
         deletion_column: None,
         detected_column: None,
+        typed: None,
     };
     let root = match tempfile::tempdir() {
         Ok(d) => d,

@@ -48,6 +48,7 @@ fn advice(kind: ErrorKind) -> &'static str {
         }
         ErrorKind::State => "The output was left untouched.",
         ErrorKind::Locked => "Nothing was changed.",
+        ErrorKind::SchemaFrozen => "Nothing of the batch was committed; what was committed before stays valid. Set the contract to evolve (or discard_row/discard_value) to accept the change, or fix the documents, then run again.",
         ErrorKind::Interrupted => "Committed files stay valid; run the same command again to resume.",
     }
 }
@@ -153,6 +154,7 @@ fn print_sync_summary(s: &Summary, settings: &Settings) {
         }
     }
     print_failure_lines(s);
+    print_typed_lines(s);
     let changes = s.streams.iter().map(|c| c.changed + c.deleted).sum::<u64>();
     let status = if !s.failed.is_empty() && s.paused {
         "stopped at --max-duration, and some collections failed (above)"
@@ -226,5 +228,19 @@ fn print_summary(s: &Summary, settings: &Settings) {
     );
     if s.docs > 0 {
         eprintln!("{}", paging_line(s));
+    }
+    print_typed_lines(s);
+}
+
+/// Per collection with typed columns: the values that went to variant columns and what the
+/// schema contract left out, when there are any.
+fn print_typed_lines(s: &Summary) {
+    for c in &s.streams {
+        if c.variant_values + c.discarded > 0 {
+            eprintln!(
+                "{}: typed columns: {} value(s) in variant columns, {} left out by the schema contract",
+                c.name, c.variant_values, c.discarded
+            );
+        }
     }
 }

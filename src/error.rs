@@ -22,6 +22,8 @@ pub enum ErrorKind {
     State,
     /// Another run holds the output's lock.
     Locked,
+    /// Schema contract `freeze`: a batch would have changed a stream's typed columns.
+    SchemaFrozen,
     /// The run was interrupted (SIGINT, SIGTERM).
     Interrupted,
 }
@@ -32,6 +34,7 @@ impl ErrorKind {
         match self {
             ErrorKind::Config => 2,
             ErrorKind::Locked => 75,
+            ErrorKind::SchemaFrozen => 3,
             ErrorKind::Interrupted => 130,
             ErrorKind::Auth
             | ErrorKind::Permission
@@ -48,6 +51,7 @@ impl ErrorKind {
             ErrorKind::Config | ErrorKind::Auth | ErrorKind::Permission => "config_error",
             ErrorKind::Transient | ErrorKind::Locked | ErrorKind::Interrupted => "transient_error",
             ErrorKind::Data | ErrorKind::Output | ErrorKind::State => "system_error",
+            ErrorKind::SchemaFrozen => "config_error",
         }
     }
 

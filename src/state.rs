@@ -15,12 +15,14 @@ use crate::sink::CommittedFile;
 
 mod expiring;
 mod phase;
+mod typed;
 
 pub use expiring::Expiring;
 pub use phase::{
     IllegalPosition, OwnPosition, Phase, Rotation, ScanPosition, SnapshotPosition, Window,
     WindowPosition, WindowRanges,
 };
+pub use typed::TypedColumns;
 
 /// The state file's format version.
 pub const STATE_VERSION: u32 = 2;
@@ -252,6 +254,10 @@ pub struct StreamState {
     /// expiry phase of each sync window ([`Position::Expire`]).
     #[serde(default, skip_serializing_if = "Expiring::is_empty")]
     pub expiring: Expiring,
+    /// `columns: typed`: the stream's column plan and observed schema; absent for the `data`
+    /// JSON column only (`columns: json`, and every stream written before typed columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typed: Option<Box<TypedColumns>>,
 }
 
 fn is_zero_usize(n: &usize) -> bool {
@@ -282,6 +288,7 @@ impl StreamState {
             ids: None,
             consistent_at: None,
             expiring: Expiring::default(),
+            typed: None,
         }
     }
 }

@@ -4,9 +4,10 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::config::{CollectionSettings, Settings};
 use crate::export::record_schema;
-use crate::fauna::{FaunaClient, Value};
+use crate::fauna::{Expr, FaunaClient, Value};
 use crate::read::{fitting_index, list_collections};
 use crate::run::{client_in, Use};
+use crate::schema::{record_json_schema, ObservedSchema};
 use crate::tree::{Access, DatabasePath, DATABASE_COLUMN};
 
 use super::checks::{check_collection, check_index};
@@ -92,12 +93,64 @@ async fn discover_in(settings: &Settings, path: &DatabasePath) -> Result<Catalog
             }
         };
         let mut s = stream(coll, incremental);
+        if settings.discover_sample > 0 && coll.data_column {
+            let observed = sample(&client, &coll.name, settings.discover_sample).await?;
+            type_data(&mut s.json_schema, &observed, settings.discover_sample);
+        }
         if tree {
             in_tree(&mut s, path);
         }
         streams.push(s);
     }
     Ok(Catalog { streams })
+}
+
+/// The observed schema of the first `size` documents of `collection` (one page).
+async fn sample(
+    client: &FaunaClient,
+    collection: &str,
+    size: u32,
+) -> Result<ObservedSchema, AirbyteError> {
+    let page =
+        Expr::paginate(Expr::documents(Expr::collection(collection))).with("size", i64::from(size));
+    let q = Expr::map(Expr::lambda("x", Expr::get(Expr::var("x"))), page);
+    let resp = client.query(&q).await.map_err(AirbyteError::fauna(
+        "sampling documents for typed properties",
+    ))?;
+    let mut observed = ObservedSchema::default();
+    let field = |v: &'_ Value, k: &str| v.as_object().and_then(|o| o.get(k)).cloned();
+    let docs = match field(&resp, "data") {
+        Some(Value::Array(docs)) => docs,
+        _ => Vec::new(),
+    };
+    for doc in &docs {
+        let id = field(doc, "ref").and_then(|r| r.as_ref().map(|r| r.id.clone()));
+        let ts = field(doc, "ts").and_then(|t| t.as_i64());
+        if let (Some(id), Some(ts)) = (id, ts) {
+            observed.observe(&field(doc, "data").unwrap_or(Value::Null), ts, &id);
+        }
+    }
+    Ok(observed)
+}
+
+/// Gives the stream schema's `data` the typed properties of `observed` (export forms, as
+/// [`record_json_schema`]), open to other properties and labelled as a sample of `size`.
+fn type_data(schema: &mut Json, observed: &ObservedSchema, size: u32) {
+    let typed = record_json_schema(observed);
+    let Some(props) = typed.pointer("/properties/data/properties").cloned() else {
+        return;
+    };
+    if let Some(data) = schema.pointer_mut("/properties/data") {
+        *data = json!({
+            "type": ["null", "object"],
+            "properties": props,
+            "additionalProperties": true,
+            "description": format!(
+                "Typed from a sample of the first {} of at most {size} documents read at discover; other fields and types may occur.",
+                observed.documents()
+            ),
+        });
+    }
 }
 
 /// The collections to present as streams: the configured ones, else every collection the key
@@ -219,6 +272,7 @@ mod tests {
             page_size_fixed: false,
             deletion_column: None,
             history_gap: Default::default(),
+            typed: false,
         }
     }
 

@@ -109,6 +109,7 @@ mod tests {
             columns: vec![("zip".into(), ColumnType::String)],
             deletion_column: None,
             detected_column: None,
+            typed: None,
         };
         let rec = Record {
             id: "101".into(),
@@ -133,6 +134,7 @@ mod tests {
             columns: vec![("zip".into(), ColumnType::String)],
             deletion_column: Some("deleted_at".into()),
             detected_column: None,
+            typed: None,
         };
         let live = Record {
             id: "1".into(),

@@ -32,6 +32,8 @@ pub struct ConfigFile {
     pub concurrency: Option<u32>,
     /// Whether plain `http` to a host other than this machine is allowed.
     pub allow_insecure_http: Option<bool>,
+    /// Airbyte `discover`: documents per collection sampled for typed `data` properties.
+    pub discover_sample: Option<u32>,
     /// Output settings.
     #[serde(default)]
     pub output: OutputFile,
@@ -137,6 +139,10 @@ pub struct OutputFile {
     pub format: Option<String>,
     /// `none`, `gzip` or `zstd`.
     pub compression: Option<String>,
+    /// `typed` or `json` (new outputs; an existing stream keeps its recorded mode).
+    pub columns: Option<String>,
+    /// Schema contract of typed columns: `evolve`, `freeze`, `discard_row`, `discard_value`.
+    pub contract: Option<String>,
     /// Rows per batch file.
     pub batch_rows: Option<u64>,
     /// Uncompressed JSONL bytes per batch file.

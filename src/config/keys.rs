@@ -4,7 +4,7 @@
 use super::error::ConfigError;
 
 /// Every top-level key fauna-sync reads (`spec/config.schema.json`).
-pub const KNOWN_KEYS: [&str; 13] = [
+pub const KNOWN_KEYS: [&str; 14] = [
     "domain",
     "port",
     "scheme",
@@ -16,6 +16,7 @@ pub const KNOWN_KEYS: [&str; 13] = [
     "max_retries",
     "concurrency",
     "allow_insecure_http",
+    "discover_sample",
     "output",
     "databases",
 ];

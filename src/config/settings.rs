@@ -19,6 +19,8 @@ use crate::tree::DatabaseSelection;
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 /// Default rows per batch file.
 pub const DEFAULT_BATCH_ROWS: u64 = 100_000;
+/// The largest `discover_sample` (one page of documents per collection).
+pub const MAX_DISCOVER_SAMPLE: u32 = 10_000;
 /// Partitions read at once when the configuration does not say (`spec/config.schema.json`).
 pub const DEFAULT_CONCURRENCY: u32 = 4;
 
@@ -28,6 +30,29 @@ pub const MAX_CONCURRENCY: u32 = 64;
 /// Upper bound of `max_retries` (`spec/config.schema.json`).
 pub const MAX_RETRIES_LIMIT: usize = 100;
 const RESERVED: [&str; 3] = ["ref", "ts", "data"];
+
+/// How a stream's user data becomes columns (`output.columns`, `--columns`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnsMode {
+    /// The `data` JSON column only (the layout before typed columns). The default: typed
+    /// columns cost about three times the CPU per document for now (`spec/output-layout.md`,
+    /// "Typed columns"), so they are asked for.
+    #[default]
+    Json,
+    /// Typed columns from the wire's types beside the `data` column (Parquet only).
+    Typed,
+}
+
+impl ColumnsMode {
+    /// The configuration's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnsMode::Json => "json",
+            ColumnsMode::Typed => "typed",
+        }
+    }
+}
 
 /// Output file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +110,9 @@ pub struct CollectionSettings {
     pub deletion_column: Option<String>,
     /// What an incremental read does about deletions that fell out of Fauna's history.
     pub history_gap: HistoryGap,
+    /// Whether the stream's records keep their `data`'s wire JSON for typed columns (decided
+    /// per run from the stream's recorded columns mode, not configured here).
+    pub typed: bool,
 }
 
 impl CollectionSettings {
@@ -100,6 +128,7 @@ impl CollectionSettings {
             page_size_fixed: false,
             deletion_column: None,
             history_gap: HistoryGap::default(),
+            typed: false,
         }
     }
 }
@@ -121,6 +150,11 @@ pub struct OutputSettings {
     pub state: PathBuf,
     /// Check every committed file's SHA-256 on start (always: presence and size).
     pub verify: bool,
+    /// The columns mode asked for (`None`: not set; new streams are `json`, existing ones keep
+    /// the mode their state records).
+    pub columns: Option<ColumnsMode>,
+    /// The schema contract of typed columns.
+    pub contract: crate::schema::Contract,
 }
 
 /// Everything a run needs, checked.
@@ -136,6 +170,9 @@ pub struct Settings {
     pub max_retries: usize,
     /// Partitions of one stream read at once (and the client's most requests in flight).
     pub concurrency: u32,
+    /// Airbyte `discover`: documents per collection read to type `data`'s properties, labelled
+    /// as a sample (0: none, `data` is an untyped object).
+    pub discover_sample: u32,
     /// The collections to export; `None` = every collection the key can read, with defaults.
     pub collections: Option<Vec<CollectionSettings>>,
     /// Defaults for collections not configured explicitly.
@@ -174,6 +211,10 @@ pub struct Overrides {
     pub batch_bytes: Option<u64>,
     /// `--compression`.
     pub compression: Option<String>,
+    /// `--columns`.
+    pub columns: Option<String>,
+    /// `--contract`.
+    pub contract: Option<String>,
     /// `--state`.
     pub state: Option<PathBuf>,
     /// `--verify`: check committed files' SHA-256 on start.
@@ -271,6 +312,33 @@ fn parse_format(s: &str, field: &str) -> Result<OutputFormat, ConfigError> {
             field,
             format!("unknown format '{other}'"),
             "Use \"jsonl\" or \"parquet\".",
+        )),
+    }
+}
+
+fn parse_columns(s: &str, field: &str) -> Result<ColumnsMode, ConfigError> {
+    match s {
+        "json" => Ok(ColumnsMode::Json),
+        "typed" => Ok(ColumnsMode::Typed),
+        other => Err(ConfigError::new(
+            field,
+            format!("unknown columns mode '{other}'"),
+            "Use \"typed\" (typed columns beside data) or \"json\" (the data column only).",
+        )),
+    }
+}
+
+fn parse_contract(s: &str, field: &str) -> Result<crate::schema::Contract, ConfigError> {
+    use crate::schema::Contract;
+    match s {
+        "evolve" => Ok(Contract::Evolve),
+        "freeze" => Ok(Contract::Freeze),
+        "discard_row" => Ok(Contract::DiscardRow),
+        "discard_value" => Ok(Contract::DiscardValue),
+        other => Err(ConfigError::new(
+            field,
+            format!("unknown schema contract '{other}'"),
+            "Use \"evolve\", \"freeze\", \"discard_row\" or \"discard_value\".",
         )),
     }
 }
@@ -415,6 +483,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         page_size_fixed: o.fixed_page_size || file.defaults.page_size_fixed.unwrap_or(false),
         deletion_column: deletion_column(&file.defaults.deletions),
         history_gap: history_gap(&file.defaults.deletions),
+        typed: false,
     };
 
     let mut configured: Vec<(String, CollectionFile)> = Vec::new();
@@ -520,6 +589,16 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             "Parquet files are always zstd-compressed; drop --compression or use --format jsonl.",
         ));
     }
+    let columns = match (&o.columns, &out.columns) {
+        (Some(c), _) => Some(parse_columns(c, "--columns")?),
+        (None, Some(c)) => Some(parse_columns(c, "output.columns")?),
+        (None, None) => None,
+    };
+    let contract = match (&o.contract, &out.contract) {
+        (Some(c), _) => parse_contract(c, "--contract")?,
+        (None, Some(c)) => parse_contract(c, "output.contract")?,
+        (None, None) => crate::schema::Contract::default(),
+    };
     let batch_rows = o
         .batch_rows
         .or(out.batch_rows)
@@ -555,6 +634,14 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
     if databases.is_tree() {
         check_database_column(collections.as_deref().unwrap_or(&[]), &defaults)?;
     }
+    let discover_sample = file.discover_sample.unwrap_or(0);
+    if discover_sample > MAX_DISCOVER_SAMPLE {
+        return Err(ConfigError::new(
+            "discover_sample",
+            format!("{discover_sample} documents is above {MAX_DISCOVER_SAMPLE}"),
+            "Use 0 (no sample) to 10000; one page of that many documents is read per collection.",
+        ));
+    }
     Ok(Settings {
         endpoint,
         secret,
@@ -562,6 +649,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         query_timeout: Duration::from_millis(query_timeout_ms),
         max_retries,
         concurrency,
+        discover_sample,
         collections,
         defaults,
         output: OutputSettings {
@@ -572,6 +660,8 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             batch_bytes,
             state,
             verify: o.verify,
+            columns,
+            contract,
         },
         warnings,
     })
@@ -725,6 +815,7 @@ fn resolve_collection(
         page_size_fixed,
         deletion_column,
         history_gap: gap,
+        typed: false,
     })
 }
 

@@ -59,6 +59,7 @@ pub fn record_schema(settings: &CollectionSettings) -> RecordSchema {
             .deletion_column
             .as_ref()
             .map(|_| DETECTED_COLUMN.to_string()),
+        typed: None,
     }
 }
 
@@ -104,9 +105,15 @@ pub fn document_record(doc: Value, settings: &CollectionSettings) -> Result<Reco
         }
     }
     let ttl = fields.get("ttl").and_then(ttl_micros);
-    let data = if settings.data_column {
+    let data = if settings.data_column || settings.typed {
         match doc {
-            Value::Object(o) => o.get("data").map(ExportJson::of),
+            Value::Object(o) => o.get("data").map(|d| {
+                let json = ExportJson::of(d);
+                match settings.typed {
+                    true => json.with_wire(crate::fauna::encode(d).into_bytes().into()),
+                    false => json,
+                }
+            }),
             _ => None,
         }
     } else {
@@ -162,6 +169,7 @@ mod tests {
             page_size_fixed: false,
             deletion_column: None,
             history_gap: Default::default(),
+            typed: false,
         }
     }
 

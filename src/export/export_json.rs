@@ -18,8 +18,20 @@ use crate::fauna::{DecodeError, DecodeErrorKind, Value};
 /// let (t, end) = ExportJson::transcode_at(br#"[{"@date":"2012-02-01"}]"#, 0, 0, &mut Vec::new()).unwrap();
 /// assert_eq!((t.as_str(), end), (r#"["2012-02-01"]"#, 24));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExportJson(Box<str>);
+///
+/// For typed columns (`columns: typed`) the value's wire JSON can ride along
+/// ([`with_wire`](ExportJson::with_wire)): the types the export form no longer has. Equality
+/// compares the export text only.
+#[derive(Clone, Debug)]
+pub struct ExportJson(Box<str>, Option<Box<[u8]>>);
+
+impl PartialEq for ExportJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for ExportJson {}
 
 impl ExportJson {
     /// The export JSON of `value`.
@@ -27,7 +39,7 @@ impl ExportJson {
         let mut out = Vec::new();
         write_export_json(value, &mut out);
         // Export JSON is written from `str`s and ASCII only.
-        ExportJson(String::from_utf8_lossy(&out).into())
+        ExportJson(String::from_utf8_lossy(&out).into(), None)
     }
 
     /// The export JSON of the wire value starting at `input[start]`, `depth` arrays and
@@ -47,7 +59,22 @@ impl ExportJson {
             kind: DecodeErrorKind::InvalidString("not valid UTF-8"),
             offset: start + e.valid_up_to(),
         })?;
-        Ok((ExportJson(text.into()), end))
+        Ok((ExportJson(text.into(), None), end))
+    }
+
+    /// The same export JSON carrying `wire`, the value's wire JSON (for typed columns).
+    pub fn with_wire(self, wire: Box<[u8]>) -> Self {
+        ExportJson(self.0, Some(wire))
+    }
+
+    /// Export JSON `text` as it was rendered before (a record read back from a spool).
+    pub(crate) fn from_text(text: Box<str>) -> Self {
+        ExportJson(text, None)
+    }
+
+    /// The value's wire JSON, when it was kept ([`with_wire`](Self::with_wire)).
+    pub fn wire(&self) -> Option<&[u8]> {
+        self.1.as_deref()
     }
 
     /// The text.

@@ -12,7 +12,8 @@ pub use document::{document_record, id_order, record_schema, ttl_micros, RecordE
 pub use export_json::ExportJson;
 pub use json_text::write_export_json;
 pub use record::{
-    describe_value, ColumnType, Deletion, Record, RecordJson, RecordSchema, DETECTED_COLUMN,
+    describe_value, ColumnType, Deletion, Record, RecordJson, RecordSchema, TypedBatch,
+    DETECTED_COLUMN,
 };
 pub(crate) use transcode::plain_string_end;
 pub use transcode::transcode_at;

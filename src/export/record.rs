@@ -47,6 +47,21 @@ pub struct RecordSchema {
     /// The column telling detected deletions from observed ones (files, when deletions are
     /// tracked: [`DETECTED_COLUMN`]).
     pub detected_column: Option<String>,
+    /// Typed columns (`columns: typed`): the plan the batch starts from; Parquet files add the
+    /// plan's columns (grown from the batch) after the others.
+    pub typed: Option<TypedBatch>,
+}
+
+/// What a typed batch starts from: the stream's column plan and schema version as committed,
+/// and the contract for values the plan has no column for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypedBatch {
+    /// The plan as of the stream's last committed batch.
+    pub plan: crate::schema::ColumnPlan,
+    /// Its schema version ([`crate::state::TypedColumns::version`]).
+    pub version: u64,
+    /// What values without a column do.
+    pub contract: crate::schema::Contract,
 }
 
 /// One exported row. Values are Fauna values; sinks render them with [`ExportValue`].
@@ -107,7 +122,7 @@ impl Record {
 /// ```
 /// use fauna_sync::export::{Record, RecordSchema, RecordJson};
 /// use fauna_sync::fauna::Value;
-/// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None, detected_column: None };
+/// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None, detected_column: None, typed: None };
 /// let rec = Record { id: "1".into(), ts: 5, data: Some((&Value::Null).into()), columns: vec![], deletion: None, ttl: None };
 /// assert_eq!(serde_json::to_string(&RecordJson { schema: &schema, record: &rec }).unwrap(),
 ///            r#"{"ref":"1","ts":5,"data":null}"#);
@@ -228,6 +243,7 @@ mod tests {
             columns: vec![],
             deletion_column: None,
             detected_column: None,
+            typed: None,
         };
         assert_eq!(
             both(RecordJson {
@@ -253,6 +269,7 @@ mod tests {
             ],
             deletion_column: Some("deleted_at".into()),
             detected_column: None,
+            typed: None,
         };
         let live = Record {
             id: "1".into(),
@@ -293,6 +310,7 @@ mod tests {
             columns: vec![],
             deletion_column: Some("deleted_at".into()),
             detected_column: Some(DETECTED_COLUMN.into()),
+            typed: None,
         };
         let rec = |deleted: bool, detected: bool| Record {
             id: "1".into(),

@@ -601,6 +601,7 @@ mod tests {
             ],
             deletion_column: Some("deleted_at".into()),
             detected_column: Some("deletion_detected".into()),
+            typed: None,
         };
         let columns = super::super::table::columns(&schema).unwrap();
         let text = concat!(
@@ -676,6 +677,7 @@ mod tests {
             columns: vec![("n".into(), ColumnType::Integer)],
             deletion_column: None,
             detected_column: None,
+            typed: None,
         };
         let columns = super::super::table::columns(&schema).unwrap();
         let dir = tempfile::tempdir().unwrap();

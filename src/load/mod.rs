@@ -171,6 +171,7 @@ fn advice(kind: ErrorKind) -> &'static str {
         ErrorKind::Data => "Fix the file or the output named above; every file loaded before stays loaded, and a re-run continues with the failing file.",
         ErrorKind::State => "The table or the output is not as fauna-sync left it (see above); every file loaded before stays loaded.",
         ErrorKind::Locked => "Nothing was changed.",
+        ErrorKind::SchemaFrozen => "Nothing of the batch was committed; what was committed before stays valid. Set the contract to evolve (or discard_row/discard_value) to accept the change, or fix the documents, then run again.",
     }
 }
 

@@ -115,6 +115,7 @@ impl From<SchemaView> for RecordSchema {
                 .collect(),
             deletion_column: s.deletion_column,
             detected_column: s.detected_column,
+            typed: None,
         }
     }
 }

@@ -452,6 +452,7 @@ mod tests {
             ],
             deletion_column: Some("deleted_at".into()),
             detected_column: Some("deletion_detected".into()),
+            typed: None,
         };
         let cols: Vec<(String, &str)> = columns(&schema)
             .unwrap()
@@ -487,6 +488,7 @@ mod tests {
             columns: vec![("ts_us".into(), ColumnType::Integer)],
             deletion_column: None,
             detected_column: None,
+            typed: None,
         };
         assert!(columns(&schema)
             .unwrap_err()

@@ -113,6 +113,8 @@ mod tests {
             min_ts: 0,
             max_ts: 0,
             format: crate::sink::FileFormat::Parquet,
+            schema: None,
+            typed: None,
         }
     }
 

@@ -147,6 +147,7 @@ impl OutputError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             OutputError::Sink(SinkError::TypeMismatch { .. }) => ErrorKind::Data,
+            OutputError::Sink(SinkError::Frozen { .. }) => ErrorKind::SchemaFrozen,
             // Refused (EACCES, EPERM, read-only): no re-run can help until it is allowed.
             OutputError::Sink(SinkError::Io { source, .. }) => file_kind(source, ErrorKind::Output),
             OutputError::File(e) => e.kind(),

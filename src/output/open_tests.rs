@@ -19,6 +19,7 @@ fn schema() -> Arc<RecordSchema> {
         columns: vec![],
         deletion_column: Some("deleted_at".into()),
         detected_column: None,
+        typed: None,
     })
 }
 

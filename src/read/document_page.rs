@@ -23,7 +23,11 @@ pub async fn document_records(
     build: impl Fn(i64) -> Expr,
 ) -> Result<(Vec<Record>, Option<Value>), ReadError> {
     let tree = if settings.data_column && settings.columns.is_empty() {
-        match paced_query::<DocumentPage>(client, stream, at, build).await? {
+        let page = match settings.typed {
+            true => paced_query::<WirePage>(client, stream, at, build).await?.0,
+            false => paced_query::<DocumentPage>(client, stream, at, build).await?,
+        };
+        match page {
             DocumentPage::Read { docs, after } => {
                 return Ok((docs.into_iter().map(Record::from).collect(), after));
             }
@@ -83,10 +87,30 @@ impl From<DocumentParts> for Record {
 
 impl ResponseBody for DocumentPage {
     fn read(body: &[u8], status: u16) -> Result<Self, FaunaError> {
-        match read_direct(body) {
+        match read_direct(body, false) {
             Some((docs, after)) => Ok(DocumentPage::Read { docs, after }),
             None => Value::read(body, status).map(DocumentPage::Tree),
         }
+    }
+}
+
+/// A [`DocumentPage`] whose documents' `data` keep their wire JSON beside the export JSON
+/// ([`ExportJson::with_wire`]), for typed columns.
+#[derive(Debug, PartialEq)]
+pub struct WirePage(pub DocumentPage);
+
+impl ResponseBody for WirePage {
+    fn read(body: &[u8], status: u16) -> Result<Self, FaunaError> {
+        match read_direct(body, true) {
+            Some((docs, after)) => Ok(WirePage(DocumentPage::Read { docs, after })),
+            None => Value::read(body, status).map(|v| WirePage(DocumentPage::Tree(v))),
+        }
+    }
+}
+
+impl PagedBody for WirePage {
+    fn items(&self) -> usize {
+        self.0.items()
     }
 }
 
@@ -100,11 +124,12 @@ impl PagedBody for DocumentPage {
 }
 
 /// `{"resource": {"data": [document…], "after"?: …, "before"?: …}}`, or `None`.
-fn read_direct(body: &[u8]) -> Option<(Vec<DocumentParts>, Option<Value>)> {
+fn read_direct(body: &[u8], keep_wire: bool) -> Option<(Vec<DocumentParts>, Option<Value>)> {
     let mut c = Cursor {
         s: body,
         i: 0,
         scratch: Vec::with_capacity(4096),
+        keep_wire,
     };
     c.ws();
     c.open(b'{')?;
@@ -141,6 +166,8 @@ struct Cursor<'a> {
     i: usize,
     /// Working space of [`ExportJson::transcode_at`].
     scratch: Vec<u8>,
+    /// Whether `data` keeps its wire JSON ([`WirePage`]).
+    keep_wire: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -231,6 +258,10 @@ impl<'a> Cursor<'a> {
                 b"data" if data.is_none() => {
                     let (json, end) =
                         ExportJson::transcode_at(self.s, self.i, DEPTH, &mut self.scratch).ok()?;
+                    let json = match self.keep_wire {
+                        true => json.with_wire(self.s.get(self.i..end)?.into()),
+                        false => json,
+                    };
                     self.i = end;
                     data = Some(json);
                 }
@@ -281,7 +312,7 @@ mod tests {
     }
 
     fn direct(body: &str) -> Option<(Vec<Record>, Option<Value>)> {
-        let (docs, after) = read_direct(body.as_bytes())?;
+        let (docs, after) = read_direct(body.as_bytes(), false)?;
         Some((docs.into_iter().map(Record::from).collect(), after))
     }
 
@@ -338,7 +369,7 @@ mod tests {
     fn a_key_that_is_not_utf8_is_left_to_the_tree() {
         // Found by fuzzing (`fuzz/seeds/document_page/key_not_utf8.json`): the tree rejects it.
         let body = b"{\"resource\":{\"data\":[{\"ref\":{\"@ref\":{\"id\":\"x\"}},\"ts\":0,\"\xffdata\":1}]}}";
-        assert_eq!(read_direct(body), None);
+        assert_eq!(read_direct(body, false), None);
         assert!(DocumentPage::read(body, 200).is_err());
     }
 

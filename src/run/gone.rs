@@ -76,6 +76,8 @@ pub async fn delete_gone(
             files: after.batches - before.batches,
             seconds: 0.0,
             synced_to: None,
+            variant_values: after.variant_values - before.variant_values,
+            discarded: after.discarded - before.discarded,
         });
     }
     committer.enter(Default::default());

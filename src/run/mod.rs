@@ -21,6 +21,7 @@
 
 mod checks;
 mod client;
+mod columns;
 mod databases;
 mod destination;
 mod estimate;

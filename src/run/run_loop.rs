@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::checks::check_stream;
 use super::client::{self, Use};
+use super::columns::columns_mode;
 use super::databases::{scope, unreachable, DatabaseClients};
 use super::destination::{Begun, Destination, OpenOutput, Resumed};
 use super::gone::{delete_gone, gone_streams};
@@ -111,8 +112,22 @@ async fn run_on<D: Destination>(
             .and_then(|p| p.ranges.get(&r.plan.collection.name))
             .map(Vec::as_slice);
         let start = (snapshot_ts, ranges);
-        match prepare(client, &mut state, &r, start, format, observer).await {
-            Ok(()) => prepared.push(r),
+        let prepared_entry = prepare(client, &mut state, &r, start, format, observer)
+            .await
+            .and_then(|()| {
+                let name = r.plan.name();
+                let entry = state
+                    .streams
+                    .get_mut(&name)
+                    .ok_or_else(|| ExportError::StreamMissing(name.clone()))?;
+                columns_mode(entry, &r.plan.collection, settings.output.columns, format.0)
+            });
+        match prepared_entry {
+            Ok(typed) => {
+                let mut r = r;
+                r.plan.collection.typed = typed;
+                prepared.push(r)
+            }
             Err(e) if e.stream_scoped() => {
                 let name = r.plan.name();
                 tracing::error!(collection = %name, "{e} (going on with the other collections)");
@@ -133,6 +148,7 @@ async fn run_on<D: Destination>(
         bytes: settings.output.batch_bytes,
     };
     let mut committer = Committer::new(state, output, checkpoint, limits);
+    committer.set_contract(settings.output.contract);
     committer.set_deadline(plan.max_duration.map(|d| started + d));
     let gone = delete_gone(settings, &gone, &ids, &mut committer, now, observer).await?;
     summary.streams.extend(gone);
@@ -176,6 +192,8 @@ async fn run_on<D: Destination>(
             files: after.batches - before.batches,
             seconds: collection_started.elapsed().as_secs_f64(),
             synced_to: None,
+            variant_values: after.variant_values - before.variant_values,
+            discarded: after.discarded - before.discarded,
         };
         match result {
             Ok(end) => {

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::typed::{FileSchema, TypedOutcome};
+
 use crate::export::{Record, RecordSchema};
 
 use super::batch_file::BatchFile;
@@ -37,6 +39,13 @@ pub struct CommittedFile {
     pub max_ts: i64,
     /// The file's format.
     pub format: FileFormat,
+    /// Typed files: which schema the file has (absent for the `data` JSON layout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<FileSchema>,
+    /// Typed files: the stream's plan and the batch's observed schema, for the state (never
+    /// serialized).
+    #[serde(skip)]
+    pub typed: Option<Box<TypedOutcome>>,
 }
 
 impl CommittedFile {
@@ -55,7 +64,7 @@ impl CommittedFile {
 ///
 /// let root = tempfile::tempdir().unwrap();
 /// let sink = BatchWriter::new(root.path(), FileFormat::Jsonl { compression: Compression::None }).unwrap();
-/// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None, detected_column: None };
+/// let schema = RecordSchema { data_column: true, columns: vec![], deletion_column: None, detected_column: None, typed: None };
 /// let records = vec![Record { id: "1".into(), ts: 5, data: Some((&Value::Null).into()), columns: vec![], deletion: None, ttl: None }];
 /// let file = sink.write_batch("users", 1, &schema, &records).unwrap();
 /// assert_eq!(file.path, "users/part-00000001.jsonl");

@@ -9,6 +9,7 @@ use crate::export::{Record, RecordSchema};
 
 use super::jsonl::JsonlEncoder;
 use super::parquet::ParquetEncoder;
+use super::typed_file::TypedEncoder;
 use super::{CommittedFile, FileFormat, SinkError};
 
 /// An open batch file, written under its temporary name (`.part-<seq>.<ext>.tmp`). Memory
@@ -30,6 +31,7 @@ pub struct BatchFile {
 enum Encoder {
     Jsonl(Box<JsonlEncoder<Temp>>),
     Parquet(Box<ParquetEncoder<Temp>>),
+    Typed(Box<TypedEncoder<Temp>>),
 }
 
 /// The temporary file as a writer the encoders own.
@@ -65,12 +67,21 @@ impl BatchFile {
                 compression,
                 options,
             )?)),
-            FileFormat::Parquet => Encoder::Parquet(Box::new(ParquetEncoder::new(
-                Temp(file),
-                &temp,
-                options,
-                &schema,
-            )?)),
+            FileFormat::Parquet => match &schema.typed {
+                Some(typed) => Encoder::Typed(Box::new(TypedEncoder::new(
+                    Temp(file),
+                    &temp,
+                    options,
+                    typed,
+                    stream,
+                )?)),
+                None => Encoder::Parquet(Box::new(ParquetEncoder::new(
+                    Temp(file),
+                    &temp,
+                    options,
+                    &schema,
+                )?)),
+            },
         };
         Ok(BatchFile {
             encoder,
@@ -96,6 +107,7 @@ impl BatchFile {
         match &mut self.encoder {
             Encoder::Jsonl(e) => e.write(&self.schema, records)?,
             Encoder::Parquet(e) => e.write(&self.schema, records)?,
+            Encoder::Typed(e) => e.write(records)?,
         }
         for r in records {
             self.ts = Some(match self.ts {
@@ -118,9 +130,15 @@ impl BatchFile {
                 seq: self.seq,
             });
         };
-        let Temp(file) = match self.encoder {
-            Encoder::Jsonl(e) => e.finish()?,
-            Encoder::Parquet(e) => e.finish(&self.schema)?,
+        let mut rows = self.rows;
+        let (Temp(file), schema, typed) = match self.encoder {
+            Encoder::Jsonl(e) => (e.finish()?, None, None),
+            Encoder::Parquet(e) => (e.finish(&self.schema)?, None, None),
+            Encoder::Typed(e) => {
+                let (out, schema, outcome) = e.finish(&self.schema)?;
+                rows -= schema.discarded_rows;
+                (out, Some(schema), Some(Box::new(outcome)))
+            }
         };
         crate::crash::point("mid-batch");
         let digest = file.commit()?;
@@ -128,12 +146,14 @@ impl BatchFile {
             path: self.rel_path,
             stream: self.stream,
             seq: self.seq,
-            rows: self.rows,
+            rows,
             bytes: digest.bytes,
             sha256: digest.sha256,
             min_ts,
             max_ts,
             format: self.format,
+            schema,
+            typed,
         })
     }
 }

@@ -103,6 +103,22 @@ pub enum SinkError {
         /// The parse error.
         source: serde_json::Error,
     },
+    /// Typed columns could not be written.
+    #[error("cannot write typed columns of {}: {source}", path.display())]
+    Typed {
+        /// The file being written.
+        path: PathBuf,
+        /// The underlying error.
+        source: super::typed::TypedError,
+    },
+    /// Schema contract `freeze`: the batch would change the stream's typed columns.
+    #[error("{source} (stream {stream:?}; the batch was not committed)")]
+    Frozen {
+        /// The stream.
+        stream: String,
+        /// Names the document, path and type.
+        source: crate::schema::SchemaError,
+    },
     /// The same file was listed twice for the manifest.
     #[error("file {file} is listed twice in the manifest")]
     DuplicateManifestEntry {

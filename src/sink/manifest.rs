@@ -20,7 +20,7 @@ pub const MANIFEST_FILE: &str = "_manifest.jsonl";
 /// let root = tempfile::tempdir().unwrap();
 /// let f = CommittedFile { path: "users/part-00000001.parquet".into(), stream: "users".into(),
 ///     seq: 1, rows: 2, bytes: 3, sha256: "ab".into(), min_ts: 4, max_ts: 5,
-///     format: FileFormat::Parquet };
+///     format: FileFormat::Parquet, schema: None, typed: None };
 /// write_manifest(root.path(), &[f.clone()]).unwrap();
 /// assert_eq!(std::fs::read_to_string(root.path().join("_manifest.jsonl")).unwrap(),
 ///     "{\"file\":\"users/part-00000001.parquet\",\"stream\":\"users\",\"seq\":1,\"rows\":2,\

@@ -25,7 +25,7 @@
 //! let schema = RecordSchema {
 //!     data_column: true,
 //!     columns: vec![("n".into(), ColumnType::Integer)],
-//!     deletion_column: None, detected_column: None,
+//!     deletion_column: None, detected_column: None, typed: None,
 //! };
 //! let rec = |id: &str, ts| Record {
 //!     id: id.into(), ts, data: Some((&Value::Null).into()), columns: vec![Value::Int(ts)], deletion: None, ttl: None,
@@ -57,7 +57,9 @@ mod jsonl;
 mod layout;
 mod manifest;
 mod parquet;
+mod spool;
 pub mod typed;
+mod typed_file;
 
 #[cfg(test)]
 mod tests;

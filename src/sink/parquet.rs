@@ -121,16 +121,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
             path: path.to_path_buf(),
             source,
         };
-        let level = ZstdLevel::try_new(options.parquet_zstd_level).map_err(pq_err)?;
-        let props = WriterProperties::builder()
-            .set_compression(PqCompression::ZSTD(level))
-            .set_max_row_group_row_count(Some(options.parquet_row_group_rows.max(1)))
-            .set_max_row_group_bytes(Some(options.parquet_row_group_bytes.max(1)))
-            .set_key_value_metadata(Some(vec![
-                KeyValue::new(FORMAT_VERSION_KEY.to_string(), FORMAT_VERSION.to_string()),
-                KeyValue::new(SCHEMA_KEY.to_string(), schema_json(schema)),
-            ]))
-            .build();
+        let props = writer_properties(options, schema).map_err(pq_err)?;
         let arrow = arrow_schema(schema);
         let writer = ArrowWriter::try_new(out, arrow.clone(), Some(props)).map_err(pq_err)?;
         let chunk_rows = options.parquet_chunk_rows.max(1);
@@ -184,6 +175,42 @@ impl<W: Write + Send> ParquetEncoder<W> {
                 source,
             })
     }
+}
+
+/// The writer properties of a stream's Parquet files: zstd pages, row groups bounded by rows
+/// and bytes, the layout version and record schema in the file metadata.
+pub(super) fn writer_properties(
+    options: &WriteOptions,
+    schema: &RecordSchema,
+) -> Result<WriterProperties, ::parquet::errors::ParquetError> {
+    let level = ZstdLevel::try_new(options.parquet_zstd_level)?;
+    Ok(WriterProperties::builder()
+        .set_compression(PqCompression::ZSTD(level))
+        .set_max_row_group_row_count(Some(options.parquet_row_group_rows.max(1)))
+        .set_max_row_group_bytes(Some(options.parquet_row_group_bytes.max(1)))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(FORMAT_VERSION_KEY.to_string(), FORMAT_VERSION.to_string()),
+            KeyValue::new(SCHEMA_KEY.to_string(), schema_json(schema)),
+        ]))
+        .build())
+}
+
+/// The [`arrow_schema`] columns of `records` as Arrow arrays (what a typed file has before
+/// its typed columns).
+pub(super) fn base_arrays(
+    schema: &RecordSchema,
+    records: &[Record],
+    path: &Path,
+) -> Result<Vec<ArrayRef>, SinkError> {
+    let mut chunk = Chunk::new(schema, records.len());
+    let mut scratch = Vec::new();
+    for rec in records {
+        chunk.append(schema, rec, &mut scratch, path)?;
+    }
+    Ok(chunk
+        .finish(&arrow_schema(schema), path)?
+        .columns()
+        .to_vec())
 }
 
 /// The Arrow builders of one chunk of records.

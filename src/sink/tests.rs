@@ -48,6 +48,7 @@ fn schema() -> RecordSchema {
         ],
         deletion_column: Some("deleted_at".into()),
         detected_column: None,
+        typed: None,
     }
 }
 
@@ -338,6 +339,7 @@ fn string_columns_take_the_export_text_of_any_value() {
         columns: vec![("v".into(), ColumnType::String)],
         deletion_column: None,
         detected_column: None,
+        typed: None,
     };
     let values = [
         (Value::from("plain"), "plain"),
@@ -406,6 +408,7 @@ fn values_that_do_not_fit_the_declared_type_fail_naming_column_document_and_valu
             columns: vec![("col".into(), ty)],
             deletion_column: None,
             detected_column: None,
+            typed: None,
         };
         let good = Record {
             id: "1".into(),
@@ -485,6 +488,7 @@ fn parquet_row_groups_are_bounded_by_bytes() {
         columns: vec![],
         deletion_column: None,
         detected_column: None,
+        typed: None,
     };
     let records: Vec<Record> = (0..3000)
         .map(|i| Record {
@@ -531,6 +535,7 @@ fn bad_batches_are_rejected_before_anything_is_written() {
         columns: vec![("a".into(), ColumnType::String)],
         deletion_column: Some("a".into()),
         detected_column: None,
+        typed: None,
     };
     let err = writer.write_batch("s", 1, &dup, &records()).unwrap_err();
     assert!(err.to_string().contains("`a` is used twice"), "{err}");
@@ -539,6 +544,7 @@ fn bad_batches_are_rejected_before_anything_is_written() {
         columns: vec![("data".into(), ColumnType::String)],
         deletion_column: None,
         detected_column: None,
+        typed: None,
     };
     assert!(matches!(
         writer.write_batch("s", 1, &data, &records()),
@@ -639,6 +645,8 @@ fn committed(stream: &str, seq: u64, format: FileFormat) -> CommittedFile {
         min_ts: -1,
         max_ts: i64::MAX,
         format,
+        schema: None,
+        typed: None,
     }
 }
 
@@ -737,6 +745,7 @@ fn plain_schema() -> RecordSchema {
         columns: vec![],
         deletion_column: Some("deleted_at".into()),
         detected_column: None,
+        typed: None,
     }
 }
 

@@ -27,11 +27,13 @@ use tokio::task::JoinHandle;
 use super::error::ExportError;
 use super::expiring::{self, Expiring, Pending};
 use super::observer::Observer;
-use crate::export::{Deletion, Record, RecordJson, RecordSchema};
+use crate::export::{Deletion, Record, RecordJson, RecordSchema, TypedBatch};
 use crate::fauna::Value;
 use crate::id_set::{IdSet, SortedIds, Start};
 use crate::output::{Batch, Checkpoint, Output, OutputError, Receipt, Sealed};
 use crate::read::Page;
+use crate::schema::Contract;
+use crate::sink::typed::{FileSchema, TypedOutcome};
 use crate::state::{Position, State, StreamState};
 
 /// When a batch is full.
@@ -194,6 +196,11 @@ pub struct Totals {
     pub deletions: u64,
     /// Deletion records found by reconciliation among the deletion records.
     pub detected: u64,
+    /// Typed files: values written to variant columns.
+    pub variant_values: u64,
+    /// Typed files: documents left out (`discard_row`) or with values left out of the typed
+    /// columns (`discard_value`).
+    pub discarded: u64,
 }
 
 /// The committer of one run.
@@ -206,6 +213,8 @@ pub struct Committer {
     totals: Totals,
     deadline: Option<std::time::Instant>,
     scope: DatabaseScope,
+    /// The schema contract of typed streams.
+    contract: Contract,
 }
 
 impl Committer {
@@ -229,12 +238,18 @@ impl Committer {
             totals: Totals::default(),
             deadline: None,
             scope: DatabaseScope::default(),
+            contract: Contract::default(),
         }
     }
 
     /// Stop with [`ExportError::Paused`] after the first batch committed past `deadline`.
     pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
         self.deadline = deadline;
+    }
+
+    /// The schema contract of streams with typed columns (default `evolve`).
+    pub fn set_contract(&mut self, contract: Contract) {
+        self.contract = contract;
     }
 
     /// What this committer committed so far.
@@ -518,9 +533,20 @@ impl Committer {
             let _ = task.await;
         }
         let open = self.open_mut(stream)?;
-        let schema = open.schema.clone();
+        let mut schema = open.schema.clone();
         // A merged database's batches are files of the merged stream, in its sequence.
         let name = open.group.clone().unwrap_or_else(|| stream.to_string());
+        if let Some(typed) = &self.entry(stream)?.typed {
+            // The batch starts from the plan as committed (the same on a resumed run).
+            schema = Arc::new(RecordSchema {
+                typed: Some(TypedBatch {
+                    plan: typed.plan.clone(),
+                    version: typed.version,
+                    contract: self.contract,
+                }),
+                ..(*schema).clone()
+            });
+        }
         let batch = self
             .blocking(move |core| {
                 let seq = core
@@ -575,12 +601,21 @@ impl Committer {
         let writing = open.reset().ok_or(ExportError::CommitterFailed)?;
         // A failed send means the writer stopped; its result says why.
         let _ = writing.tx.send(ToWriter::Finish).await;
-        let sealed = join(writing).await?.ok_or(ExportError::CommitterFailed)?;
+        let mut sealed = join(writing).await?.ok_or(ExportError::CommitterFailed)?;
+        // The plan and schema go to the state (not to the output, which never serializes them).
+        let typed = sealed
+            .file
+            .as_mut()
+            .and_then(|f| Some((f.schema.clone()?, f.typed.take()?)));
         let receipt = self.core_mut()?.output.publish(sealed).await?;
         let name = stream.to_string();
-        let receipt = self
-            .blocking(move |core| core.record(&name, receipt, ids, expiring, position))
+        let (receipt, schema) = self
+            .blocking(move |core| core.record(&name, receipt, typed, ids, expiring, position))
             .await?;
+        if let Some(schema) = schema {
+            self.totals.variant_values += schema.variant_values;
+            self.totals.discarded += schema.discarded_rows + schema.discarded_values;
+        }
         self.save(stream, Some(&receipt)).await?;
         if let Some(set) = self.core_mut()?.ids.get_mut(stream) {
             set.prune();
@@ -637,10 +672,11 @@ impl Core {
         &mut self,
         stream: &str,
         receipt: Receipt,
+        typed: Option<(FileSchema, Box<TypedOutcome>)>,
         ids: Vec<Record>,
         expiring: Option<Vec<(String, Option<i64>)>>,
         position: Position,
-    ) -> Result<Receipt, ExportError> {
+    ) -> Result<(Receipt, Option<FileSchema>), ExportError> {
         let ids = match self.ids.get_mut(stream) {
             Some(set) => Some(set.record(&ids)?),
             None => None,
@@ -671,7 +707,20 @@ impl Core {
             merged.next_seq = merged.next_seq.max(receipt.seq + 1);
             merged.rows += receipt.rows;
         }
-        Ok(receipt)
+        let s = self
+            .state
+            .streams
+            .get_mut(stream)
+            .ok_or_else(|| ExportError::StreamMissing(stream.to_string()))?;
+        let mut schema = None;
+        if let (Some(t), Some((file, outcome))) = (&mut s.typed, typed) {
+            t.version = file.version;
+            t.variants = file.variants;
+            t.plan = outcome.plan;
+            t.observed.merge(&outcome.observed);
+            schema = Some(file);
+        }
+        Ok((receipt, schema))
     }
 }
 

@@ -121,6 +121,7 @@ fn schema(deletions: bool) -> RecordSchema {
         columns: vec![],
         deletion_column: deletions.then(|| "deleted_at".into()),
         detected_column: None,
+        typed: None,
     }
 }
 

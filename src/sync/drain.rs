@@ -455,6 +455,7 @@ mod tests {
             columns: vec![],
             deletion_column: None,
             detected_column: None,
+            typed: None,
         };
         committer
             .open_stream("s", schema, None, false)

@@ -85,4 +85,8 @@ pub struct StreamSummary {
     pub seconds: f64,
     /// The end of the last committed window (`sync`), µs.
     pub synced_to: Option<i64>,
+    /// Typed columns: values written to variant columns (a path's second and later types).
+    pub variant_values: u64,
+    /// Typed columns: documents or values the schema contract left out.
+    pub discarded: u64,
 }

@@ -105,3 +105,32 @@ def test_failures_are_trace_errors(airbyte, fauna_dev, seeded):
         "config_error",
         "invalid configuration: `secret`: no Fauna secret was given. Set \"secret\" in the config file, "
         "the FAUNA_SECRET environment variable, or --secret.")
+
+
+def test_a_discover_sample_types_data_and_records_validate_against_it(airbyte, fauna_dev, seeded):
+    """`discover_sample`: one page of documents per collection gives `data` typed properties
+    (export forms), open to others and labelled as a sample; the records `read` emits validate
+    against the schema, and the messages against airbyte-protocol-models (the fixture)."""
+    config = fauna_dev.config(discover_sample=2, collections=[{"name": "users"}, {"name": "orders"}])
+    streams = catalog(airbyte("discover", "--config", config))
+    users = streams["users"]["json_schema"]["properties"]["data"]
+    assert users == {
+        "type": ["null", "object"],
+        "properties": {"email": {"type": "string"}, "name": {"type": "string"}},
+        "additionalProperties": True,
+        "description": "Typed from a sample of the first 2 of at most 2 documents read at discover; "
+                       "other fields and types may occur.",
+    }
+    orders = streams["orders"]["json_schema"]["properties"]["data"]["properties"]
+    assert orders["user"]["type"] == "object"
+    assert set(orders["user"]["properties"]) == {"id", "collection", "type"}
+    for s in streams.values():
+        Draft7Validator.check_schema(s["json_schema"])
+    catalog_in = {"streams": [{"stream": s, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
+                              for s in streams.values()]}
+    run = airbyte("read", "--config", config, "--catalog", catalog_in)
+    assert run.code == 0, run.stderr
+    records = run.of_type("RECORD")
+    assert len(records) == 4
+    for m in records:
+        Draft7Validator(streams[m["record"]["stream"]]["json_schema"]).validate(m["record"]["data"])

@@ -58,10 +58,12 @@ VARIANTS = {
     "jsonl": (ALL, [*SMALL, "--format", "jsonl"]),
     "jsonl_gzip": ({"output": {"compression": "gzip"}}, [*SMALL, "--format", "jsonl"]),
     "jsonl_zstd": ({"output": {"format": "jsonl", "compression": "zstd"}}, SMALL),
-    "parquet": ({"output": {"format": "parquet"}}, SMALL),
-    "parquet_again": ({"output": {"format": "parquet"}}, SMALL),
+    # Parquet in the data-column layout these judges check (`columns: json`; typed columns,
+    # the default of new Parquet outputs, are judged by tests/typed).
+    "parquet": ({"output": {"format": "parquet", "columns": "json"}}, SMALL),
+    "parquet_again": ({"output": {"format": "parquet", "columns": "json"}}, SMALL),
     "typed_jsonl": (TYPED, ["--batch-rows", "5"]),
-    "typed_parquet": ({**TYPED, "output": {"format": "parquet", "batch_rows": 5}}, []),
+    "typed_parquet": ({**TYPED, "output": {"format": "parquet", "batch_rows": 5, "columns": "json"}}, []),
     "typed_data_jsonl": (TYPED_WITH_DATA, []),
-    "typed_data_parquet": ({**TYPED_WITH_DATA, "output": {"format": "parquet"}}, []),
+    "typed_data_parquet": ({**TYPED_WITH_DATA, "output": {"format": "parquet", "columns": "json"}}, []),
 }

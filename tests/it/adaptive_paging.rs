@@ -31,6 +31,7 @@ fn settings(page_size: u32, fixed: bool) -> CollectionSettings {
         page_size_fixed: fixed,
         deletion_column: None,
         history_gap: Default::default(),
+        typed: false,
     }
 }
 

@@ -32,3 +32,4 @@ mod sync_random;
 mod torture;
 mod trees;
 mod ttl_expiry;
+mod typed;

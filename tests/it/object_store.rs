@@ -1238,3 +1238,62 @@ async fn a_deleted_id_set_object_fails_the_run_and_verify_with_a_remedy() {
         format!("error: the output s3://ids/out is damaged: {problem}; restore the files, or delete the output and its state to export again (`fauna-sync verify --out s3://ids/out` lists every problem)\n{STATE_ADVICE}")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_parquet_killed_mid_batch_on_s3_resumes_to_the_local_runs_bytes_and_schema() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("typed");
+    let mixed: String = (1..=30u64)
+        .map(|i| {
+            let v = match i % 3 {
+                0 => format!("{i}"),
+                1 => format!(r#""n{i}""#),
+                _ => r#"{"@date":"2024-02-29"}"#.to_string(),
+            };
+            format!(
+                r#"{{"id":"{}","ts":{},"data":{{"v":{v},"k{}":[{i}]}}}}"#,
+                1000 + i,
+                1_658_188_683_000_000 + i,
+                i % 4
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    let fx = Fixture::start(SCHEMA, &[("things", mixed)]).await;
+    let url = fx.server.url();
+    let args = |out: &str| {
+        let mut a: Vec<String> = export_args(&url, out)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        a.extend(["--format", "parquet", "--columns", "typed"].map(String::from));
+        a
+    };
+    let clean = fx.out("clean");
+    let a = args(clean.to_str().unwrap());
+    let r = output(moto.command(&a.iter().map(String::as_str).collect::<Vec<_>>())).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let expected = local_files(&clean);
+    let out = "s3://typed/p";
+    let a = args(out);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    for crash in ["mid-batch:3", "mid-batch:5"] {
+        let mut cmd = moto.command(&a);
+        cmd.env("FAUNA_SYNC_TEST_CRASH_AT", crash);
+        let r = output(cmd).await;
+        assert!(!r.status.success(), "{crash}: the crash point was reached");
+    }
+    let r = output(moto.command(&a)).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let store = moto.store("typed");
+    let all = objects(store.as_ref(), "p").await;
+    let typed = |state: &[u8]| {
+        let s: serde_json::Value = serde_json::from_slice(state).unwrap();
+        s["streams"]["things"]["typed"].clone()
+    };
+    let local_state = std::fs::read(clean.join("_state.json")).unwrap();
+    assert!(typed(&local_state)["plan"]["columns"].is_array());
+    assert_eq!(typed(&all["_state.json"]), typed(&local_state));
+    assert_eq!(data_objects(all), expected);
+}

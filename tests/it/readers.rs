@@ -42,6 +42,7 @@ fn settings(page_size: u32) -> CollectionSettings {
         page_size_fixed: true,
         deletion_column: Some("deleted_at".into()),
         history_gap: Default::default(),
+        typed: false,
     }
 }
 

@@ -17,6 +17,7 @@ fn schema() -> RecordSchema {
         columns: vec![("n".into(), ColumnType::Integer)],
         deletion_column: Some("deleted_at".into()),
         detected_column: Some("deletion_detected".into()),
+        typed: None,
     }
 }
 

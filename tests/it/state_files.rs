@@ -264,6 +264,7 @@ async fn the_state_stays_the_same_size_over_1000_committed_batches() {
         columns: vec![],
         deletion_column: None,
         detected_column: None,
+        typed: None,
     };
     committer
         .open_stream("s", schema, None, false)

@@ -101,3 +101,73 @@ def test_loaded_table_equals_the_collection_after_syncs_with_updates_and_deletio
     con.execute("DELETE FROM _fauna_sync_loaded WHERE file IN (SELECT file FROM _fauna_sync_loaded ORDER BY file LIMIT 3)")
     assert recipe.load(con, out, name) == 3
     assert sorted(con.execute(f"SELECT ref, ts, data FROM {name}").fetchall()) == before
+
+
+def test_typed_columns_load_latest_wins_with_deletions_and_a_ts_guard(server, tmp_path):
+    """Typed Parquet loaded with the typed recipe: after each of four syncs (updates, a type
+    change, a new field, deletions) the table's typed columns equal the collection's values,
+    and loading every file again, oldest last, changes nothing."""
+    name = "items_typed"
+    c = server.client()
+    c.query(q.create_collection({"name": name}))
+    c.query(q.create_index({"name": f"{name}_ts", "source": q.collection(name),
+                            "values": [{"field": ["ts"]}, {"field": ["ref"]}]}))
+    ref = lambda i: q.ref(q.collection(name), str(i))  # noqa: E731
+    for i in range(1, 21):
+        c.query(q.create(ref(i), {"data": {"n": i, "name": f"item {i}"}}))
+    out = tmp_path / "out"
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({
+        "domain": server.host, "port": server.port, "scheme": "http",
+        "collection": {"name": name, "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}},
+        "output": {"dir": str(out), "batch_rows": 8, "format": "parquet", "columns": "typed"},
+    }))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAUNA_", "RUST_LOG"))}
+    env["FAUNA_SECRET"] = SECRET
+    sync_bin = binary("FAUNA_SYNC_BIN", "fauna-sync", "fauna-sync")
+    recipe = _recipe()
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    changes = [
+        lambda: [c.query(q.update(ref(2), {"data": {"n": "two"}})),   # a variant: n__v_string
+                 c.query(q.delete(ref(3))),
+                 c.query(q.create(ref(100), {"data": {"n": 100, "price": 1.5}}))],  # a new column
+        lambda: [c.query(q.update(ref(10), {"data": {"n": 1}})), c.query(q.update(ref(10), {"data": {"n": 2}})),
+                 c.query(q.create(ref(200), {"data": {"n": 200}})), c.query(q.delete(ref(200))),
+                 c.query(q.delete(ref(2)))],
+        lambda: [],
+    ]
+
+    def typed_table():
+        cols = [r[0] for r in con.execute(f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{name}'").fetchall()]
+        rows = con.execute(f"SELECT * FROM {name}").fetchall()
+        table = {}
+        for row in rows:
+            r = dict(zip(cols, row))
+            values = {"n": r.get("n") if r.get("n") is not None else r.get("n__v_string"),
+                      "name": r.get("name"), "price": r.get("price")}
+            table[r["ref"]] = {k: v for k, v in values.items() if v is not None}
+            assert json.loads(r["data"]) == table[r["ref"]]
+        return table
+
+    for round_ in range(4):
+        if round_ > 0:
+            changes[round_ - 1]()
+        r = subprocess.run([str(sync_bin), "sync", "--config", str(cfg)], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        recipe.load(con, out, name, typed=True)
+        assert typed_table() == _source(c, name), f"after sync {round_ + 1}"
+    types = dict(con.execute(f"SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = '{name}'").fetchall())
+    assert {k: types[k] for k in ["n", "name", "price", "n__v_string", "ts"]} == {
+        "n": "BIGINT", "name": "VARCHAR", "price": "DOUBLE", "n__v_string": "VARCHAR", "ts": "BIGINT"}
+    before = sorted(con.execute(f"SELECT * FROM {name}").fetchall())
+    # Every file loaded again, the newest first: nothing changes.
+    con.execute("DELETE FROM _fauna_sync_loaded")
+    files = [json.loads(line)["file"] for line in (out / "_manifest.jsonl").read_text().splitlines()]
+    for f in reversed(files):
+        con.execute("BEGIN")
+        con.execute("DELETE FROM _fauna_sync_loaded")
+        con.executemany("INSERT INTO _fauna_sync_loaded VALUES (?)", [[g] for g in files if g != f])
+        con.execute("COMMIT")
+        assert recipe.load(con, out, name, typed=True) == 1
+    assert sorted(con.execute(f"SELECT * FROM {name}").fetchall()) == before

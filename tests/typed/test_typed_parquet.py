@@ -1,8 +1,9 @@
-"""Typed Parquet columns (issue 24 groundwork, not wired into the run yet) judged by pyarrow,
-DuckDB and the official `faunadb` driver.
+"""Typed Parquet columns (issue 24) judged by pyarrow, DuckDB and the official `faunadb` driver.
 
-`cargo run --example typed_parquet` writes a typed file from fixtures/typed/documents.jsonl
-(wire documents as Fauna returns them). The same wire JSON is decoded by the driver
+Two writers of the same documents, fixtures/typed/documents.jsonl (wire documents as Fauna
+returns them), are judged alike: `cargo run --example typed_parquet` (the writer alone, with
+the schema sidecars) and a real `fauna-sync export --format parquet` run against fauna-dev
+serving those documents (the run's batch file). The same wire JSON is decoded by the driver
 (`faunadb._json.parse_json`), and every typed cell must equal what the driver decoded at the
 column's original path (from the Parquet field metadata), in the column whose kind is the
 driver value's kind, and be NULL in the path's other columns: no value is lost or doubled.
@@ -13,6 +14,7 @@ import datetime
 import json
 import math
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -71,8 +73,7 @@ DUCKDB_TYPES = {
 }
 
 
-@pytest.fixture(scope="module")
-def typed_file(tmp_path_factory):
+def example_file(tmp_path_factory):
     out = tmp_path_factory.mktemp("typed") / "part-00000001.parquet"
     # The test scripts hand over the example their workspace build made (TYPED_PARQUET_BIN):
     # `cargo run` of it alone would resolve other features and compile again.
@@ -80,6 +81,70 @@ def typed_file(tmp_path_factory):
     command = [explicit] if explicit else ["cargo", "run", "-q", "--example", "typed_parquet", "--"]
     subprocess.run(command + [str(FIXTURE), str(out)], cwd=ROOT, check=True, timeout=1800)
     return out
+
+
+def run_file(tmp_path_factory):
+    """The batch file of a real export of the fixture's documents from fauna-dev."""
+    import fauna_dev_process
+
+    work = tmp_path_factory.mktemp("typed-run")
+    dataset = work / "dataset"
+    (dataset / "documents").mkdir(parents=True)
+    (dataset / "schema.json").write_text(json.dumps({
+        "collections": [{"name": "things", "history_days": None},
+                        {"name": "people", "history_days": None}],
+        "keys": [{"secret": "fnTypedJudge", "role": "server"}],
+    }))
+    lines = []
+    for line in FIXTURE.read_text().splitlines():
+        if line.strip():
+            doc = json.loads(line)
+            lines.append(json.dumps({"id": doc["ref"]["@ref"]["id"], "ts": doc["ts"],
+                                     "data": doc["data"]}))
+    (dataset / "documents" / "things.jsonl").write_text("\n".join(lines) + "\n")
+    dev_bin = fauna_dev_process.binary("FAUNA_DEV_BIN", "fauna-dev", "fauna-dev")
+    sync_bin = fauna_dev_process.binary("FAUNA_SYNC_BIN", "fauna-sync", "fauna-sync")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dev = subprocess.Popen([str(dev_bin), "--port", str(port), "--dataset", str(dataset)],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert "listening" in dev.stdout.readline()
+        out = work / "out"
+        subprocess.run([str(sync_bin), "export", "--endpoint", f"http://127.0.0.1:{port}",
+                        "--collection", "things", "--format", "parquet", "--columns", "typed", "--out", str(out)],
+                       env=dict(os.environ, FAUNA_SECRET="fnTypedJudge"), check=True,
+                       timeout=600, capture_output=True)
+    finally:
+        dev.terminate()
+        dev.wait(timeout=10)
+    manifest = [json.loads(line) for line in (out / "_manifest.jsonl").read_text().splitlines()]
+    assert [m["file"] for m in manifest] == ["things/part-00000001.parquet"]
+    path = out / "things" / "part-00000001.parquet"
+    # The manifest line counts the file's variant columns and the values they hold.
+    table = pq.read_table(path)
+    variants = [f.name for f in table.schema
+                if f.metadata and b"fauna_sync.variant_of" in f.metadata]
+    held = sum(len(table) - table.column(n).null_count for n in variants)
+    assert manifest[0]["schema"] == {"version": 1, "columns": len(EXPECTED_COLUMNS),
+                                     "variants": len(variants), "variant_values": held}
+    assert len(variants) == 5
+    return path
+
+
+@pytest.fixture(scope="module", params=["example", "run"])
+def typed_file(request, tmp_path_factory):
+    """The typed file of each writer."""
+    if request.param == "example":
+        return example_file(tmp_path_factory)
+    return run_file(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def sidecar_file(tmp_path_factory):
+    """The example's file, beside which it writes the schema sidecars."""
+    return example_file(tmp_path_factory)
 
 
 def driver_decode(raw):
@@ -290,8 +355,8 @@ def test_duckdb_reads_the_same_types_and_values(typed_file, driver_docs):
     assert time_ns(d[2]["born"]) == 2**63 - 1 and time_ns(d[3]["born"]) == -(2**63)
 
 
-def test_schema_sidecar_counts_every_type(typed_file):
-    schema = json.loads(Path(str(typed_file) + ".schema.json").read_text())
+def test_schema_sidecar_counts_every_type(sidecar_file):
+    schema = json.loads(Path(str(sidecar_file) + ".schema.json").read_text())
     assert schema["version"] == 1 and schema["documents"] == 4
     count = next(p for p in schema["paths"] if p["path"] == ["count"])
     assert {t: s["count"] for t, s in count["types"].items()} == {"int": 2, "double": 1, "string": 1}
@@ -302,10 +367,10 @@ def test_schema_sidecar_counts_every_type(typed_file):
     assert owner["types"]["ref"]["refs"] == {"collection": 1, "document:people": 1}
 
 
-def test_json_schema_sidecar_validates_every_export_record(typed_file, driver_docs):
+def test_json_schema_sidecar_validates_every_export_record(sidecar_file, driver_docs):
     import jsonschema
 
-    schema = json.loads(Path(str(typed_file) + ".record.schema.json").read_text())
+    schema = json.loads(Path(str(sidecar_file) + ".record.schema.json").read_text())
     jsonschema.Draft7Validator.check_schema(schema)
     for doc in driver_docs:
         record = {"ref": doc["ref"].id(), "ts": doc["ts"], "data": export_form(doc["data"])}
@@ -318,8 +383,8 @@ def test_json_schema_sidecar_validates_every_export_record(typed_file, driver_do
         jsonschema.validate({"ref": "1", "ts": 1, "data": {"ok": "yes"}}, schema)
 
 
-def test_bigquery_sidecar_lists_the_typed_columns(typed_file):
-    fields = json.loads(Path(str(typed_file) + ".bigquery.json").read_text())
+def test_bigquery_sidecar_lists_the_typed_columns(sidecar_file):
+    fields = json.loads(Path(str(sidecar_file) + ".bigquery.json").read_text())
     assert [f["name"] for f in fields] == ["ref", "ts", "data"] + [c[0] for c in EXPECTED_COLUMNS]
     by_name = {f["name"]: (f["type"], f["mode"]) for f in fields}
     assert by_name["born"] == ("TIMESTAMP", "NULLABLE")

@@ -9,6 +9,7 @@
 
 mod arrays;
 mod error;
+mod outcome;
 mod route;
 mod schema;
 mod write;
@@ -18,6 +19,7 @@ mod tests;
 
 pub use arrays::typed_arrays;
 pub use error::{TypedError, TypedErrorKind};
+pub use outcome::{FileSchema, TypedOutcome};
 pub use route::{route, Unplanned};
 pub use schema::{
     kind_data_type, typed_arrow_schema, KIND_KEY, PATH_KEY, PLAN_KEY, VARIANT_OF_KEY,

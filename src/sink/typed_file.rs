@@ -1,0 +1,243 @@
+//! A typed Parquet batch file (`columns: typed`). The file's one schema depends on every
+//! record of the batch, so records are observed and checked against the contract as they
+//! arrive and kept in a spool on disk ([`Spool`]: export text and wire JSON, no value trees);
+//! when the batch ends the plan grows from what was observed and the file is written from the
+//! spool a chunk at a time.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+
+use super::parquet::{arrow_schema, base_arrays, writer_properties};
+use super::spool::Spool;
+use super::typed::{
+    typed_arrays, typed_arrow_schema, FileSchema, TypedDoc, TypedOutcome, Unplanned,
+};
+use super::{SinkError, WriteOptions};
+use crate::export::{Record, RecordSchema, TypedBatch};
+use crate::fauna::{decode, Value};
+use crate::schema::{first_unplanned, Contract, ObservedSchema, SchemaError};
+
+/// Records decoded and encoded at a time when the file is written.
+const CHUNK_ROWS: usize = 4096;
+
+static NULL: Value = Value::Null;
+
+/// A typed Parquet file being written into `W`.
+pub(crate) struct TypedEncoder<W: Write + Send> {
+    out: W,
+    options: WriteOptions,
+    typed: TypedBatch,
+    /// The contract in force: a stream's first typed batch always evolves.
+    contract: Contract,
+    spool: Spool,
+    observed: ObservedSchema,
+    discarded_rows: u64,
+    discarded_values: u64,
+    stream: String,
+    /// Only used in error messages.
+    path: PathBuf,
+}
+
+impl<W: Write + Send> TypedEncoder<W> {
+    /// Starts a file into `out` (whose temporary file is `path`; the spool goes beside it).
+    pub(crate) fn new(
+        out: W,
+        path: &Path,
+        options: &WriteOptions,
+        typed: &TypedBatch,
+        stream: &str,
+    ) -> Result<Self, SinkError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let spool_name = match name.strip_suffix(".tmp") {
+            Some(stem) => format!("{stem}.spool.tmp"),
+            None => format!("{name}.spool.tmp"),
+        };
+        let spool_path = path.with_file_name(spool_name);
+        let spool =
+            Spool::create(&spool_path).map_err(|e| SinkError::io("create", &spool_path, e))?;
+        let contract = match typed.version {
+            0 => Contract::Evolve,
+            _ => typed.contract,
+        };
+        Ok(TypedEncoder {
+            out,
+            options: options.clone(),
+            typed: typed.clone(),
+            contract,
+            spool,
+            observed: ObservedSchema::default(),
+            discarded_rows: 0,
+            discarded_values: 0,
+            stream: stream.to_string(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Observes `records` and applies the contract (`freeze`: an error naming the first value
+    /// without a column; `discard_row`: the record is left out), then spools them.
+    pub(crate) fn write(&mut self, records: &[Record]) -> Result<(), SinkError> {
+        for rec in records {
+            let data = wire_data(rec, &self.path)?;
+            if self.contract != Contract::Evolve {
+                if let Some((path, kind)) = first_unplanned(&self.typed.plan, &data) {
+                    match self.contract {
+                        Contract::Freeze => {
+                            return Err(SinkError::Frozen {
+                                stream: self.stream.clone(),
+                                source: SchemaError::Frozen {
+                                    id: rec.id.clone(),
+                                    path: path.to_json(),
+                                    kind: kind.tag(),
+                                },
+                            })
+                        }
+                        Contract::DiscardRow => {
+                            self.discarded_rows += 1;
+                            continue;
+                        }
+                        Contract::DiscardValue | Contract::Evolve => self.discarded_values += 1,
+                    }
+                }
+            }
+            if rec.deletion.is_none() {
+                self.observed.observe(&data, rec.ts, &rec.id);
+            }
+            self.spool
+                .push(rec)
+                .map_err(|e| SinkError::io("write", &self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Grows the plan and writes the file; returns the writer, the file's schema line and the
+    /// stream's typed outcome.
+    pub(crate) fn finish(
+        mut self,
+        schema: &RecordSchema,
+    ) -> Result<(W, FileSchema, TypedOutcome), SinkError> {
+        let mut plan = self.typed.plan.clone();
+        if self.contract == Contract::Evolve {
+            plan.grow(&self.observed);
+        }
+        let unplanned = match self.contract {
+            Contract::DiscardValue => Unplanned::Skip,
+            _ => Unplanned::Error,
+        };
+        let base = arrow_schema(schema);
+        let typed_schema = typed_arrow_schema(&plan, false);
+        let mut fields: Vec<_> = base.fields().iter().cloned().collect();
+        // After the base columns (both schemas start with `ref` and `ts`).
+        fields.extend(typed_schema.fields().iter().skip(2).cloned());
+        let arrow: SchemaRef = Arc::new(Schema::new_with_metadata(
+            fields,
+            typed_schema.metadata().clone(),
+        ));
+        let path = self.path.clone();
+        let pq_err = |source| SinkError::Parquet {
+            path: path.clone(),
+            source,
+        };
+        let props = writer_properties(&self.options, schema).map_err(pq_err)?;
+        let mut writer =
+            ArrowWriter::try_new(self.out, arrow.clone(), Some(props)).map_err(pq_err)?;
+        let mut variant_values = 0u64;
+        let mut reader = self
+            .spool
+            .read()
+            .map_err(|e| SinkError::io("read", &path, e))?;
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+            while chunk.len() < CHUNK_ROWS {
+                match reader
+                    .next_record()
+                    .map_err(|e| SinkError::io("read", &path, e))?
+                {
+                    Some(r) => chunk.push(r),
+                    None => break,
+                }
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            let mut arrays = base_arrays(schema, &chunk, &path)?;
+            let datas = chunk
+                .iter()
+                .map(|r| wire_data(r, &path))
+                .collect::<Result<Vec<_>, _>>()?;
+            let docs: Vec<TypedDoc<'_>> = chunk
+                .iter()
+                .zip(&datas)
+                .map(|(r, d)| TypedDoc {
+                    id: &r.id,
+                    ts: r.ts,
+                    data: if r.deletion.is_some() { &NULL } else { d },
+                })
+                .collect();
+            let typed_cols =
+                typed_arrays(&plan, &docs, unplanned).map_err(|source| SinkError::Typed {
+                    path: path.clone(),
+                    source,
+                })?;
+            for (c, a) in plan.columns().iter().zip(&typed_cols) {
+                if c.variant_of.is_some() {
+                    variant_values += (a.len() - a.null_count()) as u64;
+                }
+            }
+            arrays.extend(typed_cols);
+            let batch =
+                RecordBatch::try_new(arrow.clone(), arrays).map_err(|source| SinkError::Arrow {
+                    path: path.clone(),
+                    source,
+                })?;
+            writer.write(&batch).map_err(pq_err)?;
+        }
+        let out = writer.into_inner().map_err(pq_err)?;
+        let changed = plan.columns().len() != self.typed.plan.columns().len();
+        let file = FileSchema {
+            version: self.typed.version + u64::from(changed),
+            columns: plan.columns().len() as u64,
+            variants: plan
+                .columns()
+                .iter()
+                .filter(|c| c.variant_of.is_some())
+                .count() as u64,
+            variant_values,
+            discarded_rows: self.discarded_rows,
+            discarded_values: self.discarded_values,
+        };
+        let observed = std::mem::take(&mut self.observed);
+        Ok((out, file, TypedOutcome { plan, observed }))
+    }
+}
+
+/// The record's `data` decoded from its wire JSON (`null` for a deletion or a document
+/// without `data`); a record whose `data` lacks its wire JSON cannot have typed columns.
+fn wire_data(rec: &Record, path: &Path) -> Result<Value, SinkError> {
+    let Some(data) = &rec.data else {
+        return Ok(Value::Null);
+    };
+    let Some(wire) = data.wire() else {
+        return Err(SinkError::Schema {
+            path: path.to_path_buf(),
+            reason: format!(
+                "document {} came without its wire JSON; typed columns need the wire types",
+                rec.id
+            ),
+        });
+    };
+    decode(wire).map_err(|e| SinkError::Schema {
+        path: path.to_path_buf(),
+        reason: format!(
+            "document {}: its data's wire JSON does not decode: {e}",
+            rec.id
+        ),
+    })
+}
