@@ -12,6 +12,8 @@ use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampNanosecondType};
 use arrow_array::{Array, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use bytes::Bytes;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -22,6 +24,7 @@ use super::error::LoadError;
 use super::table::{ColumnDef, Source};
 use crate::error::ErrorKind;
 use crate::export::ColumnType;
+use crate::schema::{ColumnKind, ListOf};
 use crate::sink::{Compression, FileFormat};
 
 /// Bytes of COPY data handed on at a time.
@@ -29,6 +32,8 @@ pub const CHUNK_BYTES: usize = 1 << 20;
 
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
 const PG_EPOCH_US: i64 = 946_684_800_000_000;
+/// Days from the Unix epoch to PostgreSQL's.
+const PG_EPOCH_DAYS: i32 = 10_957;
 
 /// What reading a file found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -239,6 +244,8 @@ enum Cell<'a> {
     Bool(bool),
     Json(&'a str),
     Time(i64),
+    /// A value already in binary form (typed columns).
+    Raw(&'a [u8]),
 }
 
 impl Rows<'_> {
@@ -267,6 +274,7 @@ impl Rows<'_> {
             Cell::Bool(v) => self.enc.boolean(v),
             Cell::Json(j) => self.enc.jsonb(j),
             Cell::Time(us) => self.enc.timestamptz(us),
+            Cell::Raw(b) => self.enc.field(b),
         }
     }
 
@@ -363,7 +371,8 @@ fn read_jsonl(
                 (Source::Id, _) => Cell::Text(Cow::Borrowed(id.as_ref())),
                 (Source::Ts, _) => Cell::Time(ts),
                 (Source::TsUs, _) => Cell::Int(ts),
-                (_, None) => Cell::Null,
+                // Typed columns are Parquet's only.
+                (Source::Typed(_), _) | (_, None) => Cell::Null,
                 (Source::Data, Some(v)) => Cell::Json(v.get()),
                 (Source::Column(_, ty), Some(v)) => json_cell(ty, v.get()).ok_or_else(|| {
                     Stop::Load(rows.bad(format!(
@@ -470,6 +479,7 @@ enum Col<'a> {
     I64(&'a Int64Array),
     F64(&'a Float64Array),
     Bool(&'a BooleanArray),
+    Typed(&'a dyn Array, ColumnKind),
 }
 
 fn write_batch(
@@ -501,6 +511,7 @@ fn write_batch(
             Some(a) => {
                 let any = a.as_any();
                 let typed = match c.source {
+                    Source::Typed(kind) => Some(Col::Typed(a.as_ref(), kind)),
                     Source::Column(_, ColumnType::Integer) => any.downcast_ref().map(Col::I64),
                     Source::Column(_, ColumnType::Number) => any.downcast_ref().map(Col::F64),
                     Source::Column(_, ColumnType::Boolean) | Source::Detected => {
@@ -513,6 +524,7 @@ fn write_batch(
         };
         cols.push(col);
     }
+    let mut scratch = Vec::new();
     for r in 0..batch.num_rows() {
         if refs.is_null(r) || ts.is_null(r) {
             return Err(rows.bad("null ref or ts".into()));
@@ -530,6 +542,13 @@ fn write_batch(
                 (_, Col::I64(a)) if a.is_null(r) => Cell::Null,
                 (_, Col::F64(a)) if a.is_null(r) => Cell::Null,
                 (_, Col::Bool(a)) if a.is_null(r) => Cell::Null,
+                (_, Col::Typed(a, _)) if a.is_null(r) => Cell::Null,
+                (_, Col::Typed(a, kind)) => {
+                    scratch.clear();
+                    typed_value(&mut scratch, *a, *kind, r)
+                        .ok_or_else(|| bad_type(&format!("{} ({})", c.name, kind.tag())))?;
+                    Cell::Raw(&scratch)
+                }
                 (Source::DeletedAt, Col::Str(a)) => {
                     deletion = true;
                     Cell::Time(parse_time(a.value(r)).ok_or_else(|| {
@@ -557,6 +576,93 @@ fn write_batch(
         }
     }
     Ok(())
+}
+
+/// The binary value (without its length) of row `r` of a typed column of `kind`, not null;
+/// `None` when the array is not of the kind's Arrow type. A time keeps its microseconds
+/// (rounded toward the past; the exact nanoseconds stay in `data`).
+fn typed_value(out: &mut Vec<u8>, a: &dyn Array, kind: ColumnKind, r: usize) -> Option<()> {
+    match kind {
+        ColumnKind::Int => {
+            out.extend_from_slice(&a.as_primitive_opt::<Int64Type>()?.value(r).to_be_bytes())
+        }
+        ColumnKind::Double => {
+            out.extend_from_slice(&a.as_primitive_opt::<Float64Type>()?.value(r).to_be_bytes())
+        }
+        ColumnKind::Boolean => out.push(u8::from(a.as_boolean_opt()?.value(r))),
+        ColumnKind::String | ColumnKind::TimeText | ColumnKind::DateText => {
+            out.extend_from_slice(a.as_string_opt::<i32>()?.value(r).as_bytes())
+        }
+        ColumnKind::Array | ColumnKind::Object | ColumnKind::Set | ColumnKind::Query => {
+            out.push(1);
+            out.extend_from_slice(a.as_string_opt::<i32>()?.value(r).as_bytes());
+        }
+        ColumnKind::Time => {
+            let ns = a.as_primitive_opt::<TimestampNanosecondType>()?.value(r);
+            out.extend_from_slice(&(ns.div_euclid(1000) - PG_EPOCH_US).to_be_bytes());
+        }
+        ColumnKind::Date => {
+            let days = a.as_primitive_opt::<Date32Type>()?.value(r);
+            out.extend_from_slice(&days.checked_sub(PG_EPOCH_DAYS)?.to_be_bytes());
+        }
+        ColumnKind::Bytes => out.extend_from_slice(a.as_binary_opt::<i32>()?.value(r)),
+        ColumnKind::Ref => {
+            // A composite: its field count, then per field its type's OID and value.
+            let s = a.as_struct_opt()?;
+            out.extend_from_slice(&3i32.to_be_bytes());
+            for field in ["id", "collection", "type"] {
+                out.extend_from_slice(&oid(ListOf::String).to_be_bytes());
+                match s.column_by_name(field) {
+                    Some(f) if !f.is_null(r) => element(out, f.as_ref(), ColumnKind::String, r)?,
+                    _ => out.extend_from_slice(&(-1i32).to_be_bytes()),
+                }
+            }
+        }
+        ColumnKind::List(of) => {
+            // An array: dimensions, whether a null is in it, the element OID, per dimension
+            // its length and lower bound, then the elements.
+            let items = a.as_list_opt::<i32>()?.value(r);
+            let n = i32::try_from(items.len()).ok()?;
+            out.extend_from_slice(&i32::from(n > 0).to_be_bytes());
+            out.extend_from_slice(&i32::from(items.null_count() > 0).to_be_bytes());
+            out.extend_from_slice(&oid(of).to_be_bytes());
+            if n > 0 {
+                out.extend_from_slice(&n.to_be_bytes());
+                out.extend_from_slice(&1i32.to_be_bytes());
+            }
+            for j in 0..items.len() {
+                if items.is_null(j) {
+                    out.extend_from_slice(&(-1i32).to_be_bytes());
+                } else {
+                    element(out, items.as_ref(), of.element(), j)?;
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+/// A non-null element of a composite or array: its length, then its value.
+fn element(out: &mut Vec<u8>, a: &dyn Array, kind: ColumnKind, r: usize) -> Option<()> {
+    let at = out.len();
+    out.extend_from_slice(&0i32.to_be_bytes());
+    typed_value(out, a, kind, r)?;
+    let len = i32::try_from(out.len() - at - 4).ok()?;
+    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    Some(())
+}
+
+/// The type OID of a list's elements (PostgreSQL's fixed OIDs of built-in types).
+fn oid(of: ListOf) -> i32 {
+    match of {
+        ListOf::Int => 20,
+        ListOf::Double => 701,
+        ListOf::String => 25,
+        ListOf::Boolean => 16,
+        ListOf::Time => 1184,
+        ListOf::Date => 1082,
+        ListOf::Bytes => 17,
+    }
 }
 
 #[cfg(test)]
@@ -603,7 +709,7 @@ mod tests {
             detected_column: Some("deletion_detected".into()),
             typed: None,
         };
-        let columns = super::super::table::columns(&schema).unwrap();
+        let columns = super::super::table::columns(&schema, None).unwrap();
         let text = concat!(
             "{\"ref\":\"1\",\"ts\":946684800000001,\"data\":{\"a\":[1,2.5]},\"label\":\"q\\\"\",\"n\":7,\"x\":\"NaN\",\"deleted_at\":null,\"deletion_detected\":null}\n",
             "{\"ref\":\"1\",\"ts\":946684800000002,\"data\":null,\"label\":{\"id\":\"3\"},\"n\":null,\"x\":1.5,\"deleted_at\":\"2000-01-01T00:00:00.000002Z\",\"deletion_detected\":true}\n",
@@ -679,7 +785,7 @@ mod tests {
             detected_column: None,
             typed: None,
         };
-        let columns = super::super::table::columns(&schema).unwrap();
+        let columns = super::super::table::columns(&schema, None).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.jsonl");
         std::fs::write(

@@ -203,10 +203,11 @@ async fn prepare(
         table: format!("{}.{stream}", options.schema),
         reason,
     })?;
-    let columns = table::columns(schema).map_err(|reason| LoadError::Table {
-        table: format!("{}.{name}", options.schema),
-        reason,
-    })?;
+    let columns =
+        table::columns(schema, source.plans.get(stream)).map_err(|reason| LoadError::Table {
+            table: format!("{}.{name}", options.schema),
+            reason,
+        })?;
     let t = Table {
         schema: options.schema.clone(),
         name,

@@ -34,7 +34,7 @@ pub async fn stage(tx: &Transaction<'_>, table: &Table) -> Result<String, LoadEr
     let defs: Vec<String> = table
         .columns
         .iter()
-        .map(|c| format!("{} {}", ident(&c.name), c.ty.sql()))
+        .map(|c| format!("{} {}", ident(&c.name), c.ty.ddl(&table.schema)))
         .collect();
     tx.batch_execute(&format!(
         "CREATE TEMPORARY TABLE {STAGE} ({}, _ord bigint) ON COMMIT DROP",
@@ -211,10 +211,10 @@ pub async fn merge(
                 .map(|c| {
                     let n = ident(&c.name);
                     match c.source {
-                        Source::Data | Source::Column(..) if previous => format!(
+                        Source::Data | Source::Column(..) | Source::Typed(_) if previous => format!(
                             "CASE WHEN s.{del} IS NULL THEN s.{n} WHEN p.id IS NOT NULL AND (t.id IS NULL OR p.ts_us > t.ts_us) THEN p.{n} ELSE t.{n} END"
                         ),
-                        Source::Data | Source::Column(..) => {
+                        Source::Data | Source::Column(..) | Source::Typed(_) => {
                             format!("CASE WHEN s.{del} IS NULL THEN s.{n} ELSE t.{n} END")
                         }
                         _ => format!("s.{n}"),

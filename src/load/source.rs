@@ -20,6 +20,7 @@ use super::error::LoadError;
 use crate::error::ErrorKind;
 use crate::export::{ColumnType, RecordSchema};
 use crate::output::{local_path, OutputError, StoreUrl, OWNER_FILE, STATE_OBJECT};
+use crate::schema::ColumnPlan;
 use crate::sink::{CommittedFile, SinkError, MANIFEST_FILE};
 
 /// Where the output lives.
@@ -47,6 +48,9 @@ pub struct Source {
     pub files: Vec<CommittedFile>,
     /// Each stream's record schema, from the state.
     pub schemas: BTreeMap<String, RecordSchema>,
+    /// Each typed stream's column plan (`columns: typed`), from the state: the plan of its
+    /// latest file, whose columns include every earlier file's (a plan only grows).
+    pub plans: BTreeMap<String, ColumnPlan>,
 }
 
 /// A batch file ready to read locally: the output's own file, or a downloaded copy (removed
@@ -75,6 +79,14 @@ struct StateView {
 struct StreamView {
     #[serde(default)]
     schema: Option<SchemaView>,
+    #[serde(default)]
+    typed: Option<TypedView>,
+}
+
+/// The part of a stream's `typed` state a load needs.
+#[derive(Deserialize)]
+struct TypedView {
+    plan: ColumnPlan,
 }
 
 /// A record schema as the state (or a Parquet file's metadata) spells it.
@@ -228,7 +240,11 @@ impl Source {
         manifest.truncate(committed);
         let files = parse_manifest(&format!("{shown}/{MANIFEST_FILE}"), &manifest)?;
         let mut schemas = BTreeMap::new();
+        let mut plans = BTreeMap::new();
         for (name, s) in view.streams {
+            if let Some(typed) = s.typed {
+                plans.insert(name.clone(), typed.plan);
+            }
             if let Some(schema) = s.schema {
                 if schema.merged_databases {
                     return Err(LoadError::Usage(format!(
@@ -244,6 +260,7 @@ impl Source {
             output_id: view.output_id,
             files,
             schemas,
+            plans,
         })
     }
 

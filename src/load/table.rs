@@ -5,7 +5,9 @@
 //! version's exact microseconds, which every merge compares), `data jsonb`, each additional
 //! column typed from its declared type, and — when the stream tracks deletions — the deletion
 //! column (`timestamptz`) and `deletion_detected` (`boolean`), set only on rows `--mode soft`
-//! keeps. Typed columns (issue 24) will extend [`columns`]; the rest follows from its output.
+//! keeps. A typed output (`columns: typed`) adds each column of the stream's plan (and its
+//! variants) after those, typed by [`typed_sql`]: a ref is the composite `fauna_ref` (created
+//! once per target schema), a typed list an array, JSON text `jsonb`.
 //!
 //! fauna-sync records each table it made in `_fauna_sync_tables` with the columns it gave it,
 //! so a column it made that is gone or has another type is a table changed by hand (refused,
@@ -19,6 +21,11 @@ use tokio_postgres::GenericClient;
 use super::error::LoadError;
 use super::sql::{ident, literal, qualified};
 use crate::export::{ColumnType, RecordSchema};
+use crate::schema::{ColumnKind, ColumnPlan, ListOf};
+
+/// The composite type of ref columns: `(id text, collection text, type text)`, the export
+/// form's fields (`collection` for documents only).
+pub const REF_TYPE: &str = "fauna_ref";
 
 /// The longest identifier PostgreSQL keeps (longer ones are cut silently).
 pub const MAX_IDENT_BYTES: usize = 63;
@@ -38,6 +45,14 @@ pub enum SqlType {
     Jsonb,
     /// `timestamp with time zone`.
     Timestamptz,
+    /// `date`.
+    Date,
+    /// `bytea`.
+    Bytea,
+    /// [`REF_TYPE`] in the target schema.
+    Ref,
+    /// An array of a typed list's elements.
+    Array(ListOf),
 }
 
 impl SqlType {
@@ -50,6 +65,45 @@ impl SqlType {
             SqlType::Boolean => "boolean",
             SqlType::Jsonb => "jsonb",
             SqlType::Timestamptz => "timestamp with time zone",
+            SqlType::Date => "date",
+            SqlType::Bytea => "bytea",
+            SqlType::Ref => REF_TYPE,
+            SqlType::Array(of) => match of {
+                ListOf::Int => "bigint[]",
+                ListOf::Double => "double precision[]",
+                ListOf::String => "text[]",
+                ListOf::Boolean => "boolean[]",
+                ListOf::Time => "timestamp with time zone[]",
+                ListOf::Date => "date[]",
+                ListOf::Bytes => "bytea[]",
+            },
+        }
+    }
+
+    /// The type in DDL (the ref type qualified by the target `schema`).
+    pub fn ddl(self, schema: &str) -> String {
+        match self {
+            SqlType::Ref => qualified(schema, REF_TYPE),
+            other => other.sql().to_string(),
+        }
+    }
+}
+
+/// The SQL type of a typed column of `kind`: times `timestamptz` (microseconds; the exact
+/// nanoseconds stay in `data`), texts of times and dates `text`, JSON texts `jsonb`.
+pub fn typed_sql(kind: ColumnKind) -> SqlType {
+    match kind {
+        ColumnKind::Int => SqlType::BigInt,
+        ColumnKind::Double => SqlType::Double,
+        ColumnKind::String | ColumnKind::TimeText | ColumnKind::DateText => SqlType::Text,
+        ColumnKind::Boolean => SqlType::Boolean,
+        ColumnKind::Time => SqlType::Timestamptz,
+        ColumnKind::Date => SqlType::Date,
+        ColumnKind::Bytes => SqlType::Bytea,
+        ColumnKind::Ref => SqlType::Ref,
+        ColumnKind::List(of) => SqlType::Array(of),
+        ColumnKind::Array | ColumnKind::Object | ColumnKind::Set | ColumnKind::Query => {
+            SqlType::Jsonb
         }
     }
 }
@@ -67,6 +121,8 @@ pub enum Source {
     Data,
     /// Additional column `i` of the record schema, of this declared type.
     Column(usize, ColumnType),
+    /// A typed column of the stream's plan (Parquet, `columns: typed`), of this kind.
+    Typed(ColumnKind),
     /// The deletion column (its time).
     DeletedAt,
     /// Whether the deletion was detected by reconciliation.
@@ -84,10 +140,11 @@ pub struct ColumnDef {
     pub source: Source,
 }
 
-/// The table's columns for a record schema, in order. The names `id`, `ts`, `ts_us` and
-/// `data` are fauna-sync's; an additional column (or deletion column) of one of those names,
-/// or any name longer than PostgreSQL keeps, is refused.
-pub fn columns(schema: &RecordSchema) -> Result<Vec<ColumnDef>, String> {
+/// The table's columns for a record schema and, for a typed output, the stream's column plan,
+/// in order. The names `id`, `ts`, `ts_us` and `data` are fauna-sync's; an additional column
+/// (or deletion column) of one of those names, or any name longer than PostgreSQL keeps, is
+/// refused.
+pub fn columns(schema: &RecordSchema, plan: Option<&ColumnPlan>) -> Result<Vec<ColumnDef>, String> {
     let mut out = vec![
         ColumnDef {
             name: "id".into(),
@@ -138,6 +195,13 @@ pub fn columns(schema: &RecordSchema) -> Result<Vec<ColumnDef>, String> {
             name: name.clone(),
             ty: SqlType::Boolean,
             source: Source::Detected,
+        });
+    }
+    for c in plan.map(ColumnPlan::columns).unwrap_or_default() {
+        out.push(ColumnDef {
+            name: c.name.clone(),
+            ty: typed_sql(c.kind),
+            source: Source::Typed(c.kind),
         });
     }
     let mut seen = std::collections::HashSet::new();
@@ -238,6 +302,9 @@ pub async fn ensure(
         move |e: tokio_postgres::Error| LoadError::db(context, &e)
     };
     let registry = qualified(&table.schema, super::bookkeeping::TABLES);
+    if table.columns.iter().any(|c| c.ty == SqlType::Ref) {
+        ensure_ref_type(client, &table.schema).await?;
+    }
     let row = client
         .query_opt(
             &format!("SELECT table_name, mode, columns::text FROM {registry} WHERE stream = $1"),
@@ -266,7 +333,7 @@ pub async fn ensure(
                 } else {
                     ""
                 };
-                format!("{} {}{pk}", ident(&c.name), c.ty.sql())
+                format!("{} {}{pk}", ident(&c.name), c.ty.ddl(&table.schema))
             })
             .collect();
         client
@@ -318,7 +385,8 @@ pub async fn ensure(
             .collect();
     let actual: BTreeMap<String, String> = client
         .query(
-            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+            "SELECT a.attname::text, CASE WHEN t.typtype = 'c' THEN t.typname::text ELSE format_type(a.atttypid, a.atttypmod) END \
+             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
              WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
             &[&table.qualified()],
         )
@@ -380,7 +448,7 @@ pub async fn ensure(
                         "ALTER TABLE {} ADD COLUMN {} {}",
                         table.qualified(),
                         ident(&c.name),
-                        c.ty.sql()
+                        c.ty.ddl(&table.schema)
                     ))
                     .await
                     .map_err(db("add a column to"))?;
@@ -412,6 +480,39 @@ pub async fn ensure(
     Ok(())
 }
 
+/// Creates [`REF_TYPE`] in `schema` unless it is there (as fauna-sync made it, or refused).
+async fn ensure_ref_type(client: &impl GenericClient, schema: &str) -> Result<(), LoadError> {
+    let name = qualified(schema, REF_TYPE);
+    let db = |what: &'static str| {
+        let context = format!("{what} the type {schema}.{REF_TYPE}");
+        move |e: tokio_postgres::Error| LoadError::db(context, &e)
+    };
+    let fields: Option<String> = client
+        .query_one(
+            "SELECT (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) \
+             FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
+             FROM (SELECT to_regtype($1) AS oid) r LEFT JOIN pg_type t ON t.oid = r.oid",
+            &[&name],
+        )
+        .await
+        .map_err(db("look up"))?
+        .get(0);
+    let want = "id text, collection text, type text";
+    match fields {
+        None => client
+            .batch_execute(&format!(
+                "CREATE TYPE {name} AS (id text, collection text, type text)"
+            ))
+            .await
+            .map_err(db("create")),
+        Some(f) if f == want => Ok(()),
+        Some(f) => Err(LoadError::Table {
+            table: format!("{schema}.{REF_TYPE}"),
+            reason: format!("the type has fields ({f}), fauna-sync's ref columns need ({want}); drop or rename it"),
+        }),
+    }
+}
+
 /// `[[name, type], …]` as the registry keeps it.
 fn columns_json(columns: &[ColumnDef]) -> String {
     let pairs: Vec<(&str, &str)> = columns
@@ -429,8 +530,23 @@ fn sql_type(name: &str) -> Option<SqlType> {
         SqlType::Boolean,
         SqlType::Jsonb,
         SqlType::Timestamptz,
+        SqlType::Date,
+        SqlType::Bytea,
+        SqlType::Ref,
     ]
     .into_iter()
+    .chain(
+        [
+            ListOf::Int,
+            ListOf::Double,
+            ListOf::String,
+            ListOf::Boolean,
+            ListOf::Time,
+            ListOf::Date,
+            ListOf::Bytes,
+        ]
+        .map(SqlType::Array),
+    )
     .find(|t| t.sql() == name)
 }
 
@@ -454,7 +570,7 @@ mod tests {
             detected_column: Some("deletion_detected".into()),
             typed: None,
         };
-        let cols: Vec<(String, &str)> = columns(&schema)
+        let cols: Vec<(String, &str)> = columns(&schema, None)
             .unwrap()
             .into_iter()
             .map(|c| (c.name, c.ty.sql()))
@@ -490,11 +606,13 @@ mod tests {
             detected_column: None,
             typed: None,
         };
-        assert!(columns(&schema)
+        assert!(columns(&schema, None)
             .unwrap_err()
             .contains("\"ts_us\" is used twice"));
         schema.columns = vec![("x".repeat(64), ColumnType::Integer)];
-        assert!(columns(&schema).unwrap_err().contains("1 to 63 bytes"));
+        assert!(columns(&schema, None)
+            .unwrap_err()
+            .contains("1 to 63 bytes"));
         assert!(table_name(&"t".repeat(64)).is_err());
         assert!(table_name("_fauna_sync_loads").is_err());
         assert_eq!(table_name("orders").unwrap(), "orders");
