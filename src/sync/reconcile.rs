@@ -32,6 +32,7 @@ impl CollectionExport<'_> {
             settings: self.settings,
             exported,
             at,
+            ranges: self.concurrency.max(1) as usize,
         };
         let end_of_phase = end.clone();
         let position: PositionFn = Arc::new(move |c: Option<&Value>, _: usize| match c {

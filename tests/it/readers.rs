@@ -266,6 +266,7 @@ async fn vanished_yields_exported_ids_missing_at_the_time() {
         settings: &s,
         exported: &exported,
         at: T + 45,
+        ranges: 1,
     };
     let (records, _) = all(&r, None).await;
     assert_eq!(records, [("104".into(), T + 40, true)]);
@@ -317,6 +318,7 @@ async fn vanished_compares_in_bounded_pages_and_marks_deletions_without_events_d
         settings: &s,
         exported: &exported,
         at: T + 45,
+        ranges: 1,
     };
     let mut pages = 0;
     let mut after = None;
@@ -345,4 +347,39 @@ async fn vanished_compares_in_bounded_pages_and_marks_deletions_without_events_d
         assert_eq!(rec.detected(), Some(!observed), "{}", rec.id);
         assert_eq!(rec.ts, if observed { T + 40 } else { T + 45 }, "{}", rec.id);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vanished_in_concurrent_ranges_yields_what_one_range_does() {
+    let fx = Fixture::start(SCHEMA, &[("c", docs())]).await;
+    let client = client(&fx.server.url());
+    let s = settings(1);
+    // 25,000 exported ids that never existed around the live 101..103 and the deleted 104.
+    let mut ids: Vec<String> = (1..=25_000).map(|i| (i * 10).to_string()).collect();
+    ids.extend(["101", "102", "103", "104"].map(String::from));
+    ids.sort_by(|a, b| fauna_sync::export::id_order(a, b));
+    ids.dedup();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let exported = sorted_ids(dir.path(), "ids", &refs);
+    let one = Vanished {
+        client: &client,
+        settings: &s,
+        exported: &exported,
+        at: T + 45,
+        ranges: 1,
+    };
+    let (sequential, _) = all(&one, None).await;
+    let four = Vanished { ranges: 4, ..one };
+    let (concurrent, items) = all(&four, None).await;
+    assert_eq!(concurrent, sequential);
+    assert_eq!(concurrent.len(), 25_001);
+    // Resumed from a cursor inside the set: the rest, from that id on.
+    let from = Value::Array(vec![Value::Ref(fauna_sync::fauna::Ref::document(
+        "c", "12340",
+    ))]);
+    let (rest, _) = all(&four, Some(from)).await;
+    let at = sequential.iter().position(|r| r.0 == "12340").unwrap();
+    assert_eq!(rest, sequential[at..]);
+    assert_eq!(items.len(), 25_001);
 }

@@ -463,6 +463,58 @@ async fn a_sync_killed_mid_reconciliation_resumes_with_every_deletion_once() {
     );
 }
 
+/// 3,000 exported ids make one reconciliation page listed as 3 concurrent ranges of 1,000 ids
+/// (concurrency 4); its 428 deletion records, from every range, go into batches of 100.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_mid_reconciliation_of_concurrent_id_ranges_resumes_with_every_deletion_once()
+{
+    let fx = short_history().await;
+    let url = fx.server.url();
+    let out = fx.out("killed-ranges");
+    let config = fx.dir.path().join("killed-ranges.json");
+    std::fs::write(
+        &config,
+        r#"{"collection": {"name": "foo", "deletions": {"deletion_mode": "deleted_field", "column": "deleted_at"}},
+            "output": {"format": "jsonl", "batch_rows": 100}, "concurrency": 4}"#,
+    )
+    .unwrap();
+    let run = |crash: Option<&str>| sync_crashing(&url, &out, &config, crash);
+    for i in 1..=3000 {
+        write(&fx, &create(&i.to_string(), i));
+    }
+    assert!(run(None).status.success());
+    let gone: Vec<i64> = (1..=3000).filter(|i| i % 7 == 0).collect();
+    for i in &gone {
+        write(&fx, &delete(&i.to_string()));
+    }
+    outlive_history().await;
+    let files = read_manifest(&out).unwrap().len();
+    // Killed as the third batch (deletions of the second range) is committed …
+    assert!(!run(Some("after-batch-rename:3")).status.success());
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("_state.json")).unwrap()).unwrap();
+    assert_eq!(state["streams"]["foo"]["position"]["at"], "gap_reconcile");
+    // … and resumed from the cursor of its last committed record.
+    let o = run(None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = records_since(&out, files);
+    let mut deleted: Vec<i64> = got
+        .iter()
+        .filter(|r| r.2)
+        .map(|r| r.0.parse().unwrap())
+        .collect();
+    assert_eq!(got.len(), gone.len(), "only deletions, each once");
+    deleted.sort();
+    assert_eq!(deleted, gone);
+    assert_eq!(
+        crate::support::id_set_of(&out.join("_state.json"), "foo"),
+        (1..=3000)
+            .filter(|i| i % 7 != 0)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn airbyte_incremental_over_a_history_gap_fails_with_a_trace_naming_it() {
     let fx = short_history().await;
