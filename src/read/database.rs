@@ -30,10 +30,16 @@ impl Retention {
 
 /// Names of every collection the key can list, in Fauna's order.
 pub async fn list_collections(client: &FaunaClient) -> Result<Vec<String>, FaunaError> {
-    let mut names = Vec::new();
+    ref_ids(client, Expr::collections()).await
+}
+
+/// The ids of the refs in `set` (e.g. `Collections()`, `Databases()`), every page, in
+/// Fauna's order; items that are not refs are skipped.
+pub async fn ref_ids(client: &FaunaClient, set: Expr) -> Result<Vec<String>, FaunaError> {
+    let mut ids = Vec::new();
     let mut after: Option<Value> = None;
     loop {
-        let mut q = Expr::paginate(Expr::collections()).with("size", 1000);
+        let mut q = Expr::paginate(set.clone()).with("size", 1000);
         if let Some(a) = after.take() {
             q = q.with("after", a);
         }
@@ -41,12 +47,12 @@ pub async fn list_collections(client: &FaunaClient) -> Result<Vec<String>, Fauna
         let page = page.as_object().cloned().unwrap_or_default();
         for item in page.get("data").and_then(Value::as_array).unwrap_or(&[]) {
             if let Some(r) = item.as_ref() {
-                names.push(r.id.clone());
+                ids.push(r.id.clone());
             }
         }
         match page.get("after") {
             Some(a) => after = Some(a.clone()),
-            None => return Ok(names),
+            None => return Ok(ids),
         }
     }
 }

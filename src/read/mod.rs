@@ -23,7 +23,7 @@ mod vanished;
 pub use cursor::Cursor;
 pub use database::{
     create_ts_ref_index_fql, fitting_index, index_names, is_ts_ref_index, list_collections,
-    readable_indexes, retention, ts_ref_index, Retention, MVT_OFFSET_SECS,
+    readable_indexes, ref_ids, retention, ts_ref_index, Retention, MVT_OFFSET_SECS,
 };
 pub use deletion_events::DeletionEvents;
 pub use document_page::{DocumentPage, DocumentParts};

@@ -5,7 +5,7 @@
 use super::error::TreeError;
 use super::path::DatabasePath;
 use super::selection::{DatabaseSelection, Databases};
-use crate::fauna::{Expr, FaunaClient, FaunaError, Value};
+use crate::fauna::{Expr, FaunaClient, FaunaError};
 
 /// The databases found, and those whose children could not be listed.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -80,23 +80,5 @@ pub async fn discover(
 
 /// The names of the child databases of the client's database, every page.
 pub async fn child_databases(client: &FaunaClient) -> Result<Vec<String>, FaunaError> {
-    let mut names = Vec::new();
-    let mut after: Option<Value> = None;
-    loop {
-        let mut q = Expr::paginate(Expr::databases()).with("size", 1000);
-        if let Some(a) = after.take() {
-            q = q.with("after", a);
-        }
-        let page = client.query(&q).await?;
-        let page = page.as_object().cloned().unwrap_or_default();
-        for item in page.get("data").and_then(Value::as_array).unwrap_or(&[]) {
-            if let Some(r) = item.as_ref() {
-                names.push(r.id.clone());
-            }
-        }
-        match page.get("after") {
-            Some(a) => after = Some(a.clone()),
-            None => return Ok(names),
-        }
-    }
+    crate::read::ref_ids(client, Expr::databases()).await
 }

@@ -431,7 +431,11 @@ async fn assert_tables_equal_collections(
 }
 
 /// Equal rows, or a panic naming the first ids that differ.
-fn assert_same(got: &Rows, want: &Rows, what: &str) {
+fn assert_same<V: PartialEq + std::fmt::Debug>(
+    got: &BTreeMap<String, V>,
+    want: &BTreeMap<String, V>,
+    what: &str,
+) {
     if got == want {
         return;
     }
@@ -1478,27 +1482,7 @@ async fn assert_typed_table(
         })
         .collect();
     let want = typed_expected_rows(fx, coll, &plan);
-    if got != want {
-        let ids: std::collections::BTreeSet<&String> = got.keys().chain(want.keys()).collect();
-        let diff: Vec<String> = ids
-            .into_iter()
-            .filter(|id| got.get(*id) != want.get(*id))
-            .take(2)
-            .map(|id| {
-                format!(
-                    "{id}: table {:?}\n  collection {:?}",
-                    got.get(id),
-                    want.get(id)
-                )
-            })
-            .collect();
-        panic!(
-            "{what}: {} rows, {} documents:\n{}",
-            got.len(),
-            want.len(),
-            diff.join("\n")
-        );
-    }
+    assert_same(&got, &want, what);
 }
 
 /// `export` or `sync` of a typed Parquet output, 7 records per file.

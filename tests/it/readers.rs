@@ -299,6 +299,18 @@ fn sorted_ids(dir: &std::path::Path, name: &str, ids: &[&str]) -> fauna_sync::id
     fauna_sync::id_set::SortedIds::open(&path).unwrap()
 }
 
+/// 25,000 exported ids that never existed (multiples of 10) around the fixture's live
+/// 101..103 and deleted 104, in id order, and their id set.
+fn sparse_exported(dir: &std::path::Path) -> (Vec<String>, fauna_sync::id_set::SortedIds) {
+    let mut ids: Vec<String> = (1..=25_000).map(|i| (i * 10).to_string()).collect();
+    ids.extend(["101", "102", "103", "104"].map(String::from));
+    ids.sort_by(|a, b| fauna_sync::export::id_order(a, b));
+    ids.dedup();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let exported = sorted_ids(dir, "ids", &refs);
+    (ids, exported)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vanished_compares_in_bounded_pages_and_marks_deletions_without_events_detected() {
     let fx = Fixture::start(SCHEMA, &[("c", docs())]).await;
@@ -306,13 +318,8 @@ async fn vanished_compares_in_bounded_pages_and_marks_deletions_without_events_d
     let s = settings(1);
     // 25,000 exported ids that never existed (no events: detected, stamped `at`) around the
     // live ones 101..103; 104's deletion event is still held.
-    let mut ids: Vec<String> = (1..=25_000).map(|i| (i * 10).to_string()).collect();
-    ids.extend(["101", "102", "103", "104"].map(String::from));
-    ids.sort_by(|a, b| fauna_sync::export::id_order(a, b));
-    ids.dedup();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let dir = tempfile::tempdir().unwrap();
-    let exported = sorted_ids(dir.path(), "ids", &refs);
+    let (ids, exported) = sparse_exported(dir.path());
     let r = Vanished {
         client: &client,
         settings: &s,
@@ -355,13 +362,8 @@ async fn vanished_in_concurrent_ranges_yields_what_one_range_does() {
     let client = client(&fx.server.url());
     let s = settings(1);
     // 25,000 exported ids that never existed around the live 101..103 and the deleted 104.
-    let mut ids: Vec<String> = (1..=25_000).map(|i| (i * 10).to_string()).collect();
-    ids.extend(["101", "102", "103", "104"].map(String::from));
-    ids.sort_by(|a, b| fauna_sync::export::id_order(a, b));
-    ids.dedup();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let dir = tempfile::tempdir().unwrap();
-    let exported = sorted_ids(dir.path(), "ids", &refs);
+    let (_, exported) = sparse_exported(dir.path());
     let one = Vanished {
         client: &client,
         settings: &s,

@@ -439,23 +439,9 @@ async fn a_sync_killed_mid_reconciliation_resumes_with_every_deletion_once() {
         write(&fx, &delete(&i.to_string()));
     }
     outlive_history().await;
-    let files = read_manifest(&out).unwrap().len();
-    // Batches of 5 deletion records: killed as the second is committed …
-    assert!(!run(Some("after-batch-rename:2")).status.success());
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("_state.json")).unwrap()).unwrap();
-    assert_eq!(state["streams"]["foo"]["position"]["at"], "gap_reconcile");
-    // … and resumed (past the history window again: the same reconciliation, from its cursor).
-    let o = run(None);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let got = records_since(&out, files);
-    let mut deleted: Vec<i64> = got
-        .iter()
-        .filter(|r| r.2)
-        .map(|r| r.0.parse().unwrap())
-        .collect();
-    assert_eq!(got.len(), 12, "{got:?}");
-    deleted.sort();
+    // Batches of 5 deletion records: killed as the second is committed, then resumed (past
+    // the history window again: the same reconciliation, from its cursor).
+    let deleted = killed_and_resumed_reconciliation(&out, run, "after-batch-rename:2");
     assert_eq!(deleted, (1..=12).collect::<Vec<i64>>());
     assert_eq!(
         crate::support::id_set_of(&out.join("_state.json"), "foo"),
@@ -488,23 +474,9 @@ async fn a_sync_killed_mid_reconciliation_of_concurrent_id_ranges_resumes_with_e
         write(&fx, &delete(&i.to_string()));
     }
     outlive_history().await;
-    let files = read_manifest(&out).unwrap().len();
-    // Killed as the third batch (deletions of the second range) is committed …
-    assert!(!run(Some("after-batch-rename:3")).status.success());
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("_state.json")).unwrap()).unwrap();
-    assert_eq!(state["streams"]["foo"]["position"]["at"], "gap_reconcile");
-    // … and resumed from the cursor of its last committed record.
-    let o = run(None);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let got = records_since(&out, files);
-    let mut deleted: Vec<i64> = got
-        .iter()
-        .filter(|r| r.2)
-        .map(|r| r.0.parse().unwrap())
-        .collect();
-    assert_eq!(got.len(), gone.len(), "only deletions, each once");
-    deleted.sort();
+    // Killed as the third batch (deletions of the second range) is committed, then resumed
+    // from the cursor of its last committed record.
+    let deleted = killed_and_resumed_reconciliation(&out, run, "after-batch-rename:3");
     assert_eq!(deleted, gone);
     assert_eq!(
         crate::support::id_set_of(&out.join("_state.json"), "foo"),
@@ -711,6 +683,31 @@ async fn deletions_on_a_short_retention_collection_after_its_scan_and_catch_up()
 }
 
 /// The binary's `sync` with the config file `config`, crashing at `crash` if given.
+/// Runs a sync over a history gap killed at `crash` (a commit of its reconciliation), checks
+/// that it stopped in `gap_reconcile`, resumes it and returns the ids of the deletion records
+/// the two runs wrote, sorted — after asserting they wrote nothing else and each id once.
+fn killed_and_resumed_reconciliation(
+    out: &Path,
+    run: impl Fn(Option<&str>) -> std::process::Output,
+    crash: &str,
+) -> Vec<i64> {
+    let files = read_manifest(out).unwrap().len();
+    assert!(!run(Some(crash)).status.success());
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("_state.json")).unwrap()).unwrap();
+    assert_eq!(state["streams"]["foo"]["position"]["at"], "gap_reconcile");
+    let o = run(None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = records_since(out, files);
+    assert!(got.iter().all(|r| r.2), "only deletions: {got:?}");
+    let mut deleted: Vec<i64> = got.iter().map(|r| r.0.parse().unwrap()).collect();
+    deleted.sort();
+    let n = deleted.len();
+    deleted.dedup();
+    assert_eq!(deleted.len(), n, "each deletion once: {got:?}");
+    deleted
+}
+
 fn sync_crashing(
     url: &str,
     out: &Path,
