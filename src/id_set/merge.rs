@@ -8,6 +8,9 @@ use std::path::Path;
 use crate::durable::{AtomicFile, FileError};
 use crate::export::id_order;
 
+/// Read and write buffer of a merge: the base is copied in large blocks, not 8 KiB ones.
+const IO_BUFFER: usize = 1 << 20;
+
 /// The delta's operations, `(id, present)`, sorted in document order with the last operation
 /// of each id kept.
 pub(super) fn parse_delta(bytes: &[u8], path: &Path) -> Result<Vec<(String, bool)>, FileError> {
@@ -44,35 +47,48 @@ pub(super) fn write_base(
     let mut file = AtomicFile::create(target)?;
     let temp = file.temp_path().to_path_buf();
     {
-        let mut out = BufWriter::new(file.writer());
-        let write = |out: &mut BufWriter<_>, id: &str| -> Result<(), FileError> {
-            out.write_all(id.as_bytes())
+        let mut out = BufWriter::with_capacity(IO_BUFFER, file.writer());
+        let write = |out: &mut BufWriter<_>, id: &[u8]| -> Result<(), FileError> {
+            out.write_all(id)
                 .and_then(|_| out.write_all(b"\n"))
                 .map_err(|e| FileError::new("write", &temp, e))
         };
         let mut ops = latest.into_iter().peekable();
         if let Some(base) = base {
-            let reader =
-                BufReader::new(File::open(base).map_err(|e| FileError::new("open", base, e))?);
-            for line in reader.lines() {
-                let id = line.map_err(|e| FileError::new("read", base, e))?;
+            let file = File::open(base).map_err(|e| FileError::new("open", base, e))?;
+            let mut reader = BufReader::with_capacity(IO_BUFFER, file);
+            // One buffer for every line: the base is streamed without an allocation per id.
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let n = reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| FileError::new("read", base, e))?;
+                if n == 0 {
+                    break;
+                }
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                let id =
+                    std::str::from_utf8(&line).map_err(|_| damaged(base, "it is not UTF-8"))?;
                 // Operations on ids before this one.
                 while let Some((op_id, present)) =
-                    ops.next_if(|(op_id, _)| id_order(op_id, &id) == Ordering::Less)
+                    ops.next_if(|(op_id, _)| id_order(op_id, id) == Ordering::Less)
                 {
                     if present {
-                        write(&mut out, &op_id)?;
+                        write(&mut out, op_id.as_bytes())?;
                     }
                 }
-                match ops.next_if(|(op_id, _)| id_order(op_id, &id) == Ordering::Equal) {
+                match ops.next_if(|(op_id, _)| id_order(op_id, id) == Ordering::Equal) {
                     Some((_, false)) => {}
-                    _ => write(&mut out, &id)?,
+                    _ => write(&mut out, id.as_bytes())?,
                 }
             }
         }
         for (id, present) in ops {
             if present {
-                write(&mut out, &id)?;
+                write(&mut out, id.as_bytes())?;
             }
         }
         out.flush().map_err(|e| FileError::new("write", &temp, e))?;

@@ -135,3 +135,40 @@ fn a_frozen_set_survives_the_next_compaction() {
     assert_eq!(frozen.range(None, 10).unwrap(), ["1", "2", "3"]);
     assert_eq!(all(&mut set), ["1", "3"]);
 }
+
+#[test]
+fn the_delta_grows_with_the_base_up_to_its_cap() {
+    assert_eq!(compact_threshold(0), COMPACT_AT);
+    assert_eq!(compact_threshold(4 << 20), COMPACT_AT);
+    assert_eq!(compact_threshold(12 << 20), 3 << 20);
+    assert_eq!(compact_threshold(1 << 40), MAX_DELTA);
+}
+
+#[test]
+fn a_large_base_is_merged_once_per_quarter_of_it_and_keeps_every_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut set = IdSet::open(dir.path(), "s", Start::New { started: false }).unwrap();
+    // 400,000 ids of 20 bytes a line (an 8 MB base), then batches of 20,000 (400 KB).
+    let first: Vec<Record> = (0..400_000u64)
+        .map(|i| doc(&(10_000_000_000_000_000 + i * 10).to_string()))
+        .collect();
+    set.record(&first).unwrap();
+    set.compact().unwrap();
+    let generation = set.mark().generation;
+    let mut added = 0u64;
+    for batch in 0..4u64 {
+        let ids: Vec<Record> = (0..20_000u64)
+            .map(|i| doc(&(10_000_000_000_000_001 + (batch * 20_000 + i) * 10).to_string()))
+            .collect();
+        set.record(&ids).unwrap();
+        added += 20_000;
+    }
+    // 1.7 MB of delta (lines of 21 bytes), under the base's quarter (2 MiB): no merge yet; a
+    // fixed 1 MiB would have merged.
+    assert_eq!(set.mark().generation, generation);
+    set.compact().unwrap();
+    let sorted = set.sorted().unwrap();
+    let got = sorted.range(None, 1_000_000).unwrap();
+    assert_eq!(got.len() as u64, 400_000 + added);
+    assert!(got.windows(2).all(|w| crate::export::id_order(&w[0], &w[1]).is_lt()));
+}
