@@ -7,7 +7,9 @@
 //! more before the fsync, so `mid-batch:N` counts pages), `after-batch-rename` (a batch file is in place and listed in
 //! the manifest, the state not yet written) and `state-write` (the state file is being
 //! written), `scan-start` (the short-retention scan starts or resumes from an `after` position:
-//! its start time and split points are chosen, nothing of it read). `fauna-sync load` adds
+//! its start time and split points are chosen, nothing of it read), `catch-up-start` (the
+//! short-retention catch-up's time is chosen and recorded, as one range or as ranges of ts,
+//! nothing of it read). `fauna-sync load` adds
 //! `load-mid-copy-row` (after each record sent to the staging COPY), `load-after-copy`,
 //! `load-mid-merge`, `load-after-merge`, `load-before-commit` and `load-after-commit` (one hit
 //! per file). Without the feature every point compiles to nothing.

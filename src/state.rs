@@ -88,6 +88,25 @@ pub enum Position {
         #[serde(default, skip_serializing_if = "is_zero_u64")]
         taken: u64,
     },
+    /// Short-retention strategy, second phase read as concurrent ranges of ts (`concurrency`
+    /// above 1 and more than [`crate::sync::CHUNK_ITEMS`] documents changed since `since`):
+    /// the catch-up of [`Position::CatchUp`] pinned at `at`, its ranges taking turns as in
+    /// [`Position::Parts`]; then [`Position::Reconcile`] at `at`.
+    CatchUpParts {
+        /// The lowest `ts` the phase reads (microseconds).
+        since: i64,
+        /// The snapshot the phase reads at.
+        #[serde(rename = "pinned")]
+        at: i64,
+        /// The ranges of ts, in ts order.
+        parts: Vec<RangePosition>,
+        /// The range whose chunk is being committed.
+        #[serde(default, skip_serializing_if = "is_zero_usize")]
+        turn: usize,
+        /// Documents of that chunk already committed.
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        taken: u64,
+    },
     /// Every document was exported (a full export's end; `sync` continues it as `Synced`).
     Done,
     /// Incremental sync, inside a window: the changes and deletions written in `[from, at]`,
@@ -176,25 +195,26 @@ impl Position {
                 | Position::Parts { .. }
                 | Position::ScanParts { .. }
                 | Position::CatchUp { .. }
+                | Position::CatchUpParts { .. }
                 | Position::Reconcile { .. }
         )
     }
 }
 
-/// One range of a [`Position::Parts`], [`Position::ScanParts`] or [`Position::WindowParts`]
-/// read.
+/// One range of a [`Position::Parts`], [`Position::ScanParts`], [`Position::CatchUpParts`] or
+/// [`Position::WindowParts`] read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RangePosition {
     /// Where the range continues, as an `after` cursor in Fauna wire JSON (`None`: at the
     /// range's start: the collection's start, or `since`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// A window's range: its lowest `ts` (inclusive).
+    /// A range of ts (a window's or a catch-up's): its lowest `ts` (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<i64>,
     /// An export's range: the id of the document it stops before, the next range's first; a
-    /// window's range: its highest `ts` (inclusive). `None`: the collection's end, or the
-    /// window's.
+    /// range of ts: its highest `ts` (inclusive). `None`: the collection's end, or the
+    /// pinned time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
     /// Every document of the range is committed.

@@ -106,7 +106,9 @@ fn cursors(position: &Position) -> Vec<&str> {
         | Position::Reconcile { cursor, .. }
         | Position::Window { cursor, .. }
         | Position::GapReconcile { cursor, .. } => cursor.as_deref().into_iter().collect(),
-        Position::Parts { parts: p, .. } | Position::ScanParts { parts: p, .. } => parts(p),
+        Position::Parts { parts: p, .. }
+        | Position::ScanParts { parts: p, .. }
+        | Position::CatchUpParts { parts: p, .. } => parts(p),
         Position::WindowParts {
             deletions,
             parts: p,

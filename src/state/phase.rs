@@ -53,6 +53,16 @@ pub enum ScanPosition {
         /// Where to continue, wire JSON.
         cursor: Option<String>,
     },
+    /// The catch-up read as concurrent ranges of ts (wire: `catch_up_parts`): the index from
+    /// `since` pinned at `at`, split into the `rotation`'s ranges.
+    CatchUpRanges {
+        /// The lowest `ts` read.
+        since: i64,
+        /// The time the phase reads at.
+        at: i64,
+        /// The ranges of ts and their turns.
+        rotation: Rotation,
+    },
     /// The reconciliation at `at`, in id order from `cursor` (wire: `reconcile`).
     Reconcile {
         /// The time the phase reads at.
@@ -235,6 +245,7 @@ impl Position {
             Position::Start => "start",
             Position::After { .. } => "after",
             Position::CatchUp { .. } => "catch_up",
+            Position::CatchUpParts { .. } => "catch_up_parts",
             Position::Reconcile { .. } => "reconcile",
             Position::Parts { .. } => "parts",
             Position::ScanParts { .. } => "scan_parts",
@@ -285,6 +296,21 @@ impl StreamState {
                     Position::CatchUp { since, at, cursor } => {
                         ScanPosition::CatchUp { since, at, cursor }
                     }
+                    Position::CatchUpParts {
+                        since,
+                        at,
+                        parts,
+                        turn,
+                        taken,
+                    } => ScanPosition::CatchUpRanges {
+                        since,
+                        at,
+                        rotation: Rotation {
+                            ranges: parts,
+                            turn,
+                            taken,
+                        },
+                    },
                     Position::Reconcile { at, cursor } => ScanPosition::Reconcile { at, cursor },
                     Position::Done => ScanPosition::Done,
                     _ => return Err(illegal("which only the pinned-snapshot strategy writes")),
@@ -366,6 +392,22 @@ impl From<ScanPosition> for Position {
                 taken,
             }) => Position::ScanParts { parts, turn, taken },
             ScanPosition::CatchUp { since, at, cursor } => Position::CatchUp { since, at, cursor },
+            ScanPosition::CatchUpRanges {
+                since,
+                at,
+                rotation:
+                    Rotation {
+                        ranges: parts,
+                        turn,
+                        taken,
+                    },
+            } => Position::CatchUpParts {
+                since,
+                at,
+                parts,
+                turn,
+                taken,
+            },
             ScanPosition::Reconcile { at, cursor } => Position::Reconcile { at, cursor },
             ScanPosition::Done => Position::Done,
         }
@@ -475,6 +517,13 @@ mod tests {
                 at: None,
                 cursor: None,
             },
+            Position::CatchUpParts {
+                since: 1,
+                at: 2,
+                parts: vec![part.clone()],
+                turn: 0,
+                taken: 5,
+            },
             Position::Reconcile {
                 at: 2,
                 cursor: Some("c".into()),
@@ -556,6 +605,20 @@ mod tests {
         assert_eq!(
             e.of_stream("events"),
             "stream 'events' names the short-retention strategy (scan_catch_up) but its position is 'parts', which only the pinned-snapshot strategy writes"
+        );
+        let catch_up_parts = Position::CatchUpParts {
+            since: 1,
+            at: 2,
+            parts: vec![],
+            turn: 0,
+            taken: 0,
+        };
+        let e = stream(Strategy::Snapshot, catch_up_parts, None)
+            .phase()
+            .unwrap_err();
+        assert_eq!(
+            e.of_stream("things"),
+            "stream 'things' names the pinned-snapshot strategy (snapshot) but its position is 'catch_up_parts', which only the short-retention strategy writes"
         );
         let e = stream(Strategy::ScanCatchUp, Position::Start, None)
             .phase()

@@ -7,7 +7,10 @@
 //! 2. **Catch-up**: the `[ts, ref]` index from `T0` on, pinned at a fresh time `T`: every
 //!    document written since `T0` and live at `T`, as of `T`. If `T` falls out of the window
 //!    mid-way, the phase continues from its cursor at a newer `T` (an entry that changed since
-//!    moved past the cursor, so nothing is missed and no `(ref, ts)` is read twice).
+//!    moved past the cursor, so nothing is missed and no `(ref, ts)` is read twice). With
+//!    `concurrency` above 1 and more than [`CHUNK_ITEMS`](crate::sync::CHUNK_ITEMS)
+//!    documents changed since `T0`, it is read as concurrent ranges of ts
+//!    ([`ScanCatchUpStrategy::catch_up_ranges`]).
 //! 3. **Reconciliation**: at the same `T`, the ids live in `Documents(c)` are compared with
 //!    the log of exported ids; each exported document missing at `T` gets a deletion record.
 //!    If `T` expires here, another catch-up round runs from `T + 1` at a newer time.
@@ -23,6 +26,7 @@ use super::drain::{drain, drain_concurrent, Partition, RotationPosition};
 use super::error::ExportError;
 use super::snapshot_expiry::{ExpiryBudget, NewerTime};
 use super::stream::{ranges, stored_cursor, CollectionExport};
+use super::window_ranges::{index_ranges, ranges_moved, split_changes};
 use crate::fauna::{encode, Value};
 use crate::id_set::SortedIds;
 use crate::read::{document_cursor_id, now, split_points, Documents, IndexChanges};
@@ -59,24 +63,46 @@ impl ScanCatchUpStrategy<'_> {
                 ScanPosition::CatchUp { since, at, cursor } => {
                     self.catch_up(committer, since, at, cursor).await
                 }
+                ScanPosition::CatchUpRanges {
+                    since,
+                    at,
+                    rotation,
+                } => self.catch_up_ranges(committer, since, at, rotation).await,
                 ScanPosition::Reconcile { at, cursor } => {
                     self.reconcile(committer, at, cursor).await
                 }
             };
             let Err(e) = outcome else { continue };
             let note = "The pinned time fell out of the collection's history window; continuing at a newer time.";
-            read.after_expiry(
-                committer,
-                &mut budget,
-                e,
-                NewerTime::OnResume,
-                note,
-                |position, _| match position {
+            // Ranges of ts move to a newer time at once (their new last range ends there);
+            // every other phase chooses its time when it starts again.
+            let time = match read.own::<ScanPosition>(committer) {
+                Ok(Some(ScanPosition::CatchUpRanges { .. })) => NewerTime::Now,
+                _ => NewerTime::OnResume,
+            };
+            read.after_expiry(committer, &mut budget, e, time, note, |position, newer| {
+                match position {
                     // Continue the catch-up from its cursor at a newer time.
                     ScanPosition::CatchUp { since, cursor, .. } => ScanPosition::CatchUp {
                         since,
                         at: None,
                         cursor,
+                    },
+                    ScanPosition::CatchUpRanges {
+                        since,
+                        at,
+                        rotation,
+                    } => match newer {
+                        Some(next) => ScanPosition::CatchUpRanges {
+                            since,
+                            at: next,
+                            rotation: ranges_moved(rotation, at, next),
+                        },
+                        None => ScanPosition::CatchUpRanges {
+                            since,
+                            at,
+                            rotation,
+                        },
                     },
                     // Everything written up to `at` is exported; catch up on what came after.
                     ScanPosition::Reconcile { at, .. } => ScanPosition::CatchUp {
@@ -85,8 +111,8 @@ impl ScanCatchUpStrategy<'_> {
                         cursor: None,
                     },
                     other => other,
-                },
-            )
+                }
+            })
             .await?;
         }
     }
@@ -122,7 +148,10 @@ impl ScanCatchUpStrategy<'_> {
     }
 
     /// The catch-up: the index from `since` at `at` (chosen now, and recorded, when `None`),
-    /// from `cursor`.
+    /// from `cursor`. A catch-up starting afresh (no cursor of an earlier time) with more
+    /// than [`CHUNK_ITEMS`](crate::sync::CHUNK_ITEMS) changes and `concurrency` above 1 is
+    /// read as ranges of ts instead; the chosen position is recorded before anything is read
+    /// (crash point `catch-up-start`).
     async fn catch_up(
         &self,
         committer: &mut Committer,
@@ -136,6 +165,27 @@ impl ScanCatchUpStrategy<'_> {
             Some(at) => at,
             None => {
                 let t = now(read.client, name).await?;
+                let parts = match cursor {
+                    None => split_changes(read, self.index, since, t).await?,
+                    Some(_) => None,
+                };
+                if let Some(parts) = parts {
+                    let rotation = Rotation {
+                        ranges: parts,
+                        turn: 0,
+                        taken: 0,
+                    };
+                    let chosen = ScanPosition::CatchUpRanges {
+                        since,
+                        at: t,
+                        rotation: rotation.clone(),
+                    };
+                    committer
+                        .update(name, move |s| s.position = chosen.into())
+                        .await?;
+                    crate::crash::point("catch-up-start");
+                    return self.catch_up_ranges(committer, since, t, rotation).await;
+                }
                 let chosen = ScanPosition::CatchUp {
                     since,
                     at: Some(t),
@@ -144,6 +194,7 @@ impl ScanCatchUpStrategy<'_> {
                 committer
                     .update(name, move |s| s.position = chosen.into())
                     .await?;
+                crate::crash::point("catch-up-start");
                 t
             }
         };
@@ -174,6 +225,53 @@ impl ScanCatchUpStrategy<'_> {
         };
         let end = ScanPosition::Reconcile { at, cursor: None }.into();
         drain(committer, name, vec![part], end, read.observer).await
+    }
+
+    /// The catch-up as concurrent ranges of ts ([`drain_concurrent`]), from `rotation`: the
+    /// index from `since` pinned at `at`, the ranges committed in turns and recorded as
+    /// [`ScanPosition::CatchUpRanges`]; once every range is done, the reconciliation at `at`.
+    ///
+    /// Why ranges of ts are safe here, without the deletions-first phase of a window
+    /// ([`super::window_ranges`]): the index at `at` holds each document's latest version
+    /// once, so disjoint ranges read every document once; and that version (`ts >= since`:
+    /// the scan's start, or after an earlier round's time) is newer than anything exported
+    /// of it before (the scan's versions have `ts < since`), so the greatest `ts` per ref is
+    /// its version as of `at` whatever order the ranges come out in. The catch-up reads no
+    /// deletions (the reconciliation finds them), so no record's order depends on another's.
+    /// Moved to a newer time ([`ranges_moved`]), this holds still: an entry past a range's
+    /// cursor that changed since is read by the new last range; one before it was read at its
+    /// older version, a distinct `(ref, ts)`.
+    async fn catch_up_ranges(
+        &self,
+        committer: &mut Committer,
+        since: i64,
+        at: i64,
+        rotation: Rotation,
+    ) -> Result<(), ExportError> {
+        let read = self.read;
+        let readers = index_ranges(read, self.index, &rotation, since, at)?;
+        let position_of: RotationPosition = Arc::new(move |r: Rotation| {
+            if r.done() {
+                ScanPosition::Reconcile { at, cursor: None }.into()
+            } else {
+                ScanPosition::CatchUpRanges {
+                    since,
+                    at,
+                    rotation: r,
+                }
+                .into()
+            }
+        });
+        let name = read.settings.name.as_str();
+        drain_concurrent(
+            committer,
+            name,
+            readers,
+            rotation,
+            position_of,
+            read.observer,
+        )
+        .await
     }
 
     /// The reconciliation at `at` from `cursor`; once done, the output is consistent at `at`.

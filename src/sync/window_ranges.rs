@@ -14,7 +14,7 @@ use super::committer::{Committer, PositionFn};
 use super::drain::{drain, drain_concurrent, Partition, RotationPosition, CHUNK_ITEMS};
 use super::error::ExportError;
 use super::incremental::WindowStrategy;
-use super::stream::stored_cursor;
+use super::stream::{stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
 use crate::read::{changes_exceed, DeletionEvents, IndexChanges};
 use crate::state::{RangePosition, Rotation, StateError, Window, WindowPosition, WindowRanges};
@@ -30,21 +30,14 @@ impl WindowStrategy<'_> {
         reconcile: bool,
     ) -> Result<WindowPosition, ExportError> {
         let read = self.read;
-        let parts = ts_ranges(from, at, read.concurrency);
-        let sequential = WindowPosition::Window(Window {
-            from,
-            at,
-            cursor: None,
-            reconcile,
-        });
-        if parts.len() < 2 {
-            return Ok(sequential);
-        }
-        let name = read.settings.name.as_str();
-        let items = u32::try_from(CHUNK_ITEMS).unwrap_or(u32::MAX);
-        if !changes_exceed(read.client, name, self.index, from, at, items).await? {
-            return Ok(sequential);
-        }
+        let Some(parts) = split_changes(read, self.index, from, at).await? else {
+            return Ok(WindowPosition::Window(Window {
+                from,
+                at,
+                cursor: None,
+                reconcile,
+            }));
+        };
         Ok(WindowPosition::Ranges(WindowRanges {
             from,
             at,
@@ -103,21 +96,7 @@ impl WindowStrategy<'_> {
             };
             drain(committer, name, vec![part], end, read.observer).await?;
         }
-        let mut readers = Vec::with_capacity(rotation.ranges.len());
-        for part in &rotation.ranges {
-            let until = match &part.until {
-                Some(u) => Some(u.parse::<i64>().map_err(|_| bad_range(name, u))?),
-                None => None,
-            };
-            readers.push(IndexChanges {
-                client: read.client,
-                settings: read.settings,
-                index: self.index,
-                since: part.since.unwrap_or(from),
-                until,
-                at,
-            });
-        }
+        let readers = index_ranges(read, self.index, &rotation, from, at)?;
         let end = self.window_end(at, reconcile);
         let position_of: RotationPosition = Arc::new(move |r: Rotation| {
             if r.done() {
@@ -161,12 +140,7 @@ pub(crate) fn window_moved(
         at,
         deletions,
         deletions_done,
-        rotation:
-            Rotation {
-                ranges: mut parts,
-                turn,
-                taken,
-            },
+        rotation,
         reconcile,
     } = window;
     let (deletions, deletions_done) = if reconcile || !tracks_deletions {
@@ -176,6 +150,26 @@ pub(crate) fn window_moved(
     } else {
         (deletions, false)
     };
+    WindowRanges {
+        from,
+        at: next,
+        deletions,
+        deletions_done,
+        rotation: ranges_moved(rotation, at, next),
+        reconcile,
+    }
+}
+
+/// Ranges of ts pinned at `at` moved to the newer time `next`: each keeps its cursor (index
+/// entries after it only move forward) but ends at `at`, and a new last range `[at + 1, next]`
+/// reads the documents written since — their entries left the ranges they were in, so this
+/// holds even when every old range had finished.
+pub(crate) fn ranges_moved(rotation: Rotation, at: i64, next: i64) -> Rotation {
+    let Rotation {
+        ranges: mut parts,
+        turn,
+        taken,
+    } = rotation;
     if next > at {
         for part in parts.iter_mut().filter(|p| p.until.is_none()) {
             part.until = Some(at.to_string());
@@ -192,25 +186,67 @@ pub(crate) fn window_moved(
     } else {
         (parts.iter().position(|p| !p.done).unwrap_or(0), 0)
     };
-    WindowRanges {
-        from,
-        at: next,
-        deletions,
-        deletions_done,
-        rotation: Rotation {
-            ranges: parts,
-            turn,
-            taken,
-        },
-        reconcile,
+    Rotation {
+        ranges: parts,
+        turn,
+        taken,
     }
+}
+
+/// `[since, at]` as ranges of ts ([`ts_ranges`]) when reading with more than one request at
+/// once and more than [`CHUNK_ITEMS`] documents changed in it (one page of index entries,
+/// without `Get`, tells); `None`: read it as one range.
+pub(crate) async fn split_changes(
+    read: &CollectionExport<'_>,
+    index: &str,
+    since: i64,
+    at: i64,
+) -> Result<Option<Vec<RangePosition>>, ExportError> {
+    let parts = ts_ranges(since, at, read.concurrency);
+    if parts.len() < 2 {
+        return Ok(None);
+    }
+    let name = read.settings.name.as_str();
+    let items = u32::try_from(CHUNK_ITEMS).unwrap_or(u32::MAX);
+    if !changes_exceed(read.client, name, index, since, at, items).await? {
+        return Ok(None);
+    }
+    Ok(Some(parts))
+}
+
+/// One `[ts, ref]` index reader per range of `rotation`, each pinned at `at` (a range without
+/// a recorded start starts at `since`).
+pub(crate) fn index_ranges<'r>(
+    read: &'r CollectionExport<'r>,
+    index: &'r str,
+    rotation: &Rotation,
+    since: i64,
+    at: i64,
+) -> Result<Vec<IndexChanges<'r>>, ExportError> {
+    let name = read.settings.name.as_str();
+    let mut readers = Vec::with_capacity(rotation.ranges.len());
+    for part in &rotation.ranges {
+        let until = match &part.until {
+            Some(u) => Some(u.parse::<i64>().map_err(|_| bad_range(name, u))?),
+            None => None,
+        };
+        readers.push(IndexChanges {
+            client: read.client,
+            settings: read.settings,
+            index,
+            since: part.since.unwrap_or(since),
+            until,
+            at,
+        });
+    }
+    Ok(readers)
 }
 
 fn bad_range(collection: &str, until: &str) -> ExportError {
     ExportError::State(StateError::Invalid {
         path: "of this run".into(),
         reason: format!(
-            "stream '{collection}' records a window range ending at '{until}', which is not a time in microseconds"
+            "stream '{collection}' records a range of ts ending at '{until}', which is not a time in microseconds"
         ),
     })
 }

@@ -497,3 +497,213 @@ async fn a_scan_killed_with_ranges_in_flight_resumes_to_the_same_files() {
     assert_eq!(state.streams["events"].position, Position::Done);
     assert_eq!(state.streams["events"].rows, 5000);
 }
+
+/// One transaction of `ops` (id, data after it — `None` deletes — and whether it creates),
+/// logged at its time.
+fn write_block(engine: &Engine, log: &mut Vec<Write>, ops: &[(String, Option<Value>, bool)]) {
+    let body: Vec<Value> = ops
+        .iter()
+        .map(|(id, data, create)| match data {
+            None => json!({"delete": doc_ref(id)}),
+            Some(d) => {
+                let verb = if *create { "create" } else { "update" };
+                json!({verb: doc_ref(id), "params": {"object": {"data": {"object": d}}}})
+            }
+        })
+        .collect();
+    let ts = write(engine, json!({ "do": body }));
+    log.extend(ops.iter().map(|(id, d, _)| (ts, id.clone(), d.clone())));
+}
+
+/// The writes made while the scan is paused at its start (after `T0`): 1,100 changes (seeds
+/// 1001–1200 updated, 5001–5900 created), the clock 100 s on, then 100 more (seeds 1201–1250
+/// updated, 5901–5950 created) and seeds 1251–1270 deleted, the clock 200 s on. Split into 4
+/// ranges of ts of equal span over `[T0, T ≈ T0 + 300 s]`, the first block lies in range 0
+/// (more than a chunk: 1,000 of it come out, then the second block, range 1, then the
+/// first block's last 100): the moved clock dwarfs the real time the test takes (the blocks
+/// would change ranges only if writing them took over 50 s).
+fn catch_up_writes(engine: &Engine) -> Vec<Write> {
+    let data = |id: i64, v: i64| Some(json!({"n": id, "v": v}));
+    let mut first: Vec<(String, Option<Value>, bool)> = (1001..=1200)
+        .map(|id| (id.to_string(), data(id, 1), false))
+        .collect();
+    first.extend((5001..=5900).map(|id| (id.to_string(), data(id, 1), true)));
+    let mut second: Vec<(String, Option<Value>, bool)> = (1201..=1250)
+        .map(|id| (id.to_string(), data(id, 2), false))
+        .collect();
+    second.extend((5901..=5950).map(|id| (id.to_string(), data(id, 2), true)));
+    second.extend((1251..=1270).map(|id| (id.to_string(), None, false)));
+    let mut log = Vec::new();
+    for ops in first.chunks(250) {
+        write_block(engine, &mut log, ops);
+    }
+    engine.advance_clock(Duration::from_secs(100));
+    for ops in second.chunks(250) {
+        write_block(engine, &mut log, ops);
+    }
+    engine.advance_clock(Duration::from_secs(200));
+    log
+}
+
+/// The rows of an export whose scan started before the writes of [`catch_up_writes`] (`log`):
+/// the untouched seeds in id order, then every document written since, as the index lists it
+/// (by `ts`, then id) — read as ranges of ts (`partitioned`), the first 1,000, the 100 of the
+/// second block, the rest of the first.
+fn catch_up_rows(log: &[Write], partitioned: bool) -> Vec<(String, Value, bool)> {
+    let last = expected_at(log, i64::MAX);
+    let written: BTreeMap<&str, i64> = log.iter().map(|(ts, id, _)| (id.as_str(), *ts)).collect();
+    let mut rows: Vec<(String, Value, bool)> = last
+        .iter()
+        .filter(|(id, _)| !written.contains_key(id.as_str()))
+        .map(|(id, d)| (id.clone(), d.clone(), false))
+        .collect();
+    let mut changed: Vec<(i64, &String, &Value)> = last
+        .iter()
+        .filter_map(|(id, d)| written.get(id.as_str()).map(|ts| (*ts, id, d)))
+        .collect();
+    changed.sort_by_key(|(ts, id, _)| (*ts, (*id).clone()));
+    let mut changed: Vec<(String, Value, bool)> = changed
+        .into_iter()
+        .map(|(_, id, d)| (id.clone(), d.clone(), false))
+        .collect();
+    assert_eq!(changed.len(), 1200);
+    if partitioned {
+        let rest: Vec<_> = changed.drain(1000..1100).collect();
+        changed.extend(rest);
+    }
+    rows.extend(changed);
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_catch_up_exports_the_sequential_catch_ups_records_under_the_same_writes() {
+    let mut exports = Vec::new();
+    for concurrency in ["1", "4"] {
+        let fx = short_history_fixture().await;
+        let out = fx.out("out");
+        let _ = settings(&fx.server.url(), &out);
+        let pause = fx.dir.path().join("pause");
+        let mut cmd = binary(
+            &fx.server.url(),
+            &out.with_extension("config.json"),
+            &out,
+            &["--concurrency", concurrency],
+            &[
+                ("FAUNA_SYNC_TEST_PAUSE_AT", "scan-start:1".into()),
+                ("FAUNA_SYNC_TEST_PAUSE_FILE", pause.display().to_string()),
+            ],
+        );
+        let run = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+        let paused = pause.with_extension("paused");
+        while !paused.exists() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let log = catch_up_writes(&fx.engine);
+        std::fs::write(&pause, b"").unwrap();
+        let r = run.await.unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        assert_consistent(&fx.engine, &out, &log);
+        let rows = rows_without_ts(&out);
+        // The scan: the 30 seeds untouched; the catch-up: 1,200 documents, in ts order read as
+        // one range, in turns of 1,000 per range of ts read as four.
+        assert_eq!(
+            rows,
+            catch_up_rows(&log, concurrency == "4"),
+            "{concurrency}"
+        );
+        exports.push(rows);
+    }
+    assert_eq!(exports[0].len(), 30 + 1200);
+    let (mut a, mut b) = (exports[0].clone(), exports[1].clone());
+    a.sort_by(|x, y| x.0.cmp(&y.0));
+    b.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(a, b, "the very same records");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catch_up_killed_with_ranges_of_ts_in_flight_resumes_with_every_document_once() {
+    let fx = short_history_fixture().await;
+    let out = fx.out("out");
+    let config = {
+        let _ = settings(&fx.server.url(), &out);
+        out.with_extension("config.json")
+    };
+    let url = fx.server.url();
+    let run = |env: Vec<(&'static str, String)>| {
+        let mut cmd = binary(&url, &config, &out, &["--concurrency", "4"], &env);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    let position = || -> Value {
+        let state: Value =
+            serde_json::from_slice(&std::fs::read(out.join("_state.json")).unwrap()).unwrap();
+        state["streams"]["events"]["position"].clone()
+    };
+    // Killed as soon as the catch-up's ranges are recorded, nothing of them read.
+    let pause = fx.dir.path().join("pause");
+    let first = run(vec![
+        ("FAUNA_SYNC_TEST_PAUSE_AT", "scan-start:1".into()),
+        ("FAUNA_SYNC_TEST_PAUSE_FILE", pause.display().to_string()),
+        ("FAUNA_SYNC_TEST_CRASH_AT", "catch-up-start:1".into()),
+    ]);
+    let paused = pause.with_extension("paused");
+    while !paused.exists() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let log = catch_up_writes(&fx.engine);
+    std::fs::write(&pause, b"").unwrap();
+    assert!(!first.await.unwrap().status.success(), "expected a crash");
+    let state = State::load(&out.join("_state.json")).unwrap();
+    let stream = &state.streams["events"];
+    let Position::CatchUpParts {
+        since,
+        at,
+        parts,
+        turn,
+        taken,
+    } = &stream.position
+    else {
+        panic!("{:?}", stream.position);
+    };
+    assert_eq!(*since, stream.snapshot_ts);
+    assert!(*at > log.last().unwrap().0);
+    assert_eq!((parts.len(), *turn, *taken), (4, 0, 0));
+    assert!(parts.iter().all(|p| p.cursor.is_none() && !p.done));
+    assert_eq!(parts[0].since, Some(*since));
+    assert_eq!(parts[3].until, None);
+    assert_eq!(stream.rows, 30, "the scan's untouched seeds");
+
+    // Killed again and again with ranges in flight (between takes, after a batch's rename,
+    // in a batch, in a state write), each run resuming from the last one's state.
+    let mut in_flight = 0;
+    for crash in [
+        "after-page:3",
+        "after-batch-rename:2",
+        "mid-batch:2",
+        "after-page:4",
+        "state-write:3",
+        "after-page:5",
+    ] {
+        let r = run(vec![("FAUNA_SYNC_TEST_CRASH_AT", crash.into())])
+            .await
+            .unwrap();
+        assert!(!r.status.success(), "{crash}: expected a crash");
+        let p = position();
+        if p["at"] == "catch_up_parts" {
+            let started = p["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|part| part.get("cursor").is_some() || part.get("done").is_some());
+            in_flight += usize::from(started);
+        }
+    }
+    assert_eq!(
+        in_flight, 6,
+        "every kill with the catch-up's ranges in flight"
+    );
+    let r = run(Vec::new()).await.unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_consistent(&fx.engine, &out, &log);
+    // Every document once, in the uninterrupted partitioned read's order.
+    assert_eq!(rows_without_ts(&out), catch_up_rows(&log, true));
+}

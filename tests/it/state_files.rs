@@ -113,6 +113,10 @@ fn broken_golden_state_files_are_refused_with_clear_errors() {
             "illegal-pair.json",
             "stream 'things' names the pinned-snapshot strategy (snapshot) but its position is 'catch_up', which only the short-retention strategy writes",
         ),
+        (
+            "illegal-catch-up-parts.json",
+            "stream 'things' names the pinned-snapshot strategy (snapshot) but its position is 'catch_up_parts', which only the short-retention strategy writes",
+        ),
         ("missing-field.json", "missing field `next_seq`"),
         (
             "wrong-type.json",
@@ -137,8 +141,9 @@ fn broken_golden_state_files_are_refused_with_clear_errors() {
 #[test]
 fn the_golden_version_2_states_load_and_save_byte_identical() {
     // A finished export, and partitioned reads in flight: an export's ranges of ids, a
-    // window's ranges of ts and a short-retention scan's ranges of ids (`spec/state-format.md`).
-    for name in ["v2", "v2-parts", "v2-scan-parts"] {
+    // window's ranges of ts, a short-retention scan's ranges of ids and its catch-up's ranges
+    // of ts (`spec/state-format.md`).
+    for name in ["v2", "v2-parts", "v2-scan-parts", "v2-catch-up-parts"] {
         let path = fixtures().join(name).join("_state.json");
         let golden = std::fs::read_to_string(&path).unwrap();
         let state = State::load(&path).unwrap();
@@ -168,6 +173,34 @@ fn the_golden_version_2_states_load_and_save_byte_identical() {
     };
     assert_eq!((parts.len(), *turn, *taken), (3, 0, 300));
     assert_eq!(parts[2].until, None);
+    let catch_up = State::load(&fixtures().join("v2-catch-up-parts/_state.json")).unwrap();
+    let stream = &catch_up.streams["events"];
+    let fauna_sync::state::Position::CatchUpParts {
+        since,
+        at,
+        parts,
+        turn,
+        taken,
+    } = &stream.position
+    else {
+        panic!("not a partitioned catch-up position")
+    };
+    assert_eq!((*since, *at), (stream.snapshot_ts, 1_795_915_871_000_000));
+    assert_eq!((parts.len(), *turn, *taken), (4, 2, 400));
+    assert!(parts[1].done && parts[1].cursor.is_none());
+    assert_eq!(
+        (parts[3].since, parts[3].until.as_deref()),
+        (Some(1_795_915_868_048_506), None)
+    );
+    let phase = stream.phase().unwrap();
+    let fauna_sync::state::Phase::ScanCatchUp {
+        position: fauna_sync::state::ScanPosition::CatchUpRanges { rotation, .. },
+        ..
+    } = phase
+    else {
+        panic!("not the short-retention strategy's catch-up ranges: {phase:?}")
+    };
+    assert_eq!(rotation.ranges, *parts);
 }
 
 /// `n` one-record pages, cursor = the record's number.
