@@ -170,5 +170,7 @@ fn a_large_base_is_merged_once_per_quarter_of_it_and_keeps_every_id() {
     let sorted = set.sorted().unwrap();
     let got = sorted.range(None, 1_000_000).unwrap();
     assert_eq!(got.len() as u64, 400_000 + added);
-    assert!(got.windows(2).all(|w| crate::export::id_order(&w[0], &w[1]).is_lt()));
+    assert!(got
+        .windows(2)
+        .all(|w| crate::export::id_order(&w[0], &w[1]).is_lt()));
 }
