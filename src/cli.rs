@@ -233,6 +233,14 @@ pub struct ExportArgs {
     /// What a batch that would change the typed columns does [default: evolve].
     #[arg(long, value_parser = ["evolve", "freeze", "discard_row", "discard_value"])]
     pub contract: Option<String>,
+    /// Typed columns: object levels flattened into columns, 0 to 8, fixed for the life of a
+    /// stream's columns [default: 1].
+    #[arg(long, value_name = "N")]
+    pub flatten_depth: Option<u32>,
+    /// Typed columns: joins a flattened path's keys and precedes `v_<type>` in variant names,
+    /// 1 to 4 of a-z, 0-9 and _, fixed for the life of a stream's columns [default: __].
+    #[arg(long, value_name = "SEP")]
+    pub column_separator: Option<String>,
     /// Checkpoint state file (default <out>/_state.json).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -343,6 +351,8 @@ fn settings(args: ExportArgs) -> Result<Settings, i32> {
                 compression: args.compression,
                 columns: args.columns,
                 contract: args.contract,
+                flatten_depth: args.flatten_depth,
+                column_separator: args.column_separator,
                 state: args.state.map(|s| local_path(&s)),
                 verify: args.verify,
                 allow_insecure_http: args.allow_insecure_http,

@@ -143,6 +143,11 @@ pub struct OutputFile {
     pub columns: Option<String>,
     /// Schema contract of typed columns: `evolve`, `freeze`, `discard_row`, `discard_value`.
     pub contract: Option<String>,
+    /// Typed columns: object levels flattened into columns (new streams; default 1).
+    pub flatten_depth: Option<u32>,
+    /// Typed columns: what joins a flattened path's keys and precedes `v_<type>` in variant
+    /// names (new streams; default `__`).
+    pub column_separator: Option<String>,
     /// Rows per batch file.
     pub batch_rows: Option<u64>,
     /// Uncompressed JSONL bytes per batch file.

@@ -16,8 +16,9 @@ pub use error::ConfigError;
 pub use file::ConfigFile;
 pub use keys::{UnknownKey, KNOWN_KEYS};
 pub use settings::{
-    parse, CollectionSettings, ColumnSpec, ColumnsMode, Compression, HistoryGap, OutputFormat,
-    OutputSettings, Overrides, Settings, DEFAULT_BATCH_ROWS, DEFAULT_PAGE_SIZE, MAX_RETRIES_LIMIT,
+    parse, CollectionSettings, ColumnSpec, ColumnsMode, Compression, FlattenAsked, HistoryGap,
+    OutputFormat, OutputSettings, Overrides, Settings, DEFAULT_BATCH_ROWS, DEFAULT_PAGE_SIZE,
+    MAX_RETRIES_LIMIT,
 };
 
 #[cfg(test)]

@@ -155,6 +155,19 @@ pub struct OutputSettings {
     pub columns: Option<ColumnsMode>,
     /// The schema contract of typed columns.
     pub contract: crate::schema::Contract,
+    /// How new typed streams flatten and name columns; `None` where not asked (the default
+    /// for a new stream; an existing stream keeps what its plan records).
+    pub flatten: FlattenAsked,
+}
+
+/// The flatten options asked for (`--flatten-depth`, `--column-separator` or the config's
+/// `output.flatten_depth`, `output.column_separator`), checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlattenAsked {
+    /// Object levels flattened into columns.
+    pub depth: Option<u32>,
+    /// The separator of flattened paths and variant names.
+    pub separator: Option<String>,
 }
 
 /// Everything a run needs, checked.
@@ -215,6 +228,10 @@ pub struct Overrides {
     pub columns: Option<String>,
     /// `--contract`.
     pub contract: Option<String>,
+    /// `--flatten-depth`.
+    pub flatten_depth: Option<u32>,
+    /// `--column-separator`.
+    pub column_separator: Option<String>,
     /// `--state`.
     pub state: Option<PathBuf>,
     /// `--verify`: check committed files' SHA-256 on start.
@@ -326,6 +343,29 @@ fn parse_columns(s: &str, field: &str) -> Result<ColumnsMode, ConfigError> {
             "Use \"typed\" (typed columns beside data) or \"json\" (the data column only).",
         )),
     }
+}
+
+/// The flatten options asked for, checked as a plan checks them.
+fn parse_flatten(
+    depth: Option<u32>,
+    separator: Option<String>,
+    field: &str,
+) -> Result<FlattenAsked, ConfigError> {
+    let options = crate::schema::PlanOptions {
+        flatten_depth: depth.unwrap_or(crate::schema::DEFAULT_FLATTEN_DEPTH),
+        separator: separator
+            .clone()
+            .unwrap_or_else(|| crate::schema::DEFAULT_SEPARATOR.to_string()),
+        reserved: Vec::new(),
+    };
+    options.validate().map_err(|e| {
+        ConfigError::new(
+            field,
+            e.to_string(),
+            "Give a depth of 0 to 8 and a separator of 1 to 4 characters of a-z, 0-9 and _ (defaults: 1 and __).",
+        )
+    })?;
+    Ok(FlattenAsked { depth, separator })
 }
 
 fn parse_contract(s: &str, field: &str) -> Result<crate::schema::Contract, ConfigError> {
@@ -599,6 +639,15 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         (None, Some(c)) => parse_contract(c, "output.contract")?,
         (None, None) => crate::schema::Contract::default(),
     };
+    let flatten = parse_flatten(
+        o.flatten_depth.or(out.flatten_depth),
+        o.column_separator.clone().or(out.column_separator.clone()),
+        if o.flatten_depth.is_some() || o.column_separator.is_some() {
+            "--flatten-depth / --column-separator"
+        } else {
+            "output.flatten_depth / output.column_separator"
+        },
+    )?;
     let batch_rows = o
         .batch_rows
         .or(out.batch_rows)
@@ -662,6 +711,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
             verify: o.verify,
             columns,
             contract,
+            flatten,
         },
         warnings,
     })

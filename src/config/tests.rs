@@ -588,3 +588,29 @@ fn a_file_that_is_not_a_json_object_says_so() {
         "EOF while parsing an object at line 1 column 10"
     );
 }
+
+#[test]
+fn flatten_options_come_from_the_output_section_or_the_flags_and_are_checked() {
+    let json = r#"{"secret": "s", "output": {"flatten_depth": 3, "column_separator": "_x"}}"#;
+    let s = load_str(json, Overrides::default()).unwrap();
+    assert_eq!(
+        s.output.flatten,
+        FlattenAsked {
+            depth: Some(3),
+            separator: Some("_x".into())
+        }
+    );
+    let flags = Overrides {
+        flatten_depth: Some(0),
+        ..Overrides::default()
+    };
+    let s = load_str(json, flags).unwrap();
+    assert_eq!(s.output.flatten.depth, Some(0));
+    let s = load_str(r#"{"secret": "s"}"#, Overrides::default()).unwrap();
+    assert_eq!(s.output.flatten, FlattenAsked::default());
+    let e = err(r#"{"secret": "s", "output": {"column_separator": "."}}"#).to_string();
+    assert!(
+        e.contains("output.flatten_depth / output.column_separator") && e.contains("\".\""),
+        "{e}"
+    );
+}

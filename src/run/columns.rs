@@ -1,8 +1,10 @@
 //! Each stream's columns mode (`spec/output-layout.md`, "Typed columns"): a stream that has
 //! written nothing takes the mode asked for (`json` unless `columns: typed`); one that has
-//! written files keeps the mode its state records, and asking for the other is refused.
+//! written files keeps the mode its state records, and asking for the other is refused. So
+//! with the flatten options of a typed stream's plan: a new plan takes those asked for, an
+//! existing one keeps its own, and asking for others is refused.
 
-use crate::config::{CollectionSettings, ColumnsMode};
+use crate::config::{CollectionSettings, ColumnsMode, FlattenAsked};
 use crate::schema::{ColumnPlan, PlanOptions};
 use crate::state::{StreamState, TypedColumns};
 use crate::sync::ExportError;
@@ -15,6 +17,7 @@ pub fn columns_mode(
     entry: &mut StreamState,
     c: &CollectionSettings,
     asked: Option<ColumnsMode>,
+    flatten: &FlattenAsked,
     format: &str,
 ) -> Result<bool, ExportError> {
     let changed = |was: ColumnsMode, now: ColumnsMode| ExportError::SettingsChanged {
@@ -29,6 +32,9 @@ pub fn columns_mode(
         None => ColumnsMode::Json,
     };
     if !fresh {
+        if let Some(typed) = &entry.typed {
+            flatten_kept(c, typed.plan.options(), flatten)?;
+        }
         return match asked {
             Some(now) if now != recorded => Err(changed(recorded, now)),
             _ => Ok(recorded == ColumnsMode::Typed),
@@ -49,27 +55,61 @@ pub fn columns_mode(
     match mode {
         ColumnsMode::Json => entry.typed = None,
         ColumnsMode::Typed if entry.typed.is_none() => {
-            let plan =
-                ColumnPlan::new(plan_options(c)).map_err(|e| ExportError::SettingsChanged {
+            let plan = ColumnPlan::new(plan_options(c, flatten)).map_err(|e| {
+                ExportError::SettingsChanged {
                     collection: c.name.clone(),
                     what: "columns",
                     was: "columns: typed".to_string(),
                     now: e.to_string(),
-                })?;
+                }
+            })?;
             entry.typed = Some(Box::new(TypedColumns::new(plan)));
         }
-        ColumnsMode::Typed => {}
+        ColumnsMode::Typed => {
+            if let Some(typed) = &entry.typed {
+                flatten_kept(c, typed.plan.options(), flatten)?;
+            }
+        }
     }
     Ok(mode == ColumnsMode::Typed)
 }
 
-/// The plan options of a collection: the defaults, with its additional and deletion columns'
-/// names reserved.
-fn plan_options(c: &CollectionSettings) -> PlanOptions {
+/// The plan options of a collection: the flatten options asked for (else the defaults), with
+/// its additional and deletion columns' names reserved.
+fn plan_options(c: &CollectionSettings, flatten: &FlattenAsked) -> PlanOptions {
     let mut reserved: Vec<String> = c.columns.iter().map(|col| col.name.clone()).collect();
     reserved.extend(c.deletion_column.clone());
+    let defaults = PlanOptions::default();
     PlanOptions {
+        flatten_depth: flatten.depth.unwrap_or(defaults.flatten_depth),
+        separator: flatten.separator.clone().unwrap_or(defaults.separator),
         reserved,
-        ..PlanOptions::default()
     }
+}
+
+/// Refuses flatten options asked for that differ from those of the stream's plan (fixed for
+/// its life: its files' columns were named and flattened by them).
+fn flatten_kept(
+    c: &CollectionSettings,
+    plan: &PlanOptions,
+    asked: &FlattenAsked,
+) -> Result<(), ExportError> {
+    let depth = asked.depth.filter(|d| *d != plan.flatten_depth);
+    let separator = asked.separator.as_ref().filter(|s| **s != plan.separator);
+    if depth.is_none() && separator.is_none() {
+        return Ok(());
+    }
+    Err(ExportError::SettingsChanged {
+        collection: c.name.clone(),
+        what: "flatten options",
+        was: format!(
+            "flatten_depth {} and column_separator {:?} (the stream's typed columns)",
+            plan.flatten_depth, plan.separator
+        ),
+        now: format!(
+            "flatten_depth {} and column_separator {:?}",
+            depth.unwrap_or(plan.flatten_depth),
+            separator.unwrap_or(&plan.separator)
+        ),
+    })
 }

@@ -120,7 +120,13 @@ async fn run_on<D: Destination>(
                     .streams
                     .get_mut(&name)
                     .ok_or_else(|| ExportError::StreamMissing(name.clone()))?;
-                columns_mode(entry, &r.plan.collection, settings.output.columns, format.0)
+                columns_mode(
+                    entry,
+                    &r.plan.collection,
+                    settings.output.columns,
+                    &settings.output.flatten,
+                    format.0,
+                )
             });
         match prepared_entry {
             Ok(typed) => {

@@ -36,5 +36,8 @@ pub use naming::{column_base_name, NameRules, MAX_NAME_BYTES, RESERVED_NAMES, RE
 pub use observed::{ObservedSchema, PathStats, TypeStats, SCHEMA_FORMAT_VERSION};
 pub use path::{Path, Seg};
 pub use placement::{first_unplanned, placement, Placement};
-pub use plan::{ColumnPlan, PlanOptions, PlannedColumn, DEFAULT_FLATTEN_DEPTH, DEFAULT_SEPARATOR};
+pub use plan::{
+    ColumnPlan, PlanOptions, PlannedColumn, DEFAULT_FLATTEN_DEPTH, DEFAULT_SEPARATOR,
+    MAX_FLATTEN_DEPTH,
+};
 pub use wire_type::{date_fits, ref_target, time_fits, WireType};

@@ -16,7 +16,7 @@ pub const DEFAULT_FLATTEN_DEPTH: u32 = 1;
 /// The default separator between the keys of a flattened path (dlt's).
 pub const DEFAULT_SEPARATOR: &str = "__";
 /// The deepest flattening allowed.
-const MAX_FLATTEN_DEPTH: u32 = 8;
+pub const MAX_FLATTEN_DEPTH: u32 = 8;
 
 /// How a plan names and flattens; fixed for the life of a plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +42,8 @@ impl Default for PlanOptions {
 }
 
 impl PlanOptions {
-    fn validate(&self) -> Result<(), SchemaError> {
+    /// Checks the separator (1 to 4 of `a-z`, `0-9`, `_`) and the depth (at most 8).
+    pub fn validate(&self) -> Result<(), SchemaError> {
         let sep_ok = (1..=4).contains(&self.separator.len())
             && self
                 .separator

@@ -486,3 +486,79 @@ async fn deletions_go_into_typed_files_with_their_columns_and_null_user_columns(
     let schema = read_manifest(&out).unwrap()[1].schema.clone().unwrap();
     assert_eq!((schema.version, schema.columns), (1, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flatten_options_name_the_columns_and_stay_with_the_stream() {
+    let fx = Fixture::start(SCHEMA, &[]).await;
+    write(
+        &fx,
+        &create(
+            "1",
+            r#"{"addr":{"object":{"city":"Oslo","geo":{"object":{"lat":1,"lon":2}}}},"a":{"object":{"b":1}}}"#,
+        ),
+    );
+    let out = fx.out("flat");
+    let flags = ["--columns", "typed", "--flatten-depth", "2"];
+    ok(&run(
+        &fx,
+        &out,
+        &[&["export"][..], &flags, &["--column-separator", "_"]].concat(),
+        None,
+    ));
+    let (names, rows) = parquet_rows(&out.join("foo/part-00000001.parquet"));
+    assert_eq!(
+        names[3..],
+        ["a_b", "addr_city", "addr_geo_lat", "addr_geo_lon"],
+        "{names:?}"
+    );
+    assert_eq!(rows[0]["addr_geo_lat"], json!(1));
+    let plan = state(&out).streams["foo"].typed.clone().unwrap().plan;
+    assert_eq!(
+        (
+            plan.options().flatten_depth,
+            plan.options().separator.as_str()
+        ),
+        (2, "_")
+    );
+
+    // A sync without the options keeps the stream's; a variant is named with its separator.
+    write(&fx, &create("2", r#"{"a":{"object":{"b":"x"}}}"#));
+    ok(&run(&fx, &out, &["sync"], None));
+    let (names, rows) = parquet_rows(&out.join("foo/part-00000002.parquet"));
+    assert!(names.contains(&"a_b_v_string".to_string()), "{names:?}");
+    assert_eq!(rows[0]["a_b_v_string"], json!("x"));
+
+    // Other options for the same stream are refused, naming both; nothing is written.
+    write(&fx, &create("3", r#"{"a":{"object":{"b":3}}}"#));
+    let files = read_manifest(&out).unwrap().len();
+    for other in [&["--flatten-depth", "1"][..], &["--column-separator", "__"]] {
+        let refused = run(&fx, &out, &[&["sync"][..], other].concat(), None);
+        assert!(!refused.status.success());
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            err.contains("flatten options changed")
+                && err.contains("flatten_depth 2 and column_separator \"_\""),
+            "{err}"
+        );
+        assert_eq!(read_manifest(&out).unwrap().len(), files);
+    }
+
+    // Options no plan can take are refused before anything runs.
+    for (bad, what) in [
+        (&["--column-separator", "-"][..], "separator \"-\""),
+        (&["--flatten-depth", "9"], "flatten depth 9"),
+    ] {
+        let refused = run(
+            &fx,
+            &fx.out("bad"),
+            &[&["export", "--columns", "typed"][..], bad].concat(),
+            None,
+        );
+        assert_eq!(refused.status.code(), Some(2), "{bad:?}");
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            err.contains(what) && err.contains("--flatten-depth / --column-separator"),
+            "{err}"
+        );
+    }
+}
