@@ -61,6 +61,8 @@ pub struct CollectionFile {
     pub page_size_fixed: Option<bool>,
     /// Deletion tracking.
     pub deletions: Option<DeletionsFile>,
+    /// This collection's schema contract of typed columns (else `output.contract`).
+    pub contract: Option<String>,
 }
 
 /// Defaults applied to collections.

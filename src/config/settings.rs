@@ -113,6 +113,9 @@ pub struct CollectionSettings {
     /// Whether the stream's records keep their `data`'s wire JSON for typed columns (decided
     /// per run from the stream's recorded columns mode, not configured here).
     pub typed: bool,
+    /// The collection's own schema contract of typed columns (`None`: the run's,
+    /// [`OutputSettings::contract`]; `--contract` overrides every collection's).
+    pub contract: Option<crate::schema::Contract>,
 }
 
 impl CollectionSettings {
@@ -129,6 +132,7 @@ impl CollectionSettings {
             deletion_column: None,
             history_gap: HistoryGap::default(),
             typed: false,
+            contract: None,
         }
     }
 }
@@ -524,6 +528,7 @@ fn resolve(file: ConfigFile, o: Overrides) -> Result<Settings, ConfigError> {
         deletion_column: deletion_column(&file.defaults.deletions),
         history_gap: history_gap(&file.defaults.deletions),
         typed: false,
+        contract: None,
     };
 
     let mut configured: Vec<(String, CollectionFile)> = Vec::new();
@@ -822,6 +827,11 @@ fn resolve_collection(
         (None, None) => defaults.page_size,
     };
     check_deletions(&c.deletions, &format!("{field}.deletions"))?;
+    // `--contract` is the run's, for every collection.
+    let contract = match (&o.contract, &c.contract) {
+        (None, Some(c)) => Some(parse_contract(c, &format!("{field}.contract"))?),
+        _ => None,
+    };
     let (deletion_column, gap) = match &c.deletions {
         Some(_) => (deletion_column(&c.deletions), history_gap(&c.deletions)),
         None => (defaults.deletion_column.clone(), defaults.history_gap),
@@ -866,6 +876,7 @@ fn resolve_collection(
         deletion_column,
         history_gap: gap,
         typed: false,
+        contract,
     })
 }
 

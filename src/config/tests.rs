@@ -142,7 +142,7 @@ fn invalid_configs_name_the_field_and_the_fix() {
         (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","column":"deletion_detected"}}}"#, "collection.deletions.column", "the deletion column 'deletion_detected' clashes with another column"),
         (r#"{"secret":"s","collection":{"name":"c","additional_columns":[{"name":"deletion_detected","path":["a"],"type":"boolean"}],"deletions":{"deletion_mode":"deleted_field"}}}"#, "collection.additional_columns", "the column name 'deletion_detected' is taken by deletion tracking"),
         (r#"{"secret":"s","collection":{"name":"c","deletions":{"deletion_mode":"deleted_field","history_gap":"skip"}}}"#, "collection.deletions", "unknown variant `skip`, expected one of `reconcile`, `stop`, `resync` at line 1 column 106"),
-        (r#"{"secret":"s","collection":{"name":"c","pagesize":5}}"#, "collection.pagesize", "unknown field `pagesize`, expected one of `name`, `index`, `data_column`, `additional_columns`, `page_size`, `page_size_fixed`, `deletions` at line 1 column 49"),
+        (r#"{"secret":"s","collection":{"name":"c","pagesize":5}}"#, "collection.pagesize", "unknown field `pagesize`, expected one of `name`, `index`, `data_column`, `additional_columns`, `page_size`, `page_size_fixed`, `deletions`, `contract` at line 1 column 49"),
         (r#"{"secret":"s","output":{"format":"csv"}}"#, "output.format", "unknown format 'csv'"),
         (r#"{"secret":"s","output":{"format":"parquet","compression":"gzip"}}"#, "compression", "compression applies to JSONL only"),
         (r#"{"secret":"s","query_timeout_ms":0}"#, "query_timeout_ms", "0 is outside 1..=600000"),
@@ -613,4 +613,24 @@ fn flatten_options_come_from_the_output_section_or_the_flags_and_are_checked() {
         e.contains("output.flatten_depth / output.column_separator") && e.contains("\".\""),
         "{e}"
     );
+}
+
+#[test]
+fn a_collection_may_have_its_own_contract_unless_the_flag_sets_the_runs() {
+    let json =
+        r#"{"secret": "s", "collections": [{"name": "a", "contract": "freeze"}, {"name": "b"}]}"#;
+    let s = load_str(json, Overrides::default()).unwrap();
+    let cs = s.collections.unwrap();
+    assert_eq!(cs[0].contract, Some(crate::schema::Contract::Freeze));
+    assert_eq!(cs[1].contract, None);
+    let flag = Overrides {
+        contract: Some("evolve".into()),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        load_str(json, flag).unwrap().collections.unwrap()[0].contract,
+        None
+    );
+    let e = err(r#"{"secret": "s", "collections": [{"name": "a", "contract": "strict"}]}"#);
+    assert!(e.to_string().contains("collections[0].contract"), "{e}");
 }

@@ -170,6 +170,7 @@ mod tests {
             deletion_column: None,
             history_gap: Default::default(),
             typed: false,
+            contract: None,
         }
     }
 

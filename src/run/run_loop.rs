@@ -155,6 +155,11 @@ async fn run_on<D: Destination>(
     };
     let mut committer = Committer::new(state, output, checkpoint, limits);
     committer.set_contract(settings.output.contract);
+    for r in &prepared {
+        if let Some(contract) = r.plan.collection.contract {
+            committer.set_stream_contract(&r.plan.name(), contract);
+        }
+    }
     committer.set_deadline(plan.max_duration.map(|d| started + d));
     let gone = delete_gone(settings, &gone, &ids, &mut committer, now, observer).await?;
     summary.streams.extend(gone);

@@ -215,6 +215,8 @@ pub struct Committer {
     scope: DatabaseScope,
     /// The schema contract of typed streams.
     contract: Contract,
+    /// Streams whose collection has a contract of its own.
+    contracts: HashMap<String, Contract>,
 }
 
 impl Committer {
@@ -239,6 +241,7 @@ impl Committer {
             deadline: None,
             scope: DatabaseScope::default(),
             contract: Contract::default(),
+            contracts: HashMap::new(),
         }
     }
 
@@ -250,6 +253,11 @@ impl Committer {
     /// The schema contract of streams with typed columns (default `evolve`).
     pub fn set_contract(&mut self, contract: Contract) {
         self.contract = contract;
+    }
+
+    /// The schema contract of `stream`'s typed columns, instead of the run's.
+    pub fn set_stream_contract(&mut self, stream: &str, contract: Contract) {
+        self.contracts.insert(stream.to_string(), contract);
     }
 
     /// What this committer committed so far.
@@ -542,7 +550,7 @@ impl Committer {
                 typed: Some(TypedBatch {
                     plan: typed.plan.clone(),
                     version: typed.version,
-                    contract: self.contract,
+                    contract: self.contracts.get(stream).copied().unwrap_or(self.contract),
                 }),
                 ..(*schema).clone()
             });

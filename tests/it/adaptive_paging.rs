@@ -32,6 +32,7 @@ fn settings(page_size: u32, fixed: bool) -> CollectionSettings {
         deletion_column: None,
         history_gap: Default::default(),
         typed: false,
+        contract: None,
     }
 }
 

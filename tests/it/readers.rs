@@ -43,6 +43,7 @@ fn settings(page_size: u32) -> CollectionSettings {
         deletion_column: Some("deleted_at".into()),
         history_gap: Default::default(),
         typed: false,
+        contract: None,
     }
 }
 

@@ -562,3 +562,70 @@ async fn flatten_options_name_the_columns_and_stay_with_the_stream() {
         );
     }
 }
+
+fn create_in(collection: &str, id: &str, data: &str) -> String {
+    create(id, data).replacen(
+        r#""collection":"foo""#,
+        &format!(r#""collection":"{collection}""#),
+        1,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collections_own_contract_applies_to_it_alone_and_the_flag_overrides_it() {
+    let schema = SCHEMA.replace(
+        r#"{"name": "foo_ts","#,
+        r#"{"name": "other_ts", "source": "other", "values": [{"field": "ts"}, {"field": "ref"}]}, {"name": "foo_ts","#,
+    );
+    let fx = Fixture::start(&schema, &[]).await;
+    let out = fx.out("contracts");
+    let config = fx.out("contracts.json");
+    std::fs::write(
+        &config,
+        r#"{"collections": [{"name": "foo", "contract": "freeze"}, {"name": "other"}],
+            "output": {"format": "parquet", "columns": "typed", "contract": "evolve"}}"#,
+    )
+    .unwrap();
+    let sync = |collection: &str, extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fauna-sync"))
+            .arg("sync")
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "--endpoint",
+                &fx.server.url(),
+                "--collection",
+                collection,
+                "--out",
+            ])
+            .arg(&out)
+            .args(extra)
+            .env("FAUNA_SECRET", "fnTestServer")
+            .env_remove("FAUNA_SYNC_TEST_CRASH_AT")
+            .output()
+            .unwrap()
+    };
+    for c in ["foo", "other"] {
+        write(&fx, &create_in(c, "1", r#"{"a":1}"#));
+        ok(&sync(c, &[]));
+        write(&fx, &create_in(c, "2", r#"{"a":2,"b":true}"#));
+    }
+    // foo's own contract freezes it: exit 3, nothing of the batch committed …
+    let files = read_manifest(&out).unwrap().len();
+    let frozen = sync("foo", &[]);
+    assert_eq!(
+        frozen.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&frozen.stderr)
+    );
+    assert_eq!(read_manifest(&out).unwrap().len(), files);
+    // … while other takes the output's contract and evolves (a new column `b`) …
+    ok(&sync("other", &[]));
+    let (names, _) = parquet_rows(&out.join("other/part-00000002.parquet"));
+    assert!(names.contains(&"b".to_string()), "{names:?}");
+    // … and --contract, the run's, overrides foo's.
+    ok(&sync("foo", &["--contract", "evolve"]));
+    let (names, _) = parquet_rows(&out.join("foo/part-00000002.parquet"));
+    assert!(names.contains(&"b".to_string()), "{names:?}");
+}
