@@ -352,29 +352,43 @@ fn rows_without_ts(out: &Path) -> Vec<(String, Value, bool)> {
         .collect()
 }
 
+/// An export into `out` with `concurrency`, paused once its scan's start is chosen: its run
+/// (to await) and the file that lets it go on once written.
+async fn paused_at_scan_start(
+    fx: &Fixture,
+    out: &Path,
+    concurrency: &str,
+) -> (
+    tokio::task::JoinHandle<std::process::Output>,
+    std::path::PathBuf,
+) {
+    let _ = settings(&fx.server.url(), out);
+    let pause = fx.dir.path().join("pause");
+    let mut cmd = binary(
+        &fx.server.url(),
+        &out.with_extension("config.json"),
+        out,
+        &["--concurrency", concurrency],
+        &[
+            ("FAUNA_SYNC_TEST_PAUSE_AT", "scan-start:1".into()),
+            ("FAUNA_SYNC_TEST_PAUSE_FILE", pause.display().to_string()),
+        ],
+    );
+    let run = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+    let paused = pause.with_extension("paused");
+    while !paused.exists() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (run, pause)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_scan_exports_the_sequential_scans_records_under_the_same_writes() {
     let mut exports = Vec::new();
     for concurrency in ["1", "4"] {
         let fx = short_history_fixture().await;
         let out = fx.out("out");
-        let _ = settings(&fx.server.url(), &out);
-        let pause = fx.dir.path().join("pause");
-        let mut cmd = binary(
-            &fx.server.url(),
-            &out.with_extension("config.json"),
-            &out,
-            &["--concurrency", concurrency],
-            &[
-                ("FAUNA_SYNC_TEST_PAUSE_AT", "scan-start:1".into()),
-                ("FAUNA_SYNC_TEST_PAUSE_FILE", pause.display().to_string()),
-            ],
-        );
-        let run = tokio::task::spawn_blocking(move || cmd.output().unwrap());
-        let paused = pause.with_extension("paused");
-        while !paused.exists() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let (run, pause) = paused_at_scan_start(&fx, &out, concurrency).await;
         // The scan's start time and split points are chosen (4 ranges: 1075, 1150 and 1225
         // start the last three); before any page is read, the split points are deleted, other
         // documents of every range updated, deleted and created.
@@ -581,23 +595,7 @@ async fn a_partitioned_catch_up_exports_the_sequential_catch_ups_records_under_t
     for concurrency in ["1", "4"] {
         let fx = short_history_fixture().await;
         let out = fx.out("out");
-        let _ = settings(&fx.server.url(), &out);
-        let pause = fx.dir.path().join("pause");
-        let mut cmd = binary(
-            &fx.server.url(),
-            &out.with_extension("config.json"),
-            &out,
-            &["--concurrency", concurrency],
-            &[
-                ("FAUNA_SYNC_TEST_PAUSE_AT", "scan-start:1".into()),
-                ("FAUNA_SYNC_TEST_PAUSE_FILE", pause.display().to_string()),
-            ],
-        );
-        let run = tokio::task::spawn_blocking(move || cmd.output().unwrap());
-        let paused = pause.with_extension("paused");
-        while !paused.exists() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let (run, pause) = paused_at_scan_start(&fx, &out, concurrency).await;
         let log = catch_up_writes(&fx.engine);
         std::fs::write(&pause, b"").unwrap();
         let r = run.await.unwrap();

@@ -53,9 +53,9 @@ def server(tmp_path_factory):
     dev.stop()
 
 
-def _collection_by_driver(server):
-    """{id: (ts, data in export form)} of every live document, read with the official driver
-    (Paginate(Documents()) + Get); values decoded from the driver's raw wire response."""
+def _live_documents(server):
+    """(ref, raw wire response of its Get) of every live document, read with the official
+    driver (Paginate(Documents()) + Get)."""
     seen = {}
     c = server.client(observer=lambda r: seen.__setitem__("last", r))
     refs, after = [], None
@@ -65,10 +65,17 @@ def _collection_by_driver(server):
         if "after" not in page:
             break
         after = page["after"]
-    docs = {}
     for ref in refs:
         c.query(q.get(ref))
-        doc = mapping.decode(mapping.parse_wire(seen["last"].response_raw)["resource"])
+        yield ref, seen["last"].response_raw
+
+
+def _collection_by_driver(server):
+    """{id: (ts, data in export form)} of every live document; values decoded from the
+    driver's raw wire response."""
+    docs = {}
+    for _, raw in _live_documents(server):
+        doc = mapping.decode(mapping.parse_wire(raw)["resource"])
         docs[doc["ref"].id] = (doc["ts"], _typed(mapping.export(doc.get("data"))))
     return docs
 
@@ -136,20 +143,10 @@ def _plan_columns(out):
 def _typed_by_driver(server, columns):
     """{id: {column: cell}} of every live document: the driver's values placed in the column of
     their path and kind (None in the rest), as the PostgreSQL columns are read back."""
-    seen = {}
-    c = server.client(observer=lambda r: seen.__setitem__("last", r))
-    refs, after = [], None
-    while True:
-        page = c.query(q.paginate(q.documents(q.collection(COLLECTION)), size=7, after=after))
-        refs += page["data"]
-        if "after" not in page:
-            break
-        after = page["after"]
     rows = {}
     by_place = {(tuple(col["path"]), col["kind"]): col["name"] for col in columns}
-    for ref in refs:
-        c.query(q.get(ref))
-        doc = json.loads(seen["last"].response_raw)["resource"]
+    for ref, raw in _live_documents(server):
+        doc = json.loads(raw)["resource"]
         row = {col["name"]: None for col in columns}
         for path, kind, v in placements(driver_decode(doc.get("data", {})), columns):
             name = by_place.get((tuple(path), kind))
