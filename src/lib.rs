@@ -23,6 +23,8 @@
 //!   columns (not wired yet);
 //! - [`fauna`]: the client; [`config`]: settings (and the column types they declare), with
 //!   `--out` parsed once into a [`location`]; [`durable`], [`lock`], [`error`].
+// Nothing from outside (config, network, files, state) may panic: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod airbyte;
 pub mod cli;

@@ -1,4 +1,6 @@
 //! The `fauna-sync` binary: parses the command line, sets up logging, runs.
+// Nothing from outside (config, network, files, state) may panic: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use std::io::IsTerminal;
 

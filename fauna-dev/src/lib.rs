@@ -5,6 +5,8 @@
 //!   it takes a secret and a request body and returns a status and a JSON body.
 //! * [`server`] — HTTP/1.1 transport, headers, auth header parsing, latency and fault
 //!   injection, dataset seeding and persistence, the command line.
+// Nothing from outside (config, network, files, state) may panic: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod engine;
 pub mod server;

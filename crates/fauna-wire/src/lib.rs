@@ -10,6 +10,8 @@
 //! * [`Expr`] — request expressions (`{"paginate": …}` …) for building queries.
 //!
 //! The exact rules are those of the Fauna v4 wire protocol; see `spec/wire-format.md`.
+// Nothing from outside (config, network, files, state) may panic: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod decode;
 mod double;
