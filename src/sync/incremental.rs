@@ -11,7 +11,7 @@ use super::committer::{Committer, PositionFn};
 use super::drain::{drain, Partition};
 use super::error::ExportError;
 use super::history_gap::{Gap, NO_ID_SET};
-use super::snapshot_expiry::{ExpiryBudget, NewerTime};
+use super::snapshot_expiry::ExpiryBudget;
 use super::stream::{stored_cursor, CollectionExport};
 use super::window_ranges::window_moved;
 use crate::fauna::{encode, Value};
@@ -137,12 +137,8 @@ impl WindowStrategy<'_> {
                 committer,
                 &mut budget,
                 error,
-                NewerTime::Now,
                 note,
-                move |position, newer| {
-                    let Some(next) = newer else { return position };
-                    moved(position, next, tracks_deletions)
-                },
+                move |position, newer| moved(position, newer, tracks_deletions),
             )
             .await?;
             checked = None;

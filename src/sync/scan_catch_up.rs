@@ -24,7 +24,7 @@ use std::sync::Arc;
 use super::committer::{Committer, PositionFn};
 use super::drain::{drain, drain_concurrent, Partition, RotationPosition};
 use super::error::ExportError;
-use super::snapshot_expiry::{ExpiryBudget, NewerTime};
+use super::snapshot_expiry::ExpiryBudget;
 use super::stream::{ranges, stored_cursor, CollectionExport};
 use super::window_ranges::{index_ranges, ranges_moved, split_changes};
 use crate::fauna::{encode, Value};
@@ -74,13 +74,9 @@ impl ScanCatchUpStrategy<'_> {
             };
             let Err(e) = outcome else { continue };
             let note = "The pinned time fell out of the collection's history window; continuing at a newer time.";
-            // Ranges of ts move to a newer time at once (their new last range ends there);
-            // every other phase chooses its time when it starts again.
-            let time = match read.own::<ScanPosition>(committer) {
-                Ok(Some(ScanPosition::CatchUpRanges { .. })) => NewerTime::Now,
-                _ => NewerTime::OnResume,
-            };
-            read.after_expiry(committer, &mut budget, e, time, note, |position, newer| {
+            // Ranges of ts move to the server's time now at once (their new last range ends
+            // there); every other phase chooses its time when it starts again.
+            read.after_expiry(committer, &mut budget, e, note, |position, newer| {
                 match position {
                     // Continue the catch-up from its cursor at a newer time.
                     ScanPosition::CatchUp { since, cursor, .. } => ScanPosition::CatchUp {
@@ -92,17 +88,10 @@ impl ScanCatchUpStrategy<'_> {
                         since,
                         at,
                         rotation,
-                    } => match newer {
-                        Some(next) => ScanPosition::CatchUpRanges {
-                            since,
-                            at: next,
-                            rotation: ranges_moved(rotation, at, next),
-                        },
-                        None => ScanPosition::CatchUpRanges {
-                            since,
-                            at,
-                            rotation,
-                        },
+                    } => ScanPosition::CatchUpRanges {
+                        since,
+                        at: newer,
+                        rotation: ranges_moved(rotation, at, newer),
                     },
                     // Everything written up to `at` is exported; catch up on what came after.
                     ScanPosition::Reconcile { at, .. } => ScanPosition::CatchUp {

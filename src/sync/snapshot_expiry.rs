@@ -43,29 +43,20 @@ impl ExpiryBudget {
     }
 }
 
-/// The newer time a phase continues at after its pinned time expired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum NewerTime {
-    /// The server's time now.
-    Now,
-    /// Chosen when the phase starts again (none is passed on).
-    OnResume,
-}
-
 impl CollectionExport<'_> {
     /// The one handling of `error` for every strategy: anything but an expiry of the pinned
     /// time, an expiry of a phase that is not the strategy's (`P`), or one beyond the
     /// `budget`, is returned; otherwise the committed position becomes `moved(position,
-    /// newer)` — `newer` the server's time now for [`NewerTime::Now`] — and the caller reads
-    /// on from it. `note` says (in the log) how the phase continues.
+    /// newer)` — `newer` the server's time now (a phase that chooses its time when it starts
+    /// again ignores it) — and the caller reads on from it. `note` says (in the log) how the
+    /// phase continues.
     pub(crate) async fn after_expiry<P: OwnPosition>(
         &self,
         committer: &mut Committer,
         budget: &mut ExpiryBudget,
         error: ExportError,
-        time: NewerTime,
         note: &'static str,
-        moved: impl FnOnce(P, Option<i64>) -> P,
+        moved: impl FnOnce(P, i64) -> P,
     ) -> Result<(), ExportError> {
         let ExportError::Read(ReadError::SnapshotExpired { snapshot_ts, .. }) = &error else {
             return Err(error);
@@ -76,10 +67,7 @@ impl CollectionExport<'_> {
             return Err(error);
         };
         budget.spend(committer.stream(name)?.rows, error)?;
-        let newer = match time {
-            NewerTime::Now => Some(now(self.client, name).await?),
-            NewerTime::OnResume => None,
-        };
+        let newer = now(self.client, name).await?;
         let next: Position = moved(position, newer).into();
         tracing::info!(collection = name, snapshot_ts, "{note}");
         committer.update(name, move |s| s.position = next).await
