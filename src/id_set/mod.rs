@@ -76,8 +76,6 @@ pub struct IdSet {
     stream: String,
     generation: u64,
     delta: AppendLog,
-    /// Bytes of the base file (0 for generation 0).
-    base_len: u64,
     complete: bool,
     /// Files of superseded generations, removed once the state no longer names them.
     stale: Vec<PathBuf>,
@@ -107,7 +105,6 @@ impl IdSet {
                 stream: stream.to_string(),
                 generation: m.generation,
                 delta: AppendLog::open(delta_path(dir, stream, m.generation), m.delta_len)?,
-                base_len: base_len(dir, stream, m.generation)?,
                 complete: m.complete,
                 stale: Vec::new(),
             },
@@ -124,7 +121,6 @@ impl IdSet {
                     stream: stream.to_string(),
                     generation: 1,
                     delta: AppendLog::open(delta_path(dir, stream, 1), 0)?,
-                    base_len: base_len(dir, stream, 1)?,
                     complete: true,
                     stale: Vec::new(),
                 }
@@ -134,7 +130,6 @@ impl IdSet {
                 stream: stream.to_string(),
                 generation: 0,
                 delta: AppendLog::open(delta_path(dir, stream, 0), 0)?,
-                base_len: 0,
                 complete: !started,
                 stale: Vec::new(),
             },
@@ -171,11 +166,7 @@ impl IdSet {
             buf.extend_from_slice(r.id.as_bytes());
             buf.push(b'\n');
         }
-        self.delta.append(&buf)?;
-        if self.delta.len() >= compact_threshold(self.base_len) {
-            self.compact()?;
-        }
-        Ok(self.mark())
+        self.append(&buf)
     }
 
     /// Adds `ids` (documents the output holds) durably, as [`record`](IdSet::record) does
@@ -188,8 +179,18 @@ impl IdSet {
             buf.extend_from_slice(id.as_bytes());
             buf.push(b'\n');
         }
-        self.delta.append(&buf)?;
-        if self.delta.len() >= compact_threshold(self.base_len) {
+        self.append(&buf)
+    }
+
+    /// Appends `lines` (`+id`/`-id` lines) to the delta durably and merges the delta into a
+    /// new base once it passes [`compact_threshold`] of the base. Returns the new mark.
+    fn append(&mut self, lines: &[u8]) -> Result<IdsMark, FileError> {
+        self.delta.append(lines)?;
+        // The base's size matters only once the delta passes the smallest threshold.
+        if self.delta.len() >= COMPACT_AT
+            && self.delta.len()
+                >= compact_threshold(base_len(&self.dir, &self.stream, self.generation)?)
+        {
             self.compact()?;
         }
         Ok(self.mark())
@@ -208,7 +209,6 @@ impl IdSet {
         let base = (self.generation > 0).then_some(old_base.as_path());
         merge::write_base(base, ops, &base_path(&self.dir, &self.stream, next))?;
         let delta = AppendLog::open(delta_path(&self.dir, &self.stream, next), 0)?;
-        self.base_len = base_len(&self.dir, &self.stream, next)?;
         self.stale.push(old_base);
         self.stale.push(self.delta.path().to_path_buf());
         self.delta = delta;
