@@ -337,24 +337,27 @@ mod tests {
         delay_ms: u64,
     }
 
+    /// Document `i` (id and ts `i`, no data) with the cursor `i`.
+    fn int_item(i: i64) -> Item {
+        Item {
+            record: Some(Record {
+                id: i.to_string(),
+                ts: i,
+                data: None,
+                columns: vec![],
+                deletion: None,
+                ttl: None,
+            }),
+            cursor: Value::Int(i).into(),
+        }
+    }
+
     impl Reader for Slow {
         async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
             tokio::time::sleep(Duration::from_millis(self.delay_ms)).await;
             let start = after.and_then(|v| v.as_i64()).unwrap_or(self.from);
             let end = (start + 3).min(self.to);
-            let items = (start..end)
-                .map(|i| Item {
-                    record: Some(Record {
-                        id: i.to_string(),
-                        ts: i,
-                        data: None,
-                        columns: vec![],
-                        deletion: None,
-                        ttl: None,
-                    }),
-                    cursor: Value::Int(i).into(),
-                })
-                .collect();
+            let items = (start..end).map(int_item).collect();
             Ok(Page {
                 items,
                 next: (end < self.to).then_some(Value::Int(end)),
@@ -600,19 +603,7 @@ mod tests {
     impl Reader for Endless {
         async fn page(&self, after: Option<Value>) -> Result<Page, ReadError> {
             let start = after.and_then(|v| v.as_i64()).unwrap_or(0);
-            let items = (start..start + 1000)
-                .map(|i| Item {
-                    record: Some(Record {
-                        id: i.to_string(),
-                        ts: i,
-                        data: None,
-                        columns: vec![],
-                        deletion: None,
-                        ttl: None,
-                    }),
-                    cursor: Value::Int(i).into(),
-                })
-                .collect();
+            let items = (start..start + 1000).map(int_item).collect();
             Ok(Page {
                 items,
                 next: Some(Value::Int(start + 1000)),
