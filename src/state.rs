@@ -66,27 +66,17 @@ pub enum Position {
     /// [`crate::sync::CHUNK_ITEMS`] documents each, so the output is the same however the
     /// reads are timed or interrupted; `turn` and `taken` say where the rotation stands.
     Parts {
-        /// The ranges, in id order.
-        parts: Vec<RangePosition>,
-        /// The range whose chunk is being committed.
-        #[serde(default, skip_serializing_if = "is_zero_usize")]
-        turn: usize,
-        /// Documents of that chunk already committed.
-        #[serde(default, skip_serializing_if = "is_zero_u64")]
-        taken: u64,
+        /// The ranges, in id order, and their turns.
+        #[serde(flatten)]
+        rotation: Rotation,
     },
     /// Short-retention strategy, first phase read as concurrent ranges of ids (`concurrency`
     /// above 1): the scan of [`Position::After`], its ranges taking turns as in
     /// [`Position::Parts`]; then [`Position::CatchUp`] from the stream's `snapshot_ts`.
     ScanParts {
-        /// The ranges, in id order.
-        parts: Vec<RangePosition>,
-        /// The range whose chunk is being committed.
-        #[serde(default, skip_serializing_if = "is_zero_usize")]
-        turn: usize,
-        /// Documents of that chunk already committed.
-        #[serde(default, skip_serializing_if = "is_zero_u64")]
-        taken: u64,
+        /// The ranges, in id order, and their turns.
+        #[serde(flatten)]
+        rotation: Rotation,
     },
     /// Short-retention strategy, second phase read as concurrent ranges of ts (`concurrency`
     /// above 1 and more than [`crate::sync::CHUNK_ITEMS`] documents changed since `since`):
@@ -98,14 +88,9 @@ pub enum Position {
         /// The snapshot the phase reads at.
         #[serde(rename = "pinned")]
         at: i64,
-        /// The ranges of ts, in ts order.
-        parts: Vec<RangePosition>,
-        /// The range whose chunk is being committed.
-        #[serde(default, skip_serializing_if = "is_zero_usize")]
-        turn: usize,
-        /// Documents of that chunk already committed.
-        #[serde(default, skip_serializing_if = "is_zero_u64")]
-        taken: u64,
+        /// The ranges of ts, in ts order, and their turns.
+        #[serde(flatten)]
+        rotation: Rotation,
     },
     /// Every document was exported (a full export's end; `sync` continues it as `Synced`).
     Done,
@@ -140,14 +125,9 @@ pub enum Position {
         /// Every deletion up to `at` is committed (or none is read: not tracked, or a gap).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         deletions_done: bool,
-        /// The changes' ranges of ts, in ts order.
-        parts: Vec<RangePosition>,
-        /// The range whose chunk is being committed.
-        #[serde(default, skip_serializing_if = "is_zero_usize")]
-        turn: usize,
-        /// Documents of that chunk already committed.
-        #[serde(default, skip_serializing_if = "is_zero_u64")]
-        taken: u64,
+        /// The changes' ranges of ts, in ts order, and their turns.
+        #[serde(flatten)]
+        rotation: Rotation,
         /// A window over a history gap: no deletions read, then [`Position::GapReconcile`].
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         reconcile: bool,
@@ -280,11 +260,11 @@ pub struct StreamState {
     pub typed: Option<Box<TypedColumns>>,
 }
 
-fn is_zero_usize(n: &usize) -> bool {
+pub(crate) fn is_zero_usize(n: &usize) -> bool {
     *n == 0
 }
 
-fn is_zero_u64(n: &u64) -> bool {
+pub(crate) fn is_zero_u64(n: &u64) -> bool {
     *n == 0
 }
 

@@ -5,7 +5,7 @@
 use serde_json::Value as Json;
 
 use crate::fauna::{decode, encode, RefKind, Value};
-use crate::state::{Position, RangePosition, StreamState};
+use crate::state::{Position, Rotation, StreamState};
 
 use super::error::AirbyteError;
 use super::input_state::{LegacyCursor, StreamInput};
@@ -97,8 +97,12 @@ fn foreign_collection(position: &Position, name: &str) -> Option<String> {
 
 /// The cursors (wire JSON) a position holds.
 fn cursors(position: &Position) -> Vec<&str> {
-    fn parts(parts: &[RangePosition]) -> Vec<&str> {
-        parts.iter().filter_map(|p| p.cursor.as_deref()).collect()
+    fn parts(rotation: &Rotation) -> Vec<&str> {
+        rotation
+            .ranges
+            .iter()
+            .filter_map(|p| p.cursor.as_deref())
+            .collect()
     }
     match position {
         Position::After { cursor } => vec![cursor.as_str()],
@@ -106,12 +110,12 @@ fn cursors(position: &Position) -> Vec<&str> {
         | Position::Reconcile { cursor, .. }
         | Position::Window { cursor, .. }
         | Position::GapReconcile { cursor, .. } => cursor.as_deref().into_iter().collect(),
-        Position::Parts { parts: p, .. }
-        | Position::ScanParts { parts: p, .. }
-        | Position::CatchUpParts { parts: p, .. } => parts(p),
+        Position::Parts { rotation: r }
+        | Position::ScanParts { rotation: r }
+        | Position::CatchUpParts { rotation: r, .. } => parts(r),
         Position::WindowParts {
             deletions,
-            parts: p,
+            rotation: p,
             ..
         } => {
             let mut all = parts(p);
@@ -165,6 +169,7 @@ fn legacy(c: &LegacyCursor, snapshot_ts: i64) -> Option<StreamState> {
 mod tests {
     use super::*;
     use crate::fauna::Ref;
+    use crate::state::RangePosition;
     use serde_json::json;
 
     fn users() -> StreamDescriptor {
@@ -200,12 +205,14 @@ mod tests {
         let mut s = StreamState::new(7, FORMAT);
         let cursor = Value::Array(vec![Value::Ref(Ref::document("orders", "10"))]);
         s.position = Position::Parts {
-            parts: vec![RangePosition {
-                cursor: Some(encode(&cursor)),
-                ..Default::default()
-            }],
-            turn: 0,
-            taken: 0,
+            rotation: Rotation {
+                ranges: vec![RangePosition {
+                    cursor: Some(encode(&cursor)),
+                    ..Default::default()
+                }],
+                turn: 0,
+                taken: 0,
+            },
         };
         assert_eq!(
             input(serde_json::to_value(&s).unwrap()),

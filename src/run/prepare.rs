@@ -7,7 +7,7 @@ use super::plan::ReadMode;
 use super::reading::Ready;
 use crate::config::CollectionSettings;
 use crate::fauna::FaunaClient;
-use crate::state::{Position, RangePosition, State, StreamState};
+use crate::state::{Position, RangePosition, Rotation, State, StreamState};
 use crate::sync::{full_read_strategy, ExportError, Observer};
 
 /// Makes `state`'s entry for `r` ready to be read: kept (its format and record schema checked
@@ -71,9 +71,11 @@ pub async fn prepare(
                 // retention (the plan checked that the snapshot stays readable).
                 Some(ranges) => {
                     stream.position = Position::Parts {
-                        parts: ranges.to_vec(),
-                        turn: 0,
-                        taken: 0,
+                        rotation: Rotation {
+                            ranges: ranges.to_vec(),
+                            turn: 0,
+                            taken: 0,
+                        },
                     }
                 }
                 None => {

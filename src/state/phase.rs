@@ -7,17 +7,23 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use super::{Position, RangePosition, Strategy, StreamState};
 
 /// Where a read of concurrent ranges stands: every range's progress and the rotation of
-/// their turns (wire: `parts`, `turn`, `taken`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// their turns (wire: `parts`, `turn` and `taken`, the last two left out when 0, inside the
+/// position's object).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rotation {
     /// The ranges, in read order.
+    #[serde(rename = "parts")]
     pub ranges: Vec<RangePosition>,
     /// The range whose turn it is.
+    #[serde(default, skip_serializing_if = "super::is_zero_usize")]
     pub turn: usize,
     /// Items of the current turn already committed.
+    #[serde(default, skip_serializing_if = "super::is_zero_u64")]
     pub taken: u64,
 }
 
@@ -276,11 +282,7 @@ impl StreamState {
             Strategy::Snapshot => Ok(Phase::Snapshot(match p {
                 Position::Start => SnapshotPosition::Start,
                 Position::After { cursor } => SnapshotPosition::After(cursor),
-                Position::Parts { parts, turn, taken } => SnapshotPosition::Ranges(Rotation {
-                    ranges: parts,
-                    turn,
-                    taken,
-                }),
+                Position::Parts { rotation } => SnapshotPosition::Ranges(rotation),
                 Position::Done => SnapshotPosition::Done,
                 _ => return Err(illegal("which only the short-retention strategy writes")),
             })),
@@ -288,28 +290,18 @@ impl StreamState {
                 let position = match p {
                     Position::Start => ScanPosition::Start,
                     Position::After { cursor } => ScanPosition::After(cursor),
-                    Position::ScanParts { parts, turn, taken } => ScanPosition::Ranges(Rotation {
-                        ranges: parts,
-                        turn,
-                        taken,
-                    }),
+                    Position::ScanParts { rotation } => ScanPosition::Ranges(rotation),
                     Position::CatchUp { since, at, cursor } => {
                         ScanPosition::CatchUp { since, at, cursor }
                     }
                     Position::CatchUpParts {
                         since,
                         at,
-                        parts,
-                        turn,
-                        taken,
+                        rotation,
                     } => ScanPosition::CatchUpRanges {
                         since,
                         at,
-                        rotation: Rotation {
-                            ranges: parts,
-                            turn,
-                            taken,
-                        },
+                        rotation,
                     },
                     Position::Reconcile { at, cursor } => ScanPosition::Reconcile { at, cursor },
                     Position::Done => ScanPosition::Done,
@@ -343,20 +335,14 @@ fn window_position(p: &Position) -> Option<WindowPosition> {
             at,
             deletions,
             deletions_done,
-            parts,
-            turn,
-            taken,
+            rotation,
             reconcile,
         } => WindowPosition::Ranges(WindowRanges {
             from,
             at,
             deletions,
             deletions_done,
-            rotation: Rotation {
-                ranges: parts,
-                turn,
-                taken,
-            },
+            rotation,
             reconcile,
         }),
         Position::GapReconcile { at, cursor } => WindowPosition::GapReconcile { at, cursor },
@@ -371,11 +357,7 @@ impl From<SnapshotPosition> for Position {
         match p {
             SnapshotPosition::Start => Position::Start,
             SnapshotPosition::After(cursor) => Position::After { cursor },
-            SnapshotPosition::Ranges(Rotation {
-                ranges: parts,
-                turn,
-                taken,
-            }) => Position::Parts { parts, turn, taken },
+            SnapshotPosition::Ranges(rotation) => Position::Parts { rotation },
             SnapshotPosition::Done => Position::Done,
         }
     }
@@ -386,27 +368,16 @@ impl From<ScanPosition> for Position {
         match p {
             ScanPosition::Start => Position::Start,
             ScanPosition::After(cursor) => Position::After { cursor },
-            ScanPosition::Ranges(Rotation {
-                ranges: parts,
-                turn,
-                taken,
-            }) => Position::ScanParts { parts, turn, taken },
+            ScanPosition::Ranges(rotation) => Position::ScanParts { rotation },
             ScanPosition::CatchUp { since, at, cursor } => Position::CatchUp { since, at, cursor },
             ScanPosition::CatchUpRanges {
                 since,
                 at,
-                rotation:
-                    Rotation {
-                        ranges: parts,
-                        turn,
-                        taken,
-                    },
+                rotation,
             } => Position::CatchUpParts {
                 since,
                 at,
-                parts,
-                turn,
-                taken,
+                rotation,
             },
             ScanPosition::Reconcile { at, cursor } => Position::Reconcile { at, cursor },
             ScanPosition::Done => Position::Done,
@@ -433,21 +404,14 @@ impl From<WindowPosition> for Position {
                 at,
                 deletions,
                 deletions_done,
-                rotation:
-                    Rotation {
-                        ranges: parts,
-                        turn,
-                        taken,
-                    },
+                rotation,
                 reconcile,
             }) => Position::WindowParts {
                 from,
                 at,
                 deletions,
                 deletions_done,
-                parts,
-                turn,
-                taken,
+                rotation,
                 reconcile,
             },
             WindowPosition::GapReconcile { at, cursor } => Position::GapReconcile { at, cursor },
@@ -498,9 +462,11 @@ mod tests {
             Position::Start,
             Position::After { cursor: "c".into() },
             Position::Parts {
-                parts: vec![part.clone()],
-                turn: 0,
-                taken: 3,
+                rotation: Rotation {
+                    ranges: vec![part.clone()],
+                    turn: 0,
+                    taken: 3,
+                },
             },
             Position::Done,
         ];
@@ -508,9 +474,11 @@ mod tests {
             Position::Start,
             Position::After { cursor: "c".into() },
             Position::ScanParts {
-                parts: vec![part.clone()],
-                turn: 0,
-                taken: 3,
+                rotation: Rotation {
+                    ranges: vec![part.clone()],
+                    turn: 0,
+                    taken: 3,
+                },
             },
             Position::CatchUp {
                 since: 1,
@@ -520,9 +488,11 @@ mod tests {
             Position::CatchUpParts {
                 since: 1,
                 at: 2,
-                parts: vec![part.clone()],
-                turn: 0,
-                taken: 5,
+                rotation: Rotation {
+                    ranges: vec![part.clone()],
+                    turn: 0,
+                    taken: 5,
+                },
             },
             Position::Reconcile {
                 at: 2,
@@ -542,9 +512,11 @@ mod tests {
                 at: 2,
                 deletions: Some("d".into()),
                 deletions_done: false,
-                parts: vec![part],
-                turn: 0,
-                taken: 0,
+                rotation: Rotation {
+                    ranges: vec![part],
+                    turn: 0,
+                    taken: 0,
+                },
                 reconcile: false,
             },
             Position::GapReconcile {
@@ -595,9 +567,11 @@ mod tests {
             "stream 'things' names the pinned-snapshot strategy (snapshot) but its position is 'reconcile', which only the short-retention strategy writes"
         );
         let parts = Position::Parts {
-            parts: vec![],
-            turn: 0,
-            taken: 0,
+            rotation: Rotation {
+                ranges: vec![],
+                turn: 0,
+                taken: 0,
+            },
         };
         let e = stream(Strategy::ScanCatchUp, parts, Some("i"))
             .phase()
@@ -609,9 +583,11 @@ mod tests {
         let catch_up_parts = Position::CatchUpParts {
             since: 1,
             at: 2,
-            parts: vec![],
-            turn: 0,
-            taken: 0,
+            rotation: Rotation {
+                ranges: vec![],
+                turn: 0,
+                taken: 0,
+            },
         };
         let e = stream(Strategy::Snapshot, catch_up_parts, None)
             .phase()

@@ -321,11 +321,7 @@ mod tests {
             if r.done() {
                 Position::Done
             } else {
-                Position::Parts {
-                    parts: r.ranges,
-                    turn: r.turn,
-                    taken: r.taken,
-                }
+                Position::Parts { rotation: r }
             }
         })
     }
@@ -559,16 +555,18 @@ mod tests {
             .collect();
         assert_eq!(ids, want);
         let at = |c: [Option<i64>; 3], turn: usize, taken: u64| Position::Parts {
-            parts: c
-                .iter()
-                .map(|c| RangePosition {
-                    cursor: c.map(|c| encode(&Value::Int(c))),
-                    done: c.is_none(),
-                    ..RangePosition::default()
-                })
-                .collect(),
-            turn,
-            taken,
+            rotation: Rotation {
+                ranges: c
+                    .iter()
+                    .map(|c| RangePosition {
+                        cursor: c.map(|c| encode(&Value::Int(c))),
+                        done: c.is_none(),
+                        ..RangePosition::default()
+                    })
+                    .collect(),
+                turn,
+                taken,
+            },
         };
         assert_eq!(
             *saved.0.lock().unwrap(),

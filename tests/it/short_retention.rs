@@ -13,7 +13,7 @@ use fauna_dev::server::ServerConfig;
 use fauna_sync::config::Settings;
 use fauna_sync::run::run_export;
 use fauna_sync::sink::read_manifest;
-use fauna_sync::state::{Position, State, Strategy};
+use fauna_sync::state::{Position, Rotation, State, Strategy};
 use fauna_sync::sync::Quiet;
 use serde_json::{json, Value};
 
@@ -464,7 +464,15 @@ async fn a_scan_killed_with_ranges_in_flight_resumes_to_the_same_files() {
     // committed; every range's progress and the turn are in the state.
     assert!(!run(&out, Some("after-page:6")).status.success());
     let state = State::load(&out.join("_state.json")).unwrap();
-    let Position::ScanParts { parts, turn, taken } = &state.streams["events"].position else {
+    let Position::ScanParts {
+        rotation:
+            Rotation {
+                ranges: parts,
+                turn,
+                taken,
+            },
+    } = &state.streams["events"].position
+    else {
         panic!("{:?}", state.streams["events"].position);
     };
     assert_eq!((*turn, *taken), (0, 300));
@@ -655,9 +663,12 @@ async fn a_catch_up_killed_with_ranges_of_ts_in_flight_resumes_with_every_docume
     let Position::CatchUpParts {
         since,
         at,
-        parts,
-        turn,
-        taken,
+        rotation:
+            Rotation {
+                ranges: parts,
+                turn,
+                taken,
+            },
     } = &stream.position
     else {
         panic!("{:?}", stream.position);

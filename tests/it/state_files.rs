@@ -15,7 +15,7 @@ use fauna_sync::output::{
 use fauna_sync::read::{Item, Page, ReadError, Reader};
 use fauna_sync::run::run_export;
 use fauna_sync::sink::{read_manifest, FileFormat};
-use fauna_sync::state::{Position, State, StateError, StreamState, STATE_VERSION};
+use fauna_sync::state::{Position, Rotation, State, StateError, StreamState, STATE_VERSION};
 use fauna_sync::sync::{drain, BatchLimits, Committer, Partition, PositionFn, Quiet};
 
 use crate::support::{files_below, load_settings, Fixture};
@@ -157,8 +157,14 @@ fn the_golden_version_2_states_load_and_save_byte_identical() {
         );
     }
     let parts = State::load(&fixtures().join("v2-parts/_state.json")).unwrap();
-    let fauna_sync::state::Position::Parts { parts, turn, taken } =
-        &parts.streams["things"].position
+    let fauna_sync::state::Position::Parts {
+        rotation:
+            Rotation {
+                ranges: parts,
+                turn,
+                taken,
+            },
+    } = &parts.streams["things"].position
     else {
         panic!("not a partitioned export position")
     };
@@ -168,7 +174,15 @@ fn the_golden_version_2_states_load_and_save_byte_identical() {
     let scan = State::load(&fixtures().join("v2-scan-parts/_state.json")).unwrap();
     let stream = &scan.streams["events"];
     assert_eq!(stream.strategy, fauna_sync::state::Strategy::ScanCatchUp);
-    let fauna_sync::state::Position::ScanParts { parts, turn, taken } = &stream.position else {
+    let fauna_sync::state::Position::ScanParts {
+        rotation:
+            Rotation {
+                ranges: parts,
+                turn,
+                taken,
+            },
+    } = &stream.position
+    else {
         panic!("not a partitioned scan position")
     };
     assert_eq!((parts.len(), *turn, *taken), (3, 0, 300));
@@ -178,9 +192,12 @@ fn the_golden_version_2_states_load_and_save_byte_identical() {
     let fauna_sync::state::Position::CatchUpParts {
         since,
         at,
-        parts,
-        turn,
-        taken,
+        rotation:
+            Rotation {
+                ranges: parts,
+                turn,
+                taken,
+            },
     } = &stream.position
     else {
         panic!("not a partitioned catch-up position")
