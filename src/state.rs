@@ -113,24 +113,10 @@ pub enum Position {
     /// first its deletions, in ts order, then its changes, the ranges taking turns as in
     /// [`Position::Parts`] (`spec/sync.md`, "Partitioned windows").
     WindowParts {
-        /// The window's first ts.
-        from: i64,
-        /// The window's end: its snapshot.
-        #[serde(rename = "pinned")]
-        at: i64,
-        /// Where the deletions continue: a `remove`-events cursor (wire JSON); `None` = from
-        /// `from`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        deletions: Option<String>,
-        /// Every deletion up to `at` is committed (or none is read: not tracked, or a gap).
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        deletions_done: bool,
-        /// The changes' ranges of ts, in ts order, and their turns.
+        /// The window: its span, deletions' progress, ranges of ts and whether it is over a
+        /// history gap (then no deletions are read, and [`Position::GapReconcile`] follows).
         #[serde(flatten)]
-        rotation: Rotation,
-        /// A window over a history gap: no deletions read, then [`Position::GapReconcile`].
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        reconcile: bool,
+        window: WindowRanges,
     },
     /// Incremental sync, after the changes of a window over a history gap: the ids the output
     /// holds that are not live at `at` become detected deletion records, in id order from

@@ -113,13 +113,9 @@ fn cursors(position: &Position) -> Vec<&str> {
         Position::Parts { rotation: r }
         | Position::ScanParts { rotation: r }
         | Position::CatchUpParts { rotation: r, .. } => parts(r),
-        Position::WindowParts {
-            deletions,
-            rotation: p,
-            ..
-        } => {
-            let mut all = parts(p);
-            all.extend(deletions.as_deref());
+        Position::WindowParts { window } => {
+            let mut all = parts(&window.rotation);
+            all.extend(window.deletions.as_deref());
             all
         }
         Position::Start | Position::Done | Position::Expire { .. } | Position::Synced { .. } => {

@@ -93,20 +93,27 @@ pub struct Window {
     pub reconcile: bool,
 }
 
-/// One incremental window read as concurrent ranges of ts (wire: `window_parts`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One incremental window read as concurrent ranges of ts (wire: `window_parts`, these
+/// fields inside the position's object).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowRanges {
     /// The window's first ts.
     pub from: i64,
     /// The window's end: its snapshot.
+    #[serde(rename = "pinned")]
     pub at: i64,
-    /// Where the deletions continue (a `remove`-events cursor, wire JSON).
+    /// Where the deletions continue (a `remove`-events cursor, wire JSON); `None` = from
+    /// `from`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletions: Option<String>,
-    /// Every deletion up to `at` is committed (or none is read).
+    /// Every deletion up to `at` is committed (or none is read: not tracked, or a gap).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deletions_done: bool,
-    /// The changes' ranges of ts and their turns.
+    /// The changes' ranges of ts, in ts order, and their turns.
+    #[serde(flatten)]
     pub rotation: Rotation,
     /// Over a history gap: no deletions read, then the reconciliation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reconcile: bool,
 }
 
@@ -330,21 +337,7 @@ fn window_position(p: &Position) -> Option<WindowPosition> {
             cursor,
             reconcile,
         }),
-        Position::WindowParts {
-            from,
-            at,
-            deletions,
-            deletions_done,
-            rotation,
-            reconcile,
-        } => WindowPosition::Ranges(WindowRanges {
-            from,
-            at,
-            deletions,
-            deletions_done,
-            rotation,
-            reconcile,
-        }),
+        Position::WindowParts { window } => WindowPosition::Ranges(window),
         Position::GapReconcile { at, cursor } => WindowPosition::GapReconcile { at, cursor },
         Position::Expire { at, reconcile } => WindowPosition::Expire { at, reconcile },
         Position::Synced { to } => WindowPosition::Synced { to },
@@ -399,21 +392,7 @@ impl From<WindowPosition> for Position {
                 cursor,
                 reconcile,
             },
-            WindowPosition::Ranges(WindowRanges {
-                from,
-                at,
-                deletions,
-                deletions_done,
-                rotation,
-                reconcile,
-            }) => Position::WindowParts {
-                from,
-                at,
-                deletions,
-                deletions_done,
-                rotation,
-                reconcile,
-            },
+            WindowPosition::Ranges(window) => Position::WindowParts { window },
             WindowPosition::GapReconcile { at, cursor } => Position::GapReconcile { at, cursor },
             WindowPosition::Expire { at, reconcile } => Position::Expire { at, reconcile },
             WindowPosition::Synced { to } => Position::Synced { to },
@@ -508,16 +487,18 @@ mod tests {
                 reconcile: true,
             },
             Position::WindowParts {
-                from: 1,
-                at: 2,
-                deletions: Some("d".into()),
-                deletions_done: false,
-                rotation: Rotation {
-                    ranges: vec![part],
-                    turn: 0,
-                    taken: 0,
+                window: WindowRanges {
+                    from: 1,
+                    at: 2,
+                    deletions: Some("d".into()),
+                    deletions_done: false,
+                    rotation: Rotation {
+                        ranges: vec![part],
+                        turn: 0,
+                        taken: 0,
+                    },
+                    reconcile: false,
                 },
-                reconcile: false,
             },
             Position::GapReconcile {
                 at: 2,
