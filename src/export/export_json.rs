@@ -67,11 +67,6 @@ impl ExportJson {
         ExportJson(self.0, Some(wire))
     }
 
-    /// Export JSON `text` as it was rendered before (a record read back from a spool).
-    pub(crate) fn from_text(text: Box<str>) -> Self {
-        ExportJson(text, None)
-    }
-
     /// The value's wire JSON, when it was kept ([`with_wire`](Self::with_wire)).
     pub fn wire(&self) -> Option<&[u8]> {
         self.1.as_deref()

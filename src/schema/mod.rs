@@ -35,7 +35,7 @@ pub use json_schema::record_json_schema;
 pub use naming::{column_base_name, NameRules, MAX_NAME_BYTES, RESERVED_NAMES, RESERVED_PREFIXES};
 pub use observed::{ObservedSchema, PathStats, TypeStats, SCHEMA_FORMAT_VERSION};
 pub use path::{Path, Seg};
-pub use placement::{first_unplanned, placement, Placement};
+pub use placement::{first_unplanned, placement, scalar_kind, Placement};
 pub use plan::{
     ColumnPlan, PlanOptions, PlannedColumn, DEFAULT_FLATTEN_DEPTH, DEFAULT_SEPARATOR,
     MAX_FLATTEN_DEPTH,

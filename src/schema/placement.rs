@@ -20,7 +20,7 @@ pub fn placement(plan: &ColumnPlan, path: &Path, v: &Value) -> Placement {
     match v {
         Value::Null => Placement::Null,
         Value::Object(_) if plan.flattens(path) => Placement::Flatten,
-        Value::Array(items) => Placement::Column(match list_column(plan, path) {
+        Value::Array(items) => Placement::Column(match plan.list_column_of(path) {
             Some(of) if items.iter().all(|i| fits(of, i)) => ColumnKind::List(of),
             _ => ColumnKind::Array,
         }),
@@ -53,17 +53,8 @@ pub fn first_unplanned(plan: &ColumnPlan, data: &Value) -> Option<(Path, ColumnK
     }
 }
 
-/// The element type of `path`'s list column, if it has one.
-fn list_column(plan: &ColumnPlan, path: &Path) -> Option<ListOf> {
-    let col = plan.column_for(path, ColumnKind::List(ListOf::Int))?;
-    match plan.columns().get(col)?.kind {
-        ColumnKind::List(of) => Some(of),
-        _ => None,
-    }
-}
-
 /// The column kind of a value that is not an array (an object: JSON, below the flatten depth).
-fn scalar_kind(v: &Value) -> ColumnKind {
+pub fn scalar_kind(v: &Value) -> ColumnKind {
     match v {
         Value::Int(_) => ColumnKind::Int,
         Value::Double(_) => ColumnKind::Double,

@@ -257,20 +257,37 @@ impl ColumnPlan {
                     }
                 }
                 WireType::Array => {
-                    let items = schema.get(&path.child(Seg::Items));
-                    match items.and_then(list_of) {
-                        Some((of, fits_all)) => {
+                    // A path has one list column: arrays that do not fit the one it has (or
+                    // gets now) need the `array` column.
+                    let items = schema
+                        .get(&path.child(Seg::Items))
+                        .filter(|items| !items.types.is_empty());
+                    let planned = self.list_column_of(path);
+                    match (items.map(list_of), planned) {
+                        // Only empty or all-null arrays: they fit the list column.
+                        (None, Some(_)) => {}
+                        (Some(Some((of, fits_all))), None) => {
                             add(ColumnKind::List(of));
                             if !fits_all {
                                 add(ColumnKind::Array);
                             }
                         }
-                        None => add(ColumnKind::Array),
+                        (Some(Some((of, true))), Some(planned)) if of == planned => {}
+                        _ => add(ColumnKind::Array),
                     }
                 }
             }
         }
         out
+    }
+
+    /// The element type of `path`'s list column, if it has one.
+    pub fn list_column_of(&self, path: &Path) -> Option<ListOf> {
+        let col = self.column_for(path, ColumnKind::List(ListOf::Int))?;
+        match self.columns.get(col)?.kind {
+            ColumnKind::List(of) => Some(of),
+            _ => None,
+        }
     }
 
     /// The column of `path` for a value of `kind` (same tag), if planned.

@@ -72,6 +72,7 @@ impl BatchFile {
                     Temp(file),
                     &temp,
                     options,
+                    &schema,
                     typed,
                     stream,
                 )?)),
@@ -107,7 +108,7 @@ impl BatchFile {
         match &mut self.encoder {
             Encoder::Jsonl(e) => e.write(&self.schema, records)?,
             Encoder::Parquet(e) => e.write(&self.schema, records)?,
-            Encoder::Typed(e) => e.write(records)?,
+            Encoder::Typed(e) => e.write(&self.schema, records)?,
         }
         for r in records {
             self.ts = Some(match self.ts {

@@ -57,7 +57,6 @@ mod jsonl;
 mod layout;
 mod manifest;
 mod parquet;
-mod spool;
 pub mod typed;
 mod typed_file;
 

@@ -195,29 +195,11 @@ pub(super) fn writer_properties(
         .build())
 }
 
-/// The [`arrow_schema`] columns of `records` as Arrow arrays (what a typed file has before
-/// its typed columns).
-pub(super) fn base_arrays(
-    schema: &RecordSchema,
-    records: &[Record],
-    path: &Path,
-) -> Result<Vec<ArrayRef>, SinkError> {
-    let mut chunk = Chunk::new(schema, records.len());
-    let mut scratch = Vec::new();
-    for rec in records {
-        chunk.append(schema, rec, &mut scratch, path)?;
-    }
-    Ok(chunk
-        .finish(&arrow_schema(schema), path)?
-        .columns()
-        .to_vec())
-}
-
 /// The Arrow builders of one chunk of records.
-struct Chunk {
-    rows: usize,
+pub(super) struct Chunk {
+    pub(super) rows: usize,
     /// Text appended to the string builders (`ref`, `data`, text columns).
-    bytes: usize,
+    pub(super) bytes: usize,
     refs: StringBuilder,
     ts: Int64Builder,
     data: Option<StringBuilder>,
@@ -227,7 +209,7 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn new(schema: &RecordSchema, n: usize) -> Self {
+    pub(super) fn new(schema: &RecordSchema, n: usize) -> Self {
         Chunk {
             rows: 0,
             bytes: 0,
@@ -254,7 +236,7 @@ impl Chunk {
 
     /// Appends one record; on a type mismatch the chunk is left inconsistent (the caller
     /// drops the file).
-    fn append(
+    pub(super) fn append(
         &mut self,
         schema: &RecordSchema,
         rec: &Record,
@@ -299,7 +281,7 @@ impl Chunk {
     }
 
     /// The chunk as an Arrow batch.
-    fn finish(self, arrow: &SchemaRef, path: &Path) -> Result<RecordBatch, SinkError> {
+    pub(super) fn finish(self, arrow: &SchemaRef, path: &Path) -> Result<RecordBatch, SinkError> {
         let Chunk {
             mut refs,
             mut ts,

@@ -1,31 +1,29 @@
 //! A typed Parquet batch file (`columns: typed`). The file's one schema depends on every
 //! record of the batch, so records are observed and checked against the contract as they
-//! arrive and kept in a spool on disk ([`Spool`]: export text and wire JSON, no value trees);
-//! when the batch ends the plan grows from what was observed and the file is written from the
-//! spool a chunk at a time.
+//! arrive, and each record's `data` is decoded once into [`ChunkCells`] (a chunk of rows at a
+//! time, sealed into Arrow arrays by the slot — path and kind — each value needs, and kept in
+//! a [`Spill`] on disk); when the batch ends the plan grows from what was observed and each
+//! chunk's slots, read back, become the plan's columns.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, RecordBatch, StringArray};
 use arrow_schema::{Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 
-use super::parquet::{arrow_schema, base_arrays, writer_properties};
-use super::spool::Spool;
-use super::typed::{
-    typed_arrays, typed_arrow_schema, FileSchema, TypedDoc, TypedOutcome, Unplanned,
-};
+use super::parquet::{arrow_schema, writer_properties, Chunk};
+use super::typed::{typed_arrow_schema, ChunkCells, FileSchema, Spill, TypedOutcome, Unplanned};
 use super::{SinkError, WriteOptions};
 use crate::export::{Record, RecordSchema, TypedBatch};
 use crate::fauna::{decode, Value};
 use crate::schema::{first_unplanned, Contract, ObservedSchema, SchemaError};
 
-/// Records decoded and encoded at a time when the file is written.
+/// Rows per chunk (and per Arrow batch handed to the Parquet encoder).
 const CHUNK_ROWS: usize = 4096;
-
-static NULL: Value = Value::Null;
+/// Wire and text bytes after which a chunk ends even if it has fewer rows.
+const CHUNK_BYTES: usize = 16 << 20;
 
 /// A typed Parquet file being written into `W`.
 pub(crate) struct TypedEncoder<W: Write + Send> {
@@ -34,7 +32,12 @@ pub(crate) struct TypedEncoder<W: Write + Send> {
     typed: TypedBatch,
     /// The contract in force: a stream's first typed batch always evolves.
     contract: Contract,
-    spool: Spool,
+    /// The base columns (`ref`, `ts`, `data`, …) and typed values of the open chunk.
+    base: Chunk,
+    cells: ChunkCells,
+    bytes: usize,
+    scratch: Vec<u8>,
+    spill: Spill,
     observed: ObservedSchema,
     discarded_rows: u64,
     discarded_values: u64,
@@ -44,11 +47,12 @@ pub(crate) struct TypedEncoder<W: Write + Send> {
 }
 
 impl<W: Write + Send> TypedEncoder<W> {
-    /// Starts a file into `out` (whose temporary file is `path`; the spool goes beside it).
+    /// Starts a file into `out` (whose temporary file is `path`; the spill goes beside it).
     pub(crate) fn new(
         out: W,
         path: &Path,
         options: &WriteOptions,
+        schema: &RecordSchema,
         typed: &TypedBatch,
         stream: &str,
     ) -> Result<Self, SinkError> {
@@ -56,13 +60,13 @@ impl<W: Write + Send> TypedEncoder<W> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let spool_name = match name.strip_suffix(".tmp") {
+        let spill_name = match name.strip_suffix(".tmp") {
             Some(stem) => format!("{stem}.spool.tmp"),
             None => format!("{name}.spool.tmp"),
         };
-        let spool_path = path.with_file_name(spool_name);
-        let spool =
-            Spool::create(&spool_path).map_err(|e| SinkError::io("create", &spool_path, e))?;
+        let spill_path = path.with_file_name(spill_name);
+        let spill =
+            Spill::create(&spill_path).map_err(|e| SinkError::io("create", &spill_path, e))?;
         let contract = match typed.version {
             0 => Contract::Evolve,
             _ => typed.contract,
@@ -72,7 +76,11 @@ impl<W: Write + Send> TypedEncoder<W> {
             options: options.clone(),
             typed: typed.clone(),
             contract,
-            spool,
+            base: Chunk::new(schema, CHUNK_ROWS),
+            cells: ChunkCells::new(typed.plan.options().flatten_depth),
+            bytes: 0,
+            scratch: Vec::with_capacity(1024),
+            spill,
             observed: ObservedSchema::default(),
             discarded_rows: 0,
             discarded_values: 0,
@@ -82,8 +90,12 @@ impl<W: Write + Send> TypedEncoder<W> {
     }
 
     /// Observes `records` and applies the contract (`freeze`: an error naming the first value
-    /// without a column; `discard_row`: the record is left out), then spools them.
-    pub(crate) fn write(&mut self, records: &[Record]) -> Result<(), SinkError> {
+    /// without a column; `discard_row`: the record is left out), then gathers their values.
+    pub(crate) fn write(
+        &mut self,
+        schema: &RecordSchema,
+        records: &[Record],
+    ) -> Result<(), SinkError> {
         for rec in records {
             let data = wire_data(rec, &self.path)?;
             if self.contract != Contract::Evolve {
@@ -109,12 +121,35 @@ impl<W: Write + Send> TypedEncoder<W> {
             }
             if rec.deletion.is_none() {
                 self.observed.observe(&data, rec.ts, &rec.id);
+                self.cells.push(&data);
+            } else {
+                self.cells.push(&Value::Null);
             }
-            self.spool
-                .push(rec)
-                .map_err(|e| SinkError::io("write", &self.path, e))?;
+            self.base
+                .append(schema, rec, &mut self.scratch, &self.path)?;
+            self.bytes += rec
+                .data
+                .as_ref()
+                .and_then(|d| d.wire())
+                .map_or(0, <[u8]>::len);
+            if self.base.rows >= CHUNK_ROWS || self.base.bytes + self.bytes >= CHUNK_BYTES {
+                self.seal_chunk(schema)?;
+            }
         }
         Ok(())
+    }
+
+    fn seal_chunk(&mut self, schema: &RecordSchema) -> Result<(), SinkError> {
+        let base = std::mem::replace(&mut self.base, Chunk::new(schema, CHUNK_ROWS));
+        let cells = std::mem::replace(
+            &mut self.cells,
+            ChunkCells::new(self.typed.plan.options().flatten_depth),
+        );
+        self.bytes = 0;
+        let batch = base.finish(&arrow_schema(schema), &self.path)?;
+        self.spill
+            .push(&batch, cells.seal())
+            .map_err(|e| SinkError::io("write", &self.path, e))
     }
 
     /// Grows the plan and writes the file; returns the writer, the file's schema line and the
@@ -123,6 +158,9 @@ impl<W: Write + Send> TypedEncoder<W> {
         mut self,
         schema: &RecordSchema,
     ) -> Result<(W, FileSchema, TypedOutcome), SinkError> {
+        if self.base.rows > 0 {
+            self.seal_chunk(schema)?;
+        }
         let mut plan = self.typed.plan.clone();
         if self.contract == Contract::Evolve {
             plan.grow(&self.observed);
@@ -149,48 +187,38 @@ impl<W: Write + Send> TypedEncoder<W> {
         let mut writer =
             ArrowWriter::try_new(self.out, arrow.clone(), Some(props)).map_err(pq_err)?;
         let mut variant_values = 0u64;
-        let mut reader = self
-            .spool
+        let mut chunks = self
+            .spill
             .read()
             .map_err(|e| SinkError::io("read", &path, e))?;
-        loop {
-            let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-            while chunk.len() < CHUNK_ROWS {
-                match reader
-                    .next_record()
-                    .map_err(|e| SinkError::io("read", &path, e))?
-                {
-                    Some(r) => chunk.push(r),
-                    None => break,
-                }
-            }
-            if chunk.is_empty() {
-                break;
-            }
-            let mut arrays = base_arrays(schema, &chunk, &path)?;
-            let datas = chunk
-                .iter()
-                .map(|r| wire_data(r, &path))
-                .collect::<Result<Vec<_>, _>>()?;
-            let docs: Vec<TypedDoc<'_>> = chunk
-                .iter()
-                .zip(&datas)
-                .map(|(r, d)| TypedDoc {
-                    id: &r.id,
-                    ts: r.ts,
-                    data: if r.deletion.is_some() { &NULL } else { d },
-                })
-                .collect();
+        while let Some((base, cells)) = chunks
+            .next_chunk()
+            .map_err(|e| SinkError::io("read", &path, e))?
+        {
+            let refs = base
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .cloned();
+            let id = |row: usize| {
+                refs.as_ref()
+                    .filter(|r| row < r.len())
+                    .map(|r| r.value(row).to_string())
+                    .unwrap_or_default()
+            };
             let typed_cols =
-                typed_arrays(&plan, &docs, unplanned).map_err(|source| SinkError::Typed {
-                    path: path.clone(),
-                    source,
-                })?;
+                cells
+                    .arrays(&plan, unplanned, &id)
+                    .map_err(|source| SinkError::Typed {
+                        path: path.clone(),
+                        source,
+                    })?;
             for (c, a) in plan.columns().iter().zip(&typed_cols) {
                 if c.variant_of.is_some() {
                     variant_values += (a.len() - a.null_count()) as u64;
                 }
             }
+            let mut arrays = base.columns().to_vec();
             arrays.extend(typed_cols);
             let batch =
                 RecordBatch::try_new(arrow.clone(), arrays).map_err(|source| SinkError::Arrow {

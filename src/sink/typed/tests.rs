@@ -336,3 +336,66 @@ fn files_are_byte_identical_however_the_schema_was_gathered() {
     assert_eq!(file_from(&backward, 3), reference);
     assert_eq!(file_from(&interleaved, 5), reference);
 }
+
+/// Arrays whose elements do not fit the list column an earlier batch planned get the
+/// `array` variant (they once made the run fail: the list slot was taken, so no column was
+/// added and the value had nowhere to go); empty and all-null arrays fit the list.
+#[test]
+fn arrays_that_do_not_fit_an_earlier_list_column_get_the_array_variant() {
+    let first = [wire(r#"{"tags":[1,2]}"#)];
+    let later = [
+        wire(r#"{"tags":["a","b"]}"#),
+        wire(r#"{"tags":[]}"#),
+        wire(r#"{"tags":[null,3]}"#),
+        wire(r#"{"tags":[null]}"#),
+    ];
+    let mut plan = ColumnPlan::new(PlanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let observe = |values: &[Value]| {
+        let mut s = ObservedSchema::default();
+        for (i, v) in values.iter().enumerate() {
+            s.observe(v, 10, &i.to_string());
+        }
+        s
+    };
+    plan.grow(&observe(&first));
+    // Only empty, all-null or fitting arrays: no new column.
+    assert_eq!(plan.grow(&observe(&later[1..])), 0);
+    // Strings only: one type, but not the list's.
+    assert_eq!(plan.grow(&observe(&later[..1])), 1);
+    assert_eq!(plan.grow(&observe(&later)), 0);
+    let names: Vec<_> = plan.columns().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["tags", "tags__v_array"]);
+    let docs: Vec<TypedDoc> = later
+        .iter()
+        .map(|data| TypedDoc {
+            id: "1",
+            ts: 10,
+            data,
+        })
+        .collect();
+    let arrays = typed_arrays(&plan, &docs, Unplanned::Error).unwrap_or_else(|e| panic!("{e}"));
+    let list = arrays[0].as_list::<i32>();
+    let rows: Vec<Option<Vec<Option<i64>>>> = (0..list.len())
+        .map(|i| {
+            list.is_valid(i).then(|| {
+                list.value(i)
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            None,
+            Some(vec![]),
+            Some(vec![None, Some(3)]),
+            Some(vec![None])
+        ]
+    );
+    assert_eq!(
+        texts(&arrays[1]),
+        [Some(r#"["a","b"]"#.to_string()), None, None, None]
+    );
+}
