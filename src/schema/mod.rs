@@ -18,6 +18,7 @@ mod first_seen;
 mod json_schema;
 mod naming;
 mod observed;
+mod observer;
 mod path;
 mod placement;
 mod plan;
@@ -34,6 +35,7 @@ pub use first_seen::FirstSeen;
 pub use json_schema::record_json_schema;
 pub use naming::{column_base_name, NameRules, MAX_NAME_BYTES, RESERVED_NAMES, RESERVED_PREFIXES};
 pub use observed::{ObservedSchema, PathStats, TypeStats, SCHEMA_FORMAT_VERSION};
+pub use observer::SchemaObserver;
 pub use path::{Path, Seg};
 pub use placement::{first_unplanned, placement, scalar_kind, Placement};
 pub use plan::{

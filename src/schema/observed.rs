@@ -173,6 +173,11 @@ impl ObservedSchema {
         }
     }
 
+    /// A schema of `documents` versions with these `paths` ([`super::SchemaObserver`]).
+    pub(super) fn from_parts(documents: u64, paths: BTreeMap<Path, PathStats>) -> Self {
+        ObservedSchema { documents, paths }
+    }
+
     /// The number of document versions observed.
     pub fn documents(&self) -> u64 {
         self.documents

@@ -601,3 +601,30 @@ fn bigquery_schema_follows_the_plan() {
     ]);
     assert_eq!(got, want);
 }
+
+/// The trie observer gives exactly the schema `observe` gives, document by document, for
+/// every wire type, nesting, arrays of arrays, nulls, refs, tag-like keys and out-of-range
+/// times.
+#[test]
+fn the_observer_gives_what_observe_gives() {
+    let mut docs = varied_docs();
+    docs.push((
+        "9".into(),
+        5,
+        r#"{"a":[[1,{"b":null}],[]],"t":{"@ts":"9999-01-01T00:00:00Z"},"o":{"@obj":{"@ref":{"x":[null]}}},"n":null}"#.into(),
+    ));
+    let mut observer = SchemaObserver::default();
+    let mut expected = ObservedSchema::default();
+    for (id, ts, data) in &docs {
+        let v = wire(data);
+        observer.observe(&v, *ts, id);
+        expected.observe(&v, *ts, id);
+    }
+    observer.observe(&Value::Null, 1, "0");
+    expected.observe(&Value::Null, 1, "0");
+    assert_eq!(observer.finish(), expected);
+    assert_eq!(
+        SchemaObserver::default().finish(),
+        ObservedSchema::default()
+    );
+}

@@ -18,7 +18,7 @@ use super::typed::{typed_arrow_schema, ChunkCells, FileSchema, Spill, TypedOutco
 use super::{SinkError, WriteOptions};
 use crate::export::{Record, RecordSchema, TypedBatch};
 use crate::fauna::{decode, Value};
-use crate::schema::{first_unplanned, Contract, ObservedSchema, SchemaError};
+use crate::schema::{first_unplanned, Contract, SchemaError, SchemaObserver};
 
 /// Rows per chunk (and per Arrow batch handed to the Parquet encoder).
 const CHUNK_ROWS: usize = 4096;
@@ -38,7 +38,7 @@ pub(crate) struct TypedEncoder<W: Write + Send> {
     bytes: usize,
     scratch: Vec<u8>,
     spill: Spill,
-    observed: ObservedSchema,
+    observed: SchemaObserver,
     discarded_rows: u64,
     discarded_values: u64,
     stream: String,
@@ -81,7 +81,7 @@ impl<W: Write + Send> TypedEncoder<W> {
             bytes: 0,
             scratch: Vec::with_capacity(1024),
             spill,
-            observed: ObservedSchema::default(),
+            observed: SchemaObserver::default(),
             discarded_rows: 0,
             discarded_values: 0,
             stream: stream.to_string(),
@@ -161,9 +161,10 @@ impl<W: Write + Send> TypedEncoder<W> {
         if self.base.rows > 0 {
             self.seal_chunk(schema)?;
         }
+        let observed = std::mem::take(&mut self.observed).finish();
         let mut plan = self.typed.plan.clone();
         if self.contract == Contract::Evolve {
-            plan.grow(&self.observed);
+            plan.grow(&observed);
         }
         let unplanned = match self.contract {
             Contract::DiscardValue => Unplanned::Skip,
@@ -241,7 +242,6 @@ impl<W: Write + Send> TypedEncoder<W> {
             discarded_rows: self.discarded_rows,
             discarded_values: self.discarded_values,
         };
-        let observed = std::mem::take(&mut self.observed);
         Ok((out, file, TypedOutcome { plan, observed }))
     }
 }
