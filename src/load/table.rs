@@ -535,18 +535,7 @@ fn sql_type(name: &str) -> Option<SqlType> {
         SqlType::Ref,
     ]
     .into_iter()
-    .chain(
-        [
-            ListOf::Int,
-            ListOf::Double,
-            ListOf::String,
-            ListOf::Boolean,
-            ListOf::Time,
-            ListOf::Date,
-            ListOf::Bytes,
-        ]
-        .map(SqlType::Array),
-    )
+    .chain(ListOf::ALL.map(SqlType::Array))
     .find(|t| t.sql() == name)
 }
 

@@ -23,6 +23,17 @@ pub enum ListOf {
 }
 
 impl ListOf {
+    /// Every element type, in order.
+    pub const ALL: [ListOf; 7] = [
+        ListOf::Int,
+        ListOf::Double,
+        ListOf::String,
+        ListOf::Boolean,
+        ListOf::Time,
+        ListOf::Date,
+        ListOf::Bytes,
+    ];
+
     /// The element column kind.
     pub fn element(self) -> ColumnKind {
         match self {

@@ -52,6 +52,30 @@ pub struct PathStats {
 }
 
 impl PathStats {
+    /// Counts one value seen here (in the version `first`): its type, and for times and dates
+    /// out of range, for refs their target. `false` for `null` (nothing below it to observe).
+    pub(super) fn add(&mut self, v: &Value, first: &FirstSeen) -> bool {
+        let Some(ty) = WireType::of(v) else {
+            self.nulls += 1;
+            return false;
+        };
+        let t = self.types.entry(ty).or_insert_with(|| TypeStats {
+            count: 0,
+            first: first.clone(),
+            out_of_range: 0,
+            refs: BTreeMap::new(),
+        });
+        t.count += 1;
+        t.first.keep_earlier(first);
+        match v {
+            Value::Timestamp(ts) if time_fits(ts).is_none() => t.out_of_range += 1,
+            Value::Date(d) if date_fits(d).is_none() => t.out_of_range += 1,
+            Value::Ref(r) => *t.refs.entry(ref_target(r)).or_default() += 1,
+            _ => {}
+        }
+        true
+    }
+
     fn merge(&mut self, other: &PathStats) {
         self.nulls += other.nulls;
         for (ty, stats) in &other.types {
@@ -126,22 +150,10 @@ impl ObservedSchema {
         let Some(stats) = self.paths.get_mut(path.as_slice()) else {
             return;
         };
-        let Some(ty) = WireType::of(v) else {
-            stats.nulls += 1;
+        if !stats.add(v, first) {
             return;
-        };
-        let t = stats.types.entry(ty).or_insert_with(|| TypeStats {
-            count: 0,
-            first: first.clone(),
-            out_of_range: 0,
-            refs: BTreeMap::new(),
-        });
-        t.count += 1;
-        t.first.keep_earlier(first);
+        }
         match v {
-            Value::Timestamp(ts) if time_fits(ts).is_none() => t.out_of_range += 1,
-            Value::Date(d) if date_fits(d).is_none() => t.out_of_range += 1,
-            Value::Ref(r) => *t.refs.entry(ref_target(r)).or_default() += 1,
             Value::Object(fields) => {
                 for (k, child) in fields {
                     path.push(Seg::Key(k.clone()));

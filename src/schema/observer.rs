@@ -4,9 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::observed::TypeStats;
-use super::wire_type::{date_fits, ref_target, time_fits};
-use super::{FirstSeen, ObservedSchema, Path, PathStats, Seg, WireType};
+use super::{FirstSeen, ObservedSchema, Path, PathStats, Seg};
 use crate::fauna::Value;
 
 /// Observes documents; [`finish`](SchemaObserver::finish) gives exactly the schema that
@@ -59,22 +57,10 @@ impl SchemaObserver {
         let Some(stats) = self.nodes.get_mut(node).map(|n| &mut n.stats) else {
             return;
         };
-        let Some(ty) = WireType::of(v) else {
-            stats.nulls += 1;
+        if !stats.add(v, first) {
             return;
-        };
-        let t = stats.types.entry(ty).or_insert_with(|| TypeStats {
-            count: 0,
-            first: first.clone(),
-            out_of_range: 0,
-            refs: Default::default(),
-        });
-        t.count += 1;
-        t.first.keep_earlier(first);
+        }
         match v {
-            Value::Timestamp(ts) if time_fits(ts).is_none() => t.out_of_range += 1,
-            Value::Date(d) if date_fits(d).is_none() => t.out_of_range += 1,
-            Value::Ref(r) => *t.refs.entry(ref_target(r)).or_default() += 1,
             Value::Object(fields) => {
                 for (k, child) in fields {
                     let c = self.key_child(node, k);

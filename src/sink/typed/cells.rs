@@ -419,22 +419,12 @@ impl ArrayValues {
 }
 
 impl Shape {
-    const LISTS: [ListOf; 7] = [
-        ListOf::Int,
-        ListOf::Double,
-        ListOf::String,
-        ListOf::Boolean,
-        ListOf::Time,
-        ListOf::Date,
-        ListOf::Bytes,
-    ];
-
     fn code(self) -> u8 {
         match self {
             Shape::None => 0,
             Shape::Mixed => 1,
             Shape::Any(_) => 2,
-            Shape::Of(of) => 3 + Self::LISTS.iter().position(|l| *l == of).unwrap_or(0) as u8,
+            Shape::Of(of) => 3 + ListOf::ALL.iter().position(|l| *l == of).unwrap_or(0) as u8,
         }
     }
 
@@ -443,7 +433,7 @@ impl Shape {
             0 => Shape::None,
             1 => Shape::Mixed,
             2 => Shape::Any(nulls),
-            c => Self::LISTS
+            c => ListOf::ALL
                 .get(usize::from(c - 3))
                 .map_or(Shape::Mixed, |of| Shape::Of(*of)),
         }
