@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::wire_type::{date_fits, ref_target, time_fits};
-use super::{FirstSeen, Path, SchemaError, Seg, WireType};
+use super::{FirstSeen, Path, SchemaError, WireType};
 use crate::fauna::Value;
 
 /// The version of the serde form ([`ObservedSchema`]'s `version` field).
@@ -114,19 +114,9 @@ impl ObservedSchema {
     /// Adds one document version's `data` (`ts` in microseconds, `id` the document id). A
     /// `data` that is not an object (or absent: pass `Value::Null`) adds no path.
     pub fn observe(&mut self, data: &Value, ts: i64, id: &str) {
-        self.documents += 1;
-        if let Value::Object(fields) = data {
-            let first = FirstSeen {
-                ts,
-                id: id.to_string(),
-            };
-            let mut path = Vec::new();
-            for (k, v) in fields {
-                path.push(Seg::Key(k.clone()));
-                self.observe_at(&mut path, v, &first);
-                path.pop();
-            }
-        }
+        let mut one = super::SchemaObserver::default();
+        one.observe(data, ts, id);
+        self.merge(&one.finish());
     }
 
     /// [`observe`](Self::observe) of a document's `data` given as wire JSON (decoded first:
@@ -140,36 +130,6 @@ impl ObservedSchema {
         let data = crate::fauna::decode(wire)?;
         self.observe(&data, ts, id);
         Ok(())
-    }
-
-    fn observe_at(&mut self, path: &mut Vec<Seg>, v: &Value, first: &FirstSeen) {
-        // Look up by slice first: most paths repeat, so only a new one is cloned.
-        if !self.paths.contains_key(path.as_slice()) {
-            self.paths.insert(Path(path.clone()), PathStats::default());
-        }
-        let Some(stats) = self.paths.get_mut(path.as_slice()) else {
-            return;
-        };
-        if !stats.add(v, first) {
-            return;
-        }
-        match v {
-            Value::Object(fields) => {
-                for (k, child) in fields {
-                    path.push(Seg::Key(k.clone()));
-                    self.observe_at(path, child, first);
-                    path.pop();
-                }
-            }
-            Value::Array(items) => {
-                path.push(Seg::Items);
-                for item in items {
-                    self.observe_at(path, item, first);
-                }
-                path.pop();
-            }
-            _ => {}
-        }
     }
 
     /// Adds everything `other` saw. Commutative and associative.

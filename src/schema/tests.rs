@@ -602,11 +602,11 @@ fn bigquery_schema_follows_the_plan() {
     assert_eq!(got, want);
 }
 
-/// The trie observer gives exactly the schema `observe` gives, document by document, for
-/// every wire type, nesting, arrays of arrays, nulls, refs, tag-like keys and out-of-range
-/// times.
+/// One observer over many documents gives exactly the schema of each observed on its own and
+/// merged, for every wire type, nesting, arrays of arrays, nulls, refs, tag-like keys and
+/// out-of-range times.
 #[test]
-fn the_observer_gives_what_observe_gives() {
+fn one_observer_gives_what_documents_observed_one_by_one_give() {
     let mut docs = varied_docs();
     docs.push((
         "9".into(),
@@ -622,7 +622,16 @@ fn the_observer_gives_what_observe_gives() {
     }
     observer.observe(&Value::Null, 1, "0");
     expected.observe(&Value::Null, 1, "0");
-    assert_eq!(observer.finish(), expected);
+    let observed = observer.finish();
+    assert_eq!(observed, expected);
+    assert_eq!(observed.documents(), docs.len() as u64 + 1);
+    assert_eq!(
+        types_at(
+            &observed,
+            Path(vec![Seg::Key("a".into()), Seg::Items, Seg::Items])
+        ),
+        [("int", 1), ("object", 1)]
+    );
     assert_eq!(
         SchemaObserver::default().finish(),
         ObservedSchema::default()
