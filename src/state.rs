@@ -236,6 +236,13 @@ pub struct StreamState {
     /// Once done with the short-retention strategy: the time the output is consistent at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent_at: Option<i64>,
+    /// While a stream's first full read is in progress: the time (its snapshot time) from
+    /// which every id of its id set was live, since the set holds only that read's ids, each
+    /// read at or after it. The short-retention reconciliation is skipped when Fauna shows no
+    /// deletion since then; absent (a resync over an output holding earlier ids, a state of
+    /// an older version), it always runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids_live_since: Option<i64>,
     /// Deletions tracked: the committed documents whose latest version has a ttl, for the
     /// expiry phase of each sync window ([`Position::Expire`]).
     #[serde(default, skip_serializing_if = "Expiring::is_empty")]
@@ -273,6 +280,7 @@ impl StreamState {
             ids_len: None,
             ids: None,
             consistent_at: None,
+            ids_live_since: None,
             expiring: Expiring::default(),
             typed: None,
         }

@@ -17,6 +17,7 @@ mod index_check;
 mod merged;
 mod page;
 mod paged;
+mod removals;
 mod split;
 mod vanished;
 
@@ -34,5 +35,6 @@ pub use index_check::ts_ref_index_problem;
 pub use merged::Merged;
 pub use page::{now, query, Item, Page, Reader};
 pub use paged::{paced_query, reads_documents, PagedStream};
+pub use removals::no_removals_since;
 pub use split::{sampled_split_points, split_points};
 pub use vanished::Vanished;

@@ -7,6 +7,7 @@ use super::plan::ReadMode;
 use super::reading::Ready;
 use crate::config::CollectionSettings;
 use crate::fauna::FaunaClient;
+use crate::state::Strategy;
 use crate::state::{Position, RangePosition, Rotation, State, StreamState};
 use crate::sync::{full_read_strategy, ExportError, Observer};
 
@@ -84,6 +85,10 @@ pub async fn prepare(
                             .await?;
                     stream.strategy = strategy;
                     stream.index = index;
+                    // A first read: its id set will hold only ids it reads from now on.
+                    if strategy == Strategy::ScanCatchUp {
+                        stream.ids_live_since = Some(snapshot_ts);
+                    }
                 }
             }
             state.streams.insert(name, stream);

@@ -111,6 +111,8 @@ impl WindowStrategy<'_> {
                 s.strategy = strategy;
                 s.index = index;
                 s.consistent_at = None;
+                // The id set holds the ids of earlier reads: the reconciliation must run.
+                s.ids_live_since = None;
             })
             .await?;
         // The strategy may keep an id set the window did not.

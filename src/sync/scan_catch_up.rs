@@ -13,7 +13,10 @@
 //!    ([`ScanCatchUpStrategy::catch_up_ranges`]).
 //! 3. **Reconciliation**: at the same `T`, the ids live in `Documents(c)` are compared with
 //!    the log of exported ids; each exported document missing at `T` gets a deletion record.
-//!    If `T` expires here, another catch-up round runs from `T + 1` at a newer time.
+//!    If `T` expires here, another catch-up round runs from `T + 1` at a newer time. It is
+//!    skipped when nothing exported can be missing: no `remove` event since `T0` while the
+//!    history still reaches `T0`, and no exported document's ttl passed
+//!    ([`ScanCatchUpStrategy::nothing_vanished`]).
 //!
 //! Guarantee (`spec/export-format.md`): every exported row is a distinct `(ref, ts)` version;
 //! keeping, per ref, the row with the greatest `ts` and dropping deletion rows yields exactly
@@ -29,7 +32,9 @@ use super::stream::{ranges, stored_cursor, CollectionExport};
 use super::window_ranges::{index_ranges, ranges_moved, split_changes};
 use crate::fauna::{encode, Value};
 use crate::id_set::SortedIds;
-use crate::read::{document_cursor_id, now, split_points, Documents, IndexChanges};
+use crate::read::{
+    document_cursor_id, no_removals_since, now, split_points, Documents, IndexChanges,
+};
 use crate::state::{Rotation, ScanPosition};
 
 /// A full read with the short-retention strategy through the `[ts, ref]` index `index`, from
@@ -264,6 +269,8 @@ impl ScanCatchUpStrategy<'_> {
     }
 
     /// The reconciliation at `at` from `cursor`; once done, the output is consistent at `at`.
+    /// Started afresh, it is skipped when nothing can have vanished since the scan began
+    /// ([`Self::nothing_vanished`]).
     async fn reconcile(
         &self,
         committer: &mut Committer,
@@ -272,6 +279,19 @@ impl ScanCatchUpStrategy<'_> {
     ) -> Result<(), ExportError> {
         let read = self.read;
         let name = read.settings.name.as_str();
+        if cursor.is_none() && self.nothing_vanished(committer, at).await? {
+            tracing::info!(
+                collection = %name,
+                "No document was deleted since the scan began and no exported one's ttl has passed: nothing to reconcile."
+            );
+            return committer
+                .update(name, move |s| {
+                    s.position = ScanPosition::Done.into();
+                    s.consistent_at = Some(at);
+                    s.ids_live_since = None;
+                })
+                .await;
+        }
         let exported = committer
             .frozen_ids(name)
             .await?
@@ -287,8 +307,32 @@ impl ScanCatchUpStrategy<'_> {
         )
         .await?;
         committer
-            .update(name, move |s| s.consistent_at = Some(at))
+            .update(name, move |s| {
+                s.consistent_at = Some(at);
+                s.ids_live_since = None;
+            })
             .await
+    }
+
+    /// Whether no exported document can be missing at `at`. When the id set holds only this
+    /// full read's ids (`ids_live_since`, its start `T0`; not over a resync's earlier ids),
+    /// each was live when its page was read, at or after `T0`, so it can be gone at `at` only
+    /// through a `remove` event since `T0` or a ttl passing, of which Fauna writes no event.
+    /// So: no exported document's ttl has passed by `at` (the committed expiring list;
+    /// streams that track no deletions keep none, and their reconciliation only warns), and
+    /// Fauna's events show no `remove` since `T0`, read while the history still reached `T0`
+    /// ([`no_removals_since`]).
+    async fn nothing_vanished(&self, committer: &Committer, at: i64) -> Result<bool, ExportError> {
+        let read = self.read;
+        let name = read.settings.name.as_str();
+        let stream = committer.stream(name)?;
+        let Some(t0) = stream.ids_live_since else {
+            return Ok(false);
+        };
+        if stream.expiring.due(at).next().is_some() {
+            return Ok(false);
+        }
+        Ok(no_removals_since(read.client, name, t0, at).await?)
     }
 
     /// The scan as one range, in id order from `cursor`: versions older than `t0` exported.
