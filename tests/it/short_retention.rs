@@ -352,25 +352,28 @@ fn rows_without_ts(out: &Path) -> Vec<(String, Value, bool)> {
         .collect()
 }
 
-/// An export into `out` with `concurrency`, paused once its scan's start is chosen: its run
-/// (to await) and the file that lets it go on once written.
-async fn paused_at_scan_start(
+/// An export into `out` with `args`, paused the `n`-th time it reaches `point`
+/// (`<name>:<n>`): its run (to await) and the file that lets it go on once written.
+async fn paused_at(
     fx: &Fixture,
     out: &Path,
-    concurrency: &str,
+    point: &str,
+    args: &[&str],
 ) -> (
     tokio::task::JoinHandle<std::process::Output>,
     std::path::PathBuf,
 ) {
     let _ = settings(&fx.server.url(), out);
-    let pause = fx.dir.path().join("pause");
+    // The hook creates `<pause>.paused`: a name without a dot keeps `with_extension` right.
+    let name = out.file_name().unwrap_or_default().to_string_lossy();
+    let pause = out.with_file_name(format!("{name}-pause"));
     let mut cmd = binary(
         &fx.server.url(),
         &out.with_extension("config.json"),
         out,
-        &["--concurrency", concurrency],
+        args,
         &[
-            ("FAUNA_SYNC_TEST_PAUSE_AT", "scan-start:1".into()),
+            ("FAUNA_SYNC_TEST_PAUSE_AT", point.into()),
             ("FAUNA_SYNC_TEST_PAUSE_FILE", pause.display().to_string()),
         ],
     );
@@ -388,7 +391,8 @@ async fn a_partitioned_scan_exports_the_sequential_scans_records_under_the_same_
     for concurrency in ["1", "4"] {
         let fx = short_history_fixture().await;
         let out = fx.out("out");
-        let (run, pause) = paused_at_scan_start(&fx, &out, concurrency).await;
+        let (run, pause) =
+            paused_at(&fx, &out, "scan-start:1", &["--concurrency", concurrency]).await;
         // The scan's start time and split points are chosen (4 ranges: 1075, 1150 and 1225
         // start the last three); before any page is read, the split points are deleted, other
         // documents of every range updated, deleted and created.
@@ -603,7 +607,8 @@ async fn a_partitioned_catch_up_exports_the_sequential_catch_ups_records_under_t
     for concurrency in ["1", "4"] {
         let fx = short_history_fixture().await;
         let out = fx.out("out");
-        let (run, pause) = paused_at_scan_start(&fx, &out, concurrency).await;
+        let (run, pause) =
+            paused_at(&fx, &out, "scan-start:1", &["--concurrency", concurrency]).await;
         let log = catch_up_writes(&fx.engine);
         std::fs::write(&pause, b"").unwrap();
         let r = run.await.unwrap();
@@ -717,45 +722,36 @@ async fn a_catch_up_killed_with_ranges_of_ts_in_flight_resumes_with_every_docume
     assert_eq!(rows_without_ts(&out), catch_up_rows(&log, true));
 }
 
-/// An export (`-v`) into `out`, paused at the `n`-th `point` until the returned file exists.
-async fn paused_at(
+/// An export (`-v`) into `out`, paused at `point` (`<name>:<n>`); `during` changes the server
+/// meanwhile. Returns whether the listing of live ids was skipped, the rows, and the refs of
+/// the deletion rows.
+async fn export_paused_at(
     fx: &Fixture,
     out: &Path,
     point: &str,
-) -> (
-    tokio::task::JoinHandle<std::process::Output>,
-    std::path::PathBuf,
-) {
-    let _ = settings(&fx.server.url(), out);
-    let pause = fx
-        .dir
-        .path()
-        .join(format!("pause-{}", out.display().to_string().len()));
-    let mut cmd = binary(
-        &fx.server.url(),
-        &out.with_extension("config.json"),
-        out,
-        &["-v"],
-        &[
-            ("FAUNA_SYNC_TEST_PAUSE_AT", point.into()),
-            ("FAUNA_SYNC_TEST_PAUSE_FILE", pause.display().to_string()),
-        ],
-    );
-    let run = tokio::task::spawn_blocking(move || cmd.output().unwrap());
-    let paused = pause.with_extension("paused");
-    while !paused.exists() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    (run, pause)
+    during: impl FnOnce(),
+) -> (bool, Vec<Value>, Vec<String>) {
+    let (run, pause) = paused_at(fx, out, point, &["-v"]).await;
+    during();
+    std::fs::write(&pause, b"").unwrap();
+    let r = run.await.unwrap();
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{stderr}");
+    let all = rows(out);
+    let deleted = all
+        .iter()
+        .filter(|r| !r["deleted_at"].is_null())
+        .map(|r| r["ref"].as_str().unwrap_or_default().to_string())
+        .collect();
+    (stderr.contains("nothing to reconcile"), all, deleted)
 }
-
-const SKIPPED: &str = "nothing to reconcile";
 
 /// The reconciliation's listing of live ids is skipped only when nothing exported can be
 /// missing: an exported document whose ttl passes before the catch-up's time gets its
-/// deletion record from the listing (Fauna writes no event when a ttl passes); a quiet
-/// export skips it and is exact; a deletion since the scan began is covered by the tests
-/// above, a resync over earlier ids by `sync::a_history_gap_is_resynced_when_configured`.
+/// deletion record from the listing (Fauna writes no event when a ttl passes), and so does one
+/// deleted once its page is read (within the history window: Fauna's events show it); a quiet
+/// export skips it and is exact. A resync over earlier ids: see
+/// `sync::a_history_gap_is_resynced_when_configured`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reconciliation_is_skipped_only_when_nothing_exported_can_be_missing() {
     let fx = Fixture::start(SCHEMA, &[("events", seed())]).await;
@@ -769,63 +765,38 @@ async fn the_reconciliation_is_skipped_only_when_nothing_exported_can_be_missing
         &fx.engine,
         json!({"update": doc_ref("1001"), "params": {"object": {"ttl": {"epoch": ttl, "unit": "microseconds"}}}}),
     );
-    let out = fx.out("ttl");
-    let (run, pause) = paused_at(&fx, &out, "after-page:1").await;
-    fx.engine.advance_clock(Duration::from_secs(60));
-    std::fs::write(&pause, b"").unwrap();
-    let r = run.await.unwrap();
-    let stderr = String::from_utf8_lossy(&r.stderr);
-    assert!(r.status.success(), "{stderr}");
-    assert!(!stderr.contains(SKIPPED), "{stderr}");
-    let ttl_rows = rows(&out);
-    let deleted: Vec<&Value> = ttl_rows
-        .iter()
-        .filter(|r| !r["deleted_at"].is_null())
-        .collect();
-    assert_eq!(deleted.len(), 1, "{deleted:?}");
-    assert_eq!(deleted[0]["ref"], "1001");
-    assert!(ttl_rows
-        .iter()
-        .any(|r| r["ref"] == "1001" && r["deleted_at"].is_null()));
-    assert_eq!(ttl_rows.len(), SEEDED as usize + 1);
+    let (skipped, rows, deleted) = export_paused_at(&fx, &fx.out("ttl"), "after-page:1", || {
+        fx.engine.advance_clock(Duration::from_secs(60))
+    })
+    .await;
+    assert!(!skipped);
+    assert_eq!(deleted, ["1001"]);
+    assert_eq!(rows.len(), SEEDED as usize + 1);
 
-    // The same collection, quiet (1001 expired before this export began): skipped, exact.
+    let (skipped, rows, deleted) =
+        export_paused_at(&fx, &fx.out("deleted"), "after-page:1", || {
+            write(&fx.engine, json!({"delete": doc_ref("1005")}));
+        })
+        .await;
+    assert!(!skipped);
+    assert_eq!(deleted, ["1005"]);
+    assert_eq!(rows.len(), SEEDED as usize - 1 + 1);
+
+    // Quiet (1001 expired and 1005 deleted before this export began): skipped, exact.
     let out = fx.out("quiet");
-    let (run, pause) = paused_at(&fx, &out, "scan-start:1").await;
-    std::fs::write(&pause, b"").unwrap();
-    let r = run.await.unwrap();
-    let stderr = String::from_utf8_lossy(&r.stderr);
-    assert!(r.status.success(), "{stderr}");
-    assert!(stderr.contains(SKIPPED), "{stderr}");
-    let quiet_rows = rows(&out);
-    let refs: BTreeSet<&str> = quiet_rows
-        .iter()
-        .filter_map(|r| r["ref"].as_str())
+    let (skipped, rows, deleted) = export_paused_at(&fx, &out, "scan-start:1", || {}).await;
+    assert!(skipped);
+    assert!(deleted.is_empty());
+    let refs: BTreeSet<&str> = rows.iter().filter_map(|r| r["ref"].as_str()).collect();
+    let expected: BTreeSet<String> = (2..=SEEDED)
+        .filter(|i| *i != 5)
+        .map(|i| (1000 + i).to_string())
         .collect();
-    let expected: BTreeSet<String> = (2..=SEEDED).map(|i| (1000 + i).to_string()).collect();
     assert_eq!(refs, expected.iter().map(String::as_str).collect());
-    assert_eq!(quiet_rows.len(), SEEDED as usize - 1);
+    assert_eq!(rows.len(), expected.len());
     let state = State::load(&out.join("_state.json")).unwrap();
     let events = &state.streams["events"];
     assert_eq!(events.position, Position::Done);
     assert!(events.consistent_at.is_some());
     assert_eq!(events.ids_live_since, None);
-
-    // A document of the scan's first page deleted once that page is read (within the history
-    // window: Fauna's events show it): the listing runs and its deletion record is there.
-    let out = fx.out("deleted");
-    let (run, pause) = paused_at(&fx, &out, "after-page:1").await;
-    write(&fx.engine, json!({"delete": doc_ref("1005")}));
-    std::fs::write(&pause, b"").unwrap();
-    let r = run.await.unwrap();
-    let stderr = String::from_utf8_lossy(&r.stderr);
-    assert!(r.status.success(), "{stderr}");
-    assert!(!stderr.contains(SKIPPED), "{stderr}");
-    let deleted_rows = rows(&out);
-    let deleted: Vec<&Value> = deleted_rows
-        .iter()
-        .filter(|r| !r["deleted_at"].is_null())
-        .collect();
-    assert_eq!(deleted.len(), 1, "{deleted:?}");
-    assert_eq!(deleted[0]["ref"], "1005");
 }
