@@ -1,5 +1,5 @@
 //! Whether a collection lost any document since a time, told cheaply: the reconciliation's
-//! shortcut after a short-retention scan (`spec/export-format.md`, "Reconciliation").
+//! shortcut after a short-retention scan (`spec/export-format.md`, "Consistency", step 3).
 
 use super::page::{page_parts, query};
 use super::ReadError;

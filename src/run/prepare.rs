@@ -7,8 +7,7 @@ use super::plan::ReadMode;
 use super::reading::Ready;
 use crate::config::CollectionSettings;
 use crate::fauna::FaunaClient;
-use crate::state::Strategy;
-use crate::state::{Position, RangePosition, Rotation, State, StreamState};
+use crate::state::{Position, RangePosition, Rotation, State, Strategy, StreamState};
 use crate::sync::{full_read_strategy, ExportError, Observer};
 
 /// Makes `state`'s entry for `r` ready to be read: kept (its format and record schema checked
