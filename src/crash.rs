@@ -17,7 +17,8 @@
 //! `FAUNA_SYNC_TEST_PAUSE_AT=<point>:<n>` with `FAUNA_SYNC_TEST_PAUSE_FILE=<path>` pauses
 //! instead, the `n`-th time the point is reached: the process creates `<path>.paused` and
 //! waits until `<path>` exists, so a test changes the server (writes, its clock) at an exact
-//! moment of the run without racing the machine's speed.
+//! moment of the run without racing the machine's speed. It aborts instead once `<path>`'s
+//! directory is gone (the test failed and dropped it) or after 10 minutes.
 
 #[cfg(feature = "test-hooks")]
 mod hooks {
@@ -69,7 +70,15 @@ mod hooks {
         let mut paused = file.clone().into_os_string();
         paused.push(".paused");
         let _ = std::fs::write(&paused, b"");
+        // A test that failed meanwhile never writes the file; its temporary directory goes
+        // with it, and then so does this process (and after 10 minutes in any case).
+        let dir = file.parent().map(std::path::Path::to_path_buf);
+        let since = std::time::Instant::now();
         while !file.exists() {
+            let orphaned = dir.as_ref().is_some_and(|d| !d.exists());
+            if orphaned || since.elapsed() > std::time::Duration::from_secs(600) {
+                std::process::abort();
+            }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }
