@@ -639,7 +639,15 @@ fn list_column(
                     let end = o.get(row + 1).copied().unwrap_or(0) as u32;
                     take.extend((start..end).map(Some));
                 }
-                (_, None) => {}
+                // Sealed chunks keep every listable type's elements; never lose them quietly.
+                (_, None) => {
+                    return Err(TypedError::from(arrow_schema::ArrowError::ComputeError(
+                        format!(
+                            "typed chunk: the list<{}> elements of row {row} are missing",
+                            of.element().tag()
+                        ),
+                    )))
+                }
             }
         }
         let end = i32::try_from(take.len()).map_err(|_| {
