@@ -96,8 +96,34 @@ pub const CHUNK_ITEMS: u64 = 1000;
 /// others' chunks are committed.
 const AHEAD_ITEMS: u32 = 2 * CHUNK_ITEMS as u32;
 
-/// How a [`Rotation`] (or its end, every range done) becomes the stream's position.
-pub type RotationPosition = Arc<dyn Fn(Rotation) -> Position + Send + Sync>;
+/// How a [`Rotation`] becomes the stream's position: the phase's end once every range is
+/// done, else the strategy's position of the ranges.
+#[derive(Clone)]
+pub struct RotationPosition {
+    end: Position,
+    ranges: Arc<dyn Fn(Rotation) -> Position + Send + Sync>,
+}
+
+impl RotationPosition {
+    /// `end` once every range is done, else `ranges` of the rotation.
+    pub fn new(
+        end: impl Into<Position>,
+        ranges: impl Fn(Rotation) -> Position + Send + Sync + 'static,
+    ) -> Self {
+        RotationPosition {
+            end: end.into(),
+            ranges: Arc::new(ranges),
+        }
+    }
+
+    /// The position of `rotation`.
+    pub fn of(&self, rotation: Rotation) -> Position {
+        match rotation.done() {
+            true => self.end.clone(),
+            false => (self.ranges)(rotation),
+        }
+    }
+}
 
 impl Rotation {
     /// Whether every range is done.
@@ -192,8 +218,8 @@ impl Lane {
 
 /// Reads every range concurrently, each up to two chunks ahead, and commits them in turns of
 /// [`CHUNK_ITEMS`] items, from `rotation`: the records come out in the same order however the
-/// reads are timed or the run interrupted, and the position (`position_of` the rotation, which
-/// names the end once every range is done) records every range's progress and the rotation.
+/// reads are timed or the run interrupted, and the position (`position_of` the rotation: its
+/// end once every range is done) records every range's progress and the rotation.
 /// On an error the open batch is dropped (the position stays at the last commit).
 pub async fn drain_concurrent<R: Reader>(
     committer: &mut Committer,
@@ -283,7 +309,7 @@ pub async fn drain_concurrent<R: Reader>(
             let position: PositionFn = Arc::new(move |c: Option<&Value>, n: usize| {
                 let mut at = before.clone();
                 at.advance(i, n as u64, c.map(encode));
-                of(at)
+                of.of(at)
             });
             let page = Page {
                 items,
@@ -293,7 +319,7 @@ pub async fn drain_concurrent<R: Reader>(
             rotation.advance(i, take as u64, next.as_ref().map(encode));
         }
         commits
-            .finish(stream, position_of(rotation), observer)
+            .finish(stream, position_of.of(rotation), observer)
             .await
     };
     let (_, result) = tokio::join!(join_all(producers), consumer);
@@ -317,13 +343,7 @@ mod tests {
 
     /// An export's rotation position: [`Position::Parts`], then [`Position::Done`].
     fn parts_or_done() -> RotationPosition {
-        Arc::new(|r: Rotation| {
-            if r.done() {
-                Position::Done
-            } else {
-                Position::Parts { rotation: r }
-            }
-        })
+        RotationPosition::new(Position::Done, |r| Position::Parts { rotation: r })
     }
 
     /// Ids `from..to` in pages of 3, each page delayed by `delay_ms`.
@@ -634,7 +654,7 @@ mod tests {
             turn: 1,
             taken: 0,
         };
-        let position_of: RotationPosition = Arc::new(|_: Rotation| Position::Done);
+        let position_of = RotationPosition::new(Position::Done, |_| Position::Done);
         let err = drain_concurrent(&mut committer, "s", readers, rotation, position_of, &Quiet)
             .await
             .unwrap_err();

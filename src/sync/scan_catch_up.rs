@@ -25,7 +25,7 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
-use super::drain::{drain, drain_concurrent, Partition, RotationPosition};
+use super::drain::{drain, Partition, RotationPosition};
 use super::error::ExportError;
 use super::snapshot_expiry::ExpiryBudget;
 use super::stream::{ranges, stored_cursor, CollectionExport};
@@ -244,28 +244,17 @@ impl ScanCatchUpStrategy<'_> {
     ) -> Result<(), ExportError> {
         let read = self.read;
         let readers = index_ranges(read, self.index, &rotation, since, at)?;
-        let position_of: RotationPosition = Arc::new(move |r: Rotation| {
-            if r.done() {
-                ScanPosition::Reconcile { at, cursor: None }.into()
-            } else {
+        let position_of =
+            RotationPosition::new(ScanPosition::Reconcile { at, cursor: None }, move |r| {
                 ScanPosition::CatchUpRanges {
                     since,
                     at,
                     rotation: r,
                 }
                 .into()
-            }
-        });
-        let name = read.settings.name.as_str();
-        drain_concurrent(
-            committer,
-            name,
-            readers,
-            rotation,
-            position_of,
-            read.observer,
-        )
-        .await
+            });
+        read.drain_ranges(committer, readers, rotation, position_of)
+            .await
     }
 
     /// The reconciliation at `at` from `cursor`; once done, the output is consistent at `at`.
@@ -388,23 +377,9 @@ impl ScanCatchUpStrategy<'_> {
                 until: part.until.clone(),
             })
             .collect();
-        let position_of: RotationPosition = Arc::new(move |r: Rotation| {
-            if r.done() {
-                scan_end(t0).into()
-            } else {
-                ScanPosition::Ranges(r).into()
-            }
-        });
-        let name = read.settings.name.as_str();
-        drain_concurrent(
-            committer,
-            name,
-            readers,
-            rotation,
-            position_of,
-            read.observer,
-        )
-        .await
+        let position_of = RotationPosition::new(scan_end(t0), |r| ScanPosition::Ranges(r).into());
+        read.drain_ranges(committer, readers, rotation, position_of)
+            .await
     }
 }
 

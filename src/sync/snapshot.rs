@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
-use super::drain::{drain, drain_concurrent, Partition, RotationPosition};
+use super::drain::{drain, Partition, RotationPosition};
 use super::error::ExportError;
 use super::stream::{ranges, stored_cursor, CollectionExport};
 use crate::fauna::{encode, Value};
@@ -68,22 +68,11 @@ impl SnapshotStrategy<'_> {
                 until: part.until.clone(),
             })
             .collect();
-        let position_of: RotationPosition = Arc::new(|r: Rotation| {
-            if r.done() {
-                SnapshotPosition::Done.into()
-            } else {
-                SnapshotPosition::Ranges(r).into()
-            }
+        let position_of = RotationPosition::new(SnapshotPosition::Done, |r| {
+            SnapshotPosition::Ranges(r).into()
         });
-        drain_concurrent(
-            committer,
-            name,
-            readers,
-            rotation,
-            position_of,
-            read.observer,
-        )
-        .await
+        read.drain_ranges(committer, readers, rotation, position_of)
+            .await
     }
 
     /// One range, in id order, from `cursor`.

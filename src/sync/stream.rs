@@ -3,6 +3,7 @@
 //! ([`super::scan_catch_up`]) or incremental windows ([`super::incremental`]).
 
 use super::committer::Committer;
+use super::drain::{drain_concurrent, RotationPosition};
 use super::error::ExportError;
 use super::incremental::{WindowReport, WindowStrategy};
 use super::observer::Observer;
@@ -12,8 +13,8 @@ use crate::config::CollectionSettings;
 use crate::export::record_schema;
 use crate::fauna::{decode, encode, FaunaClient, Ref, Value};
 use crate::id_set::IdStore;
-use crate::read::{ReadError, Retention};
-use crate::state::{OwnPosition, Phase, RangePosition, StateError, Strategy};
+use crate::read::{ReadError, Reader, Retention};
+use crate::state::{OwnPosition, Phase, RangePosition, Rotation, StateError, Strategy};
 
 /// Everything one collection's read needs, whichever strategy reads it.
 pub struct CollectionExport<'a> {
@@ -123,6 +124,27 @@ impl CollectionExport<'_> {
         committer: &Committer,
     ) -> Result<Option<P>, ExportError> {
         Ok(P::of(self.phase(committer)?))
+    }
+
+    /// The collection's concurrent ranges `readers` from `rotation`, committed in turns
+    /// ([`drain_concurrent`]), their progress recorded as `position_of` says.
+    pub(crate) async fn drain_ranges<R: Reader>(
+        &self,
+        committer: &mut Committer,
+        readers: Vec<R>,
+        rotation: Rotation,
+        position_of: RotationPosition,
+    ) -> Result<(), ExportError> {
+        let name = self.settings.name.as_str();
+        drain_concurrent(
+            committer,
+            name,
+            readers,
+            rotation,
+            position_of,
+            self.observer,
+        )
+        .await
     }
 }
 

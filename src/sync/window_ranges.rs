@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use super::committer::{Committer, PositionFn};
-use super::drain::{drain, drain_concurrent, Partition, RotationPosition, CHUNK_ITEMS};
+use super::drain::{drain, Partition, RotationPosition, CHUNK_ITEMS};
 use super::error::ExportError;
 use super::incremental::WindowStrategy;
 use super::stream::{stored_cursor, CollectionExport};
@@ -98,10 +98,7 @@ impl WindowStrategy<'_> {
         }
         let readers = index_ranges(read, self.index, &rotation, from, at)?;
         let end = self.window_end(at, reconcile);
-        let position_of: RotationPosition = Arc::new(move |r: Rotation| {
-            if r.done() {
-                return end.clone().into();
-            }
+        let position_of = RotationPosition::new(end, move |r| {
             WindowPosition::Ranges(WindowRanges {
                 from,
                 at,
@@ -112,15 +109,8 @@ impl WindowStrategy<'_> {
             })
             .into()
         });
-        drain_concurrent(
-            committer,
-            name,
-            readers,
-            rotation,
-            position_of,
-            read.observer,
-        )
-        .await
+        read.drain_ranges(committer, readers, rotation, position_of)
+            .await
     }
 }
 
