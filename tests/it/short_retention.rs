@@ -13,7 +13,7 @@ use fauna_dev::server::ServerConfig;
 use fauna_sync::config::Settings;
 use fauna_sync::run::run_export;
 use fauna_sync::sink::read_manifest;
-use fauna_sync::state::{Position, Rotation, State, Strategy};
+use fauna_sync::state::{Position, State, Strategy};
 use fauna_sync::sync::Quiet;
 use serde_json::{json, Value};
 
@@ -468,17 +468,10 @@ async fn a_scan_killed_with_ranges_in_flight_resumes_to_the_same_files() {
     // committed; every range's progress and the turn are in the state.
     assert!(!run(&out, Some("after-page:6")).status.success());
     let state = State::load(&out.join("_state.json")).unwrap();
-    let Position::ScanParts {
-        rotation:
-            Rotation {
-                ranges: parts,
-                turn,
-                taken,
-            },
-    } = &state.streams["events"].position
-    else {
+    let Position::ScanParts { rotation } = &state.streams["events"].position else {
         panic!("{:?}", state.streams["events"].position);
     };
+    let (parts, turn, taken) = (&rotation.ranges, &rotation.turn, &rotation.taken);
     assert_eq!((*turn, *taken), (0, 300));
     let untils: Vec<Option<&str>> = parts.iter().map(|p| p.until.as_deref()).collect();
     assert_eq!(untils, [Some("1250"), Some("2500"), Some("3750"), None]);
@@ -668,16 +661,12 @@ async fn a_catch_up_killed_with_ranges_of_ts_in_flight_resumes_with_every_docume
     let Position::CatchUpParts {
         since,
         at,
-        rotation:
-            Rotation {
-                ranges: parts,
-                turn,
-                taken,
-            },
+        rotation,
     } = &stream.position
     else {
         panic!("{:?}", stream.position);
     };
+    let (parts, turn, taken) = (&rotation.ranges, &rotation.turn, &rotation.taken);
     assert_eq!(*since, stream.snapshot_ts);
     assert!(*at > log.last().unwrap().0);
     assert_eq!((parts.len(), *turn, *taken), (4, 0, 0));

@@ -15,7 +15,7 @@ use fauna_sync::output::{
 use fauna_sync::read::{Item, Page, ReadError, Reader};
 use fauna_sync::run::run_export;
 use fauna_sync::sink::{read_manifest, FileFormat};
-use fauna_sync::state::{Position, Rotation, State, StateError, StreamState, STATE_VERSION};
+use fauna_sync::state::{Position, State, StateError, StreamState, STATE_VERSION};
 use fauna_sync::sync::{drain, BatchLimits, Committer, Partition, PositionFn, Quiet};
 
 use crate::support::{files_below, load_settings, Fixture};
@@ -157,34 +157,20 @@ fn the_golden_version_2_states_load_and_save_byte_identical() {
         );
     }
     let parts = State::load(&fixtures().join("v2-parts/_state.json")).unwrap();
-    let fauna_sync::state::Position::Parts {
-        rotation:
-            Rotation {
-                ranges: parts,
-                turn,
-                taken,
-            },
-    } = &parts.streams["things"].position
-    else {
+    let fauna_sync::state::Position::Parts { rotation } = &parts.streams["things"].position else {
         panic!("not a partitioned export position")
     };
+    let (parts, turn, taken) = (&rotation.ranges, &rotation.turn, &rotation.taken);
     assert_eq!((parts.len(), *turn, *taken), (3, 2, 0));
     assert_eq!(parts[0].until.as_deref(), Some("1250"));
     assert!(parts[1].done && parts[1].cursor.is_none());
     let scan = State::load(&fixtures().join("v2-scan-parts/_state.json")).unwrap();
     let stream = &scan.streams["events"];
     assert_eq!(stream.strategy, fauna_sync::state::Strategy::ScanCatchUp);
-    let fauna_sync::state::Position::ScanParts {
-        rotation:
-            Rotation {
-                ranges: parts,
-                turn,
-                taken,
-            },
-    } = &stream.position
-    else {
+    let fauna_sync::state::Position::ScanParts { rotation } = &stream.position else {
         panic!("not a partitioned scan position")
     };
+    let (parts, turn, taken) = (&rotation.ranges, &rotation.turn, &rotation.taken);
     assert_eq!((parts.len(), *turn, *taken), (3, 0, 300));
     assert_eq!(parts[2].until, None);
     let catch_up = State::load(&fixtures().join("v2-catch-up-parts/_state.json")).unwrap();
@@ -192,16 +178,12 @@ fn the_golden_version_2_states_load_and_save_byte_identical() {
     let fauna_sync::state::Position::CatchUpParts {
         since,
         at,
-        rotation:
-            Rotation {
-                ranges: parts,
-                turn,
-                taken,
-            },
+        rotation,
     } = &stream.position
     else {
         panic!("not a partitioned catch-up position")
     };
+    let (parts, turn, taken) = (&rotation.ranges, &rotation.turn, &rotation.taken);
     assert_eq!((*since, *at), (stream.snapshot_ts, 1_795_915_871_000_000));
     assert_eq!((parts.len(), *turn, *taken), (4, 2, 400));
     assert!(parts[1].done && parts[1].cursor.is_none());
