@@ -7,7 +7,7 @@ use crate::export::record_schema;
 use crate::fauna::{Expr, FaunaClient, Value};
 use crate::read::{fitting_index, list_collections};
 use crate::run::{client_in, Use};
-use crate::schema::{record_json_schema, ObservedSchema};
+use crate::schema::{record_json_schema, ObservedSchema, SchemaObserver};
 use crate::tree::{Access, DatabasePath, DATABASE_COLUMN};
 
 use super::checks::{check_collection, check_index};
@@ -117,20 +117,23 @@ async fn sample(
     let resp = client.query(&q).await.map_err(AirbyteError::fauna(
         "sampling documents for typed properties",
     ))?;
-    let mut observed = ObservedSchema::default();
-    let field = |v: &'_ Value, k: &str| v.as_object().and_then(|o| o.get(k)).cloned();
-    let docs = match field(&resp, "data") {
-        Some(Value::Array(docs)) => docs,
-        _ => Vec::new(),
-    };
-    for doc in &docs {
-        let id = field(doc, "ref").and_then(|r| r.as_ref().map(|r| r.id.clone()));
-        let ts = field(doc, "ts").and_then(|t| t.as_i64());
+    let mut observer = SchemaObserver::default();
+    let docs = field(&resp, "data").and_then(Value::as_array).unwrap_or_default();
+    for doc in docs {
+        let id = field(doc, "ref")
+            .and_then(Value::as_ref)
+            .map(|r| r.id.as_str());
+        let ts = field(doc, "ts").and_then(Value::as_i64);
         if let (Some(id), Some(ts)) = (id, ts) {
-            observed.observe(&field(doc, "data").unwrap_or(Value::Null), ts, &id);
+            observer.observe(field(doc, "data").unwrap_or(&Value::Null), ts, id);
         }
     }
-    Ok(observed)
+    Ok(observer.finish())
+}
+
+/// The field `key` of the object `v`.
+fn field<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
+    v.as_object().and_then(|o| o.get(key))
 }
 
 /// Gives the stream schema's `data` the typed properties of `observed` (export forms, as

@@ -34,6 +34,8 @@ pub(crate) struct TypedEncoder<W: Write + Send> {
     contract: Contract,
     /// The base columns (`ref`, `ts`, `data`, …) and typed values of the open chunk.
     base: Chunk,
+    /// The base columns' Arrow schema (the same for every chunk).
+    base_schema: SchemaRef,
     cells: ChunkCells,
     bytes: usize,
     scratch: Vec<u8>,
@@ -77,6 +79,7 @@ impl<W: Write + Send> TypedEncoder<W> {
             typed: typed.clone(),
             contract,
             base: Chunk::new(schema, CHUNK_ROWS),
+            base_schema: arrow_schema(schema),
             cells: ChunkCells::new(typed.plan.options().flatten_depth),
             bytes: 0,
             scratch: Vec::with_capacity(1024),
@@ -146,7 +149,7 @@ impl<W: Write + Send> TypedEncoder<W> {
             ChunkCells::new(self.typed.plan.options().flatten_depth),
         );
         self.bytes = 0;
-        let batch = base.finish(&arrow_schema(schema), &self.path)?;
+        let batch = base.finish(&self.base_schema, &self.path)?;
         self.spill
             .push(&batch, cells.seal())
             .map_err(|e| SinkError::io("write", &self.path, e))
@@ -170,9 +173,8 @@ impl<W: Write + Send> TypedEncoder<W> {
             Contract::DiscardValue => Unplanned::Skip,
             _ => Unplanned::Error,
         };
-        let base = arrow_schema(schema);
         let typed_schema = typed_arrow_schema(&plan, false);
-        let mut fields: Vec<_> = base.fields().iter().cloned().collect();
+        let mut fields: Vec<_> = self.base_schema.fields().iter().cloned().collect();
         // After the base columns (both schemas start with `ref` and `ts`).
         fields.extend(typed_schema.fields().iter().skip(2).cloned());
         let arrow: SchemaRef = Arc::new(Schema::new_with_metadata(
