@@ -118,7 +118,9 @@ async fn sample(
         "sampling documents for typed properties",
     ))?;
     let mut observer = SchemaObserver::default();
-    let docs = field(&resp, "data").and_then(Value::as_array).unwrap_or_default();
+    let docs = field(&resp, "data")
+        .and_then(Value::as_array)
+        .unwrap_or_default();
     for doc in docs {
         let id = field(doc, "ref")
             .and_then(Value::as_ref)
