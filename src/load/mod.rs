@@ -93,9 +93,13 @@ async fn run_inner(args: &LoadArgs) -> Result<i32, LoadError> {
     let source = source::Source::open(&args.out, args.state.as_deref()).await?;
     let mut client = target.connect().await?;
     let mut report = Report::default();
+    // Biased: an interruption is looked at first on every wake, so a file whose transaction
+    // is still open when SIGINT/SIGTERM arrives is rolled back rather than raced to its
+    // commit (an unbiased select picks a ready branch at random at each of its awaits).
     let result = tokio::select! {
-        r = loader::load(&mut client, target.redacted(), &source, &options, &mut report) => Some(r),
+        biased;
         _ = interrupted() => None,
+        r = loader::load(&mut client, target.redacted(), &source, &options, &mut report) => Some(r),
     };
     let shown = format!("{} schema {}", target.redacted(), options.schema);
     match result {
